@@ -1,0 +1,133 @@
+// Package dburl opens connections from the URLs an operator gives on the
+// command line, and keeps their passwords out of every message.
+package dburl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Redact returns connURL with its password replaced by "xxxxx". A string that
+// is not a URL (a keyword/value connection string) has every password=…
+// value replaced.
+func Redact(connURL string) string {
+	u, err := url.Parse(connURL)
+	if err != nil || u.Scheme == "" {
+		return redactKeywords(connURL)
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func redactKeywords(s string) string {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "password") {
+			fields[i] = k + "=xxxxx"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// Describe names the server of connURL without secrets, e.g.
+// "app@db.example.com:5432/legacy".
+func Describe(connURL string) string {
+	cfg, err := pgconn.ParseConfig(connURL)
+	if err != nil {
+		return Redact(connURL)
+	}
+	host := cfg.Host
+	if !strings.HasPrefix(host, "/") {
+		host = net.JoinHostPort(host, fmt.Sprint(cfg.Port))
+	} else {
+		host = fmt.Sprintf("%s (port %d)", host, cfg.Port)
+	}
+	return fmt.Sprintf("%s@%s/%s", cfg.User, host, cfg.Database)
+}
+
+// Error is a connection failure whose message is safe to print: it names the
+// role of the database (source, target), the server, and the cause, and
+// never the password.
+type Error struct {
+	Role   string // "source", "target", …
+	Server string // Describe of the URL
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, e.cause())
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func (e *Error) cause() string {
+	// pgconn's ConnectError repeats the config; its inner error is the cause.
+	err := e.Err
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) && ce.Unwrap() != nil {
+		err = ce.Unwrap()
+	}
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return "the URL cannot be parsed"
+	}
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// ParseConfig parses connURL for a pool, wrapping errors as *Error.
+func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(connURL)
+	if err != nil {
+		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
+	}
+	return cfg, nil
+}
+
+// Connect opens one connection and checks it, wrapping errors as *Error.
+func Connect(ctx context.Context, role, connURL string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(connURL)
+	if err != nil {
+		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+	}
+	return conn, nil
+}
+
+// Pool opens a pool of at most maxConns connections and checks that the
+// server answers, wrapping errors as *Error.
+func Pool(ctx context.Context, role, connURL string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := ParseConfig(role, connURL)
+	if err != nil {
+		return nil, err
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+	}
+	return pool, nil
+}

@@ -1,0 +1,292 @@
+// Package pgcluster starts and removes throwaway PostgreSQL clusters from the
+// server binaries installed on this machine. Tests (through internal/pgtest),
+// `cutover demo` and `cutover bench` use it so that nobody needs a server of
+// their own.
+//
+// A cluster lives in a fresh temporary directory (data directory, unix
+// socket, log file), listens on a free TCP port on 127.0.0.1 and on a unix
+// socket, trusts local connections and runs with durability switched off
+// (fsync, full_page_writes, synchronous_commit): it is for data that can be
+// regenerated. When the current process runs as root the server runs as the
+// `postgres` user, as PostgreSQL refuses to run as root.
+//
+// The server is started with a parent-death signal, so that it goes away even
+// when the process that started it is killed; Stop removes the directory.
+// Directories left behind by killed processes are removed by the next Start.
+package pgcluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// dirPrefix names every directory this package creates, so that stale ones
+// can be found and removed.
+const dirPrefix = "cutover-pg-"
+
+// Cluster is a running throwaway PostgreSQL server.
+type Cluster struct {
+	dir  string
+	port int
+	cmd  *exec.Cmd
+
+	stopOnce sync.Once
+	stopErr  error
+	exited   chan struct{}
+}
+
+// Options tune Start. The zero value is fine.
+type Options struct {
+	// BinDir holds initdb and postgres; empty means FindBinDir.
+	BinDir string
+	// Settings are extra `-c name=value` server settings.
+	Settings map[string]string
+}
+
+// FindBinDir returns the directory that holds initdb and postgres: the
+// CUTOVER_PG_BINDIR environment variable when set, otherwise the newest
+// /usr/lib/postgresql/<major>/bin, otherwise the directory of `initdb` on PATH.
+func FindBinDir() (string, error) {
+	if d := os.Getenv("CUTOVER_PG_BINDIR"); d != "" {
+		return d, nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	sort.Slice(matches, func(i, j int) bool { return majorOf(matches[i]) > majorOf(matches[j]) })
+	if len(matches) > 0 {
+		return filepath.Dir(matches[0]), nil
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("no PostgreSQL server binaries found: install the postgresql-15 package or set CUTOVER_PG_BINDIR")
+}
+
+func majorOf(initdbPath string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdbPath))))
+	return n
+}
+
+// Start creates and starts a new cluster. The caller must call Stop.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	removeStale()
+	bin := opts.BinDir
+	if bin == "" {
+		var err error
+		if bin, err = FindBinDir(); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("start throwaway postgres: %w", err)
+	}
+	c := &Cluster{dir: dir, exited: make(chan struct{})}
+	fail := func(err error) (*Cluster, error) {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start throwaway postgres in %s: %w", dir, err)
+	}
+	cred, err := serverCredential()
+	if err != nil {
+		return fail(err)
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fail(err)
+		}
+	}
+	var out bytes.Buffer
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
+		"-D", c.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+	initdb.Stdout, initdb.Stderr = &out, &out
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if err := initdb.Run(); err != nil {
+		return fail(fmt.Errorf("initdb: %w\n%s", err, out.String()))
+	}
+	port, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	c.port = port
+	settings := map[string]string{
+		"listen_addresses":        "127.0.0.1",
+		"unix_socket_directories": dir,
+		"fsync":                   "off",
+		"full_page_writes":        "off",
+		"synchronous_commit":      "off",
+		"shared_buffers":          "128MB",
+		"max_connections":         "200",
+		"max_wal_size":            "2GB",
+		"log_min_messages":        "warning",
+		"unix_socket_permissions": "0777",
+	}
+	for k, v := range opts.Settings {
+		settings[k] = v
+	}
+	args := []string{"-D", c.dataDir(), "-p", strconv.Itoa(port)}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+settings[k])
+	}
+	logf, err := os.Create(c.logPath())
+	if err != nil {
+		return fail(err)
+	}
+	// The server must outlive ctx (ctx only bounds the start), so it is not
+	// started with CommandContext.
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fail(err)
+	}
+	c.cmd = cmd
+	go func() { cmd.Wait(); logf.Close(); close(c.exited) }()
+	if err := c.waitReady(ctx); err != nil {
+		c.Stop()
+		return nil, fmt.Errorf("start throwaway postgres: %w\n%s", err, c.logTail())
+	}
+	return c, nil
+}
+
+func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
+func (c *Cluster) logPath() string { return filepath.Join(c.dir, "postgres.log") }
+
+func (c *Cluster) logTail() string {
+	b, _ := os.ReadFile(c.logPath())
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// Dir is the cluster's temporary directory.
+func (c *Cluster) Dir() string { return c.dir }
+
+// Port is the TCP port the server listens on at 127.0.0.1.
+func (c *Cluster) Port() int { return c.port }
+
+// URL returns a connection URL for database db as the superuser `postgres`,
+// over the unix socket.
+func (c *Cluster) URL(db string) string {
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + db}
+	q := url.Values{}
+	q.Set("host", c.dir)
+	q.Set("port", strconv.Itoa(c.port))
+	q.Set("sslmode", "disable")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TCPURL returns a connection URL for database db over TCP on 127.0.0.1.
+func (c *Cluster) TCPURL(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+func (c *Cluster) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.exited:
+			return errors.New("server exited during start")
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := pgconn.Connect(cctx, c.URL("postgres"))
+		cancel()
+		if err == nil {
+			conn.Close(ctx)
+			return nil
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("server not ready after 60s: %w", last)
+}
+
+// Stop shuts the server down (fast shutdown, then kill) and removes the
+// cluster's directory. It is safe to call more than once.
+func (c *Cluster) Stop() error {
+	c.stopOnce.Do(func() {
+		if c.cmd != nil && c.cmd.Process != nil {
+			c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+			select {
+			case <-c.exited:
+			case <-time.After(20 * time.Second):
+				syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+				<-c.exited
+			}
+		}
+		c.stopErr = os.RemoveAll(c.dir)
+	})
+	return c.stopErr
+}
+
+// serverCredential returns the credential of the postgres user when running
+// as root, and nil otherwise.
+func serverCredential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("running as root needs a `postgres` user to run the server: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// removeStale deletes cluster directories whose creating process is gone.
+func removeStale() {
+	entries, _ := os.ReadDir(os.TempDir())
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, dirPrefix) {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(name, dirPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(os.TempDir(), name))
+	}
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

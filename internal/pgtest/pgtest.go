@@ -1,0 +1,213 @@
+// Package pgtest gives every test its own database on a real PostgreSQL
+// server.
+//
+// A package that uses it calls Main from its TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+//
+// The server is CUTOVER_TEST_DATABASE_URL when that is set (a superuser URL;
+// the package creates and drops databases on it), otherwise a throwaway
+// cluster started by internal/pgcluster and removed when the tests end, also
+// when they fail or are interrupted with SIGINT/SIGTERM.
+//
+// NewDB returns a fresh empty database; NewDBFrom clones a template database
+// that is built once per test binary, which makes a migrated or generated
+// database per test cheap.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/pgcluster"
+)
+
+// EnvURL names the environment variable with an existing server's URL.
+const EnvURL = "CUTOVER_TEST_DATABASE_URL"
+
+var (
+	mu        sync.Mutex
+	adminURL  string // URL of a maintenance database on the server
+	inMain    bool
+	cluster   *pgcluster.Cluster
+	templates = map[string]*template{}
+	created   []string // template databases to drop at the end
+	dbCounter atomic.Int64
+)
+
+type template struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// Main starts (or connects to) the server, runs the tests and cleans up. It
+// returns the exit code for os.Exit.
+func Main(m *testing.M) int {
+	ctx := context.Background()
+	if u := os.Getenv(EnvURL); u != "" {
+		adminURL = u
+	} else {
+		c, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			return 1
+		}
+		cluster = c
+		adminURL = c.URL("postgres")
+	}
+	inMain = true
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		cleanup()
+		fmt.Fprintf(os.Stderr, "pgtest: %v: test server removed\n", s)
+		os.Exit(2)
+	}()
+	code := m.Run()
+	cleanup()
+	return code
+}
+
+func cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if cluster != nil {
+		cluster.Stop()
+		cluster = nil
+		return
+	}
+	for _, name := range created {
+		exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	}
+	created = nil
+}
+
+// AdminURL is a superuser URL for the test server's maintenance database.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	if !inMain {
+		t.Fatal("pgtest: call pgtest.Main from the package's TestMain")
+	}
+	return adminURL
+}
+
+// URLFor returns the URL of database db on the test server.
+func URLFor(t testing.TB, db string) string {
+	t.Helper()
+	return withDatabase(AdminURL(t), db)
+}
+
+// Cluster returns the throwaway cluster, or nil when the tests run against
+// CUTOVER_TEST_DATABASE_URL.
+func Cluster() *pgcluster.Cluster { return cluster }
+
+// NewDB creates an empty database for this test, dropped when it ends, and
+// returns its URL.
+func NewDB(t testing.TB) string {
+	t.Helper()
+	return newDB(t, "template0")
+}
+
+// NewDBFrom returns a new database cloned from the template called name. The
+// template is built once per test binary by build, which receives the URL of
+// the (initially empty) template database and must close its connections
+// before it returns.
+func NewDBFrom(t testing.TB, name string, build func(ctx context.Context, url string) error) string {
+	t.Helper()
+	admin := AdminURL(t)
+	mu.Lock()
+	tp, ok := templates[name]
+	if !ok {
+		tp = &template{name: fmt.Sprintf("tmpl_%s_%d", sanitize(name), os.Getpid())}
+		templates[name] = tp
+	}
+	mu.Unlock()
+	tp.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		q := pgx.Identifier{tp.name}.Sanitize()
+		if tp.err = exec(ctx, admin, "DROP DATABASE IF EXISTS "+q+" WITH (FORCE)"); tp.err != nil {
+			return
+		}
+		if tp.err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE template0"); tp.err != nil {
+			return
+		}
+		mu.Lock()
+		created = append(created, tp.name)
+		mu.Unlock()
+		if err := build(ctx, withDatabase(admin, tp.name)); err != nil {
+			tp.err = fmt.Errorf("build template %s: %w", name, err)
+		}
+	})
+	if tp.err != nil {
+		t.Fatalf("pgtest: %v", tp.err)
+	}
+	return newDB(t, tp.name)
+}
+
+func newDB(t testing.TB, from string) string {
+	t.Helper()
+	admin := AdminURL(t)
+	name := fmt.Sprintf("t_%d_%d", os.Getpid(), dbCounter.Add(1))
+	ctx := context.Background()
+	q := pgx.Identifier{name}.Sanitize()
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		// CREATE DATABASE … TEMPLATE fails with 55006 while another session
+		// is still connected to the template; that passes quickly.
+		if err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE "+pgx.Identifier{from}.Sanitize()); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := exec(context.Background(), admin, "DROP DATABASE IF EXISTS "+q+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(admin, name)
+}
+
+func exec(ctx context.Context, connURL, sql string) error {
+	conn, err := pgx.Connect(ctx, connURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func withDatabase(connURL, db string) string {
+	u, err := url.Parse(connURL)
+	if err != nil {
+		panic(fmt.Sprintf("pgtest: bad server URL: %v", err))
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(s))
+}
