@@ -1,0 +1,287 @@
+// Package extract reads the legacy database: it recognises each table's
+// shape from the catalog (Detect), and copies tables into the target's
+// stage schema from one consistent snapshot shared by parallel readers
+// (Stage). The source is only ever read: every transaction is REPEATABLE
+// READ READ ONLY and takes no lock beyond a plain read's.
+package extract
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// Column is one column of a table as the catalog describes it.
+type Column struct {
+	Name    string
+	Type    string // format_type
+	NotNull bool
+}
+
+func (c Column) String() string {
+	n := "null"
+	if c.NotNull {
+		n = "not null"
+	}
+	return fmt.Sprintf("%s %s %s", c.Name, c.Type, n)
+}
+
+// Table is a source table with its recognised shape.
+type Table struct {
+	Name    string
+	Shape   mappings.Shape
+	Columns []Column
+	// EstimatedRows and Bytes come from the catalog statistics.
+	EstimatedRows int64
+	Bytes         int64
+}
+
+// Source describes a recognised legacy database.
+type Source struct {
+	Tables []Table
+	// Flavor is v21, v16 or v15 when every table matches that flavor, and
+	// "mixed" otherwise.
+	Flavor string
+	// Drift lists the drift tables present (habit_logs, user_inbox, quests).
+	Drift []string
+}
+
+// Shapes returns the shape of every table, for mappings.For.
+func (s *Source) Shapes() map[string]mappings.Shape {
+	out := make(map[string]mappings.Shape, len(s.Tables))
+	for _, t := range s.Tables {
+		out[t.Name] = t.Shape
+	}
+	return out
+}
+
+// Table returns the named table, or nil.
+func (s *Source) Table(name string) *Table {
+	for i := range s.Tables {
+		if s.Tables[i].Name == name {
+			return &s.Tables[i]
+		}
+	}
+	return nil
+}
+
+// UnknownTableError reports a source table that no mapping knows.
+type UnknownTableError struct{ Table string }
+
+func (e *UnknownTableError) Error() string {
+	return fmt.Sprintf("source table %q is not a known legacy or drift table: no mapping knows it (nothing was written)", e.Table)
+}
+
+// ShapeError reports a known table whose columns match none of its known
+// shapes. Missing and Extra are relative to the closest known shape.
+type ShapeError struct {
+	Table          string
+	Closest        mappings.Shape
+	Missing, Extra []string
+}
+
+func (e *ShapeError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, "expected but missing or different: "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Extra) > 0 {
+		parts = append(parts, "unexpected: "+strings.Join(e.Extra, ", "))
+	}
+	closest := "the legacy shape"
+	if e.Closest != mappings.AnyShape {
+		closest = "its " + string(e.Closest) + " shape"
+	}
+	return fmt.Sprintf("source table %q does not match %s: %s (nothing was written)", e.Table, closest, strings.Join(parts, "; "))
+}
+
+// DetectError collects every unknown table and shape.
+type DetectError struct{ Problems []error }
+
+func (e *DetectError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return fmt.Sprintf("the source is not a database cutover recognises (%d problem(s)):\n  %s", len(e.Problems), strings.Join(msgs, "\n  "))
+}
+
+// Unwrap returns the individual problems.
+func (e *DetectError) Unwrap() []error { return e.Problems }
+
+// ReadColumns returns the columns of every base table of schema public.
+func ReadColumns(ctx context.Context, conn Querier) (map[string][]Column, error) {
+	rows, err := conn.Query(ctx, `
+		SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+		ORDER BY c.relname, a.attnum`)
+	if err != nil {
+		return nil, fmt.Errorf("read source catalog: %w", err)
+	}
+	out := map[string][]Column{}
+	for rows.Next() {
+		var t string
+		var c Column
+		if err := rows.Scan(&t, &c.Name, &c.Type, &c.NotNull); err != nil {
+			return nil, fmt.Errorf("read source catalog: %w", err)
+		}
+		out[t] = append(out[t], c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read source catalog: %w", err)
+	}
+	return out, nil
+}
+
+// Querier is what Detect needs of a connection.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Detect reads the source catalog and recognises every table's shape
+// against KnownShapes. It reads no row. An unknown table or shape fails with
+// a *DetectError that names each table and the columns that differ.
+func Detect(ctx context.Context, conn Querier) (*Source, error) {
+	cols, err := ReadColumns(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(cols))
+	for t := range cols {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	src := &Source{}
+	var problems []error
+	flavors := map[string]bool{"v21": true, "v16": true, "v15": true}
+	for _, name := range names {
+		known, ok := KnownShapes[name]
+		if !ok {
+			problems = append(problems, &UnknownTableError{Table: name})
+			continue
+		}
+		shape, perr := match(name, cols[name], known)
+		if perr != nil {
+			problems = append(problems, perr)
+			continue
+		}
+		src.Tables = append(src.Tables, Table{Name: name, Shape: shape.Shape, Columns: cols[name]})
+		if shape.Drift {
+			src.Drift = append(src.Drift, name)
+			continue
+		}
+		for f := range flavors {
+			if !contains(shape.Flavors, f) {
+				delete(flavors, f)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &DetectError{Problems: problems}
+	}
+	// A flavor also needs all of its tables.
+	present := map[string]bool{}
+	for _, t := range src.Tables {
+		present[t.Name] = true
+	}
+	for f := range flavors {
+		for t, shapes := range KnownShapes {
+			for _, s := range shapes {
+				if !s.Drift && contains(s.Flavors, f) && !present[t] {
+					delete(flavors, f)
+				}
+			}
+		}
+	}
+	src.Flavor = "mixed"
+	for _, f := range []string{"v21", "v16", "v15"} {
+		if flavors[f] {
+			src.Flavor = f
+			break
+		}
+	}
+	if err := readSizes(ctx, conn, src); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+func readSizes(ctx context.Context, conn Querier, src *Source) error {
+	rows, err := conn.Query(ctx, `
+		SELECT c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
+		FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`)
+	if err != nil {
+		return fmt.Errorf("read source table sizes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n, b int64
+		if err := rows.Scan(&name, &n, &b); err != nil {
+			return fmt.Errorf("read source table sizes: %w", err)
+		}
+		if t := src.Table(name); t != nil {
+			t.EstimatedRows, t.Bytes = n, b
+		}
+	}
+	return rows.Err()
+}
+
+func match(table string, got []Column, known []KnownShape) (KnownShape, error) {
+	gotSig := signature(got)
+	best, bestDist := -1, 0
+	var bestMissing, bestExtra []string
+	for i, k := range known {
+		if strings.Join(k.Columns, ",") == strings.Join(gotSig, ",") {
+			return k, nil
+		}
+		missing, extra := diff(k.Columns, gotSig)
+		if d := len(missing) + len(extra); best < 0 || d < bestDist {
+			best, bestDist, bestMissing, bestExtra = i, d, missing, extra
+		}
+	}
+	if len(bestMissing) == 0 && len(bestExtra) == 0 {
+		bestMissing = []string{"(same columns in another order: " + strings.Join(gotSig, ", ") + ")"}
+	}
+	return KnownShape{}, &ShapeError{Table: table, Closest: known[best].Shape, Missing: bestMissing, Extra: bestExtra}
+}
+
+func signature(cols []Column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.String()
+	}
+	return out
+}
+
+func diff(want, got []string) (missing, extra []string) {
+	in := func(list []string, s string) bool { return contains(list, s) }
+	for _, w := range want {
+		if !in(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !in(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	return missing, extra
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

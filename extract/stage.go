@@ -1,0 +1,183 @@
+package extract
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// Snapshot is an open read-only transaction on the source whose snapshot
+// the parallel readers import, so that every table is read as of one moment.
+// It must stay open until every batch has been read.
+type Snapshot struct {
+	conn *pgx.Conn
+	ID   string
+}
+
+// OpenSnapshot starts the exporting transaction on conn, which the Snapshot
+// owns from then on.
+func OpenSnapshot(ctx context.Context, conn *pgx.Conn) (*Snapshot, error) {
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return nil, fmt.Errorf("open source snapshot: %w", err)
+	}
+	var id string
+	if err := conn.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&id); err != nil {
+		return nil, fmt.Errorf("export source snapshot: %w", err)
+	}
+	return &Snapshot{conn: conn, ID: id}, nil
+}
+
+// Close ends the exporting transaction and closes its connection.
+func (s *Snapshot) Close(ctx context.Context) error {
+	_, err := s.conn.Exec(ctx, "COMMIT")
+	return errors.Join(err, s.conn.Close(ctx))
+}
+
+// Batch is a key range of one table: rows whose id is in [Lo, Hi). A nil
+// bound is open. Tables without a uuid id are one batch.
+type Batch struct {
+	Table  string
+	No, Of int
+	Lo, Hi *uuid.UUID
+}
+
+// String names the batch for messages: "habits batch 3/8 (id 60000000… to 80000000…)".
+func (b Batch) String() string {
+	if b.Of <= 1 {
+		return b.Table + " (all rows)"
+	}
+	lo, hi := "start", "end"
+	if b.Lo != nil {
+		lo = b.Lo.String()[:8] + "…"
+	}
+	if b.Hi != nil {
+		hi = b.Hi.String()[:8] + "…"
+	}
+	return fmt.Sprintf("%s batch %d/%d (id %s to %s)", b.Table, b.No, b.Of, lo, hi)
+}
+
+// Where is the SQL predicate selecting the batch's rows.
+func (b Batch) Where() string {
+	var conds []string
+	if b.Lo != nil {
+		conds = append(conds, fmt.Sprintf("id >= '%s'", b.Lo))
+	}
+	if b.Hi != nil {
+		conds = append(conds, fmt.Sprintf("id < '%s'", b.Hi))
+	}
+	if len(conds) == 0 {
+		return "true"
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// PlanBatches splits every table into key-range batches of about
+// batchBytes each (by the catalog's size estimate), at most maxBatches per
+// table. Random UUIDs spread evenly over the key space, so equal ranges hold
+// about equal rows. The plan depends only on the sizes, never on the data.
+func PlanBatches(src *Source, batchBytes int64, maxBatches int) []Batch {
+	var out []Batch
+	for _, t := range src.Tables {
+		n := 1
+		if hasUUIDID(t) && batchBytes > 0 {
+			n = int((t.Bytes + batchBytes - 1) / batchBytes)
+			n = max(1, min(n, maxBatches))
+		}
+		out = append(out, SplitUUIDRange(t.Name, n)...)
+	}
+	return out
+}
+
+// SplitUUIDRange returns n batches that cover the whole UUID space.
+func SplitUUIDRange(table string, n int) []Batch {
+	if n <= 1 {
+		return []Batch{{Table: table, No: 1, Of: 1}}
+	}
+	bounds := make([]*uuid.UUID, n+1)
+	step := ^uint64(0)/uint64(n) + 1
+	for i := 1; i < n; i++ {
+		var u uuid.UUID
+		binary.BigEndian.PutUint64(u[:8], uint64(i)*step)
+		bounds[i] = &u
+	}
+	out := make([]Batch, n)
+	for i := range out {
+		out[i] = Batch{Table: table, No: i + 1, Of: n, Lo: bounds[i], Hi: bounds[i+1]}
+	}
+	return out
+}
+
+func hasUUIDID(t Table) bool {
+	for _, c := range t.Columns {
+		if c.Name == "id" {
+			return c.Type == "uuid"
+		}
+	}
+	return false
+}
+
+// StageTable returns the identifier of the stage copy of a legacy table.
+func StageTable(table string) pgx.Identifier {
+	return pgx.Identifier{mappings.StageSchema, table}
+}
+
+// CreateStageSQL returns the DDL of the stage copy of t: the same columns
+// and types, no constraints, unlogged (it is rebuilt by every run).
+func CreateStageSQL(t Table) string {
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = pgx.Identifier{c.Name}.Sanitize() + " " + c.Type
+	}
+	return fmt.Sprintf("CREATE UNLOGGED TABLE %s (%s)", StageTable(t.Name).Sanitize(), strings.Join(cols, ", "))
+}
+
+// CopyBatch streams one batch from the source into the stage table through
+// binary COPY on both sides, without decoding it: source rows never sit in
+// memory beyond the pipe's buffer. src must not be in a transaction: the
+// batch is read in its own transaction that imports snapshotID. dst is the
+// target connection or transaction the rows are written through. It returns
+// the rows copied.
+func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, t Table, b Batch) (int64, error) {
+	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return 0, fmt.Errorf("read %s: %w", b, err)
+	}
+	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+		return 0, fmt.Errorf("read %s: import snapshot: %w", b, err)
+	}
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = pgx.Identifier{c.Name}.Sanitize()
+	}
+	colList := strings.Join(cols, ", ")
+	copyOut := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)",
+		colList, pgx.Identifier{"public", t.Name}.Sanitize(), b.Where())
+	copyIn := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", StageTable(t.Name).Sanitize(), colList)
+
+	pr, pw := io.Pipe()
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := src.PgConn().CopyTo(ctx, pw, copyOut)
+		pw.CloseWithError(err)
+		readErr <- err
+	}()
+	tag, werr := dst.CopyFrom(ctx, pr, copyIn)
+	pr.CloseWithError(errors.New("stage write ended"))
+	rerr := <-readErr
+	if rerr != nil {
+		return 0, fmt.Errorf("read %s from source: %w", b, rerr)
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("write %s to stage: %w", b, werr)
+	}
+	return tag.RowsAffected(), nil
+}

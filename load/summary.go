@@ -1,0 +1,143 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// TableResult is the conservation line of one legacy table:
+// Source = Loaded + Merged + Folded + Archived + Discarded + Rejected.
+type TableResult struct {
+	Legacy, Mapping, Target string
+	Source, Loaded, Merged  int64
+	Folded, Archived        int64
+	Discarded, Rejected     int64
+	Finished                bool // the mapping has run
+}
+
+// Holds reports whether the conservation law holds for the table.
+func (r TableResult) Holds() bool {
+	return r.Finished && r.Source == r.Loaded+r.Merged+r.Folded+r.Archived+r.Discarded+r.Rejected
+}
+
+// TargetCount is the rows a target table holds.
+type TargetCount struct {
+	Table string
+	Rows  int64
+}
+
+// ReasonCount counts rows by disposition and reason.
+type ReasonCount struct {
+	Disposition, Reason string
+	Rows                int64
+}
+
+// ColumnLoss counts non-NULL values of a dropped column in rows that reached
+// the target.
+type ColumnLoss struct {
+	Mapping, Column string
+	NonNull         int64
+}
+
+// Summary is what a run leaves in the target.
+type Summary struct {
+	RunID      int64
+	Flavor     string
+	Duration   time.Duration
+	Tables     []TableResult
+	Targets    []TargetCount
+	Reasons    []ReasonCount
+	ColumnLoss []ColumnLoss
+}
+
+// OK reports whether every legacy table's conservation line holds.
+func (s *Summary) OK() bool {
+	for _, t := range s.Tables {
+		if !t.Holds() {
+			return false
+		}
+	}
+	return true
+}
+
+// Summarize reads the bookkeeping of the target for the mappings ms.
+func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings.Mapping) (*Summary, error) {
+	s := &Summary{Flavor: flavor}
+	got := map[string]TableResult{}
+	rows, err := conn.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	for rows.Next() {
+		var r TableResult
+		if err := rows.Scan(&r.Mapping, &r.Source, &r.Loaded, &r.Merged, &r.Folded, &r.Archived, &r.Discarded, &r.Rejected); err != nil {
+			return nil, fmt.Errorf("summarize: %w", err)
+		}
+		r.Finished = true
+		got[r.Mapping] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	targets := map[string]bool{}
+	for _, m := range ms {
+		r := got[m.Name()]
+		r.Legacy, r.Mapping, r.Target = m.Legacy, m.Name(), m.Target
+		s.Tables = append(s.Tables, r)
+		if m.Target != "" {
+			targets[m.Target] = true
+		}
+	}
+	trows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	names, err := pgx.CollectRows(trows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	for _, n := range names {
+		var c int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM public."+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
+			return nil, fmt.Errorf("summarize: count %s: %w", n, err)
+		}
+		s.Targets = append(s.Targets, TargetCount{Table: n, Rows: c})
+	}
+	rrows, err := conn.Query(ctx, `
+		SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
+		UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
+		UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
+		UNION ALL SELECT disposition, coalesce(reason, ''), count(*) FROM `+bk+`.id_map WHERE disposition = 'merged' GROUP BY 1, 2
+		ORDER BY 3 DESC, 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	for rrows.Next() {
+		var r ReasonCount
+		if err := rrows.Scan(&r.Disposition, &r.Reason, &r.Rows); err != nil {
+			return nil, fmt.Errorf("summarize: %w", err)
+		}
+		s.Reasons = append(s.Reasons, r)
+	}
+	if err := rrows.Err(); err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	crows, err := conn.Query(ctx, `SELECT mapping, col, non_null FROM `+bk+`.column_loss ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	for crows.Next() {
+		var c ColumnLoss
+		if err := crows.Scan(&c.Mapping, &c.Column, &c.NonNull); err != nil {
+			return nil, fmt.Errorf("summarize: %w", err)
+		}
+		s.ColumnLoss = append(s.ColumnLoss, c)
+	}
+	return s, crows.Err()
+}

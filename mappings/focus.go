@@ -1,0 +1,32 @@
+package mappings
+
+// focus: 0003_focus.
+var focus = []Mapping{
+	ownedByUser("focus_sessions"),
+	ownedByUser("focus_libraries"),
+	{
+		Legacy: "focus_library_tracks", Target: "focus_library_tracks",
+		Refs: []Ref{{Column: "library_id", Parent: "focus_libraries", Kind: Parent}},
+	},
+	{
+		Legacy: "focus_pause_state", Shape: ShapeV21, Target: "focus_pause_state",
+		Refs: []Ref{
+			{Column: "user_id", Parent: "users", Kind: Owner},
+			{Column: "session_id", Parent: "focus_sessions", Kind: Parent},
+		},
+	},
+	{
+		// The older per-user model: a pause row is a paused session.
+		Legacy: "focus_pause_state", Shape: ShapeV15, Target: "focus_pause_state",
+		ByDesign: []Rule{{When: `s.session_id IS NULL`, Disposition: Discarded, Reason: ReasonPauseWithoutSession}},
+		Refs: []Ref{
+			{Column: "user_id", Parent: "users", Kind: Owner},
+			{Column: "session_id", Parent: "focus_sessions", Kind: Parent},
+		},
+		Columns: map[string]string{
+			"is_paused":  `true`,
+			"resumed_at": `NULL::timestamptz`,
+		},
+		DroppedColumns: []string{"mode"},
+	},
+}

@@ -1,0 +1,40 @@
+package mappings
+
+// habitsGoals: 0004_habits_goals, with the drift table habit_logs.
+var habitsGoals = []Mapping{
+	ownedByUser("habits"),
+	ownedByUser("goals"),
+	{
+		Legacy: "goal_milestones", Target: "goal_milestones",
+		Refs: []Ref{{Column: "goal_id", Parent: "goals", Kind: Parent}},
+	},
+	{
+		Legacy: "habit_completions", Target: "habit_completions",
+		Refs: []Ref{
+			{Column: "habit_id", Parent: "habits", Kind: Parent, Tenant: true},
+			{Column: "user_id", Parent: "users", Kind: Owner},
+		},
+	},
+	{
+		// Fine print 6: orphan → parent_rejected → tenant_mismatch → merged
+		// onto a loading completion → first log of a key loads.
+		Legacy: "habit_logs", Target: "habit_completions",
+		Refs: []Ref{
+			{Column: "habit_id", Parent: "habits", Kind: Parent, Tenant: true},
+			{Column: "user_id", Parent: "users", Kind: Owner},
+		},
+		Columns: map[string]string{
+			"completed_at": `coalesce(s.created_at, s.completed_date::timestamp AT TIME ZONE 'UTC')`,
+		},
+		Checks: []Rule{{
+			When: `EXISTS (SELECT 1 FROM public.habit_completions c
+				WHERE c.habit_id = s.habit_id AND c.completed_date = s.completed_date)`,
+			Disposition: Merged, Reason: "duplicate_completion",
+			TargetID: `(SELECT c.id FROM public.habit_completions c
+				WHERE c.habit_id = s.habit_id AND c.completed_date = s.completed_date)`,
+		}},
+		DedupeBy:    []string{"habit_id", "completed_date"},
+		DedupeOrder: `s.created_at NULLS LAST, s.id`,
+		After:       []string{"habit_completions"},
+	},
+}

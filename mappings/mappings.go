@@ -1,0 +1,293 @@
+// Package mappings declares, for every legacy table in every shape, where its
+// rows go in the target (MAPPING.md). A Mapping is data: which legacy table
+// and shape it reads, which target table it feeds, how each target column is
+// computed, which references each row must satisfy and which by-design rules
+// archive, discard, merge or reject it. The load package turns a Mapping into
+// set-based SQL; the transform package holds the row functions that need Go.
+//
+// All lists one explicit slice, All(); nothing registers itself.
+package mappings
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// StageSchema holds the raw copies of the legacy tables in the target
+// database while a cutover runs.
+const StageSchema = "cutover_stage"
+
+// Shape names a legacy table's column layout. Most tables have one shape in
+// every flavor (AnyShape); market_items, user_wallet and focus_pause_state
+// have two.
+type Shape string
+
+const (
+	AnyShape Shape = ""
+	ShapeV21 Shape = "v21" // after legacy migration 0017 (market/wallet) or 0016 (pause)
+	ShapeV16 Shape = "v16" // before 0017, after 0016
+	ShapeV15 Shape = "v15" // before 0016
+)
+
+// RefKind says what happens to a row whose reference does not reach the
+// target (MAPPING.md fine print 2).
+type RefKind int
+
+const (
+	// Owner is a user_id NOT NULL: the row is rejected (parent_rejected, or
+	// orphan when the user never existed).
+	Owner RefKind = iota
+	// Parent is a NOT NULL foreign key (or a nullable one with ON DELETE
+	// CASCADE): as Owner, when the column is not NULL.
+	Parent
+	// SetNull is a nullable reference whose target column is ON DELETE SET
+	// NULL: it becomes NULL when what it points at does not reach the target.
+	SetNull
+)
+
+// Ref is one reference of a legacy row to another legacy row.
+type Ref struct {
+	Column string  // legacy column holding the reference
+	Parent string  // legacy table referenced
+	Key    string  // referenced column; "" means id
+	Kind   RefKind // what a missing parent means
+	// Tenant requires the parent's user_id to equal TenantOf (default
+	// "s.user_id"): otherwise the row is rejected (tenant_mismatch).
+	Tenant   bool
+	TenantOf string
+	// NullOwnerOK accepts a parent whose user_id is NULL (built-in rows).
+	NullOwnerOK bool
+}
+
+// ParentKey returns the referenced column.
+func (r Ref) ParentKey() string {
+	if r.Key == "" {
+		return "id"
+	}
+	return r.Key
+}
+
+// Rule is a by-design or data rule, checked in order before (ByDesign) or
+// after the references. When is a SQL predicate over the stage row `s`.
+type Rule struct {
+	When        string
+	Disposition Disposition
+	Reason      string
+	// Message is a SQL text expression; empty means a fixed message.
+	Message string
+	// TargetID is a SQL uuid expression for merged rows: the kept row.
+	TargetID string
+}
+
+// Mapping is the fate of one legacy table in one shape.
+type Mapping struct {
+	// Legacy is the legacy table; Shape the layout this mapping reads.
+	Legacy string
+	Shape  Shape
+	// Target is the target table; "" when no row reaches the target.
+	Target string
+	// As is the disposition of a row that reaches Target: Loaded (same
+	// meaning) or Folded (a different table's row).
+	As Disposition
+	// Key lists the legacy key columns (default: id).
+	Key []string
+	// From is the stage relation read instead of the raw stage copy of
+	// Legacy (for tables that a Go transform prepares first).
+	From string
+	// Joins are extra SQL joins on the stage row `s`.
+	Joins []string
+	// Columns gives target columns their SQL expressions over `s`. Target
+	// columns not listed take the legacy column of the same name when there
+	// is one and their default otherwise. Reference columns default to their
+	// resolved target id.
+	Columns map[string]string
+	// Omit lists target columns that keep their default although the legacy
+	// table has a column of that name.
+	Omit []string
+	// TargetID is the SQL uuid expression of the row's target id (default
+	// s.id); derived ids for folded rows.
+	TargetID string
+	Refs     []Ref
+	// SelfRef is a column referencing this same table.
+	SelfRef *Ref
+	// ByDesign rules run first: archive and discard stand even when the
+	// owner is rejected (fine print 1).
+	ByDesign []Rule
+	// Checks run after the references: data rejects, then merges.
+	Checks []Rule
+	// NaturalKey lists target columns of a unique key: a row whose key is
+	// already in the target under another id merges onto that row, which
+	// takes the legacy content (catalog collisions with the seeds).
+	NaturalKey []string
+	// DedupeBy merges rows sharing these target columns onto the first by
+	// DedupeOrder, among the rows that would otherwise reach the target.
+	DedupeBy    []string
+	DedupeOrder string
+	// DroppedColumns are legacy columns the target does not have; their
+	// non-NULL values in rows that reach the target are counted.
+	DroppedColumns []string
+	// After names mappings (by Name) that must finish first besides those
+	// that load referenced tables.
+	After []string
+	// ArchiveAll archives every row (the table is not in the target).
+	ArchiveAll bool
+	// DiscardAll discards every row with this reason.
+	DiscardAll string
+}
+
+// Name identifies the mapping: the legacy table, and its shape when the
+// table has more than one.
+func (m Mapping) Name() string {
+	if m.Shape == AnyShape {
+		return m.Legacy
+	}
+	return m.Legacy + "@" + string(m.Shape)
+}
+
+// KeyColumns returns the legacy key columns.
+func (m Mapping) KeyColumns() []string {
+	if len(m.Key) == 0 {
+		return []string{"id"}
+	}
+	return m.Key
+}
+
+// Disposition returns the disposition of rows that reach the target.
+func (m Mapping) Disposition() Disposition {
+	if m.As == "" {
+		return Loaded
+	}
+	return m.As
+}
+
+// All returns every mapping, in an order where each mapping comes after the
+// mappings it depends on (see Order).
+func All() []Mapping {
+	var all []Mapping
+	for _, group := range [][]Mapping{
+		auth, gamification, market, focus, habitsGoals, quests, planning,
+		books, fitness, learn, reference, platform,
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// For returns the mappings that apply to a source whose tables have the
+// given shapes (legacy table → shape): per table, the mapping of its shape,
+// or the AnyShape mapping.
+func For(shapes map[string]Shape) ([]Mapping, error) {
+	var out []Mapping
+	byTable := map[string][]Mapping{}
+	for _, m := range All() {
+		byTable[m.Legacy] = append(byTable[m.Legacy], m)
+	}
+	tables := make([]string, 0, len(shapes))
+	for t := range shapes {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	for _, t := range tables {
+		var found bool
+		for _, m := range byTable[t] {
+			if m.Shape == AnyShape || m.Shape == shapes[t] {
+				out = append(out, m)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no mapping for legacy table %q in shape %q", t, shapes[t])
+		}
+	}
+	return Order(out)
+}
+
+// Order sorts mappings so that every mapping follows those it depends on:
+// the mappings that feed the target tables of its references, and its After
+// list. It fails on a cycle.
+func Order(ms []Mapping) ([]Mapping, error) {
+	deps := Dependencies(ms)
+	done := map[string]bool{}
+	var out []Mapping
+	for len(out) < len(ms) {
+		progress := false
+		for _, m := range ms {
+			if done[m.Name()] {
+				continue
+			}
+			ready := true
+			for _, d := range deps[m.Name()] {
+				if !done[d] {
+					ready = false
+					break
+				}
+			}
+			if ready {
+				done[m.Name()] = true
+				out = append(out, m)
+				progress = true
+			}
+		}
+		if !progress {
+			var left []string
+			for _, m := range ms {
+				if !done[m.Name()] {
+					left = append(left, m.Name())
+				}
+			}
+			return nil, fmt.Errorf("mapping dependency cycle among %s", strings.Join(left, ", "))
+		}
+	}
+	return out, nil
+}
+
+// Dependencies returns, per mapping name, the names of the mappings among ms
+// that must finish before it.
+func Dependencies(ms []Mapping) map[string][]string {
+	feeders := map[string][]string{} // target table -> mapping names
+	names := map[string]bool{}
+	for _, m := range ms {
+		names[m.Name()] = true
+		if m.Target != "" {
+			feeders[m.Target] = append(feeders[m.Target], m.Name())
+		}
+	}
+	deps := map[string][]string{}
+	for _, m := range ms {
+		seen := map[string]bool{m.Name(): true}
+		add := func(n string) {
+			if !seen[n] && names[n] {
+				seen[n] = true
+				deps[m.Name()] = append(deps[m.Name()], n)
+			}
+		}
+		for _, r := range m.Refs {
+			// A reference resolves against the target table that the
+			// parent's rows land in: all of its feeders must be done, except
+			// those that themselves depend on this mapping's table.
+			for _, f := range feeders[r.Parent] {
+				add(f)
+			}
+		}
+		for _, a := range m.After {
+			for _, n := range namesOf(ms, a) {
+				add(n)
+			}
+		}
+		sort.Strings(deps[m.Name()])
+	}
+	return deps
+}
+
+// namesOf matches a mapping name or a legacy table name (all its shapes).
+func namesOf(ms []Mapping, name string) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Name() == name || m.Legacy == name {
+			out = append(out, m.Name())
+		}
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package mappings
+
+// Disposition is where a legacy row ended (MAPPING.md, the conservation law).
+type Disposition string
+
+// The six dispositions of MAPPING.md.
+const (
+	Loaded    Disposition = "loaded"
+	Merged    Disposition = "merged"
+	Folded    Disposition = "folded"
+	Archived  Disposition = "archived"
+	Discarded Disposition = "discarded"
+	Rejected  Disposition = "rejected"
+)
+
+// Dispositions lists the dispositions in the order of the conservation law.
+var Dispositions = []Disposition{Loaded, Merged, Folded, Archived, Discarded, Rejected}
+
+// Reason codes recorded with rejected, discarded and archived rows.
+const (
+	ReasonDuplicateEmail      = "duplicate_email"       // rejected: a user whose email equals an older user's ignoring case
+	ReasonParentRejected      = "parent_rejected"       // rejected: its owner or NOT NULL parent did not reach the target
+	ReasonOrphan              = "orphan"                // rejected: its owner or parent never existed
+	ReasonTenantMismatch      = "tenant_mismatch"       // rejected: its user differs from its parent's owner
+	ReasonInvalidValue        = "invalid_value"         // rejected: a drift value outside the forms DRIFT.md allows (message names column and value)
+	ReasonExpiredSession      = "expired_session"       // discarded
+	ReasonAllSessions         = "sessions_discarded"    // discarded: --no-sessions
+	ReasonCredentialToken     = "credential_token"      // discarded
+	ReasonPauseWithoutSession = "pause_without_session" // discarded: v15 pause row with NULL session_id
+	ReasonNotInTarget         = "not_in_target"         // archived: the table is not in the target schema
+	ReasonUnclaimedReward     = "unclaimed_reward"      // archived: a v21 reward that was never claimed
+)
