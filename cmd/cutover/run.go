@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/cutover/cutover/load"
+)
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		sourceFlag(), targetFlag(),
+		&cli.IntFlag{Name: "workers", Usage: "parallel readers and writers", Value: runtime.NumCPU(), EnvVars: []string{"CUTOVER_WORKERS"}},
+		&cli.BoolFlag{Name: "no-sessions", Usage: "discard every session (forces every user to log in again)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
+		&cli.Int64Flag{Name: "max-rejects", Usage: "stop once more rows than this are rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
+		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "move the legacy database into the target (re-running it is safe)",
+		Description: "Detects the legacy flavor, copies every table from one snapshot, maps it onto the\n" +
+			"target schema and prints each legacy table's conservation line. The source is only read.\n" +
+			"If the run stops for any reason, running the same command again finishes the job.",
+		Flags: runFlags(),
+		Action: func(c *cli.Context) error {
+			cfg := load.Config{
+				SourceURL: c.String("source"), TargetURL: c.String("target"),
+				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"),
+				MaxRejects: c.Int64("max-rejects"), KeepStage: c.Bool("keep-stage"),
+			}
+			return runAndReport(c, cfg)
+		},
+	}
+}
+
+// runAndReport runs the cutover with progress on stderr and the summary on
+// stdout; it fails when the conservation law fails for any table.
+func runAndReport(c *cli.Context, cfg load.Config) error {
+	prog := newProgress(c.App.ErrWriter)
+	cfg.Progress = prog.event
+	cfg.Logger = logger(c)
+	sum, err := load.Run(c.Context, cfg)
+	prog.close()
+	if err != nil {
+		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
+	}
+	printSummary(c.App.Writer, sum)
+	if !sum.OK() {
+		return cli.Exit("the conservation law fails for at least one legacy table (see FAIL above)", 2)
+	}
+	return nil
+}
+
+// progress draws a bar on a terminal, or logs a line every few seconds.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	bar   *progressbar.ProgressBar
+	phase string
+	last  time.Time
+	rows  map[string]int64
+}
+
+func newProgress(w io.Writer) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	return &progress{w: w, tty: tty, rows: map[string]int64{}}
+}
+
+func (p *progress) event(e load.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.Message != "" && e.Table == "" {
+		p.finishBar()
+		fmt.Fprintf(p.w, "%s: %s\n", e.Phase, e.Message)
+		return
+	}
+	if e.Phase != p.phase {
+		p.finishBar()
+		p.phase = e.Phase
+		if p.tty {
+			total := int64(-1)
+			if e.Phase == "resolve" {
+				total = e.Total
+			}
+			p.bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			if e.Phase == "resolve" {
+				progressbar.OptionSetItsString("tables")(p.bar)
+			}
+		}
+	}
+	switch e.Phase {
+	case "extract":
+		delta := e.Done - p.rows[e.Table]
+		p.rows[e.Table] = e.Done
+		if p.bar != nil {
+			p.bar.Describe("extract " + e.Table)
+			p.bar.Add64(delta)
+		}
+	case "resolve":
+		if p.bar != nil {
+			p.bar.Describe("resolve " + e.Table)
+			p.bar.Set64(e.Done)
+		}
+	}
+	if !p.tty && time.Since(p.last) > 2*time.Second {
+		p.last = time.Now()
+		var total int64
+		for _, n := range p.rows {
+			total += n
+		}
+		if e.Phase == "extract" {
+			fmt.Fprintf(p.w, "extract: %d rows copied (%s)\n", total, e.Table)
+		} else {
+			fmt.Fprintf(p.w, "%s: %d/%d (%s)\n", e.Phase, e.Done, e.Total, e.Table)
+		}
+	}
+}
+
+func (p *progress) finishBar() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+func (p *progress) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finishBar()
+}
+
+func printSummary(w io.Writer, s *load.Summary) {
+	fmt.Fprintf(w, "\ncutover run %d (legacy %s) finished in %s\n\n", s.RunID, s.Flavor, s.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "LEGACY TABLE\tSOURCE\t= LOADED\t+ MERGED\t+ FOLDED\t+ ARCHIVED\t+ DISCARDED\t+ REJECTED\tLAW\t")
+	var fails int
+	for _, t := range s.Tables {
+		law := "ok"
+		if !t.Holds() {
+			law = "FAIL"
+			fails++
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", t.Mapping, t.Source, t.Loaded, t.Merged, t.Folded, t.Archived, t.Discarded, t.Rejected, law)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nTARGET TABLE ROWS")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, t := range s.Targets {
+		fmt.Fprintf(tw, "  %s\t%d\n", t.Table, t.Rows)
+	}
+	tw.Flush()
+	if len(s.Reasons) > 0 {
+		fmt.Fprintln(w, "\nREASONS (rejected rows are in cutover.rejects with the original row)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for i, r := range s.Reasons {
+			if i == 15 {
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\n", r.Disposition, r.Reason, r.Rows)
+		}
+		tw.Flush()
+	}
+	if len(s.ColumnLoss) > 0 {
+		fmt.Fprintln(w, "\nDROPPED COLUMNS (non-NULL values in rows that reached the target)")
+		for _, c := range s.ColumnLoss {
+			fmt.Fprintf(w, "  %s.%s\t%d\n", c.Mapping, c.Column, c.NonNull)
+		}
+	}
+	if fails == 0 {
+		fmt.Fprintf(w, "\nconservation law holds for all %d legacy tables\n", len(s.Tables))
+	} else {
+		fmt.Fprintf(w, "\nconservation law FAILS for %d legacy table(s)\n", fails)
+	}
+}

@@ -1,0 +1,162 @@
+package transform
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+)
+
+func TestSlug(t *testing.T) {
+	tests := map[string]string{
+		"Café Crème":       "cafe-creme",
+		"cafe creme":       "cafe-creme",
+		"CAFE--CRÈME!":     "cafe-creme",
+		"  Streak Freeze ": "streak-freeze",
+		"Straße & Øl":      "strasse-ol",
+		"🎉 Party 🎉":        "party",
+		"🎉":                "item",
+		"Naïve_résumé 2.0": "naive-resume-2-0",
+		"Ａｂｃ":              "abc", // full-width letters fold to ASCII (NFKD)
+		"مرحبا":            "item",
+		"Zoë's \"quoted\"": "zoe-s-quoted",
+	}
+	for in, want := range tests {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMarketKeys(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2025, 1, 1, 0, 0, s, 0, time.UTC) }
+	items := []MarketItem{
+		{ID: "c", Name: "CAFE--CRÈME!", CreatedAt: at(3)},
+		{ID: "a", Name: "Café Crème", CreatedAt: at(1)},
+		{ID: "b", Name: "cafe creme", CreatedAt: at(1)}, // same time: id breaks the tie
+		{ID: "d", Name: "Cafe Creme 2", CreatedAt: at(0)},
+		{ID: "e", Name: "Tea", CreatedAt: at(5)},
+	}
+	want := map[string]string{"a": "cafe-creme", "b": "cafe-creme-3", "c": "cafe-creme-4", "d": "cafe-creme-2", "e": "tea"}
+	if d := cmp.Diff(want, MarketKeys(items)); d != "" {
+		t.Errorf("MarketKeys (-want +got):\n%s", d)
+	}
+	// The result does not depend on the input order.
+	rev := []MarketItem{items[4], items[3], items[2], items[1], items[0]}
+	if d := cmp.Diff(want, MarketKeys(rev)); d != "" {
+		t.Errorf("MarketKeys depends on input order:\n%s", d)
+	}
+}
+
+func TestDerivedID(t *testing.T) {
+	a, b := DerivedID("user_rewards", "k1"), DerivedID("user_rewards", "k1")
+	if a != b {
+		t.Fatal("DerivedID is not deterministic")
+	}
+	if a == DerivedID("user_rewards", "k2") || a == DerivedID("quests", "k1") {
+		t.Fatal("DerivedID collides across keys or tables")
+	}
+	if a.Version() != 8 || a.Variant() != uuid.RFC4122 {
+		t.Fatalf("DerivedID = %s: version %d variant %v, want 8 RFC4122", a, a.Version(), a.Variant())
+	}
+	if !strings.Contains(DerivedIDSQL("t", "s.id::text"), "sha256(") {
+		t.Fatal("DerivedIDSQL does not hash with sha256")
+	}
+}
+
+func sp(s string) *string { return &s }
+
+func TestCoerceQuest(t *testing.T) {
+	user := "3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+	base := func() QuestText {
+		return QuestText{ID: sp("q_1042"), UserID: sp(user), Title: sp("Run"), Category: sp("fitness")}
+	}
+	utc := func(y int, mo time.Month, d, h, mi, s int) *time.Time {
+		t := time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+		return &t
+	}
+	tests := []struct {
+		name   string
+		edit   func(*QuestText)
+		check  func(t *testing.T, q Quest)
+		badCol string
+	}{
+		{name: "defaults", edit: func(*QuestText) {}, check: func(t *testing.T, q Quest) {
+			if q.IDIsUUID || q.ID != DerivedID("quests", "q_1042") {
+				t.Errorf("non-UUID id: got %s (uuid=%v)", q.ID, q.IDIsUUID)
+			}
+			if q.Difficulty != "starter" || q.Status != "available" || q.XPReward != 10 || q.CoinReward != 5 || !q.IsActive || q.IsUniversal || q.IsRepeatable {
+				t.Errorf("defaults not applied: %+v", q)
+			}
+			if !q.CreatedAt.Equal(time.Unix(0, 0)) || !q.UpdatedAt.Equal(q.CreatedAt) {
+				t.Errorf("timestamps: %v %v", q.CreatedAt, q.UpdatedAt)
+			}
+		}},
+		{name: "uuid id any case", edit: func(r *QuestText) { r.ID = sp("3F1E2D4C-5B6A-4978-8A9B-0C1D2E3F4A5B") }, check: func(t *testing.T, q Quest) {
+			if !q.IDIsUUID || q.ID.String() != user {
+				t.Errorf("got %s uuid=%v", q.ID, q.IDIsUUID)
+			}
+		}},
+		{name: "universal when user empty", edit: func(r *QuestText) { r.UserID = sp("") }, check: func(t *testing.T, q Quest) {
+			if q.UserID != nil || !q.IsUniversal {
+				t.Errorf("got user %v universal %v", q.UserID, q.IsUniversal)
+			}
+		}},
+		{name: "timestamp forms", edit: func(r *QuestText) {
+			r.AcceptedAt, r.CompletedAt, r.ExpiresAt = sp("2025-03-04T10:15:00Z"), sp("2025-03-04 10:15:00"), sp("1741083300")
+			r.CreatedAt, r.UpdatedAt = sp("2025-03-04T12:15:00+02:00"), sp("")
+		}, check: func(t *testing.T, q Quest) {
+			want := utc(2025, 3, 4, 10, 15, 0)
+			for _, got := range []*time.Time{q.AcceptedAt, q.CompletedAt, q.ExpiresAt, &q.CreatedAt, &q.UpdatedAt} {
+				if got == nil || !got.Equal(*want) {
+					t.Errorf("got %v, want %v", got, want)
+				}
+			}
+		}},
+		{name: "difficulty padded any case", edit: func(r *QuestText) { r.Difficulty = sp("  HaRd ") }, check: func(t *testing.T, q Quest) {
+			if q.Difficulty != "hard" {
+				t.Errorf("got %q", q.Difficulty)
+			}
+		}},
+		{name: "booleans and rewards", edit: func(r *QuestText) {
+			r.IsActive, r.IsRepeatable, r.IsUniversal, r.XPReward, r.CoinReward = sp("0"), sp("true"), sp("false"), sp("-5"), sp("2147483647")
+		}, check: func(t *testing.T, q Quest) {
+			if q.IsActive || !q.IsRepeatable || q.IsUniversal || q.XPReward != -5 || q.CoinReward != 2147483647 {
+				t.Errorf("got %+v", q)
+			}
+		}},
+		{name: "bad status", edit: func(r *QuestText) { r.Status = sp("done") }, badCol: "status"},
+		{name: "bad boolean", edit: func(r *QuestText) { r.IsActive = sp("yes") }, badCol: "is_active"},
+		{name: "lenient date refused", edit: func(r *QuestText) { r.ExpiresAt = sp("31/12/2025") }, badCol: "expires_at"},
+		{name: "fractional epoch refused", edit: func(r *QuestText) { r.CreatedAt = sp("1741083300.5") }, badCol: "created_at"},
+		{name: "reward not an integer", edit: func(r *QuestText) { r.XPReward = sp("10.5") }, badCol: "xp_reward"},
+		{name: "reward out of int4", edit: func(r *QuestText) { r.CoinReward = sp("2147483648") }, badCol: "coin_reward"},
+		{name: "user not a uuid", edit: func(r *QuestText) { r.UserID = sp("user-7") }, badCol: "user_id"},
+		{name: "missing title", edit: func(r *QuestText) { r.Title = nil }, badCol: "title"},
+		{name: "bad difficulty", edit: func(r *QuestText) { r.Difficulty = sp("legendary") }, badCol: "difficulty"},
+		{name: "bad frequency", edit: func(r *QuestText) { r.RepeatFrequency = sp("hourly") }, badCol: "repeat_frequency"},
+		{name: "first failing column wins", edit: func(r *QuestText) { r.Status = sp("x"); r.XPReward = sp("y") }, badCol: "xp_reward"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base()
+			tt.edit(&in)
+			q, bad := CoerceQuest(in)
+			if tt.badCol != "" {
+				if bad == nil || bad.Column != tt.badCol {
+					t.Fatalf("want invalid %s, got %v", tt.badCol, bad)
+				}
+				if !strings.Contains(bad.Error(), tt.badCol) {
+					t.Errorf("message %q does not name the column", bad.Error())
+				}
+				return
+			}
+			if bad != nil {
+				t.Fatalf("unexpected invalid value: %v", bad)
+			}
+			tt.check(t, q)
+		})
+	}
+}
