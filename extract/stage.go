@@ -11,8 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/cutover/cutover/mappings"
 )
 
 // Snapshot is an open read-only transaction on the source whose snapshot
@@ -125,19 +123,20 @@ func hasUUIDID(t Table) bool {
 	return false
 }
 
-// StageTable returns the identifier of the stage copy of a legacy table.
-func StageTable(table string) pgx.Identifier {
-	return pgx.Identifier{mappings.StageSchema, table}
+// StageTable returns the identifier of the stage copy of a legacy table in
+// the stage schema.
+func StageTable(schema, table string) pgx.Identifier {
+	return pgx.Identifier{schema, table}
 }
 
 // CreateStageSQL returns the DDL of the stage copy of t: the same columns
 // and types, no constraints, unlogged (it is rebuilt by every run).
-func CreateStageSQL(t Table) string {
+func CreateStageSQL(schema string, t Table) string {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = pgx.Identifier{c.Name}.Sanitize() + " " + c.Type
 	}
-	return fmt.Sprintf("CREATE UNLOGGED TABLE %s (%s)", StageTable(t.Name).Sanitize(), strings.Join(cols, ", "))
+	return fmt.Sprintf("CREATE UNLOGGED TABLE %s (%s)", StageTable(schema, t.Name).Sanitize(), strings.Join(cols, ", "))
 }
 
 // CopyBatch streams one batch from the source into the stage table through
@@ -146,7 +145,10 @@ func CreateStageSQL(t Table) string {
 // batch is read in its own transaction that imports snapshotID. dst is the
 // target connection or transaction the rows are written through. It returns
 // the rows copied.
-func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, t Table, b Batch) (int64, error) {
+//
+// mid, when not nil, is called once the first bytes have crossed (a test
+// hook for failures in the middle of a COPY); its error aborts the copy.
+func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error) (int64, error) {
 	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return 0, fmt.Errorf("read %s: %w", b, err)
 	}
@@ -161,7 +163,7 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 	colList := strings.Join(cols, ", ")
 	copyOut := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)",
 		colList, pgx.Identifier{"public", t.Name}.Sanitize(), b.Where())
-	copyIn := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", StageTable(t.Name).Sanitize(), colList)
+	copyIn := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", StageTable(schema, t.Name).Sanitize(), colList)
 
 	pr, pw := io.Pipe()
 	readErr := make(chan error, 1)
@@ -170,7 +172,11 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 		pw.CloseWithError(err)
 		readErr <- err
 	}()
-	tag, werr := dst.CopyFrom(ctx, pr, copyIn)
+	var in io.Reader = pr
+	if mid != nil {
+		in = &hookReader{r: pr, hook: mid}
+	}
+	tag, werr := dst.CopyFrom(ctx, in, copyIn)
 	pr.CloseWithError(errors.New("stage write ended"))
 	rerr := <-readErr
 	if rerr != nil {
@@ -180,4 +186,48 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 		return 0, fmt.Errorf("write %s to stage: %w", b, werr)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// Checksum is a batch's row count and an order-independent hash of its rows.
+type Checksum struct {
+	Rows int64
+	Hash string
+}
+
+// ChecksumBatch computes the checksum of one batch on the source, in its own
+// transaction importing snapshotID. It reads every row of the batch on the
+// server and sends back two numbers.
+func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batch) (Checksum, error) {
+	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
+	}
+	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+		return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
+	}
+	var c Checksum
+	q := fmt.Sprintf("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM %s t WHERE %s",
+		pgx.Identifier{"public", b.Table}.Sanitize(), b.Where())
+	if err := src.QueryRow(ctx, q).Scan(&c.Rows, &c.Hash); err != nil {
+		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
+	}
+	return c, nil
+}
+
+// hookReader calls hook once, after the first read.
+type hookReader struct {
+	r    io.Reader
+	hook func() error
+	done bool
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if !h.done && n > 0 {
+		h.done = true
+		if herr := h.hook(); herr != nil {
+			return 0, herr
+		}
+	}
+	return n, err
 }

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	source      text NOT NULL,          -- server and database, never a password
 	host        text NOT NULL,          -- where the run's process ran
 	pid         integer NOT NULL,
+	no_sessions boolean NOT NULL DEFAULT false,
 	error       text
 );
 -- results: one row per mapping that finished; the conservation law per
@@ -47,13 +48,15 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.results (
 	rejected     bigint NOT NULL DEFAULT 0,
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
--- batches: the extract ledger (rows copied per key range of a table).
+-- batches: the source as the last finished run saw it, per key range of
+-- each table (row count and an order-independent hash of the rows).
 CREATE TABLE IF NOT EXISTS ` + bk + `.batches (
 	legacy_table text NOT NULL,
 	batch        integer NOT NULL,
 	batches      integer NOT NULL,
 	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
 	rows         bigint NOT NULL,
+	checksum     text NOT NULL,
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
 	PRIMARY KEY (legacy_table, batch)
 );
@@ -81,18 +84,26 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.discards (
 	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
 	PRIMARY KEY (legacy_table, legacy_key)
 );
--- id_map: every legacy row that reached the target under another id or in
--- another table (merged, folded, derived ids).
-CREATE TABLE IF NOT EXISTS ` + bk + `.id_map (
+-- dispositions: the fate of every legacy row (the conservation law, row by
+-- row), with the target row it reached. Rows with disposition loaded or
+-- folded are the application rows the cutover owns.
+CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	legacy_table text NOT NULL,
 	legacy_key   text NOT NULL,
-	target_table text NOT NULL,
-	target_id    uuid NOT NULL,
-	disposition  text NOT NULL,
+	mapping      text NOT NULL,
+	disposition  text NOT NULL CHECK (disposition IN ('loaded', 'merged', 'folded', 'archived', 'discarded', 'rejected')),
 	reason       text,
+	target_table text,
+	target_id    uuid,
 	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
 	PRIMARY KEY (legacy_table, legacy_key)
 );
+CREATE INDEX IF NOT EXISTS dispositions_target ON ` + bk + `.dispositions (target_table, target_id);
+-- id_map: every re-keying (legacy table, legacy key -> target table, id).
+CREATE OR REPLACE VIEW ` + bk + `.id_map AS
+	SELECT legacy_table, legacy_key, target_table, target_id, disposition, reason
+	FROM ` + bk + `.dispositions
+	WHERE target_id IS NOT NULL AND (disposition IN ('merged', 'folded') OR target_id::text <> legacy_key);
 CREATE TABLE IF NOT EXISTS ` + bk + `.column_loss (
 	mapping  text NOT NULL,
 	col      text NOT NULL,

@@ -14,6 +14,7 @@ import (
 // TargetTable is what planning needs of a target table.
 type TargetTable struct {
 	Columns []string // in order
+	PK      []string // primary key columns
 	HasUser bool     // has a user_id column
 }
 
@@ -28,24 +29,46 @@ func (t TargetTable) has(col string) bool {
 
 // Params are the values substituted into mapping SQL.
 type Params struct {
-	RunStarted string // RFC 3339 timestamp of the run's start
+	// Stage is the schema of the stage copies and decisions.
+	Stage string
+	// RunStarted is the RFC 3339 timestamp sessions expire against.
+	RunStarted string
 	NoSessions bool
 }
 
 // Plan is the SQL of one mapping, generated from its declaration, the
-// source columns it reads and the target catalog. It is pure: Plan values
-// are built and inspected without a database.
+// source columns it reads and the target catalog. Building it is pure.
+//
+// A cutover runs in two phases. Decide (every mapping, in dependency
+// order) writes the mapping's decision table d_<legacy table> in the stage
+// schema: one row per legacy row with its disposition, reason, target id
+// and resolved references, judged against the decisions of its parents —
+// nothing in the application tables is touched. Apply then makes the target
+// equal the decisions: Remove (in reverse order) deletes rows this mapping
+// put in the target earlier that are no longer decided; Upsert (in order)
+// inserts new rows and updates changed ones, writing nothing for rows that
+// are already right, and syncs the bookkeeping of the mapping in the same
+// transaction.
 type Plan struct {
 	M mappings.Mapping
-	// Statements run in order, in one transaction; $1 is the run id.
-	Statements []string
-	// SelfRefLoop, when set, is run until it affects no row, before
-	// SelfRefRest (waves of a self-referencing table).
-	SelfRefLoop string
-	SelfRefRest []string
-	Finish      []string
-	// Resolves is false for plans that only archive or discard.
-	Resolves bool
+	// Decide builds the decision table; $1 is never used.
+	Decide []string
+	// WaveLoop is repeated until it affects no row, then WaveRest runs
+	// (self-references: a row reaches the target only with its parent).
+	WaveLoop string
+	WaveRest []string
+	// DecideEnd runs after the waves (indexes, statistics).
+	DecideEnd []string
+	// Remove deletes the application rows this mapping owns that are no
+	// longer decided.
+	Remove []string
+	// Upsert writes the decided rows and the bookkeeping; $1 is the run id.
+	Upsert []string
+	// Rows is a SELECT of the decided target rows (target columns), for the
+	// dry-run diff; empty when the mapping reaches no target.
+	Rows string
+	// TargetCols are the target columns Rows and Upsert write.
+	TargetCols []string
 }
 
 // ColumnError reports a mapping that names a column the target or source
@@ -66,102 +89,117 @@ func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" 
 
 func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 
-// keyExpr renders the legacy key of stage row s as text.
-func keyExpr(m mappings.Mapping) string {
+// reaching lists the dispositions whose rows are (or point at) target rows.
+const reaching = "('loaded', 'folded', 'merged')"
+
+// owning lists the dispositions whose target rows the cutover wrote.
+const owning = "('loaded', 'folded')"
+
+// keyExpr renders the legacy key of row alias a as text.
+func keyExpr(m mappings.Mapping, a string) string {
 	cols := m.KeyColumns()
 	if len(cols) == 1 {
-		return "s." + ident(cols[0]) + "::text"
+		return a + "." + ident(cols[0]) + "::text"
 	}
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = "s." + ident(c) + "::text"
+		parts[i] = a + "." + ident(c) + "::text"
 	}
 	return "concat_ws(','," + strings.Join(parts, ",") + ")"
 }
 
+// DecisionTable names the decision table of a legacy table.
+func DecisionTable(stage, legacy string) string { return ident(stage, "d_"+legacy) }
+
 func substitute(sql string, m mappings.Mapping, p Params) string {
-	r := strings.NewReplacer(
-		"{{run_started}}", lit(p.RunStarted)+"::timestamptz",
+	repl := []string{
+		"{{stage}}", ident(p.Stage),
+		"{{run_started}}", lit(p.RunStarted) + "::timestamptz",
 		"{{no_sessions}}", fmt.Sprint(p.NoSessions),
 		"{{derived_id}}", transform.DerivedIDSQL(m.Legacy, "s.id::text"),
-	)
-	return r.Replace(sql)
+	}
+	for {
+		i := strings.Index(sql, "{{d:")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(sql[i:], "}}")
+		name := sql[i+4 : i+j]
+		sql = sql[:i] + "(SELECT * FROM " + DecisionTable(p.Stage, name) + " WHERE _disp IN " + owning + ")" + sql[i+j+2:]
+	}
+	return strings.NewReplacer(repl...).Replace(sql)
 }
 
 // BuildPlan generates the SQL of mapping m. source lists the columns of the
 // relation it reads (the stage copy, or m.From); targets describes the
-// target tables.
-func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTable, p Params) (*Plan, error) {
-	stage := ident(mappings.StageSchema, m.Legacy)
+// target tables; parents maps each legacy table referenced to its mapping.
+func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTable, parents map[string]mappings.Mapping, p Params) (*Plan, error) {
+	sub := func(s string) string { return substitute(s, m, p) }
+	stage := ident(p.Stage, m.Legacy)
+	d := DecisionTable(p.Stage, m.Legacy)
 	plan := &Plan{M: m}
-	add := func(sql string) { plan.Statements = append(plan.Statements, substitute(sql, m, p)) }
+	decide := func(sql string) { plan.Decide = append(plan.Decide, sub(sql)) }
 	srcHas := map[string]bool{}
 	for _, c := range source {
 		srcHas[c] = true
 	}
-	key := keyExpr(m)
 	for _, k := range m.KeyColumns() {
 		if !srcHas[k] {
 			return nil, &ColumnError{m.Name(), m.Legacy, k}
 		}
 	}
+	from := stage
+	if m.From != "" {
+		from = sub(m.From)
+	}
+	key := keyExpr(m, "s")
+
 	if m.ArchiveAll || m.DiscardAll != "" {
-		if m.ArchiveAll {
-			add(`INSERT INTO ` + bk + `.archive (legacy_table, legacy_key, reason, row, run_id)
-				SELECT ` + lit(m.Legacy) + `, ` + key + `, ` + lit(mappings.ReasonNotInTarget) + `, to_jsonb(s), $1 FROM ` + stage + ` s`)
-		} else {
-			add(`INSERT INTO ` + bk + `.discards (legacy_table, legacy_key, reason, run_id)
-				SELECT ` + lit(m.Legacy) + `, ` + key + `, ` + lit(m.DiscardAll) + `, $1 FROM ` + stage + ` s`)
-		}
-		disp := "archived"
+		disp, reason := mappings.Archived, mappings.ReasonNotInTarget
 		if !m.ArchiveAll {
-			disp = "discarded"
+			disp, reason = mappings.Discarded, m.DiscardAll
 		}
-		add(`INSERT INTO ` + bk + `.results (mapping, legacy_table, run_id, source_rows, ` + disp + `)
-			SELECT ` + lit(m.Name()) + `, ` + lit(m.Legacy) + `, $1, count(*), count(*) FROM ` + stage)
+		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
+			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
+		plan.DecideEnd = []string{`CREATE INDEX ON ` + d + ` (_k)`}
+		plan.Upsert = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
 	}
 
-	plan.Resolves = true
 	target, ok := targets[m.Target]
 	if !ok {
 		return nil, fmt.Errorf("mapping %s: target table %q does not exist (is the schema applied?)", m.Name(), m.Target)
 	}
-	from := stage
-	if m.From != "" {
-		from = m.From
-	}
 
-	// Inner query: the source row with its references resolved.
+	// Inner query: the source row with its references resolved against the
+	// decisions about the rows they point at.
 	var refCols, refJoins []string
 	refExpr := map[string]string{}
 	for i, r := range m.Refs {
 		if !srcHas[r.Column] {
 			return nil, &ColumnError{m.Name(), m.Legacy, r.Column}
 		}
-		pt, ok := targets[r.Parent]
+		pm, ok := parents[r.Parent]
 		if !ok {
-			return nil, fmt.Errorf("mapping %s: referenced table %q is not in the target", m.Name(), r.Parent)
+			return nil, fmt.Errorf("mapping %s: referenced table %q is not in the source", m.Name(), r.Parent)
 		}
 		col := "s." + ident(r.Column)
-		pk := ident(r.ParentKey())
-		mi, ti, pi := fmt.Sprintf("m%d", i), fmt.Sprintf("t%d", i), fmt.Sprintf("p%d", i)
-		resolved := col
-		if r.ParentKey() == "id" {
-			refJoins = append(refJoins, fmt.Sprintf("LEFT JOIN %s.id_map %s ON %s.legacy_table = %s AND %s.legacy_key = %s::text",
-				bk, mi, mi, lit(r.Parent), mi, col))
-			resolved = fmt.Sprintf("coalesce(%s.target_id, %s)", mi, col)
+		pi := fmt.Sprintf("p%d", i)
+		on := fmt.Sprintf("%s._k = %s::text", pi, col)
+		if r.ParentKey() != "id" {
+			on = fmt.Sprintf("%s.%s = %s", pi, ident("_nk_"+r.ParentKey()), col)
 		}
-		refJoins = append(refJoins, fmt.Sprintf("LEFT JOIN public.%s %s ON %s.%s = %s", ident(r.Parent), ti, ti, pk, resolved))
+		refJoins = append(refJoins, fmt.Sprintf("LEFT JOIN %s %s ON %s", DecisionTable(p.Stage, pm.Legacy), pi, on))
+		resolved := pi + "._tid"
+		if r.ParentKey() != "id" {
+			resolved = col // referenced by natural key, which merges keep
+		}
 		refCols = append(refCols,
-			fmt.Sprintf("CASE WHEN %s.%s IS NOT NULL THEN %s END AS %s", ti, pk, resolved, ident("_ref_"+r.Column)),
-			fmt.Sprintf("%s.%s IS NOT NULL AS %s", ti, pk, ident("_tgt_"+r.Column)))
-		if r.Kind != mappings.SetNull {
-			refJoins = append(refJoins, fmt.Sprintf("LEFT JOIN %s %s ON %s.%s = %s", ident(mappings.StageSchema, r.Parent), pi, pi, pk, col))
-			refCols = append(refCols, fmt.Sprintf("%s.%s IS NOT NULL AS %s", pi, pk, ident("_src_"+r.Column)))
-		}
-		if pt.HasUser {
-			refCols = append(refCols, fmt.Sprintf("%s.user_id AS %s", ti, ident("_own_"+r.Column)))
+			fmt.Sprintf("CASE WHEN %s._disp IN %s THEN %s END AS %s", pi, reaching, resolved, ident("_ref_"+r.Column)),
+			fmt.Sprintf("coalesce(%s._disp IN %s, false) AS %s", pi, reaching, ident("_tgt_"+r.Column)),
+			fmt.Sprintf("%s._k IS NOT NULL AS %s", pi, ident("_src_"+r.Column)))
+		if pt, ok := targets[pm.Target]; ok && pt.HasUser {
+			refCols = append(refCols, fmt.Sprintf("%s._uid AS %s", pi, ident("_own_"+r.Column)))
 		}
 		refExpr[r.Column] = "s." + ident("_ref_"+r.Column)
 	}
@@ -174,7 +212,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		inner += "\n\t" + j
 	}
 
-	// Target column values.
+	// Target column values, as expressions over the inner row `s`.
 	omit := map[string]bool{}
 	for _, c := range m.Omit {
 		omit[c] = true
@@ -189,11 +227,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		var e string
 		switch {
 		case m.Columns[c] != "":
-			e = m.Columns[c]
+			e = sub(m.Columns[c])
 		case omit[c]:
 			continue
-		case m.SelfRef != nil && m.SelfRef.Column == c && m.SelfRef.Kind == mappings.SetNull:
-			e = "NULL::uuid" // set once the rows it points at are in
+		case m.SelfRef != nil && m.SelfRef.Column == c:
+			e = "s." + ident(c) // replaced by the decided reference at apply
 		case refExpr[c] != "":
 			e = refExpr[c]
 		case srcHas[c]:
@@ -217,10 +255,10 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		tid = "s.id"
 	}
 	if m.TargetID != "" {
-		tid = m.TargetID
+		tid = sub(m.TargetID)
 	}
 
-	// Judgement, in order (fine print 1, 2, 6).
+	// Judgement, in order (MAPPING.md fine print 1, 2, 6).
 	var arms []arm
 	ruleArm := func(r mappings.Rule) arm {
 		msg := r.Message
@@ -231,7 +269,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		if r.TargetID != "" {
 			t = r.TargetID
 		}
-		return arm{r.When, string(r.Disposition), lit(r.Reason), msg, t}
+		return arm{sub(r.When), string(r.Disposition), lit(r.Reason), sub(msg), sub(t)}
 	}
 	for _, r := range m.ByDesign {
 		arms = append(arms, ruleArm(r))
@@ -242,7 +280,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		c := "s." + ident(r.Column)
 		arms = append(arms, arm{
-			when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s AND NOT s.%s", c, ident("_tgt_"+r.Column), ident("_src_"+r.Column)),
+			when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s", c, ident("_src_"+r.Column)),
 			disp: "rejected", reason: lit(mappings.ReasonOrphan),
 			msg: fmt.Sprintf("format('%s %%s points at no row of %s in the legacy database', %s)", r.Column, r.Parent, c),
 			tid: "NULL::uuid",
@@ -256,7 +294,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		arms = append(arms, arm{
 			when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s", c, ident("_tgt_"+r.Column)),
 			disp: "rejected", reason: lit(mappings.ReasonParentRejected),
-			msg: fmt.Sprintf("format('%s %%s: that %s row did not reach the target (see its reject)', %s)", r.Column, r.Parent, c),
+			msg: fmt.Sprintf("format('%s %%s: that %s row does not reach the target (see its own disposition)', %s)", r.Column, r.Parent, c),
 			tid: "NULL::uuid",
 		})
 	}
@@ -283,15 +321,19 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		arms = append(arms, ruleArm(r))
 	}
 	if len(m.NaturalKey) > 0 {
+		// A row whose natural key is already in the target, in a row the
+		// cutover did not write (a seed), merges onto that row.
 		var conds []string
 		for _, k := range m.NaturalKey {
 			conds = append(conds, fmt.Sprintf("n.%s = %s", ident(k), exprOf(k)))
 		}
-		match := "FROM public." + ident(m.Target) + " n WHERE " + strings.Join(conds, " AND ") + " AND n.id <> " + tid
+		match := "FROM public." + ident(m.Target) + " n WHERE " + strings.Join(conds, " AND ") +
+			" AND NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions o WHERE o.target_table = " + lit(m.Target) +
+			" AND o.target_id = n.id AND o.disposition IN " + owning + ")"
 		arms = append(arms, arm{
 			when: "EXISTS (SELECT 1 " + match + ")", disp: "merged", reason: lit("natural_key"),
 			msg: lit("merged onto the target row with the same " + strings.Join(m.NaturalKey, ", ")),
-			tid: "(SELECT n.id " + match + ")",
+			tid: "(SELECT n.id " + match + " LIMIT 1)",
 		})
 	}
 	caseOf := func(field func(arm) string, def string) string {
@@ -308,118 +350,257 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	sel := []string{
 		key + " AS _k",
-		caseOf(func(a arm) string { return lit(a.disp) }, lit(string(m.Disposition()))) + " AS _disp",
-		caseOf(func(a arm) string { return a.reason }, "NULL") + " AS _reason",
-		caseOf(func(a arm) string { return a.msg }, "NULL") + " AS _msg",
+		caseOf(func(a arm) string { return lit(a.disp) }, lit(string(m.Disposition()))) + "::text AS _disp",
+		caseOf(func(a arm) string { return a.reason }, "NULL") + "::text AS _reason",
+		caseOf(func(a arm) string { return a.msg }, "NULL") + "::text AS _msg",
 		caseOf(func(a arm) string { return a.tid }, tid) + " AS _tid",
+	}
+	if target.HasUser {
+		sel = append(sel, exprOf("user_id")+" AS _uid")
+	}
+	exposed := map[string]bool{}
+	for _, c := range append(append([]string{}, m.NaturalKey...), m.DedupeBy...) {
+		exposed[c] = true
+	}
+	for _, c := range m.Exposes {
+		exposed[c] = true
+	}
+	var exposedCols []string
+	for c := range exposed {
+		exposedCols = append(exposedCols, c)
+	}
+	sort.Strings(exposedCols)
+	for _, c := range exposedCols {
+		if !target.has(c) {
+			return nil, &ColumnError{m.Name(), m.Target, c}
+		}
+		prefix := "_x_"
+		for _, k := range m.NaturalKey {
+			if k == c {
+				prefix = "_nk_"
+			}
+		}
+		sel = append(sel, exprOf(c)+" AS "+ident(prefix+c))
+		if prefix == "_nk_" {
+			// also usable as _x_
+			sel = append(sel, exprOf(c)+" AS "+ident("_x_"+c))
+		}
+	}
+	for _, r := range m.Refs {
+		sel = append(sel, "s."+ident("_ref_"+r.Column))
 	}
 	if m.DedupeOrder != "" {
 		sel = append(sel, "row_number() OVER (ORDER BY "+m.DedupeOrder+") AS _dord")
 	}
 	if m.SelfRef != nil {
-		sel = append(sel, "s."+ident(m.SelfRef.Column)+" AS _self", "false AS _done")
+		sel = append(sel, "s."+ident(m.SelfRef.Column)+"::text AS _self", "NULL::uuid AS _ref_self", "false AS _done")
 	}
-	for _, d := range m.DroppedColumns {
-		if !srcHas[d] {
-			return nil, &ColumnError{m.Name(), m.Legacy, d}
+	for _, dc := range m.DroppedColumns {
+		if !srcHas[dc] {
+			return nil, &ColumnError{m.Name(), m.Legacy, dc}
 		}
-		sel = append(sel, "s."+ident(d)+" IS NOT NULL AS "+ident("_lost_"+d))
-	}
-	for i, c := range cols {
-		sel = append(sel, exprs[i]+" AS "+ident(c))
+		sel = append(sel, "s."+ident(dc)+" IS NOT NULL AS "+ident("_lost_"+dc))
 	}
 	joins := ""
 	for _, j := range m.Joins {
-		joins += "\n\t" + j
+		joins += "\n\t" + sub(j)
 	}
-	add("CREATE TEMP TABLE r ON COMMIT DROP AS\nSELECT " + strings.Join(sel, ",\n\t") +
+	decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + strings.Join(sel, ",\n\t") +
 		"\nFROM (\n\t" + inner + "\n) s" + joins)
 
 	reach := "('" + string(m.Disposition()) + "')"
 	if len(m.DedupeBy) > 0 {
 		part := make([]string, len(m.DedupeBy))
 		for i, c := range m.DedupeBy {
-			part[i] = ident(c)
+			part[i] = ident("_x_" + c)
 		}
-		add(`UPDATE r SET _disp = 'merged', _reason = 'duplicate_in_table',
+		decide(`UPDATE ` + d + ` t SET _disp = 'merged', _reason = 'duplicate_in_table',
 			_msg = 'merged onto the first row with the same ` + strings.Join(m.DedupeBy, ", ") + `', _tid = f.first
 			FROM (SELECT _k, row_number() OVER w AS rn, first_value(_tid) OVER w AS first
-				FROM r WHERE _disp IN ` + reach + `
+				FROM ` + d + ` WHERE _disp IN ` + reach + `
 				WINDOW w AS (PARTITION BY ` + strings.Join(part, ", ") + ` ORDER BY _dord)) f
-			WHERE r._k = f._k AND f.rn > 1`)
+			WHERE t._k = f._k AND f.rn > 1`)
 	}
+	if m.SelfRef != nil {
+		if m.SelfRef.Kind == mappings.SetNull {
+			// The reference is kept when what it points at reaches the
+			// target, re-pointed if it merged, and NULL otherwise.
+			decide(`UPDATE ` + d + ` c SET _ref_self = p._tid FROM ` + d + ` p
+				WHERE p._k = c._self AND p._disp IN ` + reaching + ` AND c._disp IN ` + reaching)
+		} else {
+			// Waves: a row reaches the target only when its parent does.
+			decide(`UPDATE ` + d + ` SET _done = true WHERE _self IS NULL AND _disp IN ` + reach)
+			plan.WaveLoop = `UPDATE ` + d + ` c SET _done = true, _ref_self = p._tid FROM ` + d + ` p
+				WHERE NOT c._done AND c._disp IN ` + reach + ` AND p._k = c._self AND p._done`
+			plan.WaveRest = []string{`UPDATE ` + d + ` c SET _disp = 'rejected',
+				_reason = CASE WHEN EXISTS (SELECT 1 FROM ` + d + ` p WHERE p._k = c._self) THEN 'parent_rejected' ELSE 'orphan' END,
+				_msg = format('` + m.SelfRef.Column + ` %s: that ` + m.Legacy + ` row does not reach the target', c._self),
+				_tid = NULL
+				WHERE _disp IN ` + reach + ` AND NOT _done`}
+		}
+	}
+	plan.DecideEnd = []string{`CREATE INDEX ON ` + d + ` (_k)`, `ANALYZE ` + d}
 
+	// Apply: the target rows, from the decision joined with the source row.
+	applyExprs := make([]string, len(exprs))
+	for i, e := range exprs {
+		if m.SelfRef != nil && cols[i] == m.SelfRef.Column {
+			e = "d._ref_self"
+		}
+		applyExprs[i] = strings.ReplaceAll(e, "s._ref_", "d._ref_")
+		applyExprs[i] = strings.ReplaceAll(applyExprs[i], `s."_ref_`, `d."_ref_`)
+	}
 	colList := make([]string, len(cols))
 	for i, c := range cols {
 		colList[i] = ident(c)
 	}
-	insertCols := strings.Join(colList, ", ")
-	insert := "INSERT INTO public." + ident(m.Target) + " (" + insertCols + ") SELECT " + insertCols + " FROM r WHERE _disp IN " + reach
-	if m.SelfRef != nil && m.SelfRef.Kind != mappings.SetNull {
-		// Waves: rows whose parent is in go in, until none is left.
-		selfCol := ident(m.SelfRef.Column)
-		plan.SelfRefLoop = `WITH ins AS (` + insert + ` AND NOT _done AND (_self IS NULL OR EXISTS (
-				SELECT 1 FROM public.` + ident(m.Target) + ` p WHERE p.id = r._self)) RETURNING id)
-			UPDATE r SET _done = true FROM ins WHERE r.id = ins.id`
-		plan.SelfRefRest = []string{`UPDATE r SET _disp = 'rejected',
-			_reason = CASE WHEN EXISTS (SELECT 1 FROM ` + stage + ` p WHERE p.id = r._self) THEN 'parent_rejected' ELSE 'orphan' END,
-			_msg = format('` + m.SelfRef.Column + ` %s: that ` + m.Legacy + ` row did not reach the target', r._self)
-			WHERE _disp IN ` + reach + ` AND NOT _done`}
-		_ = selfCol
-	} else {
-		plan.SelfRefRest = nil
-		add(insert)
+	var sel2 []string
+	for i := range cols {
+		sel2 = append(sel2, applyExprs[i]+" AS "+colList[i])
 	}
+	// For folded rows whose id is derived, the id column is the decision's.
+	plan.TargetCols = cols
+	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d JOIN " + from + " s ON " + key + " = d._k" + joins +
+		"\nWHERE d._disp IN " + reach
+	// Joins refer to the source row as s; the decision row is d.
+	plan.Rows = strings.ReplaceAll(plan.Rows, "\n\tJOIN", "\n\tJOIN")
 
-	// Everything after the inserts goes into Finish.
-	fin := func(sql string) { plan.Finish = append(plan.Finish, substitute(sql, m, p)) }
+	pk := target.PK
+	if len(pk) == 0 {
+		return nil, fmt.Errorf("mapping %s: target table %s has no primary key", m.Name(), m.Target)
+	}
+	var sets, cmpT, cmpE []string
+	pkSet := map[string]bool{}
+	for _, c := range pk {
+		pkSet[c] = true
+	}
+	for _, c := range colList {
+		if pkSet[strings.Trim(c, `"`)] {
+			continue
+		}
+		sets = append(sets, c+" = excluded."+c)
+		cmpT = append(cmpT, "t."+c)
+		cmpE = append(cmpE, "excluded."+c)
+	}
+	conflict := " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO NOTHING"
+	if len(sets) > 0 {
+		conflict = " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ") +
+			" WHERE (" + strings.Join(cmpT, ", ") + ") IS DISTINCT FROM (" + strings.Join(cmpE, ", ") + ")"
+	}
+	tgt := "public." + ident(m.Target)
+	upsert := []string{"INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\n" + plan.Rows + conflict}
+
+	// Rows this mapping wrote earlier and no longer decides.
+	var ownKey, decidedKey string
+	if target.has("id") {
+		ownKey = "t.id = o.target_id"
+		decidedKey = "x._tid = o.target_id AND x._disp IN " + owning
+	} else {
+		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = o.legacy_key"
+		decidedKey = "x._k = o.legacy_key AND x._disp IN " + owning
+	}
+	plan.Remove = []string{`DELETE FROM ` + tgt + ` t USING ` + bk + `.dispositions o
+		WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + ` AND ` + ownKey + `
+		AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`}
+
 	if len(m.NaturalKey) > 0 {
-		var sets []string
+		// The seeded row takes the legacy content (catalog collisions).
 		nk := map[string]bool{"id": true}
 		for _, k := range m.NaturalKey {
 			nk[k] = true
 		}
-		for _, c := range cols {
-			if !nk[c] {
-				sets = append(sets, ident(c)+" = r."+ident(c))
+		var csets, ct, ce []string
+		for i, c := range cols {
+			if nk[c] {
+				continue
+			}
+			csets = append(csets, ident(c)+" = v."+ident(c))
+			ct = append(ct, "t."+ident(c))
+			ce = append(ce, "v."+ident(c))
+			_ = i
+		}
+		if len(csets) > 0 {
+			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
+			mergedRows = strings.Replace(mergedRows, "SELECT ", "SELECT d._tid AS _into, ", 1)
+			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
+				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
+		}
+	}
+	plan.Upsert = append(upsert, bookkeeping(m, p, d, stage, &m)...)
+	return plan, nil
+}
+
+func quoteAll(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = ident(c)
+	}
+	return out
+}
+
+// bookkeeping returns the statements that make the bookkeeping of mapping m
+// equal its decisions: the disposition ledger, rejects, archive, discards,
+// results and column losses. Each writes only what differs.
+func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) []string {
+	L := lit(m.Legacy)
+	rawKey := keyExpr(m, "s")
+	target := "NULL"
+	if withTarget != nil {
+		target = lit(m.Target)
+	}
+	stmts := []string{
+		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
+			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k = o.legacy_key)`,
+		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
+			SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d + `
+			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
+				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
+			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM
+				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id)`,
+	}
+	for _, kind := range []struct{ table, disp, extraCols, extraVals string }{
+		{"rejects", "rejected", ", message, row", ", coalesce(x._msg, x._reason), to_jsonb(s)"},
+		{"archive", "archived", ", row", ", to_jsonb(s)"},
+		{"discards", "discarded", "", ""},
+	} {
+		t := bk + "." + kind.table
+		stmts = append(stmts,
+			`DELETE FROM `+t+` o WHERE o.legacy_table = `+L+` AND NOT EXISTS (
+				SELECT 1 FROM `+d+` x WHERE x._k = o.legacy_key AND x._disp = '`+kind.disp+`')`)
+		sets := "reason = excluded.reason, run_id = excluded.run_id"
+		cmp1, cmp2 := "o.reason", "excluded.reason"
+		if kind.extraCols != "" {
+			for _, c := range strings.Split(strings.TrimPrefix(kind.extraCols, ", "), ", ") {
+				sets += ", " + c + " = excluded." + c
+				cmp1 += ", o." + c
+				cmp2 += ", excluded." + c
 			}
 		}
-		if len(sets) > 0 {
-			fin(`UPDATE public.` + ident(m.Target) + ` t SET ` + strings.Join(sets, ", ") + `
-				FROM r WHERE r._disp = 'merged' AND r._reason = 'natural_key' AND t.id = r._tid`)
+		join := ""
+		if kind.extraVals != "" {
+			join = " JOIN " + stage + " s ON " + rawKey + " = x._k"
 		}
+		stmts = append(stmts, `INSERT INTO `+t+` AS o (legacy_table, legacy_key, reason`+kind.extraCols+`, run_id)
+			SELECT `+L+`, x._k, x._reason`+kind.extraVals+`, $1 FROM `+d+` x`+join+` WHERE x._disp = '`+kind.disp+`'
+			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET `+sets+`
+			WHERE (`+cmp1+`) IS DISTINCT FROM (`+cmp2+`)`)
 	}
-	fin(`INSERT INTO ` + bk + `.id_map (legacy_table, legacy_key, target_table, target_id, disposition, reason, run_id)
-		SELECT ` + lit(m.Legacy) + `, _k, ` + lit(m.Target) + `, _tid, _disp, _reason, $1 FROM r
-		WHERE _tid IS NOT NULL AND (_disp IN ('merged', 'folded') OR (_disp = 'loaded' AND _tid::text <> _k))`)
-	if m.SelfRef != nil && m.SelfRef.Kind == mappings.SetNull {
-		self := ident(m.SelfRef.Column)
-		fin(`UPDATE public.` + ident(m.Target) + ` t SET ` + self + ` = coalesce(mm.target_id, r._self)
-			FROM r LEFT JOIN ` + bk + `.id_map mm ON mm.legacy_table = ` + lit(m.Legacy) + ` AND mm.legacy_key = r._self::text
-			WHERE r._disp IN ('loaded', 'merged') AND t.id = r._tid AND r._self IS NOT NULL
-			AND EXISTS (SELECT 1 FROM public.` + ident(m.Target) + ` p WHERE p.id = coalesce(mm.target_id, r._self))`)
-	}
-	rawKey := keyExpr(m)
-	fin(`INSERT INTO ` + bk + `.rejects (legacy_table, legacy_key, reason, message, row, run_id)
-		SELECT ` + lit(m.Legacy) + `, r._k, r._reason, r._msg, to_jsonb(s), $1
-		FROM r JOIN ` + stage + ` s ON ` + rawKey + ` = r._k WHERE r._disp = 'rejected'`)
-	fin(`INSERT INTO ` + bk + `.archive (legacy_table, legacy_key, reason, row, run_id)
-		SELECT ` + lit(m.Legacy) + `, r._k, r._reason, to_jsonb(s), $1
-		FROM r JOIN ` + stage + ` s ON ` + rawKey + ` = r._k WHERE r._disp = 'archived'`)
-	fin(`INSERT INTO ` + bk + `.discards (legacy_table, legacy_key, reason, run_id)
-		SELECT ` + lit(m.Legacy) + `, _k, _reason, $1 FROM r WHERE _disp = 'discarded'`)
 	var counts []string
-	for _, d := range mappings.Dispositions {
-		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE _disp = %s)", lit(string(d))))
+	for _, disp := range mappings.Dispositions {
+		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE _disp = %s)", lit(string(disp))))
 	}
-	fin(`INSERT INTO ` + bk + `.results (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
-		SELECT ` + lit(m.Name()) + `, ` + lit(m.Legacy) + `, ` + lit(m.Target) + `, $1, count(*), ` + strings.Join(counts, ", ") + ` FROM r`)
+	stmts = append(stmts, `DELETE FROM `+bk+`.results WHERE legacy_table = `+L+` AND mapping <> `+lit(m.Name()),
+		`INSERT INTO `+bk+`.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
+		SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, count(*), `+strings.Join(counts, ", ")+` FROM `+d+`
+		ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
+			loaded = excluded.loaded, merged = excluded.merged, folded = excluded.folded, archived = excluded.archived,
+			discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp()`)
 	dropped := append([]string(nil), m.DroppedColumns...)
 	sort.Strings(dropped)
-	for _, d := range dropped {
-		fin(`INSERT INTO ` + bk + `.column_loss (mapping, col, non_null)
-			SELECT ` + lit(m.Name()) + `, ` + lit(d) + `, count(*) FILTER (WHERE ` + ident("_lost_"+d) + `) FROM r WHERE _disp IN ` + reach + `
+	for _, dc := range dropped {
+		stmts = append(stmts, `INSERT INTO `+bk+`.column_loss (mapping, col, non_null)
+			SELECT `+lit(m.Name())+`, `+lit(dc)+`, count(*) FILTER (WHERE `+ident("_lost_"+dc)+`) FROM `+d+` WHERE _disp IN ('`+string(m.Disposition())+`')
 			ON CONFLICT (mapping, col) DO UPDATE SET non_null = excluded.non_null`)
 	}
-	return plan, nil
+	return stmts
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/transform"
 )
 
@@ -22,8 +21,8 @@ var questsTypedColumns = []string{
 
 // prepareQuests types every staged quests row with transform.CoerceQuest
 // into quests_typed, streaming: rows are read and written through COPY.
-func prepareQuests(ctx context.Context, read, write *pgx.Conn) error {
-	if _, err := write.Exec(ctx, `CREATE UNLOGGED TABLE `+mappings.StageSchema+`.quests_typed (
+func prepareQuests(ctx context.Context, read, write *pgx.Conn, stage string) error {
+	if _, err := write.Exec(ctx, `CREATE UNLOGGED TABLE `+ident(stage)+`.quests_typed (
 		id text, uid uuid, id_is_uuid boolean, user_id uuid, title text, description text, category text,
 		difficulty text, xp_reward integer, coin_reward integer, status text, is_active boolean,
 		is_universal boolean, accepted_at timestamptz, completed_at timestamptz, expires_at timestamptz,
@@ -33,13 +32,13 @@ func prepareQuests(ctx context.Context, read, write *pgx.Conn) error {
 	}
 	rows, err := read.Query(ctx, `SELECT id, user_id, title, description, category, difficulty, xp_reward,
 		coin_reward, is_universal, is_active, is_repeatable, status, accepted_at, completed_at, expires_at,
-		created_at, updated_at, repeat_frequency FROM `+mappings.StageSchema+`.quests ORDER BY id`)
+		created_at, updated_at, repeat_frequency FROM `+ident(stage)+`.quests ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("prepare quests: %w", err)
 	}
 	defer rows.Close()
 	src := &questSource{rows: rows}
-	if _, err := write.CopyFrom(ctx, pgx.Identifier{mappings.StageSchema, "quests_typed"}, questsTypedColumns, src); err != nil {
+	if _, err := write.CopyFrom(ctx, pgx.Identifier{stage, "quests_typed"}, questsTypedColumns, src); err != nil {
 		return fmt.Errorf("prepare quests: %w", err)
 	}
 	return rows.Err()
@@ -89,8 +88,8 @@ func (q *questSource) Err() error             { return q.err }
 
 // prepareMarketKeys computes the key of every staged v21 market item with
 // transform.MarketKeys into market_item_keys.
-func prepareMarketKeys(ctx context.Context, conn *pgx.Conn) error {
-	rows, err := conn.Query(ctx, `SELECT id, name, created_at FROM `+mappings.StageSchema+`.market_items`)
+func prepareMarketKeys(ctx context.Context, conn *pgx.Conn, stage string) error {
+	rows, err := conn.Query(ctx, `SELECT id, name, created_at FROM `+ident(stage)+`.market_items`)
 	if err != nil {
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
@@ -108,14 +107,14 @@ func prepareMarketKeys(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
 	keys := transform.MarketKeys(items)
-	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+mappings.StageSchema+`.market_item_keys (id uuid PRIMARY KEY, key text NOT NULL)`); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+ident(stage)+`.market_item_keys (id uuid PRIMARY KEY, key text NOT NULL)`); err != nil {
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
 	data := make([][]any, 0, len(keys))
 	for _, it := range items {
 		data = append(data, []any{uuid.MustParse(it.ID), keys[it.ID]})
 	}
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{mappings.StageSchema, "market_item_keys"}, []string{"id", "key"}, pgx.CopyFromRows(data)); err != nil {
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{stage, "market_item_keys"}, []string{"id", "key"}, pgx.CopyFromRows(data)); err != nil {
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
 	return nil

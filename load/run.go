@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +34,8 @@ type Config struct {
 	Workers int
 	// NoSessions discards every session (forces re-login).
 	NoSessions bool
-	// MaxRejects stops the run once more rows than this were rejected; a
-	// negative value means no limit.
+	// MaxRejects stops the run before it writes anything once more rows
+	// than this would be rejected; a negative value means no limit.
 	MaxRejects int64
 	// BatchBytes is the target size of an extract batch (default 64 MiB).
 	BatchBytes int64
@@ -43,10 +44,15 @@ type Config struct {
 	// Progress receives events; it must be safe for concurrent use.
 	Progress func(Event)
 	Logger   *slog.Logger
+
+	// hook, set only by tests, is called at named points and fails the run
+	// when it returns an error (fault injection).
+	hook func(point string) error
 }
 
-// Event reports progress. Phase is "detect", "extract", "prepare",
-// "resolve" or "finish"; Done and Total count rows (extract) or mappings.
+// Event reports progress. Phase is "detect", "checksum", "extract",
+// "prepare", "decide", "apply" or "finish"; Done and Total count rows
+// (extract) or mappings.
 type Event struct {
 	Phase       string
 	Table       string
@@ -54,8 +60,8 @@ type Event struct {
 	Message     string
 }
 
-// ErrTooManyRejects is returned by Run when more rows than MaxRejects were
-// rejected.
+// ErrTooManyRejects is returned by Run when more rows than MaxRejects would
+// be rejected.
 var ErrTooManyRejects = errors.New("too many rejects")
 
 // RunningError reports that another run holds the target.
@@ -89,70 +95,114 @@ func (c *Config) defaults() {
 	}
 }
 
+func (c *Config) at(point string) error {
+	if c.hook == nil {
+		return nil
+	}
+	if err := c.hook(point); err != nil {
+		return fmt.Errorf("failpoint %s: %w", point, err)
+	}
+	return nil
+}
+
+// session is one run's state.
+type session struct {
+	cfg     Config
+	src     *extract.Source
+	ms      []mappings.Mapping
+	target  *pgx.Conn
+	pool    *pgxpool.Pool
+	stage   string
+	runID   int64
+	started time.Time
+	batches []extract.Batch
+	sums    map[string]extract.Checksum // by table/batch
+}
+
 // Run moves the legacy database at cfg.SourceURL into the target at
 // cfg.TargetURL, on which `schema apply` has run. The source is only read.
-// It returns the summary of everything the target holds from the cutover
-// so far (also when the run resumed an earlier, interrupted one). Running it
-// again after a failure finishes the job; after a success it changes
-// nothing.
+//
+// A run decides the fate of every legacy row first, from one snapshot,
+// without touching the application tables, and then makes the target equal
+// those decisions, mapping by mapping, each in one transaction with its
+// bookkeeping. So running it again after any failure finishes the job; after
+// a source change it converges to what a fresh run would produce; and when
+// the source is unchanged since the last finished run it writes nothing.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.defaults()
-	started := time.Now().UTC()
+	s, err := open(ctx, cfg, mappings.StageSchema)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
+		return nil, err
+	}
+	if err := ensureBookkeeping(ctx, s.target); err != nil {
+		return nil, err
+	}
+	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
+		return nil, err
+	}
+	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
+
+	changes, runErr := s.execute(ctx)
+	status, errText := "done", ""
+	if runErr != nil {
+		status, errText = "failed", runErr.Error()
+	}
+	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, '') WHERE id = $1`,
+		s.runID, status, errText); err != nil && runErr == nil {
+		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	if err := cfg.at("summary"); err != nil {
+		return nil, err
+	}
+	sum, err := Summarize(ctx, s.target, s.src.Flavor, s.ms)
+	if err != nil {
+		return nil, err
+	}
+	sum.RunID, sum.Duration, sum.Changes = s.runID, time.Since(s.started), changes
+	return sum, nil
+}
+
+// open connects, detects the source and selects its mappings.
+func open(ctx context.Context, cfg Config, stage string) (*session, error) {
+	s := &session{cfg: cfg, stage: stage, started: time.Now().UTC()}
 	source, err := dburl.Connect(ctx, "source", cfg.SourceURL)
 	if err != nil {
 		return nil, err
 	}
 	defer source.Close(context.Background())
 	cfg.Progress(Event{Phase: "detect", Message: "reading the source catalog"})
-	src, err := extract.Detect(ctx, source)
-	if err != nil {
+	if s.src, err = extract.Detect(ctx, source); err != nil {
 		return nil, err
 	}
-	ms, err := mappings.For(src.Shapes())
-	if err != nil {
+	if s.ms, err = mappings.For(s.src.Shapes()); err != nil {
 		return nil, err
 	}
-	msg := "source is legacy " + src.Flavor
-	if len(src.Drift) > 0 {
-		msg += " with drift tables " + strings.Join(src.Drift, ", ")
+	msg := "source is legacy " + s.src.Flavor
+	if len(s.src.Drift) > 0 {
+		msg += " with drift tables " + strings.Join(s.src.Drift, ", ")
 	}
 	cfg.Progress(Event{Phase: "detect", Message: msg})
+	if s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL); err != nil {
+		return nil, err
+	}
+	s.batches = extract.PlanBatches(s.src, cfg.BatchBytes, 256)
+	return s, nil
+}
 
-	target, err := dburl.Connect(ctx, "target", cfg.TargetURL)
-	if err != nil {
-		return nil, err
+func (s *session) close() {
+	if s.pool != nil {
+		s.pool.Close()
 	}
-	defer target.Close(context.Background())
-	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
-		return nil, err
+	if s.target != nil {
+		s.target.Close(context.Background())
 	}
-	if err := ensureBookkeeping(ctx, target); err != nil {
-		return nil, err
-	}
-	runID, err := startRun(ctx, target, src.Flavor, dburl.Describe(cfg.SourceURL))
-	if err != nil {
-		return nil, err
-	}
-	defer target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
-
-	runErr := execute(ctx, cfg, src, ms, target, runID, started)
-	status, errText := "done", ""
-	if runErr != nil {
-		status, errText = "failed", runErr.Error()
-	}
-	if _, err := target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, '') WHERE id = $1`,
-		runID, status, errText); err != nil && runErr == nil {
-		runErr = fmt.Errorf("record the end of run %d: %w", runID, err)
-	}
-	if runErr != nil {
-		return nil, runErr
-	}
-	sum, err := Summarize(ctx, target, src.Flavor, ms)
-	if err != nil {
-		return nil, err
-	}
-	sum.RunID, sum.Duration = runID, time.Since(started)
-	return sum, nil
 }
 
 func checkSchema(ctx context.Context, targetURL string) error {
@@ -171,7 +221,7 @@ func checkSchema(ctx context.Context, targetURL string) error {
 	return nil
 }
 
-func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string) (int64, error) {
+func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSessions bool) (int64, error) {
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(runLockID)).Scan(&got); err != nil {
 		return 0, fmt.Errorf("take the run lock: %w", err)
@@ -189,113 +239,225 @@ func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string) (int64
 	}
 	host, _ := os.Hostname()
 	var id int64
-	err := conn.QueryRow(ctx, `INSERT INTO `+bk+`.runs (flavor, source, host, pid) VALUES ($1, $2, $3, $4) RETURNING id`,
-		flavor, source, host, os.Getpid()).Scan(&id)
+	err := conn.QueryRow(ctx, `INSERT INTO `+bk+`.runs (flavor, source, host, pid, no_sessions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		flavor, source, host, os.Getpid(), noSessions).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record the run: %w", err)
 	}
 	return id, nil
 }
 
-func execute(ctx context.Context, cfg Config, src *extract.Source, ms []mappings.Mapping, target *pgx.Conn, runID int64, started time.Time) error {
-	done := map[string]bool{}
-	rows, err := target.Query(ctx, `SELECT mapping FROM `+bk+`.results`)
+// execute runs the phases and returns the application rows changed per
+// target table.
+func (s *session) execute(ctx context.Context) (map[string]int64, error) {
+	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2))
 	if err != nil {
-		return fmt.Errorf("read finished mappings: %w", err)
+		return nil, err
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	s.pool = pool
+	snap, readers, err := s.openSource(ctx)
 	if err != nil {
-		return fmt.Errorf("read finished mappings: %w", err)
+		return nil, err
 	}
-	for _, n := range names {
-		done[n] = true
+	unchanged, err := s.checksums(ctx, snap, readers)
+	if err != nil {
+		closeSource(snap, readers)
+		return nil, err
 	}
-	var todo []mappings.Mapping
-	for _, m := range ms {
-		if !done[m.Name()] {
-			todo = append(todo, m)
+	if unchanged {
+		closeSource(snap, readers)
+		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
+		return map[string]int64{}, nil
+	}
+	err = s.stageAll(ctx, snap, readers)
+	closeSource(snap, readers)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
+	plans, err := s.decide(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRejects(ctx); err != nil {
+		return nil, err
+	}
+	changes, err := s.apply(ctx, plans)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.recordChecksums(ctx); err != nil {
+		return nil, err
+	}
+	if !s.cfg.KeepStage {
+		if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`); err != nil {
+			return nil, fmt.Errorf("drop the stage schema: %w", err)
 		}
 	}
-	if len(todo) > 0 {
-		pool, err := dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2))
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		if err := stage(ctx, cfg, src, target, pool, runID); err != nil {
-			return err
-		}
-		if err := prepare(ctx, cfg, src, todo, pool); err != nil {
-			return err
-		}
-		if err := resolve(ctx, cfg, src, ms, done, pool, runID, started); err != nil {
-			return err
-		}
-	}
-	cfg.Progress(Event{Phase: "finish", Message: "assigning feed order"})
-	for _, table := range []string{"inbox_items", "user_quests"} {
-		if _, err := target.Exec(ctx, `UPDATE public.`+table+` t SET sort_order = o.rn - 1
-			FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) AS rn FROM public.`+table+`) o
-			WHERE t.id = o.id AND t.sort_order IS DISTINCT FROM o.rn - 1`); err != nil {
-			return fmt.Errorf("assign %s.sort_order: %w", table, err)
-		}
-	}
-	if !cfg.KeepStage {
-		if _, err := target.Exec(ctx, `DROP SCHEMA IF EXISTS `+mappings.StageSchema+` CASCADE`); err != nil {
-			return fmt.Errorf("drop the stage schema: %w", err)
-		}
-	}
-	return nil
+	return changes, nil
 }
 
-// stage copies every source table into the stage schema, from one snapshot,
-// in parallel key-range batches.
-func stage(ctx context.Context, cfg Config, src *extract.Source, target *pgx.Conn, pool *pgxpool.Pool, runID int64) error {
-	if _, err := target.Exec(ctx, `DROP SCHEMA IF EXISTS `+mappings.StageSchema+` CASCADE; CREATE SCHEMA `+mappings.StageSchema); err != nil {
-		return fmt.Errorf("create the stage schema: %w", err)
-	}
-	for _, t := range src.Tables {
-		if _, err := target.Exec(ctx, extract.CreateStageSQL(t)); err != nil {
-			return fmt.Errorf("create stage table %s: %w", t.Name, err)
-		}
-	}
-	snapConn, err := dburl.Connect(ctx, "source", cfg.SourceURL)
+func (s *session) openSource(ctx context.Context) (*extract.Snapshot, chan *pgx.Conn, error) {
+	snapConn, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	snap, err := extract.OpenSnapshot(ctx, snapConn)
 	if err != nil {
 		snapConn.Close(context.Background())
+		return nil, nil, err
+	}
+	readers := make(chan *pgx.Conn, s.cfg.Workers)
+	for i := 0; i < s.cfg.Workers; i++ {
+		c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+		if err != nil {
+			closeSource(snap, readers)
+			return nil, nil, err
+		}
+		readers <- c
+	}
+	return snap, readers, nil
+}
+
+func closeSource(snap *extract.Snapshot, readers chan *pgx.Conn) {
+	for {
+		select {
+		case c := <-readers:
+			c.Close(context.Background())
+		default:
+			snap.Close(context.Background())
+			return
+		}
+	}
+}
+
+func batchKey(table string, no int) string { return fmt.Sprintf("%s/%d", table, no) }
+
+// checksums computes every batch's checksum on the source and reports
+// whether the last finished run saw exactly the same source with the same
+// options, in which case there is nothing to do.
+func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
+	var mu sync.Mutex
+	s.sums = map[string]extract.Checksum{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Workers)
+	for _, b := range s.batches {
+		g.Go(func() error {
+			reader := <-readers
+			defer func() { readers <- reader }()
+			c, err := extract.ChecksumBatch(gctx, reader, snap.ID, b)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			s.sums[batchKey(b.Table, b.No)] = c
+			mu.Unlock()
+			return nil
+		})
+	}
+	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d source batches", len(s.batches))})
+	if err := g.Wait(); err != nil {
+		return false, err
+	}
+	var lastDone bool
+	var noSessions bool
+	err := s.target.QueryRow(ctx, `SELECT no_sessions FROM `+bk+`.runs WHERE status = 'done' ORDER BY id DESC LIMIT 1`).Scan(&noSessions)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read the last run: %w", err)
+	}
+	lastDone = noSessions == s.cfg.NoSessions
+	if !lastDone {
+		return false, nil
+	}
+	rows, err := s.target.Query(ctx, `SELECT legacy_table, batch, rows, checksum FROM `+bk+`.batches`)
+	if err != nil {
+		return false, fmt.Errorf("read the batch ledger: %w", err)
+	}
+	recorded := map[string]extract.Checksum{}
+	for rows.Next() {
+		var t string
+		var no int
+		var c extract.Checksum
+		if err := rows.Scan(&t, &no, &c.Rows, &c.Hash); err != nil {
+			return false, err
+		}
+		recorded[batchKey(t, no)] = c
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	if len(recorded) != len(s.sums) {
+		return false, nil
+	}
+	for k, c := range s.sums {
+		if recorded[k] != c {
+			return false, nil
+		}
+	}
+	var finished int
+	if err := s.target.QueryRow(ctx, `SELECT count(*) FROM `+bk+`.results WHERE mapping = ANY($1)`, mappingNames(s.ms)).Scan(&finished); err != nil {
+		return false, err
+	}
+	return finished == len(s.ms), nil
+}
+
+func mappingNames(ms []mappings.Mapping) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Name()
+	}
+	return out
+}
+
+func (s *session) recordChecksums(ctx context.Context) error {
+	tx, err := s.target.Begin(ctx)
+	if err != nil {
 		return err
 	}
-	defer snap.Close(context.Background())
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches`); err != nil {
+		return fmt.Errorf("record batch checksums: %w", err)
+	}
+	rows := make([][]any, 0, len(s.batches))
+	for _, b := range s.batches {
+		c := s.sums[batchKey(b.Table, b.No)]
+		rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{bk, "batches"}, []string{"legacy_table", "batch", "batches", "run_id", "rows", "checksum"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("record batch checksums: %w", err)
+	}
+	return tx.Commit(ctx)
+}
 
-	batches := extract.PlanBatches(src, cfg.BatchBytes, 256)
-	readers := make(chan *pgx.Conn, cfg.Workers)
-	var readerList []*pgx.Conn
-	defer func() {
-		for _, c := range readerList {
-			c.Close(context.Background())
+// stageAll copies every source table into the stage schema, from the one
+// snapshot, in parallel key-range batches, and indexes the copies.
+func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
+	if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE; CREATE SCHEMA `+ident(s.stage)); err != nil {
+		return fmt.Errorf("create the stage schema %s: %w", s.stage, err)
+	}
+	for _, t := range s.src.Tables {
+		if _, err := s.target.Exec(ctx, extract.CreateStageSQL(s.stage, t)); err != nil {
+			return fmt.Errorf("create stage table %s: %w", t.Name, err)
 		}
-	}()
-	for i := 0; i < cfg.Workers; i++ {
-		c, err := dburl.Connect(ctx, "source", cfg.SourceURL)
-		if err != nil {
-			return err
-		}
-		readerList = append(readerList, c)
-		readers <- c
 	}
 	var mu sync.Mutex
 	copied := map[string]int64{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Workers)
-	for _, b := range batches {
-		t := src.Table(b.Table)
+	g.SetLimit(s.cfg.Workers)
+	for _, b := range s.batches {
+		t := s.src.Table(b.Table)
 		g.Go(func() error {
 			reader := <-readers
 			defer func() { readers <- reader }()
-			conn, err := pool.Acquire(gctx)
+			if err := s.cfg.at("extract.before:" + b.Table); err != nil {
+				return fmt.Errorf("extract %s: %w", b, err)
+			}
+			conn, err := s.pool.Acquire(gctx)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
@@ -305,14 +467,16 @@ func stage(ctx context.Context, cfg Config, src *extract.Source, target *pgx.Con
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			defer tx.Rollback(context.WithoutCancel(gctx))
-			n, err := extract.CopyBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), *t, b)
+			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
+			n, err := extract.CopyBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
-			if _, err := tx.Exec(gctx, `INSERT INTO `+bk+`.batches (legacy_table, batch, batches, run_id, rows) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (legacy_table, batch) DO UPDATE SET batches = excluded.batches, run_id = excluded.run_id,
-				rows = excluded.rows, finished_at = clock_timestamp()`, b.Table, b.No, b.Of, runID, n); err != nil {
-				return fmt.Errorf("extract %s: record the batch: %w", b, err)
+			if want := s.sums[batchKey(b.Table, b.No)].Rows; n != want {
+				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, n, want)
+			}
+			if err := s.cfg.at("extract.commit:" + b.Table); err != nil {
+				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			if err := tx.Commit(gctx); err != nil {
 				return fmt.Errorf("extract %s: commit: %w", b, err)
@@ -321,34 +485,30 @@ func stage(ctx context.Context, cfg Config, src *extract.Source, target *pgx.Con
 			copied[b.Table] += n
 			total := copied[b.Table]
 			mu.Unlock()
-			cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: total, Total: max(t.EstimatedRows, total)})
+			s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: total, Total: max(t.EstimatedRows, total)})
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if _, err := target.Exec(ctx, `DELETE FROM `+bk+`.batches b WHERE NOT EXISTS (
-		SELECT 1 FROM `+bk+`.batches x WHERE x.legacy_table = b.legacy_table AND x.run_id = $1)`, runID); err != nil {
-		return fmt.Errorf("extract: tidy the batch ledger: %w", err)
-	}
-	// Index what later joins look up, and give the planner statistics.
 	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Workers)
-	for _, t := range src.Tables {
+	g.SetLimit(s.cfg.Workers)
+	for _, t := range s.src.Tables {
 		g.Go(func() error {
+			st := extract.StageTable(s.stage, t.Name).Sanitize()
 			var stmts []string
 			for _, c := range t.Columns {
 				if c.Name == "id" {
-					stmts = append(stmts, "CREATE INDEX ON "+extract.StageTable(t.Name).Sanitize()+" (id)")
+					stmts = append(stmts, "CREATE INDEX ON "+st+" (id)")
 				}
 			}
 			if t.Name == "users" {
-				stmts = append(stmts, "CREATE INDEX ON "+extract.StageTable(t.Name).Sanitize()+" (lower(email))")
+				stmts = append(stmts, "CREATE INDEX ON "+st+" (lower(email))")
 			}
-			stmts = append(stmts, "ANALYZE "+extract.StageTable(t.Name).Sanitize())
-			for _, s := range stmts {
-				if _, err := pool.Exec(gctx, s); err != nil {
+			stmts = append(stmts, "ANALYZE "+st)
+			for _, q := range stmts {
+				if _, err := s.pool.Exec(gctx, q); err != nil {
 					return fmt.Errorf("index stage table %s: %w", t.Name, err)
 				}
 			}
@@ -359,21 +519,33 @@ func stage(ctx context.Context, cfg Config, src *extract.Source, target *pgx.Con
 }
 
 // prepare runs the Go transforms whose results the mappings read.
-func prepare(ctx context.Context, cfg Config, src *extract.Source, todo []mappings.Mapping, pool *pgxpool.Pool) error {
-	for _, m := range todo {
+func (s *session) prepare(ctx context.Context) error {
+	for _, m := range s.ms {
 		switch {
 		case m.Legacy == "quests":
-			cfg.Progress(Event{Phase: "prepare", Table: "quests", Message: "typing the text quests"})
-			if err := withConns(ctx, cfg, func(read, write *pgx.Conn) error { return prepareQuests(ctx, read, write) }); err != nil {
-				return err
-			}
-		case m.Legacy == "market_items" && m.Shape == mappings.ShapeV21:
-			cfg.Progress(Event{Phase: "prepare", Table: "market_items", Message: "deriving market item keys"})
-			conn, err := pool.Acquire(ctx)
+			s.cfg.Progress(Event{Phase: "prepare", Message: "typing the text quests (drift table)"})
+			read, err := s.pool.Acquire(ctx)
 			if err != nil {
 				return err
 			}
-			err = prepareMarketKeys(ctx, conn.Conn())
+			write, err := s.pool.Acquire(ctx)
+			if err != nil {
+				read.Release()
+				return err
+			}
+			err = prepareQuests(ctx, read.Conn(), write.Conn(), s.stage)
+			read.Release()
+			write.Release()
+			if err != nil {
+				return err
+			}
+		case m.Legacy == "market_items" && m.Shape == mappings.ShapeV21:
+			s.cfg.Progress(Event{Phase: "prepare", Message: "deriving v21 market item keys"})
+			conn, err := s.pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			err = prepareMarketKeys(ctx, conn.Conn(), s.stage)
 			conn.Release()
 			if err != nil {
 				return err
@@ -383,66 +555,183 @@ func prepare(ctx context.Context, cfg Config, src *extract.Source, todo []mappin
 	return nil
 }
 
-func withConns(ctx context.Context, cfg Config, f func(read, write *pgx.Conn) error) error {
-	read, err := dburl.Connect(ctx, "target", cfg.TargetURL)
+// plans builds every mapping's plan.
+func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
+	targets, err := readTargets(ctx, s.pool)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer read.Close(context.Background())
-	write, err := dburl.Connect(ctx, "target", cfg.TargetURL)
-	if err != nil {
-		return err
+	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions}
+	parents := map[string]mappings.Mapping{}
+	for _, m := range s.ms {
+		parents[m.Legacy] = m
 	}
-	defer write.Close(context.Background())
-	return f(read, write)
-}
-
-// resolve runs every mapping not yet done, each in one transaction, as soon
-// as the mappings it depends on are done.
-func resolve(ctx context.Context, cfg Config, src *extract.Source, ms []mappings.Mapping, done map[string]bool, pool *pgxpool.Pool, runID int64, started time.Time) error {
-	targets, err := readTargets(ctx, pool)
-	if err != nil {
-		return err
-	}
-	params := Params{RunStarted: started.Format(time.RFC3339Nano), NoSessions: cfg.NoSessions}
-	deps := mappings.Dependencies(ms)
-	finished := map[string]chan struct{}{}
-	for _, m := range ms {
-		finished[m.Name()] = make(chan struct{})
-		if done[m.Name()] {
-			close(finished[m.Name()])
-		}
-	}
-	plans := map[string]*Plan{}
-	for _, m := range ms {
-		if done[m.Name()] {
-			continue
-		}
+	out := map[string]*Plan{}
+	for _, m := range s.ms {
 		source := questsTypedColumns
 		if m.From == "" {
 			source = nil
-			for _, c := range src.Table(m.Legacy).Columns {
+			for _, c := range s.src.Table(m.Legacy).Columns {
 				source = append(source, c.Name)
 			}
 		}
-		p, err := BuildPlan(m, source, targets, params)
+		p, err := BuildPlan(m, source, targets, parents, params)
+		if err != nil {
+			return nil, err
+		}
+		out[m.Name()] = p
+	}
+	return out, nil
+}
+
+// decide writes every mapping's decision table, each as soon as the
+// mappings it depends on have decided.
+func (s *session) decide(ctx context.Context) (map[string]*Plan, error) {
+	plans, err := s.plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inOrder(ctx, "decide", false, func(ctx context.Context, m mappings.Mapping) error {
+		p := plans[m.Name()]
+		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return err
 		}
-		plans[m.Name()] = p
-	}
-	var rejected int64
-	var mu sync.Mutex
-	total := int64(len(ms))
-	var finishedCount int64 = int64(len(done))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Workers)
-	// Start mappings in dependency order so that the limit never blocks a
-	// mapping's dependencies behind it.
-	for _, m := range ms {
-		if done[m.Name()] {
-			continue
+		defer conn.Release()
+		for _, q := range p.Decide {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
+		if p.WaveLoop != "" {
+			for {
+				tag, err := conn.Exec(ctx, p.WaveLoop)
+				if err != nil {
+					return err
+				}
+				if tag.RowsAffected() == 0 {
+					break
+				}
+			}
+		}
+		for _, q := range append(append([]string{}, p.WaveRest...), p.DecideEnd...) {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return plans, err
+}
+
+// checkRejects stops the run before anything is applied when more rows
+// than MaxRejects would be rejected.
+func (s *session) checkRejects(ctx context.Context) error {
+	if s.cfg.MaxRejects < 0 {
+		return nil
+	}
+	var parts []string
+	for _, m := range s.ms {
+		parts = append(parts, "SELECT count(*) AS n FROM "+DecisionTable(s.stage, m.Legacy)+" WHERE _disp = 'rejected'")
+	}
+	var n int64
+	if err := s.target.QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM ("+strings.Join(parts, " UNION ALL ")+") x").Scan(&n); err != nil {
+		return fmt.Errorf("count rejects: %w", err)
+	}
+	if n > s.cfg.MaxRejects {
+		return fmt.Errorf("%w: %d rows would be rejected, more than --max-rejects %d; nothing was written to the application tables (run `cutover diff` to see them)",
+			ErrTooManyRejects, n, s.cfg.MaxRejects)
+	}
+	return nil
+}
+
+// apply makes the target equal the decisions: first it removes rows that
+// are no longer decided (children first), then writes every mapping's rows
+// and bookkeeping (parents first), each mapping in one transaction.
+func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string]int64, error) {
+	var mu sync.Mutex
+	changes := map[string]int64{}
+	count := func(table string, n int64) {
+		if table == "" || n == 0 {
+			return
+		}
+		mu.Lock()
+		changes[table] += n
+		mu.Unlock()
+	}
+	rev := slices.Clone(s.ms)
+	slices.Reverse(rev)
+	for _, m := range rev {
+		for _, q := range plans[m.Name()].Remove {
+			tag, err := s.pool.Exec(ctx, q)
+			if err != nil {
+				return nil, fmt.Errorf("apply %s: remove rows no longer decided: %w%s", m.Name(), err, sqlstateHint(err))
+			}
+			count(m.Target, tag.RowsAffected())
+		}
+	}
+	err := s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
+		p := plans[m.Name()]
+		tx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		for i, q := range p.Upsert {
+			if i == 1 {
+				if err := s.cfg.at("apply.rows:" + m.Legacy); err != nil {
+					return err
+				}
+			}
+			args := []any{}
+			if strings.Contains(q, "$1") {
+				args = append(args, s.runID)
+			}
+			tag, err := tx.Exec(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(q, bk+".") {
+				count(m.Target, tag.RowsAffected())
+			}
+		}
+		if err := s.cfg.at("apply.commit:" + m.Legacy); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Progress(Event{Phase: "finish", Message: "assigning feed order (sort_order)"})
+	for _, table := range []string{"inbox_items", "user_quests"} {
+		if err := s.cfg.at("sort_order:" + table); err != nil {
+			return nil, err
+		}
+		tag, err := s.target.Exec(ctx, `UPDATE public.`+table+` t SET sort_order = o.rn - 1
+			FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) AS rn FROM public.`+table+`) o
+			WHERE t.id = o.id AND t.sort_order IS DISTINCT FROM o.rn - 1`)
+		if err != nil {
+			return nil, fmt.Errorf("assign %s.sort_order: %w", table, err)
+		}
+		count(table, tag.RowsAffected())
+	}
+	return changes, nil
+}
+
+// inOrder runs f for every mapping, in parallel as far as the dependencies
+// between mappings allow. Failures name the mapping.
+func (s *session) inOrder(ctx context.Context, phase string, skipTargetless bool, f func(context.Context, mappings.Mapping) error) error {
+	deps := mappings.Dependencies(s.ms)
+	finished := map[string]chan struct{}{}
+	for _, m := range s.ms {
+		finished[m.Name()] = make(chan struct{})
+	}
+	var mu sync.Mutex
+	var n int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Workers)
+	for _, m := range s.ms {
 		for _, d := range deps[m.Name()] {
 			select {
 			case <-finished[d]:
@@ -450,84 +739,20 @@ func resolve(ctx context.Context, cfg Config, src *extract.Source, ms []mappings
 				return g.Wait()
 			}
 		}
-		p := plans[m.Name()]
 		g.Go(func() error {
-			n, err := applyPlan(gctx, pool, p, runID)
-			if err != nil {
-				return fmt.Errorf("resolve %s: %w%s", m.Name(), err, sqlstateHint(err))
+			if err := f(gctx, m); err != nil {
+				return fmt.Errorf("%s %s: %w%s", phase, m.Name(), err, sqlstateHint(err))
 			}
-			mu.Lock()
-			rejected += n
-			finishedCount++
-			r, fc := rejected, finishedCount
-			mu.Unlock()
 			close(finished[m.Name()])
-			cfg.Progress(Event{Phase: "resolve", Table: m.Name(), Done: fc, Total: total})
-			if cfg.MaxRejects >= 0 && r > cfg.MaxRejects {
-				return fmt.Errorf("%w: %d rows rejected so far, more than --max-rejects %d; what is done stays, re-run after fixing the source",
-					ErrTooManyRejects, r, cfg.MaxRejects)
-			}
+			mu.Lock()
+			n++
+			done := n
+			mu.Unlock()
+			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: done, Total: int64(len(s.ms))})
 			return nil
 		})
 	}
 	return g.Wait()
-}
-
-// applyPlan runs one mapping's plan in one transaction and returns the rows
-// it rejected.
-func applyPlan(ctx context.Context, pool *pgxpool.Pool, p *Plan, runID int64) (int64, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	exec := func(sql string) (int64, error) {
-		tag, err := tx.Exec(ctx, sql, runID)
-		if err != nil {
-			return 0, err
-		}
-		return tag.RowsAffected(), nil
-	}
-	execNoArg := func(sql string) (int64, error) {
-		if !strings.Contains(sql, "$1") {
-			tag, err := tx.Exec(ctx, sql)
-			return tag.RowsAffected(), err
-		}
-		return exec(sql)
-	}
-	for _, s := range p.Statements {
-		if _, err := execNoArg(s); err != nil {
-			return 0, err
-		}
-	}
-	if p.SelfRefLoop != "" {
-		for {
-			n, err := execNoArg(p.SelfRefLoop)
-			if err != nil {
-				return 0, err
-			}
-			if n == 0 {
-				break
-			}
-		}
-	}
-	for _, s := range p.SelfRefRest {
-		if _, err := execNoArg(s); err != nil {
-			return 0, err
-		}
-	}
-	for _, s := range p.Finish {
-		if _, err := execNoArg(s); err != nil {
-			return 0, err
-		}
-	}
-	var rejected int64
-	if p.Resolves {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM r WHERE _disp = 'rejected'`).Scan(&rejected); err != nil {
-			return 0, err
-		}
-	}
-	return rejected, tx.Commit(ctx)
 }
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on.
@@ -548,8 +773,11 @@ func sqlstateHint(err error) string {
 }
 
 func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTable, error) {
-	rows, err := pool.Query(ctx, `SELECT c.relname, a.attname
-		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+	rows, err := pool.Query(ctx, `SELECT c.relname, a.attname,
+			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY c.relname, a.attnum`)
 	if err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
@@ -557,11 +785,15 @@ func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTabl
 	out := map[string]TargetTable{}
 	for rows.Next() {
 		var t, c string
-		if err := rows.Scan(&t, &c); err != nil {
+		var pk bool
+		if err := rows.Scan(&t, &c, &pk); err != nil {
 			return nil, err
 		}
 		tt := out[t]
 		tt.Columns = append(tt.Columns, c)
+		if pk {
+			tt.PK = append(tt.PK, c)
+		}
 		if c == "user_id" {
 			tt.HasUser = true
 		}

@@ -53,6 +53,18 @@ type Summary struct {
 	Targets    []TargetCount
 	Reasons    []ReasonCount
 	ColumnLoss []ColumnLoss
+	// Changes counts the application rows this run inserted, updated or
+	// deleted, per target table (empty: the run changed nothing).
+	Changes map[string]int64
+}
+
+// Changed returns the application rows the run changed in all.
+func (s *Summary) Changed() int64 {
+	var n int64
+	for _, c := range s.Changes {
+		n += c
+	}
+	return n
 }
 
 // OK reports whether every legacy table's conservation line holds.
@@ -113,7 +125,7 @@ func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings
 		SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
 		UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
 		UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
-		UNION ALL SELECT disposition, coalesce(reason, ''), count(*) FROM `+bk+`.id_map WHERE disposition = 'merged' GROUP BY 1, 2
+		UNION ALL SELECT disposition, coalesce(reason, ''), count(*) FROM `+bk+`.dispositions WHERE disposition = 'merged' GROUP BY 1, 2
 		ORDER BY 3 DESC, 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)

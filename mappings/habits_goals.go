@@ -10,6 +10,7 @@ var habitsGoals = []Mapping{
 	},
 	{
 		Legacy: "habit_completions", Target: "habit_completions",
+		Exposes: []string{"habit_id", "completed_date"},
 		Refs: []Ref{
 			{Column: "habit_id", Parent: "habits", Kind: Parent, Tenant: true},
 			{Column: "user_id", Parent: "users", Kind: Owner},
@@ -27,11 +28,11 @@ var habitsGoals = []Mapping{
 			"completed_at": `coalesce(s.created_at, s.completed_date::timestamp AT TIME ZONE 'UTC')`,
 		},
 		Checks: []Rule{{
-			When: `EXISTS (SELECT 1 FROM public.habit_completions c
-				WHERE c.habit_id = s.habit_id AND c.completed_date = s.completed_date)`,
+			When: `EXISTS (SELECT 1 FROM {{d:habit_completions}} c
+				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date)`,
 			Disposition: Merged, Reason: "duplicate_completion",
-			TargetID: `(SELECT c.id FROM public.habit_completions c
-				WHERE c.habit_id = s.habit_id AND c.completed_date = s.completed_date)`,
+			TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
+				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
 		}},
 		DedupeBy:    []string{"habit_id", "completed_date"},
 		DedupeOrder: `s.created_at NULLS LAST, s.id`,

@@ -120,6 +120,9 @@ type Mapping struct {
 	// already in the target under another id merges onto that row, which
 	// takes the legacy content (catalog collisions with the seeds).
 	NaturalKey []string
+	// Exposes lists target columns whose decided values other mappings'
+	// checks read from this mapping's decisions ({{d:table}}, as _x_<col>).
+	Exposes []string
 	// DedupeBy merges rows sharing these target columns onto the first by
 	// DedupeOrder, among the rows that would otherwise reach the target.
 	DedupeBy    []string

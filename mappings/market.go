@@ -12,7 +12,7 @@ var market = []Mapping{
 		// transform.MarketKeys into the stage relation joined here.
 		Legacy: "market_items", Shape: ShapeV21, Target: "market_items",
 		NaturalKey: []string{"key"},
-		Joins:      []string{`JOIN ` + StageSchema + `.market_item_keys k ON k.id = s.id`},
+		Joins:      []string{`JOIN {{stage}}.market_item_keys k ON k.id = s.id`},
 		Columns: map[string]string{
 			"key":          `k.key`,
 			"is_available": `s.available`,

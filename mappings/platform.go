@@ -9,7 +9,11 @@ var platform = []Mapping{
 	ownedByUser("infobase_entries"),
 	ownedByUser("user_settings"),
 	ownedByUser("user_references"),
-	ownedByUser("inbox_items"),
+	{
+		Legacy: "inbox_items", Target: "inbox_items",
+		Refs:    []Ref{{Column: "user_id", Parent: "users", Kind: Owner}},
+		Exposes: []string{"user_id", "title", "created_at"},
+	},
 	{Legacy: "onboarding_flows", Target: "onboarding_flows", NaturalKey: []string{"name"}},
 	{
 		Legacy: "onboarding_steps", Target: "onboarding_steps",
@@ -38,16 +42,16 @@ var platform = []Mapping{
 		Refs: []Ref{{Column: "user_id", Parent: "users", Kind: Owner}},
 		Checks: []Rule{
 			{
-				When:        `EXISTS (SELECT 1 FROM public.inbox_items i WHERE i.id = s.id)`,
+				When:        `EXISTS (SELECT 1 FROM {{d:inbox_items}} i WHERE i._tid = s.id)`,
 				Disposition: Merged, Reason: "duplicate_inbox_id", TargetID: `s.id`,
 			},
 			{
-				When: `EXISTS (SELECT 1 FROM public.inbox_items i
-					WHERE i.user_id = s.user_id AND i.title = s.title AND i.created_at = s.created_at)`,
+				When: `EXISTS (SELECT 1 FROM {{d:inbox_items}} i
+					WHERE i._x_user_id = s.user_id AND i._x_title = s.title AND i._x_created_at = s.created_at)`,
 				Disposition: Merged, Reason: "duplicate_inbox_item",
-				TargetID: `(SELECT i.id FROM public.inbox_items i
-					WHERE i.user_id = s.user_id AND i.title = s.title AND i.created_at = s.created_at
-					ORDER BY i.id LIMIT 1)`,
+				TargetID: `(SELECT i._tid FROM {{d:inbox_items}} i
+					WHERE i._x_user_id = s.user_id AND i._x_title = s.title AND i._x_created_at = s.created_at
+					ORDER BY i._tid LIMIT 1)`,
 			},
 		},
 		Omit:  []string{"sort_order"},
