@@ -34,6 +34,16 @@ type Params struct {
 	// RunStarted is the RFC 3339 timestamp sessions expire against.
 	RunStarted string
 	NoSessions bool
+	// Ledger is the schema whose dispositions table says which target rows
+	// the cutover owns (default: the bookkeeping schema).
+	Ledger string
+}
+
+func (p Params) ledger() string {
+	if p.Ledger == "" {
+		return bk
+	}
+	return p.Ledger
 }
 
 // Plan is the SQL of one mapping, generated from its declaration, the
@@ -69,6 +79,10 @@ type Plan struct {
 	Rows string
 	// TargetCols are the target columns Rows and Upsert write.
 	TargetCols []string
+	// PK is the target table's primary key; Target its table.
+	PK []string
+	// RemoveCount counts the rows Remove would delete.
+	RemoveCount string
 }
 
 // ColumnError reports a mapping that names a column the target or source
@@ -114,6 +128,7 @@ func DecisionTable(stage, legacy string) string { return ident(stage, "d_"+legac
 func substitute(sql string, m mappings.Mapping, p Params) string {
 	repl := []string{
 		"{{stage}}", ident(p.Stage),
+		"{{ledger}}", ident(p.ledger()),
 		"{{run_started}}", lit(p.RunStarted) + "::timestamptz",
 		"{{no_sessions}}", fmt.Sprint(p.NoSessions),
 		"{{derived_id}}", transform.DerivedIDSQL(m.Legacy, "s.id::text"),
@@ -328,7 +343,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			conds = append(conds, fmt.Sprintf("n.%s = %s", ident(k), exprOf(k)))
 		}
 		match := "FROM public." + ident(m.Target) + " n WHERE " + strings.Join(conds, " AND ") +
-			" AND NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions o WHERE o.target_table = " + lit(m.Target) +
+			" AND NOT EXISTS (SELECT 1 FROM {{ledger}}.dispositions o WHERE o.target_table = " + lit(m.Target) +
 			" AND o.target_id = n.id AND o.disposition IN " + owning + ")"
 		arms = append(arms, arm{
 			when: "EXISTS (SELECT 1 " + match + ")", disp: "merged", reason: lit("natural_key"),
@@ -466,6 +481,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	plan.Rows = strings.ReplaceAll(plan.Rows, "\n\tJOIN", "\n\tJOIN")
 
 	pk := target.PK
+	plan.PK = pk
 	if len(pk) == 0 {
 		return nil, fmt.Errorf("mapping %s: target table %s has no primary key", m.Name(), m.Target)
 	}
@@ -499,9 +515,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = o.legacy_key"
 		decidedKey = "x._k = o.legacy_key AND x._disp IN " + owning
 	}
-	plan.Remove = []string{`DELETE FROM ` + tgt + ` t USING ` + bk + `.dispositions o
+	removable := tgt + ` t, ` + ident(p.ledger()) + `.dispositions o
 		WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + ` AND ` + ownKey + `
-		AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`}
+		AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`
+	plan.Remove = []string{`DELETE FROM ` + strings.Replace(removable, ",", " USING", 1)}
+	plan.RemoveCount = `SELECT count(*) FROM ` + removable
 
 	if len(m.NaturalKey) > 0 {
 		// The seeded row takes the legacy content (catalog collisions).

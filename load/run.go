@@ -117,6 +117,7 @@ type session struct {
 	started time.Time
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
+	ledger  string                      // schema of the dispositions ledger
 }
 
 // Run moves the legacy database at cfg.SourceURL into the target at
@@ -472,8 +473,8 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
-			if want := s.sums[batchKey(b.Table, b.No)].Rows; n != want {
-				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, n, want)
+			if want, ok := s.sums[batchKey(b.Table, b.No)]; ok && n != want.Rows {
+				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, n, want.Rows)
 			}
 			if err := s.cfg.at("extract.commit:" + b.Table); err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
@@ -561,7 +562,7 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions}
+	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions, Ledger: s.ledger}
 	parents := map[string]mappings.Mapping{}
 	for _, m := range s.ms {
 		parents[m.Legacy] = m

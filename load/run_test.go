@@ -53,3 +53,41 @@ func TestRunSeedOnlyLegacy(t *testing.T) {
 		})
 	}
 }
+
+func TestDryRunThenRunThenNoop(t *testing.T) {
+	ctx := context.Background()
+	src, dst := legacyDB(t, "v21", true), targetDB(t)
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1}
+	before, err := load.DryRun(ctx, cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inserts int64
+	for _, td := range before.Targets {
+		if td.Update != 0 || td.Delete != 0 {
+			t.Errorf("dry run on an empty target: %s would update %d, delete %d", td.Table, td.Update, td.Delete)
+		}
+		inserts += td.Insert
+	}
+	sum, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.Changed(); got != inserts+3 /* roles: seeded rows take legacy content */ && got < inserts {
+		t.Errorf("run changed %d rows, the dry run predicted %d inserts", got, inserts)
+	}
+	after, err := load.DryRun(ctx, cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := after.Changes(); n != 0 {
+		t.Errorf("dry run after a finished run: %d changes, want 0: %+v", n, after.Targets)
+	}
+	again, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := again.Changed(); n != 0 {
+		t.Errorf("re-run after a finished run changed %d rows: %v", n, again.Changes)
+	}
+}
