@@ -1,0 +1,9 @@
+package load
+
+// SetHook installs a fault-injection hook: f is called at every named point
+// of a run (see Config.at) and fails the run when it returns an error.
+// Points: "extract.before:<table>", "extract.copy:<table>" (mid-COPY),
+// "extract.commit:<table>" (after the COPY, before its commit),
+// "apply.rows:<legacy table>" (after the rows, before the bookkeeping),
+// "apply.commit:<legacy table>", "sort_order:<table>", "summary".
+func SetHook(c *Config, f func(point string) error) { c.hook = f }
