@@ -5,5 +5,6 @@ package load
 // Points: "extract.before:<table>", "extract.copy:<table>" (mid-COPY),
 // "extract.commit:<table>" (after the COPY, before its commit),
 // "apply.rows:<legacy table>" (after the rows, before the bookkeeping),
+// "apply.rejects:<legacy table>" (before the rejects are written),
 // "apply.commit:<legacy table>", "sort_order:<table>", "summary".
 func SetHook(c *Config, f func(point string) error) { c.hook = f }

@@ -684,6 +684,11 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return err
 				}
 			}
+			if strings.HasPrefix(q, "INSERT INTO "+bk+".rejects") {
+				if err := s.cfg.at("apply.rejects:" + m.Legacy); err != nil {
+					return err
+				}
+			}
 			args := []any{}
 			if strings.Contains(q, "$1") {
 				args = append(args, s.runID)

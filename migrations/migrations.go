@@ -171,7 +171,9 @@ func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
 	if !exists {
 		return out, nil
 	}
-	rows, err := conn.Query(ctx, `SELECT version_id, max(tstamp) FROM `+versionTable+`
+	// goose's tstamp is a timestamp without time zone, written as now() in
+	// the session's TimeZone: read it back in that zone.
+	rows, err := conn.Query(ctx, `SELECT version_id, max(tstamp) AT TIME ZONE current_setting('TimeZone') FROM `+versionTable+`
 		WHERE is_applied AND version_id > 0 GROUP BY version_id`)
 	if err != nil {
 		return nil, fmt.Errorf("schema status: %w", err)

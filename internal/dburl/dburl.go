@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +22,9 @@ import (
 // value replaced.
 func Redact(connURL string) string {
 	u, err := url.Parse(connURL)
+	if err != nil && strings.Contains(connURL, "://") {
+		return redactBrokenURL(connURL)
+	}
 	if err != nil || u.Scheme == "" {
 		return redactKeywords(connURL)
 	}
@@ -34,15 +39,29 @@ func Redact(connURL string) string {
 	return u.String()
 }
 
-func redactKeywords(s string) string {
-	fields := strings.Fields(s)
-	for i, f := range fields {
-		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "password") {
-			fields[i] = k + "=xxxxx"
+// redactBrokenURL redacts a URL that net/url cannot parse (a bad port, a bad
+// %-escape…): everything between the first ':' of the user info and its last
+// '@' goes, and so does every password=… parameter. It errs towards hiding
+// too much.
+func redactBrokenURL(s string) string {
+	scheme, rest, _ := strings.Cut(s, "://")
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+			rest = user + ":xxxxx" + rest[at:]
 		}
 	}
-	return strings.Join(fields, " ")
+	return scheme + "://" + passwordParam.ReplaceAllString(rest, "${1}xxxxx")
 }
+
+var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&])password=)[^&]*`)
+
+func redactKeywords(s string) string {
+	return passwordKeyword.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// passwordKeyword matches a password=… setting of a keyword/value string,
+// with the value bare or single-quoted (quotes may hold spaces and \').
+var passwordKeyword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
 
 // Describe names the server of connURL without secrets, e.g.
 // "app@db.example.com:5432/legacy".
@@ -86,7 +105,15 @@ func (e *Error) cause() string {
 	if errors.As(err, &pe) {
 		return "the URL cannot be parsed"
 	}
-	return strings.ReplaceAll(err.Error(), "\n", " ")
+	// One line; pgconn joins the errors of its attempts (e.g. with and
+	// without TLS) with newlines, and they are often the same.
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.

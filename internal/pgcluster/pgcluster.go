@@ -163,8 +163,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c.cmd = cmd
 	go func() { cmd.Wait(); logf.Close(); close(c.exited) }()
 	if err := c.waitReady(ctx); err != nil {
+		tail := c.logTail() // before Stop removes the log
 		c.Stop()
-		return nil, fmt.Errorf("start throwaway postgres: %w\n%s", err, c.logTail())
+		return nil, fmt.Errorf("start throwaway postgres: %w\n%s", err, tail)
 	}
 	return c, nil
 }

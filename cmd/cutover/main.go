@@ -1,0 +1,75 @@
+// Command cutover moves a live application's legacy PostgreSQL database into
+// its rebuilt target schema. This package only turns flags into a
+// configuration and calls one library function per command.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "cutover: interrupted; nothing half-written is kept, re-running the same command is safe")
+			os.Exit(130)
+		}
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := err.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "cutover:", msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "cutover:", err)
+		os.Exit(1)
+	}
+}
+
+// newApp builds the command tree; stdout and stderr are injectable for tests.
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "cutover",
+		Usage:     "move a legacy PostgreSQL database into its rebuilt target schema",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug details", EnvVars: []string{"CUTOVER_VERBOSE"}},
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main prints errors once
+		Commands: []*cli.Command{
+			schemaCommand(),
+			legacyCommand(),
+			runCommand(),
+			demoCommand(),
+		},
+	}
+}
+
+// sourceFlag and targetFlag are the two database URLs, shared by commands.
+func sourceFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "source", Usage: "legacy database URL (only read)", EnvVars: []string{"CUTOVER_SOURCE_URL"}, Required: true}
+}
+
+func targetFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "target", Usage: "target database URL", EnvVars: []string{"CUTOVER_TARGET_URL"}, Required: true}
+}
+
+func logger(c *cli.Context) *slog.Logger {
+	level := slog.LevelInfo
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+}

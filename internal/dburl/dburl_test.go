@@ -1,0 +1,204 @@
+package dburl_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const secret = "s3cr3tpw"
+
+func TestRedact(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     string // exact result; empty means only "no secret"
+		keep     string // a part that must survive
+	}{
+		{name: "url password", in: "postgres://u:s3cr3tpw@db.example.com:5432/app",
+			want: "postgres://u:xxxxx@db.example.com:5432/app"},
+		{name: "url without password", in: "postgres://u@db.example.com/app?sslmode=disable",
+			want: "postgres://u@db.example.com/app?sslmode=disable"},
+		{name: "password query parameter", in: "postgres://db.example.com/app?password=s3cr3tpw&sslmode=disable",
+			keep: "db.example.com"},
+		{name: "keyword/value", in: "host=db.example.com user=u password=s3cr3tpw dbname=app",
+			want: "host=db.example.com user=u password=xxxxx dbname=app"},
+		{name: "keyword/value, upper case", in: "host=db.example.com PASSWORD=s3cr3tpw",
+			want: "host=db.example.com PASSWORD=xxxxx"},
+		{name: "keyword/value, quoted with a space", in: "host=db.example.com password='s3cr3tpw s3cr3tpw' dbname=app",
+			want: "host=db.example.com password=xxxxx dbname=app"},
+		{name: "keyword/value, spaces around =", in: "host=db.example.com password = s3cr3tpw",
+			want: "host=db.example.com password = xxxxx"},
+		{name: "unparseable url: bad port", in: "postgres://u:s3cr3tpw@db.example.com:notaport/app",
+			want: "postgres://u:xxxxx@db.example.com:notaport/app"},
+		{name: "unparseable url: bad escape in password", in: "postgres://u:s3cr3tpw%zz@db.example.com/app",
+			want: "postgres://u:xxxxx@db.example.com/app"},
+		{name: "unparseable url: password parameter", in: "postgres://db.example.com:x/app?sslmode=disable&password=s3cr3tpw",
+			want: "postgres://db.example.com:x/app?sslmode=disable&password=xxxxx"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := dburl.Redact(tc.in)
+			if strings.Contains(got, secret) {
+				t.Fatalf("Redact(%q) = %q: contains the password", tc.in, got)
+			}
+			if tc.want != "" && got != tc.want {
+				t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if !strings.Contains(got, tc.keep) {
+				t.Errorf("Redact(%q) = %q, want it to keep %q", tc.in, got, tc.keep)
+			}
+		})
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	cases := map[string]string{
+		"postgres://app:s3cr3tpw@db.example.com:6543/legacy":              "app@db.example.com:6543/legacy",
+		"postgres://app@db.example.com/legacy":                            "app@db.example.com:5432/legacy",
+		"postgres://app@/legacy?host=/run/postgresql&port=5433":           "app@/run/postgresql (port 5433)/legacy",
+		"host=10.0.0.7 port=5439 user=app password=s3cr3tpw dbname=other": "app@10.0.0.7:5439/other",
+	}
+	for in, want := range cases {
+		if got := dburl.Describe(in); got != want {
+			t.Errorf("Describe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// badURLs are target URLs that cannot work, each with the password secret,
+// and the host the error must name. They need a real server for the case of
+// a database that does not exist.
+func badURLs(t *testing.T) []struct{ name, url, host string } {
+	t.Helper()
+	missing := withPassword(t, pgtest.URLFor(t, "no_such_database"))
+	cfg, err := pgconn.ParseConfig(missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []struct{ name, url, host string }{
+		{"unparseable port", "postgres://u:" + secret + "@127.0.0.1:notaport/db", "127.0.0.1"},
+		{"unparseable escape", "postgres://u:" + secret + "%zz@127.0.0.1:5432/db", "127.0.0.1"},
+		{"port out of range", "postgres://u:" + secret + "@127.0.0.1:99999/db", "127.0.0.1"},
+		{"closed port", "postgres://u:" + secret + "@127.0.0.1:1/db?connect_timeout=5", "127.0.0.1:1"},
+		{"missing database", missing, cfg.Host},
+	}
+}
+
+// withPassword puts the password secret into connURL, unless it has one:
+// the test server trusts local connections, so the password only has to stay
+// out of the messages.
+func withPassword(t *testing.T, connURL string) string {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := u.User.Password(); !has {
+		name := "postgres"
+		if u.User != nil {
+			name = u.User.Username()
+		}
+		u.User = url.UserPassword(name, secret)
+	}
+	return u.String()
+}
+
+func passwordOf(t *testing.T, connURL string) string {
+	t.Helper()
+	if u, err := url.Parse(connURL); err == nil {
+		if p, ok := u.User.Password(); ok {
+			return p
+		}
+	}
+	return secret
+}
+
+func TestConnectErrorsAreSafe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range badURLs(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			pw := passwordOf(t, tc.url)
+			check := func(what string, err error) {
+				t.Helper()
+				if err == nil {
+					t.Fatalf("%s(%q) succeeded", what, tc.url)
+				}
+				var de *dburl.Error
+				if !errors.As(err, &de) {
+					t.Errorf("%s: error %T is not a *dburl.Error: %v", what, err, err)
+				} else if de.Role != "target" {
+					t.Errorf("%s: Role = %q, want target", what, de.Role)
+				}
+				msg := err.Error()
+				if strings.Contains(msg, pw) || strings.Contains(msg, secret) {
+					t.Errorf("%s: error contains the password: %s", what, msg)
+				}
+				if strings.Contains(msg, "\n") {
+					t.Errorf("%s: error is not one line: %q", what, msg)
+				}
+				if !strings.Contains(msg, tc.host) {
+					t.Errorf("%s: error does not name the host %q: %s", what, tc.host, msg)
+				}
+				if !strings.HasPrefix(msg, "connect to target database ") {
+					t.Errorf("%s: error does not say what it tried: %s", what, msg)
+				}
+			}
+			conn, err := dburl.Connect(ctx, "target", tc.url)
+			if conn != nil {
+				conn.Close(ctx)
+			}
+			check("Connect", err)
+			pool, err := dburl.Pool(ctx, "target", tc.url, 2)
+			if pool != nil {
+				pool.Close()
+			}
+			check("Pool", err)
+		})
+	}
+}
+
+func TestConnectWorks(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	conn, err := dburl.Connect(ctx, "target", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("SELECT 1 = %d, %v", one, err)
+	}
+	pool, err := dburl.Pool(ctx, "source", db, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns = %d, want 3", got)
+	}
+}
+
+func TestErrorIsOneLineWithoutRepeats(t *testing.T) {
+	joined := &dburl.Error{Role: "target", Server: "u@db:5432/app", Err: errors.Join(
+		errors.New("db:5432: dial error: connection refused"),
+		errors.New("db:5432: dial error: connection refused"),
+		errors.New("db:5432: server error: FATAL: too many connections"),
+	)}
+	want := "connect to target database u@db:5432/app: db:5432: dial error: connection refused; db:5432: server error: FATAL: too many connections"
+	if got := joined.Error(); got != want {
+		t.Errorf("Error() = %q\nwant %q", got, want)
+	}
+}
