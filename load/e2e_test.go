@@ -1,0 +1,518 @@
+package load_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/mappings"
+)
+
+var (
+	manifestsMu sync.Mutex
+	manifests   = map[string]*legacygen.Manifest{}
+)
+
+// generated returns a fresh legacy database of flavor, with drift tables
+// and every anomaly, and its manifest.
+func generated(t *testing.T, flavor string) (string, *legacygen.Manifest) {
+	t.Helper()
+	name := "gen_" + flavor
+	u := pgtest.NewDBFrom(t, name, func(ctx context.Context, url string) error {
+		m, err := legacygen.Generate(ctx, url, legacygen.Options{Flavor: flavor, Drift: true, Anomalies: true, Users: 60, Seed: 11})
+		manifestsMu.Lock()
+		manifests[name] = m
+		manifestsMu.Unlock()
+		return err
+	})
+	manifestsMu.Lock()
+	defer manifestsMu.Unlock()
+	return u, manifests[name]
+}
+
+var (
+	connsMu sync.Mutex
+	conns   = map[string]*pgx.Conn{}
+)
+
+// query runs sql on a connection kept per test and URL; the caller must
+// consume the rows before the next query.
+func query(t *testing.T, ctx context.Context, connURL, sql string, args ...any) pgx.Rows {
+	t.Helper()
+	k := t.Name() + "|" + connURL
+	connsMu.Lock()
+	conn := conns[k]
+	connsMu.Unlock()
+	if conn == nil {
+		var err error
+		if conn, err = pgx.Connect(ctx, connURL); err != nil {
+			t.Fatal(err)
+		}
+		connsMu.Lock()
+		conns[k] = conn
+		connsMu.Unlock()
+		t.Cleanup(func() {
+			connsMu.Lock()
+			delete(conns, k)
+			connsMu.Unlock()
+			conn.Close(context.Background())
+		})
+	}
+	rows, err := conn.Query(ctx, sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return rows
+}
+
+func scalar[T any](t *testing.T, ctx context.Context, connURL, sql string, args ...any) T {
+	t.Helper()
+	rows := query(t, ctx, connURL, sql, args...)
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[T])
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+// tableChecksums renders every public table of a database as one md5 each.
+func tableChecksums(t *testing.T, ctx context.Context, connURL string) map[string]string {
+	t.Helper()
+	names, err := pgx.CollectRows(query(t, ctx, connURL, `SELECT relname FROM pg_class
+		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`), pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		out[n] = scalar[string](t, ctx, connURL, fmt.Sprintf(
+			`SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM public.%s x`, pgx.Identifier{n}.Sanitize()))
+	}
+	return out
+}
+
+// readOnlyURL returns connURL with a role that may only read.
+func readOnlyURL(t *testing.T, ctx context.Context, connURL string) string {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cutover_reader') THEN
+			CREATE ROLE cutover_reader LOGIN;
+			GRANT pg_read_all_data TO cutover_reader;
+		END IF;
+	END $$`)
+	var pgErr interface{ SQLState() string }
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.SQLState() == "23505") { // concurrent creation
+		t.Fatal(err)
+	}
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("cutover_reader")
+	return u.String()
+}
+
+// TestCutoverEveryFlavor is issue 4's proof on generated data with drift
+// tables and every anomaly, for each flavor.
+func TestCutoverEveryFlavor(t *testing.T) {
+	for _, flavor := range []string{"v21", "v16", "v15"} {
+		t.Run(flavor, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, man := generated(t, flavor)
+			dst := targetDB(t)
+			before := tableChecksums(t, ctx, src)
+			sum, err := load.Run(ctx, load.Config{SourceURL: readOnlyURL(t, ctx, src), TargetURL: dst, MaxRejects: -1, Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(before, tableChecksums(t, ctx, src)); d != "" {
+				t.Errorf("the run changed the source (-before +after):\n%s", d)
+			}
+			t.Run("conservation", func(t *testing.T) { checkConservation(t, ctx, src, dst, sum) })
+			t.Run("anomalies", func(t *testing.T) { checkAnomalies(t, ctx, dst, man) })
+			t.Run("one_to_one", func(t *testing.T) { checkOneToOne(t, ctx, src, dst) })
+			t.Run("folded_and_merged", func(t *testing.T) { checkFoldedMerged(t, ctx, src, dst, flavor) })
+			t.Run("feed_order", func(t *testing.T) { checkFeedOrder(t, ctx, dst) })
+			t.Run("tenancy", func(t *testing.T) { checkTenancy(t, ctx, dst) })
+		})
+	}
+}
+
+func checkConservation(t *testing.T, ctx context.Context, src, dst string, sum *load.Summary) {
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	for _, r := range sum.Tables {
+		n := scalar[int64](t, ctx, src, "SELECT count(*) FROM public."+pgx.Identifier{r.Legacy}.Sanitize())
+		if r.Source != n {
+			t.Errorf("%s: summary counts %d source rows, the source holds %d", r.Legacy, r.Source, n)
+		}
+		led := scalar[int64](t, ctx, dst, "SELECT count(*) FROM cutover.dispositions WHERE legacy_table = $1", r.Legacy)
+		if led != n {
+			t.Errorf("%s: %d legacy rows, %d in the disposition ledger", r.Legacy, n, led)
+		}
+	}
+}
+
+func checkAnomalies(t *testing.T, ctx context.Context, dst string, man *legacygen.Manifest) {
+	if len(man.Anomalies) == 0 {
+		t.Fatal("the manifest lists no anomaly")
+	}
+	type got struct{ disp, reason string }
+	ledger := map[[2]string]got{}
+	rows := query(t, ctx, dst, `SELECT legacy_table, legacy_key, disposition, coalesce(reason, '') FROM cutover.dispositions`)
+	for rows.Next() {
+		var tb, k string
+		var g got
+		if err := rows.Scan(&tb, &k, &g.disp, &g.reason); err != nil {
+			t.Fatal(err)
+		}
+		ledger[[2]string{tb, k}] = g
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wrong []string
+	kinds := map[string]int{}
+	for _, a := range man.Anomalies {
+		kinds[a.Kind]++
+		g, ok := ledger[[2]string{a.Table, a.Key}]
+		switch {
+		case !ok:
+			wrong = append(wrong, fmt.Sprintf("%s %s (%s): not in the ledger", a.Table, a.Key, a.Kind))
+		case g.disp != a.Disposition || (a.Reason != "" && g.reason != a.Reason):
+			wrong = append(wrong, fmt.Sprintf("%s %s (%s): want %s/%s, got %s/%s", a.Table, a.Key, a.Kind, a.Disposition, a.Reason, g.disp, g.reason))
+		}
+	}
+	sort.Strings(wrong)
+	if len(wrong) > 0 {
+		t.Errorf("%d of %d anomalies ended in another disposition:\n  %s", len(wrong), len(man.Anomalies), strings.Join(wrong, "\n  "))
+	}
+	t.Logf("%d anomalies of %d kinds checked", len(man.Anomalies), len(kinds))
+}
+
+// jsonRows reads rows as key → column → value (JSON-decoded).
+func jsonRows(t *testing.T, ctx context.Context, connURL, sql string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	rows := query(t, ctx, connURL, sql)
+	for rows.Next() {
+		var k string
+		var b []byte
+		if err := rows.Scan(&k, &b); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = m
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkOneToOne compares every 1:1 table's loaded rows with the source
+// rows, column by column, after re-pointing references.
+func checkOneToOne(t *testing.T, ctx context.Context, src, dst string) {
+	conn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := extract.Detect(ctx, conn)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := mappings.For(source.Shapes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// legacy table, legacy key -> disposition and target id
+	type fate struct {
+		disp string
+		tid  *string
+	}
+	fates := map[string]map[string]fate{}
+	rows := query(t, ctx, dst, `SELECT legacy_table, legacy_key, disposition, target_id::text FROM cutover.dispositions`)
+	for rows.Next() {
+		var tb, k string
+		var f fate
+		if err := rows.Scan(&tb, &k, &f.disp, &f.tid); err != nil {
+			t.Fatal(err)
+		}
+		if fates[tb] == nil {
+			fates[tb] = map[string]fate{}
+		}
+		fates[tb][k] = f
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	repoint := func(parent string, v any) any {
+		s, ok := v.(string)
+		if !ok {
+			return v
+		}
+		f, ok := fates[parent][s]
+		if !ok || f.tid == nil || (f.disp != "loaded" && f.disp != "merged" && f.disp != "folded") {
+			return nil
+		}
+		return *f.tid
+	}
+	checked := 0
+	for _, m := range ms {
+		if m.Target != m.Legacy || m.Disposition() != mappings.Loaded || len(m.Columns) > 0 || m.From != "" {
+			continue
+		}
+		tgtCols := map[string]bool{}
+		for _, c := range scalarList(t, ctx, dst, `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, "public."+m.Target) {
+			tgtCols[c] = true
+		}
+		var shared []string
+		for _, c := range source.Table(m.Legacy).Columns {
+			if tgtCols[c.Name] {
+				shared = append(shared, c.Name)
+			}
+		}
+		obj := func(alias string) string {
+			parts := make([]string, len(shared))
+			for i, c := range shared {
+				parts[i] = fmt.Sprintf("'%s', %s.%s", c, alias, pgx.Identifier{c}.Sanitize())
+			}
+			return "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
+		}
+		key := "x.id::text"
+		if m.Legacy == "user_roles" {
+			key = "x.user_id::text || ',' || x.role_id::text"
+		}
+		want := jsonRows(t, ctx, src, fmt.Sprintf("SELECT %s, %s FROM public.%s x", key, obj("x"), pgx.Identifier{m.Legacy}.Sanitize()))
+		for k, row := range want {
+			if fates[m.Legacy][k].disp != "loaded" {
+				delete(want, k)
+				continue
+			}
+			for _, r := range m.Refs {
+				if r.ParentKey() == "id" {
+					row[r.Column] = repoint(r.Parent, row[r.Column])
+				}
+			}
+			if m.SelfRef != nil {
+				row[m.SelfRef.Column] = repoint(m.Legacy, row[m.SelfRef.Column])
+			}
+		}
+		got := jsonRows(t, ctx, dst, fmt.Sprintf("SELECT %s, %s FROM public.%s x", key, obj("x"), pgx.Identifier{m.Target}.Sanitize()))
+		if m.Legacy == "user_roles" {
+			// keys are re-pointed in the target: compare by the row's values
+			got = rekey(got, []string{"user_id", "role_id"})
+			want = rekey(want, []string{"user_id", "role_id"})
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				delete(got, k) // seeds and rows of other mappings feeding the table
+			}
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: loaded rows differ from the source (-source +target):\n%s", m.Legacy, d)
+		}
+		checked++
+	}
+	if checked < 40 {
+		t.Errorf("only %d 1:1 tables compared", checked)
+	}
+}
+
+func rekey(rows map[string]map[string]any, cols []string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, r := range rows {
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			parts[i] = fmt.Sprint(r[c])
+		}
+		out[strings.Join(parts, ",")] = r
+	}
+	return out
+}
+
+func scalarList(t *testing.T, ctx context.Context, connURL, sql string, args ...any) []string {
+	t.Helper()
+	out, err := pgx.CollectRows(query(t, ctx, connURL, sql, args...), pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkFoldedMerged(t *testing.T, ctx context.Context, src, dst, flavor string) {
+	// activity_events → audit_log, same id (MAPPING.md).
+	want := jsonRows(t, ctx, src, `SELECT id::text, jsonb_build_object('event_type', event_type, 'action', 'activity',
+		'resource_type', category, 'status', 'success', 'created_at', created_at, 'user_id', user_id,
+		'details', coalesce(metadata, '{}'::jsonb) || jsonb_build_object('xp_earned', xp_earned, 'coins_earned', coins_earned))
+		FROM public.activity_events`)
+	got := jsonRows(t, ctx, dst, `SELECT a.id::text, jsonb_build_object('event_type', event_type, 'action', action,
+		'resource_type', resource_type, 'status', status, 'created_at', created_at, 'user_id', user_id, 'details', details)
+		FROM public.audit_log a JOIN cutover.dispositions d ON d.legacy_table = 'activity_events' AND d.legacy_key = a.id::text
+		WHERE d.disposition = 'folded'`)
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			delete(want, k) // rejected with its user
+		}
+	}
+	if len(got) == 0 {
+		t.Error("no activity event was folded")
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("activity_events folded into audit_log (-want +got):\n%s", d)
+	}
+	// Catalog rows merged onto seeds: the seeded row keeps its id and takes
+	// the legacy content.
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions d JOIN public.roles r ON r.id = d.target_id
+		WHERE d.legacy_table = 'roles' AND d.disposition = 'merged'`); n != 3 {
+		t.Errorf("%d legacy roles merged onto seeded roles, want 3", n)
+	}
+	legacyRoles := jsonRows(t, ctx, src, `SELECT name, jsonb_build_object('description', description) FROM public.roles`)
+	targetRoles := jsonRows(t, ctx, dst, `SELECT name, jsonb_build_object('description', description) FROM public.roles`)
+	if d := cmp.Diff(legacyRoles, targetRoles); d != "" {
+		t.Errorf("merged roles do not carry the legacy content:\n%s", d)
+	}
+	if flavor != "v21" {
+		return
+	}
+	// Claimed rewards → points_ledger (derived id), unclaimed → archive.
+	want = jsonRows(t, ctx, src, `SELECT id::text, jsonb_build_object('user_id', user_id, 'event_type', 'reward',
+		'reason', reward_type, 'coins', coins_earned, 'created_at', coalesce(claimed_at, created_at),
+		'idempotency_key', 'legacy-reward:' || id) FROM public.user_rewards WHERE claimed`)
+	got = jsonRows(t, ctx, dst, `SELECT d.legacy_key, jsonb_build_object('user_id', p.user_id, 'event_type', p.event_type,
+		'reason', p.reason, 'coins', p.coins, 'created_at', p.created_at, 'idempotency_key', p.idempotency_key)
+		FROM cutover.dispositions d JOIN public.points_ledger p ON p.id = d.target_id
+		WHERE d.legacy_table = 'user_rewards' AND d.disposition = 'folded'`)
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			delete(want, k)
+		}
+	}
+	if len(got) == 0 {
+		t.Error("no reward was folded")
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("claimed rewards folded into points_ledger (-want +got):\n%s", d)
+	}
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM cutover.archive WHERE legacy_table = 'user_rewards'`); n != scalar[int64](t, ctx, src, `SELECT count(*) FROM public.user_rewards WHERE NOT claimed`) {
+		t.Errorf("%d rewards archived, want every unclaimed one", n)
+	}
+	// v21 wallet renames.
+	want = jsonRows(t, ctx, src, `SELECT id::text, jsonb_build_object('coins', total_coins, 'total_earned', earned_coins, 'total_spent', spent_coins) FROM public.user_wallet`)
+	got = jsonRows(t, ctx, dst, `SELECT id::text, jsonb_build_object('coins', coins, 'total_earned', total_earned, 'total_spent', total_spent) FROM public.user_wallet`)
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			delete(want, k)
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("v21 wallets (-want +got):\n%s", d)
+	}
+	// v21 market keys are unique slugs; user_market_purchases land in user_purchases.
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM public.market_items WHERE key !~ '^[a-z0-9]+(-[a-z0-9]+)*$'`); n != 0 {
+		t.Errorf("%d market item keys are not slugs", n)
+	}
+}
+
+func checkFeedOrder(t *testing.T, ctx context.Context, dst string) {
+	for _, table := range []string{"inbox_items", "user_quests"} {
+		bad := scalar[int64](t, ctx, dst, fmt.Sprintf(`SELECT count(*) FROM (
+			SELECT sort_order, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) - 1 AS want FROM public.%s) x
+			WHERE sort_order <> want`, table))
+		if bad != 0 {
+			t.Errorf("%s: %d rows out of (created_at, id) order", table, bad)
+		}
+		if n := scalar[int64](t, ctx, dst, "SELECT count(*) FROM public."+table); n == 0 {
+			t.Errorf("%s is empty", table)
+		}
+	}
+}
+
+func checkTenancy(t *testing.T, ctx context.Context, dst string) {
+	checks := map[string]string{
+		"habit_completions vs habits":  `SELECT count(*) FROM habit_completions c JOIN habits p ON p.id = c.habit_id WHERE c.user_id <> p.user_id`,
+		"reading_sessions vs books":    `SELECT count(*) FROM reading_sessions c JOIN books p ON p.id = c.book_id WHERE c.user_id <> p.user_id`,
+		"track_annotations vs tracks":  `SELECT count(*) FROM track_annotations c JOIN reference_tracks p ON p.id = c.track_id WHERE c.user_id <> p.user_id`,
+		"track_regions vs tracks":      `SELECT count(*) FROM track_regions c JOIN reference_tracks p ON p.id = c.track_id WHERE c.user_id <> p.user_id`,
+		"exercise_sets via sessions":   `SELECT count(*) FROM exercise_sets c JOIN workout_sessions w ON w.id = c.session_id JOIN exercises e ON e.id = c.exercise_id WHERE e.user_id IS NOT NULL AND e.user_id <> w.user_id`,
+		"focus pause vs session owner": `SELECT count(*) FROM focus_pause_state c JOIN focus_sessions p ON p.id = c.session_id WHERE c.user_id <> p.user_id`,
+		"rejected users left no rows":  `SELECT count(*) FROM cutover.rejects r JOIN audit_log a ON a.user_id::text = r.legacy_key WHERE r.legacy_table = 'users'`,
+	}
+	for name, q := range checks {
+		if n := scalar[int64](t, ctx, dst, q); n != 0 {
+			t.Errorf("%s: %d violations", name, n)
+		}
+	}
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM cutover.rejects WHERE reason = 'tenant_mismatch'`); n == 0 {
+		t.Error("no tenant mismatch was rejected: the generator planted some")
+	}
+}
+
+// TestRefusesUnknownSource: an unknown table or an altered shape stops the
+// run before anything is written, naming the table and the columns.
+func TestRefusesUnknownSource(t *testing.T) {
+	tests := []struct {
+		name, ddl string
+		want      []string
+	}{
+		{"unknown table", `CREATE TABLE public.mystery (id int PRIMARY KEY, note text)`, []string{`"mystery"`}},
+		{"altered shape", `ALTER TABLE public.habits ADD COLUMN colour2 text`, []string{`"habits"`, "colour2"}},
+		{"retyped column", `ALTER TABLE public.books ALTER COLUMN rating TYPE bigint`, []string{`"books"`, "rating"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := legacyDB(t, "v21", false), targetDB(t)
+			conn, err := pgx.Connect(ctx, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, tt.ddl); err != nil {
+				t.Fatal(err)
+			}
+			conn.Close(ctx)
+			before := tableChecksums(t, ctx, dst)
+			_, err = load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
+			var de *extract.DetectError
+			if !errors.As(err, &de) {
+				t.Fatalf("want a DetectError, got %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+			if d := cmp.Diff(before, tableChecksums(t, ctx, dst)); d != "" {
+				t.Errorf("the target changed:\n%s", d)
+			}
+			if n := scalar[bool](t, ctx, dst, `SELECT to_regclass('cutover.runs') IS NOT NULL`); n {
+				t.Error("the refused run created bookkeeping in the target")
+			}
+		})
+	}
+}
