@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,6 +106,7 @@ func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings
 			targets[m.Target] = true
 		}
 	}
+	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Mapping < s.Tables[j].Mapping })
 	trows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1`)
 	if err != nil {

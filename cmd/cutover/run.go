@@ -72,6 +72,7 @@ type progress struct {
 	phase string
 	last  time.Time
 	rows  map[string]int64
+	start time.Time
 }
 
 func newProgress(w io.Writer) *progress {
@@ -79,7 +80,7 @@ func newProgress(w io.Writer) *progress {
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, rows: map[string]int64{}}
+	return &progress{w: w, tty: tty, rows: map[string]int64{}, start: time.Now()}
 }
 
 func (p *progress) event(e load.Event) {
@@ -87,7 +88,7 @@ func (p *progress) event(e load.Event) {
 	defer p.mu.Unlock()
 	if e.Message != "" && e.Table == "" {
 		p.finishBar()
-		fmt.Fprintf(p.w, "%s: %s\n", e.Phase, e.Message)
+		fmt.Fprintf(p.w, "[%6.1fs] %s: %s\n", time.Since(p.start).Seconds(), e.Phase, e.Message)
 		return
 	}
 	if e.Phase != p.phase {
@@ -121,16 +122,16 @@ func (p *progress) event(e load.Event) {
 			p.bar.Set64(e.Done)
 		}
 	}
-	if !p.tty && time.Since(p.last) > 2*time.Second {
+	if !p.tty && (time.Since(p.last) > 2*time.Second || e.Done == e.Total && e.Phase != "extract") {
 		p.last = time.Now()
 		var total int64
 		for _, n := range p.rows {
 			total += n
 		}
 		if e.Phase == "extract" {
-			fmt.Fprintf(p.w, "extract: %d rows copied (%s)\n", total, e.Table)
+			fmt.Fprintf(p.w, "[%6.1fs] extract: %d rows copied (%s)\n", time.Since(p.start).Seconds(), total, e.Table)
 		} else {
-			fmt.Fprintf(p.w, "%s: %d/%d (%s)\n", e.Phase, e.Done, e.Total, e.Table)
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
 		}
 	}
 }
@@ -149,7 +150,7 @@ func (p *progress) close() {
 }
 
 func printSummary(w io.Writer, s *load.Summary) {
-	fmt.Fprintf(w, "\ncutover run %d (legacy %s) finished in %s\n\n", s.RunID, s.Flavor, s.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "\ncutover run %d (legacy %s) finished in %s; %d application rows written\n\n", s.RunID, s.Flavor, s.Duration.Round(time.Millisecond), s.Changed())
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "LEGACY TABLE\tSOURCE\t= LOADED\t+ MERGED\t+ FOLDED\t+ ARCHIVED\t+ DISCARDED\t+ REJECTED\tLAW\t")
 	var fails int
