@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/migrations"
+)
+
+// lawLine matches a conservation line of the run summary.
+var lawLine = regexp.MustCompile(`^\s*(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(ok|FAIL)\s*$`)
+
+// TestDemo runs `cutover demo` as a newcomer would (small), on throwaway
+// servers it starts itself, and reads the summary it prints.
+func TestDemo(t *testing.T) {
+	stdout, stderr, err := cutover(t, "demo", "--users", "40", "--workers", "2")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "started a throwaway PostgreSQL server") {
+		t.Errorf("demo did not start its own servers:\n%s", stderr)
+	}
+	lines := 0
+	for _, l := range strings.Split(stdout, "\n") {
+		if m := lawLine.FindStringSubmatch(l); m != nil {
+			lines++
+			if m[9] != "ok" {
+				t.Errorf("law fails: %s", l)
+			}
+		}
+	}
+	if lines != 81 { // v21 (78 tables) + 3 drift tables
+		t.Errorf("summary has %d conservation lines, want 81:\n%s", lines, stdout)
+	}
+	if !strings.Contains(stdout, "conservation law holds for all 81 legacy tables") {
+		t.Errorf("no closing line:\n%s", stdout)
+	}
+	// No secret leaks into the output (sessions.token values look like tok_…).
+	if strings.Contains(stdout+stderr, "password") {
+		t.Errorf("output mentions a password")
+	}
+}
+
+// TestRunCommand runs `cutover run` twice through the real main: the second
+// run writes nothing; a bad --max-rejects stops before writing.
+func TestRunCommand(t *testing.T) {
+	ctx := context.Background()
+	src := pgtest.NewDB(t)
+	if _, err := legacygen.Generate(ctx, src, legacygen.Options{Flavor: "v16", Drift: true, Anomalies: true, Users: 30, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	dst := pgtest.NewDB(t)
+	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
+
+	_, stderr, code := runMain(t, env, "run", "--max-rejects", "1")
+	if code == 0 || !strings.Contains(stderr, "max-rejects") || !strings.Contains(stderr, "re-running the same command is safe") {
+		t.Fatalf("--max-rejects 1: exit %d\n%s", code, stderr)
+	}
+	stdout, stderr, code := runMain(t, env, "run")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "conservation law holds for all 78 legacy tables") {
+		t.Errorf("run summary:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "source is legacy v16 with drift tables") {
+		t.Errorf("the flavor is not printed:\n%s", stderr)
+	}
+	stdout, stderr, code = runMain(t, env, "run")
+	if code != 0 || !strings.Contains(stdout, "; 0 application rows written") || !strings.Contains(stderr, "nothing to do") {
+		t.Errorf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
