@@ -176,7 +176,6 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
-		plan.DecideEnd = []string{`CREATE INDEX ON ` + d + ` (_k)`}
 		plan.Upsert = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
 	}
@@ -454,7 +453,16 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE _disp IN ` + reach + ` AND NOT _done`}
 		}
 	}
-	plan.DecideEnd = []string{`CREATE INDEX ON ` + d + ` (_k)`, `ANALYZE ` + d}
+	// Other mappings' checks look decisions up by target id and exposed
+	// columns from inside CASE expressions (a subplan per row): index those.
+	// Joins on _k are hash joins and need no index.
+	plan.DecideEnd = []string{`ANALYZE ` + d}
+	if len(m.Exposes) > 0 {
+		plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
+		for _, c := range m.Exposes {
+			plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (` + ident("_x_"+c) + `)`}, plan.DecideEnd...)
+		}
+	}
 
 	// Apply: the target rows, from the decision joined with the source row.
 	applyExprs := make([]string, len(exprs))

@@ -498,12 +498,9 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	for _, t := range s.src.Tables {
 		g.Go(func() error {
 			st := extract.StageTable(s.stage, t.Name).Sanitize()
+			// Decisions join stage rows by hash; only the duplicate-email
+			// check looks rows up one by one.
 			var stmts []string
-			for _, c := range t.Columns {
-				if c.Name == "id" {
-					stmts = append(stmts, "CREATE INDEX ON "+st+" (id)")
-				}
-			}
 			if t.Name == "users" {
 				stmts = append(stmts, "CREATE INDEX ON "+st+" (lower(email))")
 			}

@@ -7,7 +7,8 @@ var quests = []Mapping{
 		Refs: []Ref{{Column: "created_by", Parent: "users", Kind: SetNull}},
 	},
 	{
-		Legacy: "user_quests", Target: "user_quests",
+		// Exposed (and so indexed by target id) for the quests drift merge.
+		Legacy: "user_quests", Target: "user_quests", Exposes: []string{"user_id"},
 		Refs: []Ref{
 			{Column: "user_id", Parent: "users", Kind: Parent}, // NULL = universal copy
 			{Column: "source_quest_id", Parent: "universal_quests", Kind: SetNull},
