@@ -16,6 +16,12 @@ type TargetTable struct {
 	Columns []string // in order
 	PK      []string // primary key columns
 	HasUser bool     // has a user_id column
+	FKs     []FK     // outgoing foreign keys
+}
+
+// FK is a single-column foreign key of a target table.
+type FK struct {
+	Name, Column, Parent, ParentColumn string
 }
 
 func (t TargetTable) has(col string) bool {
@@ -83,6 +89,18 @@ type Plan struct {
 	PK []string
 	// RemoveCount counts the rows Remove would delete.
 	RemoveCount string
+	// FirstInsert replaces Upsert[0] when the mapping has never been
+	// applied: a plain INSERT, no conflict handling.
+	FirstInsert string
+	// FKChecks each count the rows just written that break a foreign key,
+	// for runs that skip the per-row checks (see Apply).
+	FKChecks []FKCheck
+}
+
+// FKCheck is a set-based foreign-key check of the rows a mapping wrote.
+type FKCheck struct {
+	FK  FK
+	SQL string
 }
 
 // ColumnError reports a mapping that names a column the target or source
@@ -513,6 +531,15 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	tgt := "public." + ident(m.Target)
 	upsert := []string{"INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\n" + plan.Rows + conflict}
+	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
+	for _, fk := range target.FKs {
+		written := "SELECT c." + ident(fk.Column) + " AS v FROM " + tgt + " c JOIN " + d + " d ON c.id = d._tid AND d._disp IN " + reach
+		if !target.has("id") {
+			written = "SELECT c." + ident(fk.Column) + " AS v FROM " + tgt + " c"
+		}
+		plan.FKChecks = append(plan.FKChecks, FKCheck{FK: fk, SQL: "SELECT count(*) FROM (" + written + ") w WHERE w.v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public." +
+			ident(fk.Parent) + " p WHERE p." + ident(fk.ParentColumn) + " = w.v)"})
+	}
 
 	// Rows this mapping wrote earlier and no longer decides.
 	var ownKey, decidedKey string

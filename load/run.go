@@ -668,14 +668,43 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			count(m.Target, tag.RowsAffected())
 		}
 	}
-	err := s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
+	// A superuser skips the per-row foreign-key triggers (each takes a row
+	// lock on the parent) and checks each mapping's rows set-based instead,
+	// in the same transaction, before it commits.
+	var setBased bool
+	if err := s.target.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&setBased); err != nil {
+		return nil, fmt.Errorf("apply: read the target role: %w", err)
+	}
+	applied := map[string]bool{}
+	prev, err := s.target.Query(ctx, `SELECT DISTINCT legacy_table FROM `+bk+`.dispositions`)
+	if err != nil {
+		return nil, fmt.Errorf("apply: read the ledger: %w", err)
+	}
+	names, err := pgx.CollectRows(prev, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("apply: read the ledger: %w", err)
+	}
+	for _, n := range names {
+		applied[n] = true
+	}
+	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		for i, q := range p.Upsert {
+		if setBased {
+			if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+				return err
+			}
+		}
+		upsert := p.Upsert
+		if !applied[m.Legacy] && p.FirstInsert != "" {
+			// Never applied: none of its rows can be in the target yet.
+			upsert = append([]string{p.FirstInsert}, upsert[1:]...)
+		}
+		for i, q := range upsert {
 			if i == 1 {
 				if err := s.cfg.at("apply.rows:" + m.Legacy); err != nil {
 					return err
@@ -696,6 +725,18 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			}
 			if !strings.Contains(q, bk+".") {
 				count(m.Target, tag.RowsAffected())
+			}
+		}
+		if setBased {
+			for _, c := range p.FKChecks {
+				var bad int64
+				if err := tx.QueryRow(ctx, c.SQL).Scan(&bad); err != nil {
+					return fmt.Errorf("check foreign key %s: %w", c.FK.Name, err)
+				}
+				if bad > 0 {
+					return fmt.Errorf("%d rows of %s would break foreign key %s (%s → %s.%s): a mapping bug; nothing of this mapping was written",
+						bad, m.Target, c.FK.Name, c.FK.Column, c.FK.Parent, c.FK.ParentColumn)
+				}
 			}
 		}
 		if err := s.cfg.at("apply.commit:" + m.Legacy); err != nil {
@@ -802,5 +843,29 @@ func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTabl
 		}
 		out[t] = tt
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the target catalog: %w", err)
+	}
+	fks, err := pool.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname
+		FROM pg_constraint c
+		JOIN pg_class t ON t.oid = c.conrelid
+		JOIN pg_class p ON p.oid = c.confrelid
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+		JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+		WHERE c.contype = 'f' AND t.relnamespace = 'public'::regnamespace AND cardinality(c.conkey) = 1
+		ORDER BY c.conname`)
+	if err != nil {
+		return nil, fmt.Errorf("read the target's foreign keys: %w", err)
+	}
+	for fks.Next() {
+		var fk FK
+		var table string
+		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn); err != nil {
+			return nil, err
+		}
+		tt := out[table]
+		tt.FKs = append(tt.FKs, fk)
+		out[table] = tt
+	}
+	return out, fks.Err()
 }
