@@ -51,8 +51,9 @@ type Config struct {
 }
 
 // Event reports progress. Phase is "detect", "checksum", "extract",
-// "prepare", "decide", "apply" or "finish"; Done and Total count rows
-// (extract) or mappings.
+// "prepare", "decide", "apply" or "finish". For extract, Done and Total
+// count rows of all tables and Table is the table of the batch that just
+// finished; for decide and apply they count mappings.
 type Event struct {
 	Phase       string
 	Table       string
@@ -448,6 +449,17 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	}
 	var mu sync.Mutex
 	copied := map[string]int64{}
+	var allRows int64 // exact when the checksums ran, else the catalog's estimate
+	for _, b := range s.batches {
+		if c, ok := s.sums[batchKey(b.Table, b.No)]; ok {
+			allRows += c.Rows
+		}
+	}
+	if len(s.sums) == 0 {
+		for _, t := range s.src.Tables {
+			allRows += max(t.EstimatedRows, 0)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range s.batches {
@@ -484,9 +496,12 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			}
 			mu.Lock()
 			copied[b.Table] += n
-			total := copied[b.Table]
+			var done int64
+			for _, c := range copied {
+				done += c
+			}
 			mu.Unlock()
-			s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: total, Total: max(t.EstimatedRows, total)})
+			s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done)})
 			return nil
 		})
 	}

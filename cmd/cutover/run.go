@@ -71,8 +71,8 @@ type progress struct {
 	bar   *progressbar.ProgressBar
 	phase string
 	last  time.Time
-	rows  map[string]int64
 	start time.Time
+	since time.Time // start of the current phase
 }
 
 func newProgress(w io.Writer) *progress {
@@ -80,7 +80,7 @@ func newProgress(w io.Writer) *progress {
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, rows: map[string]int64{}, start: time.Now()}
+	return &progress{w: w, tty: tty, start: time.Now()}
 }
 
 func (p *progress) event(e load.Event) {
@@ -94,42 +94,28 @@ func (p *progress) event(e load.Event) {
 	if e.Phase != p.phase {
 		p.finishBar()
 		p.phase = e.Phase
+		p.since = time.Now()
 		if p.tty {
-			total := int64(-1)
-			if e.Phase == "resolve" {
-				total = e.Total
+			unit := "tables"
+			if e.Phase == "extract" {
+				unit = "rows"
 			}
-			p.bar = progressbar.NewOptions64(total,
+			p.bar = progressbar.NewOptions64(e.Total,
 				progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			if e.Phase == "resolve" {
-				progressbar.OptionSetItsString("tables")(p.bar)
-			}
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 		}
 	}
-	switch e.Phase {
-	case "extract":
-		delta := e.Done - p.rows[e.Table]
-		p.rows[e.Table] = e.Done
-		if p.bar != nil {
-			p.bar.Describe("extract " + e.Table)
-			p.bar.Add64(delta)
-		}
-	case "resolve":
-		if p.bar != nil {
-			p.bar.Describe("resolve " + e.Table)
-			p.bar.Set64(e.Done)
-		}
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))
+		p.bar.Set64(e.Done)
 	}
-	if !p.tty && (time.Since(p.last) > 2*time.Second || e.Done == e.Total && e.Phase != "extract") {
+	if !p.tty && (time.Since(p.last) > 2*time.Second || e.Done == e.Total) {
 		p.last = time.Now()
-		var total int64
-		for _, n := range p.rows {
-			total += n
-		}
 		if e.Phase == "extract" {
-			fmt.Fprintf(p.w, "[%6.1fs] extract: %d rows copied (%s)\n", time.Since(p.start).Seconds(), total, e.Table)
+			rate := float64(e.Done) / time.Since(p.since).Seconds()
+			fmt.Fprintf(p.w, "[%6.1fs] extract: %d of %d rows copied (%.0f rows/s; last: %s)\n", time.Since(p.start).Seconds(), e.Done, e.Total, rate, e.Table)
 		} else {
 			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
 		}
