@@ -33,20 +33,20 @@ func Files(flavor string, drift bool) ([]string, error) {
 // Create builds the schema of flavor (and the seed rows every legacy
 // installation has) in the empty database at url, in one transaction.
 func Create(ctx context.Context, url, flavor string, drift bool) error {
-	files, err := Files(flavor, drift)
-	if err != nil {
-		return err
-	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("create legacy %s schema: %w", flavor, err)
 	}
 	defer conn.Close(context.Background())
-	tx, err := conn.Begin(ctx)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return CreateIn(ctx, tx, flavor, drift) })
+}
+
+// CreateIn builds the schema of flavor through tx.
+func CreateIn(ctx context.Context, tx pgx.Tx, flavor string, drift bool) error {
+	files, err := Files(flavor, drift)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.Background())
 	for _, f := range files {
 		sql, err := cutover.LegacyFS.ReadFile("testdata/legacy/" + f)
 		if err != nil {
@@ -56,5 +56,5 @@ func Create(ctx context.Context, url, flavor string, drift bool) error {
 			return fmt.Errorf("create legacy %s schema: %s: %w", flavor, f, err)
 		}
 	}
-	return tx.Commit(ctx)
+	return nil
 }
