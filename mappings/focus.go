@@ -12,7 +12,9 @@ var focus = []Mapping{
 		Legacy: "focus_pause_state", Shape: ShapeV21, Target: "focus_pause_state",
 		Refs: []Ref{
 			{Column: "user_id", Parent: "users", Kind: Owner},
-			{Column: "session_id", Parent: "focus_sessions", Kind: Parent},
+			// Denormalised ownership (INVENTORY §5): a pause row of another
+			// user's session would leak across tenants.
+			{Column: "session_id", Parent: "focus_sessions", Kind: Parent, Tenant: true},
 		},
 	},
 	{
@@ -21,7 +23,9 @@ var focus = []Mapping{
 		ByDesign: []Rule{{When: `s.session_id IS NULL`, Disposition: Discarded, Reason: ReasonPauseWithoutSession}},
 		Refs: []Ref{
 			{Column: "user_id", Parent: "users", Kind: Owner},
-			{Column: "session_id", Parent: "focus_sessions", Kind: Parent},
+			// Denormalised ownership (INVENTORY §5): a pause row of another
+			// user's session would leak across tenants.
+			{Column: "session_id", Parent: "focus_sessions", Kind: Parent, Tenant: true},
 		},
 		Columns: map[string]string{
 			"is_paused":  `true`,
