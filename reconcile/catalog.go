@@ -1,0 +1,161 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/migrations"
+)
+
+// table is what the checks need of a table's catalog entry.
+type table struct {
+	Name    string
+	Columns []string          // in order
+	Types   map[string]string // format_type
+	PK      []string
+}
+
+func (t *table) has(c string) bool { _, ok := t.Types[c]; return ok }
+
+// foreignKey is one foreign key constraint of the target.
+type foreignKey struct {
+	Name          string
+	Child, Parent string
+	ChildCols     []string
+	ParentCols    []string
+}
+
+// uniqueIndex is one unique index of the target (PKs aside).
+type uniqueIndex struct {
+	Name, Table string
+	Exprs       []string // key columns or expressions, as SQL
+	Predicate   string   // partial index predicate, or ""
+	Valid       bool
+}
+
+type catalog struct {
+	Tables  map[string]*table
+	FKs     []foreignKey
+	Uniques []uniqueIndex
+}
+
+// readCatalog reads the tables of schema public (and, for the target, its
+// foreign keys and unique indexes).
+func readCatalog(ctx context.Context, conn *pgx.Conn, constraints bool) (*catalog, error) {
+	cat := &catalog{Tables: map[string]*table{}}
+	rows, err := conn.Query(ctx, `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+			coalesce(a.attnum = ANY (i.indkey), false)
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+		ORDER BY c.relname, a.attnum`)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	for rows.Next() {
+		var t, c, typ string
+		var pk bool
+		if err := rows.Scan(&t, &c, &typ, &pk); err != nil {
+			return nil, fmt.Errorf("read catalog: %w", err)
+		}
+		tb := cat.Tables[t]
+		if tb == nil {
+			tb = &table{Name: t, Types: map[string]string{}}
+			cat.Tables[t] = tb
+		}
+		tb.Columns = append(tb.Columns, c)
+		tb.Types[c] = typ
+		if pk {
+			tb.PK = append(tb.PK, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	if !constraints {
+		return cat, nil
+	}
+	frows, err := conn.Query(ctx, `SELECT k.conname, c.relname, p.relname,
+			(SELECT array_agg(a.attname ORDER BY x.n) FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
+				JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.attnum),
+			(SELECT array_agg(a.attname ORDER BY x.n) FROM unnest(k.confkey) WITH ORDINALITY x(attnum, n)
+				JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = x.attnum)
+		FROM pg_constraint k
+		JOIN pg_class c ON c.oid = k.conrelid
+		JOIN pg_class p ON p.oid = k.confrelid
+		WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace
+		ORDER BY c.relname, k.conname`)
+	if err != nil {
+		return nil, fmt.Errorf("read foreign keys: %w", err)
+	}
+	for frows.Next() {
+		var f foreignKey
+		if err := frows.Scan(&f.Name, &f.Child, &f.Parent, &f.ChildCols, &f.ParentCols); err != nil {
+			return nil, fmt.Errorf("read foreign keys: %w", err)
+		}
+		cat.FKs = append(cat.FKs, f)
+	}
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("read foreign keys: %w", err)
+	}
+	urows, err := conn.Query(ctx, `SELECT ic.relname, c.relname, i.indisvalid,
+			(SELECT array_agg(pg_get_indexdef(i.indexrelid, n, true) ORDER BY n) FROM generate_series(1, i.indnkeyatts) n),
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+		FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indrelid
+		JOIN pg_class ic ON ic.oid = i.indexrelid
+		WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND NOT i.indisprimary
+		ORDER BY c.relname, ic.relname`)
+	if err != nil {
+		return nil, fmt.Errorf("read unique indexes: %w", err)
+	}
+	for urows.Next() {
+		var u uniqueIndex
+		if err := urows.Scan(&u.Name, &u.Table, &u.Valid, &u.Exprs, &u.Predicate); err != nil {
+			return nil, fmt.Errorf("read unique indexes: %w", err)
+		}
+		cat.Uniques = append(cat.Uniques, u)
+	}
+	return cat, urows.Err()
+}
+
+// seedIDs returns the fixed ids of the rows 0013_seeds.sql inserts: the
+// rows a target holds before any cutover.
+func seedIDs() ([]string, error) {
+	var out []string
+	uuidLit := regexp.MustCompile(`'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'`)
+	err := fs.WalkDir(migrations.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(path, "seeds") {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS(), path)
+		if err != nil {
+			return err
+		}
+		for _, m := range uuidLit.FindAllStringSubmatch(string(b), -1) {
+			out = append(out, m[1])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the seed ids: %w", err)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+
+// uuidArray renders ids as a uuid[] literal.
+func uuidArray(ids []string) string {
+	return "'{" + strings.Join(ids, ",") + "}'::uuid[]"
+}

@@ -1,0 +1,314 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// keyExpr renders the legacy key of row alias a as text, as the run does.
+func keyExpr(cols []string, a string) string {
+	if len(cols) == 1 {
+		return a + "." + ident(cols[0]) + "::text"
+	}
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = a + "." + ident(c) + "::text"
+	}
+	return "concat_ws(','," + strings.Join(parts, ",") + ")"
+}
+
+// hasIDKey reports whether the mapping's rows reach target rows the
+// ledger names by id (every mapping but the join tables').
+func (v *verifier) hasIDKey(m mappings.Mapping) bool {
+	t := v.tcat.Tables[m.Target]
+	return t != nil && t.has("id") && len(m.KeyColumns()) == 1
+}
+
+// evidence is the target side of the conservation law for mapping m: one
+// row per piece of data that accounts for a legacy key, labelled with the
+// disposition it proves. Reaching rows count only when their target row
+// exists; archive, discards and rejects count by their own rows.
+func (v *verifier) evidence(m mappings.Mapping) relation {
+	L := lit(m.Legacy)
+	var parts []string
+	switch {
+	case m.Target == "":
+	case v.hasIDKey(m):
+		parts = append(parts, `SELECT d.legacy_key AS k, d.legacy_key AS r, d.disposition AS label
+			FROM `+bk+`.dispositions d JOIN public.`+ident(m.Target)+` t ON t.id = d.target_id
+			WHERE d.legacy_table = `+L+` AND d.target_table = `+lit(m.Target)+` AND d.disposition IN ('loaded', 'folded', 'merged')`)
+	case m.Target == m.Legacy:
+		// A join table (user_roles): its rows, keyed by their references
+		// mapped back to legacy keys.
+		key, joins := v.backwardKey(m, "t")
+		parts = append(parts, `SELECT `+key+` AS k, `+key+` AS r, `+lit(string(m.Disposition()))+` AS label
+			FROM public.`+ident(m.Target)+` t`+joins)
+	}
+	for _, e := range []struct{ table, label string }{
+		{"archive", "archived"}, {"discards", "discarded"}, {"rejects", "rejected"},
+	} {
+		parts = append(parts, `SELECT legacy_key AS k, legacy_key AS r, '`+e.label+`' AS label
+			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
+	}
+	return relation{SQL: strings.Join(parts, "\nUNION ALL\n")}
+}
+
+// backwardKey renders the legacy key of a target row of a table without id
+// (the join table user_roles): its key columns, references mapped back.
+func (v *verifier) backwardKey(m mappings.Mapping, a string) (string, string) {
+	var parts []string
+	var joins string
+	for i, c := range m.KeyColumns() {
+		e := a + "." + ident(c) + "::text"
+		for _, r := range m.Refs {
+			if r.Column == c && r.ParentKey() == "id" {
+				var j string
+				e, j = backward(a, c, r.Parent, fmt.Sprintf("kb%d", i))
+				joins += j
+			}
+		}
+		parts = append(parts, e)
+	}
+	if len(parts) == 1 {
+		return parts[0], joins
+	}
+	return "concat_ws(','," + strings.Join(parts, ",") + ")", joins
+}
+
+// backward maps a reference column of target row alias a back to the
+// legacy key of the row it points at (legacy table parent): through the id
+// map where the run re-keyed or merged that row, unchanged otherwise. It
+// returns the text expression and the join it needs.
+func backward(a, col, parent, alias string) (string, string) {
+	P := lit(parent)
+	join := `
+	LEFT JOIN (SELECT m.target_id, min(m.legacy_key) AS k FROM ` + bk + `.id_map m
+		WHERE m.legacy_table = ` + P + ` AND NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions i
+			WHERE i.legacy_table = ` + P + ` AND i.legacy_key = m.target_id::text AND i.disposition IN ('loaded', 'folded'))
+		GROUP BY m.target_id) ` + alias + ` ON ` + alias + `.target_id = ` + a + `.` + ident(col)
+	return "coalesce(" + alias + ".k, " + a + "." + ident(col) + "::text)", join
+}
+
+// sourceKeys is the source side of the conservation law of mapping m:
+// every legacy key.
+func sourceKeys(m mappings.Mapping) relation {
+	key := mappings.KeyExpr(m, "s")
+	return relation{SQL: `SELECT ` + key + ` AS k, ` + key + ` AS r, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
+}
+
+// recordConservation turns the key comparison of mapping m into its
+// conservation line and findings.
+func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m mappings.Mapping, res *comparison) error {
+	tc := TableCheck{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Recorded: v.recorded[m.Name()]}
+	keys := make([]string, len(res.Diffs))
+	for i, d := range res.Diffs {
+		keys[i] = d.Key
+	}
+	ledger, err := readLedger(ctx, tconn, m.Legacy, keys)
+	if err != nil {
+		return err
+	}
+	l := res.TargetLabels
+	tc.Loaded, tc.Merged, tc.Folded = l["loaded"], l["merged"], l["folded"]
+	tc.Archived, tc.Discarded, tc.Rejected = l["archived"], l["discarded"], l["rejected"]
+	tc.Source = res.SourceRows
+	for _, d := range res.Diffs {
+		f := Finding{Severity: Failure, Check: CheckConservation, Table: m.Legacy, Key: redactKey(m.KeyColumns(), d.Key)}
+		l, inLedger := ledger[d.Key]
+		switch {
+		case len(d.Source) > 0 && len(d.Target) == 0:
+			tc.Unaccounted++
+			f.Kind = KindUnaccounted
+			f.Message = "no data in the target accounts for this legacy row: " + l.explainMissing(inLedger)
+		case len(d.Source) == 0:
+			tc.NotInSource++
+			f.Kind = KindNotInSource
+			f.Message = "the target accounts for a key the source does not have (" + describeLabels(d.TargetLabels) + ")"
+		default:
+			tc.CountedTwice++
+			f.Kind = KindCountedTwice
+			f.Message = "accounted for more than once: " + describeLabels(d.TargetLabels)
+			if inLedger {
+				f.Message += "; the ledger says " + l.Disposition
+			}
+		}
+		v.add(f)
+	}
+	if res.Truncated {
+		tc.Truncated = true
+		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindTooManyDiffs, Table: m.Legacy,
+			Message: fmt.Sprintf("at least %d legacy keys are not accounted for exactly once; narrowing stopped after %d", res.DiffsAtLeast, len(res.Diffs))})
+	}
+	line := tc.line()
+	sum := line.Loaded + line.Merged + line.Folded + line.Archived + line.Discarded + line.Rejected
+	tc.Holds = line.Source == sum && res.DiffsAtLeast == 0
+	if !tc.Holds && res.DiffsAtLeast == 0 {
+		// Equal key sets but unequal sums cannot happen; say so if it does.
+		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindUnaccounted, Table: m.Legacy,
+			Message: fmt.Sprintf("source %d ≠ %d accounted for", line.Source, sum)})
+	}
+	switch {
+	case tc.Recorded == nil:
+		v.add(Finding{Severity: Failure, Check: CheckSummary, Kind: KindNotFinished, Table: m.Legacy,
+			Message: fmt.Sprintf("mapping %s has no recorded result: no finished run applied it", m.Name())})
+	case *tc.Recorded != line:
+		v.add(Finding{Severity: Failure, Check: CheckSummary, Kind: KindSummaryMismatch, Table: m.Legacy,
+			Message: "cutover.results records " + tc.Recorded.differing(line) + ", the data shows " + line.differing(*tc.Recorded)})
+	}
+	v.mu.Lock()
+	v.res.Tables = append(v.res.Tables, tc)
+	v.mu.Unlock()
+	return nil
+}
+
+// differing renders the counts of l that differ from o.
+func (l Line) differing(o Line) string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		a, b int64
+	}{{"source", l.Source, o.Source}, {"loaded", l.Loaded, o.Loaded}, {"merged", l.Merged, o.Merged}, {"folded", l.Folded, o.Folded},
+		{"archived", l.Archived, o.Archived}, {"discarded", l.Discarded, o.Discarded}, {"rejected", l.Rejected, o.Rejected}} {
+		if f.a != f.b {
+			parts = append(parts, fmt.Sprintf("%s %d", f.name, f.a))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (l Line) String() string {
+	return fmt.Sprintf("source %d = loaded %d + merged %d + folded %d + archived %d + discarded %d + rejected %d",
+		l.Source, l.Loaded, l.Merged, l.Folded, l.Archived, l.Discarded, l.Rejected)
+}
+
+func describeLabels(labels []string) string {
+	s := slices.Clone(labels)
+	slices.Sort(s)
+	for i, l := range s {
+		switch l {
+		case "archived":
+			s[i] = "archived (cutover.archive)"
+		case "discarded":
+			s[i] = "discarded (cutover.discards)"
+		case "rejected":
+			s[i] = "rejected (cutover.rejects)"
+		default:
+			s[i] = l + " (a target row)"
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+// ledgerEntry is a key's row in cutover.dispositions.
+type ledgerEntry struct {
+	Disposition, Reason, TargetTable, TargetID string
+}
+
+func (l ledgerEntry) explainMissing(inLedger bool) string {
+	if !inLedger {
+		return "the ledger has no disposition for it either (a row the last run did not see?)"
+	}
+	switch l.Disposition {
+	case "loaded", "folded", "merged":
+		return fmt.Sprintf("the ledger says %s into %s as %s, but the target has no such row", l.Disposition, l.TargetTable, l.TargetID)
+	case "archived":
+		return "the ledger says archived, but cutover.archive has no row for it"
+	case "discarded":
+		return fmt.Sprintf("the ledger says discarded (%s), but cutover.discards has no row for it", l.Reason)
+	case "rejected":
+		return fmt.Sprintf("the ledger says rejected (%s), but cutover.rejects has no row for it", l.Reason)
+	}
+	return "the ledger says " + l.Disposition
+}
+
+func readLedger(ctx context.Context, conn *pgx.Conn, legacy string, keys []string) (map[string]ledgerEntry, error) {
+	out := map[string]ledgerEntry{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := conn.Query(ctx, `SELECT legacy_key, disposition, coalesce(reason, ''), coalesce(target_table, ''), coalesce(target_id::text, '')
+		FROM `+bk+`.dispositions WHERE legacy_table = $1 AND legacy_key = ANY($2)`, legacy, keys)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k string
+		var e ledgerEntry
+		if err := rows.Scan(&k, &e.Disposition, &e.Reason, &e.TargetTable, &e.TargetID); err != nil {
+			return nil, err
+		}
+		out[k] = e
+	}
+	return out, rows.Err()
+}
+
+// targetRows accounts for every row of one target table.
+func (v *verifier) targetRows(ctx context.Context, t *table) error {
+	tc := TargetCheck{Table: t.Name}
+	T := lit(t.Name)
+	var unexplained []string
+	err := v.withTarget(ctx, func(conn *pgx.Conn) error {
+		if !t.has("id") {
+			// Join tables: rows against the ledger's count; the keys are
+			// checked by the conservation of their legacy table.
+			var ledger int64
+			if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.`+ident(t.Name)+`),
+				(SELECT count(*) FROM `+bk+`.dispositions WHERE target_table = `+T+` AND disposition = 'loaded')`).Scan(&tc.Rows, &ledger); err != nil {
+				return err
+			}
+			tc.Loaded = min(ledger, tc.Rows)
+			tc.Unexplained = max(0, tc.Rows-ledger)
+			tc.Missing = max(0, ledger-tc.Rows)
+			return nil
+		}
+		seeds := uuidArray(v.seeds)
+		tbl := "public." + ident(t.Name)
+		if err := conn.QueryRow(ctx, `WITH claims AS (
+				SELECT target_id, bool_or(disposition = 'loaded') AS l FROM `+bk+`.dispositions
+				WHERE target_table = `+T+` AND disposition IN ('loaded', 'folded') GROUP BY target_id)
+			SELECT count(*), count(*) FILTER (WHERE c.l), count(*) FILTER (WHERE NOT c.l),
+				count(*) FILTER (WHERE c.target_id IS NULL AND t.id = ANY(`+seeds+`)),
+				count(*) FILTER (WHERE c.target_id IS NULL AND NOT t.id = ANY(`+seeds+`)),
+				(SELECT count(DISTINCT d.target_id) FROM `+bk+`.dispositions d
+					WHERE d.target_table = `+T+` AND d.disposition IN ('loaded', 'folded')
+					AND NOT EXISTS (SELECT 1 FROM `+tbl+` x WHERE x.id = d.target_id))
+			FROM `+tbl+` t LEFT JOIN claims c ON c.target_id = t.id`).
+			Scan(&tc.Rows, &tc.Loaded, &tc.Folded, &tc.Seeds, &tc.Unexplained, &tc.Missing); err != nil {
+			return err
+		}
+		if tc.Unexplained == 0 {
+			return nil
+		}
+		rows, err := conn.Query(ctx, `SELECT t.id::text FROM `+tbl+` t
+			WHERE NOT EXISTS (SELECT 1 FROM `+bk+`.dispositions d WHERE d.target_table = `+T+` AND d.target_id = t.id
+				AND d.disposition IN ('loaded', 'folded'))
+			AND NOT t.id = ANY(`+seeds+`) ORDER BY 1 LIMIT `+fmt.Sprint(v.cfg.Samples))
+		if err != nil {
+			return err
+		}
+		unexplained, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range unexplained {
+		v.add(Finding{Severity: Failure, Check: CheckTargetRows, Kind: KindUnexplainedRow, Table: t.Name, Key: id,
+			Message: "a row that no legacy row, ledger entry or seed explains"})
+	}
+	if tc.Unexplained > int64(len(unexplained)) && !t.has("id") {
+		v.add(Finding{Severity: Failure, Check: CheckTargetRows, Kind: KindUnexplainedRow, Table: t.Name,
+			Message: fmt.Sprintf("%d rows more than the ledger's %d", tc.Unexplained, tc.Loaded)})
+	}
+	tc.Holds = tc.Unexplained == 0 && tc.Missing == 0
+	v.mu.Lock()
+	v.res.Targets = append(v.res.Targets, tc)
+	v.mu.Unlock()
+	return nil
+}

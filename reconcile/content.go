@@ -1,0 +1,328 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// comparable reports whether the rows of m can be compared column by
+// column: it reaches a target table, reading the legacy table itself (not a
+// relation a Go transform prepares).
+func comparable(m mappings.Mapping) bool {
+	return m.Target != "" && m.From == "" && !m.ArchiveAll && m.DiscardAll == ""
+}
+
+// colSpec is one compared target column: its value rendered from the
+// legacy row (src, over alias s) and from the target row (tgt, over alias
+// t), as the same type on both sides.
+type colSpec struct {
+	Name     string
+	Src, Tgt string
+	Computed bool
+}
+
+// setNullRef is a SetNull reference whose value the run replaces by NULL
+// when the row it points at does not reach the target.
+type setNullRef struct {
+	Column, Parent string
+}
+
+// contentPlan is the comparison of one mapping.
+type contentPlan struct {
+	Cols        []colSpec
+	NotCompared []string
+	SrcJoins    []string
+	TgtJoins    []string
+	SetNull     []setNullRef
+}
+
+var (
+	// aliasRef finds qualified column references (alias.column) in a
+	// mapping's SQL expression.
+	aliasRef   = regexp.MustCompile(`(?i)\b([a-z_][a-z0-9_]*)\s*\.\s*"?([a-z_][a-z0-9_]*)`)
+	stringLits = regexp.MustCompile(`'(?:[^']|'')*'`)
+)
+
+// evaluable reports whether a mapping's column expression can be computed
+// on the source from the legacy row alone: no placeholders, and every
+// qualified reference is a column of the legacy row s.
+func evaluable(expr string, legacy *table) bool {
+	if strings.Contains(expr, "{{") {
+		return false
+	}
+	for _, m := range aliasRef.FindAllStringSubmatch(stringLits.ReplaceAllString(expr, "''"), -1) {
+		if m[1] != "s" || !legacy.has(m[2]) {
+			return false
+		}
+	}
+	return true
+}
+
+// planContent decides the compared columns of mapping m.
+func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
+	legacy, target := v.scat.Tables[m.Legacy], v.tcat.Tables[m.Target]
+	if legacy == nil || target == nil {
+		return nil, fmt.Errorf("table %s or %s is missing", m.Legacy, m.Target)
+	}
+	omit := map[string]bool{}
+	for _, c := range m.Omit {
+		omit[c] = true
+	}
+	refs := map[string]mappings.Ref{}
+	for _, r := range m.Refs {
+		refs[r.Column] = r
+	}
+	if m.SelfRef != nil {
+		r := *m.SelfRef
+		r.Parent = m.Legacy
+		refs[r.Column] = r
+	}
+	p := &contentPlan{}
+	idKey := v.hasIDKey(m)
+	for _, c := range target.Columns {
+		typ := target.Types[c]
+		tgt := "t." + ident(c)
+		switch r, isRef := refs[c]; {
+		case omit[c]:
+		case idKey && c == "id":
+			// The key: rows are matched by it.
+		case m.Columns[c] != "":
+			if !evaluable(m.Columns[c], legacy) {
+				p.NotCompared = append(p.NotCompared, c)
+				continue
+			}
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: "(" + m.Columns[c] + ")::" + typ, Tgt: tgt, Computed: true})
+		case isRef && r.ParentKey() == "id" && legacy.has(c):
+			n := len(p.TgtJoins)
+			b, j := backward("t", c, r.Parent, fmt.Sprintf("cb%d", n))
+			p.TgtJoins = append(p.TgtJoins, j)
+			src := "s." + ident(c) + "::text"
+			if r.Kind == mappings.SetNull {
+				i := len(p.SetNull)
+				p.SetNull = append(p.SetNull, setNullRef{Column: c, Parent: r.Parent})
+				// $1 is the excluded keys; $2… the non-reaching parents.
+				p.SrcJoins = append(p.SrcJoins,
+					fmt.Sprintf("LEFT JOIN public.%s pe%d ON pe%d.id = s.%s", ident(r.Parent), i, i, ident(c)),
+					fmt.Sprintf("LEFT JOIN (SELECT DISTINCT unnest($%d::text[]) AS k) nr%d ON nr%d.k = s.%s::text", i+2, i, i, ident(c)))
+				src = fmt.Sprintf("CASE WHEN pe%d.id IS NOT NULL AND nr%d.k IS NULL THEN s.%s::text END", i, i, ident(c))
+			}
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: b})
+		case legacy.has(c):
+			src := "s." + ident(c)
+			if legacy.Types[c] != typ {
+				src += "::" + typ
+			}
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: tgt})
+		}
+	}
+	return p, nil
+}
+
+// compared returns the dispositions whose rows a content check compares:
+// the rows that reach the target, and for natural-key mappings the rows
+// merged onto a seeded row, which takes their content.
+func compared(m mappings.Mapping) []string {
+	out := []string{string(m.Disposition())}
+	if len(m.NaturalKey) > 0 {
+		out = append(out, string(mappings.Merged))
+	}
+	return out
+}
+
+func rowText(exprs []string) string {
+	if len(exprs) == 0 {
+		return "''::text"
+	}
+	return "ROW(" + strings.Join(exprs, ", ") + ")::text"
+}
+
+func valArray(exprs []string) string {
+	if len(exprs) == 0 {
+		return "ARRAY[]::text[]"
+	}
+	parts := make([]string, len(exprs))
+	for i, e := range exprs {
+		parts[i] = "(" + e + ")::text"
+	}
+	return "ARRAY[" + strings.Join(parts, ", ") + "]"
+}
+
+// relations builds both sides of the content comparison of m. The source
+// relation takes $1 (legacy keys not compared) and $2… (per SetNull
+// reference, the parent keys that do not reach the target).
+func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (src, tgt relation) {
+	var srcE, tgtE, names []string
+	for _, c := range p.Cols {
+		srcE, tgtE, names = append(srcE, c.Src), append(tgtE, c.Tgt), append(names, c.Name)
+	}
+	key := mappings.KeyExpr(m, "s")
+	from := "\nFROM public." + ident(m.Legacy) + " s"
+	for _, j := range p.SrcJoins {
+		from += "\n\t" + j
+	}
+	from += "\nWHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) e(k) WHERE e.k = " + key + ")"
+	src = relation{
+		SQL:  "SELECT " + key + " AS k, " + rowText(srcE) + " AS r, NULL::text AS label" + from,
+		Vals: "SELECT " + key + " AS k, " + valArray(srcE) + " AS v" + from,
+		Args: args, Cols: names,
+	}
+	joins := strings.Join(p.TgtJoins, "")
+	tbl := "public." + ident(m.Target)
+	var parts, vals []string
+	if v.hasIDKey(m) {
+		in := "('" + strings.Join(compared(m), "', '") + "')"
+		from := "\nFROM " + bk + ".dispositions d JOIN " + tbl + " t ON t.id = d.target_id" + joins +
+			"\nWHERE d.legacy_table = " + lit(m.Legacy) + " AND d.target_table = " + lit(m.Target) + " AND d.disposition IN " + in
+		parts = append(parts, "SELECT d.legacy_key AS k, "+rowText(tgtE)+" AS r, d.disposition AS label"+from)
+		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
+		if m.Target == m.Legacy {
+			// Rows of the table that nothing explains are extra rows.
+			from := "\nFROM " + tbl + " t" + joins + "\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE d.target_table = " +
+				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
+				" AND NOT t.id = ANY(" + uuidArray(v.seeds) + ")"
+			parts = append(parts, "SELECT t.id::text AS k, "+rowText(tgtE)+" AS r, 'unexplained' AS label"+from)
+			vals = append(vals, "SELECT t.id::text AS k, "+valArray(tgtE)+" AS v"+from)
+		}
+	} else {
+		k, kj := v.backwardKey(m, "t")
+		from := "\nFROM " + tbl + " t" + kj + joins
+		parts = append(parts, "SELECT "+k+" AS k, "+rowText(tgtE)+" AS r, "+lit(string(m.Disposition()))+" AS label"+from)
+		vals = append(vals, "SELECT "+k+" AS k, "+valArray(tgtE)+" AS v"+from)
+	}
+	tgt = relation{SQL: strings.Join(parts, "\nUNION ALL\n"), Vals: strings.Join(vals, "\nUNION ALL\n"), Cols: names}
+	return src, tgt
+}
+
+// contentArgs are the parameters of the source side of the content
+// comparison of m: $1 the legacy keys not compared, $2… per SetNull
+// reference the parents that do not reach the target.
+func (v *verifier) contentArgs(m mappings.Mapping, p *contentPlan) []any {
+	args := []any{v.ledgerKeys(m.Legacy, func(d string) bool { return !slices.Contains(compared(m), d) })}
+	for _, r := range p.SetNull {
+		args = append(args, v.ledgerKeys(r.Parent, func(d string) bool { return d != string(mappings.Merged) }))
+	}
+	return args
+}
+
+// recordContent turns the content comparison of mapping m into its check
+// and findings, naming the columns of (some of) the changed rows.
+func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappings.Mapping, p *contentPlan, src, tgt relation, res *comparison) error {
+	cc := ContentCheck{Mapping: m.Name(), Legacy: m.Legacy, Target: m.Target, OneToOne: m.Target == m.Legacy && m.Disposition() == mappings.Loaded,
+		NotCompared: p.NotCompared, Compared: compared(m)}
+	for _, c := range p.Cols {
+		cc.Columns = append(cc.Columns, c.Name)
+		if c.Computed {
+			cc.Computed = append(cc.Computed, c.Name)
+		}
+	}
+	var changed []keyDiff
+	var keys []string
+	for _, d := range res.Diffs {
+		if len(d.Source) > 0 && len(d.Target) > 0 && len(changed) < v.cfg.Samples {
+			changed = append(changed, d)
+			keys = append(keys, d.Key)
+		}
+	}
+	var srcVals, tgtVals map[string][]*string
+	err := both(ctx, sc, tc, func(ctx context.Context, conn *pgx.Conn, target bool) error {
+		var err error
+		if target {
+			tgtVals, err = values(ctx, conn, tgt, keys)
+		} else {
+			srcVals, err = values(ctx, conn, src, keys)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cc.SourceRows, cc.TargetRows, cc.Buckets = res.SourceRows, res.TargetRows, res.Buckets
+	keyCols := m.KeyColumns()
+	for _, d := range res.Diffs {
+		f := Finding{Severity: Failure, Check: CheckContent, Table: m.Target, Key: redactKey(keyCols, d.Key)}
+		switch {
+		case len(d.Target) == 0:
+			cc.Missing++
+			f.Kind = KindMissingRow
+			f.Message = fmt.Sprintf("legacy %s row is not in %s", m.Legacy, m.Target)
+		case len(d.Source) == 0:
+			cc.Extra++
+			f.Kind = KindExtraRow
+			if slices.Contains(d.TargetLabels, "unexplained") {
+				f.Message = fmt.Sprintf("a row of %s that no legacy row explains", m.Target)
+			} else {
+				f.Message = fmt.Sprintf("the ledger maps a %s key the source does not have (or does not compare) onto this row", m.Legacy)
+			}
+		default:
+			cc.Changed++
+			f.Kind = KindChangedRow
+			f.Columns, f.Message = describeChange(cc.Columns, srcVals[d.Key], tgtVals[d.Key])
+			if len(d.Target) > 1 {
+				f.Message = fmt.Sprintf("%d target rows for one legacy row; ", len(d.Target)) + f.Message
+			}
+		}
+		v.add(f)
+	}
+	if res.Truncated {
+		cc.Truncated = true
+		v.add(Finding{Severity: Failure, Check: CheckContent, Kind: KindTooManyDiffs, Table: m.Target,
+			Message: fmt.Sprintf("at least %d rows of %s differ; narrowing stopped after %d", res.DiffsAtLeast, m.Legacy, len(res.Diffs))})
+	}
+	cc.Equal = res.DiffsAtLeast == 0
+	v.mu.Lock()
+	v.res.Contents = append(v.res.Contents, cc)
+	v.mu.Unlock()
+	return nil
+}
+
+// describeChange names the columns whose values differ, with the values
+// (secrets redacted, long values shortened).
+func describeChange(cols []string, src, tgt []*string) ([]string, string) {
+	if src == nil || tgt == nil {
+		return nil, "the row differs"
+	}
+	var names, parts []string
+	for i, c := range cols {
+		if i >= len(src) || i >= len(tgt) {
+			break
+		}
+		a, b := src[i], tgt[i]
+		if (a == nil) == (b == nil) && (a == nil || *a == *b) {
+			continue
+		}
+		names = append(names, c)
+		show := func(p *string) string {
+			switch {
+			case p == nil:
+				return "NULL"
+			case SecretColumn(c):
+				return Redacted
+			}
+			return fmt.Sprintf("%q", shorten(*p, 60))
+		}
+		parts = append(parts, fmt.Sprintf("%s: legacy %s, target %s", c, show(a), show(b)))
+	}
+	if len(names) == 0 {
+		return nil, "the row differs"
+	}
+	return names, strings.Join(parts, "; ")
+}
+
+// ledgerKeys returns the keys of a legacy table whose disposition is
+// neither loaded nor folded (read once, see prepare) and satisfies keep.
+func (v *verifier) ledgerKeys(legacy string, keep func(disposition string) bool) []string {
+	out := []string{}
+	for d, keys := range v.otherKeys[legacy] {
+		if keep(d) {
+			out = append(out, keys...)
+		}
+	}
+	return out
+}

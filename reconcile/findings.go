@@ -1,0 +1,101 @@
+package reconcile
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"regexp"
+	"strings"
+)
+
+// Severity says whether a finding fails the verification.
+type Severity string
+
+const (
+	// Failure is something that must hold and does not: Verify's result is
+	// not OK.
+	Failure Severity = "failure"
+	// Info is reported but fails nothing (e.g. a wallet that disagrees with
+	// its ledger in the legacy data already).
+	Info Severity = "info"
+)
+
+// Checks, the families of findings.
+const (
+	CheckRun          = "run"          // the last run's status
+	CheckConservation = "conservation" // legacy keys accounted exactly once
+	CheckSummary      = "summary"      // the run's recorded results vs the data
+	CheckTargetRows   = "target_rows"  // target rows explained by the ledger or seeds
+	CheckContent      = "content"      // shared columns equal
+	CheckForeignKey   = "foreign_key"  // no orphans
+	CheckTenancy      = "tenancy"      // child user = parent owner
+	CheckNaturalKey   = "natural_key"  // unique natural keys
+	CheckFeedOrder    = "feed_order"   // sort_order per user by (created_at, id)
+	CheckWallet       = "wallet"       // wallet coins vs ledger sum (information)
+)
+
+// Kinds of findings.
+const (
+	KindRunNotDone      = "run_not_done"       // the last run did not finish
+	KindUnaccounted     = "unaccounted"        // a source key with no disposition in the data
+	KindNotInSource     = "not_in_source"      // data in the target for a key the source does not have
+	KindCountedTwice    = "counted_twice"      // a source key with more than one disposition in the data
+	KindSummaryMismatch = "summary_mismatch"   // cutover.results disagrees with the data
+	KindNotFinished     = "not_finished"       // a mapping without results
+	KindUnexplainedRow  = "unexplained_row"    // a target row no legacy row or seed explains
+	KindMissingRow      = "missing_row"        // a compared source row absent from the target
+	KindExtraRow        = "extra_row"          // a target row absent from the source
+	KindChangedRow      = "changed_row"        // a row whose shared columns differ
+	KindTooManyDiffs    = "too_many_diffs"     // narrowing stopped: more differences than listed
+	KindOrphan          = "orphan"             // a foreign key pointing at no row
+	KindTenantMismatch  = "tenant_mismatch"    // a child row of another user's parent
+	KindDuplicateKey    = "duplicate_key"      // a natural key held by more than one row
+	KindFeedOrder       = "feed_order"         // sort_order not by (created_at, id)
+	KindWalletMismatch  = "wallet_ledger_diff" // wallet coins differ from the ledger sum
+)
+
+// Finding is one thing Verify found. Key is the legacy key (or the target
+// key where no legacy key exists), redacted when it holds a secret.
+type Finding struct {
+	Severity Severity
+	Check    string
+	Kind     string
+	Table    string // legacy table for conservation, target table otherwise
+	Key      string
+	// Columns names the columns that differ (changed rows).
+	Columns []string
+	Message string
+}
+
+// secretName matches column names that hold credentials.
+var secretName = regexp.MustCompile(`(?i)(password|passwd|secret|token|credential_public_key|session_state|private_key|api_key)`)
+
+// SecretColumn reports whether a column holds a secret that no report may
+// show: sessions.token, accounts.access_token, refresh_token, id_token,
+// session_state, authenticators.credential_public_key, and anything named
+// like a password, secret or token.
+func SecretColumn(column string) bool { return secretName.MatchString(column) }
+
+// Redacted replaces a secret value.
+const Redacted = "[redacted]"
+
+// redactKey hides a legacy key that contains a secret (verification_tokens
+// are keyed by their token): it keeps an md5 prefix, enough to find the row
+// with `WHERE md5(legacy_key) LIKE '…%'`.
+func redactKey(keyCols []string, key string) string {
+	for _, c := range keyCols {
+		if SecretColumn(c) {
+			sum := md5.Sum([]byte(key))
+			return "[redacted key md5:" + hex.EncodeToString(sum[:])[:12] + "]"
+		}
+	}
+	return key
+}
+
+// shorten trims a value for a message.
+func shorten(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", `\n`)
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -1,0 +1,180 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// WriteJSON writes the report as indented JSON (docs/report-schema.md).
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// WriteDir writes report.json, report.md and report.html into dir, creating
+// it. Each file is written to a temporary name first and renamed, so a
+// reader never sees half a report.
+func WriteDir(dir string, r *Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer, *Report) error
+	}{
+		{"report.json", WriteJSON}, {"report.md", WriteMarkdown}, {"report.html", WriteHTML},
+	} {
+		var b bytes.Buffer
+		if err := f.write(&b, r); err != nil {
+			return fmt.Errorf("report: render %s: %w", f.name, err)
+		}
+		path := filepath.Join(dir, f.name)
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return nil
+}
+
+// mdCell escapes a Markdown table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// WriteMarkdown writes the report as Markdown.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	t := r.Totals
+	status := "OK: everything that must hold holds"
+	if !r.OK {
+		status = fmt.Sprintf("FAILED: %d finding(s) must be resolved", t.Failures)
+	}
+	if r.Kind == KindDryRun {
+		c := t.Changes
+		status = "a run would change nothing"
+		if c != nil && c.Total() > 0 {
+			status = fmt.Sprintf("a run would write %s rows (%s inserts, %s updates, %s deletes)", num(c.Total()), num(c.Insert), num(c.Update), num(c.Delete))
+		}
+		p("# cutover dry run: legacy %s\n\n**%s.** Nothing was written.\n\n", r.Flavor, status)
+	} else {
+		p("# cutover verify: legacy %s\n\n**%s.**\n\n", r.Flavor, status)
+	}
+	if r.Source != "" {
+		p("- Source: `%s`\n- Target: `%s`\n- Generated: %s%s\n\n", r.Source, r.Target, r.GeneratedAt, elapsed(r))
+	}
+	p("## Summary\n\n| check | result |\n| --- | --- |\n")
+	p("| conservation | %d/%d legacy tables hold: %s source rows = %s |\n", t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	if r.Kind == KindVerify {
+		p("| target rows | %d/%d target tables explained by the ledger and the seeds |\n", deref(t.TargetTablesHolding), deref(t.TargetTables))
+		p("| content | %d/%d mappings equal by checksum |\n", deref(t.ContentEqual), deref(t.ContentChecks))
+		p("| invariants | %d/%d hold |\n", deref(t.InvariantsHolding), deref(t.Invariants))
+		p("| findings | %d failing, %d informational |\n", t.Failures, t.Informational)
+	} else if c := t.Changes; c != nil {
+		p("| changes | %s inserts, %s updates, %s deletes, %s unchanged, %s only in the target |\n",
+			num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))
+	}
+	if len(r.Findings) > 0 {
+		p("\n## Findings\n\n| severity | check | table | key | message |\n| --- | --- | --- | --- | --- |\n")
+		for _, f := range r.Findings {
+			p("| %s | %s | %s | `%s` | %s |\n", f.Severity, f.Check, mdCell(f.Table), mdCell(f.Key), mdCell(f.Message))
+		}
+	}
+	if len(r.Reasons) > 0 {
+		p("\n## Rows by reason\n\n| disposition | reason | rows |\n| --- | --- | ---: |\n")
+		for _, x := range r.Reasons {
+			p("| %s | %s | %s |\n", x.Disposition, mdCell(x.Reason), num(x.Rows))
+		}
+	}
+	for _, d := range r.Domains {
+		p("\n## %s\n\n", d.Title)
+		var legacy []LegacyTable
+		for _, l := range r.LegacyTables {
+			if l.Domain == d.Name {
+				legacy = append(legacy, l)
+			}
+		}
+		if len(legacy) > 0 {
+			p("| legacy table | target | source | loaded | merged | folded | archived | discarded | rejected | law |\n")
+			p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+			for _, l := range legacy {
+				p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l.Mapping, l.Target, num(l.Source), num(l.Loaded), num(l.Merged),
+					num(l.Folded), num(l.Archived), num(l.Discarded), num(l.Rejected), holdsWord(l.Holds))
+			}
+			p("\n")
+		}
+		if r.Kind == KindVerify {
+			p("| target table | rows | loaded | folded | seeds | unexplained | missing | content |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+		} else {
+			p("| target table | insert | update | delete | unchanged | only in target |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+		}
+		for _, tt := range r.TargetTables {
+			if tt.Domain != d.Name {
+				continue
+			}
+			switch {
+			case tt.Rows != nil:
+				p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", tt.Table, num(tt.Rows.Total), num(tt.Rows.Loaded), num(tt.Rows.Folded),
+					num(tt.Rows.Seeds), num(tt.Rows.Unexplained), num(tt.Rows.Missing), contentWord(r, tt.Table))
+			case tt.Changes != nil:
+				c := tt.Changes
+				p("| %s | %s | %s | %s | %s | %s |\n", tt.Table, num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))
+			}
+		}
+		for _, tt := range r.TargetTables {
+			if tt.Domain != d.Name || tt.Changes == nil {
+				continue
+			}
+			for _, s := range tt.Changes.Samples {
+				p("\n`%s` %s:\n\n```diff\n%s\n```\n", tt.Table, s.Key, strings.TrimRight(s.Diff, "\n"))
+			}
+		}
+	}
+	if len(r.Invariants) > 0 {
+		p("\n## Invariants\n\n| check | what | violations | result |\n| --- | --- | ---: | --- |\n")
+		for _, i := range r.Invariants {
+			res := holdsWord(i.Holds)
+			switch {
+			case i.Enforced:
+				res = "ok (unique index)"
+			case i.Severity == "info" && !i.Holds:
+				res = "finding"
+			}
+			p("| %s | %s | %s | %s |\n", i.Check, mdCell(i.Name), num(i.Violations), res)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// contentWord summarises the content checks of a target table.
+func contentWord(r *Report, table string) string {
+	n, equal := 0, 0
+	for _, c := range r.Content {
+		if c.Target == table {
+			n++
+			if c.Equal {
+				equal++
+			}
+		}
+	}
+	switch {
+	case n == 0:
+		return "-"
+	case n == equal:
+		return "equal"
+	}
+	return fmt.Sprintf("%d/%d differ", n-equal, n)
+}

@@ -1,0 +1,186 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/reconcile"
+)
+
+func TestNum(t *testing.T) {
+	for in, want := range map[int64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 67021: "67,021", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := num(in); got != want {
+			t.Errorf("num(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestScrubDiff(t *testing.T) {
+	// A go-cmp diff, with its non-breaking spaces.
+	in := "  map[string]any{\n" +
+		"- \t\"title\": string(\"old\"),\n" +
+		"+ \t\"title\": string(\"new\"),\n" +
+		"- \t\"token\": string(\"tok_4f9a\"),\n" +
+		"+\u00a0\t\"token\": string(\"tok_77e1\"),\n" +
+		"  \t\"password_hash\": strings.Join({\n" +
+		"  \t\t\"$2b$10$abcdef\",\n" +
+		"- \t\t\"line-two\",\n" +
+		"  \t}, \"\\n\"),\n" +
+		"  \t\"client_secret\": string(\"s3cr3t\"),\n" +
+		"  \t\"notes\": string(\"kept\"),\n" +
+		"  }\n"
+	out := ScrubDiff(in)
+	for _, secret := range []string{"tok_4f9a", "tok_77e1", "$2b$10$abcdef", "line-two", "s3cr3t"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("ScrubDiff leaves %q:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{`"title": string("old")`, `"title": string("new")`, `"notes": string("kept")`, `"token": "[redacted]"`} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("ScrubDiff loses %q:\n%s", kept, out)
+		}
+	}
+}
+
+// hostile is a report whose every string tries to break the HTML.
+func hostile() *Report {
+	res := &reconcile.Result{
+		Flavor: "v21", Source: "app@db:5432/legacy", Target: "app@db:5432/app",
+		LastRun: reconcile.RunInfo{ID: 3, Status: "done"},
+		Tables: []reconcile.TableCheck{
+			{Legacy: "users", Mapping: "users", Target: "users", Source: 10, Loaded: 9, Rejected: 1, Holds: true},
+			{Legacy: "books", Mapping: "books", Target: "books", Source: 5, Loaded: 4, Holds: false, Unaccounted: 1},
+			{Legacy: "plan_templates", Mapping: "plan_templates", Source: 2, Archived: 2, Holds: true},
+		},
+		Targets:  []reconcile.TargetCheck{{Table: "users", Rows: 9, Loaded: 9, Holds: true}, {Table: "books", Rows: 4, Loaded: 4, Missing: 1}},
+		Contents: []reconcile.ContentCheck{{Mapping: "books", Legacy: "books", Target: "books", OneToOne: true, Columns: []string{"title"}, SourceRows: 5, TargetRows: 4, Missing: 1}},
+		Invariants: []reconcile.InvariantCheck{
+			{Check: "foreign_key", Name: "books.user_id → users", Table: "books", Severity: reconcile.Failure, Holds: true},
+			{Check: "wallet", Name: "user_wallet.coins = sum(points_ledger.coins) per user", Table: "user_wallet", Rows: 9, Violations: 1, Severity: reconcile.Info},
+		},
+		Reasons: []reconcile.Reason{{Disposition: "rejected", Reason: "duplicate_email", Rows: 1}, {Disposition: "archived", Reason: "not_in_target", Rows: 2}},
+		Findings: []reconcile.Finding{
+			{Severity: reconcile.Failure, Check: "content", Kind: "changed_row", Table: "books", Key: `k<'&">`, Columns: []string{"title"},
+				Message: `title: legacy "<script>alert(1)</script>", target "a & b ]]> <!-- x"`},
+			{Severity: reconcile.Info, Check: "wallet", Kind: "wallet_ledger_diff", Table: "user_wallet", Key: "w1", Message: "coins 5 + 1"},
+		},
+		Elapsed: 1500 * time.Millisecond,
+	}
+	return FromVerify(res, Options{Now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)})
+}
+
+func wellFormed(t *testing.T, html string) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(html))
+	dec.Strict = true
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("not well-formed: %v\n%s", err, html)
+		}
+		if e, ok := tok.(xml.StartElement); ok && (e.Name.Local == "script" || e.Name.Local == "link" || e.Name.Local == "img") {
+			t.Errorf("<%s> in the report", e.Name.Local)
+		}
+	}
+}
+
+func TestHTMLEscapesAndStaysWellFormed(t *testing.T) {
+	r := hostile()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	wellFormed(t, html)
+	if strings.Contains(html, "<script>") {
+		t.Error("a message's markup reaches the HTML unescaped")
+	}
+	for _, want := range []string{"FAILED", "app@db:5432/legacy", "Accounts and access", "Books", "Planning", "duplicate_email"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the HTML lacks %q", want)
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), `k<'&">`) || strings.Count(md.String(), "\n| content |") != 1 {
+		t.Errorf("markdown findings:\n%s", md.String())
+	}
+}
+
+func TestJSONStableAndVersioned(t *testing.T) {
+	r := hostile()
+	if r.OK || r.Totals.Failures != 1 || r.Totals.Informational != 1 || r.Totals.LegacyTablesHolding != 2 {
+		t.Errorf("totals %+v ok %v", r.Totals, r.OK)
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["schema_version"] != float64(1) || m["generated_at"] != "2025-06-01T12:00:00Z" || m["elapsed_ms"] != float64(1500) {
+		t.Errorf("header: %v %v %v", m["schema_version"], m["generated_at"], m["elapsed_ms"])
+	}
+	res := &reconcile.Result{Flavor: "v21", Source: "x", Target: "y", LastRun: reconcile.RunInfo{ID: 9, Status: "done"}, Elapsed: time.Second}
+	var s bytes.Buffer
+	if err := WriteJSON(&s, FromVerify(res, Options{Stable: true})); err != nil {
+		t.Fatal(err)
+	}
+	for _, volatile := range []string{"generated_at", "elapsed_ms", `"source"`, `"target"`, `"id"`} {
+		if strings.Contains(s.String(), volatile) {
+			t.Errorf("a stable report holds %s:\n%s", volatile, s.String())
+		}
+	}
+}
+
+func TestDryRunReport(t *testing.T) {
+	d := &load.Diff{
+		Flavor: "v21",
+		Tables: []load.TableResult{{Legacy: "users", Mapping: "users", Target: "users", Source: 3, Loaded: 2, Rejected: 1, Finished: true}},
+		Targets: []load.TableDiff{
+			{Table: "users", Insert: 1, Update: 1, Unchanged: 0, Samples: []load.RowDiff{{Key: "u1", Diff: "  map[string]any{\n- \t\"name\": string(\"a\"),\n+ \t\"name\": string(\"b\"),\n- \t\"session_token\": string(\"zzz-secret\"),\n  }"}}},
+			{Table: "books"},
+		},
+		Reasons: []load.ReasonCount{{Disposition: "rejected", Reason: "duplicate_email", Rows: 1}},
+		Elapsed: time.Second,
+	}
+	r := FromDryRun(d, "s", "t", true, Options{})
+	if !r.OK || r.Totals.Changes.Total() != 2 || r.TargetTables[0].Changes.Samples[0].Key != "u1" {
+		t.Errorf("dry-run report: %+v", r.Totals)
+	}
+	var all bytes.Buffer
+	for _, w := range []func(io.Writer, *Report) error{WriteJSON, WriteMarkdown, WriteHTML} {
+		if err := w(&all, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteText(&all, r, 5); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(all.String(), "zzz-secret") {
+		t.Error("a secret of a row diff reaches a report")
+	}
+	var h bytes.Buffer
+	WriteHTML(&h, r)
+	wellFormed(t, h.String())
+	var text bytes.Buffer
+	WriteText(&text, r, 5)
+	for _, want := range []string{"users", "a run would write 2 rows (1 inserts, 1 updates, 0 deletes)", "(1 more target tables would not change)", "u1"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
+		}
+	}
+}

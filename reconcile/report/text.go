@@ -1,0 +1,223 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// num formats n with thousands separators.
+func num(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func elapsed(r *Report) string {
+	if r.ElapsedMS == 0 {
+		return ""
+	}
+	return " in " + (time.Duration(r.ElapsedMS) * time.Millisecond).Round(10*time.Millisecond).String()
+}
+
+func holdsWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAIL"
+}
+
+// dispositionLine renders "1,234 loaded + 5 merged + …".
+func dispositionLine(d Dispositions) string {
+	return fmt.Sprintf("%s loaded + %s merged + %s folded + %s archived + %s discarded + %s rejected",
+		num(d.Loaded), num(d.Merged), num(d.Folded), num(d.Archived), num(d.Discarded), num(d.Rejected))
+}
+
+// WriteText writes the concise terminal summary: the totals per check and
+// at most maxFindings findings (the rest are in the report files).
+func WriteText(w io.Writer, r *Report, maxFindings int) error {
+	if r.Kind == KindDryRun {
+		return writeDryRunText(w, r, maxFindings)
+	}
+	t := r.Totals
+	fmt.Fprintf(w, "cutover verify: legacy %s against the target%s\n\n", r.Flavor, elapsed(r))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  conservation\t%s\t%d/%d legacy tables hold: %s source rows = %s\n", holdsWord(t.LegacyTablesHolding == t.LegacyTables),
+		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	fmt.Fprintf(tw, "  target rows\t%s\t%d/%d target tables explained by the ledger and the seeds\n",
+		holdsWord(deref(t.TargetTablesHolding) == deref(t.TargetTables)), deref(t.TargetTablesHolding), deref(t.TargetTables))
+	var rows int64
+	var buckets int
+	var skipped []string
+	for _, c := range r.Content {
+		rows += c.SourceRows
+		buckets += c.Buckets
+		if c.Skipped != "" {
+			skipped = append(skipped, c.Mapping)
+		}
+	}
+	note := ""
+	if len(skipped) > 0 {
+		note = fmt.Sprintf(" (%s: typed in Go, keys only)", strings.Join(skipped, ", "))
+	}
+	fmt.Fprintf(tw, "  content\t%s\t%d/%d mappings equal, %s rows compared by checksum in %s buckets%s\n",
+		holdsWord(deref(t.ContentEqual) == deref(t.ContentChecks)), deref(t.ContentEqual), deref(t.ContentChecks), num(rows), num(int64(buckets)), note)
+	byCheck := map[string][2]int{}
+	var order []string
+	var wallet *Invariant
+	for i, inv := range r.Invariants {
+		if inv.Severity != "failure" {
+			wallet = &r.Invariants[i]
+			continue
+		}
+		c := byCheck[inv.Check]
+		if c == [2]int{} {
+			order = append(order, inv.Check)
+		}
+		c[1]++
+		if inv.Holds {
+			c[0]++
+		}
+		byCheck[inv.Check] = c
+	}
+	var parts []string
+	allHold := true
+	for _, k := range order {
+		c := byCheck[k]
+		parts = append(parts, fmt.Sprintf("%s %d/%d", strings.ReplaceAll(k, "_", " "), c[0], c[1]))
+		allHold = allHold && c[0] == c[1]
+	}
+	fmt.Fprintf(tw, "  invariants\t%s\t%s\n", holdsWord(allHold), strings.Join(parts, " · "))
+	if wallet != nil {
+		fmt.Fprintf(tw, "  wallets\tinfo\t%d of %d wallets differ from their ledger sum (a finding, not a failure)\n", wallet.Violations, wallet.Rows)
+	}
+	tw.Flush()
+	writeFindingsText(w, r, maxFindings)
+	if r.OK {
+		fmt.Fprintln(w, "\nverify: OK, everything that must hold holds")
+	} else {
+		fmt.Fprintf(w, "\nverify: FAILED, %d finding(s) must be resolved\n", t.Failures)
+	}
+	return nil
+}
+
+func writeFindingsText(w io.Writer, r *Report, maxFindings int) {
+	if len(r.Findings) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFINDINGS (%d failing, %d informational)\n", r.Totals.Failures, r.Totals.Informational)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i, f := range r.Findings {
+		if i == maxFindings {
+			fmt.Fprintf(tw, "  …\t%d more in report.json (--report-dir)\n", len(r.Findings)-maxFindings)
+			break
+		}
+		sev := "info"
+		if f.Severity == "failure" {
+			sev = "FAIL"
+		}
+		key := f.Key
+		if key == "" {
+			key = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", sev, f.Check, f.Table, key, f.Message)
+	}
+	tw.Flush()
+}
+
+func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
+	c := r.Totals.Changes
+	if c == nil {
+		c = &Changes{}
+	}
+	fmt.Fprintf(w, "cutover dry run: legacy %s, nothing was written%s\n\n", r.Flavor, elapsed(r))
+	// Numbers right-aligned, names left-aligned (padded to one width).
+	width := len("TARGET TABLE")
+	for _, t := range r.TargetTables {
+		width = max(width, len(t.Table))
+	}
+	pad := func(s string) string { return fmt.Sprintf("%-*s", width, s) }
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\tINSERT\tUPDATE\tDELETE\tUNCHANGED\tONLY IN TARGET\t\n", pad("TARGET TABLE"))
+	quiet := 0
+	for _, t := range r.TargetTables {
+		ch := t.Changes
+		if ch == nil || ch.Total() == 0 {
+			quiet++
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", pad(t.Table), num(ch.Insert), num(ch.Update), num(ch.Delete), num(ch.Unchanged), num(ch.OnlyInTarget))
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", pad("total"), num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))
+	tw.Flush()
+	if quiet > 0 {
+		fmt.Fprintf(w, "(%d more target tables would not change)\n", quiet)
+	}
+	t := r.Totals
+	fmt.Fprintf(w, "\nconservation preview: %d/%d legacy tables hold: %s source rows = %s\n",
+		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	for _, l := range r.LegacyTables {
+		if !l.Holds {
+			fmt.Fprintf(w, "  FAIL %s: source %s ≠ %s\n", l.Table, num(l.Source), num(l.Sum()))
+		}
+	}
+	if len(r.Reasons) > 0 {
+		fmt.Fprintln(w, "\nREJECTS AND OTHER DISPOSITIONS BY REASON")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for i, x := range r.Reasons {
+			if i == 12 {
+				fmt.Fprintf(tw, "  …\t%d more reasons in the report\n", len(r.Reasons)-i)
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.Disposition, x.Reason, num(x.Rows))
+		}
+		tw.Flush()
+	}
+	shown := 0
+	for _, tt := range r.TargetTables {
+		if tt.Changes == nil {
+			continue
+		}
+		for _, s := range tt.Changes.Samples {
+			if shown == maxSamples {
+				break
+			}
+			if shown == 0 {
+				fmt.Fprintln(w, "\nSAMPLE UPDATES (-target +what the run would write)")
+			}
+			shown++
+			fmt.Fprintf(w, "  %s %s:\n", tt.Table, s.Key)
+			for _, l := range strings.Split(strings.TrimRight(s.Diff, "\n"), "\n") {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+	}
+	if c.Total() == 0 {
+		fmt.Fprintln(w, "\ndry run: a run would change nothing: the target already equals the source")
+	} else {
+		fmt.Fprintf(w, "\ndry run: a run would write %s rows (%s inserts, %s updates, %s deletes)\n",
+			num(c.Total()), num(c.Insert), num(c.Update), num(c.Delete))
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package reconcile_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/reconcile/report"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/report/report.json.golden")
+
+var golden = filepath.Join("..", "testdata", "report", "report.json.golden")
+
+// TestReportGolden: the report.json of `cutover verify` on the fixed data
+// set (legacy v21, 60 users, seed 7) after an untouched cutover. Run with
+// -update to rewrite it after an intended change.
+func TestReportGolden(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	res := verify(t, src, dst)
+	rep := report.FromVerify(res, report.Options{Stable: true})
+	var got bytes.Buffer
+	if err := report.WriteJSON(&got, rep); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reconcile -run TestReportGolden -update to create it)", err)
+	}
+	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")); diff != "" {
+		t.Errorf("report.json differs from %s (-want +got):\n%s", golden, diff)
+	}
+	// The same report renders as well-formed, self-contained HTML.
+	var h bytes.Buffer
+	if err := report.WriteHTML(&h, rep); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&h)
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("report.html is not well-formed: %v", err)
+		}
+	}
+}

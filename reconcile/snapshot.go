@@ -1,0 +1,122 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/internal/dburl"
+)
+
+// sessionParams make every value render the same text on both servers
+// (timestamps in UTC, ISO dates, hex bytea, shortest exact floats).
+var sessionParams = map[string]string{
+	"timezone":           "UTC",
+	"datestyle":          "ISO, MDY",
+	"intervalstyle":      "postgres",
+	"bytea_output":       "hex",
+	"extra_float_digits": "1",
+	"application_name":   "cutover verify",
+}
+
+// connSet is a fixed set of connections to one database, every one inside a
+// REPEATABLE READ READ ONLY transaction that imported the same snapshot: all
+// queries of a verification see the database as of one moment, and none can
+// write.
+type connSet struct {
+	role  string
+	snap  *pgx.Conn
+	conns chan *pgx.Conn
+	all   []*pgx.Conn
+}
+
+func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, &dburl.Error{Role: role, Server: dburl.Redact(url), Err: err}
+	}
+	for k, v := range sessionParams {
+		cfg.RuntimeParams[k] = v
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, &dburl.Error{Role: role, Server: dburl.Describe(url), Err: err}
+	}
+	return conn, nil
+}
+
+// openSet opens n connections sharing one snapshot.
+func openSet(ctx context.Context, role, url string, n int) (_ *connSet, err error) {
+	s := &connSet{role: role, conns: make(chan *pgx.Conn, n)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.snap, err = connect(ctx, role, url); err != nil {
+		return nil, err
+	}
+	if _, err = s.snap.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		return nil, fmt.Errorf("%s: open snapshot: %w", role, err)
+	}
+	var id string
+	if err = s.snap.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&id); err != nil {
+		return nil, fmt.Errorf("%s: export snapshot: %w", role, err)
+	}
+	s.all = make([]*pgx.Conn, n)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range s.all {
+		g.Go(func() error {
+			c, err := connect(gctx, role, url)
+			if err != nil {
+				return err
+			}
+			s.all[i] = c
+			if _, err := c.Exec(gctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+				return fmt.Errorf("%s: %w", role, err)
+			}
+			if _, err := c.Exec(gctx, "SET TRANSACTION SNAPSHOT '"+id+"'"); err != nil {
+				return fmt.Errorf("%s: import snapshot: %w", role, err)
+			}
+			return nil
+		})
+	}
+	if err = g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, c := range s.all {
+		s.conns <- c
+	}
+	return s, nil
+}
+
+// get waits for a free connection.
+func (s *connSet) get(ctx context.Context) (*pgx.Conn, error) {
+	select {
+	case c := <-s.conns:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *connSet) put(c *pgx.Conn) { s.conns <- c }
+
+func (s *connSet) close() error {
+	if s == nil {
+		return nil
+	}
+	var errs []error
+	ctx := context.Background()
+	for _, c := range append(s.all, s.snap) {
+		if c == nil {
+			continue
+		}
+		c.Exec(ctx, "ROLLBACK")
+		errs = append(errs, c.Close(ctx))
+	}
+	return errors.Join(errs...)
+}

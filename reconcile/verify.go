@@ -1,0 +1,525 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
+)
+
+const bk = migrations.BookkeepingSchema
+
+// Config is what Verify needs.
+type Config struct {
+	SourceURL, TargetURL string
+	// Workers bounds the checks that run at once; each holds one connection
+	// to each database (default: the CPU count, from 2 to 8).
+	Workers int
+	// Samples bounds the findings listed per check and table (default 20);
+	// the counts are always complete.
+	Samples int
+	// LeafRows is the bucket size below which the narrowing fetches keys
+	// instead of splitting further (default 256).
+	LeafRows int
+	// Progress receives an event per finished check; it must be safe for
+	// concurrent use.
+	Progress func(Event)
+	Logger   *slog.Logger
+}
+
+// Event reports a finished check.
+type Event struct {
+	Check       string
+	Table       string
+	Done, Total int
+}
+
+func (c *Config) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = min(8, max(2, runtime.NumCPU()))
+	}
+	if c.Samples <= 0 {
+		c.Samples = 20
+	}
+	if c.LeafRows <= 0 {
+		c.LeafRows = 256
+	}
+	if c.Progress == nil {
+		c.Progress = func(Event) {}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Result is what Verify found.
+type Result struct {
+	Flavor string
+	// Source and Target name the servers and databases, never a password.
+	Source, Target string
+	// LastRun is the newest run recorded in the target.
+	LastRun RunInfo
+	// Tables is the conservation line of every legacy table, recomputed
+	// from the data, in mapping order.
+	Tables []TableCheck
+	// Targets accounts for every row of every target table.
+	Targets []TargetCheck
+	// Contents compares the rows of every mapping whose columns can be
+	// recomputed from the legacy row.
+	Contents   []ContentCheck
+	Invariants []InvariantCheck
+	// Reasons counts the rows of cutover.rejects, archive and discards by
+	// reason, and the merged rows of the ledger by reason.
+	Reasons []Reason
+	// Findings lists failures first, then information, each sorted by
+	// check, table and key; at most Config.Samples per check, kind and table.
+	Findings []Finding
+	Elapsed  time.Duration
+}
+
+// Reason counts rows by disposition and reason.
+type Reason struct {
+	Disposition, Reason string
+	Rows                int64
+}
+
+// RunInfo describes a run recorded in the target.
+type RunInfo struct {
+	ID     int64
+	Status string // running, done, failed
+	Error  string
+}
+
+// OK reports whether everything that must hold holds: no finding is a
+// failure.
+func (r *Result) OK() bool { return r.Failures() == 0 }
+
+// Failures counts the failing findings (listed or not).
+func (r *Result) Failures() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == Failure {
+			n++
+		}
+	}
+	return n
+}
+
+// TableCheck is the conservation line of one legacy table, recomputed from
+// the data: Source = Loaded + Merged + Folded + Archived + Discarded +
+// Rejected, with every source key accounted for exactly once.
+type TableCheck struct {
+	Legacy, Mapping, Target string
+	Source                  int64
+	Loaded, Merged, Folded  int64
+	Archived, Discarded     int64
+	Rejected                int64
+	// Key-level differences: source keys accounted for nowhere, keys in
+	// the target's data the source does not have, keys accounted for more
+	// than once. Exact unless Truncated (then lower bounds).
+	Unaccounted, NotInSource, CountedTwice int64
+	Truncated                              bool
+	// Recorded is the line the run recorded in cutover.results, nil when
+	// the mapping has none.
+	Recorded *Line
+	Holds    bool
+}
+
+// Line is a conservation line as counts.
+type Line struct {
+	Source, Loaded, Merged, Folded, Archived, Discarded, Rejected int64
+}
+
+func (t TableCheck) line() Line {
+	return Line{t.Source, t.Loaded, t.Merged, t.Folded, t.Archived, t.Discarded, t.Rejected}
+}
+
+// TargetCheck accounts for the rows of one target table: Rows = Loaded +
+// Folded + Seeds + Unexplained, and no row the ledger promises is Missing.
+type TargetCheck struct {
+	Table string
+	Rows  int64
+	// Loaded and Folded count the rows the ledger says the cutover wrote
+	// (present in the table); Seeds the seed rows kept (legacy rows may
+	// have merged onto them); Unexplained the rows neither explains.
+	Loaded, Folded, Seeds, Unexplained int64
+	// Missing counts ledger entries (loaded, folded) whose row is absent.
+	Missing int64
+	Holds   bool
+}
+
+// ContentCheck compares the rows of one mapping on both sides.
+type ContentCheck struct {
+	Mapping, Legacy, Target string
+	// OneToOne marks a legacy table loaded into the target table of the
+	// same name.
+	OneToOne bool
+	// Columns are the target columns compared; Computed those among them
+	// whose legacy value is an expression (a rename, a constant, a SQL
+	// transform); NotCompared the target columns whose value the run
+	// derives from other data (a Go transform, a join).
+	Columns, Computed, NotCompared []string
+	// Compared is the dispositions whose rows are compared.
+	Compared               []string
+	SourceRows, TargetRows int64
+	Missing, Extra         int64
+	Changed                int64
+	Truncated              bool
+	// Buckets counts the key buckets whose checksums were compared.
+	Buckets int
+	Equal   bool
+	// Skipped says why the rows of this mapping are not compared (only
+	// their keys are, by the conservation check).
+	Skipped string
+}
+
+// InvariantCheck is one invariant over the target.
+type InvariantCheck struct {
+	Check string // foreign_key, tenancy, natural_key, feed_order, wallet
+	Name  string // what is checked, e.g. "reading_sessions.book_id → books"
+	Table string
+	// Rows counts the rows examined (wallet: wallets compared).
+	Rows       int64
+	Violations int64
+	// Enforced is set for a natural key a valid unique index enforces:
+	// PostgreSQL guarantees it, no scan is needed.
+	Enforced bool
+	Severity Severity
+	Holds    bool
+}
+
+// ErrNoBookkeeping is returned by Verify when the target holds no cutover
+// bookkeeping: no run has written to it.
+var ErrNoBookkeeping = errors.New("the target has no cutover bookkeeping (schema cutover): run `cutover run` first")
+
+// verifier is one verification's state.
+type verifier struct {
+	cfg      Config
+	src, tgt *connSet
+	ms       []mappings.Mapping
+	byLegacy map[string]mappings.Mapping
+	scat     *catalog
+	tcat     *catalog
+	seeds    []string
+	recorded map[string]*Line
+	// otherKeys holds, per legacy table and disposition, the keys that are
+	// neither loaded nor folded: the rows a content check leaves out, and
+	// the parents a SetNull reference does not keep.
+	otherKeys map[string]map[string][]string
+	bis       bisector
+
+	mu  sync.Mutex
+	res *Result
+	// findings per (check, kind, table), to cap the samples.
+	listed map[[3]string]int
+}
+
+// Verify proves the cutover from the two databases themselves (see the
+// package documentation). It reads both in read-only transactions on one
+// snapshot each and writes nothing. It returns an error only when it cannot
+// verify; what does not hold is in the Result's findings.
+func Verify(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.defaults()
+	start := time.Now()
+	v := &verifier{cfg: cfg, listed: map[[3]string]int{},
+		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
+	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
+
+	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL)
+	if err != nil {
+		return nil, err
+	}
+	src, err := extract.Detect(ctx, detect)
+	detect.Close(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	v.res.Flavor = src.Flavor
+	if v.ms, err = mappings.For(src.Shapes()); err != nil {
+		return nil, err
+	}
+	// Biggest tables first: the wall time is the longest chain.
+	size := map[string]int64{}
+	for _, t := range src.Tables {
+		size[t.Name] = t.Bytes
+	}
+	v.byLegacy = map[string]mappings.Mapping{}
+	for _, m := range v.ms {
+		v.byLegacy[m.Legacy] = m
+	}
+	if v.seeds, err = seedIDs(); err != nil {
+		return nil, err
+	}
+	if v.src, err = openSet(ctx, "source", cfg.SourceURL, cfg.Workers); err != nil {
+		return nil, err
+	}
+	defer v.src.close()
+	if v.tgt, err = openSet(ctx, "target", cfg.TargetURL, cfg.Workers); err != nil {
+		return nil, err
+	}
+	defer v.tgt.close()
+	if err := v.prepare(ctx); err != nil {
+		return nil, err
+	}
+
+	type job struct {
+		check, table string
+		size         int64
+		run          func(context.Context) error
+	}
+	var jobs []job
+	for _, m := range v.ms {
+		jobs = append(jobs, job{CheckConservation, m.Legacy, size[m.Legacy], func(ctx context.Context) error { return v.checkMapping(ctx, m) }})
+		if !comparable(m) && m.Target != "" {
+			v.res.Contents = append(v.res.Contents, ContentCheck{Mapping: m.Name(), Legacy: m.Legacy, Target: m.Target,
+				Skipped: "its rows are typed by a Go transform before they are mapped: the conservation check accounts for every key"})
+		}
+	}
+	for _, name := range sortedKeys(v.tcat.Tables) {
+		jobs = append(jobs, job{CheckTargetRows, name, 0, func(ctx context.Context) error { return v.targetRows(ctx, v.tcat.Tables[name]) }})
+	}
+	for _, fk := range v.tcat.FKs {
+		jobs = append(jobs, job{CheckForeignKey, fk.Child, 0, func(ctx context.Context) error { return v.foreignKey(ctx, fk) }})
+	}
+	for _, t := range v.tenancyChecks() {
+		jobs = append(jobs, job{CheckTenancy, t.child, 0, func(ctx context.Context) error { return v.tenancy(ctx, t) }})
+	}
+	jobs = append(jobs,
+		job{CheckNaturalKey, "", 0, v.naturalKeys},
+		job{CheckWallet, "user_wallet", 0, v.wallet},
+		job{"reasons", "", 0, v.reasons})
+	for _, t := range feedTables {
+		if tb := v.tcat.Tables[t]; tb != nil && tb.has("sort_order") && tb.has("user_id") {
+			jobs = append(jobs, job{CheckFeedOrder, t, 0, func(ctx context.Context) error { return v.feedOrder(ctx, t) }})
+		}
+	}
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmp.Compare(b.size, a.size) })
+
+	var done int
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.Workers)
+	for _, j := range jobs {
+		g.Go(func() error {
+			if err := j.run(gctx); err != nil {
+				if j.table != "" {
+					return fmt.Errorf("verify %s %s: %w", j.check, j.table, err)
+				}
+				return fmt.Errorf("verify %s: %w", j.check, err)
+			}
+			v.mu.Lock()
+			done++
+			d := done
+			v.mu.Unlock()
+			cfg.Progress(Event{Check: j.check, Table: j.table, Done: d, Total: len(jobs)})
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	v.finish()
+	v.res.Elapsed = time.Since(start)
+	return v.res, nil
+}
+
+// prepare reads the catalogs, the last run and the recorded results.
+func (v *verifier) prepare(ctx context.Context) error {
+	sc, err := v.src.get(ctx)
+	if err != nil {
+		return err
+	}
+	v.scat, err = readCatalog(ctx, sc, false)
+	v.src.put(sc)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	tc, err := v.tgt.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.tgt.put(tc)
+	if v.tcat, err = readCatalog(ctx, tc, true); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	var has bool
+	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
+		bk+".dispositions", bk+".id_map").Scan(&has); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if !has {
+		return ErrNoBookkeeping
+	}
+	var errText *string
+	err = tc.QueryRow(ctx, `SELECT id, status, error FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).
+		Scan(&v.res.LastRun.ID, &v.res.LastRun.Status, &errText)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone, Message: "the target records no cutover run"})
+	case err != nil:
+		return fmt.Errorf("target: read the last run: %w", err)
+	default:
+		if errText != nil {
+			v.res.LastRun.Error = *errText
+		}
+		if v.res.LastRun.Status != "done" {
+			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone,
+				Message: fmt.Sprintf("the last run (%d) is %s, not done: run `cutover run` again to finish it", v.res.LastRun.ID, v.res.LastRun.Status)})
+		}
+	}
+	v.recorded = map[string]*Line{}
+	rows, err := tc.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)
+	if err != nil {
+		return fmt.Errorf("target: read the recorded results: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		var l Line
+		if err := rows.Scan(&name, &l.Source, &l.Loaded, &l.Merged, &l.Folded, &l.Archived, &l.Discarded, &l.Rejected); err != nil {
+			return fmt.Errorf("target: read the recorded results: %w", err)
+		}
+		v.recorded[name] = &l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("target: read the recorded results: %w", err)
+	}
+	v.otherKeys = map[string]map[string][]string{}
+	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, array_agg(legacy_key) FROM `+bk+`.dispositions
+		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2`)
+	if err != nil {
+		return fmt.Errorf("target: read the ledger: %w", err)
+	}
+	for krows.Next() {
+		var table, disp string
+		var keys []string
+		if err := krows.Scan(&table, &disp, &keys); err != nil {
+			return fmt.Errorf("target: read the ledger: %w", err)
+		}
+		if v.otherKeys[table] == nil {
+			v.otherKeys[table] = map[string][]string{}
+		}
+		v.otherKeys[table][disp] = keys
+	}
+	if err := krows.Err(); err != nil {
+		return fmt.Errorf("target: read the ledger: %w", err)
+	}
+	return nil
+}
+
+// reasons counts the rows of the bookkeeping by disposition and reason.
+func (v *verifier) reasons(ctx context.Context) error {
+	return v.withTarget(ctx, func(tc *pgx.Conn) error {
+		rows, err := tc.Query(ctx, `
+			SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
+			UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
+			UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
+			UNION ALL SELECT 'merged', coalesce(reason, ''), count(*) FROM `+bk+`.dispositions WHERE disposition = 'merged' GROUP BY 2
+			ORDER BY 3 DESC, 1, 2`)
+		if err != nil {
+			return err
+		}
+		var out []Reason
+		for rows.Next() {
+			var r Reason
+			if err := rows.Scan(&r.Disposition, &r.Reason, &r.Rows); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		v.mu.Lock()
+		v.res.Reasons = out
+		v.mu.Unlock()
+		return rows.Err()
+	})
+}
+
+// add records a finding, keeping at most Samples per check, kind and
+// table; it returns whether the finding was listed.
+func (v *verifier) add(f Finding) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	k := [3]string{f.Check, f.Kind, f.Table}
+	if v.listed[k] >= v.cfg.Samples {
+		return false
+	}
+	v.listed[k]++
+	v.res.Findings = append(v.res.Findings, f)
+	return true
+}
+
+// withBoth runs f with a source and a target connection.
+func (v *verifier) withBoth(ctx context.Context, f func(src, tgt *pgx.Conn) error) error {
+	s, err := v.src.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.src.put(s)
+	t, err := v.tgt.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.tgt.put(t)
+	return f(s, t)
+}
+
+// withTarget runs f with a target connection.
+func (v *verifier) withTarget(ctx context.Context, f func(tgt *pgx.Conn) error) error {
+	t, err := v.tgt.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.tgt.put(t)
+	return f(t)
+}
+
+// finish orders the results deterministically.
+func (v *verifier) finish() {
+	order := map[string]int{}
+	for i, m := range v.ms {
+		order[m.Legacy] = i
+	}
+	r := v.res
+	slices.SortFunc(r.Tables, func(a, b TableCheck) int { return cmp.Compare(order[a.Legacy], order[b.Legacy]) })
+	slices.SortFunc(r.Contents, func(a, b ContentCheck) int { return cmp.Compare(order[a.Legacy], order[b.Legacy]) })
+	slices.SortFunc(r.Targets, func(a, b TargetCheck) int { return cmp.Compare(a.Table, b.Table) })
+	slices.SortFunc(r.Invariants, func(a, b InvariantCheck) int {
+		return cmp.Or(cmp.Compare(checkOrder(a.Check), checkOrder(b.Check)), cmp.Compare(a.Table, b.Table), cmp.Compare(a.Name, b.Name))
+	})
+	sev := func(s Severity) int {
+		if s == Failure {
+			return 0
+		}
+		return 1
+	}
+	slices.SortFunc(r.Findings, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(sev(a.Severity), sev(b.Severity)), cmp.Compare(checkOrder(a.Check), checkOrder(b.Check)),
+			cmp.Compare(a.Table, b.Table), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key), cmp.Compare(a.Message, b.Message))
+	})
+}
+
+var checks = []string{CheckRun, CheckConservation, CheckSummary, CheckTargetRows, CheckContent,
+	CheckForeignKey, CheckTenancy, CheckNaturalKey, CheckFeedOrder, CheckWallet}
+
+func checkOrder(c string) int { return slices.Index(checks, c) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,373 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/reconcile"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// The fixed data set of these tests: legacy v21 with the drift tables and
+// every planted anomaly, 60 users, seed 7.
+var genOptions = legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7}
+
+var (
+	manifestMu sync.Mutex
+	manifests  = map[string]*legacygen.Manifest{}
+	runTimes   = map[string]time.Duration{}
+)
+
+// legacyDB returns a fresh copy of the generated legacy database.
+func legacyDB(t *testing.T, o legacygen.Options) string {
+	t.Helper()
+	name := fmt.Sprintf("legacy_%s_%d_%d", o.Flavor, o.Users, o.Seed)
+	return pgtest.NewDBFrom(t, name, func(ctx context.Context, url string) error {
+		m, err := legacygen.Generate(ctx, url, o)
+		manifestMu.Lock()
+		manifests[name] = m
+		manifestMu.Unlock()
+		return err
+	})
+}
+
+func manifest(o legacygen.Options) *legacygen.Manifest {
+	manifestMu.Lock()
+	defer manifestMu.Unlock()
+	return manifests[fmt.Sprintf("legacy_%s_%d_%d", o.Flavor, o.Users, o.Seed)]
+}
+
+// finishedDB returns a fresh copy of a target into which one cutover of
+// the legacy database ran to the end, and a copy of that legacy database.
+func finishedDB(t *testing.T, o legacygen.Options) (src, dst string) {
+	t.Helper()
+	src = legacyDB(t, o)
+	name := fmt.Sprintf("finished_%s_%d_%d", o.Flavor, o.Users, o.Seed)
+	dst = pgtest.NewDBFrom(t, name, func(ctx context.Context, url string) error {
+		if _, err := migrations.Apply(ctx, url, nil); err != nil {
+			return err
+		}
+		start := time.Now()
+		sum, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: url, MaxRejects: -1, Workers: 2})
+		if err != nil {
+			return err
+		}
+		if !sum.OK() {
+			return fmt.Errorf("the run's conservation law fails: %+v", sum.Tables)
+		}
+		manifestMu.Lock()
+		runTimes[name] = time.Since(start)
+		manifestMu.Unlock()
+		return nil
+	})
+	return src, dst
+}
+
+func verify(t *testing.T, src, dst string) *reconcile.Result {
+	t.Helper()
+	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	return res
+}
+
+func exec(t *testing.T, url string, sql ...string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range sql {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func queryString(t *testing.T, url, sql string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var s string
+	if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+func failures(res *reconcile.Result) []string {
+	var out []string
+	for _, f := range res.Findings {
+		if f.Severity == reconcile.Failure {
+			out = append(out, fmt.Sprintf("%s/%s %s %s: %s", f.Check, f.Kind, f.Table, f.Key, f.Message))
+		}
+	}
+	return out
+}
+
+// TestVerifyFinishedCutover: on the target a run left, everything holds,
+// and the wallets the generator planted as disagreeing with their ledger
+// are reported as information, not failures.
+func TestVerifyFinishedCutover(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	res := verify(t, src, dst)
+	if !res.OK() {
+		t.Fatalf("verify of an untouched cutover fails:\n%s", strings.Join(failures(res), "\n"))
+	}
+	man := manifest(genOptions)
+	var source int64
+	for _, tc := range res.Tables {
+		if !tc.Holds {
+			t.Errorf("%s does not hold: %+v", tc.Legacy, tc)
+		}
+		if want := man.Tables[tc.Legacy]; tc.Source != want {
+			t.Errorf("%s: verify counts %d source rows, the generator wrote %d", tc.Legacy, tc.Source, want)
+		}
+		source += tc.Source
+	}
+	if len(res.Tables) != len(man.Tables) || source != man.Rows() {
+		t.Errorf("verify saw %d tables, %d rows; the generator wrote %d tables, %d rows", len(res.Tables), source, len(man.Tables), man.Rows())
+	}
+	if len(res.Targets) != 63 {
+		t.Errorf("%d target tables checked, want 63", len(res.Targets))
+	}
+	var oneToOne int
+	for _, c := range res.Contents {
+		if c.Skipped != "" {
+			continue
+		}
+		if !c.Equal {
+			t.Errorf("content of %s differs: %+v", c.Mapping, c)
+		}
+		if c.OneToOne {
+			oneToOne++
+		}
+		if len(c.Columns) == 0 {
+			t.Errorf("content of %s compares no column", c.Mapping)
+		}
+	}
+	if oneToOne < 50 {
+		t.Errorf("only %d one-to-one tables compared", oneToOne)
+	}
+	// The disagreeing wallets are exactly the planted ones.
+	var want, got []string
+	for _, a := range man.Anomalies {
+		if a.Kind == "wallet_ledger_mismatch" {
+			want = append(want, a.Key)
+		}
+	}
+	for _, f := range res.Findings {
+		if f.Check == reconcile.CheckWallet {
+			if f.Severity != reconcile.Info {
+				t.Errorf("a wallet finding must not fail: %+v", f)
+			}
+			got = append(got, f.Key)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || !slices.Equal(want, got) {
+		t.Errorf("wallet findings %v, want the planted mismatches %v", got, want)
+	}
+	// Every rejected anomaly the generator planted is accounted for as
+	// rejected by the data (cutover.rejects), not only by the ledger.
+	var rejected int64
+	for _, tc := range res.Tables {
+		rejected += tc.Rejected
+	}
+	if n := queryString(t, dst, `SELECT count(*)::text FROM cutover.rejects`); n != fmt.Sprint(rejected) {
+		t.Errorf("verify counts %d rejected rows, cutover.rejects holds %s", rejected, n)
+	}
+}
+
+// TestVerifyCost: verify costs at most half a run on the same data. It
+// runs before the parallel tests, so that both are timed alone.
+func TestVerifyCost(t *testing.T) {
+	src, dst := legacyDB(t, genOptions), pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := load.Run(context.Background(), load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	run := time.Since(start)
+	start = time.Now()
+	res := verify(t, src, dst)
+	took := time.Since(start)
+	t.Logf("run %s, verify %s (%.2f× a run)", run.Round(time.Millisecond), took.Round(time.Millisecond), took.Seconds()/run.Seconds())
+	if !res.OK() {
+		t.Fatalf("verify fails:\n%s", strings.Join(failures(res), "\n"))
+	}
+	if took > run/2 {
+		t.Errorf("verify took %s, more than half the run's %s", took, run)
+	}
+}
+
+type wantFinding struct {
+	check, kind, table, key string
+	columns                 []string
+}
+
+// TestVerifyFindsTampering: after a cutover, each kind of damage to the
+// target is found, with its table and key, and fails the verification.
+func TestVerifyFindsTampering(t *testing.T) {
+	t.Parallel()
+	first := func(t *testing.T, url, sql string) string { return queryString(t, url, sql) }
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, dst string) []wantFinding
+	}{
+		{"delete a row", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM analysis_events ORDER BY id LIMIT 1`)
+			exec(t, dst, `DELETE FROM analysis_events WHERE id = '`+id+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckConservation, kind: reconcile.KindUnaccounted, table: "analysis_events", key: id},
+				{check: reconcile.CheckContent, kind: reconcile.KindMissingRow, table: "analysis_events", key: id},
+			}
+		}},
+		{"change one value", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM books ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE books SET total_pages = coalesce(total_pages, 0) + 1 WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "books", key: id, columns: []string{"total_pages"}}}
+		}},
+		{"move a row to another user", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM reading_sessions ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE reading_sessions r SET user_id = (SELECT u.id FROM users u WHERE u.id <> r.user_id ORDER BY u.id LIMIT 1) WHERE id = '`+id+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckTenancy, kind: reconcile.KindTenantMismatch, table: "reading_sessions", key: id},
+				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "reading_sessions", key: id, columns: []string{"user_id"}},
+			}
+		}},
+		{"add a row", func(t *testing.T, dst string) []wantFinding {
+			id := "7a4d1c2e-0000-4000-8000-00000000abcd"
+			exec(t, dst, `INSERT INTO ideas (id, user_id, title, content) SELECT '`+id+`', id, 'an idea nobody migrated', 'x' FROM users ORDER BY id LIMIT 1`)
+			return []wantFinding{
+				{check: reconcile.CheckTargetRows, kind: reconcile.KindUnexplainedRow, table: "ideas", key: id},
+				{check: reconcile.CheckContent, kind: reconcile.KindExtraRow, table: "ideas", key: id},
+			}
+		}},
+		{"drop a reject", func(t *testing.T, dst string) []wantFinding {
+			table := first(t, dst, `SELECT legacy_table FROM cutover.rejects ORDER BY legacy_table, legacy_key LIMIT 1`)
+			key := first(t, dst, `SELECT legacy_key FROM cutover.rejects ORDER BY legacy_table, legacy_key LIMIT 1`)
+			exec(t, dst, `DELETE FROM cutover.rejects WHERE legacy_table = '`+table+`' AND legacy_key = '`+key+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckConservation, kind: reconcile.KindUnaccounted, table: table, key: key},
+				{check: reconcile.CheckSummary, kind: reconcile.KindSummaryMismatch, table: table},
+			}
+		}},
+		{"an orphan behind the foreign keys' back", func(t *testing.T, dst string) []wantFinding {
+			book := first(t, dst, `SELECT book_id::text FROM reading_sessions ORDER BY id LIMIT 1`)
+			child := first(t, dst, `SELECT id::text FROM reading_sessions WHERE book_id = '`+book+`' ORDER BY id LIMIT 1`)
+			exec(t, dst, `SET session_replication_role = replica; DELETE FROM books WHERE id = '`+book+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckForeignKey, kind: reconcile.KindOrphan, table: "reading_sessions", key: child},
+				{check: reconcile.CheckContent, kind: reconcile.KindMissingRow, table: "books", key: book},
+			}
+		}},
+		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)
+			exec(t, dst, `INSERT INTO cutover.archive (legacy_table, legacy_key, reason, row, run_id)
+				SELECT 'habits', '`+id+`', 'not_in_target', '{}', max(id) FROM cutover.runs`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindCountedTwice, table: "habits", key: id}}
+		}},
+		{"a seeded row merged with a legacy row loses its legacy content", func(t *testing.T, dst string) []wantFinding {
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'roles' AND disposition = 'merged' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE roles SET description = 'seed text again' WHERE id = (SELECT target_id FROM cutover.dispositions WHERE legacy_table = 'roles' AND legacy_key = '`+key+`')`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "roles", key: key, columns: []string{"description"}}}
+		}},
+		{"feed order", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM inbox_items WHERE sort_order = 0 ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE inbox_items SET sort_order = 999 WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckFeedOrder, kind: reconcile.KindFeedOrder, table: "inbox_items", key: id}}
+		}},
+		{"the last run did not finish", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `UPDATE cutover.runs SET status = 'failed', error = 'killed' WHERE id = (SELECT max(id) FROM cutover.runs)`)
+			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
+		}},
+		{"a changed secret is named but not shown", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM sessions ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE sessions SET token = 'tampered-token-value' WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "sessions", key: id, columns: []string{"token"}}}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src, dst := finishedDB(t, genOptions)
+			want := tc.tamper(t, dst)
+			res := verify(t, src, dst)
+			if res.OK() {
+				t.Fatal("verify holds after the target was tampered with")
+			}
+			for _, w := range want {
+				found := slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool {
+					return f.Severity == reconcile.Failure && f.Check == w.check && f.Kind == w.kind && f.Table == w.table &&
+						(w.key == "" || f.Key == w.key) && (w.columns == nil || slices.Equal(f.Columns, w.columns))
+				})
+				if !found {
+					t.Errorf("no %s/%s finding for %s %s %v; failures:\n%s", w.check, w.kind, w.table, w.key, w.columns, strings.Join(failures(res), "\n"))
+				}
+			}
+			for _, f := range res.Findings {
+				if strings.Contains(f.Message, "tampered-token-value") || strings.Contains(f.Key, "tampered-token-value") {
+					t.Errorf("a finding shows a secret: %+v", f)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyOtherFlavors: the older flavors (other shapes of market_items,
+// user_wallet and focus_pause_state) verify too.
+func TestVerifyOtherFlavors(t *testing.T) {
+	t.Parallel()
+	for _, flavor := range []string{"v16", "v15"} {
+		t.Run(flavor, func(t *testing.T) {
+			t.Parallel()
+			o := legacygen.Options{Flavor: flavor, Drift: true, Anomalies: true, Users: 24, Seed: 3}
+			src, dst := finishedDB(t, o)
+			res := verify(t, src, dst)
+			if !res.OK() {
+				t.Fatalf("verify of an untouched %s cutover fails:\n%s", flavor, strings.Join(failures(res), "\n"))
+			}
+			if res.Flavor != flavor {
+				t.Errorf("flavor %q, want %q", res.Flavor, flavor)
+			}
+		})
+	}
+}
+
+// TestVerifyWithoutRun: a target no run wrote to cannot be verified.
+func TestVerifyWithoutRun(t *testing.T) {
+	t.Parallel()
+	src, dst := legacyDB(t, genOptions), pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst})
+	if err == nil || !strings.Contains(err.Error(), "no cutover bookkeeping") {
+		t.Fatalf("verify of a target no run wrote to: %v, %v", res, err)
+	}
+}
