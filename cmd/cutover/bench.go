@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cutover/cutover/internal/bench"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "measure a cutover against the raw COPY limit and pgcopydb, on generated data",
+		Description: "Generates a legacy database (--rows, default 1M; 10M is the documented large\n" +
+			"scale), then measures in one run on the same two servers: (a) the raw limit, every\n" +
+			"legacy table piped COPY TO STDOUT → COPY FROM STDIN into an unindexed copy on the target\n" +
+			"server; (b) `pgcopydb clone` when pgcopydb is installed; (c) `cutover run` on a freshly\n" +
+			"migrated target; (d) `cutover verify`; (e) a no-op re-run. It prints rows/s, MB/s and\n" +
+			"wall time, each as a ratio to (a), the run's peak RSS, and PASS or MISS per target.\n" +
+			"The servers are throwaway ones unless --source/--target name EMPTY databases.\n" +
+			"See docs/README-bench.md.",
+		Flags: []cli.Flag{
+			&cli.Int64Flag{Name: "rows", Usage: "legacy rows to generate (about; turned into users)", Value: bench.DefaultRows},
+			&cli.IntFlag{Name: "users", Usage: "legacy users to generate (about 450 rows each); overrides --rows"},
+			&cli.IntFlag{Name: "workers", Usage: "parallelism of every measurement (cutover's --workers)", Value: runtime.NumCPU()},
+			&cli.Int64Flag{Name: "seed", Usage: "generator seed", Value: 1},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout"},
+			&cli.StringFlag{Name: "source", Usage: "an EMPTY database to generate the legacy data into (default: a throwaway server)", EnvVars: []string{"CUTOVER_BENCH_SOURCE_URL"}},
+			&cli.StringFlag{Name: "target", Usage: "an EMPTY target database (default: a throwaway server); pgcopydb clones into a sibling database", EnvVars: []string{"CUTOVER_BENCH_TARGET_URL"}},
+			&cli.BoolFlag{Name: "skip-pgcopydb", Usage: "do not run pgcopydb even when it is installed"},
+			&cli.StringFlag{Name: "baseline", Usage: "a --json report from another scale, to check that peak RSS does not grow with scale", TakesFile: true},
+		},
+		Before: func(c *cli.Context) error {
+			if c.IsSet("source") != c.IsSet("target") {
+				return cli.Exit("give both --source and --target, or neither", 2)
+			}
+			return nil
+		},
+		Action: func(c *cli.Context) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find the cutover binary to measure: %w", err)
+			}
+			opts := bench.Options{
+				Binary: exe, Rows: c.Int64("rows"), Users: c.Int("users"), Seed: c.Int64("seed"),
+				Workers: c.Int("workers"), SourceURL: c.String("source"), TargetURL: c.String("target"),
+				SkipPgcopydb: c.Bool("skip-pgcopydb"), Log: c.App.ErrWriter,
+			}
+			if f := c.String("baseline"); f != "" {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				opts.Baseline = &bench.Report{}
+				if err := json.Unmarshal(b, opts.Baseline); err != nil {
+					return fmt.Errorf("read the baseline %s: %w", f, err)
+				}
+			}
+			r, err := bench.Run(c.Context, opts)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return r.WriteJSON(c.App.Writer)
+			}
+			r.WriteText(c.App.Writer)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,355 @@
+// Package bench measures a cutover against the limits it is judged by, in
+// one run on the same two servers (issue 7):
+//
+//	(a) raw      every legacy table piped COPY TO STDOUT → COPY FROM STDIN into
+//	             an unindexed copy on the target server, with as many
+//	             parallel streams as the run uses: the floor nothing beats;
+//	(b) pgcopydb `pgcopydb clone` of the legacy database (schema, data,
+//	             indexes, constraints) when the binary is installed;
+//	(c) run      `cutover run` end to end on a freshly migrated target;
+//	(d) verify   `cutover verify` of that target;
+//	(e) rerun    `cutover run` again, with nothing to do.
+//
+// (c), (d) and (e) run the cutover binary as a child process, so that its
+// peak resident set size is the child's own (its VmHWM, see runProc), and
+// while they run a sampler reads pg_stat_activity on both servers to say
+// where the time goes. Report carries every figure, each wall time as a
+// ratio to (a), and a PASS or MISS per target; nothing here asserts on time,
+// the caller judges.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/migrations"
+)
+
+// DefaultRows is the legacy row count a bench generates unless told.
+const DefaultRows = 1_000_000
+
+// RowsPerUser is about how many legacy rows legacygen makes per user (v21,
+// drift tables and anomalies on); Options.Rows is turned into users with it.
+const RowsPerUser = 450
+
+// Options say what to measure. The zero value, with Binary set, benchmarks
+// DefaultRows rows on two throwaway servers.
+type Options struct {
+	// Binary is the cutover executable that (c), (d) and (e) run.
+	Binary string
+	// Rows is the legacy row count to generate (default DefaultRows); it is
+	// turned into a user count with RowsPerUser. Users, when set, wins.
+	Rows  int64
+	Users int
+	// Seed is legacygen's seed (default 1).
+	Seed int64
+	// Workers is the parallelism of every measurement: cutover's --workers,
+	// the raw pipe's streams and pgcopydb's table and index jobs (default:
+	// the CPU count, cutover's default).
+	Workers int
+	// SourceURL and TargetURL name existing EMPTY databases to use instead
+	// of throwaway servers. pgcopydb clones into a sibling database on the
+	// target server, which it needs the right to create.
+	SourceURL, TargetURL string
+	// SkipPgcopydb skips (b) even when pgcopydb is installed.
+	SkipPgcopydb bool
+	// Pgcopydb is the pgcopydb executable (default: found on PATH).
+	Pgcopydb string
+	// Baseline is an earlier report at another scale; with it the bench
+	// checks that the run's peak RSS does not grow with scale.
+	Baseline *Report
+	// SampleEvery is the pg_stat_activity sampling interval (default 50ms).
+	SampleEvery time.Duration
+	// Log receives one line per step; nil discards them.
+	Log io.Writer
+}
+
+func (o *Options) defaults() error {
+	if o.Binary == "" {
+		return errors.New("bench: Options.Binary (the cutover executable) is required")
+	}
+	if o.Rows <= 0 {
+		o.Rows = DefaultRows
+	}
+	if o.Users <= 0 {
+		o.Users = int(max(1, (o.Rows+RowsPerUser/2)/RowsPerUser))
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if (o.SourceURL == "") != (o.TargetURL == "") {
+		return errors.New("bench: give both a source and a target database, or neither")
+	}
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = 50 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return nil
+}
+
+func (o *Options) logf(format string, args ...any) {
+	fmt.Fprintf(o.Log, "bench: "+format+"\n", args...)
+}
+
+// servers are the two databases a bench works in, plus what it needs to
+// make sibling databases on the target server.
+type servers struct {
+	source, target string // the legacy database and the cutover target
+	// sourceTCP and targetAdmin are for pgcopydb and CREATE DATABASE.
+	sourceTCP   string
+	targetAdmin string
+	// targetDB builds the URL of another database on the target server
+	// (TCP for throwaway servers); nil when the URL form does not allow it.
+	targetDB func(name string) (string, error)
+	stop     []func()
+}
+
+func (s *servers) close() {
+	for i := len(s.stop) - 1; i >= 0; i-- {
+		s.stop[i]()
+	}
+}
+
+func startServers(ctx context.Context, o *Options) (*servers, error) {
+	s := &servers{}
+	if o.SourceURL != "" {
+		s.source, s.target = o.SourceURL, o.TargetURL
+		s.sourceTCP, s.targetAdmin = o.SourceURL, o.TargetURL
+		s.targetDB = func(name string) (string, error) { return withDatabase(o.TargetURL, name) }
+		return s, nil
+	}
+	for i, role := range []string{"source", "target"} {
+		cl, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.stop = append(s.stop, func() { cl.Stop() })
+		db := "legacy"
+		if i == 1 {
+			db = "cutover"
+		}
+		if err := createDatabase(ctx, cl.URL("postgres"), db); err != nil {
+			s.close()
+			return nil, err
+		}
+		o.logf("started a throwaway %s server in %s", role, cl.Dir())
+		if i == 0 {
+			s.source, s.sourceTCP = cl.URL(db), cl.TCPURL(db)
+		} else {
+			s.target, s.targetAdmin = cl.URL(db), cl.URL("postgres")
+			s.targetDB = func(name string) (string, error) { return cl.TCPURL(name), nil }
+		}
+	}
+	return s, nil
+}
+
+// withDatabase returns connURL with its database replaced by db; only the
+// URL form (postgres://…) is supported.
+func withDatabase(connURL, db string) (string, error) {
+	u, err := url.Parse(connURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("the target is not a postgres:// URL, so no sibling database can be named")
+	}
+	u.Path = "/" + db
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func createDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := dburl.Connect(ctx, "target", adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+func dropDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := dburl.Connect(ctx, "target", adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// settle checkpoints the target server and returns the load average, just
+// before a measurement.
+func settle(ctx context.Context, adminURL string) float64 {
+	checkpoint(ctx, adminURL)
+	return loadAverage()
+}
+
+// checkpoint asks the server to write its dirty buffers, so that one
+// measurement does not pay for the previous one's writes. Errors (a role
+// that may not checkpoint) are ignored: it only makes figures steadier.
+func checkpoint(ctx context.Context, connURL string) {
+	conn, err := dburl.Connect(ctx, "target", connURL)
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	conn.Exec(ctx, "CHECKPOINT")
+}
+
+// Run generates the legacy database and takes every measurement. It fails
+// only when the bench itself cannot go on (a server, the generator, the
+// raw pipe); a failing cutover command is a measurement with Status
+// "failed" and the tail of its output in Note.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	o := &opts
+	srv, err := startServers(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+
+	r := &Report{Users: o.Users, Workers: o.Workers, Seed: o.Seed, Started: time.Now().UTC()}
+	r.Machine = readMachine(ctx, srv.target)
+
+	o.logf("generating a legacy v21 database: %d users (about %d rows)", o.Users, int64(o.Users)*RowsPerUser)
+	t0 := time.Now()
+	man, err := legacygen.Generate(ctx, srv.source, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: o.Users, Seed: o.Seed})
+	if err != nil {
+		return nil, err
+	}
+	if err := analyze(ctx, srv.source); err != nil {
+		return nil, err
+	}
+	r.Generate = Seconds(time.Since(t0))
+	r.Rows, r.Tables = man.Rows(), len(man.Tables)
+	if r.Bytes, err = dataBytes(ctx, srv.source); err != nil {
+		return nil, err
+	}
+	o.logf("generated %d rows in %d tables, %.1f MB of table data (%s)", r.Rows, r.Tables, float64(r.Bytes)/1e6, r.Generate)
+
+	// step takes one measurement after a checkpoint; it stops the bench
+	// when the measurement cannot be taken or the bench was interrupted.
+	step := func(letter string, m *Measurement, measure func() (Measurement, error)) error {
+		load := settle(ctx, srv.targetAdmin)
+		got, err := measure()
+		if err != nil {
+			return err
+		}
+		*m = got
+		m.LoadAvg = load
+		r.finish(m)
+		o.logf("(%s) %s", letter, m.line())
+		return ctx.Err()
+	}
+	command := func(name string, args ...string) func() (Measurement, error) {
+		return func() (Measurement, error) {
+			o.logf("%s", name)
+			return measureCommand(ctx, o, srv, name, args), nil
+		}
+	}
+	o.logf("(a) raw COPY pipe, %d streams", o.Workers)
+	if err := step("a", &r.Raw, func() (Measurement, error) {
+		m, err := measureRaw(ctx, srv.source, srv.target, o.Workers)
+		if err != nil {
+			return m, fmt.Errorf("bench: raw COPY pipe: %w", err)
+		}
+		return m, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("b", &r.Pgcopydb, func() (Measurement, error) { return measurePgcopydb(ctx, o, srv, &r.Machine), nil }); err != nil {
+		return nil, err
+	}
+	if _, err := migrations.Apply(ctx, srv.target, nil); err != nil {
+		return nil, fmt.Errorf("bench: apply the target schema: %w", err)
+	}
+	args := []string{"--source", srv.source, "--target", srv.target, "--workers", fmt.Sprint(o.Workers)}
+	if err := step("c", &r.Run, command("cutover run", append([]string{"run"}, args...)...)); err != nil {
+		return nil, err
+	}
+	verify := command("cutover verify", append([]string{"verify"}, args...)...)
+	if ok, why := verifyAvailable(ctx, o.Binary); !ok {
+		verify = func() (Measurement, error) {
+			return Measurement{Name: "cutover verify", Status: StatusUnavailable, Note: why}, nil
+		}
+	}
+	if err := step("d", &r.Verify, verify); err != nil {
+		return nil, err
+	}
+	if err := step("e", &r.Rerun, command("no-op re-run", append([]string{"run"}, args...)...)); err != nil {
+		return nil, err
+	}
+
+	r.Targets = targets(r, o.Baseline)
+	r.Total = Seconds(time.Since(r.Started))
+	return r, nil
+}
+
+// analyze gives the generated source the statistics and visibility map a
+// live database has; cutover plans its batches from the statistics.
+func analyze(ctx context.Context, connURL string) error {
+	conn, err := dburl.Connect(ctx, "source", connURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return fmt.Errorf("bench: vacuum analyze the source: %w", err)
+	}
+	return nil
+}
+
+// dataBytes is the size of the legacy tables (heap and TOAST, without
+// indexes): the MB in MB/s.
+func dataBytes(ctx context.Context, connURL string) (int64, error) {
+	conn, err := dburl.Connect(ctx, "source", connURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("bench: size the source: %w", err)
+	}
+	return n, nil
+}
+
+// tail keeps the last bytes written to it.
+type tail struct {
+	buf []byte
+	max int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return strings.TrimSpace(string(t.buf)) }

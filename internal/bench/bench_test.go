@@ -1,0 +1,171 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildCutover builds the cutover binary the bench measures.
+func buildCutover(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cutover")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/cutover/cutover/cmd/cutover").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/cutover: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestRunTiny runs the whole bench at the smallest scale and checks that the
+// report holds every measurement. It never judges a time: targets are for
+// the bench to report, not for tests to assert.
+func TestRunTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers and runs the cutover three times")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	// 10 users is the smallest legacygen scale with every anomaly kind;
+	// reference and catalog rows make it about 30k rows.
+	r, err := Run(ctx, Options{Binary: buildCutover(t), Users: 10, Workers: 2, Log: &log})
+	if err != nil {
+		t.Fatalf("Run: %v\nlog:\n%s", err, log.String())
+	}
+	if r.Rows == 0 || r.Bytes == 0 || r.Tables == 0 {
+		t.Errorf("scale not recorded: %d rows, %d bytes, %d tables", r.Rows, r.Bytes, r.Tables)
+	}
+	if r.Machine.CPUs == 0 || r.Machine.Postgres == "" {
+		t.Errorf("machine not recorded: %+v", r.Machine)
+	}
+	mustOK := func(m *Measurement) {
+		t.Helper()
+		if m.Status != StatusOK {
+			t.Fatalf("%s: status %q: %s", m.Name, m.Status, m.Note)
+		}
+		if m.Wall <= 0 || m.RowsPerSec <= 0 || m.MBPerSec <= 0 || m.VsRaw <= 0 {
+			t.Errorf("%s: figures missing: %+v", m.Name, m)
+		}
+	}
+	mustOK(&r.Raw)
+	if r.Raw.VsRaw != 1 {
+		t.Errorf("raw vs raw = %v, want 1", r.Raw.VsRaw)
+	}
+	for _, m := range []*Measurement{&r.Run, &r.Rerun} {
+		mustOK(m)
+		if m.PeakRSSKiB <= 0 {
+			t.Errorf("%s: no peak RSS", m.Name)
+		}
+		if m.Phases == nil || len(m.Phases.Phases) == 0 || m.Phases.Samples == 0 {
+			t.Errorf("%s: no phase profile", m.Name)
+		}
+	}
+	if r.Rerun.Note != "" {
+		t.Errorf("re-run: %s", r.Rerun.Note)
+	}
+	var phases []string
+	for _, p := range r.Run.Phases.Phases {
+		phases = append(phases, p.Name)
+	}
+	for _, want := range []string{"extract", "decide", "apply: rows"} {
+		if !slices.Contains(phases, want) {
+			t.Errorf("run profile lacks phase %q: %v", want, phases)
+		}
+	}
+	switch r.Pgcopydb.Status {
+	case StatusOK:
+		mustOK(&r.Pgcopydb)
+	case StatusSkipped:
+		if r.Pgcopydb.Note == "" {
+			t.Error("pgcopydb skipped without a note")
+		}
+	default:
+		t.Errorf("pgcopydb: %s: %s", r.Pgcopydb.Status, r.Pgcopydb.Note)
+	}
+	switch r.Verify.Status {
+	case StatusOK:
+		mustOK(&r.Verify)
+	case StatusUnavailable:
+	default:
+		t.Errorf("verify: %s: %s", r.Verify.Status, r.Verify.Note)
+	}
+	if len(r.Targets) != 6 {
+		t.Errorf("%d targets, want 6", len(r.Targets))
+	}
+	for _, tg := range r.Targets {
+		if !slices.Contains([]string{"PASS", "MISS", "n/a"}, tg.Result) {
+			t.Errorf("target %q: result %q", tg.Name, tg.Result)
+		}
+	}
+
+	var text bytes.Buffer
+	r.WriteText(&text)
+	for _, want := range []string{"(a) raw COPY pipe", "(c) cutover run", "TARGET", "WHERE THE TIME OF CUTOVER RUN WENT"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatalf("JSON report does not read back: %v", err)
+	}
+	if d := back.Run.Wall.D() - r.Run.Wall.D(); d > time.Microsecond || d < -time.Microsecond || back.Rows != r.Rows {
+		t.Errorf("JSON round trip: run wall %v rows %d, want %v %d", back.Run.Wall, back.Rows, r.Run.Wall, r.Rows)
+	}
+}
+
+// TestClassify pins the phase names of the queries cutover sends.
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		source bool
+		q      string
+		want   string
+	}{
+		{true, "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
+		{true, `COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT (FORMAT binary)`, "extract"},
+		{false, `COPY "cutover_stage"."users" ("id") FROM STDIN (FORMAT binary)`, "extract"},
+		{false, `CREATE INDEX ON "cutover_stage"."users" (id)`, "stage indexes"},
+		{false, `CREATE UNLOGGED TABLE "cutover_stage"."d_users" AS SELECT s.id::text AS _k`, "decide"},
+		{false, `CREATE INDEX ON "cutover_stage"."d_users" (_k)`, "decide"},
+		{false, `COPY "cutover_stage"."quests_typed" ("id") FROM STDIN (FORMAT binary)`, "prepare"},
+		{false, "INSERT INTO public.\"users\" AS t (\"id\")\nSELECT d._tid", "apply: rows"},
+		{false, `DELETE FROM public."users" t USING cutover.dispositions o WHERE true`, "apply: remove"},
+		{false, "INSERT INTO cutover.dispositions AS o (legacy_table)", "apply: bookkeeping"},
+		{false, "UPDATE public.inbox_items t SET sort_order = o.rn - 1", "finish: sort_order"},
+		{false, `copy "cutover"."batches" ( "legacy_table" ) from stdin binary;`, "apply: bookkeeping"},
+		{false, `DROP SCHEMA IF EXISTS "cutover_stage" CASCADE`, "finish"},
+		{false, "SELECT count(*) FROM public.\"users\"", "summary"},
+		{false, `SELECT count(*) FROM (SELECT c."user_id" AS v FROM public."habits" c JOIN "cutover_stage"."d_habits" d ON c.id = d._tid) w`, "apply: foreign-key checks"},
+		{false, "SELECT 42", "target: SELECT 42"},
+	} {
+		if got := classify(c.source, c.q); got != c.want {
+			t.Errorf("classify(%v, %q) = %q, want %q", c.source, c.q, got, c.want)
+		}
+	}
+}
+
+// TestStatement pins how statements are named in a profile.
+func TestStatement(t *testing.T) {
+	for _, c := range []struct{ q, want string }{
+		{`CREATE UNLOGGED TABLE "cutover_stage"."d_users" AS SELECT s.id::text AS _k`, "CREATE UNLOGGED TABLE d_users"},
+		{"INSERT INTO cutover.dispositions AS o (legacy_table)\n\tSELECT 'users', _k FROM \"cutover_stage\".\"d_users\"", "INSERT INTO dispositions (d_users)"},
+		{`INSERT INTO public."habits" AS t ("id") SELECT d._tid FROM "cutover_stage"."d_habits" d`, "INSERT INTO habits (d_habits)"},
+		{`SELECT count(*) FROM public."users"`, "SELECT FROM users"},
+		{`COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT`, "COPY TO STDOUT users"},
+	} {
+		if got := statement(c.q); got != c.want {
+			t.Errorf("statement(%q) = %q, want %q", c.q, got, c.want)
+		}
+	}
+}
