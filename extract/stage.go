@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -173,14 +174,20 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 		readErr <- err
 	}()
 	var in io.Reader = pr
+	var hooked *hookReader
 	if mid != nil {
-		in = &hookReader{r: pr, hook: mid}
+		hooked = &hookReader{r: pr, hook: mid}
+		in = hooked
 	}
 	tag, werr := dst.CopyFrom(ctx, in, copyIn)
-	pr.CloseWithError(errors.New("stage write ended"))
+	pr.CloseWithError(errStageWriteEnded)
 	rerr := <-readErr
-	if rerr != nil {
+	// A read that failed only because the write ended is no cause.
+	if rerr != nil && !errors.Is(rerr, errStageWriteEnded) {
 		return 0, fmt.Errorf("read %s from source: %w", b, rerr)
+	}
+	if herr := hooked.failed(); herr != nil {
+		werr = herr // the server saw only its message
 	}
 	if werr != nil {
 		return 0, fmt.Errorf("write %s to stage: %w", b, werr)
@@ -214,11 +221,16 @@ func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batc
 	return c, nil
 }
 
-// hookReader calls hook once, after the first read.
+// errStageWriteEnded ends the read side of a COPY whose write side ended.
+var errStageWriteEnded = errors.New("stage write ended")
+
+// hookReader calls hook once, after the first read, and keeps its error.
 type hookReader struct {
 	r    io.Reader
 	hook func() error
 	done bool
+	mu   sync.Mutex // err is read while a COPY that failed on the server may still be reading
+	err  error
 }
 
 func (h *hookReader) Read(p []byte) (int, error) {
@@ -226,8 +238,21 @@ func (h *hookReader) Read(p []byte) (int, error) {
 	if !h.done && n > 0 {
 		h.done = true
 		if herr := h.hook(); herr != nil {
+			h.mu.Lock()
+			h.err = herr
+			h.mu.Unlock()
 			return 0, herr
 		}
 	}
 	return n, err
+}
+
+// failed returns the hook's error; h may be nil.
+func (h *hookReader) failed() error {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
 }

@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	host        text NOT NULL,          -- where the run's process ran
 	pid         integer NOT NULL,
 	no_sessions boolean NOT NULL DEFAULT false,
-	error       text
+	error       text,
+	failed_table text,                  -- the legacy table a failed run stopped in
+	failed_batch integer                -- and its batch (NULL: the whole table)
 );
 -- results: one row per mapping that finished; the conservation law per
 -- legacy table is the sum of its mappings' rows.
@@ -48,8 +50,10 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.results (
 	rejected     bigint NOT NULL DEFAULT 0,
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
--- batches: the source as the last finished run saw it, per key range of
--- each table (row count and an order-independent hash of the rows).
+-- batches: the source the target holds, per key range of each table (row
+-- count and an order-independent hash of the rows). A run forgets them all
+-- before it changes the target, and records each table's batches in the
+-- transaction that writes the table.
 CREATE TABLE IF NOT EXISTS ` + bk + `.batches (
 	legacy_table text NOT NULL,
 	batch        integer NOT NULL,

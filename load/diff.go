@@ -111,6 +111,58 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	return s.diff(ctx, plans, samples)
 }
 
+// feedTables get their sort_order assigned after every mapping applied.
+var feedTables = []string{"inbox_items", "user_quests"}
+
+// reordered counts the rows of a feed table that the run would renumber
+// without otherwise changing them: the final order is computed over the
+// rows the target keeps and the rows decided for it.
+func (s *session) reordered(ctx context.Context, table string, plans map[string]*Plan) (int64, error) {
+	tgt := "public." + ident(table)
+	var decided, changed, removed []string
+	for _, m := range s.ms {
+		p := plans[m.Name()]
+		if m.Target != table || p.Rows == "" {
+			continue
+		}
+		decided = append(decided, "SELECT v.id, v.user_id, v.created_at FROM ("+p.Rows+") v")
+		var cmpV, cmpT []string
+		for _, c := range p.TargetCols {
+			if c != "id" {
+				cmpV = append(cmpV, "v."+ident(c))
+				cmpT = append(cmpT, "t."+ident(c))
+			}
+		}
+		changed = append(changed, "SELECT v.id FROM ("+p.Rows+") v JOIN "+tgt+" t ON t.id = v.id WHERE ("+
+			strings.Join(cmpT, ", ")+") IS DISTINCT FROM ("+strings.Join(cmpV, ", ")+")")
+		if p.RemoveIDs != "" {
+			removed = append(removed, p.RemoveIDs)
+		}
+	}
+	if len(decided) == 0 {
+		return 0, nil
+	}
+	if len(removed) == 0 {
+		removed = []string{"SELECT NULL::uuid AS id WHERE false"}
+	}
+	q := `WITH decided AS (` + strings.Join(decided, " UNION ALL ") + `),
+		changed AS (` + strings.Join(changed, " UNION ALL ") + `),
+		removed AS (` + strings.Join(removed, " UNION ALL ") + `),
+		final AS (
+			SELECT id, user_id, created_at FROM decided
+			UNION ALL
+			SELECT t.id, t.user_id, t.created_at FROM ` + tgt + ` t
+			WHERE NOT EXISTS (SELECT 1 FROM decided d WHERE d.id = t.id) AND NOT EXISTS (SELECT 1 FROM removed r WHERE r.id = t.id)),
+		ordered AS (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) - 1 AS rn FROM final)
+		SELECT count(*) FROM ` + tgt + ` t JOIN ordered o ON o.id = t.id
+		WHERE t.sort_order IS DISTINCT FROM o.rn AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.id = t.id)`
+	var n int64
+	if err := s.pool.QueryRow(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("diff %s feed order: %w", table, err)
+	}
+	return n, nil
+}
+
 func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int) (*Diff, error) {
 	out := &Diff{Flavor: s.src.Flavor}
 	byTable := map[string]*TableDiff{}
@@ -162,6 +214,15 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		}
 		if err := s.diffMapping(ctx, p, td, samples); err != nil {
 			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
+		}
+	}
+	for _, table := range feedTables {
+		n, err := s.reordered(ctx, table, plans)
+		if err != nil {
+			return nil, err
+		}
+		if td := byTable[table]; td != nil {
+			td.Update += n
 		}
 	}
 	targets, err := readTargets(ctx, s.pool)
@@ -228,6 +289,13 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 	var del int64
 	if err := s.pool.QueryRow(ctx, p.RemoveCount).Scan(&del); err != nil {
 		return err
+	}
+	if p.MergeCount != "" {
+		var merged int64
+		if err := s.pool.QueryRow(ctx, p.MergeCount).Scan(&merged); err != nil {
+			return err
+		}
+		upd += merged
 	}
 	td.Insert += ins
 	td.Update += upd

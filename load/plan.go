@@ -87,8 +87,11 @@ type Plan struct {
 	TargetCols []string
 	// PK is the target table's primary key; Target its table.
 	PK []string
-	// RemoveCount counts the rows Remove would delete.
-	RemoveCount string
+	// RemoveCount counts the rows Remove would delete; RemoveIDs selects
+	// their ids (tables with an id).
+	RemoveCount, RemoveIDs string
+	// MergeCount counts the seeded rows the natural-key merge would update.
+	MergeCount string
 	// FirstInsert replaces Upsert[0] when the mapping has never been
 	// applied: a plain INSERT, no conflict handling.
 	FirstInsert string
@@ -128,17 +131,7 @@ const reaching = "('loaded', 'folded', 'merged')"
 const owning = "('loaded', 'folded')"
 
 // keyExpr renders the legacy key of row alias a as text.
-func keyExpr(m mappings.Mapping, a string) string {
-	cols := m.KeyColumns()
-	if len(cols) == 1 {
-		return a + "." + ident(cols[0]) + "::text"
-	}
-	parts := make([]string, len(cols))
-	for i, c := range cols {
-		parts[i] = a + "." + ident(c) + "::text"
-	}
-	return "concat_ws(','," + strings.Join(parts, ",") + ")"
-}
+func keyExpr(m mappings.Mapping, a string) string { return mappings.KeyExpr(m, a) }
 
 // DecisionTable names the decision table of a legacy table.
 func DecisionTable(stage, legacy string) string { return ident(stage, "d_"+legacy) }
@@ -549,12 +542,32 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	} else {
 		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = o.legacy_key"
 		decidedKey = "x._k = o.legacy_key AND x._disp IN " + owning
+		if strings.Join(m.KeyColumns(), ",") == strings.Join(pk, ",") {
+			// The target key is the legacy key with each reference
+			// re-pointed as the referenced row's disposition recorded it
+			// (user_roles.role_id of a role merged onto a seeded role).
+			var conds []string
+			for i, c := range pk {
+				part := fmt.Sprintf("split_part(o.legacy_key, ',', %d)", i+1)
+				for _, r := range m.Refs {
+					if r.Column == c && r.ParentKey() == "id" {
+						part = fmt.Sprintf("coalesce((SELECT p.target_id::text FROM %s.dispositions p WHERE p.legacy_table = %s AND p.legacy_key = %s), %s)",
+							ident(p.ledger()), lit(r.Parent), part, part)
+					}
+				}
+				conds = append(conds, "t."+ident(c)+"::text = "+part)
+			}
+			ownKey = strings.Join(conds, " AND ")
+		}
 	}
 	removable := tgt + ` t, ` + ident(p.ledger()) + `.dispositions o
 		WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + ` AND ` + ownKey + `
 		AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`
 	plan.Remove = []string{`DELETE FROM ` + strings.Replace(removable, ",", " USING", 1)}
 	plan.RemoveCount = `SELECT count(*) FROM ` + removable
+	if target.has("id") {
+		plan.RemoveIDs = `SELECT t.id FROM ` + removable
+	}
 
 	if len(m.NaturalKey) > 0 {
 		// The seeded row takes the legacy content (catalog collisions).
@@ -577,6 +590,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			mergedRows = strings.Replace(mergedRows, "SELECT ", "SELECT d._tid AS _into, ", 1)
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
 				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
+			plan.MergeCount = `SELECT count(*) FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into
+				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
 		}
 	}
 	plan.Upsert = append(upsert, bookkeeping(m, p, d, stage, &m)...)

@@ -81,6 +81,23 @@ func (e *RunningError) Error() string {
 		e.RunID, e.PID, e.Host, e.StartedAt.UTC().Format(time.RFC3339))
 }
 
+// StepError is a run's failure in one batch of a legacy table (extract), or
+// in the mapping of a legacy table (decide, apply: Batch is 0, all of its
+// batches). Its message is Err's, which names the batch or the mapping; the
+// run's record keeps Table and Batch for `cutover status`.
+type StepError struct {
+	Table string
+	Batch int
+	Err   error
+}
+
+func (e *StepError) Error() string { return e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// errLockLost stops a run whose session holding the run lock has ended.
+var errLockLost = errors.New("the session holding the run lock on the target has ended (terminated, or cut by a timeout): " +
+	"stopping before another run can interleave; re-running the same command is safe")
+
 func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = runtime.NumCPU()
@@ -150,11 +167,17 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	changes, runErr := s.execute(ctx)
 	status, errText := "done", ""
+	var failed StepError
 	if runErr != nil {
 		status, errText = "failed", runErr.Error()
+		var se *StepError
+		if errors.As(runErr, &se) {
+			failed = *se
+		}
 	}
-	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, '') WHERE id = $1`,
-		s.runID, status, errText); err != nil && runErr == nil {
+	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
+		failed_table = nullif($4, ''), failed_batch = nullif($5, 0) WHERE id = $1`,
+		s.runID, status, errText, failed.Table, failed.Batch); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
 	}
 	if runErr != nil {
@@ -290,8 +313,12 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.recordChecksums(ctx); err != nil {
-		return nil, err
+	var tables []string
+	for _, t := range s.src.Tables {
+		tables = append(tables, t.Name)
+	}
+	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table <> ALL($1)`, tables); err != nil {
+		return nil, fmt.Errorf("forget the batches of tables no longer in the source: %w", err)
 	}
 	if !s.cfg.KeepStage {
 		if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`); err != nil {
@@ -351,7 +378,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			defer func() { readers <- reader }()
 			c, err := extract.ChecksumBatch(gctx, reader, snap.ID, b)
 			if err != nil {
-				return err
+				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
 			mu.Lock()
 			s.sums[batchKey(b.Table, b.No)] = c
@@ -363,49 +390,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
-	var lastDone bool
-	var noSessions bool
-	err := s.target.QueryRow(ctx, `SELECT no_sessions FROM `+bk+`.runs WHERE status = 'done' ORDER BY id DESC LIMIT 1`).Scan(&noSessions)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("read the last run: %w", err)
-	}
-	lastDone = noSessions == s.cfg.NoSessions
-	if !lastDone {
-		return false, nil
-	}
-	rows, err := s.target.Query(ctx, `SELECT legacy_table, batch, rows, checksum FROM `+bk+`.batches`)
-	if err != nil {
-		return false, fmt.Errorf("read the batch ledger: %w", err)
-	}
-	recorded := map[string]extract.Checksum{}
-	for rows.Next() {
-		var t string
-		var no int
-		var c extract.Checksum
-		if err := rows.Scan(&t, &no, &c.Rows, &c.Hash); err != nil {
-			return false, err
-		}
-		recorded[batchKey(t, no)] = c
-	}
-	if err := rows.Err(); err != nil {
-		return false, err
-	}
-	if len(recorded) != len(s.sums) {
-		return false, nil
-	}
-	for k, c := range s.sums {
-		if recorded[k] != c {
-			return false, nil
-		}
-	}
-	var finished int
-	if err := s.target.QueryRow(ctx, `SELECT count(*) FROM `+bk+`.results WHERE mapping = ANY($1)`, mappingNames(s.ms)).Scan(&finished); err != nil {
-		return false, err
-	}
-	return finished == len(s.ms), nil
+	return upToDate(ctx, s.target, s.sums, s.ms, s.cfg.NoSessions)
 }
 
 func mappingNames(ms []mappings.Mapping) []string {
@@ -416,24 +401,41 @@ func mappingNames(ms []mappings.Mapping) []string {
 	return out
 }
 
-func (s *session) recordChecksums(ctx context.Context) error {
-	tx, err := s.target.Begin(ctx)
-	if err != nil {
-		return err
+// recordBatches records the checksums of a legacy table's batches in the
+// transaction that writes the table's rows and bookkeeping, so that a
+// batch's record and its data commit together.
+func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, table string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table = $1`, table); err != nil {
+		return fmt.Errorf("record the batches of %s: %w", table, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches`); err != nil {
-		return fmt.Errorf("record batch checksums: %w", err)
-	}
-	rows := make([][]any, 0, len(s.batches))
+	var rows [][]any
 	for _, b := range s.batches {
-		c := s.sums[batchKey(b.Table, b.No)]
-		rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash})
+		if b.Table == table {
+			c := s.sums[batchKey(b.Table, b.No)]
+			rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash})
+		}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{bk, "batches"}, []string{"legacy_table", "batch", "batches", "run_id", "rows", "checksum"}, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("record batch checksums: %w", err)
+		return fmt.Errorf("record the batches of %s: %w", table, err)
 	}
-	return tx.Commit(ctx)
+	return nil
+}
+
+// holdsLock fails with errLockLost when the session holding the run lock
+// has ended: the run would then write without excluding another.
+func (s *session) holdsLock(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) error {
+	var held bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1
+		AND classid::bigint = $2 AND objid::bigint = $3 AND objsubid = 1)`,
+		s.target.PgConn().PID(), int64(runLockID>>32), int64(runLockID&0xffffffff)).Scan(&held); err != nil {
+		return fmt.Errorf("check the run lock: %w", err)
+	}
+	if !held {
+		return errLockLost
+	}
+	return nil
 }
 
 // stageAll copies every source table into the stage schema, from the one
@@ -464,7 +466,12 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range s.batches {
 		t := s.src.Table(b.Table)
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer func() {
+				if err != nil {
+					err = &StepError{Table: b.Table, Batch: b.No, Err: err}
+				}
+			}()
 			reader := <-readers
 			defer func() { readers <- reader }()
 			if err := s.cfg.at("extract.before:" + b.Table); err != nil {
@@ -672,13 +679,21 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		changes[table] += n
 		mu.Unlock()
 	}
+	// From here the target leaves the state the batch records describe;
+	// each table's records come back with its rows.
+	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches`); err != nil {
+		return nil, fmt.Errorf("reset the batch records: %w", err)
+	}
+	if err := s.holdsLock(ctx, s.pool); err != nil {
+		return nil, err
+	}
 	rev := slices.Clone(s.ms)
 	slices.Reverse(rev)
 	for _, m := range rev {
 		for _, q := range plans[m.Name()].Remove {
 			tag, err := s.pool.Exec(ctx, q)
 			if err != nil {
-				return nil, fmt.Errorf("apply %s: remove rows no longer decided: %w%s", m.Name(), err, sqlstateHint(err))
+				return nil, &StepError{Table: m.Legacy, Err: fmt.Errorf("apply %s: remove rows no longer decided: %w%s", m.Name(), err, sqlstateHint(err))}
 			}
 			count(m.Target, tag.RowsAffected())
 		}
@@ -702,6 +717,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	for _, n := range names {
 		applied[n] = true
 	}
+	var xids []int64 // the apply transactions, to tell this run's rows from older ones
 	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		tx, err := s.pool.Begin(ctx)
@@ -714,6 +730,13 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				return err
 			}
 		}
+		var xid int64
+		if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+			return err
+		}
+		mu.Lock()
+		xids = append(xids, xid)
+		mu.Unlock()
 		upsert := p.Upsert
 		if !applied[m.Legacy] && p.FirstInsert != "" {
 			// Never applied: none of its rows can be in the target yet.
@@ -754,6 +777,12 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				}
 			}
 		}
+		if err := s.recordBatches(ctx, tx, m.Legacy); err != nil {
+			return err
+		}
+		if err := s.holdsLock(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.cfg.at("apply.commit:" + m.Legacy); err != nil {
 			return err
 		}
@@ -763,17 +792,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		return nil, err
 	}
 	s.cfg.Progress(Event{Phase: "finish", Message: "assigning feed order (sort_order)"})
-	for _, table := range []string{"inbox_items", "user_quests"} {
+	for _, table := range feedTables {
 		if err := s.cfg.at("sort_order:" + table); err != nil {
 			return nil, err
 		}
-		tag, err := s.target.Exec(ctx, `UPDATE public.`+table+` t SET sort_order = o.rn - 1
-			FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) AS rn FROM public.`+table+`) o
-			WHERE t.id = o.id AND t.sort_order IS DISTINCT FROM o.rn - 1`)
+		// Rows this run wrote are counted already; count the older rows
+		// that only move.
+		var moved int64
+		err := s.target.QueryRow(ctx, `WITH u AS (UPDATE public.`+table+` t SET sort_order = o.rn - 1
+			FROM (SELECT id, xmin::text::bigint AS old_xmin,
+				row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) AS rn FROM public.`+table+`) o
+			WHERE t.id = o.id AND t.sort_order IS DISTINCT FROM o.rn - 1 RETURNING o.old_xmin)
+			SELECT count(*) FILTER (WHERE NOT (old_xmin = ANY ($1))) FROM u`, xids).Scan(&moved)
 		if err != nil {
 			return nil, fmt.Errorf("assign %s.sort_order: %w", table, err)
 		}
-		count(table, tag.RowsAffected())
+		count(table, moved)
 	}
 	return changes, nil
 }
@@ -800,7 +834,7 @@ func (s *session) inOrder(ctx context.Context, phase string, skipTargetless bool
 		}
 		g.Go(func() error {
 			if err := f(gctx, m); err != nil {
-				return fmt.Errorf("%s %s: %w%s", phase, m.Name(), err, sqlstateHint(err))
+				return &StepError{Table: m.Legacy, Err: fmt.Errorf("%s %s: %w%s", phase, m.Name(), err, sqlstateHint(err))}
 			}
 			close(finished[m.Name()])
 			mu.Lock()

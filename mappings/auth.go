@@ -63,7 +63,12 @@ var auth = []Mapping{
 				'xp_earned', s.xp_earned, 'coins_earned', s.coins_earned)`,
 		},
 	},
-	{Legacy: "verification_tokens", Key: []string{"identifier", "token"}, DiscardAll: ReasonCredentialToken},
+	{
+		// The key names the row without its secret: a one-time token never
+		// reaches the target, not even the bookkeeping.
+		Legacy: "verification_tokens", Key: []string{"identifier", "token"}, DiscardAll: ReasonCredentialToken,
+		KeySQL: `s.identifier || ',sha256:' || encode(sha256(convert_to(s.token, 'UTF8')), 'hex')`,
+	},
 	{Legacy: "authenticators", ArchiveAll: true},
 	{Legacy: "entitlements", ArchiveAll: true},
 	{Legacy: "role_entitlements", Key: []string{"role_id", "entitlement_id"}, ArchiveAll: true},

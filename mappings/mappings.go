@@ -92,6 +92,9 @@ type Mapping struct {
 	As Disposition
 	// Key lists the legacy key columns (default: id).
 	Key []string
+	// KeySQL, when set, renders the legacy key as text from the row `s`
+	// instead of joining the key columns (to keep a secret out of it).
+	KeySQL string
 	// From is the stage relation read instead of the raw stage copy of
 	// Legacy (for tables that a Go transform prepares first).
 	From string
@@ -155,6 +158,26 @@ func (m Mapping) KeyColumns() []string {
 	}
 	return m.Key
 }
+
+// KeyExpr renders the legacy key of the row with alias a as text: the key
+// columns joined by ",", or KeySQL. The run and verify both use it, so that
+// their keys agree.
+func KeyExpr(m Mapping, a string) string {
+	if m.KeySQL != "" {
+		return strings.ReplaceAll(m.KeySQL, "s.", a+".")
+	}
+	cols := m.KeyColumns()
+	if len(cols) == 1 {
+		return a + "." + quote(cols[0]) + "::text"
+	}
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = a + "." + quote(c) + "::text"
+	}
+	return "concat_ws(','," + strings.Join(parts, ",") + ")"
+}
+
+func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
 
 // Disposition returns the disposition of rows that reach the target.
 func (m Mapping) Disposition() Disposition {

@@ -53,6 +53,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			legacyCommand(),
 			runCommand(),
 			demoCommand(),
+			statusCommand(),
+			benchCommand(),
+			verifyCommand(),
+			diffCommand(),
 		},
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
@@ -63,7 +65,23 @@ func TestRunCommand(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "max-rejects") || !strings.Contains(stderr, "re-running the same command is safe") {
 		t.Fatalf("--max-rejects 1: exit %d\n%s", code, stderr)
 	}
-	stdout, stderr, code := runMain(t, env, "run")
+	stdout, stderr, code := runMain(t, env, "run", "--dry-run")
+	if code != 0 {
+		t.Fatalf("run --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	conn, err := pgx.Connect(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users, ledger int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM cutover.dispositions)`).Scan(&users, &ledger); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if users != 0 || ledger != 0 {
+		t.Fatalf("run --dry-run wrote to the target: %d users, %d ledger rows", users, ledger)
+	}
+	stdout, stderr, code = runMain(t, env, "run")
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cutover/cutover/load"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the runs, each legacy table's batches, the rejects, and what a re-run would do",
+		Description: "Reads the bookkeeping the cutover keeps in the target (schema cutover); writes nothing and\n" +
+			"takes no lock, so it can watch a run that is working. With --source it also checksums the\n" +
+			"source (only read) as a run would, and tells exactly what running `cutover run` again would do.",
+		Flags: []cli.Flag{
+			targetFlag(),
+			&cli.StringFlag{Name: "source", Usage: "legacy database URL, to tell exactly what a re-run would do (only read)", EnvVars: []string{"CUTOVER_SOURCE_URL"}},
+			&cli.BoolFlag{Name: "no-sessions", Usage: "the re-run would discard every session (as `run --no-sessions`)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
+			&cli.IntFlag{Name: "workers", Usage: "parallel readers of the source", Value: runtime.NumCPU(), EnvVars: []string{"CUTOVER_WORKERS"}},
+		},
+		Action: func(c *cli.Context) error {
+			rep, err := load.Status(c.Context, load.Config{
+				TargetURL: c.String("target"), SourceURL: c.String("source"),
+				NoSessions: c.Bool("no-sessions"), Workers: c.Int("workers"),
+			})
+			if err != nil {
+				return err
+			}
+			printStatus(c.App.Writer, rep)
+			return nil
+		},
+	}
+}
+
+func printStatus(w io.Writer, r *load.StatusReport) {
+	if !r.Bookkeeping {
+		fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
+		return
+	}
+	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+	fmt.Fprintln(w, "RUNS (newest first)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RUN\tSTATUS\tSTARTED\tFINISHED\tPROCESS\tERROR")
+	for i, run := range r.Runs {
+		if i == 10 {
+			fmt.Fprintf(tw, "  …\t%d more\n", len(r.Runs)-i)
+			break
+		}
+		finished := ""
+		if run.FinishedAt != nil {
+			finished = stamp(*run.FinishedAt)
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\tpid %d on %s\t%s\n", run.ID, run.Status, stamp(run.StartedAt), finished, run.PID, run.Host, oneLine(run.Error, 100))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nTABLES (key-range batches of each legacy table)")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	changed := ""
+	if r.SourceRead {
+		changed = "CHANGED\t"
+	}
+	fmt.Fprintln(tw, "LEGACY TABLE\tBATCHES\tDONE\tPENDING\tFAILED\t"+changed+"RUN\tSOURCE ROWS\tREJECTED\t")
+	var batches, done, pending, failed, nChanged int
+	for _, t := range r.Tables {
+		run, rows, rejected := "-", "-", "-"
+		if t.RunID > 0 {
+			run = fmt.Sprint(t.RunID)
+		}
+		if t.Result != nil {
+			rows, rejected = fmt.Sprint(t.Result.Source), fmt.Sprint(t.Result.Rejected)
+		}
+		if r.SourceRead {
+			changed = fmt.Sprintf("%d\t", t.Changed)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s%s\t%s\t%s\t\n", t.Legacy, t.Batches, t.Done, t.Pending, t.Failed, changed, run, rows, rejected)
+		batches, done, pending, failed, nChanged = batches+t.Batches, done+t.Done, pending+t.Pending, failed+t.Failed, nChanged+t.Changed
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d tables, %d batches: %d done, %d pending, %d failed", len(r.Tables), batches, done, pending, failed)
+	if r.SourceRead {
+		fmt.Fprintf(w, "; %d changed in the source since they were loaded", nChanged)
+	}
+	fmt.Fprintln(w)
+
+	if len(r.Rejects) > 0 {
+		fmt.Fprintln(w, "\nREJECTS BY REASON (rows are in cutover.rejects with the original row)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, c := range r.Rejects {
+			fmt.Fprintf(tw, "  %s\t%d\n", c.Reason, c.Rows)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nNEXT RUN\n  %s\n", r.Next.Message)
+}
+
+// oneLine shortens an error to its first line and at most n characters.
+func oneLine(s string, n int) string {
+	for i, r := range s {
+		if r == '\n' {
+			s = s[:i]
+			break
+		}
+	}
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,629 @@
+package load
+
+// Re-runs (issue 5): a run that fails at any named point, or whose target
+// connections are killed, is finished by running it again, and the target
+// then equals a reference run's, table by table; a re-run after a finished
+// run writes nothing; a re-run after source changes equals a fresh run on
+// the changed source; a second run refuses while one is working.
+//
+// Every target descends from one migrated template (the target seeds carry
+// now() timestamps), and the sources from one generated legacy database.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/migrations"
+)
+
+// errInjected is the failure the fault hooks inject.
+var errInjected = errors.New("injected fault")
+
+// rerunConfig is the configuration of every run here: small batches, so
+// that the larger tables are cut into several key ranges.
+func rerunConfig(src, dst string) Config {
+	return Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2, BatchBytes: 256 << 10}
+}
+
+// rerunSource returns a fresh copy of the generated legacy database S0.
+func rerunSource(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewDBFrom(t, "rerun_source", func(ctx context.Context, u string) error {
+		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
+		return err
+	})
+}
+
+// changedSource returns a fresh copy of S1: S0 with the edits of
+// changeSource applied.
+func changedSource(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewDBFrom(t, "rerun_source_changed", func(ctx context.Context, u string) error {
+		if err := replaceDatabase(ctx, t, u, rerunSource(t)); err != nil {
+			return err
+		}
+		return withConn(ctx, u, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, changeSource)
+			return err
+		})
+	})
+}
+
+// rerunTarget returns a fresh migrated target that no cutover has touched.
+func rerunTarget(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewDBFrom(t, "rerun_target", func(ctx context.Context, u string) error {
+		_, err := migrations.Apply(ctx, u, nil)
+		return err
+	})
+}
+
+var (
+	refMu sync.Mutex
+	refs  = map[string]map[string]string{} // reference fingerprints, by source
+)
+
+// finishedTarget returns a fresh copy of a target on which a whole run from
+// S0 finished; its fingerprint is the reference of S0.
+func finishedTarget(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewDBFrom(t, "rerun_finished", func(ctx context.Context, u string) error {
+		if err := replaceDatabase(ctx, t, u, rerunTarget(t)); err != nil {
+			return err
+		}
+		if _, err := Run(ctx, rerunConfig(rerunSource(t), u)); err != nil {
+			return err
+		}
+		fp, err := fingerprint(ctx, u)
+		refMu.Lock()
+		refs["S0"] = fp
+		refMu.Unlock()
+		return err
+	})
+}
+
+// reference returns the fingerprint of a fresh run's target on a copy of
+// source S0 or S1.
+func reference(t *testing.T, name string) map[string]string {
+	t.Helper()
+	if name == "S0" {
+		finishedTarget(t)
+	} else {
+		pgtest.NewDBFrom(t, "rerun_finished_changed", func(ctx context.Context, u string) error {
+			if err := replaceDatabase(ctx, t, u, rerunTarget(t)); err != nil {
+				return err
+			}
+			if _, err := Run(ctx, rerunConfig(changedSource(t), u)); err != nil {
+				return err
+			}
+			fp, err := fingerprint(ctx, u)
+			refMu.Lock()
+			refs[name] = fp
+			refMu.Unlock()
+			return err
+		})
+	}
+	refMu.Lock()
+	defer refMu.Unlock()
+	if refs[name] == nil {
+		t.Fatalf("no reference for %s", name)
+	}
+	return refs[name]
+}
+
+// replaceDatabase makes the (empty) database at u a copy of database from:
+// a template built from another one, so that every target shares the seed
+// rows' timestamps of one migration.
+func replaceDatabase(ctx context.Context, t *testing.T, u, from string) error {
+	name, fromName := dbName(u), dbName(from)
+	return withConn(ctx, pgtest.AdminURL(t), func(c *pgx.Conn) error {
+		if _, err := c.Exec(ctx, "DROP DATABASE "+ident(name)+" WITH (FORCE)"); err != nil {
+			return err
+		}
+		var err error
+		for attempt := 0; attempt < 50; attempt++ {
+			// 55006 while the last sessions on the template end.
+			if _, err = c.Exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(fromName)); err == nil {
+				return nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return err
+	})
+}
+
+func dbName(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimPrefix(p.Path, "/")
+}
+
+func withConn(ctx context.Context, u string, f func(*pgx.Conn) error) error {
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return f(c)
+}
+
+// changeSource edits S0 into S1: it fixes a rejected user (a duplicate
+// email), edits loaded rows, deletes loaded rows (one without an id), and
+// makes a loaded user and a loaded drift row bad. The rows it picks are
+// found by their data, so the edits stay right when the generator changes.
+const changeSource = `
+CREATE TEMP TABLE picked (what text PRIMARY KEY, key text NOT NULL);
+-- The newest user of a case-insensitive email group is rejected: fix it.
+INSERT INTO picked SELECT 'fixed_user', d.id::text FROM users d
+	WHERE EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(d.email) AND (o.created_at, o.id) < (d.created_at, d.id))
+	ORDER BY d.id LIMIT 1;
+UPDATE users SET email = 'fixed-' || id || '@example.org' WHERE id::text = (SELECT key FROM picked WHERE what = 'fixed_user');
+-- Loaded users (the oldest of each email group). One with habits becomes a
+-- duplicate of an older user: it and all its rows are rejected, and leave
+-- the target. The other edits touch the other loaded users.
+CREATE TEMP TABLE good AS SELECT u.id FROM users u
+	WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND (o.created_at, o.id) < (u.created_at, u.id));
+INSERT INTO picked SELECT 'bad_user', u.id::text FROM users u WHERE u.id IN (SELECT id FROM good)
+	AND EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id) ORDER BY u.created_at DESC, u.id DESC LIMIT 1;
+UPDATE users SET email = upper((SELECT o.email FROM users o ORDER BY o.created_at, o.id LIMIT 1))
+	WHERE id::text = (SELECT key FROM picked WHERE what = 'bad_user');
+DELETE FROM good WHERE id::text = (SELECT key FROM picked WHERE what = 'bad_user');
+INSERT INTO picked SELECT 'edited_habit', h.id::text FROM habits h WHERE h.user_id IN (SELECT id FROM good) ORDER BY h.id LIMIT 1;
+UPDATE habits SET name = name || ' (renamed)' WHERE id::text = (SELECT key FROM picked WHERE what = 'edited_habit');
+-- A user_role of a role that merged onto a seeded role (a re-pointed key).
+INSERT INTO picked SELECT 'deleted_user_role', concat_ws(',', r.user_id, r.role_id) FROM user_roles r JOIN roles o ON o.id = r.role_id
+	WHERE r.user_id IN (SELECT id FROM good) AND o.name IN ('user', 'admin', 'moderator') ORDER BY r.user_id, r.role_id LIMIT 1;
+DELETE FROM user_roles WHERE concat_ws(',', user_id, role_id) = (SELECT key FROM picked WHERE what = 'deleted_user_role');
+INSERT INTO picked SELECT 'deleted_reading_session', s.id::text FROM reading_sessions s JOIN books b ON b.id = s.book_id
+	WHERE s.user_id IN (SELECT id FROM good) AND b.user_id = s.user_id ORDER BY s.id LIMIT 1;
+DELETE FROM reading_sessions WHERE id::text = (SELECT key FROM picked WHERE what = 'deleted_reading_session');
+-- A loaded drift row loses its habit.
+INSERT INTO picked SELECT 'orphaned_habit_log', l.id::text FROM habit_logs l JOIN habits h ON h.id = l.habit_id
+	WHERE h.user_id IN (SELECT id FROM good) AND l.user_id = h.user_id
+	AND NOT EXISTS (SELECT 1 FROM habit_completions c WHERE c.habit_id = l.habit_id AND c.completed_date = l.completed_date)
+	AND NOT EXISTS (SELECT 1 FROM habit_logs o WHERE o.habit_id = l.habit_id AND o.completed_date = l.completed_date AND o.id <> l.id)
+	ORDER BY l.id LIMIT 1;
+UPDATE habit_logs SET habit_id = '00000000-0000-4000-8000-00000000dead' WHERE id::text = (SELECT key FROM picked WHERE what = 'orphaned_habit_log');
+CREATE SCHEMA test_edits;
+CREATE TABLE test_edits.picked AS SELECT * FROM picked;
+`
+
+// fingerprint returns, per table, the row count and an md5 of the ordered
+// rows: every application table, and the bookkeeping of what happened to
+// each legacy row (dispositions, rejects, archive, discards, results, column
+// losses, batches) without the run that wrote it or when.
+func fingerprint(ctx context.Context, u string) (map[string]string, error) {
+	out := map[string]string{}
+	err := withConn(ctx, u, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `
+			SELECT format('%I.%I', n.nspname, c.relname),
+				CASE WHEN n.nspname = 'public' THEN 'x' ELSE
+					'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+						FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at')) || ')' END
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+			WHERE c.relkind = 'r' AND (n.nspname = 'public'
+				OR n.nspname = 'cutover' AND c.relname IN ('dispositions', 'rejects', 'archive', 'discards', 'results', 'column_loss', 'batches'))
+			GROUP BY 1, n.nspname ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		type tbl struct{ name, row string }
+		tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tbl, error) {
+			var t tbl
+			return t, r.Scan(&t.name, &t.row)
+		})
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			var n int64
+			var sum string
+			if err := c.QueryRow(ctx, `SELECT count(*), md5(coalesce(string_agg(r, E'\n' ORDER BY r COLLATE "C"), ''))
+				FROM (SELECT `+t.row+`::text AS r FROM `+t.name+` x) y`).Scan(&n, &sum); err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			out[t.name] = fmt.Sprintf("%d rows, md5 %s", n, sum)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// sameAs fails the test when the target at u differs from the reference.
+func sameAs(t *testing.T, ctx context.Context, want map[string]string, u string) {
+	t.Helper()
+	got, err := fingerprint(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) < 60 {
+		t.Fatalf("fingerprint covers only %d tables", len(got))
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("target differs from the reference run's (-reference +target):\n%s", d)
+	}
+}
+
+// failAt returns a hook that fails the run the nth time it reaches point.
+func failAt(point string, nth int) func(string) error {
+	var hits atomic.Int32
+	return func(p string) error {
+		if p == point && hits.Add(1) == int32(nth) {
+			return errInjected
+		}
+		return nil
+	}
+}
+
+func scalarOf[T any](t *testing.T, ctx context.Context, u, sql string, args ...any) T {
+	t.Helper()
+	var v T
+	if err := withConn(ctx, u, func(c *pgx.Conn) error { return c.QueryRow(ctx, sql, args...).Scan(&v) }); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+// TestRerunAfterFault fails a run at each named point of the engine, on a
+// target where a run from S0 finished and with the source changed to S1 in
+// between, so the failing run has inserts, updates and removals to make.
+// Re-running the same configuration finishes the job: the target equals a
+// fresh run's on S1.
+func TestRerunAfterFault(t *testing.T) {
+	extractErr := `^extract habit_completions batch \d+/\d+ \(id \S+ to \S+\): .*failpoint`
+	for _, c := range []struct {
+		name, point string
+		nth         int
+		wantErr     string // the failure names where it happened
+		wantTable   string // the table the run records it failed in
+		wantNext    string // what status then says a re-run does
+	}{
+		{"mid-COPY", "extract.copy:habit_completions", 2, extractErr, "habit_completions", "finish"},
+		{"after COPY before commit", "extract.commit:habit_completions", 2, extractErr, "habit_completions", "finish"},
+		{"between batches", "extract.before:habit_completions", 3, extractErr, "habit_completions", "finish"},
+		{"after rows before bookkeeping", "apply.rows:habits", 1, `^apply habits: failpoint`, "habits", "finish"},
+		{"while writing rejects", "apply.rejects:habit_logs", 1, `^apply habit_logs: failpoint`, "habit_logs", "finish"},
+		{"before commit", "apply.commit:users", 1, `^apply users: failpoint`, "users", "finish"},
+		{"while assigning sort_order", "sort_order:user_quests", 1, `^failpoint sort_order:user_quests`, "", "finish"},
+		{"during the final summary", "summary", 1, `^failpoint summary`, "", "nothing"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			want := reference(t, "S1")
+			src, dst := changedSource(t), finishedTarget(t)
+			cfg := rerunConfig(src, dst)
+			SetHook(&cfg, failAt(c.point, c.nth))
+			_, err := Run(ctx, cfg)
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("run with a fault at %s: got %v, want the injected fault", c.point, err)
+			}
+			if !regexp.MustCompile(c.wantErr).MatchString(err.Error()) {
+				t.Errorf("error %q does not match %q", err, c.wantErr)
+			}
+			st := status(t, ctx, rerunConfig(src, dst))
+			if st.Next.Action != c.wantNext {
+				t.Errorf("status after the fault: next run %q (%s), want %q", st.Next.Action, st.Next.Message, c.wantNext)
+			}
+			if c.wantTable != "" {
+				if got := st.Runs[0].FailedTable; got != c.wantTable || st.Runs[0].Status != "failed" {
+					t.Errorf("status: last run %s in table %q, want failed in %q", st.Runs[0].Status, got, c.wantTable)
+				}
+				if ts := tableStatus(st, c.wantTable); ts.Failed == 0 {
+					t.Errorf("status: table %s has no failed batch: %+v", c.wantTable, ts)
+				}
+			}
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if !sum.OK() {
+				t.Errorf("conservation law fails after the re-run: %+v", sum.Tables)
+			}
+			sameAs(t, ctx, want, dst)
+			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+		})
+	}
+}
+
+// status reads the status of cfg's target (and source, when set).
+func status(t *testing.T, ctx context.Context, cfg Config) *StatusReport {
+	t.Helper()
+	st, err := Status(ctx, cfg)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	if len(st.Runs) == 0 || len(st.Tables) < 60 {
+		t.Fatalf("status shows %d runs and %d tables", len(st.Runs), len(st.Tables))
+	}
+	return st
+}
+
+func tableStatus(st *StatusReport, table string) TableStatus {
+	for _, ts := range st.Tables {
+		if ts.Legacy == table {
+			return ts
+		}
+	}
+	return TableStatus{Legacy: table}
+}
+
+// allDone checks a status after a finished run: every batch of every
+// table done, every table with its conservation line.
+func allDone(t *testing.T, st *StatusReport) {
+	t.Helper()
+	if st.Runs[0].Status != "done" {
+		t.Errorf("status: last run %s", st.Runs[0].Status)
+	}
+	for _, ts := range st.Tables {
+		if ts.Batches == 0 || ts.Done != ts.Batches || ts.Result == nil || !ts.Result.Holds() {
+			t.Errorf("status after a finished run: %+v", ts)
+		}
+	}
+}
+
+// TestRerunAfterSourceChange: fixing a rejected row, editing and deleting
+// loaded rows and making loaded rows bad between two runs gives the target a
+// fresh run on the changed source gives.
+func TestRerunAfterSourceChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S1")
+	src, dst := changedSource(t), finishedTarget(t)
+	picked := map[string]string{}
+	if err := withConn(ctx, src, func(c *pgx.Conn) error {
+		rows, _ := c.Query(ctx, `SELECT what, key FROM test_edits.picked`)
+		var what, key string
+		_, err := pgx.ForEachRow(rows, []any{&what, &key}, func() error { picked[what] = key; return nil })
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"fixed_user", "edited_habit", "deleted_user_role", "deleted_reading_session", "bad_user", "orphaned_habit_log"} {
+		if picked[w] == "" {
+			t.Fatalf("the source edit found no row for %s", w)
+		}
+	}
+	// The dispositions of the edited rows, and the rows in the target.
+	dispositions := func() map[string]string {
+		out := map[string]string{}
+		for what, table := range map[string]string{"fixed_user": "users", "bad_user": "users", "deleted_user_role": "user_roles", "orphaned_habit_log": "habit_logs"} {
+			out[what] = scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT disposition || coalesce(':' || reason, '') FROM cutover.dispositions
+				WHERE legacy_table = $1 AND legacy_key = $2), 'none')`, table, picked[what])
+		}
+		return out
+	}
+	const userRejects = `SELECT count(*) FROM cutover.rejects WHERE legacy_key = $1 OR message LIKE '%' || $1 || '%'`
+	inTarget := func() map[string]int64 {
+		out := map[string]int64{}
+		for what, q := range map[string]string{
+			"fixed_user":              `SELECT count(*) FROM public.users WHERE id::text = $1`,
+			"fixed_user rejects":      userRejects,
+			"edited_habit":            `SELECT count(*) FROM public.habits WHERE id::text = $1 AND name LIKE '% (renamed)'`,
+			"bad_user":                `SELECT count(*) FROM public.users WHERE id::text = $1`,
+			"bad_user habits":         `SELECT count(*) FROM public.habits WHERE user_id::text = $1`,
+			"deleted_reading_session": `SELECT count(*) FROM public.reading_sessions WHERE id::text = $1`,
+			"orphaned_habit_log":      `SELECT count(*) FROM public.habit_completions WHERE id::text = $1`,
+			"deleted_user_role": `SELECT count(*) FROM public.user_roles WHERE user_id::text = split_part($1, ',', 1)
+				AND role_id = coalesce((SELECT target_id FROM cutover.dispositions WHERE legacy_table = 'roles'
+					AND legacy_key = split_part($1, ',', 2)), split_part($1, ',', 2)::uuid)`,
+		} {
+			out[what] = scalarOf[int64](t, ctx, dst, q, picked[strings.Fields(what)[0]])
+		}
+		return out
+	}
+	before, beforeRows := dispositions(), inTarget()
+	st := status(t, ctx, rerunConfig(src, dst))
+	var changed []string
+	for _, ts := range st.Tables {
+		if ts.Changed > 0 {
+			changed = append(changed, ts.Legacy)
+		}
+	}
+	if d := cmp.Diff([]string{"habit_logs", "habits", "reading_sessions", "user_roles", "users"}, changed); st.Next.Action != "update" || d != "" {
+		t.Errorf("status before the re-run: next run %q (%s); changed tables (-want +got):\n%s", st.Next.Action, st.Next.Message, d)
+	}
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		when      string
+		want, got map[string]string
+	}{
+		{"before", map[string]string{"fixed_user": "rejected:duplicate_email", "bad_user": "loaded", "deleted_user_role": "loaded", "orphaned_habit_log": "loaded"}, before},
+		{"after", map[string]string{"fixed_user": "loaded", "bad_user": "rejected:duplicate_email", "deleted_user_role": "none", "orphaned_habit_log": "rejected:orphan"}, dispositions()},
+	} {
+		if d := cmp.Diff(c.want, c.got); d != "" {
+			t.Errorf("dispositions %s the re-run (-want +got):\n%s", c.when, d)
+		}
+	}
+	if beforeRows["fixed_user rejects"] == 0 {
+		t.Errorf("the duplicate-email user had no rejects before it was fixed")
+	}
+	delete(beforeRows, "fixed_user rejects")
+	wantBefore := map[string]int64{"fixed_user": 0, "edited_habit": 0, "bad_user": 1, "bad_user habits": beforeRows["bad_user habits"],
+		"deleted_reading_session": 1, "orphaned_habit_log": 1, "deleted_user_role": 1}
+	wantAfter := map[string]int64{"fixed_user": 1, "fixed_user rejects": 0, "edited_habit": 1, "bad_user": 0, "bad_user habits": 0,
+		"deleted_reading_session": 0, "orphaned_habit_log": 0, "deleted_user_role": 0}
+	if d := cmp.Diff(wantBefore, beforeRows); d != "" || beforeRows["bad_user habits"] == 0 {
+		t.Errorf("rows in the target before the re-run (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(wantAfter, inTarget()); d != "" {
+		t.Errorf("rows in the target after the re-run (-want +got):\n%s", d)
+	}
+	if sum.Changed() == 0 {
+		t.Error("the re-run after source changes reports no change")
+	}
+	sameAs(t, ctx, want, dst)
+}
+
+// TestRerunAfterFinishedRunIsNoop: a re-run on an unchanged source writes no
+// application row and reports no change.
+func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), finishedTarget(t)
+	if st := status(t, ctx, rerunConfig(src, dst)); st.Next.Action != "nothing" {
+		t.Errorf("status before the re-run: next run %q (%s), want nothing", st.Next.Action, st.Next.Message)
+	}
+	xid := scalarOf[int64](t, ctx, dst, `SELECT txid_current()`)
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum.Changed(); n != 0 || len(sum.Changes) != 0 {
+		t.Errorf("re-run after a finished run reports %d changes: %v", n, sum.Changes)
+	}
+	written := scalarOf[[]string](t, ctx, dst, `SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}')
+		FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+		AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM public.%I WHERE xmin::text::bigint > %s', c.relname, $1::bigint), false, true, '')))[1]::text::bigint > 0`, xid)
+	if len(written) > 0 {
+		t.Errorf("re-run after a finished run wrote rows of %v", written)
+	}
+	sameAs(t, ctx, want, dst)
+}
+
+// TestRerunAfterKilledConnections terminates the run's target sessions in
+// the middle of a first load (all of them, or only the one holding the run
+// lock) and re-runs.
+func TestRerunAfterKilledConnections(t *testing.T) {
+	for _, c := range []struct {
+		name, point string
+		onlyLock    bool
+	}{
+		{"all during extract", "extract.copy:habit_completions", false},
+		{"all during apply", "apply.rows:habits", false},
+		{"the lock holder during apply", "apply.rows:habits", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			want := reference(t, "S0")
+			src, dst := rerunSource(t), rerunTarget(t)
+			cfg := rerunConfig(src, dst)
+			var claimed atomic.Bool
+			var killed int64
+			var killErr error
+			hookDone := make(chan struct{})
+			SetHook(&cfg, func(p string) error {
+				if p != c.point || !claimed.CompareAndSwap(false, true) {
+					return nil
+				}
+				defer close(hookDone)
+				which := `datname = current_database() AND pid <> pg_backend_pid()`
+				if c.onlyLock {
+					which = fmt.Sprintf(`pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+						AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+						AND classid = %d AND objid = %d AND objsubid = 1)`, runLockID>>32, runLockID&0xffffffff)
+				}
+				killErr = withConn(ctx, dst, func(conn *pgx.Conn) error {
+					return conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE `+which).Scan(&killed)
+				})
+				return nil
+			})
+			_, err := Run(ctx, cfg)
+			if claimed.Load() {
+				<-hookDone // a COPY's reader (the mid-COPY hook) may outlive its failed COPY
+			}
+			if killed == 0 || killErr != nil {
+				t.Fatalf("the hook at %s terminated %d sessions (%v); the run returned %v", c.point, killed, killErr, err)
+			}
+			if err == nil {
+				t.Fatalf("a run whose target sessions were terminated succeeded")
+			}
+			t.Logf("terminated %d sessions; the run failed with: %v", killed, err)
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if !sum.OK() {
+				t.Errorf("conservation law fails after the re-run")
+			}
+			sameAs(t, ctx, want, dst)
+		})
+	}
+}
+
+// TestSecondRunRefuses starts a second run while the first is applying: it
+// refuses, naming the first, and writes nothing; the first finishes.
+func TestSecondRunRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), rerunTarget(t)
+	cfg := rerunConfig(src, dst)
+	var second error
+	var runs int64
+	SetHook(&cfg, func(p string) error {
+		if p == "apply.rows:habits" {
+			_, second = Run(ctx, rerunConfig(src, dst))
+			runs = scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.runs`)
+		}
+		return nil
+	})
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	var re *RunningError
+	if !errors.As(second, &re) {
+		t.Fatalf("second run: got %v, want a RunningError", second)
+	}
+	first := scalarOf[int64](t, ctx, dst, `SELECT max(id) FROM cutover.runs`)
+	host, _ := os.Hostname()
+	if re.RunID != first || re.PID != os.Getpid() || re.Host != host {
+		t.Errorf("second run names run %d, pid %d on %s; want run %d, pid %d on %s", re.RunID, re.PID, re.Host, first, os.Getpid(), host)
+	}
+	if !strings.Contains(second.Error(), fmt.Sprintf("run %d, pid %d", first, os.Getpid())) {
+		t.Errorf("message does not name the first run: %v", second)
+	}
+	if runs != 1 {
+		t.Errorf("%d runs recorded while the first was working, want 1 (the refused run records nothing)", runs)
+	}
+	sameAs(t, ctx, want, dst)
+}
+
+// TestRerunOnRevertedSource: a run on a changed source fails after it has
+// changed the target (after every table, or after some), then the source
+// is changed back. The re-run must not take the target for up to date.
+func TestRerunOnRevertedSource(t *testing.T) {
+	for _, point := range []string{"sort_order:user_quests", "apply.commit:users"} {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			want := reference(t, "S0")
+			dst := finishedTarget(t)
+			cfg := rerunConfig(changedSource(t), dst)
+			SetHook(&cfg, failAt(point, 1))
+			if _, err := Run(ctx, cfg); !errors.Is(err, errInjected) {
+				t.Fatalf("run with a fault at %s: got %v, want the injected fault", point, err)
+			}
+			sum, err := Run(ctx, rerunConfig(rerunSource(t), dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Changed() == 0 {
+				t.Errorf("the run on the reverted source changed nothing")
+			}
+			sameAs(t, ctx, want, dst)
+		})
+	}
+}

@@ -1,0 +1,390 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/mappings"
+)
+
+// StatusReport is what the bookkeeping of a target says: the runs, each
+// legacy table's batches and conservation line, the rejects by reason, and
+// what running the cutover again would do.
+type StatusReport struct {
+	// Bookkeeping is false when no cutover has run on the target.
+	Bookkeeping bool
+	// LockHeld is true while a run holds the run lock on the target.
+	LockHeld bool
+	// Runs are the last runs, newest first.
+	Runs []RunInfo
+	// Tables are the legacy tables, by name.
+	Tables []TableStatus
+	// Rejects counts the rejected rows by reason.
+	Rejects []ReasonCount
+	// SourceRead is true when the source was read and checksummed: Changed
+	// counts and Next are then exact.
+	SourceRead bool
+	Next       NextRun
+}
+
+// RunInfo is one run as the bookkeeping recorded it.
+type RunInfo struct {
+	ID int64
+	// Status is running, done or failed; "interrupted" for a run still
+	// marked running that no longer holds the run lock (its process died).
+	Status     string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Flavor     string
+	Source     string
+	Host       string
+	PID        int
+	NoSessions bool
+	Error      string
+	// FailedTable and FailedBatch say where a failed run stopped (batch 0:
+	// the table as a whole).
+	FailedTable string
+	FailedBatch int
+}
+
+// TableStatus is one legacy table: its key-range batches and its recorded
+// conservation line.
+type TableStatus struct {
+	Legacy string
+	// Batches is the table's batch count: the source's plan when the source
+	// was read, else the recorded batches.
+	Batches int
+	// Done batches are recorded in the target (with the source's checksum,
+	// when the source was read); Failed is the batch the last run failed in;
+	// Pending are the others, which the next run writes.
+	Done, Pending, Failed int
+	// Changed counts batches recorded with another checksum than the
+	// source's now (source read).
+	Changed int
+	// RunID is the run that recorded the table's batches (0: none).
+	RunID int64
+	// Result is the recorded conservation line; nil when none is recorded.
+	Result *TableResult
+}
+
+// NextRun says what `cutover run` with the same options would do.
+type NextRun struct {
+	// Action is one of: "load" (nothing loaded yet), "wait" (a run is
+	// working), "finish" (the last run did not finish), "update" (the
+	// source changed), "nothing" (the source is unchanged since the last
+	// finished run), "unknown" (the source was not read).
+	Action  string
+	Message string
+}
+
+// Status reads the bookkeeping of the target at cfg.TargetURL. When
+// cfg.SourceURL is set it also checksums the source, as a run with cfg
+// would, to tell exactly what a re-run would do (cfg.BatchBytes and
+// cfg.NoSessions must then be the run's). It writes nothing anywhere and
+// takes no lock, so it can watch a run that is working.
+func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
+	cfg.defaults()
+	target, err := dburl.Connect(ctx, "target", cfg.TargetURL)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close(context.WithoutCancel(ctx))
+	rep := &StatusReport{}
+	if err := target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&rep.Bookkeeping); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	recs := map[string]batchRecord{}
+	results := map[string]TableResult{}
+	if rep.Bookkeeping {
+		if err := rep.read(ctx, target); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		if recs, err = readBatches(ctx, target); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		if results, err = readResults(ctx, target); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+	}
+
+	// The batches: the source's plan and checksums, or the records.
+	var plan []extract.Batch
+	var sums map[string]extract.Checksum
+	upToDate := false
+	if cfg.SourceURL != "" {
+		s, err := open(ctx, cfg, "")
+		if err != nil {
+			return nil, err
+		}
+		defer s.close()
+		snap, readers, err := s.openSource(ctx)
+		if err != nil {
+			return nil, err
+		}
+		upToDate, err = s.checksums(ctx, snap, readers)
+		closeSource(snap, readers)
+		if err != nil {
+			return nil, err
+		}
+		plan, sums, rep.SourceRead = s.batches, s.sums, true
+	} else {
+		for _, r := range recs {
+			plan = append(plan, extract.Batch{Table: r.Table, No: r.No, Of: r.Of})
+		}
+		for _, r := range results {
+			if !hasTable(plan, r.Legacy) {
+				plan = append(plan, extract.Batch{Table: r.Legacy})
+			}
+		}
+	}
+
+	var last *RunInfo
+	if len(rep.Runs) > 0 {
+		last = &rep.Runs[0]
+	}
+	byTable := map[string]*TableStatus{}
+	for _, b := range plan {
+		ts := byTable[b.Table]
+		if ts == nil {
+			ts = &TableStatus{Legacy: b.Table}
+			if r, ok := results[b.Table]; ok {
+				ts.Result = &r
+			}
+			byTable[b.Table] = ts
+		}
+		if b.No == 0 {
+			continue // a table with a result and no batch record
+		}
+		ts.Batches++
+		k := batchKey(b.Table, b.No)
+		rec, recorded := recs[k]
+		if recorded && (rec.Of != b.Of || sums != nil && sums[k] != rec.Sum) {
+			ts.Changed++
+			recorded = false
+		}
+		if recorded {
+			ts.RunID = rec.RunID
+		}
+		switch {
+		case last != nil && last.Status != "done" && last.Status != "running" && last.FailedTable == b.Table &&
+			(last.FailedBatch == 0 || last.FailedBatch == b.No):
+			ts.Failed++
+		case recorded:
+			ts.Done++
+		default:
+			ts.Pending++
+		}
+	}
+	for _, ts := range byTable {
+		rep.Tables = append(rep.Tables, *ts)
+	}
+	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
+	rep.Next = rep.next(last, upToDate)
+	return rep, nil
+}
+
+func hasTable(bs []extract.Batch, table string) bool {
+	for _, b := range bs {
+		if b.Table == table {
+			return true
+		}
+	}
+	return false
+}
+
+// read reads the runs, the lock and the rejects.
+func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1)`,
+		int64(runLockID>>32), int64(runLockID&0xffffffff)).Scan(&rep.LockHeld); err != nil {
+		return fmt.Errorf("read the run lock: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT id, status, started_at, finished_at, flavor, source, host, pid, no_sessions,
+		coalesce(error, ''), coalesce(failed_table, ''), coalesce(failed_batch, 0)
+		FROM `+bk+`.runs ORDER BY id DESC LIMIT 20`)
+	if err != nil {
+		return fmt.Errorf("read the runs: %w", err)
+	}
+	var r RunInfo
+	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Flavor, &r.Source, &r.Host, &r.PID,
+		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch}, func() error {
+		if r.Status == "running" && !rep.LockHeld {
+			r.Status = "interrupted"
+		}
+		rep.Runs = append(rep.Runs, r)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read the runs: %w", err)
+	}
+	rows, err = conn.Query(ctx, `SELECT reason, count(*) FROM `+bk+`.rejects GROUP BY reason ORDER BY 2 DESC, 1`)
+	if err != nil {
+		return fmt.Errorf("read the rejects: %w", err)
+	}
+	c := ReasonCount{Disposition: string(mappings.Rejected)}
+	if _, err := pgx.ForEachRow(rows, []any{&c.Reason, &c.Rows}, func() error {
+		rep.Rejects = append(rep.Rejects, c)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read the rejects: %w", err)
+	}
+	return nil
+}
+
+// next tells what a run would do, from the last run and, when the source
+// was read, whether the target is up to date with it.
+func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
+	var changed, pending []string
+	var changedBatches int
+	for _, t := range rep.Tables {
+		if t.Changed > 0 {
+			changed = append(changed, t.Legacy)
+			changedBatches += t.Changed
+		}
+		if t.Pending+t.Failed > 0 {
+			pending = append(pending, t.Legacy)
+		}
+	}
+	switch {
+	case rep.LockHeld:
+		who := "a run"
+		if last != nil && last.Status == "running" {
+			who = fmt.Sprintf("run %d (pid %d on %s)", last.ID, last.PID, last.Host)
+		}
+		return NextRun{"wait", who + " is working on this target: a second run would refuse to start; wait for it, then look again"}
+	case last == nil:
+		return NextRun{"load", "no cutover has run on this target: a run loads everything"}
+	case upToDate:
+		return NextRun{"nothing", fmt.Sprintf("the source is unchanged since run %d finished: a re-run writes nothing", lastDone(rep.Runs))}
+	case last.Status != "done":
+		where := "failed"
+		if last.Status == "interrupted" {
+			where = "was interrupted (its process or connection ended)"
+		}
+		if last.FailedTable != "" {
+			where = " in " + last.FailedTable
+			if last.FailedBatch > 0 {
+				where += fmt.Sprintf(" batch %d", last.FailedBatch)
+			}
+		}
+		return NextRun{"finish", fmt.Sprintf("run %d %s; %d of %d tables are not done (%s). "+
+			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
+			last.ID, where, len(pending), len(rep.Tables), abbreviate(pending, 8))}
+	case !rep.SourceRead:
+		return NextRun{"unknown", fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
+	case len(changed) > 0:
+		return NextRun{"update", fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
+			changedBatches, len(changed), lastDone(rep.Runs), abbreviate(changed, 8))}
+	default:
+		return NextRun{"update", "the run options differ from the last finished run's: a re-run checks every table and writes only the rows that differ"}
+	}
+}
+
+func lastDone(runs []RunInfo) int64 {
+	for _, r := range runs {
+		if r.Status == "done" {
+			return r.ID
+		}
+	}
+	return 0
+}
+
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+}
+
+// batchRecord is one row of the batch ledger.
+type batchRecord struct {
+	Table  string
+	No, Of int
+	RunID  int64
+	Sum    extract.Checksum
+}
+
+func readBatches(ctx context.Context, conn *pgx.Conn) (map[string]batchRecord, error) {
+	rows, err := conn.Query(ctx, `SELECT legacy_table, batch, batches, run_id, rows, checksum FROM `+bk+`.batches`)
+	if err != nil {
+		return nil, fmt.Errorf("read the batch ledger: %w", err)
+	}
+	out := map[string]batchRecord{}
+	var r batchRecord
+	_, err = pgx.ForEachRow(rows, []any{&r.Table, &r.No, &r.Of, &r.RunID, &r.Sum.Rows, &r.Sum.Hash}, func() error {
+		out[batchKey(r.Table, r.No)] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the batch ledger: %w", err)
+	}
+	return out, nil
+}
+
+func readResults(ctx context.Context, conn *pgx.Conn) (map[string]TableResult, error) {
+	rows, err := conn.Query(ctx, `SELECT mapping, legacy_table, coalesce(target_table, ''), source_rows, loaded, merged, folded, archived, discarded, rejected
+		FROM `+bk+`.results`)
+	if err != nil {
+		return nil, fmt.Errorf("read the results: %w", err)
+	}
+	out := map[string]TableResult{}
+	var r TableResult
+	_, err = pgx.ForEachRow(rows, []any{&r.Mapping, &r.Legacy, &r.Target, &r.Source, &r.Loaded, &r.Merged, &r.Folded, &r.Archived, &r.Discarded, &r.Rejected}, func() error {
+		r.Finished = true
+		out[r.Legacy] = r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the results: %w", err)
+	}
+	return out, nil
+}
+
+// upToDate reports whether a run over a source whose batches have the
+// checksums sums has nothing to do on the target: every batch is recorded
+// with its checksum by one run, that run finished with the same no_sessions
+// option, and every mapping has its result. A run forgets every record
+// before it changes the target and records each table with its rows, so a
+// run that stopped half-way never leaves a complete set behind.
+func upToDate(ctx context.Context, conn *pgx.Conn, sums map[string]extract.Checksum, ms []mappings.Mapping, noSessions bool) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&exists); err != nil || !exists {
+		return false, err
+	}
+	recs, err := readBatches(ctx, conn)
+	if err != nil || len(recs) != len(sums) || len(sums) == 0 {
+		return false, err
+	}
+	var run int64
+	for k, c := range sums {
+		r, ok := recs[k]
+		if !ok || r.Sum != c || (run != 0 && r.RunID != run) {
+			return false, nil
+		}
+		run = r.RunID
+	}
+	var status string
+	var ns bool
+	err = conn.QueryRow(ctx, `SELECT status, no_sessions FROM `+bk+`.runs WHERE id = $1`, run).Scan(&status, &ns)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read run %d: %w", run, err)
+	case status != "done" || ns != noSessions:
+		return false, nil
+	}
+	var finished int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+bk+`.results WHERE mapping = ANY($1)`, mappingNames(ms)).Scan(&finished); err != nil {
+		return false, fmt.Errorf("read the results: %w", err)
+	}
+	return finished == len(ms), nil
+}
