@@ -92,9 +92,11 @@ type Plan struct {
 	RemoveCount, RemoveIDs string
 	// MergeCount counts the seeded rows the natural-key merge would update.
 	MergeCount string
-	// FirstInsert replaces Upsert[0] when the mapping has never been
-	// applied: a plain INSERT, no conflict handling.
+	// FirstInsert is a plain INSERT of the rows; FirstUpsert replaces
+	// Upsert when the mapping has never been applied (its rows and
+	// bookkeeping cannot exist yet): plain inserts, no conflict handling.
 	FirstInsert string
+	FirstUpsert []string
 	// FKChecks each count the rows just written that break a foreign key,
 	// for runs that skip the per-row checks (see Apply).
 	FKChecks []FKCheck
@@ -187,7 +189,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
-		plan.Upsert = bookkeeping(m, p, d, stage, nil)
+		plan.Upsert, plan.FirstUpsert = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
 	}
 
@@ -594,7 +596,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
 		}
 	}
-	plan.Upsert = append(upsert, bookkeeping(m, p, d, stage, &m)...)
+	books, firstBooks := bookkeeping(m, p, d, stage, &m)
+	plan.Upsert = append(upsert, books...)
+	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), firstBooks...)
 	return plan, nil
 }
 
@@ -609,14 +613,19 @@ func quoteAll(cols []string) []string {
 // bookkeeping returns the statements that make the bookkeeping of mapping m
 // equal its decisions: the disposition ledger, rejects, archive, discards,
 // results and column losses. Each writes only what differs.
-func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) []string {
+func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) (stmts, first []string) {
 	L := lit(m.Legacy)
 	rawKey := keyExpr(m, "s")
 	target := "NULL"
 	if withTarget != nil {
 		target = lit(m.Target)
 	}
-	stmts := []string{
+	dispCols := `INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
+			SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
+	// A first load writes into an empty ledger: plain inserts in key order
+	// (several times faster than ON CONFLICT into a growing index).
+	first = []string{dispCols + ` ORDER BY _k`}
+	stmts = []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k = o.legacy_key)`,
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
@@ -648,8 +657,10 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		if kind.extraVals != "" {
 			join = " JOIN " + stage + " s ON " + rawKey + " = x._k"
 		}
-		stmts = append(stmts, `INSERT INTO `+t+` AS o (legacy_table, legacy_key, reason`+kind.extraCols+`, run_id)
-			SELECT `+L+`, x._k, x._reason`+kind.extraVals+`, $1 FROM `+d+` x`+join+` WHERE x._disp = '`+kind.disp+`'
+		insert := `INSERT INTO ` + t + ` AS o (legacy_table, legacy_key, reason` + kind.extraCols + `, run_id)
+			SELECT ` + L + `, x._k, x._reason` + kind.extraVals + `, $1 FROM ` + d + ` x` + join + ` WHERE x._disp = '` + kind.disp + `'`
+		first = append(first, insert)
+		stmts = append(stmts, insert+`
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET `+sets+`
 			WHERE (`+cmp1+`) IS DISTINCT FROM (`+cmp2+`)`)
 	}
@@ -657,7 +668,8 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	for _, disp := range mappings.Dispositions {
 		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE _disp = %s)", lit(string(disp))))
 	}
-	stmts = append(stmts, `DELETE FROM `+bk+`.results WHERE legacy_table = `+L+` AND mapping <> `+lit(m.Name()),
+	var tail []string
+	tail = append(tail, `DELETE FROM `+bk+`.results WHERE legacy_table = `+L+` AND mapping <> `+lit(m.Name()),
 		`INSERT INTO `+bk+`.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
 		SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, count(*), `+strings.Join(counts, ", ")+` FROM `+d+`
 		ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
@@ -666,9 +678,9 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	dropped := append([]string(nil), m.DroppedColumns...)
 	sort.Strings(dropped)
 	for _, dc := range dropped {
-		stmts = append(stmts, `INSERT INTO `+bk+`.column_loss (mapping, col, non_null)
+		tail = append(tail, `INSERT INTO `+bk+`.column_loss (mapping, col, non_null)
 			SELECT `+lit(m.Name())+`, `+lit(dc)+`, count(*) FILTER (WHERE `+ident("_lost_"+dc)+`) FROM `+d+` WHERE _disp IN ('`+string(m.Disposition())+`')
 			ON CONFLICT (mapping, col) DO UPDATE SET non_null = excluded.non_null`)
 	}
-	return stmts
+	return append(stmts, tail...), append(first, tail...)
 }

@@ -738,9 +738,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		xids = append(xids, xid)
 		mu.Unlock()
 		upsert := p.Upsert
-		if !applied[m.Legacy] && p.FirstInsert != "" {
+		if !applied[m.Legacy] && len(p.FirstUpsert) > 0 {
 			// Never applied: none of its rows can be in the target yet.
-			upsert = append([]string{p.FirstInsert}, upsert[1:]...)
+			upsert = p.FirstUpsert
 		}
 		for i, q := range upsert {
 			if i == 1 {
