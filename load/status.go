@@ -60,7 +60,7 @@ type RunInfo struct {
 type TableStatus struct {
 	Legacy string
 	// Batches is the table's batch count: the source's plan when the source
-	// was read, else the recorded batches.
+	// was read, else the recorded batches (one for a table with none).
 	Batches int
 	// Done batches are recorded in the target (with the source's checksum,
 	// when the source was read); Failed is the batch the last run failed in;
@@ -136,12 +136,16 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		}
 		plan, sums, rep.SourceRead = s.batches, s.sums, true
 	} else {
+		// Without the source, a table with a result and no batch record
+		// (a run forgot it and stopped) counts as one pending batch.
+		recorded := map[string]bool{}
 		for _, r := range recs {
 			plan = append(plan, extract.Batch{Table: r.Table, No: r.No, Of: r.Of})
+			recorded[r.Table] = true
 		}
 		for _, r := range results {
-			if !hasTable(plan, r.Legacy) {
-				plan = append(plan, extract.Batch{Table: r.Legacy})
+			if !recorded[r.Legacy] {
+				plan = append(plan, extract.Batch{Table: r.Legacy, No: 1, Of: 1})
 			}
 		}
 	}
@@ -159,9 +163,6 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 				ts.Result = &r
 			}
 			byTable[b.Table] = ts
-		}
-		if b.No == 0 {
-			continue // a table with a result and no batch record
 		}
 		ts.Batches++
 		k := batchKey(b.Table, b.No)
@@ -189,15 +190,6 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
 	rep.Next = rep.next(last, upToDate)
 	return rep, nil
-}
-
-func hasTable(bs []extract.Batch, table string) bool {
-	for _, b := range bs {
-		if b.Table == table {
-			return true
-		}
-	}
-	return false
 }
 
 // read reads the runs, the lock and the rejects.
