@@ -22,7 +22,7 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
-	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/internal/testkit"
 )
 
 // dryrunSource returns a fresh copy of the generated legacy database: v21
@@ -31,15 +31,6 @@ func dryrunSource(t *testing.T) string {
 	t.Helper()
 	return pgtest.NewDBFrom(t, "dryrun_source", func(ctx context.Context, u string) error {
 		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7})
-		return err
-	})
-}
-
-// dryrunTarget returns a fresh migrated target.
-func dryrunTarget(t *testing.T) string {
-	t.Helper()
-	return pgtest.NewDBFrom(t, "dryrun_target", func(ctx context.Context, u string) error {
-		_, err := migrations.Apply(ctx, u, nil)
 		return err
 	})
 }
@@ -174,7 +165,7 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 
 func TestDryRunOnEmptyTarget(t *testing.T) {
 	t.Parallel()
-	dry, _ := checkPrediction(t, dryrunSource(t), dryrunTarget(t))
+	dry, _ := checkPrediction(t, dryrunSource(t), testkit.MigratedTarget(t))
 	// A freshly migrated target holds only the seeds: every change is an
 	// insert, except the seeded catalog rows that legacy rows merge onto
 	// by natural key (they take the legacy content).
@@ -199,7 +190,7 @@ func TestDryRunOnEmptyTarget(t *testing.T) {
 func TestDryRunOnHalfLoadedTarget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := dryrunSource(t), dryrunTarget(t)
+	src, dst := dryrunSource(t), testkit.MigratedTarget(t)
 	// Stop a run midway: the mappings applied before reading_sessions
 	// commit, the rest does not.
 	stop := errors.New("stopped midway by the test")
@@ -227,7 +218,7 @@ func TestDryRunOnHalfLoadedTarget(t *testing.T) {
 func TestDryRunOnFinishedTarget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := dryrunSource(t), dryrunTarget(t)
+	src, dst := dryrunSource(t), testkit.MigratedTarget(t)
 	if _, err := Run(ctx, Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/mappings"
 )
@@ -138,7 +139,7 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			src, man := generated(t, flavor)
-			dst := targetDB(t)
+			dst := testkit.MigratedTarget(t)
 			before := tableChecksums(t, ctx, src)
 			sum, err := load.Run(ctx, load.Config{SourceURL: readOnlyURL(t, ctx, src), TargetURL: dst, MaxRejects: -1, Workers: 2})
 			if err != nil {
@@ -487,7 +488,7 @@ func TestRefusesUnknownSource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src, dst := legacyDB(t, "v21", false), targetDB(t)
+			src, dst := legacyDB(t, "v21", false), testkit.MigratedTarget(t)
 			conn, err := pgx.Connect(ctx, src)
 			if err != nil {
 				t.Fatal(err)

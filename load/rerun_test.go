@@ -27,7 +27,7 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
-	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/internal/testkit"
 )
 
 // errInjected is the failure the fault hooks inject.
@@ -63,15 +63,6 @@ func changedSource(t *testing.T) string {
 	})
 }
 
-// rerunTarget returns a fresh migrated target that no cutover has touched.
-func rerunTarget(t *testing.T) string {
-	t.Helper()
-	return pgtest.NewDBFrom(t, "rerun_target", func(ctx context.Context, u string) error {
-		_, err := migrations.Apply(ctx, u, nil)
-		return err
-	})
-}
-
 var (
 	refMu sync.Mutex
 	refs  = map[string]map[string]string{} // reference fingerprints, by source
@@ -82,7 +73,7 @@ var (
 func finishedTarget(t *testing.T) string {
 	t.Helper()
 	return pgtest.NewDBFrom(t, "rerun_finished", func(ctx context.Context, u string) error {
-		if err := replaceDatabase(ctx, t, u, rerunTarget(t)); err != nil {
+		if err := replaceDatabase(ctx, t, u, testkit.MigratedTarget(t)); err != nil {
 			return err
 		}
 		if _, err := Run(ctx, rerunConfig(rerunSource(t), u)); err != nil {
@@ -104,7 +95,7 @@ func reference(t *testing.T, name string) map[string]string {
 		finishedTarget(t)
 	} else {
 		pgtest.NewDBFrom(t, "rerun_finished_changed", func(ctx context.Context, u string) error {
-			if err := replaceDatabase(ctx, t, u, rerunTarget(t)); err != nil {
+			if err := replaceDatabase(ctx, t, u, testkit.MigratedTarget(t)); err != nil {
 				return err
 			}
 			if _, err := Run(ctx, rerunConfig(changedSource(t), u)); err != nil {
@@ -518,7 +509,7 @@ func TestRerunAfterKilledConnections(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			want := reference(t, "S0")
-			src, dst := rerunSource(t), rerunTarget(t)
+			src, dst := rerunSource(t), testkit.MigratedTarget(t)
 			cfg := rerunConfig(src, dst)
 			var claimed atomic.Bool
 			var killed int64
@@ -569,7 +560,7 @@ func TestSecondRunRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	want := reference(t, "S0")
-	src, dst := rerunSource(t), rerunTarget(t)
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
 	cfg := rerunConfig(src, dst)
 	var second error
 	var runs int64

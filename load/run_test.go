@@ -7,19 +7,11 @@ import (
 
 	"github.com/cutover/cutover/internal/legacyschema"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
-	"github.com/cutover/cutover/migrations"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-func targetDB(t *testing.T) string {
-	t.Helper()
-	return pgtest.NewDBFrom(t, "target", func(ctx context.Context, url string) error {
-		_, err := migrations.Apply(ctx, url, nil)
-		return err
-	})
-}
 
 func legacyDB(t *testing.T, flavor string, drift bool) string {
 	t.Helper()
@@ -37,7 +29,7 @@ func TestRunSeedOnlyLegacy(t *testing.T) {
 		t.Run(flavor, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src, dst := legacyDB(t, flavor, true), targetDB(t)
+			src, dst := legacyDB(t, flavor, true), testkit.MigratedTarget(t)
 			sum, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
 			if err != nil {
 				t.Fatal(err)
@@ -56,7 +48,7 @@ func TestRunSeedOnlyLegacy(t *testing.T) {
 
 func TestDryRunThenRunThenNoop(t *testing.T) {
 	ctx := context.Background()
-	src, dst := legacyDB(t, "v21", true), targetDB(t)
+	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
 	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1}
 	before, err := load.DryRun(ctx, cfg, 3)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/cutover/cutover/reconcile/report"
+
+	"github.com/cutover/cutover/internal/testkit"
 )
 
 // TestDiffCommand: `cutover diff` against an empty target predicts only
@@ -14,7 +16,7 @@ func TestDiffCommand(t *testing.T) {
 	t.Parallel()
 	t.Run("empty target", func(t *testing.T) {
 		t.Parallel()
-		src, dst := reportLegacy(t), reportMigrated(t)
+		src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 		dir := t.TempDir()
 		stdout, stderr, code := runMain(t, nil, "diff", "--source", src, "--target", dst, "--report-dir", dir, "--workers", "2")
 		if code != 0 {

@@ -26,21 +26,13 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
-	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/internal/testkit"
 )
 
 func procSource(t *testing.T) string {
 	t.Helper()
 	return pgtest.NewDBFrom(t, "proc_source", func(ctx context.Context, u string) error {
 		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
-		return err
-	})
-}
-
-func procTarget(t *testing.T) string {
-	t.Helper()
-	return pgtest.NewDBFrom(t, "proc_target", func(ctx context.Context, u string) error {
-		_, err := migrations.Apply(ctx, u, nil)
 		return err
 	})
 }
@@ -52,12 +44,12 @@ var (
 )
 
 // procReference returns the fingerprint of the target of an uninterrupted
-// `cutover run` on copies of procSource and procTarget, and the number of
+// `cutover run` on copies of procSource and testkit.MigratedTarget, and the number of
 // progress lines the run printed.
 func procReference(t *testing.T) (map[string]string, int) {
 	t.Helper()
 	pgtest.NewDBFrom(t, "proc_reference", func(ctx context.Context, u string) error {
-		if err := procReplaceDB(ctx, t, u, procTarget(t)); err != nil {
+		if err := procReplaceDB(ctx, t, u, testkit.MigratedTarget(t)); err != nil {
 			return err
 		}
 		p := procStart(t, "run", "--workers", "2", "--source", procSource(t), "--target", u)
@@ -296,7 +288,7 @@ func procFrozen(t *testing.T, u string, p *procRun) {
 func TestRunKilledAtRandomMoments(t *testing.T) {
 	t.Parallel()
 	want, lines := procReference(t)
-	src, dst := procSource(t), procTarget(t)
+	src, dst := procSource(t), testkit.MigratedTarget(t)
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 5))
 	t.Logf("random seed %d; the reference run printed %d progress lines", seed, lines)
@@ -329,7 +321,7 @@ func TestRunKilledAtRandomMoments(t *testing.T) {
 			t.Logf("killed %s after progress line %d: %q", delay.Round(time.Millisecond), line, out[len(out)-1])
 		case p.cmd.ProcessState.ExitCode() == 0:
 			t.Logf("the run finished within %s of progress line %d: again on a fresh target", delay.Round(time.Millisecond), line)
-			dst, killed = procTarget(t), 0
+			dst, killed = testkit.MigratedTarget(t), 0
 		default:
 			t.Fatalf("run: exit %d\n%s", p.cmd.ProcessState.ExitCode(), p.stderr())
 		}
@@ -374,7 +366,7 @@ func TestRunKilledAtRandomMoments(t *testing.T) {
 func TestSecondRunRefusesNamingTheFirst(t *testing.T) {
 	t.Parallel()
 	want, _ := procReference(t)
-	src, dst := procSource(t), procTarget(t)
+	src, dst := procSource(t), testkit.MigratedTarget(t)
 	if stdout, stderr, code := runMain(t, nil, "status", "--target", dst); code != 0 || !strings.Contains(stdout, "no cutover has run on this target: a run loads everything") {
 		t.Errorf("status of an untouched target: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -411,7 +403,7 @@ func TestSecondRunRefusesNamingTheFirst(t *testing.T) {
 func TestRunWithTerminatedSessions(t *testing.T) {
 	t.Parallel()
 	want, _ := procReference(t)
-	src, dst := procSource(t), procTarget(t)
+	src, dst := procSource(t), testkit.MigratedTarget(t)
 	freezer, release := procFreeze(t, dst)
 	p := procStart(t, "run", "--workers", "2", "--source", src, "--target", dst)
 	procFrozen(t, dst, p)

@@ -32,15 +32,6 @@ func reportLegacy(t *testing.T) string {
 	})
 }
 
-// reportMigrated returns a fresh migrated, empty target.
-func reportMigrated(t *testing.T) string {
-	t.Helper()
-	return pgtest.NewDBFrom(t, "report_migrated", func(ctx context.Context, u string) error {
-		_, err := migrations.Apply(ctx, u, nil)
-		return err
-	})
-}
-
 // reportFinished returns a copy of the legacy database and a fresh copy of
 // a target a cutover of it finished.
 func reportFinished(t *testing.T) (src, dst string) {
