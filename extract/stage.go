@@ -203,7 +203,11 @@ type Checksum struct {
 
 // ChecksumBatch computes the checksum of one batch on the source, in its own
 // transaction importing snapshotID. It reads every row of the batch on the
-// server and sends back two numbers.
+// server and sends back two numbers: the row count and the sum of the rows'
+// hash_record_extended (a per-type binary hash, about three times cheaper
+// than hashing each row's text). A table with a column type that has no
+// extended hash (SQLSTATE 42883) is hashed through its text form instead;
+// the two kinds are told apart by a prefix, so they never compare equal.
 func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batch) (Checksum, error) {
 	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
@@ -212,12 +216,32 @@ func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batc
 	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
 		return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
 	}
-	var c Checksum
-	q := fmt.Sprintf("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM %s t WHERE %s",
-		pgx.Identifier{"public", b.Table}.Sanitize(), b.Where())
-	if err := src.QueryRow(ctx, q).Scan(&c.Rows, &c.Hash); err != nil {
+	table := pgx.Identifier{"public", b.Table}.Sanitize()
+	c, err := checksumWith(ctx, src, "r:", "hash_record_extended(t, 0)", table, b)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42883" {
+		// The failed statement aborted the transaction: start over.
+		if _, err := src.Exec(ctx, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
+		}
+		if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+			return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
+		}
+		c, err = checksumWith(ctx, src, "t:", "hashtextextended(t::text, 0)", table, b)
+	}
+	if err != nil {
 		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
 	}
+	return c, nil
+}
+
+func checksumWith(ctx context.Context, src *pgx.Conn, kind, hash, table string, b Batch) (Checksum, error) {
+	var c Checksum
+	q := fmt.Sprintf("SELECT count(*), coalesce(sum(%s), 0)::text FROM %s t WHERE %s", hash, table, b.Where())
+	if err := src.QueryRow(ctx, q).Scan(&c.Rows, &c.Hash); err != nil {
+		return Checksum{}, err
+	}
+	c.Hash = kind + c.Hash
 	return c, nil
 }
 

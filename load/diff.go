@@ -74,7 +74,7 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, err
 	}
-	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2)); err != nil {
+	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT); err != nil {
 		return nil, err
 	}
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)

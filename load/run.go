@@ -275,7 +275,7 @@ func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSess
 // execute runs the phases and returns the application rows changed per
 // target table.
 func (s *session) execute(ctx context.Context) (map[string]int64, error) {
-	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2))
+	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), dburl.NoJIT)
 	if err != nil {
 		return nil, err
 	}

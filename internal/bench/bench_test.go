@@ -132,7 +132,8 @@ func TestClassify(t *testing.T) {
 		q      string
 		want   string
 	}{
-		{true, "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
+		{true, "SELECT count(*), coalesce(sum(hash_record_extended(t, 0)), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
+		{true, "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
 		{true, `COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT (FORMAT binary)`, "extract"},
 		{false, `COPY "cutover_stage"."users" ("id") FROM STDIN (FORMAT binary)`, "extract"},
 		{false, `CREATE INDEX ON "cutover_stage"."users" (id)`, "stage indexes"},

@@ -238,7 +238,7 @@ func classify(onSource bool, query string) string {
 	q := strings.Join(strings.Fields(query), " ")
 	if onSource {
 		switch {
-		case strings.Contains(q, "hashtextextended"):
+		case strings.Contains(q, "hash_record_extended"), strings.Contains(q, "hashtextextended"):
 			return "checksum"
 		case strings.HasPrefix(q, "COPY (SELECT"):
 			return "extract"

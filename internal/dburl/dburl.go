@@ -138,15 +138,26 @@ func Connect(ctx context.Context, role, connURL string) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// Pool opens a pool of at most maxConns connections and checks that the
-// server answers, wrapping errors as *Error.
-func Pool(ctx context.Context, role, connURL string, maxConns int32) (*pgxpool.Pool, error) {
+// Setting is a server parameter every connection of a pool starts with.
+type Setting struct{ Name, Value string }
+
+// NoJIT turns JIT compilation off: the cutover's set-based statements have
+// large cost estimates, so the planner compiles them, and compiling often
+// costs more than the statement saves.
+var NoJIT = Setting{"jit", "off"}
+
+// Pool opens a pool of at most maxConns connections, each starting with
+// settings, and checks that the server answers, wrapping errors as *Error.
+func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ...Setting) (*pgxpool.Pool, error) {
 	cfg, err := ParseConfig(role, connURL)
 	if err != nil {
 		return nil, err
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	for _, s := range settings {
+		cfg.ConnConfig.RuntimeParams[s.Name] = s.Value
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
