@@ -102,7 +102,6 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
 	PRIMARY KEY (legacy_table, legacy_key)
 );
-CREATE INDEX IF NOT EXISTS dispositions_target ON ` + bk + `.dispositions (target_table, target_id);
 -- id_map: every re-keying (legacy table, legacy key -> target table, id).
 CREATE OR REPLACE VIEW ` + bk + `.id_map AS
 	SELECT legacy_table, legacy_key, target_table, target_id, disposition, reason
@@ -115,6 +114,12 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.column_loss (
 	PRIMARY KEY (mapping, col)
 );
 `
+
+// ledgerIndexDDL builds the ledger's index by target row. The first run
+// drops it while it fills the empty ledger and builds it once at the end
+// (see apply); a run that ended before that builds it here, holding the run
+// lock, so that it never waits on another run's writes.
+const ledgerIndexDDL = `CREATE INDEX IF NOT EXISTS dispositions_target ON ` + bk + `.dispositions (target_table, target_id)`
 
 func ensureBookkeeping(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.Exec(ctx, bookkeepingDDL); err != nil {

@@ -141,6 +141,7 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			src, man := generated(t, flavor)
 			dst := testkit.MigratedTarget(t)
 			before := tableChecksums(t, ctx, src)
+			indexesBefore := indexOIDs(t, ctx, dst)
 			sum, err := load.Run(ctx, load.Config{SourceURL: readOnlyURL(t, ctx, src), TargetURL: dst, MaxRejects: -1, Workers: 2})
 			if err != nil {
 				t.Fatal(err)
@@ -154,7 +155,66 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			t.Run("folded_and_merged", func(t *testing.T) { checkFoldedMerged(t, ctx, src, dst, flavor) })
 			t.Run("feed_order", func(t *testing.T) { checkFeedOrder(t, ctx, dst) })
 			t.Run("tenancy", func(t *testing.T) { checkTenancy(t, ctx, dst) })
+			t.Run("schema", func(t *testing.T) { checkSchemaKept(t, ctx, dst, indexesBefore) })
 		})
+	}
+}
+
+// catalogSQL lists the public schema's indexes and constraints by name and
+// definition.
+const catalogSQL = `SELECT 'index ' || c.relname || ': ' || pg_get_indexdef(i.indexrelid)
+	FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace
+	UNION ALL
+	SELECT 'constraint ' || conrelid::regclass::text || '.' || conname || ': ' || pg_get_constraintdef(oid) ||
+		CASE WHEN convalidated THEN '' ELSE ' NOT VALID' END
+	FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+	ORDER BY 1`
+
+func indexOIDs(t *testing.T, ctx context.Context, dst string) map[string]uint32 {
+	t.Helper()
+	rows := query(t, ctx, dst, `SELECT c.relname, c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE c.relnamespace = 'public'::regnamespace`)
+	out := map[string]uint32{}
+	for rows.Next() {
+		var name string
+		var oid uint32
+		if err := rows.Scan(&name, &oid); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = oid
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkSchemaKept checks that the bulk load, which drops the indexes of
+// empty target tables and builds them after the rows, leaves every index
+// and constraint as the migrations made them, and that it did rebuild the
+// indexes it may (a table no foreign key points at) and only those.
+func checkSchemaKept(t *testing.T, ctx context.Context, dst string, before map[string]uint32) {
+	fresh := testkit.MigratedTarget(t)
+	if d := cmp.Diff(scalarList(t, ctx, fresh, catalogSQL), scalarList(t, ctx, dst, catalogSQL)); d != "" {
+		t.Errorf("indexes and constraints after the run differ from the migrations' (-migrations +after run):\n%s", d)
+	}
+	after := indexOIDs(t, ctx, dst)
+	for _, c := range []struct {
+		index   string
+		rebuilt bool
+	}{
+		{"idx_habit_completions_user_id", true}, // a plain index
+		{"habit_completions_pkey", true},       // a primary key nothing references
+		{"idx_exercise_sets_session_id", true},
+		{"users_pkey", false}, // referenced by foreign keys
+		{"habits_pkey", false},
+	} {
+		if got := after[c.index] != before[c.index]; got != c.rebuilt {
+			t.Errorf("index %s rebuilt by the run = %v, want %v", c.index, got, c.rebuilt)
+		}
+	}
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'cutover' AND indexname = 'dispositions_target'`); n != 1 {
+		t.Errorf("the ledger's index by target row is missing after the run")
 	}
 }
 

@@ -164,6 +164,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
+	if _, err := s.target.Exec(ctx, ledgerIndexDDL); err != nil {
+		return nil, fmt.Errorf("index the disposition ledger: %w", err)
+	}
 
 	changes, runErr := s.execute(ctx)
 	status, errText := "done", ""
@@ -717,6 +720,14 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	for _, n := range names {
 		applied[n] = true
 	}
+	// Into an empty ledger (a first run), the rows go without the index by
+	// target row, which is built once at the end: nothing reads it while
+	// apply runs, and one sort is far cheaper than a B-tree insert per row.
+	if len(names) == 0 {
+		if _, err := s.target.Exec(ctx, `DROP INDEX IF EXISTS `+bk+`.dispositions_target`); err != nil {
+			return nil, fmt.Errorf("apply: prepare the empty ledger: %w", err)
+		}
+	}
 	var xids []int64 // the apply transactions, to tell this run's rows from older ones
 	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
@@ -738,11 +749,27 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		xids = append(xids, xid)
 		mu.Unlock()
 		upsert := p.Upsert
+		var bulk bool
+		var dropped []rebuild
 		if !applied[m.Legacy] && len(p.FirstUpsert) > 0 {
 			// Never applied: none of its rows can be in the target yet.
 			upsert = p.FirstUpsert
+			tgt := "public." + ident(m.Target)
+			if p.FirstInsert != "" {
+				if bulk, err = bulkTarget(ctx, tx, tgt); err != nil {
+					return fmt.Errorf("prepare the bulk load of %s: %w", m.Target, err)
+				}
+			}
+			if bulk {
+				if dropped, err = dropIndexes(ctx, tx, tgt); err != nil {
+					return err
+				}
+			}
 		}
 		for i, q := range upsert {
+			if i == 0 && bulk && !slices.ContainsFunc(dropped, func(r rebuild) bool { return r.primary }) {
+				q += "\nORDER BY " + strings.Join(quoteAll(p.PK), ", ") // into the primary key in its order
+			}
 			if i == 1 {
 				if err := s.cfg.at("apply.rows:" + m.Legacy); err != nil {
 					return err
@@ -763,6 +790,11 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			}
 			if !strings.Contains(q, bk+".") {
 				count(m.Target, tag.RowsAffected())
+			}
+			if i == 0 && bulk {
+				if err := buildIndexes(ctx, tx, "public."+ident(m.Target), dropped); err != nil {
+					return err
+				}
 			}
 		}
 		if setBased {
@@ -790,6 +822,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	})
 	if err != nil {
 		return nil, err
+	}
+	if _, err := s.target.Exec(ctx, ledgerIndexDDL); err != nil {
+		return nil, fmt.Errorf("index the disposition ledger: %w", err)
 	}
 	s.cfg.Progress(Event{Phase: "finish", Message: "assigning feed order (sort_order)"})
 	for _, table := range feedTables {
