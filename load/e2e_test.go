@@ -204,7 +204,7 @@ func checkSchemaKept(t *testing.T, ctx context.Context, dst string, before map[s
 		rebuilt bool
 	}{
 		{"idx_habit_completions_user_id", true}, // a plain index
-		{"habit_completions_pkey", true},       // a primary key nothing references
+		{"habit_completions_pkey", true},        // a primary key nothing references
 		{"idx_exercise_sets_session_id", true},
 		{"users_pkey", false}, // referenced by foreign keys
 		{"habits_pkey", false},
