@@ -216,6 +216,15 @@ func checkSchemaKept(t *testing.T, ctx context.Context, dst string, before map[s
 	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'cutover' AND indexname = 'dispositions_target'`); n != 1 {
 		t.Errorf("the ledger's index by target row is missing after the run")
 	}
+	// The ledger: one attached partition per legacy table, each with both
+	// of the ledger's indexes (built when it was attached).
+	tables := scalar[int64](t, ctx, dst, `SELECT count(DISTINCT legacy_table) FROM cutover.dispositions`)
+	parts := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'cutover.dispositions'::regclass`)
+	indexes := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid
+		WHERE i.inhparent = 'cutover.dispositions'::regclass`)
+	if tables == 0 || parts != tables || indexes != 2*parts {
+		t.Errorf("ledger: %d legacy tables, %d partitions with %d indexes; want one partition per table with 2 indexes each", tables, parts, indexes)
+	}
 }
 
 func checkConservation(t *testing.T, ctx context.Context, src, dst string, sum *load.Summary) {

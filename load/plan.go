@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -97,6 +98,10 @@ type Plan struct {
 	// bookkeeping cannot exist yet): plain inserts, no conflict handling.
 	FirstInsert string
 	FirstUpsert []string
+	// LedgerRows selects the mapping's rows of the disposition ledger
+	// (ledgerColumns; $1 is the run id), for a first write into a fresh
+	// ledger partition.
+	LedgerRows string
 	// FKChecks each count the rows just written that break a foreign key,
 	// for runs that skip the per-row checks (see Apply).
 	FKChecks []FKCheck
@@ -189,7 +194,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
-		plan.Upsert, plan.FirstUpsert = bookkeeping(m, p, d, stage, nil)
+		plan.Upsert, plan.FirstUpsert, plan.LedgerRows = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
 	}
 
@@ -527,6 +532,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	tgt := "public." + ident(m.Target)
 	upsert := []string{"INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\n" + plan.Rows + conflict}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
+	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
+		slices.Contains(cols, "user_id") && slices.Contains(cols, "created_at") && slices.Contains(cols, "id") {
+		// A first load numbers the feed as it writes it, so that the final
+		// numbering (over all of the table's rows, after every mapping) has
+		// nothing to rewrite when this mapping is the table's only source.
+		plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ", sort_order)\n" +
+			"SELECT r.*, row_number() OVER (PARTITION BY r.user_id ORDER BY r.created_at, r.id) - 1 FROM (" + plan.Rows + ") r"
+	}
 	for _, fk := range target.FKs {
 		written := "SELECT c." + ident(fk.Column) + " AS v FROM " + tgt + " c JOIN " + d + " d ON c.id = d._tid AND d._disp IN " + reach
 		if !target.has("id") {
@@ -596,7 +609,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
 		}
 	}
-	books, firstBooks := bookkeeping(m, p, d, stage, &m)
+	books, firstBooks, ledgerRows := bookkeeping(m, p, d, stage, &m)
+	plan.LedgerRows = ledgerRows
 	plan.Upsert = append(upsert, books...)
 	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), firstBooks...)
 	return plan, nil
@@ -613,18 +627,18 @@ func quoteAll(cols []string) []string {
 // bookkeeping returns the statements that make the bookkeeping of mapping m
 // equal its decisions: the disposition ledger, rejects, archive, discards,
 // results and column losses. Each writes only what differs.
-func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) (stmts, first []string) {
+func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) (stmts, first []string, ledgerRows string) {
 	L := lit(m.Legacy)
 	rawKey := keyExpr(m, "s")
 	target := "NULL"
 	if withTarget != nil {
 		target = lit(m.Target)
 	}
-	dispCols := `INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
-			SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
+	ledgerRows = `SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
 	// A first load writes into an empty ledger: plain inserts in key order
 	// (several times faster than ON CONFLICT into a growing index).
-	first = []string{dispCols + ` ORDER BY _k`}
+	first = []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
+			` + ledgerRows + ` ORDER BY _k`}
 	stmts = []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k = o.legacy_key)`,
@@ -682,5 +696,8 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 			SELECT `+lit(m.Name())+`, `+lit(dc)+`, count(*) FILTER (WHERE `+ident("_lost_"+dc)+`) FROM `+d+` WHERE _disp IN ('`+string(m.Disposition())+`')
 			ON CONFLICT (mapping, col) DO UPDATE SET non_null = excluded.non_null`)
 	}
-	return append(stmts, tail...), append(first, tail...)
+	return append(stmts, tail...), append(first, tail...), ledgerRows
 }
+
+// ledgerColumns are the columns of the disposition ledger a mapping writes.
+const ledgerColumns = "legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id"

@@ -164,9 +164,6 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
-	if _, err := s.target.Exec(ctx, ledgerIndexDDL); err != nil {
-		return nil, fmt.Errorf("index the disposition ledger: %w", err)
-	}
 
 	changes, runErr := s.execute(ctx)
 	status, errText := "done", ""
@@ -275,10 +272,18 @@ func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSess
 	return id, nil
 }
 
+// targetSettings are the session settings of the run's target
+// connections: no JIT (see dburl.NoJIT); hash joins of a decision table
+// with its stage table in memory rather than in batches on disk; and index
+// builds after a bulk load sorted in memory up to a few million rows. Each
+// is per connection (Workers+2 of them), within what a server that holds
+// the application can spare during a cutover.
+var targetSettings = []dburl.Setting{dburl.NoJIT, {Name: "work_mem", Value: "64MB"}, {Name: "maintenance_work_mem", Value: "256MB"}}
+
 // execute runs the phases and returns the application rows changed per
 // target table.
 func (s *session) execute(ctx context.Context) (map[string]int64, error) {
-	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), dburl.NoJIT)
+	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), targetSettings...)
 	if err != nil {
 		return nil, err
 	}
@@ -529,7 +534,7 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			if t.Name == "users" {
 				stmts = append(stmts, "CREATE INDEX ON "+st+" (lower(email))")
 			}
-			stmts = append(stmts, "ANALYZE "+st)
+			stmts = append(stmts, "ANALYZE "+st+s.analyzed(t))
 			for _, q := range stmts {
 				if _, err := s.pool.Exec(gctx, q); err != nil {
 					return fmt.Errorf("index stage table %s: %w", t.Name, err)
@@ -539,6 +544,43 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 		})
 	}
 	return g.Wait()
+}
+
+// analyzed lists, as an ANALYZE column list, the columns of stage table t
+// that decisions join or group on (keys and references): the planner needs
+// their statistics to choose hash joins, and collecting statistics of every
+// column (sorting a sample of each) cost more than half of the step.
+func (s *session) analyzed(t extract.Table) string {
+	has := map[string]bool{}
+	for _, c := range t.Columns {
+		has[c.Name] = true
+	}
+	var cols []string
+	add := func(c string) {
+		if has[c] && !slices.Contains(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	add("id")
+	add("user_id")
+	for _, m := range s.ms {
+		if m.Legacy != t.Name {
+			continue
+		}
+		for _, k := range m.KeyColumns() {
+			add(k)
+		}
+		for _, r := range m.Refs {
+			add(r.Column)
+		}
+		if m.SelfRef != nil {
+			add(m.SelfRef.Column)
+		}
+	}
+	if len(cols) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(quoteAll(cols), ", ") + ")"
 }
 
 // prepare runs the Go transforms whose results the mappings read.
@@ -720,14 +762,6 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	for _, n := range names {
 		applied[n] = true
 	}
-	// Into an empty ledger (a first run), the rows go without the index by
-	// target row, which is built once at the end: nothing reads it while
-	// apply runs, and one sort is far cheaper than a B-tree insert per row.
-	if len(names) == 0 {
-		if _, err := s.target.Exec(ctx, `DROP INDEX IF EXISTS `+bk+`.dispositions_target`); err != nil {
-			return nil, fmt.Errorf("apply: prepare the empty ledger: %w", err)
-		}
-	}
 	var xids []int64 // the apply transactions, to tell this run's rows from older ones
 	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
@@ -751,9 +785,14 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		upsert := p.Upsert
 		var bulk bool
 		var dropped []rebuild
+		var partition string
+		var attach []string
 		if !applied[m.Legacy] && len(p.FirstUpsert) > 0 {
 			// Never applied: none of its rows can be in the target yet.
 			upsert = p.FirstUpsert
+			if partition, attach, err = ledgerBulk(ctx, tx, m.Legacy); err != nil {
+				return fmt.Errorf("prepare the ledger partition of %s: %w", m.Legacy, err)
+			}
 			tgt := "public." + ident(m.Target)
 			if p.FirstInsert != "" {
 				if bulk, err = bulkTarget(ctx, tx, tgt); err != nil {
@@ -780,6 +819,10 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return err
 				}
 			}
+			bookkeeping := strings.Contains(q, bk+".")
+			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {
+				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
+			}
 			args := []any{}
 			if strings.Contains(q, "$1") {
 				args = append(args, s.runID)
@@ -788,7 +831,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if err != nil {
 				return err
 			}
-			if !strings.Contains(q, bk+".") {
+			if !bookkeeping {
 				count(m.Target, tag.RowsAffected())
 			}
 			if i == 0 && bulk {
@@ -809,6 +852,11 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				}
 			}
 		}
+		for _, q := range attach {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("attach the ledger partition of %s: %w", m.Legacy, err)
+			}
+		}
 		if err := s.recordBatches(ctx, tx, m.Legacy); err != nil {
 			return err
 		}
@@ -822,9 +870,6 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	})
 	if err != nil {
 		return nil, err
-	}
-	if _, err := s.target.Exec(ctx, ledgerIndexDDL); err != nil {
-		return nil, fmt.Errorf("index the disposition ledger: %w", err)
 	}
 	s.cfg.Progress(Event{Phase: "finish", Message: "assigning feed order (sort_order)"})
 	for _, table := range feedTables {
@@ -847,27 +892,49 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	return changes, nil
 }
 
-// inOrder runs f for every mapping, in parallel as far as the dependencies
-// between mappings allow. Failures name the mapping.
-func (s *session) inOrder(ctx context.Context, phase string, skipTargetless bool, f func(context.Context, mappings.Mapping) error) error {
+// inOrder runs f for every mapping, at most Workers at once, each as soon
+// as the mappings it depends on have finished; a mapping waiting for its
+// dependencies holds no worker. With serialize, mappings that write the
+// same target table also run one after another (in list order): apply's
+// bulk load locks a table it fills, and a second writer would only wait
+// for it. Failures name the mapping.
+func (s *session) inOrder(ctx context.Context, phase string, serialize bool, f func(context.Context, mappings.Mapping) error) error {
 	deps := mappings.Dependencies(s.ms)
+	if serialize {
+		last := map[string]string{} // target table -> its previous writer
+		for _, m := range s.ms {
+			if m.Target == "" {
+				continue
+			}
+			if prev, ok := last[m.Target]; ok && !slices.Contains(deps[m.Name()], prev) {
+				deps[m.Name()] = append(slices.Clone(deps[m.Name()]), prev)
+			}
+			last[m.Target] = m.Name()
+		}
+	}
 	finished := map[string]chan struct{}{}
 	for _, m := range s.ms {
 		finished[m.Name()] = make(chan struct{})
 	}
 	var mu sync.Mutex
 	var n int64
+	workers := make(chan struct{}, s.cfg.Workers)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.cfg.Workers)
 	for _, m := range s.ms {
-		for _, d := range deps[m.Name()] {
-			select {
-			case <-finished[d]:
-			case <-gctx.Done():
-				return g.Wait()
-			}
-		}
 		g.Go(func() error {
+			for _, d := range deps[m.Name()] {
+				select {
+				case <-finished[d]:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			select {
+			case workers <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			defer func() { <-workers }()
 			if err := f(gctx, m); err != nil {
 				return &StepError{Table: m.Legacy, Err: fmt.Errorf("%s %s: %w%s", phase, m.Name(), err, sqlstateHint(err))}
 			}
