@@ -10,13 +10,14 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// relation is a set of rows on one server, as (key, row text, label): the
-// key identifies the row on both sides, the row text is what is compared
-// (its hash is summed), and the label says where a row came from (e.g.
-// "rejected"). SQL is a SELECT producing the columns k, r, label and may use
-// the parameters $1…$len(Args). Vals, when set, is a SELECT producing k and
-// a text[] of the compared values (same parameters): it names the columns
-// that differ in a changed row.
+// relation is a set of rows on one server, as (key, row hash, label): the
+// key identifies the row on both sides, the row hash is the 64-bit hash of
+// what is compared (see rowHash; the hashes are summed), and the label says
+// where a row came from (e.g. "rejected"). SQL is a SELECT producing the
+// columns k (text), rh (bigint), label and may use the parameters
+// $1…$len(Args). Vals, when set, is a SELECT producing k and a text[] of the
+// compared values (same parameters): it names the columns that differ in a
+// changed row.
 type relation struct {
 	SQL  string
 	Args []any
@@ -61,10 +62,16 @@ type comparison struct {
 // leafRows rows, and then fetches the keys and row hashes of those buckets
 // only.
 //
-// The hash is PostgreSQL's hashtextextended (seed 0): stable across
-// versions (hash partitioning relies on it) and about five times cheaper
-// than md5. Both servers must use the same byte order and encoding, as
-// every x86-64 and ARM64 server with UTF8 databases does.
+// The key hash is PostgreSQL's hashtextextended (seed 0); the row hash is
+// hashtextextended or hash_record_extended (see rowHash). Both are stable
+// across versions (hash partitioning relies on them) and several times
+// cheaper than md5. Both servers must use the same byte order and encoding,
+// as every x86-64 and ARM64 server with UTF8 databases does.
+//
+// Every bucket query groups by a prefix of the key hash behind an
+// optimization fence (OFFSET 0), so that the planner, which cannot know
+// that a prefix has at most 16ⁿ values, estimates a default number of
+// groups and aggregates in a small hash table instead of sorting every row.
 type bisector struct {
 	leafRows int
 	// maxDiffs stops the narrowing once this many differing buckets are
@@ -95,9 +102,10 @@ func (b bisector) levelSQL(rel relation, depth int) string {
 	for _, l := range labels {
 		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE label = '%s')", l))
 	}
-	return fmt.Sprintf(`SELECT %s AS b, count(*), coalesce(sum(rh), 0)::text, %s
-		FROM (SELECT hashtextextended(k, 0) AS kh, hashtextextended(r, 0) AS rh, label FROM (%s) x) y%s GROUP BY 1`,
-		prefix("kh", depth), strings.Join(counts, ", "), rel.SQL, where)
+	return fmt.Sprintf(`SELECT b, count(*), coalesce(sum(rh), 0)::text, %s
+		FROM (SELECT %s AS b, rh, label
+			FROM (SELECT hashtextextended(k, 0) AS kh, rh, label FROM (%s) x) y%s OFFSET 0) z GROUP BY 1`,
+		strings.Join(counts, ", "), prefix("kh", depth), rel.SQL, where)
 }
 
 func (b bisector) level(ctx context.Context, conn *pgx.Conn, rel relation, depth int, prefixes []int64, labelled map[string]int64) (map[int64]bucket, error) {
@@ -135,7 +143,7 @@ func (b bisector) level(ctx context.Context, conn *pgx.Conn, rel relation, depth
 type leafRow struct{ key, hash, label string }
 
 func (b bisector) leaves(ctx context.Context, conn *pgx.Conn, rel relation, depth int, prefixes []int64) ([]leafRow, error) {
-	q := fmt.Sprintf(`SELECT k, hashtextextended(r, 0)::text, coalesce(label, '') FROM (%s) x WHERE %s = ANY($%d::bigint[])`,
+	q := fmt.Sprintf(`SELECT k, rh::text, coalesce(label, '') FROM (%s) x WHERE %s = ANY($%d::bigint[])`,
 		rel.SQL, prefix("hashtextextended(k, 0)", depth), len(rel.Args)+1)
 	rows, err := conn.Query(ctx, q, append(slices.Clone(rel.Args), prefixes)...)
 	if err != nil {
@@ -274,8 +282,8 @@ func (b bisector) narrow(ctx context.Context, srcConn, tgtConn *pgx.Conn, src, t
 // dual is one relation per server that carries two comparisons at once,
 // so that one scan of each side computes both first levels: the columns
 // are k, label, ie (the row takes part in the key comparison, hashed by
-// its key) and rc, ic (the row takes part in the content comparison,
-// hashed by rc).
+// its key) and hc, ic (the row takes part in the content comparison, with
+// the row hash hc, a bigint).
 type dual struct {
 	SQL  string
 	Args []any
@@ -288,11 +296,12 @@ func (b bisector) firstLevel(ctx context.Context, conn *pgx.Conn, d dual) (keys,
 	for _, l := range labels {
 		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE ie AND label = '%s')", l))
 	}
-	q := fmt.Sprintf(`SELECT %s AS b,
+	q := fmt.Sprintf(`SELECT b,
 			count(*) FILTER (WHERE ie), coalesce(sum(kh) FILTER (WHERE ie), 0)::text,
 			count(*) FILTER (WHERE ic), coalesce(sum(hc) FILTER (WHERE ic), 0)::text, %s
-		FROM (SELECT hashtextextended(k, 0) AS kh, hashtextextended(rc, 0) AS hc, label, ie, ic FROM (%s) x) y GROUP BY 1`,
-		prefix("kh", 1), strings.Join(counts, ", "), d.SQL)
+		FROM (SELECT %s AS b, kh, hc, label, ie, ic
+			FROM (SELECT hashtextextended(k, 0) AS kh, hc, label, ie, ic FROM (%s) x) y OFFSET 0) z GROUP BY 1`,
+		strings.Join(counts, ", "), prefix("kh", 1), d.SQL)
 	rows, err := conn.Query(ctx, q, d.Args...)
 	if err != nil {
 		return nil, nil, nil, err

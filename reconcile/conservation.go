@@ -40,20 +40,20 @@ func (v *verifier) evidence(m mappings.Mapping) relation {
 	switch {
 	case m.Target == "":
 	case v.hasIDKey(m):
-		parts = append(parts, `SELECT d.legacy_key AS k, d.legacy_key AS r, d.disposition AS label
+		parts = append(parts, `SELECT d.legacy_key AS k, hashtextextended(d.legacy_key, 0) AS rh, d.disposition AS label
 			FROM `+bk+`.dispositions d JOIN public.`+ident(m.Target)+` t ON t.id = d.target_id
 			WHERE d.legacy_table = `+L+` AND d.target_table = `+lit(m.Target)+` AND d.disposition IN ('loaded', 'folded', 'merged')`)
 	case m.Target == m.Legacy:
 		// A join table (user_roles): its rows, keyed by their references
 		// mapped back to legacy keys.
 		key, joins := v.backwardKey(m, "t")
-		parts = append(parts, `SELECT `+key+` AS k, `+key+` AS r, `+lit(string(m.Disposition()))+` AS label
+		parts = append(parts, `SELECT `+key+` AS k, hashtextextended(`+key+`, 0) AS rh, `+lit(string(m.Disposition()))+` AS label
 			FROM public.`+ident(m.Target)+` t`+joins)
 	}
 	for _, e := range []struct{ table, label string }{
 		{"archive", "archived"}, {"discards", "discarded"}, {"rejects", "rejected"},
 	} {
-		parts = append(parts, `SELECT legacy_key AS k, legacy_key AS r, '`+e.label+`' AS label
+		parts = append(parts, `SELECT legacy_key AS k, hashtextextended(legacy_key, 0) AS rh, '`+e.label+`' AS label
 			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
 	}
 	return relation{SQL: strings.Join(parts, "\nUNION ALL\n")}
@@ -99,7 +99,7 @@ func backward(a, col, parent, alias string) (string, string) {
 // every legacy key.
 func sourceKeys(m mappings.Mapping) relation {
 	key := mappings.KeyExpr(m, "s")
-	return relation{SQL: `SELECT ` + key + ` AS k, ` + key + ` AS r, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
+	return relation{SQL: `SELECT ` + key + ` AS k, hashtextextended(` + key + `, 0) AS rh, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
 }
 
 // recordConservation turns the key comparison of mapping m into its
@@ -269,16 +269,18 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 		}
 		seeds := uuidArray(v.seeds)
 		tbl := "public." + ident(t.Name)
+		// One pass over the table and its ledger entries: the claims
+		// (one per target id) full-joined to the rows. A row without a
+		// claim is a seed or unexplained; a claim without a row is
+		// missing.
 		if err := conn.QueryRow(ctx, `WITH claims AS (
 				SELECT target_id, bool_or(disposition = 'loaded') AS l FROM `+bk+`.dispositions
 				WHERE target_table = `+T+` AND disposition IN ('loaded', 'folded') GROUP BY target_id)
-			SELECT count(*), count(*) FILTER (WHERE c.l), count(*) FILTER (WHERE NOT c.l),
-				count(*) FILTER (WHERE c.target_id IS NULL AND t.id = ANY(`+seeds+`)),
-				count(*) FILTER (WHERE c.target_id IS NULL AND NOT t.id = ANY(`+seeds+`)),
-				(SELECT count(DISTINCT d.target_id) FROM `+bk+`.dispositions d
-					WHERE d.target_table = `+T+` AND d.disposition IN ('loaded', 'folded')
-					AND NOT EXISTS (SELECT 1 FROM `+tbl+` x WHERE x.id = d.target_id))
-			FROM `+tbl+` t LEFT JOIN claims c ON c.target_id = t.id`).
+			SELECT count(t.here), count(t.here) FILTER (WHERE c.l), count(t.here) FILTER (WHERE NOT c.l),
+				count(t.here) FILTER (WHERE c.target_id IS NULL AND t.id = ANY(`+seeds+`)),
+				count(t.here) FILTER (WHERE c.target_id IS NULL AND NOT t.id = ANY(`+seeds+`)),
+				count(c.target_id) FILTER (WHERE t.here IS NULL)
+			FROM (SELECT id, true AS here FROM `+tbl+`) t FULL JOIN claims c ON c.target_id = t.id`).
 			Scan(&tc.Rows, &tc.Loaded, &tc.Folded, &tc.Seeds, &tc.Unexplained, &tc.Missing); err != nil {
 			return err
 		}

@@ -21,10 +21,11 @@ func comparable(m mappings.Mapping) bool {
 
 // colSpec is one compared target column: its value rendered from the
 // legacy row (src, over alias s) and from the target row (tgt, over alias
-// t), as the same type on both sides.
+// t), as the same type on both sides: Type (format_type).
 type colSpec struct {
 	Name     string
 	Src, Tgt string
+	Type     string
 	Computed bool
 }
 
@@ -98,7 +99,7 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 				p.NotCompared = append(p.NotCompared, c)
 				continue
 			}
-			p.Cols = append(p.Cols, colSpec{Name: c, Src: "(" + m.Columns[c] + ")::" + typ, Tgt: tgt, Computed: true})
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: "(" + m.Columns[c] + ")::" + typ, Tgt: tgt, Type: typ, Computed: true})
 		case isRef && r.ParentKey() == "id" && legacy.has(c):
 			n := len(p.TgtJoins)
 			b, j := backward("t", c, r.Parent, fmt.Sprintf("cb%d", n))
@@ -113,13 +114,13 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 					fmt.Sprintf("LEFT JOIN (SELECT DISTINCT unnest($%d::text[]) AS k) nr%d ON nr%d.k = s.%s::text", i+2, i, i, ident(c)))
 				src = fmt.Sprintf("CASE WHEN pe%d.id IS NOT NULL AND nr%d.k IS NULL THEN s.%s::text END", i, i, ident(c))
 			}
-			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: b})
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: b, Type: "text"})
 		case legacy.has(c):
 			src := "s." + ident(c)
 			if legacy.Types[c] != typ {
 				src += "::" + typ
 			}
-			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: tgt})
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: tgt, Type: typ})
 		}
 	}
 	return p, nil
@@ -143,6 +144,50 @@ func rowText(exprs []string) string {
 	return "ROW(" + strings.Join(exprs, ", ") + ")::text"
 }
 
+// hashedAsIs are the column types whose own extended hash function tells
+// apart exactly the values whose text differs (one type on both sides, in
+// verify's session settings): rowHash hashes their binary values instead
+// of their text, which saves the output function of every value. The
+// others (numeric, float, jsonb, arrays, inet, …) have values that compare
+// equal with different text (1.0 and 1.00, -0 and 0), so they are still
+// compared as text.
+var hashedAsIs = map[string]bool{
+	"uuid": true, "smallint": true, "integer": true, "bigint": true, "boolean": true, "date": true,
+	"timestamp with time zone": true, "timestamp without time zone": true, "bytea": true,
+}
+
+// rowHash renders the 64-bit hash of the compared values exprs, whose
+// types are types (the same on both sides). With typed (both servers are
+// PostgreSQL 14 or later) it is hash_record_extended of a row of the
+// values of the hashedAsIs types, the text values (as text in the "C"
+// collation, whose hash is of the bytes) and the text of a row of all other
+// values; otherwise the hash of the text of the row of all values. Either
+// way two rows hash alike exactly when (but for collisions) each value has
+// the same text.
+func rowHash(exprs, types []string, typed bool) string {
+	if len(exprs) == 0 {
+		return "hashtextextended(''::text, 0)"
+	}
+	if !typed {
+		return "hashtextextended(" + rowText(exprs) + ", 0)"
+	}
+	var vals, other []string
+	for i, e := range exprs {
+		switch t := types[i]; {
+		case hashedAsIs[t]:
+			vals = append(vals, "("+e+")::"+t)
+		case t == "text" || strings.HasPrefix(t, "character varying"):
+			vals = append(vals, "("+e+`)::text COLLATE "C"`)
+		default:
+			other = append(other, e)
+		}
+	}
+	if len(other) > 0 {
+		vals = append(vals, rowText(other))
+	}
+	return "hash_record_extended(ROW(" + strings.Join(vals, ", ") + "), 0)"
+}
+
 func valArray(exprs []string) string {
 	if len(exprs) == 0 {
 		return "ARRAY[]::text[]"
@@ -158,10 +203,11 @@ func valArray(exprs []string) string {
 // relation takes $1 (legacy keys not compared) and $2… (per SetNull
 // reference, the parent keys that do not reach the target).
 func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (src, tgt relation) {
-	var srcE, tgtE, names []string
+	var srcE, tgtE, names, types []string
 	for _, c := range p.Cols {
-		srcE, tgtE, names = append(srcE, c.Src), append(tgtE, c.Tgt), append(names, c.Name)
+		srcE, tgtE, names, types = append(srcE, c.Src), append(tgtE, c.Tgt), append(names, c.Name), append(types, c.Type)
 	}
+	srcH, tgtH := rowHash(srcE, types, v.typed), rowHash(tgtE, types, v.typed)
 	key := mappings.KeyExpr(m, "s")
 	from := "\nFROM public." + ident(m.Legacy) + " s"
 	for _, j := range p.SrcJoins {
@@ -169,7 +215,7 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 	}
 	from += "\nWHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) e(k) WHERE e.k = " + key + ")"
 	src = relation{
-		SQL:  "SELECT " + key + " AS k, " + rowText(srcE) + " AS r, NULL::text AS label" + from,
+		SQL:  "SELECT " + key + " AS k, " + srcH + " AS rh, NULL::text AS label" + from,
 		Vals: "SELECT " + key + " AS k, " + valArray(srcE) + " AS v" + from,
 		Args: args, Cols: names,
 	}
@@ -180,20 +226,20 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		in := "('" + strings.Join(compared(m), "', '") + "')"
 		from := "\nFROM " + bk + ".dispositions d JOIN " + tbl + " t ON t.id = d.target_id" + joins +
 			"\nWHERE d.legacy_table = " + lit(m.Legacy) + " AND d.target_table = " + lit(m.Target) + " AND d.disposition IN " + in
-		parts = append(parts, "SELECT d.legacy_key AS k, "+rowText(tgtE)+" AS r, d.disposition AS label"+from)
+		parts = append(parts, "SELECT d.legacy_key AS k, "+tgtH+" AS rh, d.disposition AS label"+from)
 		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
 		if m.Target == m.Legacy {
 			// Rows of the table that nothing explains are extra rows.
 			from := "\nFROM " + tbl + " t" + joins + "\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
 				" AND NOT t.id = ANY(" + uuidArray(v.seeds) + ")"
-			parts = append(parts, "SELECT t.id::text AS k, "+rowText(tgtE)+" AS r, 'unexplained' AS label"+from)
+			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)
 			vals = append(vals, "SELECT t.id::text AS k, "+valArray(tgtE)+" AS v"+from)
 		}
 	} else {
 		k, kj := v.backwardKey(m, "t")
 		from := "\nFROM " + tbl + " t" + kj + joins
-		parts = append(parts, "SELECT "+k+" AS k, "+rowText(tgtE)+" AS r, "+lit(string(m.Disposition()))+" AS label"+from)
+		parts = append(parts, "SELECT "+k+" AS k, "+tgtH+" AS rh, "+lit(string(m.Disposition()))+" AS label"+from)
 		vals = append(vals, "SELECT "+k+" AS k, "+valArray(tgtE)+" AS v"+from)
 	}
 	tgt = relation{SQL: strings.Join(parts, "\nUNION ALL\n"), Vals: strings.Join(vals, "\nUNION ALL\n"), Cols: names}

@@ -11,15 +11,16 @@
 //     or the row a merged key points at), a row of cutover.archive,
 //     cutover.discards or cutover.rejects. The dispositions ledger only says
 //     which disposition a key was given; the evidence is the data. The
-//     comparison is a key-set checksum in md5 buckets, narrowed down to the
-//     keys that differ.
+//     comparison is a key-set checksum in buckets of the key's hash,
+//     narrowed down to the keys that differ.
 //   - Target rows, per target table: every row is explained by the ledger or
 //     is a seed row (0013_seeds.sql); no row the ledger promises is missing.
 //   - Content, per mapping whose rows reach the target: a checksum of the
 //     columns both sides share (renamed and SQL-computed columns included,
 //     references mapped back to legacy ids through the ledger), computed on
-//     each server in md5(key) buckets and narrowed down data-diff style to
-//     the missing, extra and changed rows, with the columns that differ.
+//     each server in buckets of the key's hash and narrowed down data-diff
+//     style to the missing, extra and changed rows, with the columns that
+//     differ.
 //   - Invariants: foreign keys (no orphans), tenancy (a child row's user is
 //     its parent's owner), natural keys unique, feed order; and the wallet
 //     versus ledger comparison (fine print 9), reported as information.

@@ -296,29 +296,48 @@ func (v *verifier) wallet(ctx context.Context) error {
 			LEFT JOIN ` + bk + `.dispositions d ON d.target_table = 'points_ledger' AND d.target_id = p.id AND d.disposition IN ('loaded', 'folded')
 			GROUP BY p.user_id) s ON s.user_id = w.user_id
 		WHERE EXISTS (SELECT 1 FROM ` + bk + `.dispositions d WHERE d.target_table = 'user_wallet' AND d.target_id = w.id AND d.disposition = 'loaded')`
+	// One pass: the wallets with their sums are computed once, counted,
+	// and the first disagreeing ones listed beside the counts (a single
+	// row with NULL samples when none disagrees).
+	q := `WITH w AS MATERIALIZED (SELECT w.id, w.user_id, w.coins, coalesce(s.total, 0) AS total, coalesce(s.legacy, 0) AS legacy ` + from + `)
+		SELECT n.wallets, n.differ, x.id::text, x.user_id::text, x.coins, x.total, x.legacy
+		FROM (SELECT count(*) AS wallets, count(*) FILTER (WHERE coins IS DISTINCT FROM total) AS differ FROM w) n
+		LEFT JOIN LATERAL (SELECT * FROM w WHERE coins IS DISTINCT FROM total ORDER BY user_id LIMIT ` + fmt.Sprint(v.cfg.Samples) + `) x ON true`
 	err := v.withTarget(ctx, func(conn *pgx.Conn) error {
-		if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE w.coins IS DISTINCT FROM coalesce(s.total, 0)) `+from).
-			Scan(&ic.Rows, &ic.Violations); err != nil {
-			return err
-		}
-		rows, err := conn.Query(ctx, `SELECT w.id::text, w.user_id::text, w.coins, coalesce(s.total, 0), coalesce(s.legacy, 0) `+from+`
-			AND w.coins IS DISTINCT FROM coalesce(s.total, 0) ORDER BY w.user_id LIMIT `+fmt.Sprint(v.cfg.Samples))
+		rows, err := conn.Query(ctx, q)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var id, user string
-			var coins, total, legacy int64
-			if err := rows.Scan(&id, &user, &coins, &total, &legacy); err != nil {
+			var id, user *string
+			var coins, total, legacy *int64
+			if err := rows.Scan(&ic.Rows, &ic.Violations, &id, &user, &coins, &total, &legacy); err != nil {
 				return err
 			}
-			v.add(Finding{Severity: Info, Check: CheckWallet, Kind: KindWalletMismatch, Table: "user_wallet", Key: id,
-				Message: fmt.Sprintf("user %s: wallet coins %d, ledger sum in the target %d (legacy ledger alone %d, folded rewards %d)",
-					user, coins, total, legacy, total-legacy)})
+			if id == nil {
+				continue
+			}
+			v.add(Finding{Severity: Info, Check: CheckWallet, Kind: KindWalletMismatch, Table: "user_wallet", Key: *id,
+				Message: fmt.Sprintf("user %s: wallet coins %s, ledger sum in the target %d (legacy ledger alone %d, folded rewards %d)",
+					deref(user), orNull(coins), *total, *legacy, *total-*legacy)})
 		}
 		return rows.Err()
 	})
 	ic.Holds = ic.Violations == 0
 	v.addInvariant(ic)
 	return err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "NULL"
+	}
+	return *s
+}
+
+func orNull(n *int64) string {
+	if n == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(*n)
 }

@@ -61,35 +61,35 @@ func (v *verifier) checkMapping(ctx context.Context, m mappings.Mapping) error {
 }
 
 // duals builds the relations whose single scan per side computes the
-// first level of both comparisons of m (columns k, label, ie, rc, ic; see
+// first level of both comparisons of m (columns k, label, ie, hc, ic; see
 // dual). They must hash exactly what sourceKeys/evidence (ie) and
 // relations (ic) select.
 func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 	key := mappings.KeyExpr(m, "s")
-	rc, ic := "NULL::text", "false"
+	hc, ic := "NULL::bigint", "false"
 	from := "\nFROM public." + ident(m.Legacy) + " s"
-	var srcE, tgtE []string
+	var srcE, tgtE, types []string
 	if p != nil {
 		for _, c := range p.Cols {
-			srcE, tgtE = append(srcE, c.Src), append(tgtE, c.Tgt)
+			srcE, tgtE, types = append(srcE, c.Src), append(tgtE, c.Tgt), append(types, c.Type)
 		}
 		src.Args = v.contentArgs(m, p)
 		for _, j := range p.SrcJoins {
 			from += "\n\t" + j
 		}
 		from += "\n\tLEFT JOIN (SELECT DISTINCT unnest($1::text[]) AS k) ex ON ex.k = " + key
-		rc, ic = rowText(srcE), "ex.k IS NULL"
+		hc, ic = rowHash(srcE, types, v.typed), "ex.k IS NULL"
 	}
-	src.SQL = "SELECT " + key + " AS k, NULL::text AS label, true AS ie, " + rc + " AS rc, " + ic + " AS ic" + from
+	src.SQL = "SELECT " + key + " AS k, NULL::text AS label, true AS ie, " + hc + " AS hc, " + ic + " AS ic" + from
 
 	L := lit(m.Legacy)
 	var parts []string
 	tbl := "public." + ident(m.Target)
 	joins := ""
-	trc := "NULL::text"
+	thc := "NULL::bigint"
 	if p != nil {
 		joins = strings.Join(p.TgtJoins, "")
-		trc = rowText(tgtE)
+		thc = rowHash(tgtE, types, v.typed)
 	}
 	switch {
 	case m.Target == "":
@@ -97,7 +97,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		// One pass over the table: its rows with their claims in the
 		// ledger; a row nothing claims and no seed explains is extra.
 		parts = append(parts, `SELECT coalesce(d.legacy_key, t.id::text) AS k, coalesce(d.disposition, 'unexplained') AS label,
-				d.legacy_table IS NOT NULL AS ie, `+trc+` AS rc,
+				d.legacy_table IS NOT NULL AS ie, `+thc+` AS hc,
 				CASE WHEN d.legacy_table IS NULL THEN NOT t.id = ANY(`+uuidArray(v.seeds)+`)
 					ELSE d.disposition IN ('`+strings.Join(compared(m), "', '")+`') END AS ic
 			FROM `+tbl+` t
@@ -109,7 +109,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		if p != nil {
 			tic = "d.disposition IN ('" + strings.Join(compared(m), "', '") + "')"
 		}
-		parts = append(parts, `SELECT d.legacy_key AS k, d.disposition AS label, true AS ie, `+trc+` AS rc, `+tic+` AS ic
+		parts = append(parts, `SELECT d.legacy_key AS k, d.disposition AS label, true AS ie, `+thc+` AS hc, `+tic+` AS ic
 			FROM `+bk+`.dispositions d JOIN `+tbl+` t ON t.id = d.target_id`+joins+`
 			WHERE d.legacy_table = `+L+` AND d.target_table = `+lit(m.Target)+` AND d.disposition IN ('loaded', 'folded', 'merged')`)
 	case m.Target == m.Legacy:
@@ -118,13 +118,13 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		if p != nil {
 			tic = "true"
 		}
-		parts = append(parts, `SELECT `+k+` AS k, `+lit(string(m.Disposition()))+` AS label, true AS ie, `+trc+` AS rc, `+tic+` AS ic
+		parts = append(parts, `SELECT `+k+` AS k, `+lit(string(m.Disposition()))+` AS label, true AS ie, `+thc+` AS hc, `+tic+` AS ic
 			FROM `+tbl+` t`+kj+joins)
 	}
 	for _, e := range []struct{ table, label string }{
 		{"archive", "archived"}, {"discards", "discarded"}, {"rejects", "rejected"},
 	} {
-		parts = append(parts, `SELECT legacy_key AS k, '`+e.label+`' AS label, true AS ie, NULL::text AS rc, false AS ic
+		parts = append(parts, `SELECT legacy_key AS k, '`+e.label+`' AS label, true AS ie, NULL::bigint AS hc, false AS ic
 			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
 	}
 	tgt.SQL = strings.Join(parts, "\nUNION ALL\n")

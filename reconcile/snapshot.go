@@ -12,14 +12,29 @@ import (
 )
 
 // sessionParams make every value render the same text on both servers
-// (timestamps in UTC, ISO dates, hex bytea, shortest exact floats).
+// (timestamps in UTC, ISO dates, hex bytea, shortest exact floats), and
+// plan verify's statements for what they are: few large scans and hash
+// joins with small results, already run Config.Workers at a time.
+//
+//   - jit off: the scans have large cost estimates, so the planner would
+//     compile them, and compiling costs more than it saves (dburl.NoJIT).
+//   - No parallel workers: Verify already runs Workers checks at once on
+//     each server; a Gather on top duplicates the hash tables it builds
+//     (each worker builds its own) and only adds CPU on a busy server.
+//   - work_mem 64MB: the hash joins of a table with its ledger entries fit
+//     in memory at a few million rows instead of spilling in batches. It is
+//     a per-node limit on the server; a verification holds 2×Workers
+//     sessions, each running one statement at a time.
 var sessionParams = map[string]string{
-	"timezone":           "UTC",
-	"datestyle":          "ISO, MDY",
-	"intervalstyle":      "postgres",
-	"bytea_output":       "hex",
-	"extra_float_digits": "1",
-	"application_name":   "cutover verify",
+	"timezone":                        "UTC",
+	"datestyle":                       "ISO, MDY",
+	"intervalstyle":                   "postgres",
+	"bytea_output":                    "hex",
+	"extra_float_digits":              "1",
+	"application_name":                "cutover verify",
+	dburl.NoJIT.Name:                  dburl.NoJIT.Value,
+	"max_parallel_workers_per_gather": "0",
+	"work_mem":                        "64MB",
 }
 
 // connSet is a fixed set of connections to one database, every one inside a

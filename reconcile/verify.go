@@ -220,7 +220,13 @@ type verifier struct {
 	// neither loaded nor folded: the rows a content check leaves out, and
 	// the parents a SetNull reference does not keep.
 	otherKeys map[string]map[string][]string
-	bis       bisector
+	// mergedReasons counts the ledger's merged rows by reason ("" for
+	// none), read with otherKeys.
+	mergedReasons map[string]int64
+	bis           bisector
+	// typed says that both servers have hash_record_extended (PostgreSQL
+	// 14 or later), so that rowHash hashes values by type (see rowHash).
+	typed bool
 
 	mu  sync.Mutex
 	res *Result
@@ -336,13 +342,19 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	return v.res, nil
 }
 
-// prepare reads the catalogs, the last run and the recorded results.
+// prepare reads the catalogs, the server versions, the last run, the
+// recorded results, and the ledger's keys that are neither loaded nor
+// folded (with the merged rows' reasons).
 func (v *verifier) prepare(ctx context.Context) error {
 	sc, err := v.src.get(ctx)
 	if err != nil {
 		return err
 	}
 	v.scat, err = readCatalog(ctx, sc, false)
+	var srcVersion int
+	if err == nil {
+		srcVersion, err = serverVersion(ctx, sc)
+	}
 	v.src.put(sc)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
@@ -355,6 +367,11 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if v.tcat, err = readCatalog(ctx, tc, true); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
+	tgtVersion, err := serverVersion(ctx, tc)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	v.typed = min(srcVersion, tgtVersion) >= 140000
 	var has bool
 	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
 		bk+".dispositions", bk+".id_map").Scan(&has); err != nil {
@@ -396,22 +413,28 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("target: read the recorded results: %w", err)
 	}
+	// One scan of the ledger reads the keys neither loaded nor folded and,
+	// by the way, counts the merged rows by reason (see reasons).
 	v.otherKeys = map[string]map[string][]string{}
-	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, array_agg(legacy_key) FROM `+bk+`.dispositions
-		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2`)
+	v.mergedReasons = map[string]int64{}
+	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), array_agg(legacy_key) FROM `+bk+`.dispositions
+		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`)
 	if err != nil {
 		return fmt.Errorf("target: read the ledger: %w", err)
 	}
 	for krows.Next() {
-		var table, disp string
+		var table, disp, reason string
 		var keys []string
-		if err := krows.Scan(&table, &disp, &keys); err != nil {
+		if err := krows.Scan(&table, &disp, &reason, &keys); err != nil {
 			return fmt.Errorf("target: read the ledger: %w", err)
 		}
 		if v.otherKeys[table] == nil {
 			v.otherKeys[table] = map[string][]string{}
 		}
-		v.otherKeys[table][disp] = keys
+		v.otherKeys[table][disp] = append(v.otherKeys[table][disp], keys...)
+		if disp == "merged" {
+			v.mergedReasons[reason] += int64(len(keys))
+		}
 	}
 	if err := krows.Err(); err != nil {
 		return fmt.Errorf("target: read the ledger: %w", err)
@@ -419,15 +442,30 @@ func (v *verifier) prepare(ctx context.Context) error {
 	return nil
 }
 
+// serverVersion returns the server's version number (e.g. 150004).
+func serverVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read the server version: %w", err)
+	}
+	return n, nil
+}
+
 // reasons counts the rows of the bookkeeping by disposition and reason.
 func (v *verifier) reasons(ctx context.Context) error {
+	// The merged rows were counted by prepare; the server sorts them in.
+	reasons := sortedKeys(v.mergedReasons)
+	counts := make([]int64, len(reasons))
+	for i, r := range reasons {
+		counts[i] = v.mergedReasons[r]
+	}
 	return v.withTarget(ctx, func(tc *pgx.Conn) error {
 		rows, err := tc.Query(ctx, `
 			SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
 			UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
 			UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
-			UNION ALL SELECT 'merged', coalesce(reason, ''), count(*) FROM `+bk+`.dispositions WHERE disposition = 'merged' GROUP BY 2
-			ORDER BY 3 DESC, 1, 2`)
+			UNION ALL SELECT 'merged', m.reason, m.n FROM unnest($1::text[], $2::bigint[]) AS m(reason, n)
+			ORDER BY 3 DESC, 1, 2`, reasons, counts)
 		if err != nil {
 			return err
 		}

@@ -201,30 +201,6 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	}
 }
 
-// TestVerifyCost: verify costs at most half a run on the same data. It
-// runs before the parallel tests, so that both are timed alone.
-func TestVerifyCost(t *testing.T) {
-	src, dst := legacyDB(t, genOptions), pgtest.NewDB(t)
-	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if _, err := load.Run(context.Background(), load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
-	run := time.Since(start)
-	start = time.Now()
-	res := verify(t, src, dst)
-	took := time.Since(start)
-	t.Logf("run %s, verify %s (%.2f× a run)", run.Round(time.Millisecond), took.Round(time.Millisecond), took.Seconds()/run.Seconds())
-	if !res.OK() {
-		t.Fatalf("verify fails:\n%s", strings.Join(failures(res), "\n"))
-	}
-	if took > run/2 {
-		t.Errorf("verify took %s, more than half the run's %s", took, run)
-	}
-}
-
 type wantFinding struct {
 	check, kind, table, key string
 	columns                 []string
