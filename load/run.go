@@ -546,6 +546,36 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	return g.Wait()
 }
 
+// keptRowsKind names the disposition whose rows statement q keeps with
+// their legacy row (rejects, archive, discards), or "".
+func keptRowsKind(q string) string {
+	for table, disp := range map[string]string{"rejects": "rejected", "archive": "archived", "discards": "discarded"} {
+		if strings.HasPrefix(q, "INSERT INTO "+bk+"."+table+" ") {
+			return disp
+		}
+	}
+	return ""
+}
+
+// dispositionsIn reads which dispositions a decision table holds. A first
+// apply skips the statements that keep the rows of absent ones: each joins
+// the whole stage table to find none.
+func dispositionsIn(ctx context.Context, tx pgx.Tx, d string) (map[string]bool, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT _disp FROM `+d)
+	if err != nil {
+		return nil, fmt.Errorf("read the dispositions decided: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read the dispositions decided: %w", err)
+	}
+	present := map[string]bool{}
+	for _, d := range got {
+		present[d] = true
+	}
+	return present, nil
+}
+
 // analyzed lists, as an ANALYZE column list, the columns of stage table t
 // that decisions join or group on (keys and references): the planner needs
 // their statistics to choose hash joins, and collecting statistics of every
@@ -787,11 +817,15 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		var dropped []rebuild
 		var partition string
 		var attach []string
+		var present map[string]bool // on a first apply: the dispositions decided
 		if !applied[m.Legacy] && len(p.FirstUpsert) > 0 {
 			// Never applied: none of its rows can be in the target yet.
 			upsert = p.FirstUpsert
 			if partition, attach, err = ledgerBulk(ctx, tx, m.Legacy); err != nil {
 				return fmt.Errorf("prepare the ledger partition of %s: %w", m.Legacy, err)
+			}
+			if present, err = dispositionsIn(ctx, tx, DecisionTable(s.stage, m.Legacy)); err != nil {
+				return err
 			}
 			tgt := "public." + ident(m.Target)
 			if p.FirstInsert != "" {
@@ -818,6 +852,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				if err := s.cfg.at("apply.rejects:" + m.Legacy); err != nil {
 					return err
 				}
+			}
+			if kind := keptRowsKind(q); kind != "" && present != nil && !present[kind] {
+				continue // no such rows: skip the join with the stage table
 			}
 			bookkeeping := strings.Contains(q, bk+".")
 			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {

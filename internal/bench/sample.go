@@ -252,6 +252,7 @@ func classify(onSource bool, query string) string {
 	}
 	st := pgx.Identifier{mappings.StageSchema}.Sanitize() + "."
 	bk := migrations.BookkeepingSchema + "."
+	qbk := pgx.Identifier{migrations.BookkeepingSchema}.Sanitize() + "." // "cutover".
 	has, pre := strings.Contains, strings.HasPrefix
 	switch {
 	case pre(q, "INSERT INTO public."):
@@ -264,8 +265,12 @@ func classify(onSource bool, query string) string {
 		return "apply: rows"
 	case pre(q, "DROP SCHEMA"):
 		return "finish"
-	case pre(q, "INSERT INTO "+bk), pre(q, "DELETE FROM "+bk), pre(q, `COPY "`+migrations.BookkeepingSchema+`".`), has(q, "pg_locks"):
-		return "apply: bookkeeping"
+	case pre(q, "INSERT INTO "+bk), pre(q, "DELETE FROM "+bk), pre(q, `COPY "`+migrations.BookkeepingSchema+`".`), has(q, "pg_locks"),
+		pre(q, "INSERT INTO "+qbk), pre(q, "CREATE TABLE "+qbk), pre(q, "ALTER TABLE "+qbk), pre(q, "CREATE INDEX ON "+qbk), pre(q, "ALTER TABLE "+bk):
+		return "apply: bookkeeping" // including the ledger partitions a first load fills, indexes and attaches
+	case pre(q, "DROP INDEX public."), pre(q, "CREATE INDEX") && has(q, " ON public."), pre(q, "CREATE UNIQUE INDEX") && has(q, " ON public."),
+		pre(q, "ALTER TABLE public.") && (has(q, " DROP CONSTRAINT ") || has(q, " ADD CONSTRAINT ")), pre(q, "LOCK TABLE public."):
+		return "apply: index builds"
 	case pre(q, "SELECT count(*) FROM (SELECT c."):
 		return "apply: foreign-key checks"
 	case pre(q, "SET LOCAL session_replication_role"):
