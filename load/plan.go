@@ -474,12 +474,18 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	// Other mappings' checks look decisions up by target id and exposed
 	// columns from inside CASE expressions (a subplan per row): index those.
 	// Joins on _k are hash joins and need no index.
+	// The checks match all exposed columns at once (or the first alone), so
+	// one index over them in their declared order serves every lookup; an
+	// index per column made each probe visit every decision of, say, the
+	// habit, and cost a build each.
 	plan.DecideEnd = []string{`ANALYZE ` + d}
 	if len(m.Exposes) > 0 {
-		plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
-		for _, c := range m.Exposes {
-			plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (` + ident("_x_"+c) + `)`}, plan.DecideEnd...)
+		x := make([]string, len(m.Exposes))
+		for i, c := range m.Exposes {
+			x[i] = ident("_x_" + c)
 		}
+		plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (` + strings.Join(x, ", ") + `)`,
+			`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
 	}
 
 	// Apply: the target rows, from the decision joined with the source row.

@@ -136,6 +136,23 @@ type session struct {
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
 	ledger  string                      // schema of the dispositions ledger
+	// stageDropped reports the end of the stage's drop, when one was
+	// started (see waitStage).
+	stageDropped chan error
+}
+
+// waitStage waits for the stage's drop to end. A failed drop fails nothing
+// (the run's work is committed, and the next run drops the stage first); it
+// is reported so that the operator can drop it.
+func (s *session) waitStage() {
+	if s.stageDropped == nil {
+		return
+	}
+	if err := <-s.stageDropped; err != nil {
+		s.cfg.Logger.Warn("could not drop the stage schema; the next run drops it, or drop it by hand", "schema", s.stage, "err", err)
+		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("could not drop the stage schema %s (%v): the next run drops it, or drop it by hand", s.stage, err)})
+	}
+	s.stageDropped = nil
 }
 
 // Run moves the legacy database at cfg.SourceURL into the target at
@@ -190,6 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.waitStage()
 	sum.RunID, sum.Duration, sum.Changes = s.runID, time.Since(s.started), changes
 	return sum, nil
 }
@@ -222,6 +240,7 @@ func open(ctx context.Context, cfg Config, stage string) (*session, error) {
 }
 
 func (s *session) close() {
+	s.waitStage()
 	if s.pool != nil {
 		s.pool.Close()
 	}
@@ -329,9 +348,13 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		return nil, fmt.Errorf("forget the batches of tables no longer in the source: %w", err)
 	}
 	if !s.cfg.KeepStage {
-		if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`); err != nil {
-			return nil, fmt.Errorf("drop the stage schema: %w", err)
-		}
+		// Dropping a large stage takes seconds (unlinking its files); it
+		// runs while the summary is read, and Run waits for it.
+		s.stageDropped = make(chan error, 1)
+		go func() {
+			_, err := s.pool.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`)
+			s.stageDropped <- err
+		}()
 	}
 	return changes, nil
 }
