@@ -203,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.at("summary"); err != nil {
 		return nil, err
 	}
-	sum, err := Summarize(ctx, s.target, s.src.Flavor, s.ms)
+	sum, err := Summarize(ctx, s.pool, s.cfg.Workers, s.src.Flavor, s.ms)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +302,23 @@ var targetSettings = []dburl.Setting{dburl.NoJIT, {Name: "work_mem", Value: "64M
 // execute runs the phases and returns the application rows changed per
 // target table.
 func (s *session) execute(ctx context.Context) (map[string]int64, error) {
-	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), targetSettings...)
+	settings := slices.Clone(targetSettings)
+	// If this process dies (kill -9, a lost host), its sessions would keep
+	// their statements, locks and the run lock until each statement ends;
+	// checking the client's socket every few seconds (PostgreSQL 14+) ends
+	// them soon, so that the re-run can start.
+	var version int
+	if err := s.target.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		return nil, fmt.Errorf("read the target's version: %w", err)
+	}
+	if version >= 140000 {
+		check := dburl.Setting{Name: "client_connection_check_interval", Value: "3s"}
+		settings = append(settings, check)
+		if _, err := s.target.Exec(ctx, `SET client_connection_check_interval = '`+check.Value+`'`); err != nil {
+			return nil, fmt.Errorf("set client_connection_check_interval: %w", err)
+		}
+	}
+	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), settings...)
 	if err != nil {
 		return nil, err
 	}

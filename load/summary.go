@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/mappings"
 )
@@ -78,17 +80,20 @@ func (s *Summary) OK() bool {
 	return true
 }
 
-// Summarize reads the bookkeeping of the target for the mappings ms.
-func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings.Mapping) (*Summary, error) {
+// Summarize reads the bookkeeping of the target for the mappings ms. Its
+// scans (every target table's count, the kept rows by reason, the merged
+// ledger rows) run in parallel on pool, at most workers at once.
+func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor string, ms []mappings.Mapping) (*Summary, error) {
 	s := &Summary{Flavor: flavor}
 	got := map[string]TableResult{}
-	rows, err := conn.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)
+	rows, err := pool.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
 	for rows.Next() {
 		var r TableResult
 		if err := rows.Scan(&r.Mapping, &r.Source, &r.Loaded, &r.Merged, &r.Folded, &r.Archived, &r.Discarded, &r.Rejected); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("summarize: %w", err)
 		}
 		r.Finished = true
@@ -97,17 +102,13 @@ func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
-	targets := map[string]bool{}
 	for _, m := range ms {
 		r := got[m.Name()]
 		r.Legacy, r.Mapping, r.Target = m.Legacy, m.Name(), m.Target
 		s.Tables = append(s.Tables, r)
-		if m.Target != "" {
-			targets[m.Target] = true
-		}
 	}
 	sort.Slice(s.Tables, func(i, j int) bool { return s.Tables[i].Mapping < s.Tables[j].Mapping })
-	trows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
+	trows, err := pool.Query(ctx, `SELECT c.relname FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
@@ -116,42 +117,71 @@ func Summarize(ctx context.Context, conn *pgx.Conn, flavor string, ms []mappings
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
-	for _, n := range names {
-		var c int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM public."+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
-			return nil, fmt.Errorf("summarize: count %s: %w", n, err)
-		}
-		s.Targets = append(s.Targets, TargetCount{Table: n, Rows: c})
+	s.Targets = make([]TargetCount, len(names))
+	reasons := make([][]ReasonCount, 4)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	// The merged ledger rows first: the longest scan.
+	for i, q := range []string{
+		`SELECT disposition, coalesce(reason, ''), count(*) FROM ` + bk + `.dispositions WHERE disposition = 'merged' GROUP BY 1, 2`,
+		`SELECT 'archived', reason, count(*) FROM ` + bk + `.archive GROUP BY reason`,
+		`SELECT 'rejected', reason, count(*) FROM ` + bk + `.rejects GROUP BY reason`,
+		`SELECT 'discarded', reason, count(*) FROM ` + bk + `.discards GROUP BY reason`,
+	} {
+		g.Go(func() error {
+			rows, err := pool.Query(gctx, q)
+			if err != nil {
+				return fmt.Errorf("summarize: %w", err)
+			}
+			rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReasonCount, error) {
+				var c ReasonCount
+				err := r.Scan(&c.Disposition, &c.Reason, &c.Rows)
+				return c, err
+			})
+			if err != nil {
+				return fmt.Errorf("summarize: %w", err)
+			}
+			reasons[i] = rs
+			return nil
+		})
 	}
-	rrows, err := conn.Query(ctx, `
-		SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
-		UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
-		UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
-		UNION ALL SELECT disposition, coalesce(reason, ''), count(*) FROM `+bk+`.dispositions WHERE disposition = 'merged' GROUP BY 1, 2
-		ORDER BY 3 DESC, 1, 2`)
+	for i, n := range names {
+		g.Go(func() error {
+			var c int64
+			if err := pool.QueryRow(gctx, "SELECT count(*) FROM public."+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
+				return fmt.Errorf("summarize: count %s: %w", n, err)
+			}
+			s.Targets[i] = TargetCount{Table: n, Rows: c}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, rs := range reasons {
+		s.Reasons = append(s.Reasons, rs...)
+	}
+	sort.Slice(s.Reasons, func(i, j int) bool {
+		a, b := s.Reasons[i], s.Reasons[j]
+		if a.Rows != b.Rows {
+			return a.Rows > b.Rows
+		}
+		if a.Disposition != b.Disposition {
+			return a.Disposition < b.Disposition
+		}
+		return a.Reason < b.Reason
+	})
+	crows, err := pool.Query(ctx, `SELECT mapping, col, non_null FROM `+bk+`.column_loss ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
-	for rrows.Next() {
-		var r ReasonCount
-		if err := rrows.Scan(&r.Disposition, &r.Reason, &r.Rows); err != nil {
-			return nil, fmt.Errorf("summarize: %w", err)
-		}
-		s.Reasons = append(s.Reasons, r)
-	}
-	if err := rrows.Err(); err != nil {
-		return nil, fmt.Errorf("summarize: %w", err)
-	}
-	crows, err := conn.Query(ctx, `SELECT mapping, col, non_null FROM `+bk+`.column_loss ORDER BY 1, 2`)
-	if err != nil {
-		return nil, fmt.Errorf("summarize: %w", err)
-	}
-	for crows.Next() {
+	s.ColumnLoss, err = pgx.CollectRows(crows, func(r pgx.CollectableRow) (ColumnLoss, error) {
 		var c ColumnLoss
-		if err := crows.Scan(&c.Mapping, &c.Column, &c.NonNull); err != nil {
-			return nil, fmt.Errorf("summarize: %w", err)
-		}
-		s.ColumnLoss = append(s.ColumnLoss, c)
+		err := r.Scan(&c.Mapping, &c.Column, &c.NonNull)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
 	}
-	return s, crows.Err()
+	return s, nil
 }
