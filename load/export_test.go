@@ -8,3 +8,7 @@ package load
 // "apply.rejects:<legacy table>" (before the rejects are written),
 // "apply.commit:<legacy table>", "sort_order:<table>", "summary".
 func SetHook(c *Config, f func(point string) error) { c.hook = f }
+
+// BookkeepingDDL is the DDL of the bookkeeping schema, for tests that build
+// the bookkeeping of an earlier version.
+var BookkeepingDDL = bookkeepingDDL

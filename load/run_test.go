@@ -3,7 +3,10 @@ package load_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacyschema"
 	"github.com/cutover/cutover/internal/pgtest"
@@ -81,5 +84,53 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 	}
 	if n := again.Changed(); n != 0 {
 		t.Errorf("re-run after a finished run changed %d rows: %v", n, again.Changes)
+	}
+}
+
+// TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made
+// before the ledger was partitioned keeps working. Its first apply of each
+// table writes the ledger with plain inserts, and a re-run writes nothing.
+func TestRunIntoUnpartitionedLedger(t *testing.T) {
+	ctx := context.Background()
+	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
+	old := strings.Replace(load.BookkeepingDDL, ") PARTITION BY LIST (legacy_table);", ");", 1)
+	if old == load.BookkeepingDDL {
+		t.Fatal("the bookkeeping DDL no longer partitions the ledger: update this test")
+	}
+	conn, err := pgx.Connect(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1}
+	sum, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.OK() || sum.Changed() == 0 {
+		t.Fatalf("run into the old ledger: conservation %v, %d rows changed", sum.OK(), sum.Changed())
+	}
+	var kind string
+	var rows, tables int64
+	if err := conn.QueryRow(ctx, `SELECT (SELECT relkind::text FROM pg_class WHERE oid = 'cutover.dispositions'::regclass),
+		count(*), count(DISTINCT legacy_table) FROM cutover.dispositions`).Scan(&kind, &rows, &tables); err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, r := range sum.Tables {
+		want += r.Source
+	}
+	if kind != "r" || rows != want || tables == 0 {
+		t.Errorf("old ledger after the run: relkind %q, %d rows of %d tables; want a plain table with one row per legacy row (%d)", kind, rows, tables, want)
+	}
+	again, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := again.Changed(); n != 0 {
+		t.Errorf("re-run changed %d rows: %v", n, again.Changes)
 	}
 }
