@@ -104,7 +104,9 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	reason       text,
 	target_table text COLLATE "C",
 	target_id    uuid,
-	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
+	-- not a foreign key: attaching a partition with one drops its triggers
+	-- on runs, which locks runs against the runs' other writers (deadlocks)
+	run_id       bigint NOT NULL,
 	-- key first: within a partition the table name is one value, and an
 	-- index build sorts about twice as fast on a leading column that varies
 	PRIMARY KEY (legacy_key, legacy_table)
@@ -137,8 +139,8 @@ func ledgerPartition(legacy string) string { return ident(bk, "dispositions_"+le
 // ledgerBulk prepares the first write of a legacy table's dispositions:
 // when the ledger is partitioned and the table has no partition yet, it
 // creates one, unattached and without indexes, and returns it; the caller
-// fills it and then runs attach, which builds its indexes and foreign key
-// from the data (one sort each) and only then attaches it, so that the
+// fills it and then runs attach, which builds its indexes from the data
+// (one sort each) and only then attaches it, so that the
 // ledger's lock that attaching takes (held to commit, and taken by every
 // other first write) is held for moments. Until attach, no reader sees the
 // rows. It returns "" when the rows go into the ledger as usual (an
@@ -159,7 +161,6 @@ func ledgerBulk(ctx context.Context, tx pgx.Tx, legacy string) (partition string
 	return part, []string{
 		`ALTER TABLE ` + part + ` ADD PRIMARY KEY (legacy_key, legacy_table)`,
 		`CREATE INDEX ON ` + part + ` (target_table, target_id)`,
-		`ALTER TABLE ` + part + ` ADD FOREIGN KEY (run_id) REFERENCES ` + bk + `.runs(id)`,
 		`ALTER TABLE ` + bk + `.dispositions ATTACH PARTITION ` + part + ` FOR VALUES IN (` + lit(legacy) + `)`,
 	}, nil
 }
