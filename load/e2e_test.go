@@ -157,7 +157,18 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			t.Run("feed_order", func(t *testing.T) { checkFeedOrder(t, ctx, dst) })
 			t.Run("tenancy", func(t *testing.T) { checkTenancy(t, ctx, dst) })
 			t.Run("schema", func(t *testing.T) { checkSchemaKept(t, ctx, dst, indexesBefore) })
+			t.Run("statistics", func(t *testing.T) { checkAnalyzed(t, ctx, dst) })
 		})
+	}
+}
+
+// checkAnalyzed checks that the run left planner statistics for the
+// target tables it wrote (the application's first queries need them).
+func checkAnalyzed(t *testing.T, ctx context.Context, dst string) {
+	for _, table := range []string{"users", "habit_completions", "points_ledger", "audit_log", "inbox_items"} {
+		if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = $1`, table); n == 0 {
+			t.Errorf("no planner statistics for %s after the run", table)
+		}
 	}
 }
 
@@ -632,6 +643,7 @@ func TestRunAsTableOwner(t *testing.T) {
 	checkConservation(t, ctx, src, dst, sum)
 	checkAnomalies(t, ctx, dst, man)
 	checkSchemaKept(t, ctx, dst, before)
+	checkAnalyzed(t, ctx, dst)
 	if super := scalar[bool](t, ctx, owner, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`); super {
 		t.Fatal("the owner role is a superuser: the test proves nothing")
 	}

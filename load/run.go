@@ -965,7 +965,35 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		}
 		count(table, moved)
 	}
+	if err := s.analyzeTargets(ctx, changes); err != nil {
+		return nil, err
+	}
 	return changes, nil
+}
+
+// analyzeTargets gathers planner statistics of the target tables the run
+// wrote, in parallel: the application's first queries after go-live would
+// otherwise be planned without statistics until autovacuum gets to them.
+func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
+	tables := make([]string, 0, len(changes))
+	for t, n := range changes {
+		if n > 0 {
+			tables = append(tables, t)
+		}
+	}
+	slices.Sort(tables)
+	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("gathering statistics of %d target tables (ANALYZE)", len(tables))})
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Workers)
+	for _, t := range tables {
+		g.Go(func() error {
+			if _, err := s.pool.Exec(gctx, "ANALYZE public."+ident(t)); err != nil {
+				return fmt.Errorf("analyze %s: %w", t, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // inOrder runs f for every mapping, at most Workers at once, each as soon

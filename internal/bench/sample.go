@@ -261,6 +261,8 @@ func classify(onSource bool, query string) string {
 		return "apply: remove"
 	case pre(q, "UPDATE public.") && has(q, "sort_order"):
 		return "finish: sort_order"
+	case pre(q, "ANALYZE public."):
+		return "finish: analyze"
 	case pre(q, "UPDATE public."):
 		return "apply: rows"
 	case pre(q, "DROP SCHEMA"):
