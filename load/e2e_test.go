@@ -106,6 +106,24 @@ func tableChecksums(t *testing.T, ctx context.Context, connURL string) map[strin
 	return out
 }
 
+// ensureRole creates the login role name (no superuser) with the grants
+// statement, unless it exists; roles are cluster-wide and tests run in
+// parallel.
+func ensureRole(t *testing.T, ctx context.Context, conn *pgx.Conn, name, grants string) {
+	t.Helper()
+	create := "CREATE ROLE " + pgx.Identifier{name}.Sanitize() + " LOGIN NOSUPERUSER;"
+	if grants != "" {
+		create += grants + ";"
+	}
+	_, err := conn.Exec(ctx, `DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+name+`') THEN `+create+` END IF;
+	END $$`)
+	var pgErr interface{ SQLState() string }
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.SQLState() == "23505") { // concurrent creation
+		t.Fatal(err)
+	}
+}
+
 // readOnlyURL returns connURL with a role that may only read.
 func readOnlyURL(t *testing.T, ctx context.Context, connURL string) string {
 	t.Helper()
@@ -114,16 +132,7 @@ func readOnlyURL(t *testing.T, ctx context.Context, connURL string) string {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cutover_reader') THEN
-			CREATE ROLE cutover_reader LOGIN;
-			GRANT pg_read_all_data TO cutover_reader;
-		END IF;
-	END $$`)
-	var pgErr interface{ SQLState() string }
-	if err != nil && !(errors.As(err, &pgErr) && pgErr.SQLState() == "23505") { // concurrent creation
-		t.Fatal(err)
-	}
+	ensureRole(t, ctx, conn, "cutover_reader", "GRANT pg_read_all_data TO cutover_reader")
 	u, err := url.Parse(connURL)
 	if err != nil {
 		t.Fatal(err)
@@ -617,15 +626,7 @@ func TestRunAsTableOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cutover_owner') THEN
-			CREATE ROLE cutover_owner LOGIN NOSUPERUSER;
-		END IF;
-	END $$`)
-	var pgErr interface{ SQLState() string }
-	if err != nil && !(errors.As(err, &pgErr) && pgErr.SQLState() == "23505") { // concurrent creation
-		t.Fatal(err)
-	}
+	ensureRole(t, ctx, conn, "cutover_owner", "")
 	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{dbName}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
 		t.Fatal(err)
 	}
