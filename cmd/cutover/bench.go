@@ -22,7 +22,7 @@ func benchCommand() *cli.Command {
 			"migrated target; (d) `cutover verify`; (e) a no-op re-run. It prints rows/s, MB/s and\n" +
 			"wall time, each as a ratio to (a), the run's peak RSS, and PASS or MISS per target.\n" +
 			"The servers are throwaway ones unless --source/--target name EMPTY databases.\n" +
-			"See docs/README-bench.md.",
+			"See the README's Benchmark section.",
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "legacy rows to generate (about; turned into users)", Value: bench.DefaultRows},
 			&cli.IntFlag{Name: "users", Usage: "legacy users to generate (about 450 rows each); overrides --rows"},
