@@ -79,7 +79,7 @@ func finishedTarget(t *testing.T) string {
 		if _, err := Run(ctx, rerunConfig(rerunSource(t), u)); err != nil {
 			return err
 		}
-		fp, err := fingerprint(ctx, u)
+		fp, err := testkit.Fingerprint(ctx, u)
 		refMu.Lock()
 		refs["S0"] = fp
 		refMu.Unlock()
@@ -101,7 +101,7 @@ func reference(t *testing.T, name string) map[string]string {
 			if _, err := Run(ctx, rerunConfig(changedSource(t), u)); err != nil {
 				return err
 			}
-			fp, err := fingerprint(ctx, u)
+			fp, err := testkit.Fingerprint(ctx, u)
 			refMu.Lock()
 			refs[name] = fp
 			refMu.Unlock()
@@ -195,63 +195,6 @@ CREATE SCHEMA test_edits;
 CREATE TABLE test_edits.picked AS SELECT * FROM picked;
 `
 
-// fingerprint returns, per table, the row count and an md5 of the ordered
-// rows: every application table, and the bookkeeping of what happened to
-// each legacy row (dispositions, rejects, archive, discards, results, column
-// losses, batches) without the run that wrote it or when.
-func fingerprint(ctx context.Context, u string) (map[string]string, error) {
-	out := map[string]string{}
-	err := withConn(ctx, u, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `
-			SELECT format('%I.%I', n.nspname, c.relname),
-				CASE WHEN n.nspname = 'public' THEN 'x' ELSE
-					'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
-						FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at')) || ')' END
-			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-			WHERE c.relkind = 'r' AND (n.nspname = 'public'
-				OR n.nspname = 'cutover' AND c.relname IN ('dispositions', 'rejects', 'archive', 'discards', 'results', 'column_loss', 'batches'))
-			GROUP BY 1, n.nspname ORDER BY 1`)
-		if err != nil {
-			return err
-		}
-		type tbl struct{ name, row string }
-		tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tbl, error) {
-			var t tbl
-			return t, r.Scan(&t.name, &t.row)
-		})
-		if err != nil {
-			return err
-		}
-		for _, t := range tables {
-			var n int64
-			var sum string
-			if err := c.QueryRow(ctx, `SELECT count(*), md5(coalesce(string_agg(r, E'\n' ORDER BY r COLLATE "C"), ''))
-				FROM (SELECT `+t.row+`::text AS r FROM `+t.name+` x) y`).Scan(&n, &sum); err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			out[t.name] = fmt.Sprintf("%d rows, md5 %s", n, sum)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// sameAs fails the test when the target at u differs from the reference.
-func sameAs(t *testing.T, ctx context.Context, want map[string]string, u string) {
-	t.Helper()
-	got, err := fingerprint(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) < 60 {
-		t.Fatalf("fingerprint covers only %d tables", len(got))
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("target differs from the reference run's (-reference +target):\n%s", d)
-	}
-}
-
 // failAt returns a hook that fails the run the nth time it reaches point.
 func failAt(point string, nth int) func(string) error {
 	var hits atomic.Int32
@@ -328,7 +271,7 @@ func TestRerunAfterFault(t *testing.T) {
 			if !sum.OK() {
 				t.Errorf("conservation law fails after the re-run: %+v", sum.Tables)
 			}
-			sameAs(t, ctx, want, dst)
+			testkit.SameAs(t, want, dst)
 			allDone(t, status(t, ctx, Config{TargetURL: dst}))
 		})
 	}
@@ -463,7 +406,7 @@ func TestRerunAfterSourceChange(t *testing.T) {
 	if sum.Changed() == 0 {
 		t.Error("the re-run after source changes reports no change")
 	}
-	sameAs(t, ctx, want, dst)
+	testkit.SameAs(t, want, dst)
 }
 
 // TestRerunAfterFinishedRunIsNoop: a re-run on an unchanged source writes no
@@ -490,7 +433,7 @@ func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
 	if len(written) > 0 {
 		t.Errorf("re-run after a finished run wrote rows of %v", written)
 	}
-	sameAs(t, ctx, want, dst)
+	testkit.SameAs(t, want, dst)
 }
 
 // TestRerunAfterKilledConnections terminates the run's target sessions in
@@ -549,7 +492,7 @@ func TestRerunAfterKilledConnections(t *testing.T) {
 			if !sum.OK() {
 				t.Errorf("conservation law fails after the re-run")
 			}
-			sameAs(t, ctx, want, dst)
+			testkit.SameAs(t, want, dst)
 		})
 	}
 }
@@ -589,7 +532,7 @@ func TestSecondRunRefuses(t *testing.T) {
 	if runs != 1 {
 		t.Errorf("%d runs recorded while the first was working, want 1 (the refused run records nothing)", runs)
 	}
-	sameAs(t, ctx, want, dst)
+	testkit.SameAs(t, want, dst)
 }
 
 // TestRerunOnRevertedSource: a run on a changed source fails after it has
@@ -614,7 +557,7 @@ func TestRerunOnRevertedSource(t *testing.T) {
 			if sum.Changed() == 0 {
 				t.Errorf("the run on the reverted source changed nothing")
 			}
-			sameAs(t, ctx, want, dst)
+			testkit.SameAs(t, want, dst)
 		})
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacygen"
@@ -57,7 +56,7 @@ func procReference(t *testing.T) (map[string]string, int) {
 		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 			return fmt.Errorf("reference run: exit %d\n%s", code, p.stderr())
 		}
-		fp, err := procFingerprint(ctx, u)
+		fp, err := testkit.Fingerprint(ctx, u)
 		procRefMu.Lock()
 		procRef, procRefLines = fp, len(p.lines())
 		procRefMu.Unlock()
@@ -96,63 +95,6 @@ func procDBName(u string) string {
 		panic(err)
 	}
 	return strings.TrimPrefix(p.Path, "/")
-}
-
-// procFingerprint returns, per table, the row count and an md5 of the
-// ordered rows: every application table, and the bookkeeping of what
-// happened to each legacy row, without the run that wrote it or when.
-func procFingerprint(ctx context.Context, u string) (map[string]string, error) {
-	c, err := pgx.Connect(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	rows, err := c.Query(ctx, `
-		SELECT format('%I.%I', n.nspname, c.relname),
-			CASE WHEN n.nspname = 'public' THEN 'x' ELSE
-				'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
-					FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at')) || ')' END
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-		WHERE c.relkind = 'r' AND (n.nspname = 'public'
-			OR n.nspname = 'cutover' AND c.relname IN ('dispositions', 'rejects', 'archive', 'discards', 'results', 'column_loss', 'batches'))
-		GROUP BY 1, n.nspname ORDER BY 1`)
-	if err != nil {
-		return nil, err
-	}
-	var tables [][2]string
-	var name, row string
-	if _, err := pgx.ForEachRow(rows, []any{&name, &row}, func() error {
-		tables = append(tables, [2]string{name, row})
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, tb := range tables {
-		var n int64
-		var sum string
-		if err := c.QueryRow(ctx, `SELECT count(*), md5(coalesce(string_agg(r, E'\n' ORDER BY r COLLATE "C"), ''))
-			FROM (SELECT `+tb[1]+`::text AS r FROM `+tb[0]+` x) y`).Scan(&n, &sum); err != nil {
-			return nil, fmt.Errorf("%s: %w", tb[0], err)
-		}
-		out[tb[0]] = fmt.Sprintf("%d rows, md5 %s", n, sum)
-	}
-	return out, nil
-}
-
-func procSameAs(t *testing.T, want map[string]string, u string) {
-	t.Helper()
-	got, err := procFingerprint(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) < 60 {
-		t.Fatalf("fingerprint covers only %d tables", len(got))
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("target differs from the reference run's (-reference +target):\n%s", d)
-	}
 }
 
 // procRun is the test binary started as the cutover command.
@@ -350,7 +292,7 @@ func TestRunKilledAtRandomMoments(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "conservation law holds") {
 		t.Fatalf("re-run after the kills: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	procSameAs(t, want, dst)
+	testkit.SameAs(t, want, dst)
 	// Every killed run that was recorded is closed as ended by the next.
 	var running, otherFailures int
 	procQuery(t, dst, `SELECT count(*) FILTER (WHERE status = 'running'),
@@ -394,7 +336,7 @@ func TestSecondRunRefusesNamingTheFirst(t *testing.T) {
 	if code := first.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, first.stderr())
 	}
-	procSameAs(t, want, dst)
+	testkit.SameAs(t, want, dst)
 }
 
 // TestRunWithTerminatedSessions terminates every target session of a
@@ -420,7 +362,7 @@ func TestRunWithTerminatedSessions(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("re-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	procSameAs(t, want, dst)
+	testkit.SameAs(t, want, dst)
 	stdout, stderr, code = runMain(t, nil, "status", "--target", dst, "--source", src)
 	if code != 0 || !strings.Contains(stdout, "a re-run writes nothing") || !strings.Contains(stdout, "0 pending, 0 failed; 0 changed") {
 		t.Errorf("status after the re-run: exit %d\n%s\n%s", code, stdout, stderr)
@@ -429,5 +371,5 @@ func TestRunWithTerminatedSessions(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "; 0 application rows written") || !strings.Contains(stderr, "nothing to do") {
 		t.Errorf("run after a finished run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	procSameAs(t, want, dst)
+	testkit.SameAs(t, want, dst)
 }
