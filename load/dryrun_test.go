@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacygen"
-	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -29,10 +28,7 @@ import (
 // with the drift tables and every anomaly, 60 users, seed 7.
 func dryrunSource(t *testing.T) string {
 	t.Helper()
-	return pgtest.NewDBFrom(t, "dryrun_source", func(ctx context.Context, u string) error {
-		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7})
-		return err
-	})
+	return testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7})
 }
 
 // dryrunRows reads every row of every target table as key → md5 of the

@@ -42,10 +42,7 @@ func rerunConfig(src, dst string) Config {
 // rerunSource returns a fresh copy of the generated legacy database S0.
 func rerunSource(t *testing.T) string {
 	t.Helper()
-	return pgtest.NewDBFrom(t, "rerun_source", func(ctx context.Context, u string) error {
-		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
-		return err
-	})
+	return testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
 }
 
 // changedSource returns a fresh copy of S1: S0 with the edits of

@@ -30,10 +30,7 @@ import (
 
 func procSource(t *testing.T) string {
 	t.Helper()
-	return pgtest.NewDBFrom(t, "proc_source", func(ctx context.Context, u string) error {
-		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
-		return err
-	})
+	return testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
 }
 
 var (

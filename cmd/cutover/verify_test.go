@@ -16,6 +16,7 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile/report"
@@ -26,10 +27,7 @@ import (
 // seed 7.
 func reportLegacy(t *testing.T) string {
 	t.Helper()
-	return pgtest.NewDBFrom(t, "report_legacy", func(ctx context.Context, u string) error {
-		_, err := legacygen.Generate(ctx, u, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7})
-		return err
-	})
+	return testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 7})
 }
 
 // reportFinished returns a copy of the legacy database and a fresh copy of
