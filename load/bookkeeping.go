@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.discards (
 -- row), with the target row it reached. Rows with disposition loaded or
 -- folded are the application rows the cutover owns. One partition per
 -- legacy table (dispositions_<table>), which a table's first apply fills
--- bare and indexes once (see ledgerPartition).
+-- bare and indexes once (see ledgerBulk).
 CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	legacy_table text COLLATE "C" NOT NULL,
 	legacy_key   text COLLATE "C" NOT NULL,
@@ -140,11 +140,13 @@ func ledgerPartition(legacy string) string { return ident(bk, "dispositions_"+le
 // when the ledger is partitioned and the table has no partition yet, it
 // creates one, unattached and without indexes, and returns it; the caller
 // fills it and then runs attach, which builds its indexes from the data
-// (one sort each) and only then attaches it, so that the
-// ledger's lock that attaching takes (held to commit, and taken by every
-// other first write) is held for moments. Until attach, no reader sees the
-// rows. It returns "" when the rows go into the ledger as usual (an
-// existing partition, or a ledger made before partitioning).
+// (one sort each) and only then attaches it, so that the ledger lock
+// attaching takes (held to commit, and taken by every other first write)
+// is held for moments. Until attach, no reader sees the rows. The index
+// definitions repeat the ledger's DDL, which attach requires to adopt them
+// (the end-to-end test counts two indexes per partition). It returns ""
+// when the rows go into the ledger as usual (an existing partition, or a
+// ledger made before partitioning).
 func ledgerBulk(ctx context.Context, tx pgx.Tx, legacy string) (partition string, attach []string, err error) {
 	part := ledgerPartition(legacy)
 	var ok bool
