@@ -50,6 +50,17 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.results (
 	rejected     bigint NOT NULL DEFAULT 0,
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- reasons: each mapping's rows by disposition and reason, for the
+-- dispositions that have reasons (merged, archived, discarded, rejected);
+-- written with the mapping's results, so that a summary reads them here
+-- instead of scanning the ledger and the kept rows.
+CREATE TABLE IF NOT EXISTS ` + bk + `.reasons (
+	mapping      text NOT NULL REFERENCES ` + bk + `.results(mapping) ON DELETE CASCADE,
+	disposition  text NOT NULL,
+	reason       text NOT NULL,
+	rows         bigint NOT NULL,
+	PRIMARY KEY (mapping, disposition, reason)
+);
 -- batches: the source the target holds, per key range of each table (row
 -- count and an order-independent hash of the rows). A run forgets them all
 -- before it changes the target, and records each table's batches in the

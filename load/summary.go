@@ -118,26 +118,45 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
 	s.Targets = make([]TargetCount, len(names))
-	reasons := make([][]ReasonCount, 4)
+	// The breakdown by reason comes from the reasons each mapping recorded;
+	// a disposition whose recorded rows do not add up to the results (a
+	// target a version without them wrote) is counted from its rows.
+	recorded, err := recordedReasons(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	totals := map[string]int64{}
+	for _, r := range got {
+		totals["merged"] += r.Merged
+		totals["archived"] += r.Archived
+		totals["discarded"] += r.Discarded
+		totals["rejected"] += r.Rejected
+	}
+	scans := map[string]string{
+		"merged":    `SELECT disposition, coalesce(reason, ''), count(*) FROM ` + bk + `.dispositions WHERE disposition = 'merged' GROUP BY 1, 2`,
+		"archived":  `SELECT 'archived', reason, count(*) FROM ` + bk + `.archive GROUP BY reason`,
+		"rejected":  `SELECT 'rejected', reason, count(*) FROM ` + bk + `.rejects GROUP BY reason`,
+		"discarded": `SELECT 'discarded', reason, count(*) FROM ` + bk + `.discards GROUP BY reason`,
+	}
+	dispositions := []string{"merged", "archived", "rejected", "discarded"}
+	reasons := make([][]ReasonCount, len(dispositions))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 1))
-	// The merged ledger rows first: the longest scan.
-	for i, q := range []string{
-		`SELECT disposition, coalesce(reason, ''), count(*) FROM ` + bk + `.dispositions WHERE disposition = 'merged' GROUP BY 1, 2`,
-		`SELECT 'archived', reason, count(*) FROM ` + bk + `.archive GROUP BY reason`,
-		`SELECT 'rejected', reason, count(*) FROM ` + bk + `.rejects GROUP BY reason`,
-		`SELECT 'discarded', reason, count(*) FROM ` + bk + `.discards GROUP BY reason`,
-	} {
+	for i, disp := range dispositions {
+		var sum int64
+		for _, r := range recorded[disp] {
+			sum += r.Rows
+		}
+		if sum == totals[disp] {
+			reasons[i] = recorded[disp]
+			continue
+		}
 		g.Go(func() error {
-			rows, err := pool.Query(gctx, q)
+			rows, err := pool.Query(gctx, scans[disp])
 			if err != nil {
 				return fmt.Errorf("summarize: %w", err)
 			}
-			rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReasonCount, error) {
-				var c ReasonCount
-				err := r.Scan(&c.Disposition, &c.Reason, &c.Rows)
-				return c, err
-			})
+			rs, err := pgx.CollectRows(rows, scanReason)
 			if err != nil {
 				return fmt.Errorf("summarize: %w", err)
 			}
@@ -184,4 +203,28 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
 	return s, nil
+}
+
+func scanReason(r pgx.CollectableRow) (ReasonCount, error) {
+	var c ReasonCount
+	err := r.Scan(&c.Disposition, &c.Reason, &c.Rows)
+	return c, err
+}
+
+// recordedReasons reads the reasons the mappings recorded, summed over
+// mappings, by disposition.
+func recordedReasons(ctx context.Context, pool *pgxpool.Pool) (map[string][]ReasonCount, error) {
+	rows, err := pool.Query(ctx, `SELECT disposition, reason, sum(rows)::bigint FROM `+bk+`.reasons GROUP BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, scanReason)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: %w", err)
+	}
+	out := map[string][]ReasonCount{}
+	for _, r := range rs {
+		out[r.Disposition] = append(out[r.Disposition], r)
+	}
+	return out, nil
 }
