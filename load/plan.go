@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,9 @@ type TargetTable struct {
 	PK      []string // primary key columns
 	HasUser bool     // has a user_id column
 	FKs     []FK     // outgoing foreign keys
+	// Types maps each column to its type without modifiers (regtype), to
+	// give untyped literals of mapping SQL their column's type.
+	Types map[string]string
 }
 
 // FK is a single-column foreign key of a target table.
@@ -44,6 +48,43 @@ type Params struct {
 	// Ledger is the schema whose dispositions table says which target rows
 	// the cutover owns (default: the bookkeeping schema).
 	Ledger string
+	// UUID names the stage columns of type uuid, as "table.column". A
+	// mapping keyed by one such column keeps its decision key _k as a uuid
+	// (joins on 16 bytes, no text per row); otherwise _k is the key's text.
+	// Nil: every _k is text.
+	UUID map[string]bool
+}
+
+// uuidKey reports whether mapping m's decision key _k is a uuid: it reads
+// its own stage table (not a From relation) and is keyed by one uuid
+// column. The ledger's legacy_key is always _k's text.
+func (p Params) uuidKey(m mappings.Mapping) bool {
+	cols := m.KeyColumns()
+	return m.KeySQL == "" && m.From == "" && len(cols) == 1 && p.UUID[m.Legacy+"."+cols[0]]
+}
+
+// decisionKey renders the decision key _k of mapping m's row alias a: the
+// uuid column itself when p.uuidKey(m), else the key's text (keyExpr).
+func (p Params) decisionKey(m mappings.Mapping, a string) string {
+	if p.uuidKey(m) {
+		return a + "." + ident(m.KeyColumns()[0])
+	}
+	return keyExpr(m, a)
+}
+
+// keyMatch compares decision key pk (of mapping parent) with column col of
+// mapping m's row alias a, without a per-row text conversion when both
+// are uuids.
+func (p Params) keyMatch(parent mappings.Mapping, pk string, m mappings.Mapping, a, col string) string {
+	colUUID := m.From == "" && p.UUID[m.Legacy+"."+col]
+	switch {
+	case p.uuidKey(parent) && colUUID:
+		return pk + " = " + a + "." + ident(col)
+	case p.uuidKey(parent):
+		return pk + "::text = " + a + "." + ident(col) + "::text"
+	default:
+		return pk + " = " + a + "." + ident(col) + "::text"
+	}
 }
 
 func (p Params) ledger() string {
@@ -134,6 +175,12 @@ func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 // reaching lists the dispositions whose rows are (or point at) target rows.
 const reaching = "('loaded', 'folded', 'merged')"
 
+// reasoned lists the dispositions the summary breaks down by reason.
+const reasoned = "('merged', 'archived', 'discarded', 'rejected')"
+
+// untypedLiteral matches mapping SQL that is a bare string literal or NULL.
+var untypedLiteral = regexp.MustCompile(`^\s*('(?:[^']|'')*'|(?i:null))\s*$`)
+
 // owning lists the dispositions whose target rows the cutover wrote.
 const owning = "('loaded', 'folded')"
 
@@ -185,7 +232,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	if m.From != "" {
 		from = sub(m.From)
 	}
-	key := keyExpr(m, "s")
+	key := p.decisionKey(m, "s")
 
 	if m.ArchiveAll || m.DiscardAll != "" {
 		disp, reason := mappings.Archived, mappings.ReasonNotInTarget
@@ -217,7 +264,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		col := "s." + ident(r.Column)
 		pi := fmt.Sprintf("p%d", i)
-		on := fmt.Sprintf("%s._k = %s::text", pi, col)
+		on := p.keyMatch(pm, pi+"._k", m, "s", r.Column)
 		if r.ParentKey() != "id" {
 			on = fmt.Sprintf("%s.%s = %s", pi, ident("_nk_"+r.ParentKey()), col)
 		}
@@ -424,14 +471,42 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	if m.DedupeOrder != "" {
 		sel = append(sel, "row_number() OVER (ORDER BY "+m.DedupeOrder+") AS _dord")
 	}
+	// _self holds the parent's key as the type of _k where it can, so the
+	// waves join on it directly.
+	selfExpr, selfMatch := "", "p._k = c._self"
 	if m.SelfRef != nil {
-		sel = append(sel, "s."+ident(m.SelfRef.Column)+"::text AS _self", "NULL::uuid AS _ref_self", "false AS _done")
+		selfExpr = "s." + ident(m.SelfRef.Column) + "::text"
+		if p.uuidKey(m) {
+			if p.UUID[m.Legacy+"."+m.SelfRef.Column] {
+				selfExpr = "s." + ident(m.SelfRef.Column)
+			} else {
+				selfMatch = "p._k::text = c._self"
+			}
+		}
+	}
+	if m.SelfRef != nil {
+		sel = append(sel, selfExpr+" AS _self", "NULL::uuid AS _ref_self", "false AS _done")
 	}
 	for _, dc := range m.DroppedColumns {
 		if !srcHas[dc] {
 			return nil, &ColumnError{m.Name(), m.Legacy, dc}
 		}
 		sel = append(sel, "s."+ident(dc)+" IS NOT NULL AS "+ident("_lost_"+dc))
+	}
+	// Each target column's value, computed in the pass that judges the row
+	// (_v_<column>): apply then reads the decision table alone instead of
+	// joining the stage table again. An untyped literal gets its column's
+	// type (as the INSERT would have given it; the type has no modifiers,
+	// so a length is still checked when the value is written).
+	for i, c := range cols {
+		if m.SelfRef != nil && c == m.SelfRef.Column {
+			continue // decided by the waves (_ref_self)
+		}
+		e := exprs[i]
+		if typ := target.Types[c]; typ != "" && untypedLiteral.MatchString(e) {
+			e = "CAST(" + e + " AS " + typ + ")"
+		}
+		sel = append(sel, e+" AS "+ident("_v_"+c))
 	}
 	joins := ""
 	for _, j := range m.Joins {
@@ -458,14 +533,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			// The reference is kept when what it points at reaches the
 			// target, re-pointed if it merged, and NULL otherwise.
 			decide(`UPDATE ` + d + ` c SET _ref_self = p._tid FROM ` + d + ` p
-				WHERE p._k = c._self AND p._disp IN ` + reaching + ` AND c._disp IN ` + reaching)
+				WHERE ` + selfMatch + ` AND p._disp IN ` + reaching + ` AND c._disp IN ` + reaching)
 		} else {
 			// Waves: a row reaches the target only when its parent does.
 			decide(`UPDATE ` + d + ` SET _done = true WHERE _self IS NULL AND _disp IN ` + reach)
 			plan.WaveLoop = `UPDATE ` + d + ` c SET _done = true, _ref_self = p._tid FROM ` + d + ` p
-				WHERE NOT c._done AND c._disp IN ` + reach + ` AND p._k = c._self AND p._done`
+				WHERE NOT c._done AND c._disp IN ` + reach + ` AND ` + selfMatch + ` AND p._done`
 			plan.WaveRest = []string{`UPDATE ` + d + ` c SET _disp = 'rejected',
-				_reason = CASE WHEN EXISTS (SELECT 1 FROM ` + d + ` p WHERE p._k = c._self) THEN 'parent_rejected' ELSE 'orphan' END,
+				_reason = CASE WHEN EXISTS (SELECT 1 FROM ` + d + ` p WHERE ` + selfMatch + `) THEN 'parent_rejected' ELSE 'orphan' END,
 				_msg = format('` + m.SelfRef.Column + ` %s: that ` + m.Legacy + ` row does not reach the target', c._self),
 				_tid = NULL
 				WHERE _disp IN ` + reach + ` AND NOT _done`}
@@ -478,7 +553,19 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	// one index over them in their declared order serves every lookup; an
 	// index per column made each probe visit every decision of, say, the
 	// habit, and cost a build each.
-	plan.DecideEnd = []string{`ANALYZE ` + d}
+	// Statistics only of the columns others join or filter on: ANALYZE
+	// costs per column, and the rest are only carried to the target.
+	statCols := []string{"_k", "_disp", "_tid"}
+	for _, c := range exposedCols {
+		statCols = append(statCols, "_x_"+c)
+		if slices.Contains(m.NaturalKey, c) {
+			statCols = append(statCols, "_nk_"+c)
+		}
+	}
+	if m.SelfRef != nil {
+		statCols = append(statCols, "_self")
+	}
+	plan.DecideEnd = []string{`ANALYZE ` + d + ` (` + strings.Join(quoteAll(statCols), ", ") + `)`}
 	if len(m.Exposes) > 0 {
 		x := make([]string, len(m.Exposes))
 		for i, c := range m.Exposes {
@@ -488,29 +575,21 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
 	}
 
-	// Apply: the target rows, from the decision joined with the source row.
-	applyExprs := make([]string, len(exprs))
-	for i, e := range exprs {
-		if m.SelfRef != nil && cols[i] == m.SelfRef.Column {
-			e = "d._ref_self"
-		}
-		applyExprs[i] = strings.ReplaceAll(e, "s._ref_", "d._ref_")
-		applyExprs[i] = strings.ReplaceAll(applyExprs[i], `s."_ref_`, `d."_ref_`)
-	}
+	// Apply: the target rows, as decide computed them.
 	colList := make([]string, len(cols))
 	for i, c := range cols {
 		colList[i] = ident(c)
 	}
 	var sel2 []string
-	for i := range cols {
-		sel2 = append(sel2, applyExprs[i]+" AS "+colList[i])
+	for i, c := range cols {
+		v := "d." + ident("_v_"+c)
+		if m.SelfRef != nil && c == m.SelfRef.Column {
+			v = "d._ref_self"
+		}
+		sel2 = append(sel2, v+" AS "+colList[i])
 	}
-	// For folded rows whose id is derived, the id column is the decision's.
 	plan.TargetCols = cols
-	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d JOIN " + from + " s ON " + key + " = d._k" + joins +
-		"\nWHERE d._disp IN " + reach
-	// Joins refer to the source row as s; the decision row is d.
-	plan.Rows = strings.ReplaceAll(plan.Rows, "\n\tJOIN", "\n\tJOIN")
+	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
 
 	pk := target.PK
 	plan.PK = pk
@@ -562,7 +641,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		decidedKey = "x._tid = o.target_id AND x._disp IN " + owning
 	} else {
 		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = o.legacy_key"
-		decidedKey = "x._k = o.legacy_key AND x._disp IN " + owning
+		decidedKey = "x._k::text = o.legacy_key AND x._disp IN " + owning
 		if strings.Join(m.KeyColumns(), ",") == strings.Join(pk, ",") {
 			// The target key is the legacy key with each reference
 			// re-pointed as the referenced row's disposition recorded it
@@ -635,21 +714,21 @@ func quoteAll(cols []string) []string {
 // results and column losses. Each writes only what differs.
 func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) (stmts, first []string, ledgerRows string) {
 	L := lit(m.Legacy)
-	rawKey := keyExpr(m, "s")
+	rawKey := p.decisionKey(m, "s")
 	target := "NULL"
 	if withTarget != nil {
 		target = lit(m.Target)
 	}
-	ledgerRows = `SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
+	ledgerRows = `SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
 	// A first load writes into an empty ledger: plain inserts in key order
 	// (several times faster than ON CONFLICT into a growing index).
 	first = []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
 			` + ledgerRows + ` ORDER BY _k`}
 	stmts = []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
-			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k = o.legacy_key)`,
+			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
-			SELECT ` + L + `, _k, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d + `
+			SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d + `
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
 				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
 			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM
@@ -663,7 +742,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		t := bk + "." + kind.table
 		stmts = append(stmts,
 			`DELETE FROM `+t+` o WHERE o.legacy_table = `+L+` AND NOT EXISTS (
-				SELECT 1 FROM `+d+` x WHERE x._k = o.legacy_key AND x._disp = '`+kind.disp+`')`)
+				SELECT 1 FROM `+d+` x WHERE x._k::text = o.legacy_key AND x._disp = '`+kind.disp+`')`)
 		sets := "reason = excluded.reason, run_id = excluded.run_id"
 		cmp1, cmp2 := "o.reason", "excluded.reason"
 		if kind.extraCols != "" {
@@ -678,7 +757,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 			join = " JOIN " + stage + " s ON " + rawKey + " = x._k"
 		}
 		insert := `INSERT INTO ` + t + ` AS o (legacy_table, legacy_key, reason` + kind.extraCols + `, run_id)
-			SELECT ` + L + `, x._k, x._reason` + kind.extraVals + `, $1 FROM ` + d + ` x` + join + ` WHERE x._disp = '` + kind.disp + `'`
+			SELECT ` + L + `, x._k::text, x._reason` + kind.extraVals + `, $1 FROM ` + d + ` x` + join + ` WHERE x._disp = '` + kind.disp + `'`
 		first = append(first, insert)
 		stmts = append(stmts, insert+`
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET `+sets+`
@@ -694,7 +773,11 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, count(*), `+strings.Join(counts, ", ")+` FROM `+d+`
 		ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
 			loaded = excluded.loaded, merged = excluded.merged, folded = excluded.folded, archived = excluded.archived,
-			discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp()`)
+			discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp()`,
+		`DELETE FROM `+bk+`.reasons WHERE mapping = `+lit(m.Name()),
+		`INSERT INTO `+bk+`.reasons (mapping, disposition, reason, rows)
+		SELECT `+lit(m.Name())+`, _disp, coalesce(_reason, ''), count(*) FROM `+d+`
+		WHERE _disp IN `+reasoned+` GROUP BY 2, 3`)
 	dropped := append([]string(nil), m.DroppedColumns...)
 	sort.Strings(dropped)
 	for _, dc := range dropped {

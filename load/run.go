@@ -695,10 +695,16 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions, Ledger: s.ledger}
+	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions, Ledger: s.ledger,
+		UUID: map[string]bool{}}
 	parents := map[string]mappings.Mapping{}
 	for _, m := range s.ms {
 		parents[m.Legacy] = m
+		for _, c := range s.src.Table(m.Legacy).Columns {
+			if c.Type == "uuid" {
+				params.UUID[m.Legacy+"."+c.Name] = true
+			}
+		}
 	}
 	out := map[string]*Plan{}
 	for _, m := range s.ms {
@@ -832,6 +838,10 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		applied[n] = true
 	}
 	var xids []int64 // the apply transactions, to tell this run's rows from older ones
+	var release *stageRelease
+	if !s.cfg.KeepStage {
+		release = newStageRelease(s.stage, plans)
+	}
 	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		tx, err := s.pool.Begin(ctx)
@@ -942,7 +952,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		if err := s.cfg.at("apply.commit:" + m.Legacy); err != nil {
 			return err
 		}
-		return tx.Commit(ctx)
+		if err := tx.Commit(ctx); err != nil {
+			return err
+		}
+		if release == nil {
+			return nil
+		}
+		for _, rel := range release.applied(m.Name()) {
+			if _, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS `+rel); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// Not the run's failure: the stage's drop at the end takes it.
+				s.cfg.Logger.Debug("could not drop a stage relation early", "relation", rel, "err", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -1072,7 +1097,7 @@ func sqlstateHint(err error) string {
 }
 
 func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTable, error) {
-	rows, err := pool.Query(ctx, `SELECT c.relname, a.attname,
+	rows, err := pool.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -1083,13 +1108,17 @@ func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTabl
 	}
 	out := map[string]TargetTable{}
 	for rows.Next() {
-		var t, c string
+		var t, c, typ string
 		var pk bool
-		if err := rows.Scan(&t, &c, &pk); err != nil {
+		if err := rows.Scan(&t, &c, &typ, &pk); err != nil {
 			return nil, err
 		}
 		tt := out[t]
 		tt.Columns = append(tt.Columns, c)
+		if tt.Types == nil {
+			tt.Types = map[string]string{}
+		}
+		tt.Types[c] = typ
 		if pk {
 			tt.PK = append(tt.PK, c)
 		}

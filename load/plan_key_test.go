@@ -1,0 +1,101 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/mappings"
+)
+
+// TestDecisionKeyTypes: a mapping keyed by one uuid column keeps its
+// decision key as a uuid, and references resolve against it whatever the
+// type of the referring column; everything else keys by text. Each case
+// decides a parent and a child with one row whose parent exists and one
+// orphan, and the ledger rows carry the key's text either way.
+func TestDecisionKeyTypes(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	targets := map[string]TargetTable{
+		"parent": {Columns: []string{"id"}, PK: []string{"id"}},
+		"child":  {Columns: []string{"id", "parent_id"}, PK: []string{"id"}},
+	}
+	parent := mappings.Mapping{Legacy: "parent", Target: "parent"}
+	child := mappings.Mapping{Legacy: "child", Target: "child",
+		Refs: []mappings.Ref{{Column: "parent_id", Parent: "parent", Kind: mappings.Parent}}}
+	parents := map[string]mappings.Mapping{"parent": parent, "child": child}
+	for _, tc := range []struct {
+		name                  string
+		parentID, childParent string // column types in the stage
+		uuid                  map[string]bool
+		parentKey, childKey   string // pg_typeof(_k)
+	}{
+		{"uuid keys, uuid reference", "uuid", "uuid",
+			map[string]bool{"parent.id": true, "child.id": true, "child.parent_id": true}, "uuid", "uuid"},
+		{"uuid parent key, text reference", "uuid", "text",
+			map[string]bool{"parent.id": true, "child.id": true}, "uuid", "uuid"},
+		{"text keys (no types known)", "uuid", "uuid", nil, "text", "text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			schema := fmt.Sprintf("stage_%s_%s_%d", tc.parentID, tc.childParent, len(tc.uuid))
+			stage := ident(schema)
+			exec := func(sql string, args ...any) {
+				t.Helper()
+				if _, err := conn.Exec(ctx, sql, args...); err != nil {
+					t.Fatalf("%v\n%s", err, sql)
+				}
+			}
+			exec(`CREATE SCHEMA ` + stage + `;
+				CREATE TABLE ` + stage + `.parent (id ` + tc.parentID + `);
+				CREATE TABLE ` + stage + `.child (id uuid, parent_id ` + tc.childParent + `);
+				INSERT INTO ` + stage + `.parent VALUES ('00000000-0000-4000-8000-000000000001');
+				INSERT INTO ` + stage + `.child VALUES
+					('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-000000000001'),
+					('00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-000000000002');`)
+			params := Params{Stage: schema, UUID: tc.uuid}
+			for _, m := range []mappings.Mapping{parent, child} {
+				p, err := BuildPlan(m, []string{"id", "parent_id"}[:len(m.Refs)+1], targets, parents, params)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range append(p.Decide, p.DecideEnd...) {
+					exec(q)
+				}
+				var typ string
+				if err := conn.QueryRow(ctx, `SELECT pg_typeof(_k)::text FROM `+DecisionTable(params.Stage, m.Legacy)+` LIMIT 1`).Scan(&typ); err != nil {
+					t.Fatal(err)
+				}
+				if want := map[string]string{"parent": tc.parentKey, "child": tc.childKey}[m.Legacy]; typ != want {
+					t.Errorf("%s: _k is %s, want %s", m.Legacy, typ, want)
+				}
+				if m.Legacy == "child" {
+					rows, err := conn.Query(ctx, `SELECT k, disposition, coalesce(reason, '') FROM (`+
+						strings.Replace(p.LedgerRows, "$1", "0", 1)+`) l(t, k, m, disposition, reason, tt, tid, run) ORDER BY k`)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+						var k, d, why string
+						err := r.Scan(&k, &d, &why)
+						return k + " " + d + " " + why, err
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := []string{"00000000-0000-4000-8000-00000000000a loaded ", "00000000-0000-4000-8000-00000000000b rejected " + mappings.ReasonOrphan}
+					if fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("child ledger rows = %q, want %q", got, want)
+					}
+				}
+			}
+		})
+	}
+}
