@@ -153,6 +153,8 @@ func TestClassify(t *testing.T) {
 		{false, `ANALYZE public."habits"`, "finish: analyze"},
 		{false, `copy "cutover"."batches" ( "legacy_table" ) from stdin binary;`, "apply: bookkeeping"},
 		{false, `DROP SCHEMA IF EXISTS "cutover_stage" CASCADE`, "finish"},
+		{false, `DROP TABLE IF EXISTS "cutover_stage"."d_users"`, "apply: stage drops"},
+		{false, `SELECT disposition, reason, sum(rows)::bigint FROM cutover.reasons GROUP BY 1, 2`, "summary"},
 		{false, "SELECT count(*) FROM public.\"users\"", "summary"},
 		{false, `SELECT count(*) FROM (SELECT c."user_id" AS v FROM public."habits" c JOIN "cutover_stage"."d_habits" d ON c.id = d._tid) w`, "apply: foreign-key checks"},
 		{false, "SELECT 42", "target: SELECT 42"},

@@ -267,6 +267,8 @@ func classify(onSource bool, query string) string {
 		return "apply: rows"
 	case pre(q, "DROP SCHEMA"):
 		return "finish"
+	case pre(q, "DROP TABLE IF EXISTS "+st):
+		return "apply: stage drops" // each stage table once no mapping still to apply reads it
 	case pre(q, "INSERT INTO "+bk), pre(q, "DELETE FROM "+bk), pre(q, `COPY "`+migrations.BookkeepingSchema+`".`), has(q, "pg_locks"),
 		pre(q, "INSERT INTO "+qbk), pre(q, "CREATE TABLE "+qbk), pre(q, "ALTER TABLE "+qbk), pre(q, "CREATE INDEX ON "+qbk), pre(q, "ALTER TABLE "+bk):
 		return "apply: bookkeeping" // including the ledger partitions a first load fills, indexes and attaches
@@ -288,6 +290,7 @@ func classify(onSource bool, query string) string {
 	case pre(q, "SELECT legacy_table, batch"), pre(q, "SELECT no_sessions"):
 		return "checksum"
 	case pre(q, "SELECT count(*) FROM public."), pre(q, "SELECT mapping, "), has(q, "UNION ALL SELECT 'archived'"),
+		pre(q, "SELECT disposition, reason, sum(rows)"),
 		pre(q, "SELECT c.relname FROM pg_class"):
 		return "summary"
 	case pre(q, "SELECT c.relname, a.attname"):
