@@ -141,8 +141,8 @@ type Plan struct {
 	FirstUpsert []string
 	// LedgerRows selects the mapping's rows of the disposition ledger
 	// (ledgerColumns; $1 is the run id), for a first write into a fresh
-	// ledger partition, best in LedgerOrder (the ledger's key order).
-	LedgerRows, LedgerOrder string
+	// ledger partition.
+	LedgerRows string
 	// FKChecks each count the rows just written that break a foreign key,
 	// for runs that skip the per-row checks (see Apply).
 	FKChecks []FKCheck
@@ -242,7 +242,6 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
 		plan.Upsert, plan.FirstUpsert, plan.LedgerRows = bookkeeping(m, p, d, stage, nil)
-		plan.LedgerOrder = ledgerOrder(m, p)
 		return plan, nil
 	}
 
@@ -696,7 +695,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 	}
 	books, firstBooks, ledgerRows := bookkeeping(m, p, d, stage, &m)
-	plan.LedgerRows, plan.LedgerOrder = ledgerRows, ledgerOrder(m, p)
+	plan.LedgerRows = ledgerRows
 	plan.Upsert = append(upsert, books...)
 	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), firstBooks...)
 	return plan, nil
@@ -724,7 +723,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	// A first load writes into an empty ledger: plain inserts in key order
 	// (several times faster than ON CONFLICT into a growing index).
 	first = []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
-			` + ledgerRows + ` ORDER BY ` + ledgerOrder(m, p)}
+			` + ledgerRows + ` ORDER BY _k`}
 	stmts = []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
@@ -787,18 +786,6 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 			ON CONFLICT (mapping, col) DO UPDATE SET non_null = excluded.non_null`)
 	}
 	return append(stmts, tail...), append(first, tail...), ledgerRows
-}
-
-// ledgerOrder is the ORDER BY of a mapping's ledger rows (LedgerRows) that
-// matches the ledger's primary key, legacy_key COLLATE "C": rows written
-// in it make the key's index build a pass over presorted input. With a
-// uuid key the target index's order follows too, for every row loaded
-// under its own id (target_id = legacy key): uuids sort as their text.
-func ledgerOrder(m mappings.Mapping, p Params) string {
-	if p.uuidKey(m) {
-		return "_k"
-	}
-	return `_k COLLATE "C"`
 }
 
 // ledgerColumns are the columns of the disposition ledger a mapping writes.

@@ -907,7 +907,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			}
 			bookkeeping := strings.Contains(q, bk+".")
 			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {
-				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows + "\nORDER BY " + p.LedgerOrder
+				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
 			}
 			args := []any{}
 			if strings.Contains(q, "$1") {
