@@ -130,14 +130,22 @@ func StageTable(schema, table string) pgx.Identifier {
 	return pgx.Identifier{schema, table}
 }
 
+// StageStorage is the storage clause of every table of the stage schema:
+// autovacuum leaves them alone. They live for one run, are read right after
+// they are written (and analyzed where planning needs it), and autovacuum
+// would spend the run's CPU vacuuming them and hold locks their early drop
+// then waits for.
+const StageStorage = "WITH (autovacuum_enabled = false, toast.autovacuum_enabled = false)"
+
 // CreateStageSQL returns the DDL of the stage copy of t: the same columns
-// and types, no constraints, unlogged (it is rebuilt by every run).
+// and types, no constraints, unlogged (it is rebuilt by every run), and no
+// autovacuum (StageStorage).
 func CreateStageSQL(schema string, t Table) string {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = pgx.Identifier{c.Name}.Sanitize() + " " + c.Type
 	}
-	return fmt.Sprintf("CREATE UNLOGGED TABLE %s (%s)", StageTable(schema, t.Name).Sanitize(), strings.Join(cols, ", "))
+	return fmt.Sprintf("CREATE UNLOGGED TABLE %s (%s) %s", StageTable(schema, t.Name).Sanitize(), strings.Join(cols, ", "), StageStorage)
 }
 
 // CopyBatch streams one batch from the source into the stage table through

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/transform"
 )
@@ -239,7 +240,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		if !m.ArchiveAll {
 			disp, reason = mappings.Discarded, m.DiscardAll
 		}
-		decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
+		decide(`CREATE UNLOGGED TABLE ` + d + ` ` + extract.StageStorage + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
 		plan.Upsert, plan.FirstUpsert, plan.LedgerRows = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
@@ -512,7 +513,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for _, j := range m.Joins {
 		joins += "\n\t" + sub(j)
 	}
-	decide(`CREATE UNLOGGED TABLE ` + d + ` AS SELECT ` + strings.Join(sel, ",\n\t") +
+	decide(`CREATE UNLOGGED TABLE ` + d + ` ` + extract.StageStorage + ` AS SELECT ` + strings.Join(sel, ",\n\t") +
 		"\nFROM (\n\t" + inner + "\n) s" + joins)
 
 	reach := "('" + string(m.Disposition()) + "')"

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/transform"
 )
 
@@ -27,7 +28,7 @@ func prepareQuests(ctx context.Context, read, write *pgx.Conn, stage string) err
 		difficulty text, xp_reward integer, coin_reward integer, status text, is_active boolean,
 		is_universal boolean, accepted_at timestamptz, completed_at timestamptz, expires_at timestamptz,
 		is_repeatable boolean, repeat_frequency text, created_at timestamptz, updated_at timestamptz,
-		invalid_column text, invalid_message text)`); err != nil {
+		invalid_column text, invalid_message text) `+extract.StageStorage); err != nil {
 		return fmt.Errorf("prepare quests: %w", err)
 	}
 	rows, err := read.Query(ctx, `SELECT id, user_id, title, description, category, difficulty, xp_reward,
@@ -107,7 +108,7 @@ func prepareMarketKeys(ctx context.Context, conn *pgx.Conn, stage string) error 
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
 	keys := transform.MarketKeys(items)
-	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+ident(stage)+`.market_item_keys (id uuid PRIMARY KEY, key text NOT NULL)`); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+ident(stage)+`.market_item_keys (id uuid PRIMARY KEY, key text NOT NULL) `+extract.StageStorage); err != nil {
 		return fmt.Errorf("prepare market item keys: %w", err)
 	}
 	data := make([][]any, 0, len(keys))

@@ -1,10 +1,15 @@
 package load
 
 import (
+	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/mappings"
 )
 
 func TestStageRelations(t *testing.T) {
@@ -51,5 +56,34 @@ func TestStageRelease(t *testing.T) {
 		if diff := cmp.Diff(s.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("after %s (-want +got):\n%s", s.mapping, diff)
 		}
+	}
+}
+
+// TestKeepStage: with KeepStage the early drops keep every stage relation
+// (decision tables included), and each was created without autovacuum.
+func TestKeepStage(t *testing.T) {
+	ctx := context.Background()
+	src, dst := dryrunSource(t), testkit.MigratedTarget(t)
+	if _, err := Run(ctx, Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, KeepStage: true}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tables, decisions int
+	var vacuumed []string
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE c.relname LIKE 'd\_%'),
+			coalesce(array_agg(c.relname ORDER BY c.relname) FILTER (WHERE NOT coalesce(c.reloptions @> '{autovacuum_enabled=false}', false)), '{}')
+		FROM pg_class c WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r'`, mappings.StageSchema).
+		Scan(&tables, &decisions, &vacuumed); err != nil {
+		t.Fatal(err)
+	}
+	if tables < 100 || decisions < 50 {
+		t.Errorf("the kept stage holds %d tables, %d of them decision tables; want every legacy table and its decisions", tables, decisions)
+	}
+	if len(vacuumed) > 0 {
+		t.Errorf("stage tables autovacuum may vacuum: %v", vacuumed)
 	}
 }
