@@ -74,10 +74,15 @@ func TestRunTiny(t *testing.T) {
 	for _, p := range r.Run.Phases.Phases {
 		phases = append(phases, p.Name)
 	}
-	for _, want := range []string{"extract", "decide", "apply: rows"} {
+	// Sampled every 50 ms, a tiny run shows its longest phases; which of
+	// the apply's steps gets a sample varies (the statements are short).
+	for _, want := range []string{"extract", "decide"} {
 		if !slices.Contains(phases, want) {
 			t.Errorf("run profile lacks phase %q: %v", want, phases)
 		}
+	}
+	if !slices.ContainsFunc(phases, func(p string) bool { return strings.HasPrefix(p, "apply: ") }) {
+		t.Errorf("run profile has no apply phase: %v", phases)
 	}
 	switch r.Pgcopydb.Status {
 	case StatusOK:
