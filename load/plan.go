@@ -241,7 +241,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			disp, reason = mappings.Discarded, m.DiscardAll
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` ` + extract.StageStorage + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
-			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid FROM ` + stage + ` s`)
+			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid, s.ctid AS _ctid FROM ` + stage + ` s`)
 		plan.Upsert, plan.FirstUpsert, plan.LedgerRows = bookkeeping(m, p, d, stage, nil)
 		return plan, nil
 	}
@@ -284,6 +284,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		refExpr[r.Column] = "s." + ident("_ref_"+r.Column)
 	}
 	inner := "SELECT s.*"
+	if keepsStageRow(m) {
+		inner += ", s.ctid AS _ctid"
+	}
 	for _, c := range refCols {
 		inner += ",\n\t\t" + c
 	}
@@ -437,6 +440,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	if target.HasUser {
 		sel = append(sel, exprOf("user_id")+" AS _uid")
+	}
+	if keepsStageRow(m) {
+		sel = append(sel, "s._ctid")
 	}
 	exposed := map[string]bool{}
 	for _, c := range append(append([]string{}, m.NaturalKey...), m.DedupeBy...) {
@@ -756,6 +762,11 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		join := ""
 		if kind.extraVals != "" {
 			join = " JOIN " + stage + " s ON " + rawKey + " = x._k"
+			if keepsStageRow(m) {
+				// By the row's address: a few rejects of a large table
+				// are then a few heap fetches, not a scan of its stage.
+				join = " JOIN " + stage + " s ON s.ctid = x._ctid"
+			}
 		}
 		insert := `INSERT INTO ` + t + ` AS o (legacy_table, legacy_key, reason` + kind.extraCols + `, run_id)
 			SELECT ` + L + `, x._k::text, x._reason` + kind.extraVals + `, $1 FROM ` + d + ` x` + join + ` WHERE x._disp = '` + kind.disp + `'`
@@ -788,6 +799,12 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	}
 	return append(stmts, tail...), append(first, tail...), ledgerRows
 }
+
+// keepsStageRow reports whether mapping m's decision table records the
+// address (_ctid) of each row's stage copy, for the rejects and the archive
+// to copy the legacy row from. A mapping that reads another relation (From)
+// does not: its decisions are about that relation's rows.
+func keepsStageRow(m mappings.Mapping) bool { return m.From == "" }
 
 // ledgerColumns are the columns of the disposition ledger a mapping writes.
 const ledgerColumns = "legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id"

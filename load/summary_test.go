@@ -10,7 +10,8 @@ import (
 	"github.com/cutover/cutover/internal/testkit"
 )
 
-// TestSummaryReasons checks the run's breakdown by reason, which comes from
+// TestSummaryReasons checks that the kept rows are their keys' legacy rows,
+// and the run's breakdown by reason, which comes from
 // the reasons the mappings recorded, against the kept rows and the ledger
 // themselves, and that a summary counts from those rows wherever the
 // recorded reasons do not add up (a target written before they existed).
@@ -45,6 +46,18 @@ func TestSummaryReasons(t *testing.T) {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+	// The kept rows are the legacy rows of their keys (apply copies them
+	// from the stage by the rows' addresses the decisions recorded).
+	for _, table := range []string{"rejects", "archive"} {
+		var keyed, wrong int64
+		if err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE row->>'id' IS DISTINCT FROM legacy_key)
+			FROM cutover.`+table+` WHERE row ? 'id' AND legacy_key NOT LIKE '%,%'`).Scan(&keyed, &wrong); err != nil {
+			t.Fatal(err)
+		}
+		if keyed == 0 || wrong != 0 {
+			t.Errorf("cutover.%s: %d rows keyed by id, %d of them holding another row than their key's", table, keyed, wrong)
+		}
 	}
 	kinds := map[string]bool{}
 	for _, r := range want {
