@@ -480,9 +480,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	// _self holds the parent's key as the type of _k where it can, so the
 	// waves join on it directly.
-	selfExpr, selfMatch := "", "p._k = c._self"
+	selfMatch := "p._k = c._self"
 	if m.SelfRef != nil {
-		selfExpr = "s." + ident(m.SelfRef.Column) + "::text"
+		selfExpr := "s." + ident(m.SelfRef.Column) + "::text"
 		if p.uuidKey(m) {
 			if p.UUID[m.Legacy+"."+m.SelfRef.Column] {
 				selfExpr = "s." + ident(m.SelfRef.Column)
@@ -490,8 +490,6 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				selfMatch = "p._k::text = c._self"
 			}
 		}
-	}
-	if m.SelfRef != nil {
 		sel = append(sel, selfExpr+" AS _self", "NULL::uuid AS _ref_self", "false AS _done")
 	}
 	for _, dc := range m.DroppedColumns {
@@ -777,19 +775,20 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	}
 	var counts []string
 	for _, disp := range mappings.Dispositions {
-		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE _disp = %s)", lit(string(disp))))
+		counts = append(counts, fmt.Sprintf("coalesce(sum(n) FILTER (WHERE _disp = %s), 0)", lit(string(disp))))
 	}
+	// The results and the reasons, from one pass over the decisions.
 	var tail []string
 	tail = append(tail, `DELETE FROM `+bk+`.results WHERE legacy_table = `+L+` AND mapping <> `+lit(m.Name()),
-		`INSERT INTO `+bk+`.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
-		SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, count(*), `+strings.Join(counts, ", ")+` FROM `+d+`
-		ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
-			loaded = excluded.loaded, merged = excluded.merged, folded = excluded.folded, archived = excluded.archived,
-			discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp()`,
 		`DELETE FROM `+bk+`.reasons WHERE mapping = `+lit(m.Name()),
-		`INSERT INTO `+bk+`.reasons (mapping, disposition, reason, rows)
-		SELECT `+lit(m.Name())+`, _disp, coalesce(_reason, ''), count(*) FROM `+d+`
-		WHERE _disp IN `+reasoned+` GROUP BY 2, 3`)
+		`WITH g AS (SELECT _disp, coalesce(_reason, '') AS reason, count(*) AS n FROM `+d+` GROUP BY 1, 2),
+		r AS (INSERT INTO `+bk+`.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
+			SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, coalesce(sum(n), 0), `+strings.Join(counts, ", ")+` FROM g
+			ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
+				loaded = excluded.loaded, merged = excluded.merged, folded = excluded.folded, archived = excluded.archived,
+				discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp())
+		INSERT INTO `+bk+`.reasons (mapping, disposition, reason, rows)
+		SELECT `+lit(m.Name())+`, _disp, reason, n FROM g WHERE _disp IN `+reasoned)
 	dropped := append([]string(nil), m.DroppedColumns...)
 	sort.Strings(dropped)
 	for _, dc := range dropped {

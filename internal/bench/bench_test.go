@@ -159,6 +159,7 @@ func TestClassify(t *testing.T) {
 		{false, `copy "cutover"."batches" ( "legacy_table" ) from stdin binary;`, "apply: bookkeeping"},
 		{false, `DROP SCHEMA IF EXISTS "cutover_stage" CASCADE`, "finish"},
 		{false, `DROP TABLE IF EXISTS "cutover_stage"."d_users"`, "apply: stage drops"},
+		{false, "WITH g AS (SELECT _disp, count(*) AS n FROM \"cutover_stage\".\"d_users\" GROUP BY 1),\n\tr AS (INSERT INTO cutover.results AS o (mapping) SELECT 'users' FROM g)\n\tINSERT INTO cutover.reasons SELECT 1", "apply: bookkeeping"},
 		{false, `SELECT disposition, reason, sum(rows)::bigint FROM cutover.reasons GROUP BY 1, 2`, "summary"},
 		{false, "SELECT count(*) FROM public.\"users\"", "summary"},
 		{false, `SELECT count(*) FROM (SELECT c."user_id" AS v FROM public."habits" c JOIN "cutover_stage"."d_habits" d ON c.id = d._tid) w`, "apply: foreign-key checks"},
