@@ -234,7 +234,7 @@ func checkSchemaKept(t *testing.T, ctx context.Context, dst string, before map[s
 			t.Errorf("index %s rebuilt by the run = %v, want %v", c.index, got, c.rebuilt)
 		}
 	}
-	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'cutover' AND indexname = 'dispositions_target'`); n != 1 {
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'cutover' AND indexname = 'dispositions_target_id'`); n != 1 {
 		t.Errorf("the ledger's index by target row is missing after the run")
 	}
 	// The ledger: one attached partition per legacy table, each with both

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacyschema"
@@ -88,14 +89,18 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 }
 
 // TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made
-// before the ledger was partitioned keeps working. Its first apply of each
-// table writes the ledger with plain inserts, and a re-run writes nothing.
+// before the ledger was partitioned, and indexed by (target_table,
+// target_id), keeps working. Its first apply of each table writes the
+// ledger with plain inserts, its index by target row is replaced, and a
+// re-run writes nothing.
 func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	ctx := context.Background()
 	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
 	old := strings.Replace(load.BookkeepingDDL, ") PARTITION BY LIST (legacy_table);", ");", 1)
-	if old == load.BookkeepingDDL {
-		t.Fatal("the bookkeeping DDL no longer partitions the ledger: update this test")
+	const index = "DROP INDEX IF EXISTS cutover.dispositions_target;\nCREATE INDEX IF NOT EXISTS dispositions_target_id ON cutover.dispositions (target_id);"
+	old = strings.Replace(old, index, "CREATE INDEX dispositions_target ON cutover.dispositions (target_table, target_id);", 1)
+	if old == load.BookkeepingDDL || strings.Contains(old, "dispositions_target_id") {
+		t.Fatal("the bookkeeping DDL no longer partitions the ledger or indexes it by target_id: update this test")
 	}
 	conn, err := pgx.Connect(ctx, dst)
 	if err != nil {
@@ -125,6 +130,18 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	}
 	if kind != "r" || rows != want || tables == 0 {
 		t.Errorf("old ledger after the run: relkind %q, %d rows of %d tables; want a plain table with one row per legacy row (%d)", kind, rows, tables, want)
+	}
+	var indexes []string
+	if err := conn.QueryRow(ctx, `SELECT array_agg(indexdef ORDER BY indexname) FROM pg_indexes
+		WHERE schemaname = 'cutover' AND tablename = 'dispositions'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	wantIndexes := []string{
+		"CREATE UNIQUE INDEX dispositions_pkey ON cutover.dispositions USING btree (legacy_key, legacy_table)",
+		"CREATE INDEX dispositions_target_id ON cutover.dispositions USING btree (target_id)",
+	}
+	if d := cmp.Diff(wantIndexes, indexes); d != "" {
+		t.Errorf("old ledger's indexes after the run (-want +got):\n%s", d)
 	}
 	again, err := load.Run(ctx, cfg)
 	if err != nil {

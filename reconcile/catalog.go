@@ -159,3 +159,27 @@ func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 func uuidArray(ids []string) string {
 	return "'{" + strings.Join(ids, ",") + "}'::uuid[]"
 }
+
+// fedBy renders the condition that ledger row alias a (empty: no alias)
+// belongs to a legacy table whose mappings write target table target. A
+// reader of a whole target table's claims adds it: the ledger is
+// partitioned by legacy table, so this reads the feeding tables' partitions
+// only (its index by target row cannot range over a table). A claim from
+// any other legacy table could only be a bug; its target row then shows as
+// unexplained, so the check still fails.
+func (v *verifier) fedBy(target, a string) string {
+	var feeders []string
+	for _, m := range v.ms {
+		if m.Target == target {
+			feeders = append(feeders, lit(m.Legacy))
+		}
+	}
+	if a != "" {
+		a += "."
+	}
+	if len(feeders) == 0 {
+		return "false"
+	}
+	slices.Sort(feeders)
+	return a + "legacy_table IN (" + strings.Join(slices.Compact(feeders), ", ") + ")"
+}

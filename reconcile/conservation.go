@@ -259,7 +259,7 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 			// checked by the conservation of their legacy table.
 			var ledger int64
 			if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.`+ident(t.Name)+`),
-				(SELECT count(*) FROM `+bk+`.dispositions WHERE target_table = `+T+` AND disposition = 'loaded')`).Scan(&tc.Rows, &ledger); err != nil {
+				(SELECT count(*) FROM `+bk+`.dispositions WHERE `+v.fedBy(t.Name, "")+` AND target_table = `+T+` AND disposition = 'loaded')`).Scan(&tc.Rows, &ledger); err != nil {
 				return err
 			}
 			tc.Loaded = min(ledger, tc.Rows)
@@ -275,7 +275,7 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 		// missing.
 		if err := conn.QueryRow(ctx, `WITH claims AS (
 				SELECT target_id, bool_or(disposition = 'loaded') AS l FROM `+bk+`.dispositions
-				WHERE target_table = `+T+` AND disposition IN ('loaded', 'folded') GROUP BY target_id)
+				WHERE `+v.fedBy(t.Name, "")+` AND target_table = `+T+` AND disposition IN ('loaded', 'folded') GROUP BY target_id)
 			SELECT count(t.here), count(t.here) FILTER (WHERE c.l), count(t.here) FILTER (WHERE NOT c.l),
 				count(t.here) FILTER (WHERE c.target_id IS NULL AND t.id = ANY(`+seeds+`)),
 				count(t.here) FILTER (WHERE c.target_id IS NULL AND NOT t.id = ANY(`+seeds+`)),
@@ -288,7 +288,7 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 			return nil
 		}
 		rows, err := conn.Query(ctx, `SELECT t.id::text FROM `+tbl+` t
-			WHERE NOT EXISTS (SELECT 1 FROM `+bk+`.dispositions d WHERE d.target_table = `+T+` AND d.target_id = t.id
+			WHERE NOT EXISTS (SELECT 1 FROM `+bk+`.dispositions d WHERE `+v.fedBy(t.Name, "d")+` AND d.target_table = `+T+` AND d.target_id = t.id
 				AND d.disposition IN ('loaded', 'folded'))
 			AND NOT t.id = ANY(`+seeds+`) ORDER BY 1 LIMIT `+fmt.Sprint(v.cfg.Samples))
 		if err != nil {

@@ -230,7 +230,7 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
 		if m.Target == m.Legacy {
 			// Rows of the table that nothing explains are extra rows.
-			from := "\nFROM " + tbl + " t" + joins + "\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE d.target_table = " +
+			from := "\nFROM " + tbl + " t" + joins + "\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
 				" AND NOT t.id = ANY(" + uuidArray(v.seeds) + ")"
 			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)

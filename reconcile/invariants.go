@@ -293,9 +293,9 @@ func (v *verifier) wallet(ctx context.Context) error {
 		LEFT JOIN (SELECT p.user_id, sum(p.coins)::bigint AS total,
 				coalesce(sum(p.coins) FILTER (WHERE d.legacy_table = 'points_ledger'), 0)::bigint AS legacy
 			FROM public.points_ledger p
-			LEFT JOIN ` + bk + `.dispositions d ON d.target_table = 'points_ledger' AND d.target_id = p.id AND d.disposition IN ('loaded', 'folded')
+			LEFT JOIN ` + bk + `.dispositions d ON ` + v.fedBy("points_ledger", "d") + ` AND d.target_table = 'points_ledger' AND d.target_id = p.id AND d.disposition IN ('loaded', 'folded')
 			GROUP BY p.user_id) s ON s.user_id = w.user_id
-		WHERE EXISTS (SELECT 1 FROM ` + bk + `.dispositions d WHERE d.target_table = 'user_wallet' AND d.target_id = w.id AND d.disposition = 'loaded')`
+		WHERE EXISTS (SELECT 1 FROM ` + bk + `.dispositions d WHERE ` + v.fedBy("user_wallet", "d") + ` AND d.target_table = 'user_wallet' AND d.target_id = w.id AND d.disposition = 'loaded')`
 	// One pass: the wallets with their sums are computed once, counted,
 	// and the first disagreeing ones listed beside the counts (a single
 	// row with NULL samples when none disagrees).

@@ -101,7 +101,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 				CASE WHEN d.legacy_table IS NULL THEN NOT t.id = ANY(`+uuidArray(v.seeds)+`)
 					ELSE d.disposition IN ('`+strings.Join(compared(m), "', '")+`') END AS ic
 			FROM `+tbl+` t
-			LEFT JOIN `+bk+`.dispositions d ON d.target_table = `+lit(m.Target)+` AND d.target_id = t.id
+			LEFT JOIN `+bk+`.dispositions d ON `+v.fedBy(m.Target, "d")+` AND d.target_table = `+lit(m.Target)+` AND d.target_id = t.id
 				AND d.disposition IN ('loaded', 'folded', 'merged')`+joins+`
 			WHERE d.legacy_table IS NULL OR d.legacy_table = `+L)
 	case v.hasIDKey(m):
