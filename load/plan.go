@@ -431,6 +431,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		fmt.Fprintf(&b, "\n\t\tELSE %s END", def)
 		return b.String()
 	}
+	// carried names the decision columns that hold an expression as decide
+	// wrote it and no later step updates (the key, the owner, exposed
+	// columns): a target value with the same expression is read from them
+	// instead of being written twice.
+	carried := map[string]string{key: "_k"}
 	sel := []string{
 		key + " AS _k",
 		caseOf(func(a arm) string { return lit(a.disp) }, lit(string(m.Disposition()))) + "::text AS _disp",
@@ -440,6 +445,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	if target.HasUser {
 		sel = append(sel, exprOf("user_id")+" AS _uid")
+		carried[exprOf("user_id")] = "_uid"
 	}
 	if keepsStageRow(m) {
 		sel = append(sel, "s._ctid")
@@ -467,13 +473,13 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			}
 		}
 		sel = append(sel, exprOf(c)+" AS "+ident(prefix+c))
+		if _, ok := carried[exprOf(c)]; !ok {
+			carried[exprOf(c)] = prefix + c
+		}
 		if prefix == "_nk_" {
 			// also usable as _x_
 			sel = append(sel, exprOf(c)+" AS "+ident("_x_"+c))
 		}
-	}
-	for _, r := range m.Refs {
-		sel = append(sel, "s."+ident("_ref_"+r.Column))
 	}
 	if m.DedupeOrder != "" {
 		sel = append(sel, "row_number() OVER (ORDER BY "+m.DedupeOrder+") AS _dord")
@@ -499,19 +505,27 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		sel = append(sel, "s."+ident(dc)+" IS NOT NULL AS "+ident("_lost_"+dc))
 	}
 	// Each target column's value, computed in the pass that judges the row
-	// (_v_<column>): apply then reads the decision table alone instead of
+	// (_v_<column>, or the carried column that already holds the same
+	// expression): apply then reads the decision table alone instead of
 	// joining the stage table again. An untyped literal gets its column's
 	// type (as the INSERT would have given it; the type has no modifiers,
 	// so a length is still checked when the value is written).
+	value := map[string]string{} // target column -> its decision column
 	for i, c := range cols {
 		if m.SelfRef != nil && c == m.SelfRef.Column {
-			continue // decided by the waves (_ref_self)
+			value[c] = "_ref_self" // decided by the waves
+			continue
 		}
 		e := exprs[i]
 		if typ := target.Types[c]; typ != "" && untypedLiteral.MatchString(e) {
 			e = "CAST(" + e + " AS " + typ + ")"
 		}
-		sel = append(sel, e+" AS "+ident("_v_"+c))
+		if name, ok := carried[e]; ok {
+			value[c] = name
+			continue
+		}
+		value[c] = "_v_" + c
+		sel = append(sel, e+" AS "+ident(value[c]))
 	}
 	joins := ""
 	for _, j := range m.Joins {
@@ -587,11 +601,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	var sel2 []string
 	for i, c := range cols {
-		v := "d." + ident("_v_"+c)
-		if m.SelfRef != nil && c == m.SelfRef.Column {
-			v = "d._ref_self"
-		}
-		sel2 = append(sel2, v+" AS "+colList[i])
+		sel2 = append(sel2, "d."+ident(value[c])+" AS "+colList[i])
 	}
 	plan.TargetCols = cols
 	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
