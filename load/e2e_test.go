@@ -166,39 +166,8 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			t.Run("feed_order", func(t *testing.T) { checkFeedOrder(t, ctx, dst) })
 			t.Run("tenancy", func(t *testing.T) { checkTenancy(t, ctx, dst) })
 			t.Run("schema", func(t *testing.T) { checkSchemaKept(t, ctx, dst, indexesBefore) })
-			t.Run("statistics", func(t *testing.T) { checkAnalyzed(t, ctx, dst, sum) })
+			t.Run("statistics", func(t *testing.T) { testkit.CheckAnalyzed(t, dst) })
 		})
-	}
-}
-
-// checkAnalyzed checks that the run left planner statistics for every
-// target table it wrote (the application's first queries need them), and
-// gathered them after the table's last write: the fixtures are small
-// enough for ANALYZE to read every row, so its row count is exact.
-func checkAnalyzed(t *testing.T, ctx context.Context, dst string, sum *load.Summary) {
-	var tables []string
-	for table, n := range sum.Changes {
-		if n > 0 {
-			tables = append(tables, table)
-		}
-	}
-	if len(tables) < 40 {
-		t.Fatalf("the run reports changes in %d target tables: %v", len(tables), sum.Changes)
-	}
-	for _, table := range tables {
-		type stats struct {
-			Rows, Estimated int64
-			Analyzed        bool
-		}
-		st, err := pgx.CollectExactlyOneRow(query(t, ctx, dst, `SELECT (SELECT count(*) FROM public.`+pgx.Identifier{table}.Sanitize()+`),
-			c.reltuples::bigint, s.last_analyze IS NOT NULL
-			FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = $1::regclass`, "public."+table), pgx.RowToStructByPos[stats])
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
-		}
-		if !st.Analyzed || st.Estimated != st.Rows {
-			t.Errorf("%s after the run: analyzed %v, statistics count %d rows of %d", table, st.Analyzed, st.Estimated, st.Rows)
-		}
 	}
 }
 
@@ -665,7 +634,7 @@ func TestRunAsTableOwner(t *testing.T) {
 	checkConservation(t, ctx, src, dst, sum)
 	checkAnomalies(t, ctx, dst, man)
 	checkSchemaKept(t, ctx, dst, before)
-	checkAnalyzed(t, ctx, dst, sum)
+	testkit.CheckAnalyzed(t, dst)
 	if super := scalar[bool](t, ctx, owner, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`); super {
 		t.Fatal("the owner role is a superuser: the test proves nothing")
 	}

@@ -997,12 +997,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 }
 
 // analyzeTargets gathers planner statistics of the target tables the run
-// wrote, in parallel: the application's first queries after go-live would
-// otherwise be planned without statistics until autovacuum gets to them.
+// wrote, and of those that have never had any (tables a failed run wrote
+// and this one left as they were, seeded tables), in parallel: the
+// application's first queries after go-live would otherwise be planned
+// without statistics until autovacuum gets to them.
 func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
-	tables := make([]string, 0, len(changes))
+	rows, err := s.pool.Query(ctx, `SELECT relname::text FROM pg_stat_user_tables
+		WHERE schemaname = 'public' AND last_analyze IS NULL AND last_autoanalyze IS NULL`)
+	if err != nil {
+		return fmt.Errorf("read which target tables have statistics: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read which target tables have statistics: %w", err)
+	}
 	for t, n := range changes {
-		if n > 0 {
+		if n > 0 && !slices.Contains(tables, t) {
 			tables = append(tables, t)
 		}
 	}

@@ -1,0 +1,53 @@
+package testkit
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CheckAnalyzed fails t unless every application table of target u that
+// holds rows has planner statistics that the run gathered (ANALYZE, not
+// autovacuum) after the table's last write. The fixtures are small enough
+// for ANALYZE to read every row, so a table analyzed before its last write
+// has a row count in its statistics that differs from its rows.
+func CheckAnalyzed(t testing.TB, u string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	list, err := conn.Query(ctx, `SELECT relname::text FROM pg_class
+		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(list, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonEmpty := 0
+	for _, name := range names {
+		var rows, estimated int64
+		var analyzed bool
+		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM public.`+pgx.Identifier{name}.Sanitize()+`),
+			c.reltuples::bigint, s.last_analyze IS NOT NULL
+			FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = $1::regclass`,
+			pgx.Identifier{"public", name}.Sanitize()).Scan(&rows, &estimated, &analyzed); err != nil {
+			t.Fatalf("statistics of %s: %v", name, err)
+		}
+		if rows == 0 {
+			continue
+		}
+		nonEmpty++
+		if !analyzed || estimated != rows {
+			t.Errorf("%s: analyzed by the run %v, its statistics count %d rows of %d", name, analyzed, estimated, rows)
+		}
+	}
+	if nonEmpty < 40 {
+		t.Errorf("only %d of %d application tables hold rows: the check proves little", nonEmpty, len(names))
+	}
+}
