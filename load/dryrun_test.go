@@ -18,9 +18,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -36,11 +35,7 @@ func dryrunSource(t *testing.T) string {
 func dryrunRows(t *testing.T, u string) map[string]map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, u)
 	rows, err := conn.Query(ctx, `SELECT c.relname,
 			(SELECT string_agg(format('t.%I::text', a.attname), ', ' ORDER BY array_position(i.indkey, a.attnum))
 			 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)

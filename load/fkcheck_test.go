@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/mappings"
 )
@@ -15,11 +13,7 @@ import (
 // mapping wrote whose reference has no parent, and only those.
 func TestFKCheckCatchesBrokenRows(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.NewDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
 	exec := func(sql string) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql); err != nil {

@@ -19,11 +19,7 @@ import (
 // orphan, and the ledger rows carry the key's text either way.
 func TestDecisionKeyTypes(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.NewDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
 	targets := map[string]TargetTable{
 		"parent": {Columns: []string{"id"}, PK: []string{"id"}},
 		"child":  {Columns: []string{"id", "parent_id"}, PK: []string{"id"}},

@@ -23,16 +23,6 @@ var update = flag.Bool("update", false, "rewrite testdata/legacy/<flavor>.catalo
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func connect(t testing.TB, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 // TestSchemaCatalog builds each flavor with the drift tables and compares
 // the rendered catalog with its golden file.
 func TestSchemaCatalog(t *testing.T) {
@@ -43,7 +33,7 @@ func TestSchemaCatalog(t *testing.T) {
 			if err := CreateSchema(context.Background(), url, flavor, true); err != nil {
 				t.Fatal(err)
 			}
-			got := renderCatalog(t, connect(t, url))
+			got := renderCatalog(t, pgtest.Connect(t, url))
 			golden := filepath.Join("..", "..", "testdata", "legacy", flavor+".catalog.golden")
 			if *update {
 				if err := os.WriteFile(golden, []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
@@ -63,15 +53,7 @@ func renderCatalog(t *testing.T, conn *pgx.Conn) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.Query(context.Background(), string(query))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return pgtest.Strings(t, conn, string(query))
 }
 
 func compareGolden(t *testing.T, flavor string, got []string) {
@@ -104,13 +86,13 @@ func TestGenerate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conn := connect(t, url)
+			conn := pgtest.Connect(t, url)
 			// Generate drops the keys while it copies: they are all back.
 			if !*update {
 				compareGolden(t, flavor, renderCatalog(t, conn))
 			}
 
-			tables := publicTables(t, conn)
+			tables := pgtest.PublicTables(t, conn)
 			if len(tables) != len(m.Tables) {
 				t.Errorf("database has %d tables, manifest %d", len(tables), len(m.Tables))
 			}
@@ -137,26 +119,12 @@ func TestGenerate(t *testing.T) {
 			if diff := cmp.Diff(m, m2); diff != "" {
 				t.Errorf("manifests of two runs differ:\n%s", diff)
 			}
-			a, b := checksums(t, conn, tables), checksums(t, connect(t, url2), tables)
+			a, b := checksums(t, conn, tables), checksums(t, pgtest.Connect(t, url2), tables)
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("two runs with the same seed differ (table → md5):\n%s", diff)
 			}
 		})
 	}
-}
-
-func publicTables(t *testing.T, conn *pgx.Conn) []string {
-	t.Helper()
-	rows, err := conn.Query(context.Background(), `SELECT relname::text FROM pg_class
-		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func checksums(t *testing.T, conn *pgx.Conn, tables []string) map[string]string {
@@ -333,7 +301,7 @@ func TestCleanGenerate(t *testing.T) {
 			t.Errorf("clean data lists %+v", a)
 		}
 	}
-	conn := connect(t, url)
+	conn := pgtest.Connect(t, url)
 	for q, want := range map[string]int{
 		`SELECT count(*) - count(DISTINCT lower(email)) FROM users`:                                                                              0,
 		`SELECT count(*) FROM sessions WHERE expires_at < '2025-06-01'`:                                                                          0,

@@ -211,3 +211,35 @@ func sanitize(s string) string {
 		return '_'
 	}, strings.ToLower(s))
 }
+
+// Connect opens a connection to database u for the rest of test t.
+func Connect(t testing.TB, u string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Strings runs query on conn and returns its one text column.
+func Strings(t testing.TB, conn *pgx.Conn, query string, args ...any) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// PublicTables lists the ordinary tables of conn's public schema, by name.
+func PublicTables(t testing.TB, conn *pgx.Conn) []string {
+	t.Helper()
+	return Strings(t, conn, `SELECT relname::text FROM pg_class
+		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
+}

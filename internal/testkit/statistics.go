@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/pgtest"
 )
 
 // CheckAnalyzed fails t unless every application table of target u that
@@ -15,20 +17,8 @@ import (
 func CheckAnalyzed(t testing.TB, u string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	list, err := conn.Query(ctx, `SELECT relname::text FROM pg_class
-		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(list, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := pgtest.Connect(t, u)
+	names := pgtest.PublicTables(t, conn)
 	nonEmpty := 0
 	for _, name := range names {
 		var rows, estimated int64
