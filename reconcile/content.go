@@ -361,8 +361,29 @@ func describeChange(cols []string, src, tgt []*string) ([]string, string) {
 	return names, strings.Join(parts, "; ")
 }
 
+// keysNeeded lists the legacy tables whose keys ledgerKeys is asked for:
+// those of the mappings whose content is compared, and the parents of
+// their SetNull references.
+func (v *verifier) keysNeeded() []string {
+	var out []string
+	for _, m := range v.ms {
+		if !comparable(m) {
+			continue
+		}
+		out = append(out, m.Legacy)
+		for _, r := range m.Refs {
+			if r.Kind == mappings.SetNull {
+				out = append(out, r.Parent)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // ledgerKeys returns the keys of a legacy table whose disposition is
-// neither loaded nor folded (read once, see prepare) and satisfies keep.
+// neither loaded nor folded (read once, see prepare) and satisfies keep;
+// legacy must be one of keysNeeded.
 func (v *verifier) ledgerKeys(legacy string, keep func(disposition string) bool) []string {
 	out := []string{}
 	for d, keys := range v.otherKeys[legacy] {

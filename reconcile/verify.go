@@ -414,26 +414,33 @@ func (v *verifier) prepare(ctx context.Context) error {
 		return fmt.Errorf("target: read the recorded results: %w", err)
 	}
 	// One scan of the ledger reads the keys neither loaded nor folded and,
-	// by the way, counts the merged rows by reason (see reasons).
+	// by the way, counts the merged rows by reason (see reasons). Only the
+	// keys a content check leaves out are held (see ledgerKeys): those of
+	// the tables compared and of their SetNull references' parents, not,
+	// say, every key of a table archived whole.
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
-	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), array_agg(legacy_key) FROM `+bk+`.dispositions
-		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`)
+	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*),
+			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
+		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`, v.keysNeeded())
 	if err != nil {
 		return fmt.Errorf("target: read the ledger: %w", err)
 	}
 	for krows.Next() {
 		var table, disp, reason string
+		var n int64
 		var keys []string
-		if err := krows.Scan(&table, &disp, &reason, &keys); err != nil {
+		if err := krows.Scan(&table, &disp, &reason, &n, &keys); err != nil {
 			return fmt.Errorf("target: read the ledger: %w", err)
 		}
-		if v.otherKeys[table] == nil {
-			v.otherKeys[table] = map[string][]string{}
+		if keys != nil {
+			if v.otherKeys[table] == nil {
+				v.otherKeys[table] = map[string][]string{}
+			}
+			v.otherKeys[table][disp] = append(v.otherKeys[table][disp], keys...)
 		}
-		v.otherKeys[table][disp] = append(v.otherKeys[table][disp], keys...)
 		if disp == "merged" {
-			v.mergedReasons[reason] += int64(len(keys))
+			v.mergedReasons[reason] += n
 		}
 	}
 	if err := krows.Err(); err != nil {
