@@ -997,13 +997,14 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 }
 
 // analyzeTargets gathers planner statistics of the target tables the run
-// wrote, and of those that have never had any (tables a failed run wrote
-// and this one left as they were, seeded tables), in parallel: the
-// application's first queries after go-live would otherwise be planned
-// without statistics until autovacuum gets to them.
+// wrote, and of those written since their last statistics or that never
+// had any (tables a failed run wrote and this one left as they were,
+// seeded tables), in parallel: the application's first queries after
+// go-live would otherwise be planned without statistics until autovacuum
+// gets to them.
 func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
 	rows, err := s.pool.Query(ctx, `SELECT relname::text FROM pg_stat_user_tables
-		WHERE schemaname = 'public' AND last_analyze IS NULL AND last_autoanalyze IS NULL`)
+		WHERE schemaname = 'public' AND (n_mod_since_analyze > 0 OR last_analyze IS NULL AND last_autoanalyze IS NULL)`)
 	if err != nil {
 		return fmt.Errorf("read which target tables have statistics: %w", err)
 	}
