@@ -125,34 +125,34 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 	if err != nil {
 		return nil, err
 	}
-	totals := map[string]int64{}
-	for _, r := range got {
-		totals["merged"] += r.Merged
-		totals["archived"] += r.Archived
-		totals["discarded"] += r.Discarded
-		totals["rejected"] += r.Rejected
+	breakdowns := []struct {
+		disp  string
+		total func(TableResult) int64 // the disposition's rows in the results
+		scan  string                  // its reasons counted from its rows
+	}{
+		{"merged", func(r TableResult) int64 { return r.Merged },
+			`SELECT disposition, coalesce(reason, ''), count(*) FROM ` + bk + `.dispositions WHERE disposition = 'merged' GROUP BY 1, 2`},
+		{"archived", func(r TableResult) int64 { return r.Archived }, `SELECT 'archived', reason, count(*) FROM ` + bk + `.archive GROUP BY reason`},
+		{"rejected", func(r TableResult) int64 { return r.Rejected }, `SELECT 'rejected', reason, count(*) FROM ` + bk + `.rejects GROUP BY reason`},
+		{"discarded", func(r TableResult) int64 { return r.Discarded }, `SELECT 'discarded', reason, count(*) FROM ` + bk + `.discards GROUP BY reason`},
 	}
-	scans := map[string]string{
-		"merged":    `SELECT disposition, coalesce(reason, ''), count(*) FROM ` + bk + `.dispositions WHERE disposition = 'merged' GROUP BY 1, 2`,
-		"archived":  `SELECT 'archived', reason, count(*) FROM ` + bk + `.archive GROUP BY reason`,
-		"rejected":  `SELECT 'rejected', reason, count(*) FROM ` + bk + `.rejects GROUP BY reason`,
-		"discarded": `SELECT 'discarded', reason, count(*) FROM ` + bk + `.discards GROUP BY reason`,
-	}
-	dispositions := []string{"merged", "archived", "rejected", "discarded"}
-	reasons := make([][]ReasonCount, len(dispositions))
+	reasons := make([][]ReasonCount, len(breakdowns))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 1))
-	for i, disp := range dispositions {
-		var sum int64
-		for _, r := range recorded[disp] {
+	for i, b := range breakdowns {
+		var total, sum int64
+		for _, r := range got {
+			total += b.total(r)
+		}
+		for _, r := range recorded[b.disp] {
 			sum += r.Rows
 		}
-		if sum == totals[disp] {
-			reasons[i] = recorded[disp]
+		if sum == total {
+			reasons[i] = recorded[b.disp]
 			continue
 		}
 		g.Go(func() error {
-			rows, err := pool.Query(gctx, scans[disp])
+			rows, err := pool.Query(gctx, b.scan)
 			if err != nil {
 				return fmt.Errorf("summarize: %w", err)
 			}
