@@ -135,11 +135,17 @@ type Plan struct {
 	RemoveCount, RemoveIDs string
 	// MergeCount counts the seeded rows the natural-key merge would update.
 	MergeCount string
-	// FirstInsert is a plain INSERT of the rows; FirstUpsert replaces
-	// Upsert when the mapping has never been applied (its rows and
-	// bookkeeping cannot exist yet): plain inserts, no conflict handling.
-	FirstInsert string
-	FirstUpsert []string
+	// FirstInsert is a plain INSERT of the rows; FirstResults, then
+	// FirstUpsert, replace Upsert when the mapping has never been applied
+	// (its rows and bookkeeping cannot exist yet): plain inserts, no
+	// conflict handling. The last of FirstResults returns a row per reason
+	// of each disposition with reasons the decisions hold (merged,
+	// archived, discarded, rejected); FirstUpsert's statements that keep
+	// rejected, archived or discarded rows are skipped when it returned no
+	// such disposition.
+	FirstInsert  string
+	FirstResults []string
+	FirstUpsert  []string
 	// LedgerRows selects the mapping's rows of the disposition ledger
 	// (ledgerColumns; $1 is the run id), for a first write into a fresh
 	// ledger partition.
@@ -242,7 +248,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` ` + extract.StageStorage + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid, s.ctid AS _ctid FROM ` + stage + ` s`)
-		plan.Upsert, plan.FirstUpsert, plan.LedgerRows = bookkeeping(m, p, d, stage, nil)
+		b := bookkeeping(m, p, d, stage, nil)
+		plan.Upsert, plan.FirstResults, plan.FirstUpsert, plan.LedgerRows = b.stmts, b.firstResults, b.first, b.ledgerRows
 		return plan, nil
 	}
 
@@ -584,7 +591,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	if m.SelfRef != nil {
 		statCols = append(statCols, "_self")
 	}
-	plan.DecideEnd = []string{`ANALYZE ` + d + ` (` + strings.Join(quoteAll(statCols), ", ") + `)`}
+	plan.DecideEnd = []string{sampledAnalyze(d, quoteAll(statCols))}
 	if len(m.Exposes) > 0 {
 		x := make([]string, len(m.Exposes))
 		for i, c := range m.Exposes {
@@ -709,10 +716,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
 		}
 	}
-	books, firstBooks, ledgerRows := bookkeeping(m, p, d, stage, &m)
-	plan.LedgerRows = ledgerRows
-	plan.Upsert = append(upsert, books...)
-	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), firstBooks...)
+	b := bookkeeping(m, p, d, stage, &m)
+	plan.LedgerRows = b.ledgerRows
+	plan.Upsert = append(upsert, b.stmts...)
+	plan.FirstResults = b.firstResults
+	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), b.first...)
 	return plan, nil
 }
 
@@ -724,22 +732,36 @@ func quoteAll(cols []string) []string {
 	return out
 }
 
-// bookkeeping returns the statements that make the bookkeeping of mapping m
-// equal its decisions: the disposition ledger, rejects, archive, discards,
-// results and column losses. Each writes only what differs.
-func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) (stmts, first []string, ledgerRows string) {
+// books are the statements that make the bookkeeping of a mapping equal
+// its decisions: the disposition ledger, rejects, archive, discards,
+// results and column losses.
+type books struct {
+	// stmts write only what differs from the bookkeeping there is.
+	stmts []string
+	// firstResults, then first, replace stmts on a first apply. The last
+	// of firstResults writes the results and the reasons and returns the
+	// dispositions with reasons the decisions hold, from the one pass over
+	// the decision table a first apply makes for its counts; first skips
+	// keeping the rows of dispositions it did not return.
+	firstResults, first []string
+	// ledgerRows selects the mapping's ledger rows (see Plan.LedgerRows).
+	ledgerRows string
+}
+
+// bookkeeping returns the books of mapping m, whose decisions are in d.
+func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) books {
 	L := lit(m.Legacy)
 	rawKey := p.decisionKey(m, "s")
 	target := "NULL"
 	if withTarget != nil {
 		target = lit(m.Target)
 	}
-	ledgerRows = `SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
+	ledgerRows := `SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
 	// A first load writes into an empty ledger: plain inserts in key order
 	// (several times faster than ON CONFLICT into a growing index).
-	first = []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
+	first := []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
 			` + ledgerRows + ` ORDER BY _k`}
-	stmts = []string{
+	stmts := []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
@@ -788,25 +810,49 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		counts = append(counts, fmt.Sprintf("coalesce(sum(n) FILTER (WHERE _disp = %s), 0)", lit(string(disp))))
 	}
 	// The results and the reasons, from one pass over the decisions.
-	var tail []string
-	tail = append(tail, `DELETE FROM `+bk+`.results WHERE legacy_table = `+L+` AND mapping <> `+lit(m.Name()),
-		`DELETE FROM `+bk+`.reasons WHERE mapping = `+lit(m.Name()),
-		`WITH g AS (SELECT _disp, coalesce(_reason, '') AS reason, count(*) AS n FROM `+d+` GROUP BY 1, 2),
-		r AS (INSERT INTO `+bk+`.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
-			SELECT `+lit(m.Name())+`, `+L+`, `+target+`, $1, coalesce(sum(n), 0), `+strings.Join(counts, ", ")+` FROM g
+	results := []string{`DELETE FROM ` + bk + `.results WHERE legacy_table = ` + L + ` AND mapping <> ` + lit(m.Name()),
+		`DELETE FROM ` + bk + `.reasons WHERE mapping = ` + lit(m.Name()),
+		`WITH g AS (SELECT _disp, coalesce(_reason, '') AS reason, count(*) AS n FROM ` + d + ` GROUP BY 1, 2),
+		r AS (INSERT INTO ` + bk + `.results AS o (mapping, legacy_table, target_table, run_id, source_rows, loaded, merged, folded, archived, discarded, rejected)
+			SELECT ` + lit(m.Name()) + `, ` + L + `, ` + target + `, $1, coalesce(sum(n), 0), ` + strings.Join(counts, ", ") + ` FROM g
 			ON CONFLICT (mapping) DO UPDATE SET target_table = excluded.target_table, run_id = excluded.run_id, source_rows = excluded.source_rows,
 				loaded = excluded.loaded, merged = excluded.merged, folded = excluded.folded, archived = excluded.archived,
 				discarded = excluded.discarded, rejected = excluded.rejected, finished_at = clock_timestamp())
-		INSERT INTO `+bk+`.reasons (mapping, disposition, reason, rows)
-		SELECT `+lit(m.Name())+`, _disp, reason, n FROM g WHERE _disp IN `+reasoned)
+		INSERT INTO ` + bk + `.reasons (mapping, disposition, reason, rows)
+		SELECT ` + lit(m.Name()) + `, _disp, reason, n FROM g WHERE _disp IN ` + reasoned}
+	var losses []string
 	dropped := append([]string(nil), m.DroppedColumns...)
 	sort.Strings(dropped)
 	for _, dc := range dropped {
-		tail = append(tail, `INSERT INTO `+bk+`.column_loss (mapping, col, non_null)
+		losses = append(losses, `INSERT INTO `+bk+`.column_loss (mapping, col, non_null)
 			SELECT `+lit(m.Name())+`, `+lit(dc)+`, count(*) FILTER (WHERE `+ident("_lost_"+dc)+`) FROM `+d+` WHERE _disp IN ('`+string(m.Disposition())+`')
 			ON CONFLICT (mapping, col) DO UPDATE SET non_null = excluded.non_null`)
 	}
-	return append(stmts, tail...), append(first, tail...), ledgerRows
+	firstResults := slices.Clone(results)
+	firstResults[len(firstResults)-1] += "\n\t\tRETURNING disposition"
+	return books{
+		stmts:        append(append(stmts, results...), losses...),
+		firstResults: firstResults,
+		first:        append(first, losses...),
+		ledgerRows:   ledgerRows,
+	}
+}
+
+// workStatistics is the statistics target of the stage and decision
+// tables: they are read by a few hash joins of this run, which need row
+// counts and rough distinct counts, not the histograms and common values a
+// target table's queries plan from (those get the server's default).
+const workStatistics = 10
+
+// sampledAnalyze gathers statistics of columns cols of a stage or decision
+// table rel with the sample of workStatistics: one simple-protocol string,
+// whose implicit transaction scopes the SET LOCAL to this ANALYZE.
+func sampledAnalyze(rel string, cols []string) string {
+	q := fmt.Sprintf("SET LOCAL default_statistics_target = %d; ANALYZE %s", workStatistics, rel)
+	if len(cols) > 0 {
+		q += " (" + strings.Join(cols, ", ") + ")"
+	}
+	return q
 }
 
 // keepsStageRow reports whether mapping m's decision table records the

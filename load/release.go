@@ -2,6 +2,7 @@ package load
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -23,7 +24,7 @@ type stageRelease struct {
 func newStageRelease(stage string, plans map[string]*Plan) *stageRelease {
 	r := &stageRelease{users: map[string]int{}, reads: map[string][]string{}}
 	for name, p := range plans {
-		sql := append(append(append([]string{p.LedgerRows}, p.Upsert...), p.FirstUpsert...), p.FirstInsert)
+		sql := slices.Concat([]string{p.LedgerRows, p.FirstInsert}, p.Upsert, p.FirstResults, p.FirstUpsert)
 		for _, c := range p.FKChecks {
 			sql = append(sql, c.SQL)
 		}

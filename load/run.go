@@ -51,9 +51,11 @@ type Config struct {
 }
 
 // Event reports progress. Phase is "detect", "checksum", "extract",
-// "prepare", "decide", "apply" or "finish". For extract, Done and Total
-// count rows of all tables and Table is the table of the batch that just
-// finished; for decide and apply they count mappings.
+// "prepare", "decide", "apply" or "finish". For checksum and extract, Done
+// and Total count rows of all tables (Total is the catalog's estimate when
+// no exact count is known yet, and never less than Done) and Table is the
+// table of the batch that just finished; for decide and apply they count
+// mappings.
 type Event struct {
 	Phase       string
 	Table       string
@@ -417,6 +419,11 @@ func batchKey(table string, no int) string { return fmt.Sprintf("%s/%d", table, 
 func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
 	var mu sync.Mutex
 	s.sums = map[string]extract.Checksum{}
+	var estimated, done int64 // rows: the catalog's estimate, and read so far
+	for _, t := range s.src.Tables {
+		estimated += max(t.EstimatedRows, 0)
+	}
+	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d source batches", len(s.batches))})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range s.batches {
@@ -429,11 +436,13 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			}
 			mu.Lock()
 			s.sums[batchKey(b.Table, b.No)] = c
+			done += c.Rows
+			e := Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done)}
 			mu.Unlock()
+			s.cfg.Progress(e)
 			return nil
 		})
 	}
-	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d source batches", len(s.batches))})
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
@@ -573,7 +582,7 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			if t.Name == "users" {
 				stmts = append(stmts, "CREATE INDEX ON "+st+" (lower(email))")
 			}
-			stmts = append(stmts, "ANALYZE "+st+s.analyzed(t))
+			stmts = append(stmts, sampledAnalyze(st, s.analyzed(t)))
 			for _, q := range stmts {
 				if _, err := s.pool.Exec(gctx, q); err != nil {
 					return fmt.Errorf("index stage table %s: %w", t.Name, err)
@@ -596,30 +605,43 @@ func keptRowsKind(q string) string {
 	return ""
 }
 
-// dispositionsIn reads which dispositions a decision table holds. A first
-// apply skips the statements that keep the rows of absent ones: each joins
-// the whole stage table to find none.
-func dispositionsIn(ctx context.Context, tx pgx.Tx, d string) (map[string]bool, error) {
-	rows, err := tx.Query(ctx, `SELECT DISTINCT _disp FROM `+d)
-	if err != nil {
-		return nil, fmt.Errorf("read the dispositions decided: %w", err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read the dispositions decided: %w", err)
-	}
+// firstResults runs a first apply's results statements (Plan.FirstResults)
+// and returns the dispositions with reasons the decisions hold: a first
+// apply skips the statements that keep the rows of absent ones (each joins
+// the whole stage table to find none).
+func firstResults(ctx context.Context, tx pgx.Tx, stmts []string, runID int64) (map[string]bool, error) {
 	present := map[string]bool{}
-	for _, d := range got {
-		present[d] = true
+	for i, q := range stmts {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, runID)
+		}
+		if i < len(stmts)-1 {
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range got {
+			present[d] = true
+		}
 	}
 	return present, nil
 }
 
-// analyzed lists, as an ANALYZE column list, the columns of stage table t
-// that decisions join or group on (keys and references): the planner needs
+// analyzed lists, quoted, the columns of stage table t that decisions join
+// or group on (keys and references): the planner needs
 // their statistics to choose hash joins, and collecting statistics of every
 // column (sorting a sample of each) cost more than half of the step.
-func (s *session) analyzed(t extract.Table) string {
+func (s *session) analyzed(t extract.Table) []string {
 	has := map[string]bool{}
 	for _, c := range t.Columns {
 		has[c.Name] = true
@@ -646,10 +668,7 @@ func (s *session) analyzed(t extract.Table) string {
 			add(m.SelfRef.Column)
 		}
 	}
-	if len(cols) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(quoteAll(cols), ", ") + ")"
+	return quoteAll(cols)
 }
 
 // prepare runs the Go transforms whose results the mappings read.
@@ -873,8 +892,8 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if partition, attach, err = ledgerBulk(ctx, tx, m.Legacy); err != nil {
 				return fmt.Errorf("prepare the ledger partition of %s: %w", m.Legacy, err)
 			}
-			if present, err = dispositionsIn(ctx, tx, DecisionTable(s.stage, m.Legacy)); err != nil {
-				return err
+			if present, err = firstResults(ctx, tx, p.FirstResults, s.runID); err != nil {
+				return fmt.Errorf("record the results: %w", err)
 			}
 			tgt := "public." + ident(m.Target)
 			if p.FirstInsert != "" {
