@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -149,5 +150,81 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	}
 	if n := again.Changed(); n != 0 {
 		t.Errorf("re-run changed %d rows: %v", n, again.Changes)
+	}
+}
+
+// TestProgressCountsRows checks the events an operator watches: the
+// checksum is announced before it starts (it reads every source row, which
+// takes minutes on a large source) and both it and the extract count rows
+// up to the source's, from the first run and from a no-op re-run.
+func TestProgressCountsRows(t *testing.T) {
+	ctx := context.Background()
+	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
+	var mu sync.Mutex
+	var events []load.Event
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Progress: func(e load.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}}
+	type phase struct {
+		Announced bool  // a message came before the first count
+		Counts    int   // events that count rows
+		Last      int64 // the highest Done
+	}
+	phases := func() map[string]phase {
+		out := map[string]phase{}
+		for _, e := range events {
+			if e.Phase != "checksum" && e.Phase != "extract" {
+				continue
+			}
+			p := out[e.Phase]
+			if e.Table == "" {
+				p.Announced = p.Announced || p.Counts == 0
+			} else {
+				p.Counts++
+				p.Last = max(p.Last, e.Done)
+				if e.Done > e.Total {
+					t.Errorf("%s: done %d > total %d", e.Phase, e.Done, e.Total)
+				}
+			}
+			out[e.Phase] = p
+		}
+		return out
+	}
+	sum, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	seen := map[string]bool{}
+	for _, r := range sum.Tables {
+		if !seen[r.Legacy] {
+			seen[r.Legacy] = true
+			rows += r.Source
+		}
+	}
+	if rows == 0 {
+		t.Fatal("the fixture has no rows")
+	}
+	got := phases()
+	for _, name := range []string{"checksum", "extract"} {
+		if p := got[name]; p.Counts == 0 || p.Last != rows {
+			t.Errorf("first run, %s: %+v; want row counts up to %d", name, p, rows)
+		}
+	}
+	if !got["checksum"].Announced {
+		t.Errorf("first run: the checksum was not announced before its first count: %+v", got["checksum"])
+	}
+	events = nil
+	if _, err := load.Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got = phases()
+	if p := got["checksum"]; !p.Announced || p.Counts == 0 || p.Last != rows {
+		t.Errorf("no-op re-run, checksum: %+v; want it announced and counting up to %d rows", p, rows)
+	}
+	if p, ok := got["extract"]; ok {
+		t.Errorf("no-op re-run extracted: %+v", p)
 	}
 }

@@ -89,6 +89,9 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, tty: tty, start: time.Now()}
 }
 
+// rowPhases are the phases whose events count rows, with what is done to them.
+var rowPhases = map[string]string{"checksum": "read", "extract": "copied"}
+
 func (p *progress) event(e load.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -103,7 +106,7 @@ func (p *progress) event(e load.Event) {
 		p.since = time.Now()
 		if p.tty {
 			unit := "tables"
-			if e.Phase == "extract" {
+			if rowPhases[e.Phase] != "" {
 				unit = "rows"
 			}
 			p.bar = progressbar.NewOptions64(e.Total,
@@ -119,9 +122,9 @@ func (p *progress) event(e load.Event) {
 	}
 	if !p.tty && (time.Since(p.last) > 2*time.Second || e.Done == e.Total) {
 		p.last = time.Now()
-		if e.Phase == "extract" {
+		if verb := rowPhases[e.Phase]; verb != "" {
 			rate := float64(e.Done) / time.Since(p.since).Seconds()
-			fmt.Fprintf(p.w, "[%6.1fs] extract: %d of %d rows copied (%.0f rows/s; last: %s)\n", time.Since(p.start).Seconds(), e.Done, e.Total, rate, e.Table)
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s (%.0f rows/s; last: %s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, rate, e.Table)
 		} else {
 			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
 		}

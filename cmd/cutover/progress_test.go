@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/load"
+)
+
+// TestProgressLines checks what an operator reads when the output is not a
+// terminal (a log, a pipe): row-counting phases name the rows and what is
+// done to them, the others count mappings.
+func TestProgressLines(t *testing.T) {
+	tests := []struct {
+		name   string
+		events []load.Event
+		want   []string
+	}{
+		{"checksum", []load.Event{
+			{Phase: "checksum", Message: "checksumming 3 source batches"},
+			{Phase: "checksum", Table: "users", Done: 20, Total: 20},
+		}, []string{"checksum: checksumming 3 source batches", "checksum: 20 of 20 rows read (N rows/s; last: users)"}},
+		{"extract", []load.Event{
+			{Phase: "extract", Table: "habits", Done: 5, Total: 9},
+		}, []string{"extract: 5 of 9 rows copied (N rows/s; last: habits)"}},
+		{"apply", []load.Event{
+			{Phase: "apply", Table: "habits", Done: 2, Total: 81},
+		}, []string{"apply: 2/81 (habits)"}},
+	}
+	stamp := regexp.MustCompile(`^\[ *[0-9.]+s\] `)
+	rate := regexp.MustCompile(`\([0-9]+ rows/s`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := newProgress(&buf)
+			for _, e := range tt.events {
+				p.event(e)
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				got = append(got, rate.ReplaceAllString(stamp.ReplaceAllString(l, ""), "(N rows/s"))
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("progress lines (-want +got):\n%s", d)
+			}
+		})
+	}
+}
