@@ -142,6 +142,8 @@ func TestClassify(t *testing.T) {
 		{true, `COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT (FORMAT binary)`, "extract"},
 		{false, `COPY "cutover_stage"."users" ("id") FROM STDIN (FORMAT binary)`, "extract"},
 		{false, `CREATE INDEX ON "cutover_stage"."users" (id)`, "stage indexes"},
+		{false, `SET LOCAL default_statistics_target = 10; ANALYZE "cutover_stage"."users" ("id")`, "stage indexes"},
+		{false, `SET LOCAL default_statistics_target = 10; ANALYZE "cutover_stage"."d_users" ("_k")`, "decide"},
 		{false, `CREATE UNLOGGED TABLE "cutover_stage"."d_users" AS SELECT s.id::text AS _k`, "decide"},
 		{false, `CREATE INDEX ON "cutover_stage"."d_users" (_k)`, "decide"},
 		{false, `COPY "cutover_stage"."quests_typed" ("id") FROM STDIN (FORMAT binary)`, "prepare"},

@@ -250,6 +250,9 @@ func classify(onSource bool, query string) string {
 	if rest, ok := strings.CutPrefix(q, "copy "); ok {
 		q = "COPY " + rest // pgx's CopyFrom writes it in lower case
 	}
+	if _, rest, ok := strings.Cut(q, "; "); ok && strings.HasPrefix(q, "SET LOCAL default_statistics_target") {
+		q = rest // a stage or decision table's ANALYZE with its sample size
+	}
 	st := pgx.Identifier{mappings.StageSchema}.Sanitize() + "."
 	bk := migrations.BookkeepingSchema + "."
 	qbk := pgx.Identifier{migrations.BookkeepingSchema}.Sanitize() + "." // "cutover".
