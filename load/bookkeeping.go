@@ -135,6 +135,15 @@ CREATE OR REPLACE VIEW ` + bk + `.id_map AS
 	SELECT legacy_table, legacy_key, target_table, target_id, disposition, reason
 	FROM ` + bk + `.dispositions
 	WHERE target_id IS NOT NULL AND (disposition IN ('merged', 'folded') OR target_id::text <> legacy_key);
+-- target_rows: each application table's rows, counted by the last run
+-- that wrote anything; a run with nothing to do shows these instead of
+-- counting every table again.
+CREATE TABLE IF NOT EXISTS ` + bk + `.target_rows (
+	target_table text PRIMARY KEY,
+	rows         bigint NOT NULL,
+	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
+	counted_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
 CREATE TABLE IF NOT EXISTS ` + bk + `.column_loss (
 	mapping  text NOT NULL,
 	col      text NOT NULL,

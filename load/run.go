@@ -137,7 +137,10 @@ type session struct {
 	started time.Time
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
-	ledger  string                      // schema of the dispositions ledger
+	// unchanged: the source is the last finished run's, so there was
+	// nothing to do.
+	unchanged bool
+	ledger    string // schema of the dispositions ledger
 	// stageDropped reports the end of the stage's drop, when one was
 	// started (see waitStage).
 	stageDropped chan error
@@ -205,7 +208,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.at("summary"); err != nil {
 		return nil, err
 	}
-	sum, err := Summarize(ctx, s.pool, s.cfg.Workers, s.src.Flavor, s.ms)
+	sum, err := Summarize(ctx, s.pool, s.cfg.Workers, s.src.Flavor, s.ms, Counts{Run: s.runID, Recorded: s.unchanged})
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +338,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		return nil, err
 	}
 	if unchanged {
+		s.unchanged = true
 		closeSource(snap, readers)
 		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
 		return map[string]int64{}, nil

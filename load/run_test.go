@@ -87,6 +87,36 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 	if n := again.Changed(); n != 0 {
 		t.Errorf("re-run after a finished run changed %d rows: %v", n, again.Changes)
 	}
+	// The no-op shows the counts the finished run took, as that run's; a
+	// target table changed since (say, by the application after go-live)
+	// shows its count as of that run, and the next run that writes counts
+	// again.
+	if sum.TargetsCountedBy != sum.RunID || again.TargetsCountedBy != sum.RunID {
+		t.Errorf("target counts by run %d (run) and %d (no-op), want %d for both", sum.TargetsCountedBy, again.TargetsCountedBy, sum.RunID)
+	}
+	if d := cmp.Diff(sum.Targets, again.Targets); d != "" {
+		t.Errorf("no-op target counts differ from the run's (-run +no-op):\n%s", d)
+	}
+	conn := pgtest.Connect(t, dst)
+	if tag, err := conn.Exec(ctx, `DELETE FROM public.learn_drills WHERE ctid IN (SELECT ctid FROM public.learn_drills LIMIT 1)`); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("delete a drill: %v (%d rows)", err, tag.RowsAffected())
+	}
+	stale, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, c := range stale.Targets {
+		counts[c.Table] = c.Rows
+	}
+	var drills int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.learn_drills`).Scan(&drills); err != nil {
+		t.Fatal(err)
+	}
+	if stale.TargetsCountedBy != sum.RunID || counts["learn_drills"] != drills+1 {
+		t.Errorf("no-op after a target change: learn_drills %d rows by run %d, want %d (the count of run %d)",
+			counts["learn_drills"], stale.TargetsCountedBy, drills+1, sum.RunID)
+	}
 }
 
 // TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made

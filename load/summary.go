@@ -49,13 +49,17 @@ type ColumnLoss struct {
 
 // Summary is what a run leaves in the target.
 type Summary struct {
-	RunID      int64
-	Flavor     string
-	Duration   time.Duration
-	Tables     []TableResult
-	Targets    []TargetCount
-	Reasons    []ReasonCount
-	ColumnLoss []ColumnLoss
+	RunID    int64
+	Flavor   string
+	Duration time.Duration
+	Tables   []TableResult
+	Targets  []TargetCount
+	// TargetsCountedBy is the run at whose end Targets were counted: this
+	// run's, or, when it had nothing to do, the last run's that wrote
+	// (0: counted by this call, for no run).
+	TargetsCountedBy int64
+	Reasons          []ReasonCount
+	ColumnLoss       []ColumnLoss
 	// Changes counts the application rows this run inserted, updated or
 	// deleted, per target table (empty: the run changed nothing).
 	Changes map[string]int64
@@ -80,10 +84,21 @@ func (s *Summary) OK() bool {
 	return true
 }
 
+// Counts says how Summarize gets the target tables' row counts.
+type Counts struct {
+	// Run is the run being summarized (0: none); with it, the counts taken
+	// are recorded in the bookkeeping as that run's.
+	Run int64
+	// Recorded takes the counts the last recording run took instead of
+	// counting again, for a run that wrote nothing; a table with no
+	// recorded count is counted.
+	Recorded bool
+}
+
 // Summarize reads the bookkeeping of the target for the mappings ms. Its
 // scans (every target table's count, the kept rows by reason, the merged
 // ledger rows) run in parallel on pool, at most workers at once.
-func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor string, ms []mappings.Mapping) (*Summary, error) {
+func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor string, ms []mappings.Mapping, counts Counts) (*Summary, error) {
 	s := &Summary{Flavor: flavor}
 	got := map[string]TableResult{}
 	rows, err := pool.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)
@@ -118,6 +133,12 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 		return nil, fmt.Errorf("summarize: %w", err)
 	}
 	s.Targets = make([]TargetCount, len(names))
+	recordedRows := map[string]TargetCount{}
+	if counts.Recorded {
+		if recordedRows, s.TargetsCountedBy, err = recordedCounts(ctx, pool); err != nil {
+			return nil, err
+		}
+	}
 	// The breakdown by reason comes from the reasons each mapping recorded;
 	// a disposition whose recorded rows do not add up to the results (a
 	// target a version without them wrote) is counted from its rows.
@@ -164,7 +185,12 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 			return nil
 		})
 	}
+	var counted []TargetCount // by this call
 	for i, n := range names {
+		if c, ok := recordedRows[n]; ok {
+			s.Targets[i] = c
+			continue
+		}
 		g.Go(func() error {
 			var c int64
 			if err := pool.QueryRow(gctx, "SELECT count(*) FROM public."+pgx.Identifier{n}.Sanitize()).Scan(&c); err != nil {
@@ -176,6 +202,19 @@ func Summarize(ctx context.Context, pool *pgxpool.Pool, workers int, flavor stri
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for _, t := range s.Targets {
+		if _, ok := recordedRows[t.Table]; !ok {
+			counted = append(counted, t)
+		}
+	}
+	if len(counted) == len(names) {
+		s.TargetsCountedBy = counts.Run
+	}
+	if counts.Run > 0 && !counts.Recorded {
+		if err := recordCounts(ctx, pool, counts.Run, counted); err != nil {
+			return nil, err
+		}
 	}
 	for _, rs := range reasons {
 		s.Reasons = append(s.Reasons, rs...)
@@ -227,4 +266,49 @@ func recordedReasons(ctx context.Context, pool *pgxpool.Pool) (map[string][]Reas
 		out[r.Disposition] = append(out[r.Disposition], r)
 	}
 	return out, nil
+}
+
+// recordedCounts reads the target row counts the last recording run took,
+// and that run.
+func recordedCounts(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetCount, int64, error) {
+	rows, err := pool.Query(ctx, `SELECT target_table, rows, run_id FROM `+bk+`.target_rows`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("summarize: read the recorded target counts: %w", err)
+	}
+	out := map[string]TargetCount{}
+	var run int64
+	for rows.Next() {
+		var c TargetCount
+		var r int64
+		if err := rows.Scan(&c.Table, &c.Rows, &r); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("summarize: read the recorded target counts: %w", err)
+		}
+		out[c.Table], run = c, max(run, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("summarize: read the recorded target counts: %w", err)
+	}
+	return out, run, nil
+}
+
+// recordCounts replaces the recorded target row counts with those run took.
+func recordCounts(ctx context.Context, pool *pgxpool.Pool, run int64, counts []TargetCount) error {
+	tables := make([]string, len(counts))
+	rows := make([]int64, len(counts))
+	for i, c := range counts {
+		tables[i], rows[i] = c.Table, c.Rows
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.target_rows`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+bk+`.target_rows (target_table, rows, run_id)
+			SELECT t, r, $3 FROM unnest($1::text[], $2::bigint[]) AS c(t, r)`, tables, rows, run)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("summarize: record the target counts: %w", err)
+	}
+	return nil
 }

@@ -75,7 +75,7 @@ func TestSummaryReasons(t *testing.T) {
 	if err != nil || tag.RowsAffected() == 0 {
 		t.Fatalf("delete recorded reasons: %v (%d rows)", err, tag.RowsAffected())
 	}
-	again, err := Summarize(ctx, pool, 2, sum.Flavor, nil)
+	again, err := Summarize(ctx, pool, 2, sum.Flavor, nil, Counts{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,11 @@ func printSummary(w io.Writer, s *load.Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", t.Mapping, t.Source, t.Loaded, t.Merged, t.Folded, t.Archived, t.Discarded, t.Rejected, law)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nTARGET TABLE ROWS")
+	if s.TargetsCountedBy > 0 && s.TargetsCountedBy != s.RunID {
+		fmt.Fprintf(w, "\nTARGET TABLE ROWS (as counted at the end of run %d, the last that wrote)\n", s.TargetsCountedBy)
+	} else {
+		fmt.Fprintln(w, "\nTARGET TABLE ROWS")
+	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, t := range s.Targets {
 		fmt.Fprintf(tw, "  %s\t%d\n", t.Table, t.Rows)
