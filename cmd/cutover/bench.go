@@ -22,6 +22,9 @@ func benchCommand() *cli.Command {
 			"migrated target; (d) `cutover verify`; (e) a no-op re-run. It prints rows/s, MB/s and\n" +
 			"wall time, each as a ratio to (a), the run's peak RSS, and PASS or MISS per target.\n" +
 			"The servers are throwaway ones unless --source/--target name EMPTY databases.\n" +
+			"With --compare OTHER it then runs `cutover run` of this binary and of OTHER --rounds\n" +
+			"times each, alternating which goes first, each on a reset target: two engines on the\n" +
+			"same servers, data and hour.\n" +
 			"See the README's Benchmark section.",
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "legacy rows to generate (about; turned into users)", Value: bench.DefaultRows},
@@ -33,6 +36,8 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Usage: "an EMPTY target database (default: a throwaway server); pgcopydb clones into a sibling database", EnvVars: []string{"CUTOVER_BENCH_TARGET_URL"}},
 			&cli.BoolFlag{Name: "skip-pgcopydb", Usage: "do not run pgcopydb even when it is installed"},
 			&cli.StringFlag{Name: "baseline", Usage: "a --json report from another scale, to check that peak RSS does not grow with scale", TakesFile: true},
+			&cli.StringFlag{Name: "compare", Usage: "another cutover binary (say, a build of an earlier commit): also run each binary's `cutover run` --rounds times, alternating, on the same source", TakesFile: true},
+			&cli.IntFlag{Name: "rounds", Usage: "with --compare: runs of each binary", Value: 2},
 		},
 		Before: func(c *cli.Context) error {
 			if c.IsSet("source") != c.IsSet("target") {
@@ -48,7 +53,7 @@ func benchCommand() *cli.Command {
 			opts := bench.Options{
 				Binary: exe, Rows: c.Int64("rows"), Users: c.Int("users"), Seed: c.Int64("seed"),
 				Workers: c.Int("workers"), SourceURL: c.String("source"), TargetURL: c.String("target"),
-				SkipPgcopydb: c.Bool("skip-pgcopydb"), Log: c.App.ErrWriter,
+				SkipPgcopydb: c.Bool("skip-pgcopydb"), Compare: c.String("compare"), Rounds: c.Int("rounds"), Log: c.App.ErrWriter,
 			}
 			if f := c.String("baseline"); f != "" {
 				b, err := os.ReadFile(f)

@@ -71,6 +71,12 @@ type Options struct {
 	Baseline *Report
 	// SampleEvery is the pg_stat_activity sampling interval (default 50ms).
 	SampleEvery time.Duration
+	// Compare is another cutover executable (say, a build of an earlier
+	// commit). With it, after (e), the bench runs `cutover run` of each
+	// binary Rounds times (see Comparison).
+	Compare string
+	// Rounds is the number of runs of each binary Compare takes (default 2).
+	Rounds int
 	// Log receives one line per step; nil discards them.
 	Log io.Writer
 }
@@ -93,6 +99,9 @@ func (o *Options) defaults() error {
 	}
 	if (o.SourceURL == "") != (o.TargetURL == "") {
 		return errors.New("bench: give both a source and a target database, or neither")
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 2
 	}
 	if o.SampleEvery <= 0 {
 		o.SampleEvery = 50 * time.Millisecond
@@ -266,7 +275,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	command := func(name string, args ...string) func() (Measurement, error) {
 		return func() (Measurement, error) {
 			o.logf("%s", name)
-			return measureCommand(ctx, o, srv, name, args), nil
+			return measureCommand(ctx, o, srv, o.Binary, name, args), nil
 		}
 	}
 	o.logf("(a) raw COPY pipe, %d streams", o.Workers)
@@ -302,6 +311,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 
+	if o.Compare != "" {
+		o.logf("engine comparison against %s, %d rounds", o.Compare, o.Rounds)
+		if r.Compare, err = compare(ctx, o, srv, r, args); err != nil {
+			return nil, err
+		}
+	}
 	r.Targets = targets(r, o.Baseline)
 	r.Total = Seconds(time.Since(r.Started))
 	return r, nil

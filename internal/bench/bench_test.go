@@ -23,8 +23,8 @@ func buildCutover(t *testing.T) string {
 	return bin
 }
 
-// TestRunTiny runs the whole bench at the smallest scale and checks that the
-// report holds every measurement. It never judges a time: targets are for
+// TestRunTiny runs the whole bench at the smallest scale, with an engine
+// comparison, and checks that the report holds every measurement. It never judges a time: targets are for
 // the bench to report, not for tests to assert.
 func TestRunTiny(t *testing.T) {
 	if testing.Short() {
@@ -35,7 +35,10 @@ func TestRunTiny(t *testing.T) {
 	var log bytes.Buffer
 	// 10 users is the smallest legacygen scale with every anomaly kind;
 	// reference and catalog rows make it about 30k rows.
-	r, err := Run(ctx, Options{Binary: buildCutover(t), Users: 10, Workers: 2, Log: &log})
+	// The comparison runs the same binary as the other one: it shows the
+	// rounds run on a reset target (a first run each) and are reported.
+	bin := buildCutover(t)
+	r, err := Run(ctx, Options{Binary: bin, Users: 10, Workers: 2, Compare: bin, Rounds: 1, Log: &log})
 	if err != nil {
 		t.Fatalf("Run: %v\nlog:\n%s", err, log.String())
 	}
@@ -110,9 +113,26 @@ func TestRunTiny(t *testing.T) {
 		}
 	}
 
+	if c := r.Compare; c == nil {
+		t.Error("no engine comparison")
+	} else {
+		if len(c.This) != 1 || len(c.Others) != 1 {
+			t.Fatalf("comparison: %d and %d runs, want 1 each", len(c.This), len(c.Others))
+		}
+		for _, m := range []*Measurement{&c.This[0], &c.Others[0]} {
+			mustOK(m)
+			if m.Note != "" {
+				t.Errorf("%s: %s", m.Name, m.Note)
+			}
+		}
+		if c.ThisMedian != c.This[0].Wall || c.OtherMedian != c.Others[0].Wall || c.Ratio <= 0 {
+			t.Errorf("comparison medians %s, %s, ratio %v; runs %s, %s", c.ThisMedian, c.OtherMedian, c.Ratio, c.This[0].Wall, c.Others[0].Wall)
+		}
+	}
+
 	var text bytes.Buffer
 	r.WriteText(&text)
-	for _, want := range []string{"(a) raw COPY pipe", "(c) cutover run", "TARGET", "WHERE THE TIME OF CUTOVER RUN WENT"} {
+	for _, want := range []string{"(a) raw COPY pipe", "(c) cutover run", "TARGET", "WHERE THE TIME OF CUTOVER RUN WENT", "ENGINE COMPARISON"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
@@ -184,6 +204,28 @@ func TestStatement(t *testing.T) {
 	} {
 		if got := statement(c.q); got != c.want {
 			t.Errorf("statement(%q) = %q, want %q", c.q, got, c.want)
+		}
+	}
+}
+
+func TestMedianWall(t *testing.T) {
+	ok := func(s float64) Measurement {
+		return Measurement{Status: StatusOK, Wall: Seconds(s * float64(time.Second))}
+	}
+	failed := Measurement{Status: StatusFailed, Wall: Seconds(time.Hour)}
+	for _, c := range []struct {
+		name string
+		ms   []Measurement
+		want float64
+	}{
+		{"none", nil, 0},
+		{"only failed", []Measurement{failed}, 0},
+		{"odd", []Measurement{ok(3), ok(1), ok(2)}, 2},
+		{"even", []Measurement{ok(4), ok(1), ok(2), ok(3)}, 2.5},
+		{"failed runs left out", []Measurement{ok(1), failed, ok(3)}, 2},
+	} {
+		if got := medianWall(c.ms).D().Seconds(); got != c.want {
+			t.Errorf("%s: median %v, want %v", c.name, got, c.want)
 		}
 	}
 }

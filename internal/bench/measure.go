@@ -205,14 +205,14 @@ func vmHWM(pid int) int64 {
 
 // measureCommand runs the cutover binary with args while sampling both
 // servers.
-func measureCommand(ctx context.Context, o *Options, srv *servers, name string, args []string) Measurement {
+func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name string, args []string) Measurement {
 	m := Measurement{Name: name}
 	smp, err := startSampler(ctx, o.SampleEvery, srv.source, srv.target)
 	if err != nil {
 		m.Status, m.Note = StatusFailed, "sampler: "+err.Error()
 		return m
 	}
-	p, err := runProc(ctx, o.Binary, args...)
+	p, err := runProc(ctx, bin, args...)
 	m.Phases = smp.stop()
 	if err != nil {
 		m.Status, m.Note = StatusFailed, err.Error()
@@ -225,8 +225,12 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, name string, 
 		m.Note = fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
 		return m
 	}
-	if name == "no-op re-run" && !strings.Contains(p.stderr.String(), "nothing to do") {
+	noop := strings.Contains(p.stderr.String(), "nothing to do")
+	switch {
+	case name == "no-op re-run" && !noop:
 		m.Note = "the re-run was not a no-op: it did not find the source unchanged"
+	case name != "no-op re-run" && args[0] == "run" && noop:
+		m.Note = "the run found nothing to do: the target was not fresh"
 	}
 	return m
 }

@@ -118,6 +118,8 @@ type Report struct {
 	Rerun    Measurement `json:"rerun"`
 
 	Targets []Target `json:"targets"`
+	// Compare is the engine comparison (Options.Compare), or nil.
+	Compare *Comparison `json:"compare,omitempty"`
 }
 
 // Measurements lists (a) to (e) in order.
@@ -267,6 +269,9 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 			tw.Flush()
 		}
+	}
+	if r.Compare != nil {
+		r.Compare.writeText(w)
 	}
 	fmt.Fprintf(w, "\nbench took %s (generating the legacy database: %s)\n", r.Total, r.Generate)
 }

@@ -1,0 +1,171 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/dburl"
+)
+
+// Comparison is `cutover run` of the measured binary against another
+// binary's (Options.Compare), in rounds on the same servers and source that
+// alternate which of the two goes first, each run on a target reset and
+// migrated by the binary that runs. A single bench run moves by 10–20 %
+// with the machine's hour; two engines measured this way share the hour.
+type Comparison struct {
+	Other string `json:"other"` // the other binary's path
+	// This and Others are the runs of each binary, round by round.
+	This   []Measurement `json:"this"`
+	Others []Measurement `json:"others"`
+	// ThisMedian and OtherMedian are the median wall times of the runs
+	// that finished (0: none did); Ratio is ThisMedian over OtherMedian
+	// (below 1: the measured binary is faster), 0 when either is missing.
+	ThisMedian  Seconds `json:"this_median_seconds"`
+	OtherMedian Seconds `json:"other_median_seconds"`
+	Ratio       float64 `json:"ratio"`
+}
+
+// compare takes the comparison's rounds; args are `cutover run`'s flags.
+// It fails only when the target cannot be reset.
+func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []string) (*Comparison, error) {
+	c := &Comparison{Other: o.Compare}
+	bins := []struct {
+		label, path string
+		runs        *[]Measurement
+	}{{"this", o.Binary, &c.This}, {"other", o.Compare, &c.Others}}
+	for round := 1; round <= o.Rounds; round++ {
+		order := []int{0, 1}
+		if round%2 == 0 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			b := bins[i]
+			name := fmt.Sprintf("cutover run (%s, round %d)", b.label, round)
+			if err := resetTarget(ctx, srv.target); err != nil {
+				return nil, fmt.Errorf("bench: compare: %w", err)
+			}
+			var m Measurement
+			if p, err := runProc(ctx, b.path, "schema", "apply", "--target", srv.target); err != nil || p.exit != 0 {
+				note := fmt.Sprint(err)
+				if err == nil {
+					note = fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
+				}
+				m = Measurement{Name: name, Status: StatusFailed, Note: "schema apply: " + note}
+			} else {
+				load := settle(ctx, srv.targetAdmin)
+				m = measureCommand(ctx, o, srv, b.path, name, append([]string{"run"}, args...))
+				m.LoadAvg = load
+				r.finish(&m)
+			}
+			o.logf("%s", m.line())
+			*b.runs = append(*b.runs, m)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.ThisMedian, c.OtherMedian = medianWall(c.This), medianWall(c.Others)
+	if c.ThisMedian > 0 && c.OtherMedian > 0 {
+		c.Ratio = c.ThisMedian.D().Seconds() / c.OtherMedian.D().Seconds()
+	}
+	return c, nil
+}
+
+// medianWall is the median wall time of the measurements that finished.
+func medianWall(ms []Measurement) Seconds {
+	var walls []time.Duration
+	for _, m := range ms {
+		if m.ok() {
+			walls = append(walls, m.Wall.D())
+		}
+	}
+	if len(walls) == 0 {
+		return 0
+	}
+	slices.Sort(walls)
+	n := len(walls)
+	if n%2 == 1 {
+		return Seconds(walls[n/2])
+	}
+	return Seconds((walls[n/2-1] + walls[n/2]) / 2)
+}
+
+// resetTarget empties the target database: it drops every schema but the
+// system's (the application's, the bookkeeping, the stage) and creates an
+// empty public schema, so that the next run is a first run.
+func resetTarget(ctx context.Context, targetURL string) error {
+	conn, err := dburl.Connect(ctx, "target", targetURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace
+		WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("reset the target: %w", err)
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("reset the target: %w", err)
+	}
+	var drop []string
+	for _, s := range schemas {
+		drop = append(drop, pgx.Identifier{s}.Sanitize())
+	}
+	q := "CREATE SCHEMA public"
+	if len(drop) > 0 {
+		q = "DROP SCHEMA " + strings.Join(drop, ", ") + " CASCADE; " + q
+	}
+	if _, err := conn.Exec(ctx, q); err != nil {
+		return fmt.Errorf("reset the target: %w", err)
+	}
+	return nil
+}
+
+// writeText writes the comparison for people: each round's two runs and
+// the medians.
+func (c *Comparison) writeText(w io.Writer) {
+	fmt.Fprintf(w, "\nENGINE COMPARISON: `cutover run` of this binary against %s, rounds alternating which runs first\n", c.Other)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ROUND\tTHIS\tOTHER\tTHIS/OTHER\t")
+	wall := func(m Measurement) string {
+		if !m.ok() {
+			return m.Status
+		}
+		return m.Wall.String()
+	}
+	for i := range max(len(c.This), len(c.Others)) {
+		var this, other Measurement
+		if i < len(c.This) {
+			this = c.This[i]
+		}
+		if i < len(c.Others) {
+			other = c.Others[i]
+		}
+		ratio := "-"
+		if this.ok() && other.ok() {
+			ratio = fmt.Sprintf("%.3f", this.Wall.D().Seconds()/other.Wall.D().Seconds())
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", i+1, wall(this), wall(other), ratio)
+	}
+	ratio := "-"
+	if c.Ratio > 0 {
+		ratio = fmt.Sprintf("%.3f", c.Ratio)
+	}
+	fmt.Fprintf(tw, "median\t%s\t%s\t%s\t\n", c.ThisMedian, c.OtherMedian, ratio)
+	tw.Flush()
+	for _, ms := range [][]Measurement{c.This, c.Others} {
+		for _, m := range ms {
+			if m.Note != "" {
+				fmt.Fprintf(w, "  %s: %s\n", m.Name, indent(m.Note, "    "))
+			}
+		}
+	}
+}
