@@ -177,6 +177,7 @@ func TestClassify(t *testing.T) {
 		{false, `CREATE INDEX idx_habits_user_id ON public.habits USING btree (user_id)`, "apply: index builds"},
 		{false, `ALTER TABLE public."habits" ADD CONSTRAINT "habits_pkey" PRIMARY KEY (id)`, "apply: index builds"},
 		{false, "UPDATE public.inbox_items t SET sort_order = o.rn - 1", "finish: sort_order"},
+		{false, "WITH u AS (UPDATE public.inbox_items t SET sort_order = o.rn - 1", "finish: sort_order"},
 		{false, `ANALYZE public."habits"`, "finish: analyze"},
 		{false, `copy "cutover"."batches" ( "legacy_table" ) from stdin binary;`, "apply: bookkeeping"},
 		{false, `DROP SCHEMA IF EXISTS "cutover_stage" CASCADE`, "finish"},

@@ -262,7 +262,7 @@ func classify(onSource bool, query string) string {
 		return "apply: rows"
 	case pre(q, "DELETE FROM public."):
 		return "apply: remove"
-	case pre(q, "UPDATE public.") && has(q, "sort_order"):
+	case (pre(q, "UPDATE public.") || pre(q, "WITH u AS (UPDATE public.")) && has(q, "sort_order"):
 		return "finish: sort_order"
 	case pre(q, "ANALYZE public."):
 		return "finish: analyze"
