@@ -614,6 +614,10 @@ func keptRowsKind(q string) string {
 // apply skips the statements that keep the rows of absent ones (each joins
 // the whole stage table to find none).
 func firstResults(ctx context.Context, tx pgx.Tx, stmts []string, runID int64) (map[string]bool, error) {
+	if len(stmts) == 0 {
+		// Without them no kept rows would be written: a plan bug.
+		return nil, errors.New("the plan has no results statements")
+	}
 	present := map[string]bool{}
 	for i, q := range stmts {
 		var args []any

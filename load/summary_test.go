@@ -83,3 +83,12 @@ func TestSummaryReasons(t *testing.T) {
 		t.Errorf("summary without recorded reasons differs from the rows (-rows +summary):\n%s", diff)
 	}
 }
+
+// TestFirstResultsNeedsStatements: a first apply skips keeping the rows of
+// dispositions its results pass did not return, so a plan without that
+// pass must fail instead of keeping none.
+func TestFirstResultsNeedsStatements(t *testing.T) {
+	if present, err := firstResults(context.Background(), nil, nil, 1); err == nil {
+		t.Fatalf("no statements: got %v and no error", present)
+	}
+}
