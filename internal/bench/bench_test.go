@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // buildCutover builds the cutover binary the bench measures.
@@ -125,6 +127,9 @@ func TestRunTiny(t *testing.T) {
 				t.Errorf("%s: %s", m.Name, m.Note)
 			}
 		}
+		if !slices.ContainsFunc(c.Phases, func(p PhaseComparison) bool { return p.Name == "extract" && p.ThisBusy > 0 && p.OtherBusy > 0 }) {
+			t.Errorf("comparison by phase lacks the extract of both runs: %+v", c.Phases)
+		}
 		if c.ThisMedian != c.This[0].Wall || c.OtherMedian != c.Others[0].Wall || c.Ratio <= 0 {
 			t.Errorf("comparison medians %s, %s, ratio %v; runs %s, %s", c.ThisMedian, c.OtherMedian, c.Ratio, c.This[0].Wall, c.Others[0].Wall)
 		}
@@ -228,5 +233,27 @@ func TestMedianWall(t *testing.T) {
 		if got := medianWall(c.ms).D().Seconds(); got != c.want {
 			t.Errorf("%s: median %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+func TestComparePhases(t *testing.T) {
+	run := func(phases map[string]float64) Measurement {
+		p := &Profile{}
+		for name, busy := range phases {
+			p.Phases = append(p.Phases, Phase{Name: name, Busy: Seconds(busy * float64(time.Second))})
+		}
+		return Measurement{Status: StatusOK, Wall: Seconds(time.Minute), Phases: p}
+	}
+	this := []Measurement{run(map[string]float64{"extract": 10, "decide": 4}), run(map[string]float64{"extract": 12, "decide": 2}),
+		{Status: StatusFailed, Phases: &Profile{Phases: []Phase{{Name: "extract", Busy: Seconds(time.Hour)}}}}}
+	others := []Measurement{run(map[string]float64{"extract": 11, "decide": 5, "tiny": 0.05}), run(map[string]float64{"extract": 9, "prepare": 3})}
+	got := comparePhases(this, others)
+	want := []PhaseComparison{
+		{Name: "extract", ThisBusy: Seconds(11 * time.Second), OtherBusy: Seconds(10 * time.Second)},
+		{Name: "decide", ThisBusy: Seconds(3 * time.Second), OtherBusy: Seconds(2500 * time.Millisecond)}, // a run without it counts 0
+		{Name: "prepare", ThisBusy: 0, OtherBusy: Seconds(1500 * time.Millisecond)},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("comparePhases (-want +got):\n%s", d)
 	}
 }

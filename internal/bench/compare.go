@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -30,6 +31,61 @@ type Comparison struct {
 	ThisMedian  Seconds `json:"this_median_seconds"`
 	OtherMedian Seconds `json:"other_median_seconds"`
 	Ratio       float64 `json:"ratio"`
+	// Phases compares the engines phase by phase (connection-seconds from
+	// the runs' profiles), costliest first: a phase neither engine changed
+	// that differs as much as the wall time says the machine, not the
+	// engine, made the difference.
+	Phases []PhaseComparison `json:"phases,omitempty"`
+}
+
+// PhaseComparison is one phase's median busy time in each binary's runs
+// that finished (a run without the phase counts as 0).
+type PhaseComparison struct {
+	Name      string  `json:"name"`
+	ThisBusy  Seconds `json:"this_busy_seconds"`
+	OtherBusy Seconds `json:"other_busy_seconds"`
+}
+
+// comparePhases lists the phases of this's and others' profiles with their
+// median busy times, costliest first, leaving out those under 0.1 s in both.
+func comparePhases(this, others []Measurement) []PhaseComparison {
+	var names []string
+	for _, m := range append(slices.Clone(this), others...) {
+		if m.ok() && m.Phases != nil {
+			for _, p := range m.Phases.Phases {
+				if !slices.Contains(names, p.Name) {
+					names = append(names, p.Name)
+				}
+			}
+		}
+	}
+	busy := func(ms []Measurement, name string) Seconds {
+		var per []time.Duration
+		for _, m := range ms {
+			if !m.ok() || m.Phases == nil {
+				continue
+			}
+			var b time.Duration
+			for _, p := range m.Phases.Phases {
+				if p.Name == name {
+					b = p.Busy.D()
+				}
+			}
+			per = append(per, b)
+		}
+		return median(per)
+	}
+	var out []PhaseComparison
+	for _, n := range names {
+		pc := PhaseComparison{Name: n, ThisBusy: busy(this, n), OtherBusy: busy(others, n)}
+		if max(pc.ThisBusy, pc.OtherBusy) >= Seconds(100*time.Millisecond) {
+			out = append(out, pc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b PhaseComparison) int {
+		return cmp.Compare(max(b.ThisBusy, b.OtherBusy), max(a.ThisBusy, a.OtherBusy))
+	})
+	return out
 }
 
 // compare takes the comparison's rounds; args are `cutover run`'s flags.
@@ -75,6 +131,7 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 	if c.ThisMedian > 0 && c.OtherMedian > 0 {
 		c.Ratio = c.ThisMedian.D().Seconds() / c.OtherMedian.D().Seconds()
 	}
+	c.Phases = comparePhases(c.This, c.Others)
 	return c, nil
 }
 
@@ -86,15 +143,20 @@ func medianWall(ms []Measurement) Seconds {
 			walls = append(walls, m.Wall.D())
 		}
 	}
-	if len(walls) == 0 {
+	return median(walls)
+}
+
+// median is the median of ds (0 when empty); it sorts ds.
+func median(ds []time.Duration) Seconds {
+	if len(ds) == 0 {
 		return 0
 	}
-	slices.Sort(walls)
-	n := len(walls)
+	slices.Sort(ds)
+	n := len(ds)
 	if n%2 == 1 {
-		return Seconds(walls[n/2])
+		return Seconds(ds[n/2])
 	}
-	return Seconds((walls[n/2-1] + walls[n/2]) / 2)
+	return Seconds((ds[n/2-1] + ds[n/2]) / 2)
 }
 
 // resetTarget empties the target database: it drops every schema but the
@@ -161,6 +223,19 @@ func (c *Comparison) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "median\t%s\t%s\t%s\t\n", c.ThisMedian, c.OtherMedian, ratio)
 	tw.Flush()
+	if len(c.Phases) > 0 {
+		fmt.Fprintln(w, "\nBY PHASE (median connection-seconds)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "PHASE\tTHIS\tOTHER\tTHIS/OTHER\t")
+		for _, p := range c.Phases {
+			ratio := "-"
+			if p.OtherBusy > 0 {
+				ratio = fmt.Sprintf("%.3f", p.ThisBusy.D().Seconds()/p.OtherBusy.D().Seconds())
+			}
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%s\t\n", p.Name, p.ThisBusy.D().Seconds(), p.OtherBusy.D().Seconds(), ratio)
+		}
+		tw.Flush()
+	}
 	for _, ms := range [][]Measurement{c.This, c.Others} {
 		for _, m := range ms {
 			if m.Note != "" {
