@@ -609,6 +609,15 @@ func keptRowsKind(q string) string {
 	return ""
 }
 
+// runArgs are the arguments of an apply statement q: the run id when q
+// takes it ($1), else none (and q goes as a simple query).
+func runArgs(q string, runID int64) []any {
+	if strings.Contains(q, "$1") {
+		return []any{runID}
+	}
+	return nil
+}
+
 // firstResults runs a first apply's results statements (Plan.FirstResults)
 // and returns the dispositions with reasons the decisions hold: a first
 // apply skips the statements that keep the rows of absent ones (each joins
@@ -620,10 +629,7 @@ func firstResults(ctx context.Context, tx pgx.Tx, stmts []string, runID int64) (
 	}
 	present := map[string]bool{}
 	for i, q := range stmts {
-		var args []any
-		if strings.Contains(q, "$1") {
-			args = append(args, runID)
-		}
+		args := runArgs(q, runID)
 		if i < len(stmts)-1 {
 			if _, err := tx.Exec(ctx, q, args...); err != nil {
 				return nil, err
@@ -936,11 +942,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {
 				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
 			}
-			args := []any{}
-			if strings.Contains(q, "$1") {
-				args = append(args, s.runID)
-			}
-			tag, err := tx.Exec(ctx, q, args...)
+			tag, err := tx.Exec(ctx, q, runArgs(q, s.runID)...)
 			if err != nil {
 				return err
 			}

@@ -142,6 +142,12 @@ func (p proc) output() string {
 	return strings.TrimSpace(p.stderr.String() + "\n" + p.stdout.String())
 }
 
+// exitNote says how a child that exited non-zero ended: its code and the
+// tail of its output.
+func (p proc) exitNote() string {
+	return fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
+}
+
 // hwmPoll is how often runProc reads the child's VmHWM.
 const hwmPoll = 10 * time.Millisecond
 
@@ -222,7 +228,7 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name str
 	m.Status = StatusOK
 	if p.exit != 0 {
 		m.Status = StatusFailed
-		m.Note = fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
+		m.Note = p.exitNote()
 		return m
 	}
 	noop := strings.Contains(p.stderr.String(), "nothing to do")
@@ -308,7 +314,7 @@ func measurePgcopydb(ctx context.Context, o *Options, srv *servers, machine *Mac
 	}
 	m.Wall, m.PeakRSSKiB, m.ExitCode = Seconds(p.wall), p.hwmKiB, p.exit
 	if p.exit != 0 {
-		m.Status, m.Note = StatusFailed, fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
+		m.Status, m.Note = StatusFailed, p.exitNote()
 		return m
 	}
 	m.Status = StatusOK
