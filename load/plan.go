@@ -417,8 +417,15 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for _, k := range m.NaturalKey {
 			conds = append(conds, fmt.Sprintf("n.%s = %s", ident(k), exprOf(k)))
 		}
+		// Only the partitions of the target's feeders, which have the
+		// index by target row (claimLookups).
+		var feeders []string
+		for _, l := range mappings.Feeders(mappings.All(), m.Target) {
+			feeders = append(feeders, lit(l))
+		}
 		match := "FROM public." + ident(m.Target) + " n WHERE " + strings.Join(conds, " AND ") +
-			" AND NOT EXISTS (SELECT 1 FROM {{ledger}}.dispositions o WHERE o.target_table = " + lit(m.Target) +
+			" AND NOT EXISTS (SELECT 1 FROM {{ledger}}.dispositions o WHERE o.legacy_table IN (" + strings.Join(feeders, ", ") + ")" +
+			" AND o.target_table = " + lit(m.Target) +
 			" AND o.target_id = n.id AND o.disposition IN " + owning + ")"
 		arms = append(arms, arm{
 			when: "EXISTS (SELECT 1 " + match + ")", disp: "merged", reason: lit("natural_key"),

@@ -10,6 +10,7 @@ package mappings
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -185,6 +186,35 @@ func (m Mapping) Disposition() Disposition {
 		return Loaded
 	}
 	return m.As
+}
+
+// Feeders returns the legacy tables whose mappings in ms write target
+// table target, sorted, each once.
+func Feeders(ms []Mapping, target string) []string {
+	var legacy []string
+	for _, m := range ms {
+		if m.Target == target {
+			legacy = append(legacy, m.Legacy)
+		}
+	}
+	slices.Sort(legacy)
+	return slices.Compact(legacy)
+}
+
+// ClaimLookups returns the legacy tables (sorted) whose rows' claims on
+// target rows are looked up by target id, row by row: the feeders of
+// every target table a mapping with a natural key merges onto. Deciding
+// such a mapping asks, for each legacy row whose key is already in the
+// target, whether that target row is one the cutover wrote.
+func ClaimLookups(ms []Mapping) []string {
+	var legacy []string
+	for _, m := range ms {
+		if len(m.NaturalKey) > 0 {
+			legacy = append(legacy, Feeders(ms, m.Target)...)
+		}
+	}
+	slices.Sort(legacy)
+	return slices.Compact(legacy)
 }
 
 // All returns every mapping, in an order where each mapping comes after the

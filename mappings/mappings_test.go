@@ -132,3 +132,27 @@ func TestOrderPutsParentsFirst(t *testing.T) {
 		t.Errorf("bad order: %v", pos)
 	}
 }
+
+// TestFeedersAndClaimLookups pins which legacy tables feed a target table
+// and which ledger partitions decide looks claims up in by target row (the
+// only ones indexed by target_id).
+func TestFeedersAndClaimLookups(t *testing.T) {
+	all := mappings.All()
+	for _, c := range []struct {
+		target string
+		want   []string
+	}{
+		{"audit_log", []string{"activity_events", "audit_log"}},
+		{"habit_completions", []string{"habit_completions", "habit_logs"}},
+		{"roles", []string{"roles"}},
+		{"no_such_table", nil},
+	} {
+		if d := cmp.Diff(c.want, mappings.Feeders(all, c.target)); d != "" {
+			t.Errorf("Feeders(%s) (-want +got):\n%s", c.target, d)
+		}
+	}
+	want := []string{"achievement_definitions", "learn_drills", "learn_lessons", "learn_topics", "market_items", "onboarding_flows", "onboarding_steps", "roles"}
+	if d := cmp.Diff(want, mappings.ClaimLookups(all)); d != "" {
+		t.Errorf("ClaimLookups (-want +got):\n%s", d)
+	}
+}
