@@ -171,12 +171,16 @@ func (s *session) waitStage() {
 // the source is unchanged since the last finished run it writes nothing.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.defaults()
+	// The target's schema is checked while the source is detected.
+	schemaChecked := make(chan error, 1)
+	go func() { schemaChecked <- checkSchema(ctx, cfg.TargetURL) }()
 	s, err := open(ctx, cfg, mappings.StageSchema)
 	if err != nil {
+		<-schemaChecked
 		return nil, err
 	}
 	defer s.close()
-	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
+	if err := <-schemaChecked; err != nil {
 		return nil, err
 	}
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
@@ -218,30 +222,49 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 }
 
 // open connects, detects the source and selects its mappings.
+// The target connects while the source is detected; a source error is
+// reported first, as the source is the first thing the operator names.
 func open(ctx context.Context, cfg Config, stage string) (*session, error) {
 	s := &session{cfg: cfg, stage: stage, started: time.Now().UTC()}
-	source, err := dburl.Connect(ctx, "source", cfg.SourceURL)
-	if err != nil {
+	targetConnected := make(chan error, 1)
+	go func() {
+		var err error
+		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL)
+		targetConnected <- err
+	}()
+	if err := s.detect(ctx); err != nil {
+		if <-targetConnected == nil {
+			s.target.Close(context.Background())
+		}
 		return nil, err
+	}
+	if err := <-targetConnected; err != nil {
+		return nil, err
+	}
+	s.batches = extract.PlanBatches(s.src, cfg.BatchBytes, 256)
+	return s, nil
+}
+
+// detect reads the source's catalog and selects its mappings.
+func (s *session) detect(ctx context.Context) error {
+	source, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+	if err != nil {
+		return err
 	}
 	defer source.Close(context.Background())
-	cfg.Progress(Event{Phase: "detect", Message: "reading the source catalog"})
+	s.cfg.Progress(Event{Phase: "detect", Message: "reading the source catalog"})
 	if s.src, err = extract.Detect(ctx, source); err != nil {
-		return nil, err
+		return err
 	}
 	if s.ms, err = mappings.For(s.src.Shapes()); err != nil {
-		return nil, err
+		return err
 	}
 	msg := "source is legacy " + s.src.Flavor
 	if len(s.src.Drift) > 0 {
 		msg += " with drift tables " + strings.Join(s.src.Drift, ", ")
 	}
-	cfg.Progress(Event{Phase: "detect", Message: msg})
-	if s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL); err != nil {
-		return nil, err
-	}
-	s.batches = extract.PlanBatches(s.src, cfg.BatchBytes, 256)
-	return s, nil
+	s.cfg.Progress(Event{Phase: "detect", Message: msg})
+	return nil
 }
 
 func (s *session) close() {
@@ -323,13 +346,24 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 			return nil, fmt.Errorf("set client_connection_check_interval: %w", err)
 		}
 	}
-	pool, err := dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), settings...)
-	if err != nil {
-		return nil, err
-	}
-	s.pool = pool
-	snap, readers, err := s.openSource(ctx)
-	if err != nil {
+	// The target pool and the source's snapshot and readers connect side
+	// by side: a connection costs a few milliseconds of server start-up,
+	// which a run with nothing to do would otherwise spend one by one.
+	var snap *extract.Snapshot
+	var readers chan *pgx.Conn
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		s.pool, err = dburl.Pool(ctx, "target", s.cfg.TargetURL, int32(s.cfg.Workers+2), settings...)
+		return err
+	})
+	g.Go(func() (err error) {
+		snap, readers, err = s.openSource(ctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		if snap != nil {
+			closeSource(snap, readers)
+		}
 		return nil, err
 	}
 	unchanged, err := s.checksums(ctx, snap, readers)
@@ -381,24 +415,40 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	return changes, nil
 }
 
+// openSource opens the run's snapshot of the source and its Workers reader
+// connections, all connecting at once. On error it leaves nothing open.
 func (s *session) openSource(ctx context.Context) (*extract.Snapshot, chan *pgx.Conn, error) {
-	snapConn, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	snap, err := extract.OpenSnapshot(ctx, snapConn)
-	if err != nil {
-		snapConn.Close(context.Background())
-		return nil, nil, err
-	}
 	readers := make(chan *pgx.Conn, s.cfg.Workers)
-	for i := 0; i < s.cfg.Workers; i++ {
-		c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+	var snap *extract.Snapshot
+	var g errgroup.Group
+	g.Go(func() error {
+		snapConn, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
 		if err != nil {
-			closeSource(snap, readers)
-			return nil, nil, err
+			return err
 		}
-		readers <- c
+		if snap, err = extract.OpenSnapshot(ctx, snapConn); err != nil {
+			snapConn.Close(context.Background())
+		}
+		return err
+	})
+	for range s.cfg.Workers {
+		g.Go(func() error {
+			c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+			if err == nil {
+				readers <- c
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		for len(readers) > 0 {
+			c := <-readers
+			c.Close(context.Background())
+		}
+		if snap != nil {
+			snap.Close(context.Background())
+		}
+		return nil, nil, err
 	}
 	return snap, readers, nil
 }
