@@ -13,7 +13,8 @@ import (
 
 // TestChecksumBatch checks the batch checksum's contract: it counts the
 // rows, does not depend on their physical order, changes with any column of
-// any row, and falls back to hashing the row's text for a table with a
+// any row, comes with the fingerprint FingerprintBatch reads alone, which
+// changes with every rewritten row even when its content stays, and falls back to hashing the row's text for a table with a
 // column type that has no extended hash (point).
 func TestChecksumBatch(t *testing.T) {
 	ctx := context.Background()
@@ -53,8 +54,16 @@ func TestChecksumBatch(t *testing.T) {
 			if err != nil {
 				t.Fatalf("batch %d: %v", i+1, err)
 			}
+			fp, err := extract.FingerprintBatch(ctx, reader, snap.ID, b)
+			if err != nil {
+				t.Fatalf("batch %d: %v", i+1, err)
+			}
+			if fp == "" || fp != c.Fingerprint {
+				t.Errorf("%s batch %d: FingerprintBatch %q, ChecksumBatch's fingerprint %q; want the same, not empty", table, i+1, fp, c.Fingerprint)
+			}
 			total.Rows += c.Rows
 			total.Hash += c.Hash + " "
+			total.Fingerprint += c.Fingerprint + " "
 		}
 		return total
 	}
@@ -69,10 +78,14 @@ func TestChecksumBatch(t *testing.T) {
 	if before.Rows != 500 || !strings.HasPrefix(before.Hash, "r:") {
 		t.Fatalf("checksum of hashed = %+v, want 500 rows hashed by record (r:)", before)
 	}
-	// Rewriting every row moves it physically: the checksum stays.
+	if again := sum("hashed"); again != before {
+		t.Errorf("read twice: %+v, then %+v", before, again)
+	}
+	// Rewriting every row moves it physically: the content checksum stays,
+	// the fingerprint of the row versions does not.
 	exec(`UPDATE hashed SET n = n`)
-	if got := sum("hashed"); got != before {
-		t.Errorf("after rewriting the rows unchanged: %+v, want %+v", got, before)
+	if got := sum("hashed"); !got.SameContent(before) || got.Fingerprint == before.Fingerprint {
+		t.Errorf("after rewriting the rows unchanged: %+v, want the content of %+v and another fingerprint", got, before)
 	}
 	for _, change := range []string{
 		`UPDATE hashed SET name = name || '.' WHERE n = 250`,
@@ -81,7 +94,7 @@ func TestChecksumBatch(t *testing.T) {
 	} {
 		exec(change)
 		after := sum("hashed")
-		if after.Rows != 500 || after.Hash == before.Hash {
+		if after.Rows != 500 || after.Hash == before.Hash || after.Fingerprint == before.Fingerprint {
 			t.Errorf("after %q: checksum %+v did not change", change, after)
 		}
 		before = after

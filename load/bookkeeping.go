@@ -77,6 +77,9 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.batches (
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
 	PRIMARY KEY (legacy_table, batch)
 );
+-- fingerprint: of the row versions the checksum read (extract.Checksum);
+-- while a batch's fingerprint is unchanged, its recorded checksum stands.
+ALTER TABLE ` + bk + `.batches ADD COLUMN IF NOT EXISTS fingerprint text;
 -- Legacy keys and table names compare byte-wise (COLLATE "C"): the ledger
 -- and its kin are keyed by them, and building or probing those keys under a
 -- linguistic collation costs several times more, for no order anyone reads.

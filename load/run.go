@@ -374,6 +374,9 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if unchanged {
 		s.unchanged = true
 		closeSource(snap, readers)
+		if err := s.refreshFingerprints(ctx); err != nil {
+			return nil, err
+		}
 		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
 		return map[string]int64{}, nil
 	}
@@ -433,7 +436,7 @@ func (s *session) openSource(ctx context.Context) (*extract.Snapshot, chan *pgx.
 	})
 	for range s.cfg.Workers {
 		g.Go(func() error {
-			c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+			c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery)
 			if err == nil {
 				readers <- c
 			}
@@ -477,6 +480,12 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	for _, t := range s.src.Tables {
 		estimated += max(t.EstimatedRows, 0)
 	}
+	// A batch whose row versions are the ones a run recorded has that
+	// run's checksum: only its fingerprint is read (a third of the work).
+	recorded, err := recordedBatches(ctx, s.target)
+	if err != nil {
+		return false, err
+	}
 	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d source batches", len(s.batches))})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
@@ -484,7 +493,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		g.Go(func() error {
 			reader := <-readers
 			defer func() { readers <- reader }()
-			c, err := extract.ChecksumBatch(gctx, reader, snap.ID, b)
+			c, err := s.checksum(gctx, reader, snap.ID, b, recorded)
 			if err != nil {
 				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
@@ -501,6 +510,59 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		return false, err
 	}
 	return upToDate(ctx, s.target, s.sums, s.ms, s.cfg.NoSessions)
+}
+
+// checksum returns batch b's checksum: the recorded one when the batch's
+// fingerprint is the one recorded with it (and the batching is the same),
+// else one computed from its rows.
+func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, recorded map[string]batchRecord) (extract.Checksum, error) {
+	if rec, ok := recorded[batchKey(b.Table, b.No)]; ok && rec.Of == b.Of && rec.Sum.Fingerprint != "" {
+		fp, err := extract.FingerprintBatch(ctx, reader, snapshotID, b)
+		if err != nil {
+			return extract.Checksum{}, err
+		}
+		if fp == rec.Sum.Fingerprint {
+			return rec.Sum, nil
+		}
+	}
+	return extract.ChecksumBatch(ctx, reader, snapshotID, b)
+}
+
+// refreshFingerprints records the fingerprints of a source found unchanged
+// where they differ from the recorded ones: the batches were rewritten
+// with the same content (or recorded before fingerprints were), and the
+// next run can then skip hashing them.
+func (s *session) refreshFingerprints(ctx context.Context) error {
+	var tables, fps []string
+	var nos []int32
+	for _, b := range s.batches {
+		c := s.sums[batchKey(b.Table, b.No)]
+		if c.Fingerprint != "" {
+			tables, nos, fps = append(tables, b.Table), append(nos, int32(b.No)), append(fps, c.Fingerprint)
+		}
+	}
+	if _, err := s.target.Exec(ctx, `UPDATE `+bk+`.batches b SET fingerprint = f.fp
+		FROM unnest($1::text[], $2::int[], $3::text[]) f (legacy_table, batch, fp)
+		WHERE b.legacy_table = f.legacy_table AND b.batch = f.batch AND b.fingerprint IS DISTINCT FROM f.fp`, tables, nos, fps); err != nil {
+		return fmt.Errorf("record the source's fingerprints: %w", err)
+	}
+	return nil
+}
+
+// recordedBatches reads the batch ledger, or nothing when there is none yet.
+func recordedBatches(ctx context.Context, conn *pgx.Conn) (map[string]batchRecord, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&exists); err != nil || !exists {
+		return nil, err
+	}
+	return readBatches(ctx, conn)
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func mappingNames(ms []mappings.Mapping) []string {
@@ -522,10 +584,10 @@ func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, table string) er
 	for _, b := range s.batches {
 		if b.Table == table {
 			c := s.sums[batchKey(b.Table, b.No)]
-			rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash})
+			rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash, nullIfEmpty(c.Fingerprint)})
 		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{bk, "batches"}, []string{"legacy_table", "batch", "batches", "run_id", "rows", "checksum"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{bk, "batches"}, []string{"legacy_table", "batch", "batches", "run_id", "rows", "checksum", "fingerprint"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("record the batches of %s: %w", table, err)
 	}
 	return nil

@@ -268,3 +268,69 @@ func TestProgressCountsRows(t *testing.T) {
 		t.Errorf("no-op re-run extracted: %+v", p)
 	}
 }
+
+// TestNoopTrustsFingerprintsOnlyWhileTheyHold: a re-run of an unchanged
+// source reads only the row versions' fingerprints; a source rewritten with
+// the same content (new row versions) is hashed again, still found
+// unchanged, and its new fingerprints recorded; a changed row is found.
+func TestNoopTrustsFingerprintsOnlyWhileTheyHold(t *testing.T) {
+	ctx := context.Background()
+	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1}
+	first, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, source := pgtest.Connect(t, dst), pgtest.Connect(t, src)
+	fingerprints := func() string {
+		t.Helper()
+		var missing int
+		var drills string
+		if err := target.QueryRow(ctx, `SELECT count(*) FILTER (WHERE fingerprint IS NULL),
+			coalesce(string_agg(fingerprint, ' ') FILTER (WHERE legacy_table = 'roles'), '')
+			FROM cutover.batches`).Scan(&missing, &drills); err != nil {
+			t.Fatal(err)
+		}
+		if missing != 0 || drills == "" {
+			t.Fatalf("batch ledger: %d batches without a fingerprint, roles' %q", missing, drills)
+		}
+		return drills
+	}
+	noop := func(what string) {
+		t.Helper()
+		sum, err := load.Run(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Changed() != 0 || sum.TargetsCountedBy != first.RunID {
+			t.Errorf("%s: %d rows changed, counts by run %d; want a run with nothing to do (counts of run %d)",
+				what, sum.Changed(), sum.TargetsCountedBy, first.RunID)
+		}
+	}
+	recorded := fingerprints()
+	noop("unchanged source")
+	if got := fingerprints(); got != recorded {
+		t.Errorf("a run with nothing to do changed the fingerprints of an unchanged source: %q, was %q", got, recorded)
+	}
+
+	if _, err := source.Exec(ctx, `UPDATE roles SET description = description`); err != nil {
+		t.Fatal(err)
+	}
+	noop("roles rewritten with the same content")
+	rewritten := fingerprints()
+	if rewritten == recorded {
+		t.Errorf("roles rewritten: its fingerprints were not refreshed (%q)", rewritten)
+	}
+	noop("the rewritten source again")
+
+	if tag, err := source.Exec(ctx, `UPDATE roles SET description = coalesce(description, '') || ' (revised)' WHERE ctid = (SELECT min(ctid) FROM roles)`); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("revise a role: %v", err)
+	}
+	changed, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Changes["roles"] != 1 {
+		t.Errorf("after revising one role the run changed %v, want roles: 1", changed.Changes)
+	}
+}

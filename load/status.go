@@ -167,7 +167,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		ts.Batches++
 		k := batchKey(b.Table, b.No)
 		rec, recorded := recs[k]
-		if recorded && (rec.Of != b.Of || sums != nil && sums[k] != rec.Sum) {
+		if recorded && (rec.Of != b.Of || sums != nil && !sums[k].SameContent(rec.Sum)) {
 			ts.Changed++
 			recorded = false
 		}
@@ -305,13 +305,16 @@ type batchRecord struct {
 }
 
 func readBatches(ctx context.Context, conn *pgx.Conn) (map[string]batchRecord, error) {
-	rows, err := conn.Query(ctx, `SELECT legacy_table, batch, batches, run_id, rows, checksum FROM `+bk+`.batches`)
+	// The fingerprint through to_jsonb: a batch ledger made before it had
+	// that column reads as having none (status does not add columns).
+	rows, err := conn.Query(ctx, `SELECT legacy_table, batch, batches, run_id, rows, checksum, coalesce(to_jsonb(b)->>'fingerprint', '')
+		FROM `+bk+`.batches b`)
 	if err != nil {
 		return nil, fmt.Errorf("read the batch ledger: %w", err)
 	}
 	out := map[string]batchRecord{}
 	var r batchRecord
-	_, err = pgx.ForEachRow(rows, []any{&r.Table, &r.No, &r.Of, &r.RunID, &r.Sum.Rows, &r.Sum.Hash}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.Table, &r.No, &r.Of, &r.RunID, &r.Sum.Rows, &r.Sum.Hash, &r.Sum.Fingerprint}, func() error {
 		out[batchKey(r.Table, r.No)] = r
 		return nil
 	})
@@ -358,7 +361,7 @@ func upToDate(ctx context.Context, conn *pgx.Conn, sums map[string]extract.Check
 	var run int64
 	for k, c := range sums {
 		r, ok := recs[k]
-		if !ok || r.Sum != c || (run != 0 && r.RunID != run) {
+		if !ok || !r.Sum.SameContent(c) || (run != 0 && r.RunID != run) {
 			return false, nil
 		}
 		run = r.RunID
