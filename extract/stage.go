@@ -256,7 +256,8 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 
 // FingerprintBatch reads the fingerprint of one batch on the source (see
 // Checksum.Fingerprint), in its own transaction importing snapshotID: the
-// batch's rows are scanned but not hashed.
+// batch's rows are scanned but not hashed. It returns "" when the server
+// cannot give one.
 func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batch) (string, error) {
 	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return "", fmt.Errorf("fingerprint %s: %w", b, err)
@@ -270,7 +271,9 @@ func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b B
 	var sum string
 	var identity *string
 	q := fmt.Sprintf("SELECT count(*), %s FROM %s t WHERE %s", fingerprintColumns(table), table, b.Where())
-	if err := src.QueryRow(ctx, q).Scan(&rows, &sum, &identity); err != nil {
+	if err := src.QueryRow(ctx, q).Scan(&rows, &sum, &identity); missingFunction(err) {
+		return "", nil // none to be had: the batch gets hashed
+	} else if err != nil {
 		return "", fmt.Errorf("fingerprint %s: %w", b, err)
 	}
 	return fingerprint(rows, sum, identity), nil
@@ -293,34 +296,64 @@ func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batc
 		return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
 	}
 	table := pgx.Identifier{"public", b.Table}.Sanitize()
-	c, err := checksumWith(ctx, src, "r:", "hash_record_extended(t, 0)", table, b)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42883" {
-		// The failed statement aborted the transaction: start over.
-		if _, err := src.Exec(ctx, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-			return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
-		}
-		if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
-			return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
-		}
-		c, err = checksumWith(ctx, src, "t:", "hashtextextended(t::text, 0)", table, b)
+	// Without an extended hash for some column type, the rows' text is
+	// hashed; without what the fingerprint reads (a server that does not
+	// let this user read pg_control_system, or has no hashtidextended),
+	// the batch has none.
+	attempts := []struct {
+		kind, hash  string
+		fingerprint bool
+	}{
+		{"r:", "hash_record_extended(t, 0)", true},
+		{"t:", "hashtextextended(t::text, 0)", true},
+		{"r:", "hash_record_extended(t, 0)", false},
+		{"t:", "hashtextextended(t::text, 0)", false},
 	}
-	if err != nil {
-		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
+	var err error
+	for i, a := range attempts {
+		if i > 0 {
+			// The failed statement aborted the transaction: start over.
+			if _, err := src.Exec(ctx, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+				return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
+			}
+			if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+				return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
+			}
+		}
+		var c Checksum
+		if c, err = checksumWith(ctx, src, a.kind, a.hash, a.fingerprint, table, b); err == nil {
+			return c, nil
+		}
+		if !missingFunction(err) {
+			break
+		}
 	}
-	return c, nil
+	return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
 }
 
-func checksumWith(ctx context.Context, src *pgx.Conn, kind, hash, table string, b Batch) (Checksum, error) {
+// missingFunction reports a function that does not exist for the argument
+// types (42883) or that the user may not call (42501).
+func missingFunction(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42883" || pgErr.Code == "42501")
+}
+
+func checksumWith(ctx context.Context, src *pgx.Conn, kind, hash string, withFingerprint bool, table string, b Batch) (Checksum, error) {
 	var c Checksum
 	var sum string
 	var identity *string
-	q := fmt.Sprintf("SELECT count(*), coalesce(sum(%s), 0)::text, %s FROM %s t WHERE %s", hash, fingerprintColumns(table), table, b.Where())
-	if err := src.QueryRow(ctx, q).Scan(&c.Rows, &c.Hash, &sum, &identity); err != nil {
+	fp, dest := "", []any{&c.Rows, &c.Hash}
+	if withFingerprint {
+		fp, dest = ", "+fingerprintColumns(table), append(dest, &sum, &identity)
+	}
+	q := fmt.Sprintf("SELECT count(*), coalesce(sum(%s), 0)::text%s FROM %s t WHERE %s", hash, fp, table, b.Where())
+	if err := src.QueryRow(ctx, q).Scan(dest...); err != nil {
 		return Checksum{}, err
 	}
 	c.Hash = kind + c.Hash
-	c.Fingerprint = fingerprint(c.Rows, sum, identity)
+	if withFingerprint {
+		c.Fingerprint = fingerprint(c.Rows, sum, identity)
+	}
 	return c, nil
 }
 

@@ -109,3 +109,48 @@ func TestChecksumBatch(t *testing.T) {
 		t.Errorf("the text-hashed checksum did not change with a row: %+v", got)
 	}
 }
+
+// TestChecksumWithoutFingerprint: a user who may not read the cluster's
+// identity (pg_control_system) still gets checksums, without fingerprints,
+// and FingerprintBatch answers "" rather than failing.
+func TestChecksumWithoutFingerprint(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDB(t)
+	conn := pgtest.Connect(t, url)
+	role := "cutover_nofp_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_")
+	for _, q := range []string{
+		`CREATE TABLE hashed (id uuid PRIMARY KEY, name text)`,
+		`INSERT INTO hashed SELECT gen_random_uuid(), 'row ' || i FROM generate_series(1, 50) i`,
+		`DROP ROLE IF EXISTS ` + role,
+		`CREATE ROLE ` + role,
+		`GRANT SELECT ON hashed TO ` + role,
+		`REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { conn.Exec(context.Background(), `DROP OWNED BY `+role+`; DROP ROLE `+role) })
+	snapConn := pgtest.Connect(t, url)
+	snap, err := extract.OpenSnapshot(ctx, snapConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close(ctx)
+	reader := pgtest.Connect(t, url)
+	if _, err := reader.Exec(ctx, `SET ROLE `+role); err != nil {
+		t.Fatal(err)
+	}
+	b := extract.SplitUUIDRange("hashed", 1)[0]
+	c, err := extract.ChecksumBatch(ctx, reader, snap.ID, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Rows != 50 || !strings.HasPrefix(c.Hash, "r:") || c.Fingerprint != "" {
+		t.Errorf("checksum without the cluster's identity: %+v, want 50 rows hashed by record and no fingerprint", c)
+	}
+	fp, err := extract.FingerprintBatch(ctx, reader, snap.ID, b)
+	if err != nil || fp != "" {
+		t.Errorf("FingerprintBatch without the cluster's identity: %q, %v; want \"\", no error", fp, err)
+	}
+}
