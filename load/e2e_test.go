@@ -194,6 +194,29 @@ func checkLedgerIndexes(t *testing.T, ctx context.Context, dst string) {
 	}
 }
 
+// checkLedgerStatistics checks that every ledger partition holding rows has
+// planner statistics of its own: a re-run's removals join each partition
+// with the decisions, and without statistics the planner takes it for one
+// row and loops over both tables.
+func checkLedgerStatistics(t *testing.T, ctx context.Context, dst string) {
+	t.Helper()
+	parts := scalarList(t, ctx, dst, `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'cutover.dispositions'::regclass ORDER BY 1`)
+	var withRows int
+	for _, p := range parts {
+		if !scalar[bool](t, ctx, dst, `SELECT EXISTS (SELECT 1 FROM cutover.`+pgx.Identifier{p}.Sanitize()+`)`) {
+			continue
+		}
+		withRows++
+		if !scalar[bool](t, ctx, dst, `SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = 'cutover' AND tablename = $1 AND attname = 'disposition')`, p) {
+			t.Errorf("ledger partition %s holds rows but has no statistics", p)
+		}
+	}
+	if withRows == 0 {
+		t.Fatal("no ledger partition holds rows: this check checks nothing")
+	}
+}
+
 // catalogSQL lists the public schema's indexes and constraints by name and
 // definition.
 const catalogSQL = `SELECT 'index ' || c.relname || ': ' || pg_get_indexdef(i.indexrelid)
@@ -258,6 +281,7 @@ func checkSchemaKept(t *testing.T, ctx context.Context, dst string, before map[s
 		t.Errorf("ledger: %d legacy tables, %d partitions, %d with a primary key; want one partition per table, each with one", tables, parts, keys)
 	}
 	checkLedgerIndexes(t, ctx, dst)
+	checkLedgerStatistics(t, ctx, dst)
 }
 
 func checkConservation(t *testing.T, ctx context.Context, src, dst string, sum *load.Summary) {

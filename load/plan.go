@@ -846,14 +846,16 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 }
 
 // workStatistics is the statistics target of the stage and decision
-// tables: they are read by a few hash joins of this run, which need row
-// counts and rough distinct counts, not the histograms and common values a
-// target table's queries plan from (those get the server's default).
+// tables and of a new ledger partition: they are read by a few joins, which
+// need row counts, rough distinct counts and the few dispositions' shares,
+// not the histograms a target table's queries plan from (those get the
+// server's default; autovacuum later re-analyzes a ledger partition with it).
 const workStatistics = 10
 
-// sampledAnalyze gathers statistics of columns cols of a stage or decision
-// table rel with the sample of workStatistics: one simple-protocol string,
-// whose implicit transaction scopes the SET LOCAL to this ANALYZE.
+// sampledAnalyze gathers statistics of columns cols (all when empty) of
+// relation rel with the sample of workStatistics: one simple-protocol
+// string, whose implicit transaction scopes the SET LOCAL to this ANALYZE
+// when it runs alone; inside a transaction the setting lasts to its end.
 func sampledAnalyze(rel string, cols []string) string {
 	q := fmt.Sprintf("SET LOCAL default_statistics_target = %d; ANALYZE %s", workStatistics, rel)
 	if len(cols) > 0 {

@@ -123,6 +123,7 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 			counts["learn_drills"], stale.TargetsCountedBy, drills+1, sum.RunID)
 	}
 	checkLedgerIndexes(t, ctx, dst)
+	checkLedgerStatistics(t, ctx, dst)
 }
 
 // TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made
