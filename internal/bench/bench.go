@@ -8,9 +8,12 @@
 //	             indexes, constraints) when the binary is installed;
 //	(c) run      `cutover run` end to end on a freshly migrated target;
 //	(d) verify   `cutover verify` of that target;
-//	(e) rerun    `cutover run` again, with nothing to do.
+//	(e) rerun    `cutover run` again, with nothing to do;
+//	(f) changed  `cutover run` again after a small change to the source
+//	             (changeSource): the re-run an operator makes after fixing
+//	             rows, or after a failed run.
 //
-// (c), (d) and (e) run the cutover binary as a child process, so that its
+// (c) to (f) run the cutover binary as a child process, so that its
 // peak resident set size is the child's own (its VmHWM, see runProc), and
 // while they run a sampler reads pg_stat_activity on both servers to say
 // where the time goes. Report carries every figure, each wall time as a
@@ -46,7 +49,7 @@ const RowsPerUser = 450
 // Options say what to measure. The zero value, with Binary set, benchmarks
 // DefaultRows rows on two throwaway servers.
 type Options struct {
-	// Binary is the cutover executable that (c), (d) and (e) run.
+	// Binary is the cutover executable that (c) to (f) run.
 	Binary string
 	// Rows is the legacy row count to generate (default DefaultRows); it is
 	// turned into a user count with RowsPerUser. Users, when set, wins.
@@ -72,7 +75,7 @@ type Options struct {
 	// SampleEvery is the pg_stat_activity sampling interval (default 50ms).
 	SampleEvery time.Duration
 	// Compare is another cutover executable (say, a build of an earlier
-	// commit). With it, after (e), the bench runs `cutover run` of each
+	// commit). With it, after (f), the bench runs `cutover run` of each
 	// binary Rounds times (see Comparison).
 	Compare string
 	// Rounds is the number of runs of each binary Compare takes (default 2).
@@ -310,6 +313,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := step("e", &r.Rerun, command("no-op re-run", append([]string{"run"}, args...)...)); err != nil {
 		return nil, err
 	}
+	if r.Change, err = changeSource(ctx, srv.source, r.Rows); err != nil {
+		return nil, err
+	}
+	o.logf("changed the source: %s", r.Change)
+	if err := step("f", &r.Changed, command(changedName, append([]string{"run"}, args...)...)); err != nil {
+		return nil, err
+	}
 
 	if o.Compare != "" {
 		o.logf("engine comparison against %s, %d rounds", o.Compare, o.Rounds)
@@ -320,6 +330,42 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.Targets = targets(r, o.Baseline)
 	r.Total = Seconds(time.Since(r.Started))
 	return r, nil
+}
+
+// changedName names measurement (f).
+const changedName = "re-run after a change"
+
+// changeSource makes the small change (f) re-runs after, in one
+// transaction on the source: about one legacy row in 5,000 updated (habit
+// completions' notes), one in 20,000 deleted (points_ledger rows), and five
+// catalog rows renamed (learn_drills titles, which drills are matched on).
+// It returns what it changed, for the log and the report.
+func changeSource(ctx context.Context, connURL string, rows int64) (string, error) {
+	conn, err := dburl.Connect(ctx, "source", connURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	updates, deletes := max(1, rows/5000), max(1, rows/20000)
+	var done [3]int64
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for i, q := range []string{
+			`UPDATE habit_completions SET notes = coalesce(notes, '') || ' (edited)' WHERE ctid IN (SELECT ctid FROM habit_completions LIMIT $1)`,
+			`DELETE FROM points_ledger WHERE ctid IN (SELECT ctid FROM points_ledger LIMIT $1)`,
+			`UPDATE learn_drills SET title = title || ' (rev)' WHERE ctid IN (SELECT ctid FROM learn_drills LIMIT $1)`,
+		} {
+			tag, err := tx.Exec(ctx, q, []int64{updates, deletes, 5}[i])
+			if err != nil {
+				return err
+			}
+			done[i] = tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("bench: change the source for (f): %w", err)
+	}
+	return fmt.Sprintf("%d habit_completions updated, %d points_ledger rows deleted, %d learn_drills renamed", done[0], done[1], done[2]), nil
 }
 
 // analyze gives the generated source the statistics and visibility map a

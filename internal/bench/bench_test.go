@@ -30,7 +30,7 @@ func buildCutover(t *testing.T) string {
 // the bench to report, not for tests to assert.
 func TestRunTiny(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts two servers and runs the cutover three times")
+		t.Skip("starts two servers and runs the cutover four times")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -63,7 +63,7 @@ func TestRunTiny(t *testing.T) {
 	if r.Raw.VsRaw != 1 {
 		t.Errorf("raw vs raw = %v, want 1", r.Raw.VsRaw)
 	}
-	for _, m := range []*Measurement{&r.Run, &r.Rerun} {
+	for _, m := range []*Measurement{&r.Run, &r.Rerun, &r.Changed} {
 		mustOK(m)
 		if m.PeakRSSKiB <= 0 {
 			t.Errorf("%s: no peak RSS", m.Name)
@@ -74,6 +74,13 @@ func TestRunTiny(t *testing.T) {
 	}
 	if r.Rerun.Note != "" {
 		t.Errorf("re-run: %s", r.Rerun.Note)
+	}
+	// (f) ran after a change of each kind, and found it.
+	if r.Change == "" || strings.HasPrefix(r.Change, "0 ") || strings.Contains(r.Change, ", 0 ") {
+		t.Errorf("source change before (f): %q, want some rows of each kind", r.Change)
+	}
+	if r.Changed.Note != "" {
+		t.Errorf("re-run after a change: %s", r.Changed.Note)
 	}
 	var phases []string
 	for _, p := range r.Run.Phases.Phases {
@@ -106,8 +113,8 @@ func TestRunTiny(t *testing.T) {
 	default:
 		t.Errorf("verify: %s: %s", r.Verify.Status, r.Verify.Note)
 	}
-	if len(r.Targets) != 6 {
-		t.Errorf("%d targets, want 6", len(r.Targets))
+	if len(r.Targets) != 7 {
+		t.Errorf("%d targets, want 7", len(r.Targets))
 	}
 	for _, tg := range r.Targets {
 		if !slices.Contains([]string{"PASS", "MISS", "n/a"}, tg.Result) {
@@ -137,7 +144,7 @@ func TestRunTiny(t *testing.T) {
 
 	var text bytes.Buffer
 	r.WriteText(&text)
-	for _, want := range []string{"(a) raw COPY pipe", "(c) cutover run", "TARGET", "WHERE THE TIME OF CUTOVER RUN WENT", "ENGINE COMPARISON"} {
+	for _, want := range []string{"(a) raw COPY pipe", "(c) cutover run", "(f) re-run after a change", "(f) the change: ", "TARGET", "WHERE THE TIME OF CUTOVER RUN WENT", "ENGINE COMPARISON"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

@@ -235,6 +235,8 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name str
 	switch {
 	case name == "no-op re-run" && !noop:
 		m.Note = "the re-run was not a no-op: it did not find the source unchanged"
+	case name == changedName && noop:
+		m.Note = "the re-run after a change found nothing to do: it missed the change"
 	case name != "no-op re-run" && args[0] == "run" && noop:
 		m.Note = "the run found nothing to do: the target was not fresh"
 	}
