@@ -645,6 +645,27 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	tgt := "public." + ident(m.Target)
 	upsert := []string{"INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\n" + plan.Rows + conflict}
+	if len(sets) > 0 {
+		// Rows the target holds as decided are left out before the
+		// upsert: ON CONFLICT … DO UPDATE locks the row it conflicts with
+		// (one WAL record and a dirtied page per row) even when its WHERE
+		// then updates nothing, which made a re-run write a record for
+		// every target row. The anti-join compares what that WHERE
+		// compares, so the rows it drops are the ones the upsert would
+		// have left alone; the upsert still decides the rest.
+		keyEq := make([]string, len(pk))
+		for i, c := range quoteAll(pk) {
+			keyEq[i] = "c." + c + " = r." + c
+		}
+		held, decided := make([]string, len(cmpT)), make([]string, len(cmpT))
+		for i, c := range cmpT {
+			col := strings.TrimPrefix(c, "t.")
+			held[i], decided[i] = "c."+col, "r."+col
+		}
+		upsert[0] = "INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\nSELECT r.* FROM (" + plan.Rows + ") r\n" +
+			"WHERE NOT EXISTS (SELECT 1 FROM " + tgt + " c WHERE " + strings.Join(keyEq, " AND ") +
+			" AND (" + strings.Join(held, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(decided, ", ") + "))" + conflict
+	}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
 	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
 		slices.Contains(cols, "user_id") && slices.Contains(cols, "created_at") && slices.Contains(cols, "id") {
@@ -771,12 +792,24 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	stmts := []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
+		// Ledger rows already as decided are left out first, as the
+		// target rows are (see the target upsert in plan). The planner
+		// probes the partition's primary key once per decision (a nested
+		// loop: 7.9-12 s for habit_completions' 2M rows at 10M, no better
+		// than the upsert's own probes); hashing the partition instead
+		// compares the two tables in 3.6 s. Both sides are the whole
+		// legacy table's rows, where a hash join is the right plan.
+		`SET LOCAL enable_nestloop = off`,
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
-			SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d + `
+			SELECT ` + L + `, x._k::text, ` + lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid, $1 FROM ` + d + ` x
+			WHERE NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions p WHERE p.legacy_table = ` + L + ` AND p.legacy_key = x._k::text
+				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id) IS NOT DISTINCT FROM
+				(` + lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid))
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
 				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
 			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM
 				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id)`,
+		`SET LOCAL enable_nestloop TO DEFAULT`,
 	}
 	for _, kind := range []struct{ table, disp, extraCols, extraVals string }{
 		{"rejects", "rejected", ", message, row", ", coalesce(x._msg, x._reason), to_jsonb(s)"},
@@ -808,6 +841,11 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		insert := `INSERT INTO ` + t + ` AS o (legacy_table, legacy_key, reason` + kind.extraCols + `, run_id)
 			SELECT ` + L + `, x._k::text, x._reason` + kind.extraVals + `, $1 FROM ` + d + ` x` + join + ` WHERE x._disp = '` + kind.disp + `'`
 		first = append(first, insert)
+		// Kept rows go through ON CONFLICT alone, which locks each one it
+		// meets: an anti-join in front, as the ledger and the target rows
+		// have, made personal_records' 175k archived rows at 10M take
+		// 8.5 s instead of 2.5 s (probing the archive per row and
+		// comparing the rows' JSON twice).
 		stmts = append(stmts, insert+`
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET `+sets+`
 			WHERE (`+cmp1+`) IS DISTINCT FROM (`+cmp2+`)`)

@@ -152,7 +152,7 @@ func withConn(ctx context.Context, u string, f func(*pgx.Conn) error) error {
 }
 
 // changeSource edits S0 into S1: it fixes a rejected user (a duplicate
-// email), edits loaded rows, deletes loaded rows (one without an id), and
+// email), edits another that stays rejected, edits loaded rows, deletes loaded rows (one without an id), and
 // makes a loaded user and a loaded drift row bad. The rows it picks are
 // found by their data, so the edits stay right when the generator changes.
 const changeSource = `
@@ -162,6 +162,13 @@ INSERT INTO picked SELECT 'fixed_user', d.id::text FROM users d
 	WHERE EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(d.email) AND (o.created_at, o.id) < (d.created_at, d.id))
 	ORDER BY d.id LIMIT 1;
 UPDATE users SET email = 'fixed-' || id || '@example.org' WHERE id::text = (SELECT key FROM picked WHERE what = 'fixed_user');
+-- Another rejected user stays rejected with other content: the re-run
+-- rewrites its reject's row.
+INSERT INTO picked SELECT 'edited_reject', d.id::text FROM users d
+	WHERE EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(d.email) AND (o.created_at, o.id) < (d.created_at, d.id))
+	AND d.id::text <> (SELECT key FROM picked WHERE what = 'fixed_user')
+	ORDER BY d.id LIMIT 1;
+UPDATE users SET name = name || ' (edited)' WHERE id::text = (SELECT key FROM picked WHERE what = 'edited_reject');
 -- Loaded users (the oldest of each email group). One with habits becomes a
 -- duplicate of an older user: it and all its rows are rejected, and leave
 -- the target. The other edits touch the other loaded users.
@@ -327,7 +334,7 @@ func TestRerunAfterSourceChange(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"fixed_user", "edited_habit", "deleted_user_role", "deleted_reading_session", "bad_user", "orphaned_habit_log"} {
+	for _, w := range []string{"fixed_user", "edited_reject", "edited_habit", "deleted_user_role", "deleted_reading_session", "bad_user", "orphaned_habit_log"} {
 		if picked[w] == "" {
 			t.Fatalf("the source edit found no row for %s", w)
 		}
@@ -347,6 +354,7 @@ func TestRerunAfterSourceChange(t *testing.T) {
 		for what, q := range map[string]string{
 			"fixed_user":              `SELECT count(*) FROM public.users WHERE id::text = $1`,
 			"fixed_user rejects":      userRejects,
+			"edited_reject":           `SELECT count(*) FROM cutover.rejects WHERE legacy_table = 'users' AND legacy_key = $1 AND row->>'name' LIKE '% (edited)'`,
 			"edited_habit":            `SELECT count(*) FROM public.habits WHERE id::text = $1 AND name LIKE '% (renamed)'`,
 			"bad_user":                `SELECT count(*) FROM public.users WHERE id::text = $1`,
 			"bad_user habits":         `SELECT count(*) FROM public.habits WHERE user_id::text = $1`,
@@ -390,9 +398,9 @@ func TestRerunAfterSourceChange(t *testing.T) {
 		t.Errorf("the duplicate-email user had no rejects before it was fixed")
 	}
 	delete(beforeRows, "fixed_user rejects")
-	wantBefore := map[string]int64{"fixed_user": 0, "edited_habit": 0, "bad_user": 1, "bad_user habits": beforeRows["bad_user habits"],
+	wantBefore := map[string]int64{"fixed_user": 0, "edited_reject": 0, "edited_habit": 0, "bad_user": 1, "bad_user habits": beforeRows["bad_user habits"],
 		"deleted_reading_session": 1, "orphaned_habit_log": 1, "deleted_user_role": 1}
-	wantAfter := map[string]int64{"fixed_user": 1, "fixed_user rejects": 0, "edited_habit": 1, "bad_user": 0, "bad_user habits": 0,
+	wantAfter := map[string]int64{"fixed_user": 1, "fixed_user rejects": 0, "edited_reject": 1, "edited_habit": 1, "bad_user": 0, "bad_user habits": 0,
 		"deleted_reading_session": 0, "orphaned_habit_log": 0, "deleted_user_role": 0}
 	if d := cmp.Diff(wantBefore, beforeRows); d != "" || beforeRows["bad_user habits"] == 0 {
 		t.Errorf("rows in the target before the re-run (-want +got):\n%s", d)
@@ -404,6 +412,34 @@ func TestRerunAfterSourceChange(t *testing.T) {
 		t.Error("the re-run after source changes reports no change")
 	}
 	testkit.SameAs(t, want, dst)
+	// Rows already as decided were not even locked: ON CONFLICT … DO
+	// UPDATE locks (sets xmax on) every row it meets, updated or not.
+	if locked := lockedRows(t, ctx, dst); len(locked) > 0 {
+		t.Errorf("rows the re-run locked without changing them, by table: %v", locked)
+	}
+}
+
+// lockedRows counts, per application table and ledger partition of target
+// u, the live rows a transaction locked without writing them: xmax set to
+// another transaction than the one that wrote the row (a row updated under
+// its own lock carries the lock in its new version, with xmax = xmin).
+// Rejects, archive and discards are left out: their rows still go through
+// ON CONFLICT alone (see bookkeeping in plan.go).
+func lockedRows(t *testing.T, ctx context.Context, u string) map[string]int64 {
+	t.Helper()
+	tables := pgtest.Strings(t, pgtest.Connect(t, u), `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND (n.nspname = 'public' OR n.nspname = 'cutover' AND c.relname LIKE 'dispositions\_%')
+		ORDER BY 1`)
+	if len(tables) < 60 {
+		t.Fatalf("only %d tables to look for locked rows in", len(tables))
+	}
+	out := map[string]int64{}
+	for _, table := range tables {
+		if n := scalarOf[int64](t, ctx, u, `SELECT count(*) FROM `+table+` WHERE xmax::text NOT IN ('0', xmin::text)`); n > 0 {
+			out[table] = n
+		}
+	}
+	return out
 }
 
 // TestRerunAfterFinishedRunIsNoop: a re-run on an unchanged source writes no
