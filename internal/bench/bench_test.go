@@ -264,3 +264,31 @@ func TestComparePhases(t *testing.T) {
 		t.Errorf("comparePhases (-want +got):\n%s", d)
 	}
 }
+
+// TestTargets: each target compares the measurements it names, and says
+// n/a when one of them is missing.
+func TestTargets(t *testing.T) {
+	ok := func(secs float64) Measurement {
+		return Measurement{Status: StatusOK, Wall: Seconds(secs * float64(time.Second))}
+	}
+	r := &Report{Raw: ok(4), Pgcopydb: ok(12), Run: ok(10), Verify: ok(5), Rerun: ok(1.2), Changed: ok(16)}
+	r.Raw.VsRaw, r.Run.VsRaw = 1, 2.5
+	r.Run.PeakRSSKiB = 30 << 10
+	r.Pgcopydb.Status = StatusSkipped
+	got := map[string]string{}
+	for _, tg := range targets(r, nil) {
+		got[tg.Name] = tg.Result + ": " + tg.Got
+	}
+	want := map[string]string{
+		"run wall time vs the raw COPY pipe":               "MISS: 2.50× (10s vs 4s)",
+		"run wall time vs pgcopydb clone":                  "n/a: skipped",
+		"run peak RSS":                                     "PASS: 30.0 MiB",
+		"run peak RSS growth with scale":                   "n/a: needs --baseline (a report at another scale)",
+		"verify wall time vs the run":                      "PASS: 0.50× (5s)",
+		"no-op re-run wall time vs the run":                "MISS: 0.120× (1.2s)",
+		"re-run after a change vs the run (cutover's own)": "MISS: 1.60× (16s)",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("targets (-want +got):\n%s", d)
+	}
+}

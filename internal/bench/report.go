@@ -189,30 +189,19 @@ func targets(r *Report, base *Report) []Target {
 	} else {
 		add("run peak RSS growth with scale", "within 20% across scales", false, "needs --baseline (a report at another scale)", false)
 	}
-	v := &r.Verify
-	got = v.Status
-	ratio := 0.0
-	if haveRun && v.ok() {
-		ratio = v.Wall.D().Seconds() / run.Wall.D().Seconds()
-		got = fmt.Sprintf("%.2f× (%s)", ratio, v.Wall)
+	// vsRun adds the target that measurement m take at most limit runs;
+	// digits is the precision of the ratio shown.
+	vsRun := func(name string, m *Measurement, limit float64, digits int) {
+		got, ratio := m.Status, 0.0
+		if haveRun && m.ok() {
+			ratio = m.Wall.D().Seconds() / run.Wall.D().Seconds()
+			got = fmt.Sprintf("%.*f× (%s)", digits, ratio, m.Wall)
+		}
+		add(name, fmt.Sprintf("≤ %g× run", limit), haveRun && m.ok(), got, ratio <= limit)
 	}
-	add("verify wall time vs the run", "≤ 0.5× run", haveRun && v.ok(), got, ratio <= 0.5)
-	e := &r.Rerun
-	got = e.Status
-	ratio = 0
-	if haveRun && e.ok() {
-		ratio = e.Wall.D().Seconds() / run.Wall.D().Seconds()
-		got = fmt.Sprintf("%.3f× (%s)", ratio, e.Wall)
-	}
-	add("no-op re-run wall time vs the run", "≤ 0.1× run", haveRun && e.ok(), got, ratio <= 0.1)
-	c := &r.Changed
-	got = c.Status
-	ratio = 0
-	if haveRun && c.ok() {
-		ratio = c.Wall.D().Seconds() / run.Wall.D().Seconds()
-		got = fmt.Sprintf("%.2f× (%s)", ratio, c.Wall)
-	}
-	add("re-run after a change vs the run (cutover's own)", fmt.Sprintf("≤ %g× run", ChangedLimit), haveRun && c.ok(), got, ratio <= ChangedLimit)
+	vsRun("verify wall time vs the run", &r.Verify, 0.5, 2)
+	vsRun("no-op re-run wall time vs the run", &r.Rerun, 0.1, 3)
+	vsRun("re-run after a change vs the run (cutover's own)", &r.Changed, ChangedLimit, 2)
 	return out
 }
 
