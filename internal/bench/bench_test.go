@@ -185,6 +185,8 @@ func TestClassify(t *testing.T) {
 		{false, "INSERT INTO \"cutover\".\"dispositions_users\" (legacy_table)\nSELECT 'users', _k FROM \"cutover_stage\".\"d_users\"", "apply: bookkeeping"},
 		{false, `ALTER TABLE "cutover"."dispositions_users" ADD PRIMARY KEY (legacy_key, legacy_table)`, "apply: bookkeeping"},
 		{false, `ALTER TABLE cutover.dispositions ATTACH PARTITION "cutover"."dispositions_users" FOR VALUES IN ('users')`, "apply: bookkeeping"},
+		{false, `SET LOCAL default_statistics_target = 10; ANALYZE "cutover"."dispositions_users"`, "apply: bookkeeping"},
+		{false, `SET LOCAL enable_nestloop = off`, "apply: bookkeeping"},
 		{false, `DROP INDEX public.idx_habits_user_id`, "apply: index builds"},
 		{false, `CREATE INDEX idx_habits_user_id ON public.habits USING btree (user_id)`, "apply: index builds"},
 		{false, `ALTER TABLE public."habits" ADD CONSTRAINT "habits_pkey" PRIMARY KEY (id)`, "apply: index builds"},

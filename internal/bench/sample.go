@@ -273,7 +273,8 @@ func classify(onSource bool, query string) string {
 	case pre(q, "DROP TABLE IF EXISTS "+st):
 		return "apply: stage drops" // each stage table once no mapping still to apply reads it
 	case pre(q, "INSERT INTO "+bk), pre(q, "DELETE FROM "+bk), pre(q, "WITH g AS") && has(q, bk+"results"), pre(q, `COPY "`+migrations.BookkeepingSchema+`".`), has(q, "pg_locks"),
-		pre(q, "INSERT INTO "+qbk), pre(q, "CREATE TABLE "+qbk), pre(q, "ALTER TABLE "+qbk), pre(q, "CREATE INDEX ON "+qbk), pre(q, "ALTER TABLE "+bk):
+		pre(q, "INSERT INTO "+qbk), pre(q, "CREATE TABLE "+qbk), pre(q, "ALTER TABLE "+qbk), pre(q, "CREATE INDEX ON "+qbk), pre(q, "ALTER TABLE "+bk),
+		pre(q, "ANALYZE "+qbk), pre(q, "SET LOCAL enable_nestloop"):
 		return "apply: bookkeeping" // including the ledger partitions a first load fills, indexes and attaches
 	case pre(q, "DROP INDEX public."), pre(q, "CREATE INDEX") && has(q, " ON public."), pre(q, "CREATE UNIQUE INDEX") && has(q, " ON public."),
 		pre(q, "ALTER TABLE public.") && (has(q, " DROP CONSTRAINT ") || has(q, " ADD CONSTRAINT ")), pre(q, "LOCK TABLE public."):
