@@ -51,6 +51,15 @@ type Source struct {
 	Drift []string
 }
 
+// TableNames returns the names of the source's tables.
+func (s *Source) TableNames() []string {
+	out := make([]string, len(s.Tables))
+	for i, t := range s.Tables {
+		out[i] = t.Name
+	}
+	return out
+}
+
 // Shapes returns the shape of every table, for mappings.For.
 func (s *Source) Shapes() map[string]mappings.Shape {
 	out := make(map[string]mappings.Shape, len(s.Tables))

@@ -625,7 +625,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	if len(pk) == 0 {
 		return nil, fmt.Errorf("mapping %s: target table %s has no primary key", m.Name(), m.Target)
 	}
-	var sets, cmpT, cmpE []string
+	var sets, cmpT, cmpE, held, decided []string
 	pkSet := map[string]bool{}
 	for _, c := range pk {
 		pkSet[c] = true
@@ -637,6 +637,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		sets = append(sets, c+" = excluded."+c)
 		cmpT = append(cmpT, "t."+c)
 		cmpE = append(cmpE, "excluded."+c)
+		held = append(held, "c."+c)       // the target's row, in the anti-join below
+		decided = append(decided, "r."+c) // the decided row
 	}
 	conflict := " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO NOTHING"
 	if len(sets) > 0 {
@@ -656,11 +658,6 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		keyEq := make([]string, len(pk))
 		for i, c := range quoteAll(pk) {
 			keyEq[i] = "c." + c + " = r." + c
-		}
-		held, decided := make([]string, len(cmpT)), make([]string, len(cmpT))
-		for i, c := range cmpT {
-			col := strings.TrimPrefix(c, "t.")
-			held[i], decided[i] = "c."+col, "r."+col
 		}
 		upsert[0] = "INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\nSELECT r.* FROM (" + plan.Rows + ") r\n" +
 			"WHERE NOT EXISTS (SELECT 1 FROM " + tgt + " c WHERE " + strings.Join(keyEq, " AND ") +
@@ -789,6 +786,9 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	// (several times faster than ON CONFLICT into a growing index).
 	first := []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
 			` + ledgerRows + ` ORDER BY _k`}
+	// The ledger columns a mapping decides (mapping to target_id), of
+	// decision row x.
+	ledgerValues := lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid`
 	stmts := []string{
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
@@ -801,10 +801,9 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		// legacy table's rows, where a hash join is the right plan.
 		`SET LOCAL enable_nestloop = off`,
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
-			SELECT ` + L + `, x._k::text, ` + lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid, $1 FROM ` + d + ` x
+			SELECT ` + L + `, x._k::text, ` + ledgerValues + `, $1 FROM ` + d + ` x
 			WHERE NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions p WHERE p.legacy_table = ` + L + ` AND p.legacy_key = x._k::text
-				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id) IS NOT DISTINCT FROM
-				(` + lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid))
+				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id) IS NOT DISTINCT FROM (` + ledgerValues + `))
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
 				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
 			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM

@@ -152,8 +152,9 @@ func withConn(ctx context.Context, u string, f func(*pgx.Conn) error) error {
 }
 
 // changeSource edits S0 into S1: it fixes a rejected user (a duplicate
-// email), edits another that stays rejected, edits loaded rows, deletes loaded rows (one without an id), and
-// makes a loaded user and a loaded drift row bad. The rows it picks are
+// email), edits another that stays rejected, edits loaded rows, deletes
+// loaded rows (one without an id), and makes a loaded user and a loaded
+// drift row bad. The rows it picks are
 // found by their data, so the edits stay right when the generator changes.
 const changeSource = `
 CREATE TEMP TABLE picked (what text PRIMARY KEY, key text NOT NULL);

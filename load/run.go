@@ -399,11 +399,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	var tables []string
-	for _, t := range s.src.Tables {
-		tables = append(tables, t.Name)
-	}
-	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table <> ALL($1)`, tables); err != nil {
+	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table <> ALL($1)`, s.src.TableNames()); err != nil {
 		return nil, fmt.Errorf("forget the batches of tables no longer in the source: %w", err)
 	}
 	if !s.cfg.KeepStage {
@@ -970,19 +966,13 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	if err := s.target.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&setBased); err != nil {
 		return nil, fmt.Errorf("apply: read the target role: %w", err)
 	}
-	// The legacy tables with rows in the ledger. One probe per table (a
+	// The source tables with rows in the ledger. One probe per table (a
 	// subquery with LIMIT stays a per-row probe, which the partitioned
 	// ledger prunes to the table's partition); a DISTINCT over the whole
 	// ledger read every row of it (0.4 s of a re-run at 1M).
-	var legacy []string
-	for _, m := range s.ms {
-		if !slices.Contains(legacy, m.Legacy) {
-			legacy = append(legacy, m.Legacy)
-		}
-	}
 	applied := map[string]bool{}
 	prev, err := s.target.Query(ctx, `SELECT t FROM unnest($1::text[]) t
-		WHERE (SELECT true FROM `+bk+`.dispositions d WHERE d.legacy_table = t LIMIT 1)`, legacy)
+		WHERE (SELECT true FROM `+bk+`.dispositions d WHERE d.legacy_table = t LIMIT 1)`, s.src.TableNames())
 	if err != nil {
 		return nil, fmt.Errorf("apply: read the ledger: %w", err)
 	}
