@@ -7,8 +7,9 @@ var quests = []Mapping{
 		Refs: []Ref{{Column: "created_by", Parent: "users", Kind: SetNull}},
 	},
 	{
-		// Exposed (and so indexed by target id) for the quests drift merge.
-		Legacy: "user_quests", Target: "user_quests", Exposes: []string{"user_id"},
+		// The quests drift merge reads these decisions by target id only
+		// (an EXISTS the planner hashes), so nothing is exposed.
+		Legacy: "user_quests", Target: "user_quests",
 		Refs: []Ref{
 			{Column: "user_id", Parent: "users", Kind: Parent}, // NULL = universal copy
 			{Column: "source_quest_id", Parent: "universal_quests", Kind: SetNull},
