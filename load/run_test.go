@@ -128,9 +128,10 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 
 // TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made
 // before the ledger was partitioned, and indexed by (target_table,
-// target_id), keeps working. Its first apply of each table writes the
-// ledger with plain inserts, its index by target row is replaced, and a
-// re-run writes nothing.
+// target_id), and whose kept rows (rejects, archive, discards) had foreign
+// keys to the runs, keeps working. Its first apply of each table writes the
+// ledger with plain inserts, its index by target row is replaced, the
+// foreign keys are dropped, and a re-run writes nothing.
 func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	ctx := context.Background()
 	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
@@ -141,8 +142,15 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 		_, after, _ := strings.Cut(rest, "END $ledger$;\n")
 		old = before + after
 	}
-	if old == load.BookkeepingDDL || strings.Contains(old, "dispositions_target_id") {
-		t.Fatal("the bookkeeping DDL no longer partitions the ledger or indexes it by target_id: update this test")
+	if before, rest, ok := strings.Cut(old, "DO $kept$"); ok {
+		_, after, _ := strings.Cut(rest, "END $kept$;\n")
+		old = before + after
+	}
+	for _, kept := range []string{"rejects", "archive", "discards"} {
+		old += "ALTER TABLE cutover." + kept + " ADD FOREIGN KEY (run_id) REFERENCES cutover.runs(id);\n"
+	}
+	if old == load.BookkeepingDDL || strings.Contains(old, "dispositions_target_id") || strings.Contains(old, "$kept$") {
+		t.Fatal("the bookkeeping DDL no longer partitions the ledger, indexes it by target_id or drops the kept rows' foreign keys: update this test")
 	}
 	conn, err := pgx.Connect(ctx, dst)
 	if err != nil {
@@ -184,6 +192,15 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	}
 	if d := cmp.Diff(wantIndexes, indexes); d != "" {
 		t.Errorf("old ledger's indexes after the run (-want +got):\n%s", d)
+	}
+	var keys []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(conname ORDER BY conname), '{}') FROM pg_constraint
+		WHERE contype = 'f' AND connamespace = 'cutover'::regnamespace
+		AND conrelid IN ('cutover.rejects'::regclass, 'cutover.archive'::regclass, 'cutover.discards'::regclass)`).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("kept rows' foreign keys after the run: %v, want none", keys)
 	}
 	again, err := load.Run(ctx, cfg)
 	if err != nil {
