@@ -715,6 +715,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	plan.RemoveCount = `SELECT count(*) FROM ` + removable
 	if target.has("id") {
 		plan.RemoveIDs = `SELECT t.id FROM ` + removable
+		// By id, the removal is the ledger's owned rows that no decision
+		// owns, each target row then looked up by its primary key. Joined
+		// as above, the planner hashed the whole target table before it
+		// learnt that nothing was gone (the usual re-run): 0.6 of 2.9 s
+		// for habit_completions at 10M.
+		plan.Remove = []string{`DELETE FROM ` + tgt + ` t WHERE t.id IN (SELECT o.target_id FROM ` + ident(p.ledger()) + `.dispositions o
+			WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + `
+			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `))`}
 	}
 
 	if len(m.NaturalKey) > 0 {
