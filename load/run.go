@@ -1220,18 +1220,34 @@ func (s *session) inOrder(ctx context.Context, phase string, serialize bool, f f
 	return s.ordered(ctx, phase, s.ms, deps, f)
 }
 
-// childrenFirst turns the dependencies of ms around: per mapping name, the
-// mappings that depend on it, which must finish before it when rows are
-// removed (a child's rows go before the parent rows they reference).
+// childrenFirst turns the dependencies of ms around: per mapping name,
+// every mapping that depends on it directly or through others, all of
+// which must finish before it when rows are removed (a child's rows go
+// before the parent rows they reference). Transitive, so that a removal
+// still waits for a grandchild's when the child between them removes
+// nothing and so is not among the mappings ordered.
 func childrenFirst(ms []mappings.Mapping) map[string][]string {
-	out := map[string][]string{}
+	children := map[string][]string{}
 	for child, parents := range mappings.Dependencies(ms) {
 		for _, p := range parents {
-			out[p] = append(out[p], child)
+			children[p] = append(children[p], child)
 		}
 	}
-	for _, children := range out {
-		slices.Sort(children)
+	out := map[string][]string{}
+	for parent := range children {
+		seen := map[string]bool{parent: true}
+		stack := slices.Clone(children[parent])
+		for len(stack) > 0 {
+			c := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			out[parent] = append(out[parent], c)
+			stack = append(stack, children[c]...)
+		}
+		slices.Sort(out[parent])
 	}
 	return out
 }
