@@ -51,10 +51,11 @@ type Config struct {
 }
 
 // Event reports progress. Phase is "detect", "checksum", "extract",
-// "prepare", "decide", "apply" or "finish". For checksum and extract, Done
-// and Total count rows of all tables (Total is the catalog's estimate when
-// no exact count is known yet, and never less than Done) and Table is the
-// table of the batch that just finished; for decide and apply they count
+// "prepare", "decide", "remove" (a re-run's removal of rows no longer
+// decided), "apply" or "finish". For checksum and extract, Done and Total
+// count rows of all tables (Total is the catalog's estimate when no exact
+// count is known yet, and never less than Done) and Table is the table of
+// the batch that just finished; for decide, remove and apply they count
 // mappings.
 type Event struct {
 	Phase       string
