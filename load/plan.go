@@ -708,21 +708,27 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			ownKey = strings.Join(conds, " AND ")
 		}
 	}
-	removable := tgt + ` t, ` + ident(p.ledger()) + `.dispositions o
-		WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + ` AND ` + ownKey + `
-		AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`
-	plan.Remove = []string{`DELETE FROM ` + strings.Replace(removable, ",", " USING", 1)}
+	// The ledger's rows of this legacy table that own a target row, and
+	// the condition that no decision owns it any more.
+	ledger := ident(p.ledger()) + `.dispositions o`
+	owned := `o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning
+	undecided := `NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`
+	removable := tgt + ` t, ` + ledger + `
+		WHERE ` + owned + ` AND ` + ownKey + `
+		AND ` + undecided
 	plan.RemoveCount = `SELECT count(*) FROM ` + removable
 	if target.has("id") {
 		plan.RemoveIDs = `SELECT t.id FROM ` + removable
 		// By id, the removal is the ledger's owned rows that no decision
 		// owns, each target row then looked up by its primary key. Joined
-		// as above, the planner hashed the whole target table before it
-		// learnt that nothing was gone (the usual re-run): 0.6 of 2.9 s
-		// for habit_completions at 10M.
-		plan.Remove = []string{`DELETE FROM ` + tgt + ` t WHERE t.id IN (SELECT o.target_id FROM ` + ident(p.ledger()) + `.dispositions o
-			WHERE o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning + `
-			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `))`}
+		// as removable is, the planner hashed the whole target table
+		// before it learnt that nothing was gone (the usual re-run): 0.6
+		// of 2.9 s for habit_completions at 10M.
+		plan.Remove = []string{`DELETE FROM ` + tgt + ` t WHERE t.id IN (SELECT o.target_id FROM ` + ledger + `
+			WHERE ` + owned + `
+			AND ` + undecided + `)`}
+	} else {
+		plan.Remove = []string{`DELETE FROM ` + strings.Replace(removable, ",", " USING", 1)}
 	}
 
 	if len(m.NaturalKey) > 0 {
