@@ -184,13 +184,19 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := <-schemaChecked; err != nil {
 		return nil, err
 	}
+	// The run lock first: the bookkeeping's DDL locks tables that a
+	// working run holds, and a second run would wait for it instead of
+	// refusing.
+	if err := takeRunLock(ctx, s.target); err != nil {
+		return nil, err
+	}
+	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
 		return nil, err
 	}
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
 		return nil, err
 	}
-	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
 
 	changes, runErr := s.execute(ctx)
 	status, errText := "done", ""
@@ -294,17 +300,24 @@ func checkSchema(ctx context.Context, targetURL string) error {
 	return nil
 }
 
-func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSessions bool) (int64, error) {
+// takeRunLock takes the run lock on the target for the session of conn, or
+// returns a RunningError naming the run that holds it.
+func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(runLockID)).Scan(&got); err != nil {
-		return 0, fmt.Errorf("take the run lock: %w", err)
+		return fmt.Errorf("take the run lock: %w", err)
 	}
 	if !got {
 		re := &RunningError{}
 		conn.QueryRow(ctx, `SELECT id, host, pid, started_at FROM `+bk+`.runs WHERE status = 'running' ORDER BY id DESC LIMIT 1`).
 			Scan(&re.RunID, &re.Host, &re.PID, &re.StartedAt)
-		return 0, re
+		return re
 	}
+	return nil
+}
+
+// startRun records the run; its session holds the run lock.
+func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSessions bool) (int64, error) {
 	// Holding the lock, any run still marked running died.
 	if _, err := conn.Exec(ctx, `UPDATE `+bk+`.runs SET status = 'failed', finished_at = clock_timestamp(),
 		error = coalesce(error, 'the process ended before the run finished') WHERE status = 'running'`); err != nil {
