@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.results (
 	rejected     bigint NOT NULL DEFAULT 0,
 	finished_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- inputs: the digest of what the mapping's decisions read when it was
+-- applied (see inputs.go); a re-run leaves a mapping whose digest is
+-- unchanged. NULL: to be redone.
+ALTER TABLE ` + bk + `.results ADD COLUMN IF NOT EXISTS inputs text;
 -- reasons: each mapping's rows by disposition and reason, for the
 -- dispositions that have reasons (merged, archived, discarded, rejected);
 -- written with the mapping's results, so that a summary reads them here

@@ -104,8 +104,11 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
-	plans, err := s.decide(ctx)
+	plans, err := s.plans(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.decide(ctx, plans); err != nil {
 		return nil, err
 	}
 	return s.diff(ctx, plans, samples)

@@ -197,11 +197,14 @@ func keyExpr(m mappings.Mapping, a string) string { return mappings.KeyExpr(m, a
 // DecisionTable names the decision table of a legacy table.
 func DecisionTable(stage, legacy string) string { return ident(stage, "d_"+legacy) }
 
+// runStartedSQL is the SQL of the time sessions expire against.
+func runStartedSQL(runStarted string) string { return lit(runStarted) + "::timestamptz" }
+
 func substitute(sql string, m mappings.Mapping, p Params) string {
 	repl := []string{
 		"{{stage}}", ident(p.Stage),
 		"{{ledger}}", ident(p.ledger()),
-		"{{run_started}}", lit(p.RunStarted) + "::timestamptz",
+		"{{run_started}}", runStartedSQL(p.RunStarted),
 		"{{no_sessions}}", fmt.Sprint(p.NoSessions),
 		"{{derived_id}}", transform.DerivedIDSQL(m.Legacy, "s.id::text"),
 	}

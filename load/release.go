@@ -20,10 +20,14 @@ type stageRelease struct {
 }
 
 // newStageRelease counts, per stage relation of schema stage, the mappings
-// whose apply statements name it. plans holds every mapping's plan.
-func newStageRelease(stage string, plans map[string]*Plan) *stageRelease {
+// whose apply statements name it. plans holds every mapping's plan, of
+// which the run applies those in applied (nil: all).
+func newStageRelease(stage string, plans map[string]*Plan, applied map[string]bool) *stageRelease {
 	r := &stageRelease{users: map[string]int{}, reads: map[string][]string{}}
 	for name, p := range plans {
+		if !has(applied, name) {
+			continue
+		}
 		sql := slices.Concat([]string{p.LedgerRows, p.FirstInsert}, p.Upsert, p.FirstResults, p.FirstUpsert)
 		for _, c := range p.FKChecks {
 			sql = append(sql, c.SQL)
@@ -40,6 +44,16 @@ func newStageRelease(stage string, plans map[string]*Plan) *stageRelease {
 // stageRelations lists the distinct relations of schema stage that sql
 // names, quoted and qualified, in order of first mention.
 func stageRelations(stage, sql string) []string {
+	var out []string
+	for _, n := range stageRelationNames(stage, sql) {
+		out = append(out, ident(stage, n))
+	}
+	return out
+}
+
+// stageRelationNames lists the names (unquoted) of the distinct relations
+// of schema stage that sql names, in order of first mention.
+func stageRelationNames(stage, sql string) []string {
 	re := regexp.MustCompile(regexp.QuoteMeta(ident(stage)) + `\.("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`)
 	var out []string
 	seen := map[string]bool{}
@@ -48,10 +62,9 @@ func stageRelations(stage, sql string) []string {
 		if strings.HasPrefix(name, `"`) {
 			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
 		}
-		rel := ident(stage, name)
-		if !seen[rel] {
-			seen[rel] = true
-			out = append(out, rel)
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
 		}
 	}
 	return out

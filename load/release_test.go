@@ -41,7 +41,7 @@ func TestStageRelease(t *testing.T) {
 			FKChecks: []FKCheck{{SQL: `SELECT count(*) FROM "st"."d_users"`}}},
 		"archived": {LedgerRows: `SELECT 1 FROM "st"."d_archived"`},
 	}
-	r := newStageRelease("st", plans)
+	r := newStageRelease("st", plans, nil)
 	steps := []struct {
 		mapping string
 		want    []string

@@ -142,6 +142,9 @@ type session struct {
 	// nothing to do.
 	unchanged bool
 	ledger    string // schema of the dispositions ledger
+	// only is what this run extracts, decides and applies (see narrow);
+	// its nil sets mean everything.
+	only narrowing
 	// stageDropped reports the end of the stage's drop, when one was
 	// started (see waitStage).
 	stageDropped chan error
@@ -170,6 +173,9 @@ func (s *session) waitStage() {
 // bookkeeping. So running it again after any failure finishes the job; after
 // a source change it converges to what a fresh run would produce; and when
 // the source is unchanged since the last finished run it writes nothing.
+// A re-run extracts, decides and applies only the mappings whose inputs
+// changed since they were applied, with what their decisions read (see
+// narrow); the others already hold what it would write.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.defaults()
 	// The target's schema is checked while the source is detected.
@@ -401,7 +407,13 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
 		return map[string]int64{}, nil
 	}
-	err = s.stageAll(ctx, snap, readers)
+	plans, err := s.plans(ctx)
+	if err == nil {
+		s.only, err = s.narrow(ctx, plans)
+	}
+	if err == nil {
+		err = s.stageAll(ctx, snap, readers)
+	}
 	closeSource(snap, readers)
 	if err != nil {
 		return nil, err
@@ -409,8 +421,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
-	plans, err := s.decide(ctx)
-	if err != nil {
+	if err := s.decide(ctx, plans); err != nil {
 		return nil, err
 	}
 	if err := s.checkRejects(ctx); err != nil {
@@ -418,6 +429,9 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	}
 	changes, err := s.apply(ctx, plans)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.restamp(ctx); err != nil {
 		return nil, err
 	}
 	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table <> ALL($1)`, s.src.TableNames()); err != nil {
@@ -610,6 +624,37 @@ func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, table string) er
 	return nil
 }
 
+// restamp records, with this run's id, the batches of the legacy tables
+// whose mappings the run left as they were (see narrow): their content is
+// the recorded one, and the next run then finds the whole source recorded
+// by one finished run (upToDate).
+func (s *session) restamp(ctx context.Context) error {
+	if s.only.redo == nil {
+		return nil
+	}
+	redone := map[string]bool{}
+	for _, m := range subset(s.ms, s.only.redo) {
+		redone[m.Legacy] = true
+	}
+	tx, err := s.target.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("record the batches of the tables left as they were: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for _, t := range s.src.TableNames() {
+		if redone[t] {
+			continue
+		}
+		if err := s.recordBatches(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("record the batches of the tables left as they were: %w", err)
+	}
+	return nil
+}
+
 // holdsLock fails with errLockLost when the session holding the run lock
 // has ended: the run would then write without excluding another.
 func (s *session) holdsLock(ctx context.Context, q interface {
@@ -633,7 +678,9 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE; CREATE SCHEMA `+ident(s.stage)); err != nil {
 		return fmt.Errorf("create the stage schema %s: %w", s.stage, err)
 	}
-	for _, t := range s.src.Tables {
+	tables := slices.DeleteFunc(slices.Clone(s.src.Tables), func(t extract.Table) bool { return !has(s.only.stage, t.Name) })
+	batches := slices.DeleteFunc(slices.Clone(s.batches), func(b extract.Batch) bool { return !has(s.only.stage, b.Table) })
+	for _, t := range tables {
 		if _, err := s.target.Exec(ctx, extract.CreateStageSQL(s.stage, t)); err != nil {
 			return fmt.Errorf("create stage table %s: %w", t.Name, err)
 		}
@@ -641,19 +688,19 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	var mu sync.Mutex
 	copied := map[string]int64{}
 	var allRows int64 // exact when the checksums ran, else the catalog's estimate
-	for _, b := range s.batches {
+	for _, b := range batches {
 		if c, ok := s.sums[batchKey(b.Table, b.No)]; ok {
 			allRows += c.Rows
 		}
 	}
 	if len(s.sums) == 0 {
-		for _, t := range s.src.Tables {
+		for _, t := range tables {
 			allRows += max(t.EstimatedRows, 0)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
-	for _, b := range s.batches {
+	for _, b := range batches {
 		t := s.src.Table(b.Table)
 		g.Go(func() (err error) {
 			defer func() {
@@ -706,7 +753,7 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
-	for _, t := range s.src.Tables {
+	for _, t := range tables {
 		g.Go(func() error {
 			st := extract.StageTable(s.stage, t.Name).Sanitize()
 			// Decisions join stage rows by hash; only the duplicate-email
@@ -816,7 +863,7 @@ func (s *session) analyzed(t extract.Table) []string {
 
 // prepare runs the Go transforms whose results the mappings read.
 func (s *session) prepare(ctx context.Context) error {
-	for _, m := range s.ms {
+	for _, m := range subset(s.ms, s.only.decide) {
 		switch {
 		case m.Legacy == "quests":
 			s.cfg.Progress(Event{Phase: "prepare", Message: "typing the text quests (drift table)"})
@@ -851,13 +898,16 @@ func (s *session) prepare(ctx context.Context) error {
 	return nil
 }
 
+// runStarted is the time sessions expire against: the run's start.
+func (s *session) runStarted() string { return s.started.Format(time.RFC3339Nano) }
+
 // plans builds every mapping's plan.
 func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 	targets, err := readTargets(ctx, s.pool)
 	if err != nil {
 		return nil, err
 	}
-	params := Params{Stage: s.stage, RunStarted: s.started.Format(time.RFC3339Nano), NoSessions: s.cfg.NoSessions, Ledger: s.ledger,
+	params := Params{Stage: s.stage, RunStarted: s.runStarted(), NoSessions: s.cfg.NoSessions, Ledger: s.ledger,
 		UUID: map[string]bool{}}
 	parents := map[string]mappings.Mapping{}
 	for _, m := range s.ms {
@@ -886,14 +936,10 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 	return out, nil
 }
 
-// decide writes every mapping's decision table, each as soon as the
-// mappings it depends on have decided.
-func (s *session) decide(ctx context.Context) (map[string]*Plan, error) {
-	plans, err := s.plans(ctx)
-	if err != nil {
-		return nil, err
-	}
-	err = s.inOrder(ctx, "decide", false, func(ctx context.Context, m mappings.Mapping) error {
+// decide writes the decision table of every mapping the run decides, each
+// as soon as the mappings it depends on have decided.
+func (s *session) decide(ctx context.Context, plans map[string]*Plan) error {
+	return s.inOrder(ctx, "decide", subset(s.ms, s.only.decide), false, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
@@ -923,7 +969,6 @@ func (s *session) decide(ctx context.Context) (map[string]*Plan, error) {
 		}
 		return nil
 	})
-	return plans, err
 }
 
 // checkRejects stops the run before anything is applied when more rows
@@ -932,12 +977,18 @@ func (s *session) checkRejects(ctx context.Context) error {
 	if s.cfg.MaxRejects < 0 {
 		return nil
 	}
-	var parts []string
+	// The mappings this run leaves keep the rejects they recorded.
+	kept := []string{}
+	parts := []string{"SELECT sum(rejected) AS n FROM " + bk + ".results WHERE mapping = ANY($1)"}
 	for _, m := range s.ms {
+		if !has(s.only.redo, m.Name()) {
+			kept = append(kept, m.Name())
+			continue
+		}
 		parts = append(parts, "SELECT count(*) AS n FROM "+DecisionTable(s.stage, m.Legacy)+" WHERE _disp = 'rejected'")
 	}
 	var n int64
-	if err := s.target.QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM ("+strings.Join(parts, " UNION ALL ")+") x").Scan(&n); err != nil {
+	if err := s.target.QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM ("+strings.Join(parts, " UNION ALL ")+") x", kept).Scan(&n); err != nil {
 		return fmt.Errorf("count rejects: %w", err)
 	}
 	if n > s.cfg.MaxRejects {
@@ -961,9 +1012,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		changes[table] += n
 		mu.Unlock()
 	}
-	// From here the target leaves the state the batch records describe;
-	// each table's records come back with its rows.
-	if _, err := s.target.Exec(ctx, `DELETE FROM `+bk+`.batches`); err != nil {
+	// From here the target leaves the state the batch records and the
+	// recorded inputs describe, for the mappings redone; each mapping's
+	// come back with its rows.
+	redo := subset(s.ms, s.only.redo)
+	var redoTables []string
+	for _, m := range redo {
+		redoTables = append(redoTables, m.Legacy)
+	}
+	err := pgx.BeginFunc(ctx, s.target, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table = ANY($1)`, redoTables); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE `+bk+`.results SET inputs = NULL WHERE mapping = ANY($1) AND inputs IS NOT NULL`, mappingNames(redo))
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reset the batch records: %w", err)
 	}
 	if err := s.holdsLock(ctx, s.pool); err != nil {
@@ -992,7 +1056,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	// each other run side by side: one after another they were 12 s of a
 	// 10M re-run on one connection.
 	var removing []mappings.Mapping
-	for _, m := range s.ms {
+	for _, m := range redo {
 		if applied[m.Legacy] && len(plans[m.Name()].Remove) > 0 {
 			removing = append(removing, m)
 		}
@@ -1020,9 +1084,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	var xids []int64 // the apply transactions, to tell this run's rows from older ones
 	var release *stageRelease
 	if !s.cfg.KeepStage {
-		release = newStageRelease(s.stage, plans)
+		release = newStageRelease(s.stage, plans, s.only.redo)
 	}
-	err = s.inOrder(ctx, "apply", true, func(ctx context.Context, m mappings.Mapping) error {
+	err = s.inOrder(ctx, "apply", redo, true, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
@@ -1122,6 +1186,11 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		if err := s.recordBatches(ctx, tx, m.Legacy); err != nil {
 			return err
 		}
+		if tag, err := tx.Exec(ctx, `UPDATE `+bk+`.results SET inputs = $2 WHERE mapping = $1`, m.Name(), s.only.digests[m.Name()]); err != nil {
+			return fmt.Errorf("record the inputs: %w", err)
+		} else if tag.RowsAffected() != 1 {
+			return errors.New("record the inputs: the plan wrote no results row") // a plan bug
+		}
 		if err := s.holdsLock(ctx, tx); err != nil {
 			return err
 		}
@@ -1211,17 +1280,21 @@ func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) 
 	return g.Wait()
 }
 
-// inOrder runs f for every mapping, at most Workers at once, each as soon
-// as the mappings it depends on have finished; a mapping waiting for its
+// inOrder runs f for every mapping of ms (the run's, or a subset of them in
+// list order), at most Workers at once, each as soon as the mappings of ms
+// it depends on, directly or through others, have finished; a mapping waiting for its
 // dependencies holds no worker. With serialize, mappings that write the
 // same target table also run one after another (in list order): apply's
 // bulk load locks a table it fills, and a second writer would only wait
 // for it. Failures name the mapping.
-func (s *session) inOrder(ctx context.Context, phase string, serialize bool, f func(context.Context, mappings.Mapping) error) error {
+func (s *session) inOrder(ctx context.Context, phase string, ms []mappings.Mapping, serialize bool, f func(context.Context, mappings.Mapping) error) error {
 	deps := mappings.Dependencies(s.ms)
+	if len(ms) < len(s.ms) {
+		deps = transitive(deps)
+	}
 	if serialize {
 		last := map[string]string{} // target table -> its previous writer
-		for _, m := range s.ms {
+		for _, m := range ms {
 			if m.Target == "" {
 				continue
 			}
@@ -1231,7 +1304,7 @@ func (s *session) inOrder(ctx context.Context, phase string, serialize bool, f f
 			last[m.Target] = m.Name()
 		}
 	}
-	return s.ordered(ctx, phase, s.ms, deps, f)
+	return s.ordered(ctx, phase, ms, deps, f)
 }
 
 // childrenFirst turns the dependencies of ms around: per mapping name,

@@ -1,0 +1,266 @@
+package load
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/mappings"
+)
+
+// A re-run after a source change redoes only the mappings whose inputs
+// changed. A mapping's inputs are everything its decisions can depend on:
+// its plan (the SQL, which also carries the options and the catalog it was
+// built for) and the source rows of its legacy table, and the same of every
+// mapping it reads, transitively (reads). Their digest is recorded with the
+// mapping's results, in the transaction that applies it; a mapping whose
+// digest is the recorded one holds in the target exactly what deciding and
+// applying it again would write, so the run leaves it alone.
+//
+// The mappings to redo are then decided and applied as in a full run. Their
+// decisions read the decisions of the mappings they depend on, so those are
+// decided too (not applied); and only the legacy tables of the mappings
+// decided are extracted. A mapping's digest covers all it reads, so every
+// mapping reading a redone one is redone with it.
+//
+// A run clears the recorded digests of the mappings it redoes before it
+// changes the target (with their batch records), so that a run that fails
+// half-way leaves them to be redone, whatever the source is by then.
+
+// inputsVersion changes when the digest's definition does; a run recorded
+// with another definition redoes everything.
+const inputsVersion = "cutover inputs 1"
+
+// narrowing is what a run does: the mappings it applies (redo) and decides
+// (decide), and the legacy tables it extracts (stage). A nil set means all.
+type narrowing struct {
+	redo, decide, stage map[string]bool
+	// digests are every mapping's inputs digest, by mapping name.
+	digests map[string]string
+}
+
+// has reports whether set (nil: every name) holds name.
+func has(set map[string]bool, name string) bool { return set == nil || set[name] }
+
+// preparedFrom names the legacy table each relation that prepare derives
+// in the stage is made from.
+var preparedFrom = map[string]string{"quests_typed": "quests", "market_item_keys": "market_items"}
+
+var (
+	publicRelation = regexp.MustCompile(`public\.("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`)
+	ledgerPartName = regexp.MustCompile(`dispositions_([A-Za-z0-9_$]+)`)
+	nameLiteral    = regexp.MustCompile(`'([A-Za-z_][A-Za-z0-9_$]*)'`)
+)
+
+// planSQL is every statement of plan p, in a fixed order.
+func planSQL(p *Plan) string {
+	sql := slices.Concat(p.Decide, []string{p.WaveLoop}, p.WaveRest, p.DecideEnd, p.Remove, p.Upsert,
+		[]string{p.Rows, p.RemoveCount, p.RemoveIDs, p.MergeCount, p.FirstInsert}, p.FirstResults, p.FirstUpsert, []string{p.LedgerRows})
+	for _, c := range p.FKChecks {
+		sql = append(sql, c.SQL)
+	}
+	return strings.Join(sql, "\n;\n")
+}
+
+// reads returns, per mapping name, the mappings whose decisions, rows or
+// source the mapping's decisions can depend on: the mappings it depends on;
+// the other feeders of its target (natural-key claims); and every mapping
+// whose legacy table, decision table, prepared relation, target table,
+// ledger partition or legacy table name its plan names. A stage relation
+// it cannot attribute makes it read every mapping. Not transitive.
+func reads(stage string, ms []mappings.Mapping, plans map[string]*Plan) map[string][]string {
+	byTable, byTarget := map[string][]string{}, map[string][]string{}
+	for _, m := range ms {
+		byTable[m.Legacy] = append(byTable[m.Legacy], m.Name())
+		if m.Target != "" {
+			byTarget[m.Target] = append(byTarget[m.Target], m.Name())
+		}
+	}
+	deps := mappings.Dependencies(ms)
+	out := map[string][]string{}
+	for _, m := range ms {
+		set := map[string]bool{}
+		add := func(names ...string) {
+			for _, n := range names {
+				if n != m.Name() {
+					set[n] = true
+				}
+			}
+		}
+		add(deps[m.Name()]...)
+		add(byTarget[m.Target]...)
+		sql := planSQL(plans[m.Name()])
+		for _, rel := range stageRelationNames(stage, sql) {
+			table := rel
+			if from, ok := preparedFrom[rel]; ok {
+				table = from
+			} else if byTable[rel] == nil && strings.HasPrefix(rel, "d_") {
+				table = strings.TrimPrefix(rel, "d_")
+			}
+			if byTable[table] == nil {
+				add(mappingNames(ms)...) // unknown: it may read anything
+				continue
+			}
+			add(byTable[table]...)
+		}
+		for _, re := range []*regexp.Regexp{publicRelation, ledgerPartName, nameLiteral} {
+			for _, sm := range re.FindAllStringSubmatch(sql, -1) {
+				name := sm[1]
+				if strings.HasPrefix(name, `"`) {
+					name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+				}
+				if re == publicRelation {
+					add(byTarget[name]...)
+				} else {
+					add(byTable[name]...)
+				}
+			}
+		}
+		for n := range set {
+			out[m.Name()] = append(out[m.Name()], n)
+		}
+		sort.Strings(out[m.Name()])
+	}
+	return out
+}
+
+// closure returns name and every mapping it reads, directly or through
+// others, sorted.
+func closure(edges map[string][]string, name string) []string {
+	seen := map[string]bool{}
+	stack := []string{name}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		stack = append(stack, edges[n]...)
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// inputDigests returns every mapping's inputs digest: over the plans of the
+// mappings in its closure and the checksums of every batch of their legacy
+// tables (batches in plan order, sums by batchKey).
+//
+// The time sessions expire against (the run's start) is left out of the
+// plans: the passing of time is not a change of the inputs, as for a run
+// that finds the whole source unchanged. Sessions keep the expiry the run
+// that applied them judged; were it in, every run would redo the sessions
+// and every mapping reading them.
+func inputDigests(stage, runStarted string, ms []mappings.Mapping, plans map[string]*Plan, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
+	edges := reads(stage, ms, plans)
+	legacy := map[string]string{}
+	planHash := map[string]string{}
+	for _, m := range ms {
+		legacy[m.Name()] = m.Legacy
+		sql := strings.ReplaceAll(planSQL(plans[m.Name()]), runStartedSQL(runStarted), "{{run_started}}")
+		h := sha256.Sum256([]byte(sql))
+		planHash[m.Name()] = hex.EncodeToString(h[:])
+	}
+	tableSums := map[string]string{}
+	for _, b := range batches {
+		c := sums[batchKey(b.Table, b.No)]
+		tableSums[b.Table] += fmt.Sprintf("%d/%d %d %s\n", b.No, b.Of, c.Rows, c.Hash)
+	}
+	out := map[string]string{}
+	for _, m := range ms {
+		h := sha256.New()
+		fmt.Fprintln(h, inputsVersion)
+		var tables []string
+		for _, n := range closure(edges, m.Name()) {
+			fmt.Fprintf(h, "mapping %s %s\n", n, planHash[n])
+			if !slices.Contains(tables, legacy[n]) {
+				tables = append(tables, legacy[n])
+			}
+		}
+		sort.Strings(tables)
+		for _, t := range tables {
+			fmt.Fprintf(h, "table %s\n%s", t, tableSums[t])
+		}
+		out[m.Name()] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+// narrow chooses what the run does from the recorded digests: the mappings
+// whose digest differs (or was never recorded) are redone, with the
+// closures of their reads decided and their legacy tables extracted. When
+// every mapping is to be redone it returns nil sets (a full run).
+func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
+	n := narrowing{digests: inputDigests(s.stage, s.runStarted(), s.ms, plans, s.batches, s.sums)}
+	rows, err := s.target.Query(ctx, `SELECT mapping, inputs FROM `+bk+`.results WHERE inputs IS NOT NULL`)
+	if err != nil {
+		return n, fmt.Errorf("read the recorded inputs: %w", err)
+	}
+	recorded := map[string]string{}
+	var name, inputs string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &inputs}, func() error { recorded[name] = inputs; return nil }); err != nil {
+		return n, fmt.Errorf("read the recorded inputs: %w", err)
+	}
+	redo := map[string]bool{}
+	for _, m := range s.ms {
+		if recorded[m.Name()] != n.digests[m.Name()] {
+			redo[m.Name()] = true
+		}
+	}
+	if len(redo) == len(s.ms) {
+		return n, nil
+	}
+	edges := reads(s.stage, s.ms, plans)
+	n.redo, n.decide, n.stage = redo, map[string]bool{}, map[string]bool{}
+	for r := range redo {
+		for _, d := range closure(edges, r) {
+			n.decide[d] = true
+		}
+	}
+	for _, m := range s.ms {
+		if n.decide[m.Name()] {
+			n.stage[m.Legacy] = true
+		}
+	}
+	s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
+		"%d of %d mappings hold what their unchanged inputs decide: redoing %d (deciding %d with what they read), extracting %d of %d tables",
+		len(s.ms)-len(redo), len(s.ms), len(redo), len(n.decide), len(n.stage), len(s.src.Tables))})
+	return n, nil
+}
+
+// subset returns the mappings of ms in set (nil: all), in list order.
+func subset(ms []mappings.Mapping, set map[string]bool) []mappings.Mapping {
+	if set == nil {
+		return ms
+	}
+	var out []mappings.Mapping
+	for _, m := range ms {
+		if set[m.Name()] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// transitive returns deps with every dependency reached through others
+// added, so that an order over a subset of the mappings still waits for a
+// dependency's dependency when the one between them is not in it.
+func transitive(deps map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for name := range deps {
+		out[name] = slices.DeleteFunc(closure(deps, name), func(n string) bool { return n == name })
+	}
+	return out
+}
