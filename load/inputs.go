@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -35,9 +36,21 @@ import (
 // changes the target (with their batch records), so that a run that fails
 // half-way leaves them to be redone, whatever the source is by then.
 
-// inputsVersion changes when the digest's definition does; a run recorded
-// with another definition redoes everything.
-const inputsVersion = "cutover inputs 1"
+// inputsVersion changes when the digest's definition does, and with the
+// build of cutover: the Go transforms (prepare) are inputs too, and a run
+// recorded by another build redoes everything.
+var inputsVersion = func() string {
+	v := "cutover inputs 1"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += " " + bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				v += " " + s.Value
+			}
+		}
+	}
+	return v
+}()
 
 // narrowing is what a run does: the mappings it applies (redo) and decides
 // (decide), and the legacy tables it extracts (stage). A nil set means all.
@@ -155,7 +168,7 @@ func closure(edges map[string][]string, name string) []string {
 }
 
 // inputDigests returns every mapping's inputs digest: over the plans of the
-// mappings in its closure and the checksums of every batch of their legacy
+// mappings in its closure (over edges, the reads) and the checksums of every batch of their legacy
 // tables (batches in plan order, sums by batchKey).
 //
 // The time sessions expire against (the run's start) is left out of the
@@ -163,8 +176,7 @@ func closure(edges map[string][]string, name string) []string {
 // that finds the whole source unchanged. Sessions keep the expiry the run
 // that applied them judged; were it in, every run would redo the sessions
 // and every mapping reading them.
-func inputDigests(stage, runStarted string, ms []mappings.Mapping, plans map[string]*Plan, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
-	edges := reads(stage, ms, plans)
+func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Mapping, plans map[string]*Plan, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
 	legacy := map[string]string{}
 	planHash := map[string]string{}
 	for _, m := range ms {
@@ -203,7 +215,8 @@ func inputDigests(stage, runStarted string, ms []mappings.Mapping, plans map[str
 // closures of their reads decided and their legacy tables extracted. When
 // every mapping is to be redone it returns nil sets (a full run).
 func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
-	n := narrowing{digests: inputDigests(s.stage, s.runStarted(), s.ms, plans, s.batches, s.sums)}
+	edges := reads(s.stage, s.ms, plans)
+	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, plans, s.batches, s.sums)}
 	rows, err := s.target.Query(ctx, `SELECT mapping, inputs FROM `+bk+`.results WHERE inputs IS NOT NULL`)
 	if err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)
@@ -222,7 +235,6 @@ func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing
 	if len(redo) == len(s.ms) {
 		return n, nil
 	}
-	edges := reads(s.stage, s.ms, plans)
 	n.redo, n.decide, n.stage = redo, map[string]bool{}, map[string]bool{}
 	for r := range redo {
 		for _, d := range closure(edges, r) {

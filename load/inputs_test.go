@@ -3,8 +3,10 @@ package load
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacyschema"
 	"github.com/cutover/cutover/internal/pgtest"
@@ -95,5 +97,64 @@ func TestTransitive(t *testing.T) {
 		if !slices.Equal(got[k], w) {
 			t.Errorf("transitive[%s] = %v, want %v", k, got[k], w)
 		}
+	}
+}
+
+// TestInputDigests: a mapping's digest changes with the source of any
+// mapping it reads and with its plan, not with an unrelated table's
+// source nor with the time sessions expire against.
+func TestInputDigests(t *testing.T) {
+	const started = "2026-12-04T10:00:00Z"
+	ms := []mappings.Mapping{
+		{Legacy: "users", Target: "users"},
+		{Legacy: "habits", Target: "habits", Refs: []mappings.Ref{{Column: "user_id", Parent: "users", Kind: mappings.Parent}}},
+		{Legacy: "notes", Target: "notes"},
+	}
+	plans := func(notesSQL string) map[string]*Plan {
+		return map[string]*Plan{
+			"users":  {Decide: []string{`CREATE TABLE "st"."d_users" AS SELECT * FROM "st"."users" WHERE expires > ` + runStartedSQL(started)}},
+			"habits": {Decide: []string{`CREATE TABLE "st"."d_habits" AS SELECT * FROM "st"."habits" JOIN "st"."d_users" USING (id)`}},
+			"notes":  {Decide: []string{notesSQL}},
+		}
+	}
+	batches := []extract.Batch{{Table: "users", No: 1, Of: 1}, {Table: "habits", No: 1, Of: 1}, {Table: "notes", No: 1, Of: 1}}
+	sums := func(users, notes string) map[string]extract.Checksum {
+		return map[string]extract.Checksum{"users/1": {Rows: 1, Hash: users}, "habits/1": {Rows: 1, Hash: "h"}, "notes/1": {Rows: 1, Hash: notes}}
+	}
+	digests := func(runStarted, users, notes, notesSQL string) map[string]string {
+		p := plans(notesSQL)
+		for _, q := range p["users"].Decide {
+			p["users"].Decide = []string{strings.ReplaceAll(q, runStartedSQL(started), runStartedSQL(runStarted))}
+		}
+		return inputDigests(reads("st", ms, p), runStarted, ms, p, batches, sums(users, notes))
+	}
+	base := digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes"`)
+	for _, c := range []struct {
+		name    string
+		got     map[string]string
+		changed []string
+	}{
+		{"nothing", digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes"`), nil},
+		{"later", digests("2026-12-05T10:00:00Z", "u1", "n1", `SELECT 1 FROM "st"."notes"`), nil},
+		{"users' rows", digests(started, "u2", "n1", `SELECT 1 FROM "st"."notes"`), []string{"habits", "users"}},
+		{"notes' rows", digests(started, "u1", "n2", `SELECT 1 FROM "st"."notes"`), []string{"notes"}},
+		{"notes' plan", digests(started, "u1", "n1", `SELECT 2 FROM "st"."notes"`), []string{"notes"}},
+		{"notes reads habits", digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes" JOIN "st"."d_habits" USING (id)`), []string{"notes"}},
+	} {
+		var changed []string
+		for _, m := range ms {
+			if c.got[m.Name()] != base[m.Name()] {
+				changed = append(changed, m.Name())
+			}
+		}
+		slices.Sort(changed)
+		if !slices.Equal(changed, c.changed) {
+			t.Errorf("%s: digests changed for %v, want %v", c.name, changed, c.changed)
+		}
+	}
+	// Once notes reads habits, a change of users reaches it.
+	reading := `SELECT 1 FROM "st"."notes" JOIN "st"."d_habits" USING (id)`
+	if digests(started, "u1", "n1", reading)["notes"] == digests(started, "u2", "n1", reading)["notes"] {
+		t.Error("a mapping reading habits kept its digest when users changed")
 	}
 }
