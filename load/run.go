@@ -1320,23 +1320,7 @@ func childrenFirst(ms []mappings.Mapping) map[string][]string {
 			children[p] = append(children[p], child)
 		}
 	}
-	out := map[string][]string{}
-	for parent := range children {
-		seen := map[string]bool{parent: true}
-		stack := slices.Clone(children[parent])
-		for len(stack) > 0 {
-			c := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[c] {
-				continue
-			}
-			seen[c] = true
-			out[parent] = append(out[parent], c)
-			stack = append(stack, children[c]...)
-		}
-		slices.Sort(out[parent])
-	}
-	return out
+	return transitive(children)
 }
 
 // ordered runs f for every mapping of ms, at most Workers at once, each as
