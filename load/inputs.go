@@ -83,13 +83,37 @@ func planSQL(p *Plan) string {
 	return strings.Join(sql, "\n;\n")
 }
 
+// planSQLs is planSQL of every plan, by mapping name.
+func planSQLs(plans map[string]*Plan) map[string]string {
+	out := make(map[string]string, len(plans))
+	for name, p := range plans {
+		out[name] = planSQL(p)
+	}
+	return out
+}
+
+// relationTable names the legacy table stage relation rel is made from: a
+// legacy table's stage copy (known reports the legacy tables), its
+// decision table d_<table>, or a relation prepare derives from it. ok is
+// false for any other relation.
+func relationTable(rel string, known func(string) bool) (table string, ok bool) {
+	table = rel
+	if from, prepared := preparedFrom[rel]; prepared {
+		table = from
+	} else if !known(rel) && strings.HasPrefix(rel, "d_") {
+		table = strings.TrimPrefix(rel, "d_")
+	}
+	return table, known(table)
+}
+
 // reads returns, per mapping name, the mappings whose decisions, rows or
 // source the mapping's decisions can depend on: the mappings it depends on;
 // the other feeders of its target (natural-key claims); and every mapping
 // whose legacy table, decision table, prepared relation, target table,
-// ledger partition or legacy table name its plan names. A stage relation
-// it cannot attribute makes it read every mapping. Not transitive.
-func reads(stage string, ms []mappings.Mapping, plans map[string]*Plan) map[string][]string {
+// ledger partition or legacy table name its plan (sqls, by planSQLs)
+// names. A stage relation it cannot attribute makes it read every mapping.
+// Not transitive.
+func reads(stage string, ms []mappings.Mapping, sqls map[string]string) map[string][]string {
 	byTable, byTarget := map[string][]string{}, map[string][]string{}
 	for _, m := range ms {
 		byTable[m.Legacy] = append(byTable[m.Legacy], m.Name())
@@ -110,15 +134,10 @@ func reads(stage string, ms []mappings.Mapping, plans map[string]*Plan) map[stri
 		}
 		add(deps[m.Name()]...)
 		add(byTarget[m.Target]...)
-		sql := planSQL(plans[m.Name()])
+		sql := sqls[m.Name()]
 		for _, rel := range stageRelationNames(stage, sql) {
-			table := rel
-			if from, ok := preparedFrom[rel]; ok {
-				table = from
-			} else if byTable[rel] == nil && strings.HasPrefix(rel, "d_") {
-				table = strings.TrimPrefix(rel, "d_")
-			}
-			if byTable[table] == nil {
+			table, ok := relationTable(rel, func(t string) bool { return byTable[t] != nil })
+			if !ok {
 				add(mappingNames(ms)...) // unknown: it may read anything
 				continue
 			}
@@ -167,8 +186,8 @@ func closure(edges map[string][]string, name string) []string {
 	return out
 }
 
-// inputDigests returns every mapping's inputs digest: over the plans of the
-// mappings in its closure (over edges, the reads) and the checksums of every batch of their legacy
+// inputDigests returns every mapping's inputs digest: over the plans (sqls,
+// by planSQLs) of the mappings in its closure (over edges, the reads) and the checksums of every batch of their legacy
 // tables (batches in plan order, sums by batchKey).
 //
 // The time sessions expire against (the run's start) is left out of the
@@ -176,12 +195,12 @@ func closure(edges map[string][]string, name string) []string {
 // that finds the whole source unchanged. Sessions keep the expiry the run
 // that applied them judged; were it in, every run would redo the sessions
 // and every mapping reading them.
-func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Mapping, plans map[string]*Plan, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
+func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Mapping, sqls map[string]string, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
 	legacy := map[string]string{}
 	planHash := map[string]string{}
 	for _, m := range ms {
 		legacy[m.Name()] = m.Legacy
-		sql := strings.ReplaceAll(planSQL(plans[m.Name()]), runStartedSQL(runStarted), "{{run_started}}")
+		sql := strings.ReplaceAll(sqls[m.Name()], runStartedSQL(runStarted), "{{run_started}}")
 		h := sha256.Sum256([]byte(sql))
 		planHash[m.Name()] = hex.EncodeToString(h[:])
 	}
@@ -215,8 +234,9 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 // closures of their reads decided and their legacy tables extracted. When
 // every mapping is to be redone it returns nil sets (a full run).
 func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
-	edges := reads(s.stage, s.ms, plans)
-	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, plans, s.batches, s.sums)}
+	sqls := planSQLs(plans)
+	edges := reads(s.stage, s.ms, sqls)
+	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums)}
 	rows, err := s.target.Query(ctx, `SELECT mapping, inputs FROM `+bk+`.results WHERE inputs IS NOT NULL`)
 	if err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)

@@ -53,18 +53,12 @@ func TestReadsOfRealPlans(t *testing.T) {
 			for _, m := range s.ms {
 				byTable[m.Legacy] = m.Name()
 				for _, rel := range stageRelationNames(s.stage, planSQL(plans[m.Name()])) {
-					table := rel
-					if from, ok := preparedFrom[rel]; ok {
-						table = from
-					} else if s.src.Table(rel) == nil {
-						table = rel[len("d_"):]
-					}
-					if s.src.Table(table) == nil {
+					if _, ok := relationTable(rel, func(t string) bool { return s.src.Table(t) != nil }); !ok {
 						t.Errorf("mapping %s names stage relation %s, of no legacy table", m.Name(), rel)
 					}
 				}
 			}
-			edges := reads(s.stage, s.ms, plans)
+			edges := reads(s.stage, s.ms, planSQLs(plans))
 			if len(edges[byTable["users"]]) > 3 {
 				t.Errorf("users reads %v: a change anywhere would redo it", edges[byTable["users"]])
 			}
@@ -126,7 +120,8 @@ func TestInputDigests(t *testing.T) {
 		for _, q := range p["users"].Decide {
 			p["users"].Decide = []string{strings.ReplaceAll(q, runStartedSQL(started), runStartedSQL(runStarted))}
 		}
-		return inputDigests(reads("st", ms, p), runStarted, ms, p, batches, sums(users, notes))
+		sqls := planSQLs(p)
+		return inputDigests(reads("st", ms, sqls), runStarted, ms, sqls, batches, sums(users, notes))
 	}
 	base := digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes"`)
 	for _, c := range []struct {
