@@ -232,11 +232,16 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 // narrow chooses what the run does from the recorded digests: the mappings
 // whose digest differs (or was never recorded) are redone, with the
 // closures of their reads decided and their legacy tables extracted. When
-// every mapping is to be redone it returns nil sets (a full run).
+// every mapping is to be redone, or the run was asked to (Config.Full), it
+// returns nil sets (a full run).
 func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
 	sqls := planSQLs(plans)
 	edges := reads(s.stage, s.ms, sqls)
 	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums)}
+	if s.cfg.Full {
+		s.cfg.Progress(Event{Phase: "extract", Message: "--full: redoing every mapping, whatever the bookkeeping records"})
+		return n, nil
+	}
 	rows, err := s.target.Query(ctx, `SELECT mapping, inputs FROM `+bk+`.results WHERE inputs IS NOT NULL`)
 	if err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)

@@ -41,6 +41,13 @@ type Config struct {
 	BatchBytes int64
 	// KeepStage keeps the stage schema after the run, for inspection.
 	KeepStage bool
+	// Full redoes every mapping, even when the source and a mapping's
+	// inputs are the ones recorded: a re-run otherwise trusts the
+	// bookkeeping that the target holds what it wrote, and leaves alone
+	// a target row changed or deleted behind the cutover's back. A full
+	// re-run writes such rows back (and only those: rows already as
+	// decided are not touched).
+	Full bool
 	// Progress receives events; it must be safe for concurrent use.
 	Progress func(Event)
 	Logger   *slog.Logger
@@ -398,7 +405,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		closeSource(snap, readers)
 		return nil, err
 	}
-	if unchanged {
+	if unchanged && !s.cfg.Full {
 		s.unchanged = true
 		closeSource(snap, readers)
 		if err := s.refreshFingerprints(ctx); err != nil {

@@ -23,6 +23,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-sessions", Usage: "discard every session (forces every user to log in again)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 		&cli.Int64Flag{Name: "max-rejects", Usage: "stop once more rows than this are rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
+		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as `cutover diff`)"},
 		&cli.IntFlag{Name: "samples", Usage: "with --dry-run: row diffs shown per target table", Value: defaultSamples},
 		reportDirFlag(),
@@ -42,6 +43,7 @@ func runCommand() *cli.Command {
 				SourceURL: c.String("source"), TargetURL: c.String("target"),
 				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"),
 				MaxRejects: c.Int64("max-rejects"), KeepStage: c.Bool("keep-stage"),
+				Full: c.Bool("full"),
 			}
 			if c.Bool("dry-run") {
 				return dryRun(c, cfg)

@@ -95,4 +95,18 @@ func TestRunCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "; 0 application rows written") || !strings.Contains(stderr, "nothing to do") {
 		t.Errorf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// A row changed by hand: a plain run trusts the bookkeeping, --full
+	// writes it back.
+	conn, err = pgx.Connect(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE reading_sessions SET pages_read = pages_read + 100 WHERE id = (SELECT min(id::text)::uuid FROM reading_sessions)`); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runMain(t, env, "run", "--full")
+	if code != 0 || !strings.Contains(stdout, "; 1 application rows written") || !strings.Contains(stderr, "--full: redoing every mapping") {
+		t.Errorf("run --full after a hand edit: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 }
