@@ -229,26 +229,50 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 	return out
 }
 
-// narrow chooses what the run does from the recorded digests: the mappings
-// whose digest differs (or was never recorded) are redone, with the
-// closures of their reads decided and their legacy tables extracted. When
-// every mapping is to be redone, or the run was asked to (Config.Full), it
-// returns nil sets (a full run).
+// narrow chooses what the run does (redoSet) and says so.
 func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
+	n, err := s.redoSet(ctx, plans)
+	switch {
+	case err != nil:
+		return n, err
+	case s.cfg.Full:
+		s.cfg.Progress(Event{Phase: "extract", Message: "--full: redoing every mapping, whatever the bookkeeping records"})
+	case n.redo != nil:
+		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
+			"%d of %d mappings hold what their unchanged inputs decide: redoing %d (deciding %d with what they read), extracting %d of %d tables",
+			len(s.ms)-len(n.redo), len(s.ms), len(n.redo), len(n.decide), len(n.stage), len(s.src.Tables))})
+	}
+	return n, nil
+}
+
+// redoSet computes every mapping's inputs digest from plans and the
+// source's checksums, and from the recorded digests what a run does: the
+// mappings whose digest differs (or was never recorded) are redone, with
+// the closures of their reads decided and their legacy tables extracted.
+// When every mapping is to be redone, or the run was asked to (Config.Full),
+// the sets are nil (a full run). It writes nothing.
+func (s *session) redoSet(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
 	sqls := planSQLs(plans)
 	edges := reads(s.stage, s.ms, sqls)
 	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums)}
 	if s.cfg.Full {
-		s.cfg.Progress(Event{Phase: "extract", Message: "--full: redoing every mapping, whatever the bookkeeping records"})
 		return n, nil
 	}
-	rows, err := s.target.Query(ctx, `SELECT mapping, inputs FROM `+bk+`.results WHERE inputs IS NOT NULL`)
+	// Through to_jsonb: results made before the inputs column read as
+	// recording none (status adds no columns).
+	rows, err := s.target.Query(ctx, `SELECT mapping, to_jsonb(r)->>'inputs' FROM `+bk+`.results r`)
 	if err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)
 	}
 	recorded := map[string]string{}
-	var name, inputs string
-	if _, err := pgx.ForEachRow(rows, []any{&name, &inputs}, func() error { recorded[name] = inputs; return nil }); err != nil {
+	var name string
+	var inputs *string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &inputs}, func() error {
+		if inputs != nil {
+			recorded[name] = *inputs
+		}
+		return nil
+	}); err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)
 	}
 	redo := map[string]bool{}
@@ -271,9 +295,6 @@ func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing
 			n.stage[m.Legacy] = true
 		}
 	}
-	s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
-		"%d of %d mappings hold what their unchanged inputs decide: redoing %d (deciding %d with what they read), extracting %d of %d tables",
-		len(s.ms)-len(redo), len(s.ms), len(redo), len(n.decide), len(n.stage), len(s.src.Tables))})
 	return n, nil
 }
 

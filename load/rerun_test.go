@@ -667,6 +667,14 @@ func TestRerunRedoesOnlyWhatChanged(t *testing.T) {
 			var mu sync.Mutex
 			extracted := map[string]bool{}
 			var narrowed string
+			// What status says the re-run will redo and extract, and the
+			// digests recorded before it.
+			st := status(t, ctx, rerunConfig(src, dst))
+			if st.Next.Action != "update" || len(st.Next.Redo) == 0 || !strings.Contains(st.Next.Message, fmt.Sprintf("it redoes %d (", len(st.Next.Redo))) {
+				t.Errorf("status before the re-run: next run %q with %d mappings to redo (%s)", st.Next.Action, len(st.Next.Redo), st.Next.Message)
+			}
+			const digests = `SELECT jsonb_object_agg(mapping, inputs) FROM cutover.results`
+			before := scalarOf[map[string]string](t, ctx, dst, digests)
 			cfg := rerunConfig(src, dst)
 			cfg.Progress = func(e Event) {
 				mu.Lock()
@@ -697,6 +705,21 @@ func TestRerunRedoesOnlyWhatChanged(t *testing.T) {
 			}
 			if sum.Changed() == 0 {
 				t.Error("the re-run reports no change")
+			}
+			// The mappings redone are those whose digest the run changed;
+			// status named them, and the tables extracted, beforehand.
+			var redone []string
+			for m, d := range scalarOf[map[string]string](t, ctx, dst, digests) {
+				if before[m] != d {
+					redone = append(redone, m)
+				}
+			}
+			slices.Sort(redone)
+			if d := cmp.Diff(redone, st.Next.Redo); d != "" {
+				t.Errorf("status named other mappings to redo than the re-run redid (-redone +status):\n%s", d)
+			}
+			if d := cmp.Diff(sortedSet(extracted), st.Next.Extract); d != "" {
+				t.Errorf("status named other tables to extract than the re-run extracted (-extracted +status):\n%s", d)
 			}
 			testkit.SameAs(t, want, dst)
 			// Only the targets of the redone mappings were written.

@@ -908,9 +908,14 @@ func (s *session) prepare(ctx context.Context) error {
 // runStarted is the time sessions expire against: the run's start.
 func (s *session) runStarted() string { return s.started.Format(time.RFC3339Nano) }
 
-// plans builds every mapping's plan.
+// plans builds every mapping's plan, reading the target's catalog through
+// the pool (or, before it is open, the session's connection).
 func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
-	targets, err := readTargets(ctx, s.pool)
+	var q querier = s.target
+	if s.pool != nil {
+		q = s.pool
+	}
+	targets, err := readTargets(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -1392,8 +1397,13 @@ func sqlstateHint(err error) string {
 	return ""
 }
 
-func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTable, error) {
-	rows, err := pool.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
+// querier is what reads the target: a connection or the pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func readTargets(ctx context.Context, q querier) (map[string]TargetTable, error) {
+	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -1426,7 +1436,7 @@ func readTargets(ctx context.Context, pool *pgxpool.Pool) (map[string]TargetTabl
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
 	}
-	fks, err := pool.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname
+	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_class p ON p.oid = c.confrelid

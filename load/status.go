@@ -83,6 +83,10 @@ type NextRun struct {
 	// finished run), "unknown" (the source was not read).
 	Action  string
 	Message string
+	// Redo names the mappings the run would redo and Extract the legacy
+	// tables it would extract (see narrow), when the source was read and
+	// the run would not redo everything; both sorted. Nil otherwise.
+	Redo, Extract []string
 }
 
 // Status reads the bookkeeping of the target at cfg.TargetURL. When
@@ -119,8 +123,9 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	var plan []extract.Batch
 	var sums map[string]extract.Checksum
 	upToDate := false
+	var mappingCount int
 	if cfg.SourceURL != "" {
-		s, err := open(ctx, cfg, "")
+		s, err := open(ctx, cfg, mappings.StageSchema)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +139,20 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, sums, rep.SourceRead = s.batches, s.sums, true
+		plan, sums, rep.SourceRead, mappingCount = s.batches, s.sums, true, len(s.ms)
+		if rep.Bookkeeping && !upToDate {
+			// The digests a run would compare: the same plans, from the
+			// same catalog and options.
+			plans, err := s.plans(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			n, err := s.redoSet(ctx, plans)
+			if err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			rep.Next.Redo, rep.Next.Extract = sortedSet(n.redo), sortedSet(n.stage)
+		}
 	} else {
 		// Without the source, a table with a result and no batch record
 		// (a run forgot it and stopped) counts as one pending batch.
@@ -188,8 +206,27 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		rep.Tables = append(rep.Tables, *ts)
 	}
 	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
+	redo, extract := rep.Next.Redo, rep.Next.Extract
 	rep.Next = rep.next(last, upToDate)
+	if redo != nil && (rep.Next.Action == "finish" || rep.Next.Action == "update") {
+		rep.Next.Redo, rep.Next.Extract = redo, extract
+		rep.Next.Message += fmt.Sprintf(". Of the %d mappings it redoes %d (%s), whose inputs changed, and extracts %d of %d tables (%s); the others already hold what it would write",
+			mappingCount, len(redo), abbreviate(redo, 8), len(extract), len(rep.Tables), abbreviate(extract, 8))
+	}
 	return rep, nil
+}
+
+// sortedSet returns the names in set, sorted (nil for a nil set).
+func sortedSet(set map[string]bool) []string {
+	if set == nil {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // read reads the runs, the lock and the rejects.
@@ -251,11 +288,11 @@ func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
 		if last != nil && last.Status == "running" {
 			who = fmt.Sprintf("run %d (pid %d on %s)", last.ID, last.PID, last.Host)
 		}
-		return NextRun{"wait", who + " is working on this target: a second run would refuse to start; wait for it, then look again"}
+		return NextRun{Action: "wait", Message: who + " is working on this target: a second run would refuse to start; wait for it, then look again"}
 	case last == nil:
-		return NextRun{"load", "no cutover has run on this target: a run loads everything"}
+		return NextRun{Action: "load", Message: "no cutover has run on this target: a run loads everything"}
 	case upToDate:
-		return NextRun{"nothing", fmt.Sprintf("the source is unchanged since run %d finished: a re-run writes nothing", lastDone(rep.Runs))}
+		return NextRun{Action: "nothing", Message: fmt.Sprintf("the source is unchanged since run %d finished: a re-run writes nothing", lastDone(rep.Runs))}
 	case last.Status != "done":
 		where := "failed"
 		if last.Status == "interrupted" {
@@ -267,16 +304,16 @@ func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
 				where += fmt.Sprintf(" batch %d", last.FailedBatch)
 			}
 		}
-		return NextRun{"finish", fmt.Sprintf("run %d %s; %d of %d tables are not done (%s). "+
+		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %d of %d tables are not done (%s). "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
 			last.ID, where, len(pending), len(rep.Tables), abbreviate(pending, 8))}
 	case !rep.SourceRead:
-		return NextRun{"unknown", fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
+		return NextRun{Action: "unknown", Message: fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
 	case len(changed) > 0:
-		return NextRun{"update", fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
+		return NextRun{Action: "update", Message: fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
 			changedBatches, len(changed), lastDone(rep.Runs), abbreviate(changed, 8))}
 	default:
-		return NextRun{"update", "the run options differ from the last finished run's: a re-run checks every table and writes only the rows that differ"}
+		return NextRun{Action: "update", Message: "the run options differ from the last finished run's: a re-run checks every table and writes only the rows that differ"}
 	}
 }
 
