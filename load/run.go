@@ -611,22 +611,24 @@ func mappingNames(ms []mappings.Mapping) []string {
 	return out
 }
 
-// recordBatches records the checksums of a legacy table's batches in the
-// transaction that writes the table's rows and bookkeeping, so that a
-// batch's record and its data commit together.
-func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, table string) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table = $1`, table); err != nil {
-		return fmt.Errorf("record the batches of %s: %w", table, err)
+// recordBatches records the checksums of the batches of legacy tables in
+// the transaction that writes the tables' rows and bookkeeping, so that a
+// batch's record and its data commit together: one DELETE and one COPY,
+// however many tables.
+func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, tables ...string) error {
+	what := "the batches of " + abbreviate(tables, 3)
+	if _, err := tx.Exec(ctx, `DELETE FROM `+bk+`.batches WHERE legacy_table = ANY($1)`, tables); err != nil {
+		return fmt.Errorf("record %s: %w", what, err)
 	}
 	var rows [][]any
 	for _, b := range s.batches {
-		if b.Table == table {
+		if slices.Contains(tables, b.Table) {
 			c := s.sums[batchKey(b.Table, b.No)]
 			rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash, nullIfEmpty(c.Fingerprint)})
 		}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{bk, "batches"}, []string{"legacy_table", "batch", "batches", "run_id", "rows", "checksum", "fingerprint"}, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("record the batches of %s: %w", table, err)
+		return fmt.Errorf("record %s: %w", what, err)
 	}
 	return nil
 }
@@ -643,18 +645,19 @@ func (s *session) restamp(ctx context.Context) error {
 	for _, m := range subset(s.ms, s.only.redo) {
 		redone[m.Legacy] = true
 	}
+	var left []string
+	for _, t := range s.src.TableNames() {
+		if !redone[t] {
+			left = append(left, t)
+		}
+	}
 	tx, err := s.target.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("record the batches of the tables left as they were: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	for _, t := range s.src.TableNames() {
-		if redone[t] {
-			continue
-		}
-		if err := s.recordBatches(ctx, tx, t); err != nil {
-			return err
-		}
+	if err := s.recordBatches(ctx, tx, left...); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("record the batches of the tables left as they were: %w", err)
