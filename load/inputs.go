@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,8 +41,13 @@ import (
 
 // inputsVersion changes when the digest's definition does, and with the
 // build of cutover: the Go transforms (prepare) are inputs too, and a run
-// recorded by another build redoes everything.
-var inputsVersion = func() string {
+// recorded by another build redoes everything. The build is the module
+// version and VCS stamp and, where the running executable can be read, the
+// SHA-256 of its bytes: two builds of one revision with different
+// uncommitted changes have the same stamp but not the same bytes (Go
+// builds are reproducible, so the same source builds the same bytes). It
+// is computed once, on first use (a no-op run never uses it).
+var inputsVersion = sync.OnceValue(func() string {
 	v := "cutover inputs 1"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v += " " + bi.Main.Version
@@ -49,8 +57,29 @@ var inputsVersion = func() string {
 			}
 		}
 	}
+	if sum, err := executableDigest(); err == nil {
+		v += " exe " + sum
+	}
 	return v
-}()
+})
+
+// executableDigest is the SHA-256 of the running executable's bytes.
+func executableDigest() (string, error) {
+	path, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
 
 // narrowing is what a run does: the mappings it applies (redo) and decides
 // (decide), and the legacy tables it extracts (stage). A nil set means all.
@@ -212,7 +241,7 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 	out := map[string]string{}
 	for _, m := range ms {
 		h := sha256.New()
-		fmt.Fprintln(h, inputsVersion)
+		fmt.Fprintln(h, inputsVersion())
 		var tables []string
 		for _, n := range closure(edges, m.Name()) {
 			fmt.Fprintf(h, "mapping %s %s\n", n, planHash[n])

@@ -2,6 +2,9 @@ package load
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -146,6 +149,24 @@ func TestInputDigests(t *testing.T) {
 		if !slices.Equal(changed, c.changed) {
 			t.Errorf("%s: digests changed for %v, want %v", c.name, changed, c.changed)
 		}
+	}
+	// Another build of cutover redoes everything.
+	build := inputsVersion
+	inputsVersion = func() string { return build() + " rebuilt" }
+	rebuilt := digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes"`)
+	inputsVersion = build
+	for _, m := range ms {
+		if rebuilt[m.Name()] == base[m.Name()] {
+			t.Errorf("another build kept the digest of %s", m.Name())
+		}
+	}
+	// The build includes the bytes of the running executable.
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(exe); !strings.HasSuffix(build(), " exe "+hex.EncodeToString(sum[:])) {
+		t.Errorf("the build %q does not end with the executable's SHA-256", build())
 	}
 	// Once notes reads habits, a change of users reaches it.
 	reading := `SELECT 1 FROM "st"."notes" JOIN "st"."d_habits" USING (id)`
