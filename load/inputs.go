@@ -258,20 +258,30 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 	return out
 }
 
-// narrow chooses what the run does (redoSet) and says so.
-func (s *session) narrow(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
-	n, err := s.redoSet(ctx, plans)
+// narrow chooses what the run does (redoSet) and says so. nothing is true
+// when the run has nothing to do: the source is the one the last finished
+// run saw (unchanged, see upToDate) and every mapping's inputs digest is
+// the recorded one, so this build, with these options and this target
+// catalog, would write what is there. A source that is unchanged while a
+// digest is not (another build of cutover, say) redoes those mappings.
+func (s *session) narrow(ctx context.Context, plans map[string]*Plan, unchanged bool) (n narrowing, nothing bool, err error) {
+	if n, err = s.redoSet(ctx, plans); err != nil {
+		return n, false, err
+	}
 	switch {
-	case err != nil:
-		return n, err
 	case s.cfg.Full:
 		s.cfg.Progress(Event{Phase: "extract", Message: "--full: redoing every mapping, whatever the bookkeeping records"})
+	case unchanged && n.redo != nil && len(n.redo) == 0:
+		return n, true, nil
+	case unchanged && n.redo == nil:
+		s.cfg.Progress(Event{Phase: "extract", Message: "the source is unchanged since the last finished run, but every mapping's plan or " +
+			"the build of cutover differs from the one that applied it: redoing every mapping"})
 	case n.redo != nil:
 		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
 			"%d of %d mappings hold what their unchanged inputs decide: redoing %d (deciding %d with what they read), extracting %d of %d tables",
 			len(s.ms)-len(n.redo), len(s.ms), len(n.redo), len(n.decide), len(n.stage), len(s.src.Tables))})
 	}
-	return n, nil
+	return n, false, nil
 }
 
 // redoSet computes every mapping's inputs digest from plans and the
@@ -310,7 +320,7 @@ func (s *session) redoSet(ctx context.Context, plans map[string]*Plan) (narrowin
 			redo[m.Name()] = true
 		}
 	}
-	if len(redo) == len(s.ms) {
+	if len(redo) == len(s.ms) && len(redo) > 0 {
 		return n, nil
 	}
 	n.redo, n.decide, n.stage = redo, map[string]bool{}, map[string]bool{}

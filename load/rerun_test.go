@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacygen"
@@ -265,6 +266,9 @@ func TestRerunAfterFault(t *testing.T) {
 			if c.wantTable != "" {
 				if got := st.Runs[0].FailedTable; got != c.wantTable || st.Runs[0].Status != "failed" {
 					t.Errorf("status: last run %s in table %q, want failed in %q", st.Runs[0].Status, got, c.wantTable)
+				}
+				if !strings.Contains(st.Next.Message, "failed in "+c.wantTable) {
+					t.Errorf("status does not say where the run failed: %s", st.Next.Message)
 				}
 				if ts := tableStatus(st, c.wantTable); ts.Failed == 0 {
 					t.Errorf("status: table %s has no failed batch: %+v", c.wantTable, ts)
@@ -824,4 +828,62 @@ func TestFullRerunRepairsHandEdits(t *testing.T) {
 		t.Errorf("the full re-run wrote %d rows, want the 3 the hand edits changed", got)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// TestRerunByAnotherBuild: on a source unchanged since the last finished
+// run, a run by another build of cutover is not a no-op: every mapping's
+// inputs digest names the build, so it redoes every mapping (writing no
+// row, as the decisions are the same) and records the new digests; status
+// says so beforehand. Not parallel: it swaps the package's build identity.
+func TestRerunByAnotherBuild(t *testing.T) {
+	ctx := context.Background()
+	want := reference(t, "S0")
+	dst := finishedTarget(t)
+	const digests = `SELECT jsonb_object_agg(mapping, inputs) FROM cutover.results`
+	before := scalarOf[map[string]string](t, ctx, dst, digests)
+
+	build := inputsVersion
+	inputsVersion = func() string { return build() + " rebuilt" }
+	defer func() { inputsVersion = build }()
+	st := status(t, ctx, rerunConfig(rerunSource(t), dst))
+	if st.Next.Action != "update" || !strings.Contains(st.Next.Message, "another build of cutover") {
+		t.Errorf("status before the other build's run: next run %q (%s)", st.Next.Action, st.Next.Message)
+	}
+	cfg := rerunConfig(rerunSource(t), dst)
+	var said bool
+	var mu sync.Mutex
+	cfg.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		said = said || strings.Contains(e.Message, "the build of cutover differs")
+	}
+	sum, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !said || sum.Changed() != 0 {
+		t.Errorf("the other build's run: said it redoes everything %v, changed %d rows (want 0)", said, sum.Changed())
+	}
+	after := scalarOf[map[string]string](t, ctx, dst, digests)
+	for m, d := range after {
+		if d == before[m] {
+			t.Errorf("the other build's run kept the digest of %s", m)
+		}
+	}
+	// Everything but the digests is the fresh run's.
+	got, err := testkit.Fingerprint(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreMapEntries(func(k, _ string) bool { return k == "cutover.results" })); d != "" {
+		t.Errorf("the other build's run left another target (-reference +target):\n%s", d)
+	}
+	// Its next run is a no-op.
+	again, err := Run(ctx, rerunConfig(rerunSource(t), dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Changed() != 0 || again.TargetsCountedBy == again.RunID {
+		t.Errorf("the run after the other build's was not a no-op: changed %d rows, counted the targets itself", again.Changed())
+	}
 }

@@ -405,7 +405,12 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		closeSource(snap, readers)
 		return nil, err
 	}
-	if unchanged && !s.cfg.Full {
+	plans, err := s.plans(ctx)
+	nothing := false
+	if err == nil {
+		s.only, nothing, err = s.narrow(ctx, plans, unchanged)
+	}
+	if err == nil && nothing {
 		s.unchanged = true
 		closeSource(snap, readers)
 		if err := s.refreshFingerprints(ctx); err != nil {
@@ -413,10 +418,6 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		}
 		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
 		return map[string]int64{}, nil
-	}
-	plans, err := s.plans(ctx)
-	if err == nil {
-		s.only, err = s.narrow(ctx, plans)
 	}
 	if err == nil {
 		err = s.stageAll(ctx, snap, readers)

@@ -122,7 +122,8 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	// The batches: the source's plan and checksums, or the records.
 	var plan []extract.Batch
 	var sums map[string]extract.Checksum
-	upToDate := false
+	upToDate := false   // a run would have nothing to do
+	sourceSame := false // the source is the last finished run's
 	var mappingCount int
 	if cfg.SourceURL != "" {
 		s, err := open(ctx, cfg, mappings.StageSchema)
@@ -140,7 +141,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			return nil, err
 		}
 		plan, sums, rep.SourceRead, mappingCount = s.batches, s.sums, true, len(s.ms)
-		if rep.Bookkeeping && !upToDate {
+		if rep.Bookkeeping {
 			// The digests a run would compare: the same plans, from the
 			// same catalog and options.
 			plans, err := s.plans(ctx)
@@ -152,6 +153,9 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 				return nil, fmt.Errorf("status: %w", err)
 			}
 			rep.Next.Redo, rep.Next.Extract = sortedSet(n.redo), sortedSet(n.stage)
+			// An unchanged source is not enough: a mapping whose digest
+			// is not the recorded one (another build, say) is redone.
+			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0
 		}
 	} else {
 		// Without the source, a table with a result and no batch record
@@ -207,8 +211,8 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	}
 	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
 	redo, extract := rep.Next.Redo, rep.Next.Extract
-	rep.Next = rep.next(last, upToDate)
-	if redo != nil && (rep.Next.Action == "finish" || rep.Next.Action == "update") {
+	rep.Next = rep.next(last, upToDate, sourceSame)
+	if len(redo) > 0 && (rep.Next.Action == "finish" || rep.Next.Action == "update") {
 		rep.Next.Redo, rep.Next.Extract = redo, extract
 		rep.Next.Message += fmt.Sprintf(". Of the %d mappings it redoes %d (%s), whose inputs changed, and extracts %d of %d tables (%s); the others already hold what it would write",
 			mappingCount, len(redo), abbreviate(redo, 8), len(extract), len(rep.Tables), abbreviate(extract, 8))
@@ -269,8 +273,9 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // next tells what a run would do, from the last run and, when the source
-// was read, whether the target is up to date with it.
-func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
+// was read, whether the target is up to date with it and whether the
+// source is the one the last finished run saw.
+func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun {
 	var changed, pending []string
 	var changedBatches int
 	for _, t := range rep.Tables {
@@ -299,7 +304,7 @@ func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
 			where = "was interrupted (its process or connection ended)"
 		}
 		if last.FailedTable != "" {
-			where = " in " + last.FailedTable
+			where += " in " + last.FailedTable
 			if last.FailedBatch > 0 {
 				where += fmt.Sprintf(" batch %d", last.FailedBatch)
 			}
@@ -312,6 +317,9 @@ func (rep *StatusReport) next(last *RunInfo, upToDate bool) NextRun {
 	case len(changed) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
 			changedBatches, len(changed), lastDone(rep.Runs), abbreviate(changed, 8))}
+	case sourceSame:
+		return NextRun{Action: "update", Message: fmt.Sprintf("the source is unchanged since run %d finished, but what some mappings would decide is not what they recorded "+
+			"(another build of cutover, or another target catalog): a re-run redoes them, writing only the rows that differ", lastDone(rep.Runs))}
 	default:
 		return NextRun{Action: "update", Message: "the run options differ from the last finished run's: a re-run checks every table and writes only the rows that differ"}
 	}
