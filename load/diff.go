@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
@@ -47,7 +49,14 @@ type Diff struct {
 	Targets []TableDiff
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
-	Elapsed time.Duration
+	// LeftAlone names the target tables (sorted) that a plain `cutover
+	// run` would not write, because every mapping writing them holds its
+	// recorded inputs (see narrow): their changes above, if any, are rows
+	// changed in the target after the cutover wrote them, which only
+	// `cutover run --full` writes back. Nil when the target records no
+	// inputs.
+	LeftAlone []string
+	Elapsed   time.Duration
 }
 
 // Changes is the application rows a run would write in all.
@@ -82,7 +91,15 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.stageAll(ctx, snap, readers)
+	recorded, err := recordsInputs(ctx, s.target)
+	if err == nil && recorded {
+		// What a plain run would leave alone needs the source's checksums
+		// (of the snapshot staged here) for the inputs digests.
+		_, err = s.checksums(ctx, snap, readers)
+	}
+	if err == nil {
+		err = s.stageAll(ctx, snap, readers)
+	}
 	closeSource(snap, readers)
 	if err != nil {
 		return nil, err
@@ -111,7 +128,58 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := s.decide(ctx, plans); err != nil {
 		return nil, err
 	}
-	return s.diff(ctx, plans, samples)
+	d, err := s.diff(ctx, plans, samples)
+	if err != nil || !recorded {
+		return d, err
+	}
+	if d.LeftAlone, err = s.leftAlone(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// recordsInputs reports whether the target's bookkeeping records any
+// mapping's inputs digest.
+func recordsInputs(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".results").Scan(&exists); err != nil || !exists {
+		return false, err
+	}
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+bk+`.results r WHERE to_jsonb(r)->>'inputs' IS NOT NULL)`).Scan(&exists); err != nil {
+		return false, fmt.Errorf("read the recorded inputs: %w", err)
+	}
+	return exists, nil
+}
+
+// leftAlone returns the target tables a plain run would not write: it
+// builds the plans a run would (in the run's stage and ledger, which the
+// digests name) and its redo set, from the checksums s holds.
+func (s *session) leftAlone(ctx context.Context) ([]string, error) {
+	run := &session{cfg: s.cfg, src: s.src, ms: s.ms, target: s.target, pool: s.pool, stage: mappings.StageSchema,
+		started: s.started, batches: s.batches, sums: s.sums}
+	plans, err := run.plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := run.redoSet(ctx, plans)
+	if err != nil {
+		return nil, err
+	}
+	if n.redo == nil {
+		return []string{}, nil
+	}
+	redone := map[string]bool{}
+	for _, m := range subset(s.ms, n.redo) {
+		redone[m.Target] = true
+	}
+	out := []string{}
+	for _, m := range s.ms {
+		if m.Target != "" && !redone[m.Target] && !slices.Contains(out, m.Target) {
+			out = append(out, m.Target)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // feedTables get their sort_order assigned after every mapping applied.

@@ -887,3 +887,68 @@ func TestRerunByAnotherBuild(t *testing.T) {
 		t.Errorf("the run after the other build's was not a no-op: changed %d rows, counted the targets itself", again.Changed())
 	}
 }
+
+// TestDryRunNamesWhatAPlainRunLeaves: on a target with recorded inputs, a
+// dry run names the target tables a plain run would not redo. Rows changed
+// there by hand show as changes of those tables, and the plain run then
+// leaves them; a source change shows in a table the run redoes.
+func TestDryRunNamesWhatAPlainRunLeaves(t *testing.T) {
+	for _, c := range []struct {
+		name, handEdits string
+		source          func(t *testing.T) string
+		changed         map[string]int64 // target table: rows the dry run shows changing
+		left            []string         // of those, the tables a plain run leaves
+	}{
+		{"hand edits", handEdits, rerunSource, map[string]int64{"reading_sessions": 2, "habit_completions": 1}, []string{"habit_completions", "reading_sessions"}},
+		{"a source change", "", func(t *testing.T) string { return editedSource(t, leafEdits[0].name, leafEdits[0].edit) },
+			map[string]int64{"reading_sessions": 2}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := c.source(t), finishedTarget(t)
+			if c.handEdits != "" {
+				if err := withConn(ctx, dst, func(conn *pgx.Conn) error { _, err := conn.Exec(ctx, c.handEdits); return err }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dry, err := DryRun(ctx, rerunConfig(src, dst), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := map[string]int64{}
+			var left []string
+			for _, td := range dry.Targets {
+				if n := td.Changes(); n > 0 {
+					changed[td.Table] = n
+					if slices.Contains(dry.LeftAlone, td.Table) {
+						left = append(left, td.Table)
+					}
+				}
+			}
+			slices.Sort(left)
+			if d := cmp.Diff(c.changed, changed); d != "" {
+				t.Errorf("the dry run's changes (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(c.left, left); d != "" {
+				t.Errorf("changed tables the dry run says a plain run leaves (-want +got):\n%s", d)
+			}
+			if !slices.Contains(dry.LeftAlone, "audit_log") {
+				t.Errorf("the dry run does not name audit_log, which nothing changed, among the tables a plain run leaves: %v", dry.LeftAlone)
+			}
+			// The plain run writes what the dry run shows, except there.
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for table, n := range changed {
+				if slices.Contains(left, table) {
+					n = 0
+				}
+				if got := sum.Changes[table]; got != n {
+					t.Errorf("%s: the plain run changed %d rows, want %d", table, got, n)
+				}
+			}
+		})
+	}
+}

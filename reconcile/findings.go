@@ -31,6 +31,7 @@ const (
 	CheckNaturalKey   = "natural_key"  // unique natural keys
 	CheckFeedOrder    = "feed_order"   // sort_order per user by (created_at, id)
 	CheckWallet       = "wallet"       // wallet coins vs ledger sum (information)
+	CheckRerun        = "rerun"        // dry runs: what a plain re-run would leave (information)
 )
 
 // Kinds of findings.
@@ -51,6 +52,7 @@ const (
 	KindDuplicateKey    = "duplicate_key"      // a natural key held by more than one row
 	KindFeedOrder       = "feed_order"         // sort_order not by (created_at, id)
 	KindWalletMismatch  = "wallet_ledger_diff" // wallet coins differ from the ledger sum
+	KindLeftAlone       = "left_alone"         // target rows changed after the cutover, which only run --full writes back
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

@@ -100,7 +100,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 </svg>
 </section>{{end}}
 
-{{if eq .Kind "verify"}}<section id="findings">
+{{if or (eq .Kind "verify") .Findings}}<section id="findings">
 <h2>Findings <small>{{.Totals.Failures}} failing, {{.Totals.Informational}} informational</small></h2>
 {{if .Failures}}<h3>Must be resolved</h3>
 <table><thead><tr><th>check</th><th>table</th><th>key</th><th>what</th></tr></thead><tbody>
@@ -114,9 +114,9 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <tr><td>{{.Check}}</td><td>{{.Table}}</td><td class="key">{{.Key}}</td><td>{{.Message}}</td></tr>
 {{- end}}
 </tbody></table>{{end}}
-</section>
+</section>{{end}}
 
-<section id="invariants">
+{{if eq .Kind "verify"}}<section id="invariants">
 <h2>Invariants</h2>
 <table><thead><tr><th>check</th><th class="n">hold</th><th>note</th></tr></thead><tbody>
 {{- range .InvariantSums}}

@@ -12,6 +12,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -368,6 +369,14 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Failure), Check: reconcile.CheckConservation,
 				Kind: reconcile.KindUnaccounted, Domain: t.Domain, Table: t.Table,
 				Message: "the conservation law would not hold for this table"})
+		}
+	}
+	for _, t := range d.Targets {
+		if t.Changes() > 0 && slices.Contains(d.LeftAlone, t.Table) {
+			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,
+				Kind: reconcile.KindLeftAlone, Domain: targetDomain(t.Table), Table: t.Table,
+				Message: fmt.Sprintf("%d rows differ from what the source decides, but every mapping writing this table holds its recorded inputs: "+
+					"they were changed in the target after the cutover wrote them, and a plain `cutover run` leaves them; `cutover run --full` writes them back", t.Changes())})
 		}
 	}
 	r.finish()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/reconcile"
 )
@@ -182,5 +184,36 @@ func TestDryRunReport(t *testing.T) {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
 		}
+	}
+}
+
+// TestDryRunReportLeftAlone: a changed table that a plain run leaves is an
+// informational finding and a section of the terminal summary; an
+// unchanged one is neither, and the report stays OK.
+func TestDryRunReportLeftAlone(t *testing.T) {
+	d := &load.Diff{
+		Flavor:    "v21",
+		Targets:   []load.TableDiff{{Table: "reading_sessions", Update: 1, Insert: 1}, {Table: "books", Unchanged: 4}, {Table: "users", Update: 3}},
+		LeftAlone: []string{"books", "reading_sessions"},
+	}
+	r := FromDryRun(d, "s", "t", true, Options{})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.Severity+" "+f.Check+" "+f.Kind+" "+f.Table)
+	}
+	if d := cmp.Diff([]string{"info rerun left_alone reading_sessions"}, got); d != "" || !r.OK {
+		t.Errorf("findings (-want +got), report OK %v:\n%s", r.OK, d)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, r, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CHANGED IN THE TARGET AFTER THE CUTOVER WROTE IT", "reading_sessions: 2 rows differ", "`cutover run --full` writes them back"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "books:") || strings.Contains(text.String(), "users:") {
+		t.Errorf("terminal summary names a table a plain run writes or that does not change:\n%s", text.String())
 	}
 }

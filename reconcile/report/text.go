@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cutover/cutover/reconcile"
 )
 
 // num formats n with thousands separators.
@@ -211,6 +213,18 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 			for _, l := range strings.Split(strings.TrimRight(s.Diff, "\n"), "\n") {
 				fmt.Fprintf(w, "    %s\n", l)
 			}
+		}
+	}
+	var left []Finding
+	for _, f := range r.Findings {
+		if f.Check == reconcile.CheckRerun {
+			left = append(left, f)
+		}
+	}
+	if len(left) > 0 {
+		fmt.Fprintln(w, "\nCHANGED IN THE TARGET AFTER THE CUTOVER WROTE IT (a plain `cutover run` leaves these; `cutover run --full` writes them back)")
+		for _, f := range left {
+			fmt.Fprintf(w, "  %s: %s\n", f.Table, f.Message)
 		}
 	}
 	if c.Total() == 0 {
