@@ -770,6 +770,23 @@ func TestRerunAfterFailedPartialRun(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// runSaying runs cfg and reports whether a progress message contained
+// phrase; a failed run fails the test.
+func runSaying(t *testing.T, cfg Config, phrase string) (*Summary, bool) {
+	t.Helper()
+	var said atomic.Bool
+	cfg.Progress = func(e Event) {
+		if strings.Contains(e.Message, phrase) {
+			said.Store(true)
+		}
+	}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, said.Load()
+}
+
 // handEdits change a finished target behind the cutover's back: two
 // loaded rows edited (a reading session and a habit completion, which has
 // two feeders) and one deleted.
@@ -809,17 +826,7 @@ func TestFullRerunRepairsHandEdits(t *testing.T) {
 
 	cfg := rerunConfig(rerunSource(t), dst)
 	cfg.Full = true
-	var full bool
-	var mu sync.Mutex
-	cfg.Progress = func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		full = full || strings.HasPrefix(e.Message, "--full")
-	}
-	sum, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum, full := runSaying(t, cfg, "--full: redoing every mapping")
 	if !full {
 		t.Error("the full re-run did not say so")
 	}
@@ -849,18 +856,7 @@ func TestRerunByAnotherBuild(t *testing.T) {
 	if st.Next.Action != "update" || !strings.Contains(st.Next.Message, "another build of cutover") {
 		t.Errorf("status before the other build's run: next run %q (%s)", st.Next.Action, st.Next.Message)
 	}
-	cfg := rerunConfig(rerunSource(t), dst)
-	var said bool
-	var mu sync.Mutex
-	cfg.Progress = func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		said = said || strings.Contains(e.Message, "the build of cutover differs")
-	}
-	sum, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum, said := runSaying(t, rerunConfig(rerunSource(t), dst), "the build of cutover differs")
 	if !said || sum.Changed() != 0 {
 		t.Errorf("the other build's run: said it redoes everything %v, changed %d rows (want 0)", said, sum.Changed())
 	}
