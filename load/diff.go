@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +29,9 @@ type TableDiff struct {
 	// (seeds, rows the application wrote).
 	OnlyInTarget int64
 	Samples      []RowDiff
+	// reordered counts the rows of Update that differ only in sort_order
+	// (feed tables): every run that writes anything renumbers them.
+	reordered int64
 }
 
 // Changes is the rows a run would write in this table.
@@ -49,13 +51,14 @@ type Diff struct {
 	Targets []TableDiff
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
-	// LeftAlone names the target tables (sorted) that a plain `cutover
-	// run` would not write, because every mapping writing them holds its
-	// recorded inputs (see narrow): their changes above, if any, are rows
-	// changed in the target after the cutover wrote them, which only
-	// `cutover run --full` writes back. Nil when the target records no
-	// inputs.
-	LeftAlone []string
+	// LeftAlone holds the target tables a plain `cutover run` would not
+	// redo, because every mapping writing them holds its recorded inputs
+	// (see narrow), with the rows of their changes above that it would
+	// leave as they are: rows changed in the target after the cutover
+	// wrote them, which only `cutover run --full` writes back. A run that
+	// writes anything still renumbers the feed tables' sort_order, so those
+	// rows are not counted then. Nil when the target records no inputs.
+	LeftAlone map[string]int64
 	Elapsed   time.Duration
 }
 
@@ -132,7 +135,7 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err != nil || !recorded {
 		return d, err
 	}
-	if d.LeftAlone, err = s.leftAlone(ctx); err != nil {
+	if d.LeftAlone, err = s.leftAlone(ctx, d.Targets); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -151,10 +154,11 @@ func recordsInputs(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	return exists, nil
 }
 
-// leftAlone returns the target tables a plain run would not write: it
-// builds the plans a run would (in the run's stage and ledger, which the
-// digests name) and its redo set, from the checksums s holds.
-func (s *session) leftAlone(ctx context.Context) ([]string, error) {
+// leftAlone returns the target tables a plain run would not redo, with
+// the rows of their diffs it would leave (see Diff.LeftAlone): it builds
+// the plans a run would (in the run's stage and ledger, which the digests
+// name) and its redo set, from the checksums s holds.
+func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]int64, error) {
 	run := &session{cfg: s.cfg, src: s.src, ms: s.ms, target: s.target, pool: s.pool, stage: mappings.StageSchema,
 		started: s.started, batches: s.batches, sums: s.sums}
 	plans, err := run.plans(ctx)
@@ -165,20 +169,28 @@ func (s *session) leftAlone(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := map[string]int64{}
 	if n.redo == nil {
-		return []string{}, nil
+		return out, nil
 	}
 	redone := map[string]bool{}
 	for _, m := range subset(s.ms, n.redo) {
 		redone[m.Target] = true
 	}
-	out := []string{}
 	for _, m := range s.ms {
-		if m.Target != "" && !redone[m.Target] && !slices.Contains(out, m.Target) {
-			out = append(out, m.Target)
+		if m.Target != "" && !redone[m.Target] {
+			out[m.Target] = 0
 		}
 	}
-	sort.Strings(out)
+	writes := len(n.redo) > 0 // else a no-op: not even sort_order is renumbered
+	for _, d := range diffs {
+		if _, left := out[d.Table]; left {
+			out[d.Table] = d.Changes()
+			if writes {
+				out[d.Table] -= d.reordered
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -294,6 +306,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		}
 		if td := byTable[table]; td != nil {
 			td.Update += n
+			td.reordered = n
 		}
 	}
 	targets, err := readTargets(ctx, s.pool)

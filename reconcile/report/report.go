@@ -372,11 +372,11 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		}
 	}
 	for _, t := range d.Targets {
-		if t.Changes() > 0 && slices.Contains(d.LeftAlone, t.Table) {
+		if n := d.LeftAlone[t.Table]; n > 0 {
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,
 				Kind: reconcile.KindLeftAlone, Domain: targetDomain(t.Table), Table: t.Table,
 				Message: fmt.Sprintf("%d rows differ from what the source decides, but every mapping writing this table holds its recorded inputs: "+
-					"they were changed in the target after the cutover wrote them, and a plain `cutover run` leaves them; `cutover run --full` writes them back", t.Changes())})
+					"they were changed in the target after the cutover wrote them, and a plain `cutover run` leaves them; `cutover run --full` writes them back", n)})
 		}
 	}
 	r.finish()

@@ -194,7 +194,7 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 	d := &load.Diff{
 		Flavor:    "v21",
 		Targets:   []load.TableDiff{{Table: "reading_sessions", Update: 1, Insert: 1}, {Table: "books", Unchanged: 4}, {Table: "users", Update: 3}},
-		LeftAlone: []string{"books", "reading_sessions"},
+		LeftAlone: map[string]int64{"books": 0, "reading_sessions": 2},
 	}
 	r := FromDryRun(d, "s", "t", true, Options{})
 	var got []string
