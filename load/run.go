@@ -915,7 +915,7 @@ func (s *session) runStarted() string { return s.started.Format(time.RFC3339Nano
 // plans builds every mapping's plan, reading the target's catalog through
 // the pool (or, before it is open, the session's connection).
 func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
-	var q querier = s.target
+	var q extract.Querier = s.target
 	if s.pool != nil {
 		q = s.pool
 	}
@@ -1401,12 +1401,7 @@ func sqlstateHint(err error) string {
 	return ""
 }
 
-// querier is what reads the target: a connection or the pool.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func readTargets(ctx context.Context, q querier) (map[string]TargetTable, error) {
+func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
 		FROM pg_class c
