@@ -97,7 +97,6 @@ func has(set map[string]bool, name string) bool { return set == nil || set[name]
 var preparedFrom = map[string]string{"quests_typed": "quests", "market_item_keys": "market_items"}
 
 var (
-	publicRelation = regexp.MustCompile(`public\.("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`)
 	ledgerPartName = regexp.MustCompile(`dispositions_([A-Za-z0-9_$]+)`)
 	nameLiteral    = regexp.MustCompile(`'([A-Za-z_][A-Za-z0-9_$]*)'`)
 )
@@ -172,17 +171,12 @@ func reads(stage string, ms []mappings.Mapping, sqls map[string]string) map[stri
 			}
 			add(byTable[table]...)
 		}
-		for _, re := range []*regexp.Regexp{publicRelation, ledgerPartName, nameLiteral} {
+		for _, target := range namesAfter("public.", sql) {
+			add(byTarget[target]...)
+		}
+		for _, re := range []*regexp.Regexp{ledgerPartName, nameLiteral} {
 			for _, sm := range re.FindAllStringSubmatch(sql, -1) {
-				name := sm[1]
-				if strings.HasPrefix(name, `"`) {
-					name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
-				}
-				if re == publicRelation {
-					add(byTarget[name]...)
-				} else {
-					add(byTable[name]...)
-				}
+				add(byTable[sm[1]]...)
 			}
 		}
 		for n := range set {

@@ -53,8 +53,13 @@ func stageRelations(stage, sql string) []string {
 
 // stageRelationNames lists the names (unquoted) of the distinct relations
 // of schema stage that sql names, in order of first mention.
-func stageRelationNames(stage, sql string) []string {
-	re := regexp.MustCompile(regexp.QuoteMeta(ident(stage)) + `\.("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`)
+func stageRelationNames(stage, sql string) []string { return namesAfter(ident(stage)+".", sql) }
+
+// namesAfter lists the distinct SQL identifiers (quoted or not; returned
+// unquoted) that follow prefix, a literal text, in sql, in order of first
+// mention.
+func namesAfter(prefix, sql string) []string {
+	re := regexp.MustCompile(regexp.QuoteMeta(prefix) + `("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`)
 	var out []string
 	seen := map[string]bool{}
 	for _, m := range re.FindAllStringSubmatch(sql, -1) {
