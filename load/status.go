@@ -125,6 +125,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	upToDate := false   // a run would have nothing to do
 	sourceSame := false // the source is the last finished run's
 	var mappingCount int
+	var redo, toExtract []string // what a run would redo and extract (redoSet)
 	if cfg.SourceURL != "" {
 		s, err := open(ctx, cfg, mappings.StageSchema)
 		if err != nil {
@@ -152,7 +153,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			if err != nil {
 				return nil, fmt.Errorf("status: %w", err)
 			}
-			rep.Next.Redo, rep.Next.Extract = sortedSet(n.redo), sortedSet(n.stage)
+			redo, toExtract = sortedSet(n.redo), sortedSet(n.stage)
 			// An unchanged source is not enough: a mapping whose digest
 			// is not the recorded one (another build, say) is redone.
 			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0
@@ -210,12 +211,11 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		rep.Tables = append(rep.Tables, *ts)
 	}
 	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
-	redo, extract := rep.Next.Redo, rep.Next.Extract
 	rep.Next = rep.next(last, upToDate, sourceSame)
 	if len(redo) > 0 && (rep.Next.Action == "finish" || rep.Next.Action == "update") {
-		rep.Next.Redo, rep.Next.Extract = redo, extract
+		rep.Next.Redo, rep.Next.Extract = redo, toExtract
 		rep.Next.Message += fmt.Sprintf(". Of the %d mappings it redoes %d (%s), whose inputs changed, and extracts %d of %d tables (%s); the others already hold what it would write",
-			mappingCount, len(redo), abbreviate(redo, 8), len(extract), len(rep.Tables), abbreviate(extract, 8))
+			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
 	}
 	return rep, nil
 }
