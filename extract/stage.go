@@ -158,25 +158,88 @@ const copyChunk = 64 << 10
 // memory beyond the pipe's buffer. src must not be in a transaction: the
 // batch is read in its own transaction that imports snapshotID. dst is the
 // target connection or transaction the rows are written through. It returns
-// the rows copied.
+// the rows copied. It is the bare pipe (the bench's raw limit); a run
+// copies with StageBatch, which also takes the batch's checksum.
 //
 // mid, when not nil, is called once the first bytes have crossed (a test
 // hook for failures in the middle of a COPY); its error aborts the copy.
 func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error) (int64, error) {
+	c, err := copyBatch(ctx, src, snapshotID, dst, schema, t, b, mid, false)
+	return c.Rows, err
+}
+
+// StageBatch copies one batch as CopyBatch does and returns its checksum,
+// taken from the rows as they cross (rowStream): the row count, the content
+// hash, and the fingerprint of the row versions, the same as FingerprintBatch
+// reads. It reads the source once for both.
+func StageBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error) (Checksum, error) {
+	return copyBatch(ctx, src, snapshotID, dst, schema, t, b, mid, true)
+}
+
+// HashBatch computes one batch's checksum as StageBatch does, reading the
+// rows into nothing: the same rows give the same checksum either way.
+func HashBatch(ctx context.Context, src *pgx.Conn, snapshotID string, t Table, b Batch) (Checksum, error) {
+	return copyBatch(ctx, src, snapshotID, nil, "", t, b, nil, true)
+}
+
+// beginBatch starts the read-only transaction that reads a batch, in the
+// snapshot snapshotID.
+func beginBatch(ctx context.Context, src *pgx.Conn, snapshotID string) error {
 	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-		return 0, fmt.Errorf("read %s: %w", b, err)
+		return err
+	}
+	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+		return fmt.Errorf("import snapshot: %w", err)
+	}
+	return nil
+}
+
+// copyBatch is CopyBatch, and with hash StageBatch (dst nil: HashBatch).
+func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error, hash bool) (Checksum, error) {
+	if err := beginBatch(ctx, src, snapshotID); err != nil {
+		return Checksum{}, fmt.Errorf("read %s: %w", b, err)
 	}
 	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
-		return 0, fmt.Errorf("read %s: import snapshot: %w", b, err)
-	}
+	table := pgx.Identifier{"public", t.Name}.Sanitize()
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = pgx.Identifier{c.Name}.Sanitize()
 	}
 	colList := strings.Join(cols, ", ")
-	copyOut := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)",
-		colList, pgx.Identifier{"public", t.Name}.Sanitize(), b.Where())
+	var identity *string
+	var rows *rowStream
+	selected := colList
+	if hash {
+		// The fingerprint needs the cluster's identity and a hash of row
+		// versions; a server that has neither for this user gives none.
+		rows = &rowStream{}
+		err := src.QueryRow(ctx, "SELECT "+identityColumn(table)+", hashtidextended('(0,1)'::tid, 0)").Scan(&identity, nil)
+		switch {
+		case missingFunction(err):
+			identity = nil
+			if _, err := src.Exec(ctx, "ROLLBACK"); err != nil {
+				return Checksum{}, fmt.Errorf("read %s: %w", b, err)
+			}
+			if err := beginBatch(ctx, src, snapshotID); err != nil {
+				return Checksum{}, fmt.Errorf("read %s: %w", b, err)
+			}
+		case err != nil:
+			return Checksum{}, fmt.Errorf("read %s: the fingerprint's identity: %w", b, err)
+		default:
+			rows.fingerprinted = true
+			selected = "hashtidextended(t.ctid, t.xmin::text::bigint), " + colList
+		}
+	}
+	copyOut := fmt.Sprintf("COPY (SELECT %s FROM %s t WHERE %s) TO STDOUT (FORMAT binary)", selected, table, b.Where())
+	if dst == nil {
+		if _, err := src.PgConn().CopyTo(ctx, rows, copyOut); err != nil {
+			return Checksum{}, fmt.Errorf("read %s from source: %w", b, err)
+		}
+		if err := rows.finish(); err != nil {
+			return Checksum{}, fmt.Errorf("read %s from source: %w", b, err)
+		}
+		return rows.checksum(identity), nil
+	}
 	copyIn := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", StageTable(schema, t.Name).Sanitize(), colList)
 
 	pr, pw := io.Pipe()
@@ -187,7 +250,14 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 		// and one write to the target's socket (half of the extract's CPU
 		// went to the kernel). Buffered, the rows cross in chunks.
 		bw := bufio.NewWriterSize(pw, copyChunk)
-		_, err := src.PgConn().CopyTo(ctx, bw, copyOut)
+		var w io.Writer = bw
+		if rows != nil {
+			rows.out, w = bw, rows
+		}
+		_, err := src.PgConn().CopyTo(ctx, w, copyOut)
+		if err == nil && rows != nil {
+			err = rows.finish()
+		}
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -205,15 +275,22 @@ func CopyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 	rerr := <-readErr
 	// A read that failed only because the write ended is no cause.
 	if rerr != nil && !errors.Is(rerr, errStageWriteEnded) {
-		return 0, fmt.Errorf("read %s from source: %w", b, rerr)
+		return Checksum{}, fmt.Errorf("read %s from source: %w", b, rerr)
 	}
 	if herr := hooked.failed(); herr != nil {
 		werr = herr // the server saw only its message
 	}
 	if werr != nil {
-		return 0, fmt.Errorf("write %s to stage: %w", b, werr)
+		return Checksum{}, fmt.Errorf("write %s to stage: %w", b, werr)
 	}
-	return tag.RowsAffected(), nil
+	if rows == nil {
+		return Checksum{Rows: tag.RowsAffected()}, nil
+	}
+	if c := rows.checksum(identity); c.Rows != tag.RowsAffected() {
+		return Checksum{}, fmt.Errorf("write %s to stage: %d rows read, %d written", b, c.Rows, tag.RowsAffected())
+	} else {
+		return c, nil
+	}
 }
 
 // Checksum is a batch's row count and an order-independent hash of its rows
@@ -241,8 +318,12 @@ func (c Checksum) SameContent(o Checksum) bool { return c.Rows == o.Rows && c.Ha
 // the cluster and file, and the sum of the row versions' hashes (a row
 // count goes with them).
 func fingerprintColumns(table string) string {
-	return `coalesce(sum(hashtidextended(t.ctid, t.xmin::text::bigint)), 0)::text,
-		(SELECT system_identifier FROM pg_control_system())::text || '/' || pg_relation_filenode(` + quoteLiteral(table) + `)`
+	return `coalesce(sum(hashtidextended(t.ctid, t.xmin::text::bigint)), 0)::text, ` + identityColumn(table)
+}
+
+// identityColumn selects the cluster and file a fingerprint names.
+func identityColumn(table string) string {
+	return `(SELECT system_identifier FROM pg_control_system())::text || '/' || pg_relation_filenode(` + quoteLiteral(table) + `)`
 }
 
 func fingerprint(rows int64, sum string, identity *string) string {
@@ -279,82 +360,11 @@ func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b B
 	return fingerprint(rows, sum, identity), nil
 }
 
-// ChecksumBatch computes the checksum of one batch on the source, in its own
-// transaction importing snapshotID. It reads every row of the batch on the
-// server and sends back the row count, the sum of the rows'
-// hash_record_extended (a per-type binary hash, about three times cheaper
-// than hashing each row's text). A table with a column type that has no
-// extended hash (SQLSTATE 42883) is hashed through its text form instead;
-// the two kinds are told apart by a prefix, so they never compare equal.
-// The same scan takes the batch's fingerprint.
-func ChecksumBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b Batch) (Checksum, error) {
-	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-		return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
-	}
-	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
-		return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
-	}
-	table := pgx.Identifier{"public", b.Table}.Sanitize()
-	// Without an extended hash for some column type, the rows' text is
-	// hashed; without what the fingerprint reads (a server that does not
-	// let this user read pg_control_system, or has no hashtidextended),
-	// the batch has none.
-	attempts := []struct {
-		kind, hash  string
-		fingerprint bool
-	}{
-		{"r:", "hash_record_extended(t, 0)", true},
-		{"t:", "hashtextextended(t::text, 0)", true},
-		{"r:", "hash_record_extended(t, 0)", false},
-		{"t:", "hashtextextended(t::text, 0)", false},
-	}
-	var err error
-	for i, a := range attempts {
-		if i > 0 {
-			// The failed statement aborted the transaction: start over.
-			if _, err := src.Exec(ctx, "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-				return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
-			}
-			if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
-				return Checksum{}, fmt.Errorf("checksum %s: import snapshot: %w", b, err)
-			}
-		}
-		var c Checksum
-		if c, err = checksumWith(ctx, src, a.kind, a.hash, a.fingerprint, table, b); err == nil {
-			return c, nil
-		}
-		if !missingFunction(err) {
-			break
-		}
-	}
-	return Checksum{}, fmt.Errorf("checksum %s: %w", b, err)
-}
-
 // missingFunction reports a function that does not exist for the argument
 // types (42883) or that the user may not call (42501).
 func missingFunction(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "42883" || pgErr.Code == "42501")
-}
-
-func checksumWith(ctx context.Context, src *pgx.Conn, kind, hash string, withFingerprint bool, table string, b Batch) (Checksum, error) {
-	var c Checksum
-	var sum string
-	var identity *string
-	fp, dest := "", []any{&c.Rows, &c.Hash}
-	if withFingerprint {
-		fp, dest = ", "+fingerprintColumns(table), append(dest, &sum, &identity)
-	}
-	q := fmt.Sprintf("SELECT count(*), coalesce(sum(%s), 0)::text%s FROM %s t WHERE %s", hash, fp, table, b.Where())
-	if err := src.QueryRow(ctx, q).Scan(dest...); err != nil {
-		return Checksum{}, err
-	}
-	c.Hash = kind + c.Hash
-	if withFingerprint {
-		c.Fingerprint = fingerprint(c.Rows, sum, identity)
-	}
-	return c, nil
 }
 
 // errStageWriteEnded ends the read side of a COPY whose write side ended.

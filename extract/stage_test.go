@@ -13,9 +13,11 @@ import (
 
 // TestChecksumBatch checks the batch checksum's contract: it counts the
 // rows, does not depend on their physical order, changes with any column of
-// any row, comes with the fingerprint FingerprintBatch reads alone, which
-// changes with every rewritten row even when its content stays, and falls back to hashing the row's text for a table with a
-// column type that has no extended hash (point).
+// any row, and comes with the fingerprint FingerprintBatch reads alone,
+// which changes with every rewritten row even when its content stays. A
+// batch copied into the stage (StageBatch) gets the checksum HashBatch
+// reads without copying, for every column type (point has no extended
+// hash, which the server-side hash of earlier builds needed).
 func TestChecksumBatch(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDB(t)
@@ -29,8 +31,19 @@ func TestChecksumBatch(t *testing.T) {
 		INSERT INTO hashed SELECT gen_random_uuid(), 'row ' || i, i, '2024-01-01'::timestamptz + i * interval '1 hour'
 			FROM generate_series(1, 500) i;
 		CREATE TABLE texted (id uuid PRIMARY KEY, at point);
-		INSERT INTO texted SELECT gen_random_uuid(), point(i, i) FROM generate_series(1, 7) i;`); err != nil {
+		INSERT INTO texted SELECT gen_random_uuid(), point(i, i) FROM generate_series(1, 7) i;
+		CREATE SCHEMA stage;`); err != nil {
 		t.Fatal(err)
+	}
+	tables := map[string]extract.Table{
+		"hashed": {Name: "hashed", Columns: []extract.Column{{Name: "id", Type: "uuid"}, {Name: "name", Type: "text"},
+			{Name: "n", Type: "integer"}, {Name: "at", Type: "timestamp with time zone"}}},
+		"texted": {Name: "texted", Columns: []extract.Column{{Name: "id", Type: "uuid"}, {Name: "at", Type: "point"}}},
+	}
+	for _, tb := range tables {
+		if _, err := conn.Exec(ctx, extract.CreateStageSQL("stage", tb)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sum := func(table string) extract.Checksum {
 		t.Helper()
@@ -48,9 +61,12 @@ func TestChecksumBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer reader.Close(ctx)
+		if _, err := conn.Exec(ctx, "TRUNCATE stage."+table); err != nil {
+			t.Fatal(err)
+		}
 		var total extract.Checksum
 		for i, b := range extract.SplitUUIDRange(table, 2) {
-			c, err := extract.ChecksumBatch(ctx, reader, snap.ID, b)
+			c, err := extract.HashBatch(ctx, reader, snap.ID, tables[table], b)
 			if err != nil {
 				t.Fatalf("batch %d: %v", i+1, err)
 			}
@@ -59,11 +75,23 @@ func TestChecksumBatch(t *testing.T) {
 				t.Fatalf("batch %d: %v", i+1, err)
 			}
 			if fp == "" || fp != c.Fingerprint {
-				t.Errorf("%s batch %d: FingerprintBatch %q, ChecksumBatch's fingerprint %q; want the same, not empty", table, i+1, fp, c.Fingerprint)
+				t.Errorf("%s batch %d: FingerprintBatch %q, HashBatch's fingerprint %q; want the same, not empty", table, i+1, fp, c.Fingerprint)
+			}
+			staged, err := extract.StageBatch(ctx, reader, snap.ID, conn.PgConn(), "stage", tables[table], b, nil)
+			if err != nil {
+				t.Fatalf("batch %d: %v", i+1, err)
+			}
+			if staged != c {
+				t.Errorf("%s batch %d: StageBatch's checksum %+v, HashBatch's %+v; want the same", table, i+1, staged, c)
 			}
 			total.Rows += c.Rows
 			total.Hash += c.Hash + " "
 			total.Fingerprint += c.Fingerprint + " "
+		}
+		var same bool
+		if err := conn.QueryRow(ctx, `SELECT (SELECT array_agg(s ORDER BY s.id) FROM stage.`+table+` s)::text =
+			(SELECT array_agg(p ORDER BY p.id) FROM public.`+table+` p)::text`).Scan(&same); err != nil || !same {
+			t.Errorf("%s: the stage does not hold the source's rows (%v)", table, err)
 		}
 		return total
 	}
@@ -75,8 +103,8 @@ func TestChecksumBatch(t *testing.T) {
 	}
 
 	before := sum("hashed")
-	if before.Rows != 500 || !strings.HasPrefix(before.Hash, "r:") {
-		t.Fatalf("checksum of hashed = %+v, want 500 rows hashed by record (r:)", before)
+	if before.Rows != 500 || !strings.HasPrefix(before.Hash, "b:") {
+		t.Fatalf("checksum of hashed = %+v, want 500 rows hashed from the stream (b:)", before)
 	}
 	if again := sum("hashed"); again != before {
 		t.Errorf("read twice: %+v, then %+v", before, again)
@@ -101,18 +129,19 @@ func TestChecksumBatch(t *testing.T) {
 	}
 
 	texted := sum("texted")
-	if texted.Rows != 7 || !strings.HasPrefix(texted.Hash, "t:") {
-		t.Fatalf("checksum of texted = %+v, want 7 rows hashed by text (t:)", texted)
+	if texted.Rows != 7 || !strings.HasPrefix(texted.Hash, "b:") {
+		t.Fatalf("checksum of texted = %+v, want 7 rows hashed from the stream (b:)", texted)
 	}
 	exec(`UPDATE texted SET at = point(0, 0) WHERE at ~= point(3, 3)`)
 	if got := sum("texted"); got.Hash == texted.Hash {
-		t.Errorf("the text-hashed checksum did not change with a row: %+v", got)
+		t.Errorf("the checksum of a table of points did not change with a row: %+v", got)
 	}
 }
 
 // TestChecksumWithoutFingerprint: a user who may not read the cluster's
-// identity (pg_control_system) still gets checksums, without fingerprints,
-// and FingerprintBatch answers "" rather than failing.
+// identity (pg_control_system) still gets checksums, without fingerprints
+// and with the content a user who may gets, and FingerprintBatch answers
+// "" rather than failing.
 func TestChecksumWithoutFingerprint(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDB(t)
@@ -142,12 +171,22 @@ func TestChecksumWithoutFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := extract.SplitUUIDRange("hashed", 1)[0]
-	c, err := extract.ChecksumBatch(ctx, reader, snap.ID, b)
+	table := extract.Table{Name: "hashed", Columns: []extract.Column{{Name: "id", Type: "uuid"}, {Name: "name", Type: "text"}}}
+	c, err := extract.HashBatch(ctx, reader, snap.ID, table, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Rows != 50 || !strings.HasPrefix(c.Hash, "r:") || c.Fingerprint != "" {
-		t.Errorf("checksum without the cluster's identity: %+v, want 50 rows hashed by record and no fingerprint", c)
+	if c.Rows != 50 || !strings.HasPrefix(c.Hash, "b:") || c.Fingerprint != "" {
+		t.Errorf("checksum without the cluster's identity: %+v, want 50 rows hashed and no fingerprint", c)
+	}
+	// The same rows read with the cluster's identity: the same content.
+	owner := pgtest.Connect(t, url)
+	full, err := extract.HashBatch(ctx, owner, snap.ID, table, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !full.SameContent(c) || full.Fingerprint == "" {
+		t.Errorf("checksum by the owner: %+v, want the content of %+v and a fingerprint", full, c)
 	}
 	fp, err := extract.FingerprintBatch(ctx, reader, snap.ID, b)
 	if err != nil || fp != "" {

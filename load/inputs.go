@@ -278,6 +278,13 @@ func (s *session) narrow(ctx context.Context, plans map[string]*Plan, unchanged 
 	return n, false, nil
 }
 
+// inputsDigests returns every mapping's inputs digest (inputDigests) from
+// plans and the checksums s holds.
+func (s *session) inputsDigests(plans map[string]*Plan) map[string]string {
+	sqls := planSQLs(plans)
+	return inputDigests(reads(s.stage, s.ms, sqls), s.runStarted(), s.ms, sqls, s.batches, s.sums)
+}
+
 // redoSet computes every mapping's inputs digest from plans and the
 // source's checksums, and from the recorded digests what a run does: the
 // mappings whose digest differs (or was never recorded) are redone, with

@@ -426,6 +426,12 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The batches checksums left to the extract have their checksums now:
+	// the digests the run records are over them. Only the digests of
+	// mappings the run redoes change: a batch is left to the extract when
+	// the target records none like it, so every mapping reading its table
+	// had a digest unlike the recorded one.
+	s.only.digests = s.inputsDigests(plans)
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -509,30 +515,41 @@ func closeSource(snap *extract.Snapshot, readers chan *pgx.Conn) {
 
 func batchKey(table string, no int) string { return fmt.Sprintf("%s/%d", table, no) }
 
-// checksums computes every batch's checksum on the source and reports
-// whether the last finished run saw exactly the same source with the same
-// options, in which case there is nothing to do.
+// checksums takes the checksum of every batch the target records and
+// reports whether the last finished run saw exactly the same source with
+// the same options, in which case there is nothing to do. A batch the
+// target does not record (every batch, on a first run), or records as cut
+// differently, changed whatever its content: it gets its checksum from the
+// extract, which reads it anyway (stageAll), instead of a pass of its own.
 func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
 	var mu sync.Mutex
 	s.sums = map[string]extract.Checksum{}
-	var estimated, done int64 // rows: the catalog's estimate, and read so far
-	for _, t := range s.src.Tables {
-		estimated += max(t.EstimatedRows, 0)
-	}
 	// A batch whose row versions are the ones a run recorded has that
 	// run's checksum: only its fingerprint is read (a third of the work).
 	recorded, err := recordedBatches(ctx, s.target)
 	if err != nil {
 		return false, err
 	}
-	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d source batches", len(s.batches))})
+	var read []extract.Batch
+	var estimated, done int64 // rows: the catalog's estimate, and read so far
+	for _, b := range s.batches {
+		if rec, ok := recorded[batchKey(b.Table, b.No)]; ok && rec.Of == b.Of {
+			read = append(read, b)
+			estimated += rec.Sum.Rows
+		}
+	}
+	if len(read) == 0 {
+		s.cfg.Progress(Event{Phase: "checksum", Message: "the target records no batch of this source: the extract checksums each one as it copies it"})
+		return false, nil
+	}
+	s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf("checksumming %d of %d source batches", len(read), len(s.batches))})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
-	for _, b := range s.batches {
+	for _, b := range read {
 		g.Go(func() error {
 			reader := <-readers
 			defer func() { readers <- reader }()
-			c, err := s.checksum(gctx, reader, snap.ID, b, recorded)
+			c, err := s.checksum(gctx, reader, snap.ID, b, recorded[batchKey(b.Table, b.No)])
 			if err != nil {
 				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
@@ -548,14 +565,17 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
+	if len(read) < len(s.batches) {
+		return false, nil
+	}
 	return upToDate(ctx, s.target, s.sums, s.ms, s.cfg.NoSessions)
 }
 
-// checksum returns batch b's checksum: the recorded one when the batch's
-// fingerprint is the one recorded with it (and the batching is the same),
-// else one computed from its rows.
-func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, recorded map[string]batchRecord) (extract.Checksum, error) {
-	if rec, ok := recorded[batchKey(b.Table, b.No)]; ok && rec.Of == b.Of && rec.Sum.Fingerprint != "" {
+// checksum returns batch b's checksum: the recorded one (rec) when the
+// batch's fingerprint is the one recorded with it, else one computed from
+// its rows.
+func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, rec batchRecord) (extract.Checksum, error) {
+	if rec.Sum.Fingerprint != "" {
 		fp, err := extract.FingerprintBatch(ctx, reader, snapshotID, b)
 		if err != nil {
 			return extract.Checksum{}, err
@@ -564,7 +584,7 @@ func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID str
 			return rec.Sum, nil
 		}
 	}
-	return extract.ChecksumBatch(ctx, reader, snapshotID, b)
+	return extract.HashBatch(ctx, reader, snapshotID, *s.src.Table(b.Table), b)
 }
 
 // refreshFingerprints records the fingerprints of a source found unchanged
@@ -624,7 +644,13 @@ func (s *session) recordBatches(ctx context.Context, tx pgx.Tx, tables ...string
 	var rows [][]any
 	for _, b := range s.batches {
 		if slices.Contains(tables, b.Table) {
-			c := s.sums[batchKey(b.Table, b.No)]
+			c, ok := s.sums[batchKey(b.Table, b.No)]
+			if !ok {
+				// checksums leaves a batch to the extract only when it
+				// changed, and then every mapping reading its table is
+				// redone and the table extracted.
+				return fmt.Errorf("record %s: %s has no checksum (a bug: it was neither checksummed nor extracted)", what, b)
+			}
 			rows = append(rows, []any{b.Table, b.No, b.Of, s.runID, c.Rows, c.Hash, nullIfEmpty(c.Fingerprint)})
 		}
 	}
@@ -698,16 +724,26 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	}
 	var mu sync.Mutex
 	copied := map[string]int64{}
-	var allRows int64 // exact when the checksums ran, else the catalog's estimate
-	for _, b := range batches {
-		if c, ok := s.sums[batchKey(b.Table, b.No)]; ok {
-			allRows += c.Rows
-		}
+	if s.sums == nil {
+		s.sums = map[string]extract.Checksum{}
 	}
-	if len(s.sums) == 0 {
-		for _, t := range tables {
-			allRows += max(t.EstimatedRows, 0)
+	// The rows to copy: exact for the tables whose batches the checksums
+	// read, else the catalog's estimate.
+	var allRows int64
+	for _, t := range tables {
+		var rows int64
+		for _, b := range batches {
+			if b.Table != t.Name {
+				continue
+			}
+			c, ok := s.sums[batchKey(b.Table, b.No)]
+			if !ok {
+				rows = max(t.EstimatedRows, 0)
+				break
+			}
+			rows += c.Rows
 		}
+		allRows += rows
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
@@ -735,11 +771,19 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			}
 			defer tx.Rollback(context.WithoutCancel(gctx))
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
-			n, err := extract.CopyBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
+			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
-			if want, ok := s.sums[batchKey(b.Table, b.No)]; ok && n != want.Rows {
+			n := c.Rows
+			mu.Lock()
+			want, ok := s.sums[batchKey(b.Table, b.No)]
+			if !ok {
+				// Not checksummed before (see checksums): the copy's own.
+				s.sums[batchKey(b.Table, b.No)] = c
+			}
+			mu.Unlock()
+			if ok && n != want.Rows {
 				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, n, want.Rows)
 			}
 			if err := s.cfg.at("extract.commit:" + b.Table); err != nil {
