@@ -98,7 +98,7 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err == nil && recorded {
 		// What a plain run would leave alone needs the source's checksums
 		// (of the snapshot staged here) for the inputs digests.
-		_, err = s.checksums(ctx, snap, readers)
+		_, err = s.checksums(ctx, snap, readers, true)
 	}
 	if err == nil {
 		err = s.stageAll(ctx, snap, readers)

@@ -1,10 +1,12 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -145,6 +147,9 @@ type session struct {
 	started time.Time
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
+	// staged holds the batches copied into the stage (by batchKey), and
+	// stageTables the stage tables created; both nil until openStage.
+	staged, stageTables map[string]bool
 	// unchanged: the source is the last finished run's, so there was
 	// nothing to do.
 	unchanged bool
@@ -400,7 +405,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		}
 		return nil, err
 	}
-	unchanged, err := s.checksums(ctx, snap, readers)
+	unchanged, err := s.checksums(ctx, snap, readers, true)
 	if err != nil {
 		closeSource(snap, readers)
 		return nil, err
@@ -413,6 +418,12 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err == nil && nothing {
 		s.unchanged = true
 		closeSource(snap, readers)
+		if s.staged != nil {
+			// Batches rewritten with the same content, copied to be checksummed.
+			if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`); err != nil {
+				return nil, fmt.Errorf("drop the stage schema %s: %w", s.stage, err)
+			}
+		}
 		if err := s.refreshFingerprints(ctx); err != nil {
 			return nil, err
 		}
@@ -521,7 +532,10 @@ func batchKey(table string, no int) string { return fmt.Sprintf("%s/%d", table, 
 // target does not record (every batch, on a first run), or records as cut
 // differently, changed whatever its content: it gets its checksum from the
 // extract, which reads it anyway (stageAll), instead of a pass of its own.
-func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
+// A recorded batch whose row versions changed is read whole: into the
+// stage when stage is set (most such batches changed, and the run then
+// reads each once), else into nothing (HashBatch).
+func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, stage bool) (bool, error) {
 	var mu sync.Mutex
 	s.sums = map[string]extract.Checksum{}
 	// A batch whose row versions are the ones a run recorded has that
@@ -530,8 +544,8 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	if err != nil {
 		return false, err
 	}
-	var read []extract.Batch
-	var estimated, done int64 // rows: the catalog's estimate, and read so far
+	var read, rewritten []extract.Batch
+	var estimated, done int64 // rows: the recorded counts, and read so far
 	for _, b := range s.batches {
 		if rec, ok := recorded[batchKey(b.Table, b.No)]; ok && rec.Of == b.Of {
 			read = append(read, b)
@@ -549,11 +563,17 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		g.Go(func() error {
 			reader := <-readers
 			defer func() { readers <- reader }()
-			c, err := s.checksum(gctx, reader, snap.ID, b, recorded[batchKey(b.Table, b.No)])
+			rec := recorded[batchKey(b.Table, b.No)]
+			c, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
 			if err != nil {
 				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
 			mu.Lock()
+			if !same && stage {
+				rewritten = append(rewritten, b)
+				mu.Unlock()
+				return nil
+			}
 			s.sums[batchKey(b.Table, b.No)] = c
 			done += c.Rows
 			e := Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done)}
@@ -565,26 +585,42 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
+	if len(rewritten) > 0 {
+		slices.SortFunc(rewritten, func(a, b extract.Batch) int { return cmp.Compare(batchKey(a.Table, a.No), batchKey(b.Table, b.No)) })
+		s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf(
+			"%d batches have new row versions: copying them into the stage, which checksums them", len(rewritten))})
+		if err := s.openStage(ctx); err != nil {
+			return false, err
+		}
+		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", done, estimated); err != nil {
+			return false, err
+		}
+	}
 	if len(read) < len(s.batches) {
 		return false, nil
 	}
 	return upToDate(ctx, s.target, s.sums, s.ms, s.cfg.NoSessions)
 }
 
-// checksum returns batch b's checksum: the recorded one (rec) when the
-// batch's fingerprint is the one recorded with it, else one computed from
-// its rows.
-func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, rec batchRecord) (extract.Checksum, error) {
+// checksum returns batch b's checksum and true when the batch's
+// fingerprint is the one recorded with it (the recorded checksum, rec).
+// Otherwise it returns false, and with hash a checksum computed from the
+// batch's rows.
+func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, rec batchRecord, hash bool) (extract.Checksum, bool, error) {
 	if rec.Sum.Fingerprint != "" {
 		fp, err := extract.FingerprintBatch(ctx, reader, snapshotID, b)
 		if err != nil {
-			return extract.Checksum{}, err
+			return extract.Checksum{}, false, err
 		}
 		if fp == rec.Sum.Fingerprint {
-			return rec.Sum, nil
+			return rec.Sum, true, nil
 		}
 	}
-	return extract.HashBatch(ctx, reader, snapshotID, *s.src.Table(b.Table), b)
+	if !hash {
+		return extract.Checksum{}, false, nil
+	}
+	c, err := extract.HashBatch(ctx, reader, snapshotID, *s.src.Table(b.Table), b)
+	return c, false, err
 }
 
 // refreshFingerprints records the fingerprints of a source found unchanged
@@ -709,42 +745,46 @@ func (s *session) holdsLock(ctx context.Context, q interface {
 	return nil
 }
 
-// stageAll copies every source table into the stage schema, from the one
-// snapshot, in parallel key-range batches, and indexes the copies.
-func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
+// openStage drops what an earlier run left of the stage schema and
+// creates it empty, once per run.
+func (s *session) openStage(ctx context.Context) error {
+	if s.staged != nil {
+		return nil
+	}
 	if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE; CREATE SCHEMA `+ident(s.stage)); err != nil {
 		return fmt.Errorf("create the stage schema %s: %w", s.stage, err)
 	}
-	tables := slices.DeleteFunc(slices.Clone(s.src.Tables), func(t extract.Table) bool { return !has(s.only.stage, t.Name) })
-	batches := slices.DeleteFunc(slices.Clone(s.batches), func(b extract.Batch) bool { return !has(s.only.stage, b.Table) })
-	for _, t := range tables {
-		if _, err := s.target.Exec(ctx, extract.CreateStageSQL(s.stage, t)); err != nil {
-			return fmt.Errorf("create stage table %s: %w", t.Name, err)
-		}
-	}
-	var mu sync.Mutex
-	copied := map[string]int64{}
+	s.staged, s.stageTables = map[string]bool{}, map[string]bool{}
 	if s.sums == nil {
 		s.sums = map[string]extract.Checksum{}
 	}
-	// The rows to copy: exact for the tables whose batches the checksums
-	// read, else the catalog's estimate.
-	var allRows int64
-	for _, t := range tables {
-		var rows int64
-		for _, b := range batches {
-			if b.Table != t.Name {
-				continue
-			}
-			c, ok := s.sums[batchKey(b.Table, b.No)]
-			if !ok {
-				rows = max(t.EstimatedRows, 0)
-				break
-			}
-			rows += c.Rows
-		}
-		allRows += rows
+	return nil
+}
+
+// createStageTable creates t's stage table unless it exists.
+func (s *session) createStageTable(ctx context.Context, t extract.Table) error {
+	if s.stageTables[t.Name] {
+		return nil
 	}
+	if _, err := s.target.Exec(ctx, extract.CreateStageSQL(s.stage, t)); err != nil {
+		return fmt.Errorf("create stage table %s: %w", t.Name, err)
+	}
+	s.stageTables[t.Name] = true
+	return nil
+}
+
+// copyBatches copies batches into their stage tables (created as needed)
+// in parallel, each in its own target transaction. A batch s holds no
+// checksum of gets the one its copy takes; one it holds must have the
+// copy's row count. Its progress events are of phase, counting rows on
+// from done (rows copied before, of a total that allRows starts at).
+func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, batches []extract.Batch, phase string, done, allRows int64) error {
+	for _, b := range batches {
+		if err := s.createStageTable(ctx, *s.src.Table(b.Table)); err != nil {
+			return err
+		}
+	}
+	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range batches {
@@ -775,16 +815,11 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
-			n := c.Rows
 			mu.Lock()
-			want, ok := s.sums[batchKey(b.Table, b.No)]
-			if !ok {
-				// Not checksummed before (see checksums): the copy's own.
-				s.sums[batchKey(b.Table, b.No)] = c
-			}
+			want, checksummed := s.sums[batchKey(b.Table, b.No)]
 			mu.Unlock()
-			if ok && n != want.Rows {
-				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, n, want.Rows)
+			if checksummed && c.Rows != want.Rows {
+				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, c.Rows, want.Rows)
 			}
 			if err := s.cfg.at("extract.commit:" + b.Table); err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
@@ -793,20 +828,72 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 				return fmt.Errorf("extract %s: commit: %w", b, err)
 			}
 			mu.Lock()
-			copied[b.Table] += n
-			var done int64
-			for _, c := range copied {
-				done += c
+			if !checksummed {
+				s.sums[batchKey(b.Table, b.No)] = c
 			}
+			s.staged[batchKey(b.Table, b.No)] = true
+			done += c.Rows
+			e := Event{Phase: phase, Table: b.Table, Done: done, Total: max(allRows, done)}
 			mu.Unlock()
-			s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done)})
+			s.cfg.Progress(e)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return g.Wait()
+}
+
+// stageAll copies the source tables the run reads (all, or those of
+// narrow's stage set) into the stage schema, from the one snapshot, in
+// parallel key-range batches, and indexes the copies. Batches checksums
+// copied already stay; tables it copied that the run does not read go.
+func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
+	if err := s.openStage(ctx); err != nil {
 		return err
 	}
-	g, gctx = errgroup.WithContext(ctx)
+	for _, t := range slices.Sorted(maps.Keys(s.stageTables)) {
+		if has(s.only.stage, t) {
+			continue
+		}
+		if _, err := s.target.Exec(ctx, `DROP TABLE `+extract.StageTable(s.stage, t).Sanitize()); err != nil {
+			return fmt.Errorf("drop stage table %s, which the run does not read: %w", t, err)
+		}
+		delete(s.stageTables, t)
+	}
+	tables := slices.DeleteFunc(slices.Clone(s.src.Tables), func(t extract.Table) bool { return !has(s.only.stage, t.Name) })
+	// The batches copied while checksumming count as copied.
+	var batches, carried []extract.Batch
+	var allRows int64 // exact where a checksum says, else the catalog's estimate
+	for _, b := range s.batches {
+		if !has(s.only.stage, b.Table) {
+			continue
+		}
+		if c, ok := s.sums[batchKey(b.Table, b.No)]; ok {
+			allRows += c.Rows
+		} else {
+			allRows += max(s.src.Table(b.Table).EstimatedRows, 0) / int64(max(b.Of, 1))
+		}
+		if s.staged[batchKey(b.Table, b.No)] {
+			carried = append(carried, b)
+		} else {
+			batches = append(batches, b)
+		}
+	}
+	var done int64
+	for _, b := range carried {
+		done += s.sums[batchKey(b.Table, b.No)].Rows
+		s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done)})
+	}
+	if err := s.copyBatches(ctx, snap, readers, batches, "extract", done, allRows); err != nil {
+		return err
+	}
+	// Every table read has a stage table, even one whose batches were all
+	// copied while checksumming (created then) or that has none.
+	for _, t := range tables {
+		if err := s.createStageTable(ctx, t); err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, t := range tables {
 		g.Go(func() error {

@@ -14,6 +14,7 @@ import (
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/mappings"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -335,6 +336,13 @@ func TestNoopTrustsFingerprintsOnlyWhileTheyHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	noop("roles rewritten with the same content")
+	var stageLeft bool
+	if err := target.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL`, mappings.StageSchema).Scan(&stageLeft); err != nil {
+		t.Fatal(err)
+	}
+	if stageLeft {
+		t.Errorf("the run with nothing to do left the stage schema %s (roles were copied into it to be checksummed)", mappings.StageSchema)
+	}
 	rewritten := fingerprints()
 	if rewritten == recorded {
 		t.Errorf("roles rewritten: its fingerprints were not refreshed (%q)", rewritten)

@@ -136,7 +136,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		upToDate, err = s.checksums(ctx, snap, readers)
+		upToDate, err = s.checksums(ctx, snap, readers, false)
 		closeSource(snap, readers)
 		if err != nil {
 			return nil, err
