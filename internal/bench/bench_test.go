@@ -172,6 +172,8 @@ func TestClassify(t *testing.T) {
 		{true, "SELECT count(*), coalesce(sum(hash_record_extended(t, 0)), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
 		{true, "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM \"public\".\"users\" t WHERE true", "checksum"},
 		{true, `COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT (FORMAT binary)`, "extract"},
+		{true, `COPY (SELECT hashtidextended(t.ctid, t.xmin::text::bigint), "id" FROM "public"."users" t WHERE true) TO STDOUT (FORMAT binary)`, "extract"},
+		{true, "SELECT count(*), coalesce(sum(hashtidextended(t.ctid, t.xmin::text::bigint)), 0)::text, (SELECT system_identifier FROM pg_control_system())::text FROM \"public\".\"users\" t WHERE true", "checksum"},
 		{false, `COPY "cutover_stage"."users" ("id") FROM STDIN (FORMAT binary)`, "extract"},
 		{false, `CREATE INDEX ON "cutover_stage"."users" (id)`, "stage indexes"},
 		{false, `SET LOCAL default_statistics_target = 10; ANALYZE "cutover_stage"."users" ("id")`, "stage indexes"},
