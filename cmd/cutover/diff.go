@@ -32,13 +32,14 @@ func diffCommand() *cli.Command {
 			sourceFlag(), targetFlag(),
 			&cli.IntFlag{Name: "workers", Usage: "parallel readers and writers", Value: runtime.NumCPU(), EnvVars: []string{"CUTOVER_WORKERS"}},
 			&cli.BoolFlag{Name: "no-sessions", Usage: "preview a run that discards every session", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
+			&cli.BoolFlag{Name: "full", Usage: "preview `cutover run --full`: every mapping redone, so no change in the target is left alone"},
 			&cli.IntFlag{Name: "samples", Usage: "row diffs shown per target table", Value: defaultSamples},
 			reportDirFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			return dryRun(c, load.Config{
 				SourceURL: c.String("source"), TargetURL: c.String("target"),
-				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"), MaxRejects: -1,
+				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"), Full: c.Bool("full"), MaxRejects: -1,
 			})
 		},
 	}

@@ -70,6 +70,22 @@ func TestDiffCommand(t *testing.T) {
 			t.Errorf("report.json against a finished target: %+v", c)
 		}
 	})
+	// A row changed by hand: a plain run leaves it, and the plain diff says
+	// so; diff --full previews run --full, which writes it back.
+	t.Run("hand edit, with and without --full", func(t *testing.T) {
+		t.Parallel()
+		src, dst := reportFinished(t)
+		reportExec(t, dst, `UPDATE reading_sessions SET pages_read = pages_read + 100 WHERE id = (SELECT min(id::text)::uuid FROM reading_sessions)`)
+		const leftAlone = "CHANGED IN THE TARGET AFTER THE CUTOVER WROTE IT"
+		stdout, stderr, code := runMain(t, nil, "diff", "--source", src, "--target", dst, "--workers", "2")
+		if code != 0 || !strings.Contains(stdout, leftAlone) || !strings.Contains(stdout, "reading_sessions") {
+			t.Errorf("diff after a hand edit: exit %d, want the edit named as left alone\n%s\n%s", code, stdout, stderr)
+		}
+		stdout, stderr, code = runMain(t, nil, "diff", "--full", "--source", src, "--target", dst, "--workers", "2")
+		if code != 0 || strings.Contains(stdout, leftAlone) || !strings.Contains(stdout, "a run would write 1 rows (0 inserts, 1 updates, 0 deletes)") {
+			t.Errorf("diff --full after a hand edit: exit %d, want 1 update and nothing left alone\n%s\n%s", code, stdout, stderr)
+		}
+	})
 }
 
 // isCatalog reports whether a legacy table's rows merge onto seeded rows by
