@@ -286,17 +286,20 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 	if rows == nil {
 		return Checksum{Rows: tag.RowsAffected()}, nil
 	}
-	if c := rows.checksum(identity); c.Rows != tag.RowsAffected() {
+	c := rows.checksum(identity)
+	if c.Rows != tag.RowsAffected() {
 		return Checksum{}, fmt.Errorf("write %s to stage: %d rows read, %d written", b, c.Rows, tag.RowsAffected())
-	} else {
-		return c, nil
 	}
+	return c, nil
 }
 
 // Checksum is a batch's row count and an order-independent hash of its rows
 // (the content), and the fingerprint of the row versions it read.
 type Checksum struct {
 	Rows int64
+	// Hash is the sum of the rows' hashes, each over the row's binary COPY
+	// form (rowStream), with a kind prefix: "b:". Earlier builds hashed on
+	// the server ("r:", "t:"); such a recorded hash never equals a new one.
 	Hash string
 	// Fingerprint identifies the physical row versions of the batch: the
 	// cluster (its system identifier), the table's file, and the count and
