@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -86,13 +87,50 @@ func (v *verifier) backwardKey(m mappings.Mapping, a string) (string, string) {
 // map where the run re-keyed or merged that row, unchanged otherwise. It
 // returns the text expression and the join it needs.
 func backward(a, col, parent, alias string) (string, string) {
-	P := lit(parent)
 	join := `
-	LEFT JOIN (SELECT m.target_id, min(m.legacy_key) AS k FROM ` + bk + `.id_map m
-		WHERE m.legacy_table = ` + P + ` AND NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions i
-			WHERE i.legacy_table = ` + P + ` AND i.legacy_key = m.target_id::text AND i.disposition IN ('loaded', 'folded'))
+	LEFT JOIN (SELECT m.target_id, min(m.legacy_key) AS k ` + rekeyedRows(parent) + `
 		GROUP BY m.target_id) ` + alias + ` ON ` + alias + `.target_id = ` + a + `.` + ident(col)
 	return "coalesce(" + alias + ".k, " + a + "." + ident(col) + "::text)", join
+}
+
+// rekeyedRows is the FROM and WHERE of the id map rows (m) of legacy
+// table parent's rows held under another key that no loaded or folded row
+// of parent holds as its own: the rows backward maps back.
+func rekeyedRows(parent string) string {
+	P := lit(parent)
+	return `FROM ` + bk + `.id_map m
+		WHERE m.legacy_table = ` + P + ` AND NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions i
+			WHERE i.legacy_table = ` + P + ` AND i.legacy_key = m.target_id::text AND i.disposition IN ('loaded', 'folded'))`
+}
+
+// rekeyedParents returns the parents that the content checks' references
+// point at (by id) whose rows backward would map back through the id map:
+// one probe of each parent's ledger rows, instead of a join per mapping
+// and per reference that, for most parents, finds nothing. Verify reads
+// everything in one snapshot, so the answer holds for every check.
+func (v *verifier) rekeyedParents(ctx context.Context, conn *pgx.Conn) (map[string]bool, error) {
+	parents := map[string]bool{}
+	for _, m := range v.ms {
+		for _, r := range m.Refs {
+			if r.ParentKey() == "id" {
+				parents[r.Parent] = true
+			}
+		}
+		if m.SelfRef != nil {
+			parents[m.Legacy] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, parent := range slices.Sorted(maps.Keys(parents)) {
+		var found bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 `+rekeyedRows(parent)+`)`).Scan(&found); err != nil {
+			return nil, fmt.Errorf("read the id map of %s: %w", parent, err)
+		}
+		if found {
+			out[parent] = true
+		}
+	}
+	return out, nil
 }
 
 // sourceKeys is the source side of the conservation law of mapping m:

@@ -101,9 +101,12 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 			}
 			p.Cols = append(p.Cols, colSpec{Name: c, Src: "(" + m.Columns[c] + ")::" + typ, Tgt: tgt, Type: typ, Computed: true})
 		case isRef && r.ParentKey() == "id" && legacy.has(c):
-			n := len(p.TgtJoins)
-			b, j := backward("t", c, r.Parent, fmt.Sprintf("cb%d", n))
-			p.TgtJoins = append(p.TgtJoins, j)
+			b := tgt + "::text" // a parent the run kept every key of
+			if v.rekeyed[r.Parent] {
+				var j string
+				b, j = backward("t", c, r.Parent, fmt.Sprintf("cb%d", len(p.TgtJoins)))
+				p.TgtJoins = append(p.TgtJoins, j)
+			}
 			src := "s." + ident(c) + "::text"
 			if r.Kind == mappings.SetNull {
 				i := len(p.SetNull)

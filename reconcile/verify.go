@@ -224,6 +224,11 @@ type verifier struct {
 	// none), read with otherKeys.
 	mergedReasons map[string]int64
 	bis           bisector
+	// rekeyed holds the legacy tables some of whose rows the target holds
+	// under another key (merged, folded or re-keyed: backward's id map
+	// has rows for them). A reference to any other parent reads back as
+	// itself, without backward's join (see planContent).
+	rekeyed map[string]bool
 	// typed says that both servers have hash_record_extended (PostgreSQL
 	// 14 or later), so that rowHash hashes values by type (see rowHash).
 	typed bool
@@ -412,6 +417,9 @@ func (v *verifier) prepare(ctx context.Context) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("target: read the recorded results: %w", err)
+	}
+	if v.rekeyed, err = v.rekeyedParents(ctx, tc); err != nil {
+		return fmt.Errorf("target: %w", err)
 	}
 	// One scan of the ledger reads the keys neither loaded nor folded and,
 	// by the way, counts the merged rows by reason (see reasons). Only the
