@@ -81,6 +81,8 @@ type progress struct {
 	last  time.Time
 	start time.Time
 	since time.Time // start of the current phase
+	prev  time.Time // the last event: a phase's first count ends its first batch, so the phase began before it
+	now   func() time.Time
 }
 
 func newProgress(w io.Writer) *progress {
@@ -88,7 +90,8 @@ func newProgress(w io.Writer) *progress {
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, start: time.Now()}
+	start := time.Now()
+	return &progress{w: w, tty: tty, start: start, prev: start, now: time.Now}
 }
 
 // rowPhases are the phases whose events count rows, with what is done to them.
@@ -97,15 +100,20 @@ var rowPhases = map[string]string{"checksum": "read", "extract": "copied"}
 func (p *progress) event(e load.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := p.now()
+	defer func() { p.prev = now }()
 	if e.Message != "" && e.Table == "" {
 		p.finishBar()
-		fmt.Fprintf(p.w, "[%6.1fs] %s: %s\n", time.Since(p.start).Seconds(), e.Phase, e.Message)
+		fmt.Fprintf(p.w, "[%6.1fs] %s: %s\n", now.Sub(p.start).Seconds(), e.Phase, e.Message)
 		return
 	}
 	if e.Phase != p.phase {
 		p.finishBar()
 		p.phase = e.Phase
-		p.since = time.Now()
+		// Rates count from the event before: the first count of a phase
+		// comes when its first batch is done, and measured from then the
+		// first line would report that batch's rows in no time.
+		p.since = p.prev
 		if p.tty {
 			unit := "tables"
 			if rowPhases[e.Phase] != "" {
@@ -122,13 +130,13 @@ func (p *progress) event(e load.Event) {
 		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))
 		p.bar.Set64(e.Done)
 	}
-	if !p.tty && (time.Since(p.last) > 2*time.Second || e.Done == e.Total) {
-		p.last = time.Now()
+	if !p.tty && (now.Sub(p.last) > 2*time.Second || e.Done == e.Total) {
+		p.last = now
 		if verb := rowPhases[e.Phase]; verb != "" {
-			rate := float64(e.Done) / time.Since(p.since).Seconds()
-			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s (%.0f rows/s; last: %s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, rate, e.Table)
+			rate := float64(e.Done) / max(now.Sub(p.since).Seconds(), 1e-3)
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s (%.0f rows/s; last: %s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, rate, e.Table)
 		} else {
-			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", time.Since(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
 		}
 	}
 }
