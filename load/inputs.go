@@ -279,10 +279,11 @@ func (s *session) narrow(ctx context.Context, plans map[string]*Plan, unchanged 
 }
 
 // inputsDigests returns every mapping's inputs digest (inputDigests) from
-// plans and the checksums s holds.
-func (s *session) inputsDigests(plans map[string]*Plan) map[string]string {
+// plans and the checksums s holds, and the reads (edges) they follow.
+func (s *session) inputsDigests(plans map[string]*Plan) (digests map[string]string, edges map[string][]string) {
 	sqls := planSQLs(plans)
-	return inputDigests(reads(s.stage, s.ms, sqls), s.runStarted(), s.ms, sqls, s.batches, s.sums)
+	edges = reads(s.stage, s.ms, sqls)
+	return inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums), edges
 }
 
 // redoSet computes every mapping's inputs digest from plans and the
@@ -292,9 +293,8 @@ func (s *session) inputsDigests(plans map[string]*Plan) map[string]string {
 // When every mapping is to be redone, or the run was asked to (Config.Full),
 // the sets are nil (a full run). It writes nothing.
 func (s *session) redoSet(ctx context.Context, plans map[string]*Plan) (narrowing, error) {
-	sqls := planSQLs(plans)
-	edges := reads(s.stage, s.ms, sqls)
-	n := narrowing{digests: inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums)}
+	digests, edges := s.inputsDigests(plans)
+	n := narrowing{digests: digests}
 	if s.cfg.Full {
 		return n, nil
 	}

@@ -442,7 +442,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	// mappings the run redoes change: a batch is left to the extract when
 	// the target records none like it, so every mapping reading its table
 	// had a digest unlike the recorded one.
-	s.only.digests = s.inputsDigests(plans)
+	s.only.digests, _ = s.inputsDigests(plans)
 	if err := s.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -883,15 +883,11 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 		done += s.sums[batchKey(b.Table, b.No)].Rows
 		s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done)})
 	}
+	// Every table has a batch (PlanBatches), so every table read has its
+	// stage table: created now, or with the batches copied while
+	// checksumming.
 	if err := s.copyBatches(ctx, snap, readers, batches, "extract", done, allRows); err != nil {
 		return err
-	}
-	// Every table read has a stage table, even one whose batches were all
-	// copied while checksumming (created then) or that has none.
-	for _, t := range tables {
-		if err := s.createStageTable(ctx, t); err != nil {
-			return err
-		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)

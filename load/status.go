@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -153,7 +155,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			if err != nil {
 				return nil, fmt.Errorf("status: %w", err)
 			}
-			redo, toExtract = sortedSet(n.redo), sortedSet(n.stage)
+			redo, toExtract = slices.Sorted(maps.Keys(n.redo)), slices.Sorted(maps.Keys(n.stage))
 			// An unchanged source is not enough: a mapping whose digest
 			// is not the recorded one (another build, say) is redone.
 			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0
@@ -218,19 +220,6 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
 	}
 	return rep, nil
-}
-
-// sortedSet returns the names in set, sorted (nil for a nil set).
-func sortedSet(set map[string]bool) []string {
-	if set == nil {
-		return nil
-	}
-	out := make([]string, 0, len(set))
-	for name := range set {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // read reads the runs, the lock and the rejects.
