@@ -262,6 +262,13 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckContent, kind: reconcile.KindMissingRow, table: "books", key: book},
 			}
 		}},
+		{"a row claimed twice, another by none", func(t *testing.T, dst string) []wantFinding {
+			// The ledger entry of the second habit is made to claim the
+			// first: the first is claimed twice, the second by nothing.
+			ids := strings.Fields(first(t, dst, `SELECT string_agg(id::text, ' ' ORDER BY id) FROM (SELECT id FROM habits ORDER BY id LIMIT 2) h`))
+			exec(t, dst, `UPDATE cutover.dispositions SET target_id = '`+ids[0]+`' WHERE legacy_table = 'habits' AND legacy_key = '`+ids[1]+`'`)
+			return []wantFinding{{check: reconcile.CheckTargetRows, kind: reconcile.KindUnexplainedRow, table: "habits", key: ids[1]}}
+		}},
 		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)
 			exec(t, dst, `INSERT INTO cutover.archive (legacy_table, legacy_key, reason, row, run_id)
@@ -288,6 +295,20 @@ func TestVerifyFindsTampering(t *testing.T) {
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "sessions", key: id, columns: []string{"token"}}}
 		}},
 	}
+	// Further checks of the result, by case.
+	also := map[string]func(t *testing.T, res *reconcile.Result){
+		"a row claimed twice, another by none": func(t *testing.T, res *reconcile.Result) {
+			// Each row counted once: the row claimed twice is one loaded row.
+			i := slices.IndexFunc(res.Targets, func(c reconcile.TargetCheck) bool { return c.Table == "habits" })
+			if i < 0 {
+				t.Fatal("no target check of habits")
+			}
+			c := res.Targets[i]
+			if c.Unexplained != 1 || c.Missing != 0 || c.Folded != 0 || c.Loaded+c.Seeds+1 != c.Rows || c.Holds {
+				t.Errorf("habits: %+v, want one unexplained row and every other row loaded or a seed", c)
+			}
+		},
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -305,6 +326,9 @@ func TestVerifyFindsTampering(t *testing.T) {
 				if !found {
 					t.Errorf("no %s/%s finding for %s %s %v; failures:\n%s", w.check, w.kind, w.table, w.key, w.columns, strings.Join(failures(res), "\n"))
 				}
+			}
+			if f := also[tc.name]; f != nil {
+				f(t, res)
 			}
 			for _, f := range res.Findings {
 				if strings.Contains(f.Message, "tampered-token-value") || strings.Contains(f.Key, "tampered-token-value") {
