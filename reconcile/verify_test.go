@@ -228,6 +228,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE books SET total_pages = coalesce(total_pages, 0) + 1 WHERE id = '`+id+`'`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "books", key: id, columns: []string{"total_pages"}}}
 		}},
+		{"a number written otherwise in a json document", func(t *testing.T, dst string) []wantFinding {
+			// 2.0 for 2: equal as jsonb, and hashed alike by jsonb's own
+			// hash, but not the same text.
+			id := first(t, dst, `SELECT t.id::text FROM audit_log t JOIN cutover.dispositions d ON d.target_id = t.id AND d.legacy_table = 'activity_events'
+				WHERE jsonb_typeof(t.details->'v') = 'number' ORDER BY t.id LIMIT 1`)
+			exec(t, dst, `UPDATE audit_log SET details = jsonb_set(details, '{v}', ((details->>'v') || '.0')::jsonb) WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "audit_log", key: id, columns: []string{"details"}}}
+		}},
 		{"move a row to another user", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM reading_sessions ORDER BY id LIMIT 1`)
 			exec(t, dst, `UPDATE reading_sessions r SET user_id = (SELECT u.id FROM users u WHERE u.id <> r.user_id ORDER BY u.id LIMIT 1) WHERE id = '`+id+`'`)
