@@ -3,11 +3,12 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/mappings"
 )
@@ -106,9 +107,10 @@ func rekeyedRows(parent string) string {
 // rekeyedParents returns the parents that the content checks' references
 // point at (by id) whose rows backward would map back through the id map:
 // one probe of each parent's ledger rows, instead of a join per mapping
-// and per reference that, for most parents, finds nothing. Verify reads
-// everything in one snapshot, so the answer holds for every check.
-func (v *verifier) rekeyedParents(ctx context.Context, conn *pgx.Conn) (map[string]bool, error) {
+// and per reference that, for most parents, finds nothing. The probes run
+// side by side on the target's connections; verify reads everything in
+// one snapshot, so the answer holds for every check.
+func (v *verifier) rekeyedParents(ctx context.Context) (map[string]bool, error) {
 	parents := map[string]bool{}
 	for _, m := range v.ms {
 		for _, r := range m.Refs {
@@ -120,17 +122,26 @@ func (v *verifier) rekeyedParents(ctx context.Context, conn *pgx.Conn) (map[stri
 			parents[m.Legacy] = true
 		}
 	}
+	var mu sync.Mutex
 	out := map[string]bool{}
-	for _, parent := range slices.Sorted(maps.Keys(parents)) {
-		var found bool
-		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 `+rekeyedRows(parent)+`)`).Scan(&found); err != nil {
-			return nil, fmt.Errorf("read the id map of %s: %w", parent, err)
-		}
-		if found {
-			out[parent] = true
-		}
+	g, gctx := errgroup.WithContext(ctx)
+	for parent := range parents {
+		g.Go(func() error {
+			return v.withTarget(gctx, func(conn *pgx.Conn) error {
+				var found bool
+				if err := conn.QueryRow(gctx, `SELECT EXISTS (SELECT 1 `+rekeyedRows(parent)+`)`).Scan(&found); err != nil {
+					return fmt.Errorf("read the id map of %s: %w", parent, err)
+				}
+				if found {
+					mu.Lock()
+					out[parent] = true
+					mu.Unlock()
+				}
+				return nil
+			})
+		})
 	}
-	return out, nil
+	return out, g.Wait()
 }
 
 // sourceKeys is the source side of the conservation law of mapping m:

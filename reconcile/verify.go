@@ -368,7 +368,11 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer v.tgt.put(tc)
+	defer func() {
+		if tc != nil {
+			v.tgt.put(tc)
+		}
+	}()
 	if v.tcat, err = readCatalog(ctx, tc, true); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -418,28 +422,45 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("target: read the recorded results: %w", err)
 	}
-	if v.rekeyed, err = v.rekeyedParents(ctx, tc); err != nil {
+	v.tgt.put(tc)
+	tc = nil
+	// The id-map probes and the ledger's scan, side by side (at 10M
+	// rows, 1.1 and 2.2 s that no check can start before).
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		v.rekeyed, err = v.rekeyedParents(gctx)
+		return err
+	})
+	g.Go(func() error {
+		return v.withTarget(gctx, func(conn *pgx.Conn) error { return v.readOtherKeys(gctx, conn) })
+	})
+	if err := g.Wait(); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	// One scan of the ledger reads the keys neither loaded nor folded and,
-	// by the way, counts the merged rows by reason (see reasons). Only the
-	// keys a content check leaves out are held (see ledgerKeys): those of
-	// the tables compared and of their SetNull references' parents, not,
-	// say, every key of a table archived whole.
+	return nil
+}
+
+// readOtherKeys reads, in one scan of the ledger, the keys neither loaded
+// nor folded and, by the way, counts the merged rows by reason (see
+// reasons). Only the keys a content check leaves out are held (see
+// ledgerKeys): those of the tables compared and of their SetNull
+// references' parents, not, say, every key of a table archived whole.
+func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
 	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*),
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
 		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`, v.keysNeeded())
 	if err != nil {
-		return fmt.Errorf("target: read the ledger: %w", err)
+		return fmt.Errorf("read the ledger: %w", err)
 	}
 	for krows.Next() {
 		var table, disp, reason string
 		var n int64
 		var keys []string
 		if err := krows.Scan(&table, &disp, &reason, &n, &keys); err != nil {
-			return fmt.Errorf("target: read the ledger: %w", err)
+			return fmt.Errorf("read the ledger: %w", err)
 		}
 		if keys != nil {
 			if v.otherKeys[table] == nil {
@@ -452,7 +473,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 		}
 	}
 	if err := krows.Err(); err != nil {
-		return fmt.Errorf("target: read the ledger: %w", err)
+		return fmt.Errorf("read the ledger: %w", err)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacygen"
@@ -198,6 +200,15 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	}
 	if n := queryString(t, dst, `SELECT count(*)::text FROM cutover.rejects`); n != fmt.Sprint(rejected) {
 		t.Errorf("verify counts %d rejected rows, cutover.rejects holds %s", rejected, n)
+	}
+	// One connection per server (the checks, and the probes before them,
+	// take turns) finds the same.
+	one, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 1})
+	if err != nil {
+		t.Fatalf("verify with one connection per server: %v", err)
+	}
+	if diff := cmp.Diff(res, one, cmpopts.IgnoreFields(reconcile.Result{}, "Elapsed")); diff != "" {
+		t.Errorf("verify with one connection per server differs (-two +one):\n%s", diff)
 	}
 }
 
