@@ -309,6 +309,46 @@ func countClaims(tbl, claims, seeds string) string {
 		FROM (SELECT id, true AS here FROM ` + tbl + `) t FULL JOIN (` + claims + `) c ON c.target_id = t.id`
 }
 
+// targetRowsBySums fills tc when the sums of the rows of tbl that are not
+// seeds and of the claims on them agree (see targetRows), and reports
+// whether they did. Claims without a target id, and claims on seed ids
+// that the table does not hold, leave the counting to the join.
+func (v *verifier) targetRowsBySums(ctx context.Context, conn *pgx.Conn, tc *TargetCheck, tbl, claims, seeds string) (bool, error) {
+	var rows, loaded, folded, noID int64
+	var rowSum, claimSum string
+	var seedRows, seedLoaded, seedFolded []string
+	if err := conn.QueryRow(ctx, `SELECT r.n, r.h, (SELECT array_agg(id::text) FROM `+tbl+` WHERE id = ANY(`+seeds+`)), c.*
+		FROM (SELECT count(*) AS n, coalesce(sum(uuid_hash_extended(id, 0)), 0)::text AS h FROM `+tbl+` WHERE NOT id = ANY(`+seeds+`)) r,
+			(SELECT count(*) FILTER (WHERE NOT seed AND l), count(*) FILTER (WHERE NOT seed AND NOT l),
+				coalesce(sum(uuid_hash_extended(target_id, 0)) FILTER (WHERE NOT seed), 0)::text,
+				count(*) FILTER (WHERE target_id IS NULL),
+				array_agg(target_id::text) FILTER (WHERE seed AND l), array_agg(target_id::text) FILTER (WHERE seed AND NOT l)
+			FROM (SELECT target_id, l, target_id = ANY(`+seeds+`) AS seed FROM (`+claims+`) x) y) c`).
+		Scan(&rows, &rowSum, &seedRows, &loaded, &folded, &claimSum, &noID, &seedLoaded, &seedFolded); err != nil {
+		return false, err
+	}
+	if rows != loaded+folded || rowSum != claimSum || noID > 0 {
+		return false, nil
+	}
+	for _, id := range append(slices.Clone(seedLoaded), seedFolded...) {
+		if !slices.Contains(seedRows, id) {
+			return false, nil // a claim without its row
+		}
+	}
+	*tc = TargetCheck{Table: tc.Table, Rows: rows + int64(len(seedRows)), Loaded: loaded, Folded: folded}
+	for _, id := range seedRows {
+		switch {
+		case slices.Contains(seedLoaded, id):
+			tc.Loaded++
+		case slices.Contains(seedFolded, id):
+			tc.Folded++
+		default:
+			tc.Seeds++
+		}
+	}
+	return true, nil
+}
+
 // targetRows accounts for every row of one target table.
 func (v *verifier) targetRows(ctx context.Context, t *table) error {
 	tc := TargetCheck{Table: t.Name}
@@ -332,16 +372,27 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 		tbl := "public." + ident(t.Name)
 		claims := `SELECT target_id, disposition = 'loaded' AS l FROM ` + bk + `.dispositions
 				WHERE ` + v.fedBy(t.Name, "") + ` AND target_table = ` + T + ` AND disposition IN ('loaded', 'folded')`
-		// One pass over the table and its ledger entries: the claims
-		// full-joined to the rows. A row without a claim is a seed or
-		// unexplained; a claim without a row is missing. Grouping the
-		// claims by target id first cost as much as the join (3.7 of
-		// 7.4 s for habit_completions at 10M), and in a target the run
-		// wrote every row has one claim at most; the join then yields
-		// each row once, which its count against the table's proves.
-		// Otherwise (a row claimed twice, or claims without rows) the
-		// counts are taken again over the claims grouped by target id,
-		// each row counted once, loaded before folded.
+		// First the sums: the table's rows other than seeds, and the
+		// claims on rows other than seeds, each as a count and a sum of
+		// 64-bit hashes of the ids (the standard of the content checks'
+		// checksums). When they agree, each such row has exactly one
+		// claim (but for a collision of the sums), and the counts follow
+		// from the claims and the few seeds; two scans and no join, a
+		// third of the join's time (habit_completions at 10M: 1.0-1.3
+		// against 2.2-2.4 s).
+		if ok, err := v.targetRowsBySums(ctx, conn, &tc, tbl, claims, seeds); err != nil || ok {
+			return err
+		}
+		// Otherwise one pass over the table and its ledger entries: the
+		// claims full-joined to the rows. A row without a claim is a seed
+		// or unexplained; a claim without a row is missing. Grouping the
+		// claims by target id first cost as much as the join (3.7 of 7.4
+		// s for habit_completions at 10M), and a row claimed twice is
+		// rare; the join then yields each row once, which its count
+		// against the table's proves. Otherwise (a row claimed twice, or
+		// claims without rows) the counts are taken again over the claims
+		// grouped by target id, each row counted once, loaded before
+		// folded.
 		var joined int64
 		if err := conn.QueryRow(ctx, countClaims(tbl, claims, seeds)).
 			Scan(&tc.Rows, &joined, &tc.Loaded, &tc.Folded, &tc.Seeds, &tc.Unexplained, &tc.Missing); err != nil {

@@ -201,6 +201,25 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	if n := queryString(t, dst, `SELECT count(*)::text FROM cutover.rejects`); n != fmt.Sprint(rejected) {
 		t.Errorf("verify counts %d rejected rows, cutover.rejects holds %s", rejected, n)
 	}
+	// Each target table's counts, against the grouped join of its rows
+	// with their claims (verify takes them from sums when it can).
+	var seeds, folded int64
+	for _, c := range res.Targets {
+		if queryString(t, dst, `SELECT count(*)::text FROM information_schema.columns
+			WHERE table_schema = 'public' AND table_name = '`+c.Table+`' AND column_name = 'id'`) == "0" {
+			continue
+		}
+		want := queryString(t, dst, `SELECT concat_ws(' ', count(*), count(*) FILTER (WHERE c.l), count(*) FILTER (WHERE NOT c.l), count(*) FILTER (WHERE c.l IS NULL))
+			FROM public.`+c.Table+` t LEFT JOIN (SELECT target_id, bool_or(disposition = 'loaded') AS l FROM cutover.dispositions
+				WHERE target_table = '`+c.Table+`' AND disposition IN ('loaded', 'folded') GROUP BY 1) c ON c.target_id = t.id`)
+		if got := fmt.Sprintf("%d %d %d %d", c.Rows, c.Loaded, c.Folded, c.Seeds); got != want || !c.Holds {
+			t.Errorf("%s: rows, loaded, folded, seeds %s, want %s (%+v)", c.Table, got, want, c)
+		}
+		seeds, folded = seeds+c.Seeds, folded+c.Folded
+	}
+	if seeds == 0 || folded == 0 {
+		t.Errorf("%d seed rows and %d folded rows in the target: the counts of both are not checked", seeds, folded)
+	}
 	// One connection per server (the checks, and the probes before them,
 	// take turns) finds the same.
 	one, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 1})
