@@ -218,7 +218,8 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 	for _, j := range p.SrcJoins {
 		from += "\n\t" + j
 	}
-	from += "\nWHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) e(k) WHERE e.k = " + key + ")"
+	keys, col := v.excludedKeys(m, "s")
+	from += "\nWHERE NOT EXISTS (SELECT 1 FROM (" + keys + ") e WHERE e.k = " + col + ")"
 	src = relation{
 		SQL:  "SELECT " + key + " AS k, " + srcH + " AS rh, NULL::text AS label" + from,
 		Vals: "SELECT " + key + " AS k, " + valArray(srcE) + " AS v" + from,

@@ -307,6 +307,16 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE cutover.dispositions SET target_id = '`+ids[0]+`' WHERE legacy_table = 'habits' AND legacy_key = '`+ids[1]+`'`)
 			return []wantFinding{{check: reconcile.CheckTargetRows, kind: reconcile.KindUnexplainedRow, table: "habits", key: ids[1]}}
 		}},
+		{"a ledger key that is no uuid", func(t *testing.T, dst string) []wantFinding {
+			// The content check of habits leaves out the keys the ledger
+			// rejects, matched as uuids: this one cannot be one, which is
+			// no error; the conservation finds a reject of no legacy row.
+			exec(t, dst, `INSERT INTO cutover.dispositions (legacy_table, legacy_key, mapping, disposition, reason, run_id)
+				SELECT 'habits', 'not-a-uuid', 'habits', 'rejected', 'orphan', max(id) FROM cutover.runs`,
+				`INSERT INTO cutover.rejects (legacy_table, legacy_key, reason, message, row, run_id)
+				SELECT 'habits', 'not-a-uuid', 'orphan', 'made up', '{}', max(id) FROM cutover.runs`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindNotInSource, table: "habits", key: "not-a-uuid"}}
+		}},
 		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)
 			exec(t, dst, `INSERT INTO cutover.archive (legacy_table, legacy_key, reason, row, run_id)
