@@ -41,6 +41,7 @@ const (
 	KindNotInSource     = "not_in_source"      // data in the target for a key the source does not have
 	KindCountedTwice    = "counted_twice"      // a source key with more than one disposition in the data
 	KindSummaryMismatch = "summary_mismatch"   // cutover.results disagrees with the data
+	KindLedgerMismatch  = "ledger_mismatch"    // the ledger's kept keys disagree with the data
 	KindNotFinished     = "not_finished"       // a mapping without results
 	KindUnexplainedRow  = "unexplained_row"    // a target row no legacy row or seed explains
 	KindMissingRow      = "missing_row"        // a compared source row absent from the target

@@ -223,7 +223,10 @@ type verifier struct {
 	// mergedReasons counts the ledger's merged rows by reason ("" for
 	// none), read with otherKeys.
 	mergedReasons map[string]int64
-	bis           bisector
+	// ledgerKept counts the ledger's archived, discarded and rejected
+	// keys by legacy table and disposition.
+	ledgerKept map[string]map[string]int64
+	bis        bisector
 	// rekeyed holds the legacy tables some of whose rows the target holds
 	// under another key (merged, folded or re-keyed: backward's id map
 	// has rows for them). A reference to any other parent reads back as
@@ -449,6 +452,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
+	v.ledgerKept = map[string]map[string]int64{}
 	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*),
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
 		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`, v.keysNeeded())
@@ -470,6 +474,11 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 		}
 		if disp == "merged" {
 			v.mergedReasons[reason] += n
+		} else {
+			if v.ledgerKept[table] == nil {
+				v.ledgerKept[table] = map[string]int64{}
+			}
+			v.ledgerKept[table][disp] += n
 		}
 	}
 	if err := krows.Err(); err != nil {

@@ -307,6 +307,11 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE cutover.dispositions SET target_id = '`+ids[0]+`' WHERE legacy_table = 'habits' AND legacy_key = '`+ids[1]+`'`)
 			return []wantFinding{{check: reconcile.CheckTargetRows, kind: reconcile.KindUnexplainedRow, table: "habits", key: ids[1]}}
 		}},
+		{"a ledger entry of a reject that is not there", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `INSERT INTO cutover.dispositions (legacy_table, legacy_key, mapping, disposition, reason, run_id)
+				SELECT 'habits', '7a4d1c2e-0000-4000-8000-00000000abce', 'habits', 'rejected', 'orphan', max(id) FROM cutover.runs`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindLedgerMismatch, table: "habits"}}
+		}},
 		{"a ledger key that is no uuid", func(t *testing.T, dst string) []wantFinding {
 			// The content check of habits leaves out the keys the ledger
 			// rejects, matched as uuids: this one cannot be one, which is
