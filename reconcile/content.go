@@ -101,9 +101,10 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 			}
 			p.Cols = append(p.Cols, colSpec{Name: c, Src: "(" + m.Columns[c] + ")::" + typ, Tgt: tgt, Type: typ, Computed: true})
 		case isRef && r.ParentKey() == "id" && legacy.has(c):
-			// A parent the run kept every key of: the values compare as
-			// they are, uuids when both sides hold uuids; otherwise as
-			// text, mapped back through the id map on the target.
+			// References compare as legacy keys, in text: the target's
+			// mapped back through the id map where the parent has
+			// re-keyed rows. Where it has none, a uuid on both sides
+			// compares as the uuid it is (no text written per row).
 			b, src, as := tgt+"::text", "s."+ident(c)+"::text", "text"
 			if !v.rekeyed[r.Parent] && typ == "uuid" && legacy.Types[c] == "uuid" {
 				b, src, as = tgt, "s."+ident(c), "uuid"
