@@ -106,13 +106,13 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 			// re-keyed rows. Where it has none, a uuid on both sides
 			// compares as the uuid it is (no text written per row).
 			b, src, as := tgt+"::text", "s."+ident(c)+"::text", "text"
-			if !v.rekeyed[r.Parent] && typ == "uuid" && legacy.Types[c] == "uuid" {
-				b, src, as = tgt, "s."+ident(c), "uuid"
-			}
-			if v.rekeyed[r.Parent] {
+			switch {
+			case v.rekeyed[r.Parent]:
 				var j string
 				b, j = backward("t", c, r.Parent, fmt.Sprintf("cb%d", len(p.TgtJoins)))
 				p.TgtJoins = append(p.TgtJoins, j)
+			case typ == "uuid" && legacy.Types[c] == "uuid":
+				b, src, as = tgt, "s."+ident(c), "uuid"
 			}
 			if r.Kind == mappings.SetNull {
 				i := len(p.SetNull)
