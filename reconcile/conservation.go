@@ -210,17 +210,19 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 		v.add(Finding{Severity: Failure, Check: CheckSummary, Kind: KindSummaryMismatch, Table: m.Legacy,
 			Message: "cutover.results records " + tc.Recorded.differing(line) + ", the data shows " + line.differing(*tc.Recorded)})
 	}
-	// The ledger's kept keys against the data's: an entry whose kept row
-	// is gone, or one the data never had, would mislead a re-run and the
-	// reports, which read the ledger.
-	for _, k := range []struct {
-		disp, table string
-		data        int64
-	}{{"archived", "archive", line.Archived}, {"discarded", "discards", line.Discarded}, {"rejected", "rejects", line.Rejected}} {
-		if n := v.ledgerKept[m.Legacy][k.disp]; n != k.data {
-			v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy,
-				Message: fmt.Sprintf("the ledger records %d %s keys, cutover.%s holds %d", n, k.disp, k.table, k.data)})
+	// The ledger's kept keys against the data's, key by key (as tallies):
+	// an entry whose kept row is gone, or one the data never had, would
+	// mislead a re-run and the reports, which read the ledger.
+	for _, k := range keptDispositions {
+		ledger, data := v.ledgerKept.get(m.Legacy, k.disp), v.keptData.get(m.Legacy, k.disp)
+		if ledger.equal(data) {
+			continue
 		}
+		msg := fmt.Sprintf("the ledger records %d %s keys, cutover.%s holds %d", ledger.n, k.disp, k.table, data.n)
+		if ledger.n == data.n {
+			msg = fmt.Sprintf("the ledger records %d %s keys and cutover.%s holds as many, but not the same keys", ledger.n, k.disp, k.table)
+		}
+		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy, Message: msg})
 	}
 	v.mu.Lock()
 	v.res.Tables = append(v.res.Tables, tc)

@@ -223,10 +223,11 @@ type verifier struct {
 	// mergedReasons counts the ledger's merged rows by reason ("" for
 	// none), read with otherKeys.
 	mergedReasons map[string]int64
-	// ledgerKept counts the ledger's archived, discarded and rejected
-	// keys by legacy table and disposition.
-	ledgerKept map[string]map[string]int64
-	bis        bisector
+	// ledgerKept tallies the ledger's archived, discarded and rejected
+	// keys by legacy table and disposition, read with otherKeys; keptData
+	// tallies the keys archive, discards and rejects hold (readKeptKeys).
+	ledgerKept, keptData tallies
+	bis                  bisector
 	// rekeyed holds the legacy tables some of whose rows the target holds
 	// under another key (merged, folded or re-keyed: backward's id map
 	// has rows for them). A reference to any other parent reads back as
@@ -427,8 +428,8 @@ func (v *verifier) prepare(ctx context.Context) error {
 	}
 	v.tgt.put(tc)
 	tc = nil
-	// The id-map probes and the ledger's scan, side by side (at 10M
-	// rows, 1.1 and 2.2 s that no check can start before).
+	// The id-map probes, the ledger's scan and the kept rows' keys, side
+	// by side (at 10M rows, 1.1 and 2.2 s that no check can start before).
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
@@ -437,6 +438,9 @@ func (v *verifier) prepare(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		return v.withTarget(gctx, func(conn *pgx.Conn) error { return v.readOtherKeys(gctx, conn) })
+	})
+	g.Go(func() error {
+		return v.withTarget(gctx, func(conn *pgx.Conn) error { return v.readKeptKeys(gctx, conn) })
 	})
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -452,18 +456,18 @@ func (v *verifier) prepare(ctx context.Context) error {
 func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
-	v.ledgerKept = map[string]map[string]int64{}
-	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*),
+	v.ledgerKept = tallies{}
+	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*), `+keyHashSum("legacy_key")+`,
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
 		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`, v.keysNeeded())
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}
 	for krows.Next() {
-		var table, disp, reason string
+		var table, disp, reason, sum string
 		var n int64
 		var keys []string
-		if err := krows.Scan(&table, &disp, &reason, &n, &keys); err != nil {
+		if err := krows.Scan(&table, &disp, &reason, &n, &sum, &keys); err != nil {
 			return fmt.Errorf("read the ledger: %w", err)
 		}
 		if keys != nil {
@@ -474,11 +478,8 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 		}
 		if disp == "merged" {
 			v.mergedReasons[reason] += n
-		} else {
-			if v.ledgerKept[table] == nil {
-				v.ledgerKept[table] = map[string]int64{}
-			}
-			v.ledgerKept[table][disp] += n
+		} else if err := v.ledgerKept.add(table, disp, n, sum); err != nil {
+			return fmt.Errorf("read the ledger of %s: %w", table, err)
 		}
 	}
 	if err := krows.Err(); err != nil {

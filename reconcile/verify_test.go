@@ -312,6 +312,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 				SELECT 'habits', '7a4d1c2e-0000-4000-8000-00000000abce', 'habits', 'rejected', 'orphan', max(id) FROM cutover.runs`)
 			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindLedgerMismatch, table: "habits"}}
 		}},
+		{"a ledger entry swapped for one the data never had", func(t *testing.T, dst string) []wantFinding {
+			// A table archived whole has no content check, and its ledger
+			// keeps as many archived keys as before: only the keys differ.
+			table := first(t, dst, `SELECT legacy_table FROM cutover.results WHERE target_table IS NULL AND archived > 1 ORDER BY legacy_table LIMIT 1`)
+			exec(t, dst, `UPDATE cutover.dispositions SET legacy_key = legacy_key || '-made-up'
+				WHERE (legacy_table, legacy_key) = (SELECT legacy_table, min(legacy_key) FROM cutover.dispositions WHERE legacy_table = '`+table+`' GROUP BY 1)`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindLedgerMismatch, table: table}}
+		}},
 		{"a ledger key that is no uuid", func(t *testing.T, dst string) []wantFinding {
 			// The content check of habits leaves out the keys the ledger
 			// rejects, matched as uuids: this one cannot be one, which is
@@ -350,6 +358,12 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}
 	// Further checks of the result, by case.
 	also := map[string]func(t *testing.T, res *reconcile.Result){
+		"a ledger entry swapped for one the data never had": func(t *testing.T, res *reconcile.Result) {
+			// Nothing else sees it: the counts agree.
+			if f := failures(res); len(f) != 1 || !strings.Contains(f[0], "as many, but not the same keys") {
+				t.Errorf("failures %q, want the one ledger mismatch of equal counts", f)
+			}
+		},
 		"a row claimed twice, another by none": func(t *testing.T, res *reconcile.Result) {
 			// Each row counted once: the row claimed twice is one loaded row.
 			i := slices.IndexFunc(res.Targets, func(c reconcile.TargetCheck) bool { return c.Table == "habits" })
