@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +92,36 @@ func TestDecisionKeyTypes(t *testing.T) {
 						t.Errorf("child ledger rows = %q, want %q", got, want)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestExposedIndexOnlyWhenRead: a mapping's decisions are indexed by its
+// Exposes columns when another mapping of the run reads them, or when the
+// run does not say (Params.Read nil); a source without the reader skips
+// the index.
+func TestExposedIndexOnlyWhenRead(t *testing.T) {
+	targets := map[string]TargetTable{"items": {Columns: []string{"id", "user_id", "title"}, PK: []string{"id"}}}
+	m := mappings.Mapping{Legacy: "items", Target: "items", Exposes: []string{"user_id", "title"}}
+	for _, c := range []struct {
+		name  string
+		read  map[string]bool
+		index bool
+	}{
+		{"not said", nil, true},
+		{"read by another mapping", map[string]bool{"items": true}, true},
+		{"read by none", map[string]bool{"other": true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := BuildPlan(m, []string{"id", "user_id", "title"}, targets, map[string]mappings.Mapping{"items": m},
+				Params{Stage: "stage", Read: c.read})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `CREATE INDEX ON "stage"."d_items" ("_x_user_id", "_x_title")`
+			if got := slices.Contains(p.DecideEnd, want); got != c.index {
+				t.Errorf("index built: %v, want %v (DecideEnd %q)", got, c.index, p.DecideEnd)
 			}
 		})
 	}

@@ -1051,10 +1051,13 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 		return nil, err
 	}
 	params := Params{Stage: s.stage, RunStarted: s.runStarted(), NoSessions: s.cfg.NoSessions, Ledger: s.ledger,
-		UUID: map[string]bool{}}
+		UUID: map[string]bool{}, Read: map[string]bool{}}
 	parents := map[string]mappings.Mapping{}
 	for _, m := range s.ms {
 		parents[m.Legacy] = m
+		for _, a := range m.After {
+			params.Read[a] = true
+		}
 		for _, c := range s.src.Table(m.Legacy).Columns {
 			if c.Type == "uuid" {
 				params.UUID[m.Legacy+"."+c.Name] = true

@@ -1,8 +1,10 @@
 package mappings_test
 
 import (
+	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"testing"
 
@@ -154,5 +156,24 @@ func TestFeedersAndClaimLookups(t *testing.T) {
 	want := []string{"achievement_definitions", "learn_drills", "learn_lessons", "learn_topics", "market_items", "onboarding_flows", "onboarding_steps", "roles"}
 	if d := cmp.Diff(want, mappings.ClaimLookups(all)); d != "" {
 		t.Errorf("ClaimLookups (-want +got):\n%s", d)
+	}
+}
+
+// TestDecisionReadersComeAfter: a mapping that reads another mapping's
+// decisions ({{d:table}}) names that mapping in After, which orders it and
+// tells the run to index the decisions it reads (load.Params.Read).
+func TestDecisionReadersComeAfter(t *testing.T) {
+	reads := regexp.MustCompile(`\{\{d:(\w+)\}\}`)
+	var readers int
+	for _, m := range mappings.All() {
+		for _, r := range reads.FindAllStringSubmatch(fmt.Sprintf("%+v", m), -1) {
+			readers++
+			if !slices.Contains(m.After, r[1]) {
+				t.Errorf("%s reads the decisions of %s but does not come After it (%v)", m.Name(), r[1], m.After)
+			}
+		}
+	}
+	if readers == 0 {
+		t.Error("no mapping reads another's decisions: the check checks nothing")
 	}
 }
