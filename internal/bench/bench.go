@@ -147,7 +147,10 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 		return s, nil
 	}
 	for i, role := range []string{"source", "target"} {
-		cl, err := pgcluster.Start(ctx, pgcluster.Options{})
+		// The sampler names a statement by the relations in its text, which
+		// pg_stat_activity cuts at 1 kB by default: before the FROM of a
+		// verify bucket query, whose hash expressions come first.
+		cl, err := pgcluster.Start(ctx, pgcluster.Options{Settings: map[string]string{"track_activity_query_size": "16384"}})
 		if err != nil {
 			s.close()
 			return nil, err

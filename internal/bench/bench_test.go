@@ -218,6 +218,10 @@ func TestStatement(t *testing.T) {
 		{`INSERT INTO public."habits" AS t ("id") SELECT d._tid FROM "cutover_stage"."d_habits" d`, "INSERT INTO habits (d_habits)"},
 		{`SELECT count(*) FROM public."users"`, "SELECT FROM users"},
 		{`COPY (SELECT "id" FROM "public"."users" WHERE true) TO STDOUT`, "COPY TO STDOUT users"},
+		{`SELECT b, count(*) FILTER (WHERE ie) FROM (SELECT ((kh >> 60) & 15) AS b FROM (SELECT hashtextextended(k, 0) AS kh
+			FROM (SELECT s."id"::text AS k FROM public."activity_events" s) x) y OFFSET 0) z GROUP BY 1`, "buckets activity_events"},
+		{`SELECT b, count(*) FILTER (WHERE ie) FROM (SELECT ((kh >> 60) & 15) AS b FROM (SELECT hashtextextended(k, 0) AS kh, hash_record_ext`,
+			"buckets (text cut before its table)"},
 	} {
 		if got := statement(c.q); got != c.want {
 			t.Errorf("statement(%q) = %q, want %q", c.q, got, c.want)

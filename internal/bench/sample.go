@@ -323,15 +323,24 @@ var (
 	verbRelation = regexp.MustCompile(`^(INSERT INTO|DELETE FROM|UPDATE|CREATE UNLOGGED TABLE|CREATE TABLE|CREATE INDEX ON|ANALYZE|COPY|DROP SCHEMA IF EXISTS|DROP SCHEMA) ([^\s(]+)`)
 	fromRelation = regexp.MustCompile(`\bFROM ([^\s(]+)`)
 	decision     = regexp.MustCompile(`"d_([a-z0-9_]+)"`)
+	// publicRelation is an application table, as verify writes it.
+	publicRelation = regexp.MustCompile(`\bpublic\.("[^"]+"|[a-z0-9_]+)`)
 )
 
 // statement names a query by its verb and relation, schema and quotes
 // removed, and the decision table it reads when that is another relation:
-// "INSERT INTO dispositions (d_users)".
+// "INSERT INTO dispositions (d_users)". A verify bucket query is named by
+// the application table it reads: "buckets points_ledger".
 func statement(query string) string {
 	q := strings.Join(strings.Fields(query), " ")
 	name := firstWords(q, 3)
 	rel := ""
+	if strings.HasPrefix(q, "SELECT b,") {
+		if m := publicRelation.FindStringSubmatch(q); m != nil {
+			return "buckets " + bare(m[1])
+		}
+		return "buckets (text cut before its table)"
+	}
 	if m := verbRelation.FindStringSubmatch(q); m != nil {
 		rel = bare(m[2])
 		name = m[1] + " " + rel
