@@ -55,8 +55,8 @@ type Params struct {
 	// Nil: every _k is text.
 	UUID map[string]bool
 	// Read names the legacy tables whose decisions other mappings of the
-	// run read ({{d:table}}, which a mapping reads only after it: After).
-	// Only those decision tables get the index of their Exposes columns;
+	// run read ({{d:table}}; a reader names the table in its After). Only
+	// those decision tables get the index of their Exposes columns;
 	// a source without the drift tables that read them (habit_logs,
 	// user_inbox) skips building it (2.5 connection-seconds for
 	// habit_completions at 10M rows). Nil: every mapping's index is built.
