@@ -66,7 +66,15 @@ func (r *copyRig) copyAll(tb testing.TB, batches int) int64 {
 		tb.Fatal(err)
 	}
 	var total int64
-	for _, b := range extract.SplitUUIDRange("copied", batches) {
+	var pages int64
+	if err := r.src.QueryRow(ctx, `SELECT pg_relation_size('copied') / current_setting('block_size')::bigint`).Scan(&pages); err != nil {
+		tb.Fatal(err)
+	}
+	bs := extract.SplitPages("copied", pages, batches)
+	if batches > 1 && len(bs) != batches {
+		tb.Fatalf("%d pages split into %d batches, want %d", pages, len(bs), batches)
+	}
+	for _, b := range bs {
 		n, err := extract.CopyBatch(ctx, r.src, r.snap.ID, r.target.PgConn(), "stage", r.table, b, nil)
 		if err != nil {
 			tb.Fatalf("%s: %v", b, err)

@@ -39,6 +39,8 @@ type Table struct {
 	// EstimatedRows and Bytes come from the catalog statistics.
 	EstimatedRows int64
 	Bytes         int64
+	// Pages is the size of the table's heap in pages (PlanBatches).
+	Pages int64
 }
 
 // Source describes a recognised legacy database.
@@ -49,6 +51,8 @@ type Source struct {
 	Flavor string
 	// Drift lists the drift tables present (habit_logs, user_inbox, quests).
 	Drift []string
+	// BlockSize is the server's page size in bytes.
+	BlockSize int64
 }
 
 // TableNames returns the names of the source's tables.
@@ -224,7 +228,8 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 
 func readSizes(ctx context.Context, conn Querier, src *Source) error {
 	rows, err := conn.Query(ctx, `
-		SELECT c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid)
+		SELECT c.relname, greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid),
+			pg_relation_size(c.oid) / current_setting('block_size')::bigint, current_setting('block_size')::bigint
 		FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`)
 	if err != nil {
@@ -233,12 +238,12 @@ func readSizes(ctx context.Context, conn Querier, src *Source) error {
 	defer rows.Close()
 	for rows.Next() {
 		var name string
-		var n, b int64
-		if err := rows.Scan(&name, &n, &b); err != nil {
+		var n, b, pages int64
+		if err := rows.Scan(&name, &n, &b, &pages, &src.BlockSize); err != nil {
 			return fmt.Errorf("read source table sizes: %w", err)
 		}
 		if t := src.Table(name); t != nil {
-			t.EstimatedRows, t.Bytes = n, b
+			t.EstimatedRows, t.Bytes, t.Pages = n, b, pages
 		}
 	}
 	return rows.Err()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/big"
 	"math/bits"
+	"strconv"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -205,4 +207,29 @@ func (s sum128) String() string {
 	b := big.NewInt(s.hi)
 	b.Lsh(b, 64)
 	return b.Add(b, new(big.Int).SetUint64(s.lo)).String()
+}
+
+// TableContent adds up the checksums of the batches of one table into the
+// table's: its rows and the sum of their content hashes (each a sum of row
+// hashes, so the total does not depend on how the rows fell into batches;
+// batches are page ranges, and a table rewritten with the same rows has
+// them on other pages). It returns false when a checksum was not taken
+// from the stream (an earlier build's).
+func TableContent(cs []Checksum) (Checksum, bool) {
+	var total Checksum
+	var sum uint64
+	for _, c := range cs {
+		h, ok := strings.CutPrefix(c.Hash, streamHash)
+		if !ok {
+			return Checksum{}, false
+		}
+		v, err := strconv.ParseUint(h, 16, 64)
+		if err != nil {
+			return Checksum{}, false
+		}
+		total.Rows += c.Rows
+		sum += v
+	}
+	total.Hash = fmt.Sprintf("%s%016x", streamHash, sum)
+	return total, true
 }

@@ -3,14 +3,12 @@ package extract
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -42,37 +40,39 @@ func (s *Snapshot) Close(ctx context.Context) error {
 	return errors.Join(err, s.conn.Close(ctx))
 }
 
-// Batch is a key range of one table: rows whose id is in [Lo, Hi). A nil
-// bound is open. Tables without a uuid id are one batch.
+// Batch is a range of heap pages of one table: the rows whose ctid is in
+// [(Lo,0), (Hi,0)). Lo 0 is the table's start and Hi 0 its end, pages added
+// since the plan included. A batch reads only its own pages (a TID range
+// scan). Batches used to be ranges of the uuid key, and random uuids put
+// rows of every range on every page: each batch of a table read all of its
+// pages (points_ledger in five batches: 560-640 ms of COPY on the source,
+// against 470-520 ms in page ranges).
 type Batch struct {
 	Table  string
 	No, Of int
-	Lo, Hi *uuid.UUID
+	Lo, Hi int64
 }
 
-// String names the batch for messages: "habits batch 3/8 (id 60000000… to 80000000…)".
+// String names the batch for messages: "habits batch 3/8 (pages 16384 to 24576)".
 func (b Batch) String() string {
 	if b.Of <= 1 {
 		return b.Table + " (all rows)"
 	}
-	lo, hi := "start", "end"
-	if b.Lo != nil {
-		lo = b.Lo.String()[:8] + "…"
+	hi := "the end"
+	if b.Hi > 0 {
+		hi = fmt.Sprint(b.Hi)
 	}
-	if b.Hi != nil {
-		hi = b.Hi.String()[:8] + "…"
-	}
-	return fmt.Sprintf("%s batch %d/%d (id %s to %s)", b.Table, b.No, b.Of, lo, hi)
+	return fmt.Sprintf("%s batch %d/%d (pages %d to %s)", b.Table, b.No, b.Of, b.Lo, hi)
 }
 
 // Where is the SQL predicate selecting the batch's rows.
 func (b Batch) Where() string {
 	var conds []string
-	if b.Lo != nil {
-		conds = append(conds, fmt.Sprintf("id >= '%s'", b.Lo))
+	if b.Lo > 0 {
+		conds = append(conds, fmt.Sprintf("ctid >= '(%d,0)'::tid", b.Lo))
 	}
-	if b.Hi != nil {
-		conds = append(conds, fmt.Sprintf("id < '%s'", b.Hi))
+	if b.Hi > 0 {
+		conds = append(conds, fmt.Sprintf("ctid < '(%d,0)'::tid", b.Hi))
 	}
 	if len(conds) == 0 {
 		return "true"
@@ -80,49 +80,44 @@ func (b Batch) Where() string {
 	return strings.Join(conds, " AND ")
 }
 
-// PlanBatches splits every table into key-range batches of about
-// batchBytes each (by the catalog's size estimate), at most maxBatches per
-// table. Random UUIDs spread evenly over the key space, so equal ranges hold
-// about equal rows. The plan depends only on the sizes, never on the data.
+// PlanBatches splits every table into batches of about batchBytes of heap
+// each, at most maxBatches per table. The bounds are multiples of one
+// chunk of pages, so a table that grows keeps its batches and gains one at
+// the end. The plan depends only on the sizes, never on the data.
 func PlanBatches(src *Source, batchBytes int64, maxBatches int) []Batch {
 	var out []Batch
 	for _, t := range src.Tables {
-		n := 1
-		if hasUUIDID(t) && batchBytes > 0 {
-			n = int((t.Bytes + batchBytes - 1) / batchBytes)
-			n = max(1, min(n, maxBatches))
+		chunk := max(1, batchBytes/max(1, src.BlockSize))
+		if batchBytes <= 0 {
+			chunk = max(1, t.Pages)
 		}
-		out = append(out, SplitUUIDRange(t.Name, n)...)
+		chunk = max(chunk, (t.Pages+int64(maxBatches)-1)/int64(maxBatches))
+		out = append(out, splitChunks(t.Name, t.Pages, chunk)...)
 	}
 	return out
 }
 
-// SplitUUIDRange returns n batches that cover the whole UUID space.
-func SplitUUIDRange(table string, n int) []Batch {
-	if n <= 1 {
+// SplitPages returns n batches of about equal pages that cover a table of
+// pages heap pages, and whatever it gains after.
+func SplitPages(table string, pages int64, n int) []Batch {
+	if n <= 1 || pages <= 1 {
 		return []Batch{{Table: table, No: 1, Of: 1}}
 	}
-	bounds := make([]*uuid.UUID, n+1)
-	step := ^uint64(0)/uint64(n) + 1
-	for i := 1; i < n; i++ {
-		var u uuid.UUID
-		binary.BigEndian.PutUint64(u[:8], uint64(i)*step)
-		bounds[i] = &u
+	return splitChunks(table, pages, (pages+int64(n)-1)/int64(n))
+}
+
+// splitChunks cuts pages into batches of chunk pages, the last open.
+func splitChunks(table string, pages, chunk int64) []Batch {
+	n := int(max(1, (pages+chunk-1)/chunk))
+	if n == 1 {
+		return []Batch{{Table: table, No: 1, Of: 1}}
 	}
 	out := make([]Batch, n)
 	for i := range out {
-		out[i] = Batch{Table: table, No: i + 1, Of: n, Lo: bounds[i], Hi: bounds[i+1]}
+		out[i] = Batch{Table: table, No: i + 1, Of: n, Lo: int64(i) * chunk, Hi: int64(i+1) * chunk}
 	}
+	out[n-1].Hi = 0
 	return out
-}
-
-func hasUUIDID(t Table) bool {
-	for _, c := range t.Columns {
-		if c.Name == "id" {
-			return c.Type == "uuid"
-		}
-	}
-	return false
 }
 
 // StageTable returns the identifier of the stage copy of a legacy table in

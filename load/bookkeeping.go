@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.reasons (
 	rows         bigint NOT NULL,
 	PRIMARY KEY (mapping, disposition, reason)
 );
--- batches: the source the target holds, per key range of each table (row
+-- batches: the source the target holds, per range of pages of each table (row
 -- count and an order-independent hash of the rows). A run forgets them all
 -- before it changes the target, and records each table's batches in the
 -- transaction that writes the table.

@@ -227,10 +227,22 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 		h := sha256.Sum256([]byte(sql))
 		planHash[m.Name()] = hex.EncodeToString(h[:])
 	}
-	tableSums := map[string]string{}
+	// Each table's content, whatever pages its rows are on: the batches'
+	// sums added up (a table rewritten with the same rows, by VACUUM FULL
+	// say, is unchanged). Checksums of an earlier build are listed batch by
+	// batch, which a new checksum never equals.
+	listed, byTable := map[string]string{}, map[string][]extract.Checksum{}
 	for _, b := range batches {
 		c := sums[batchKey(b.Table, b.No)]
-		tableSums[b.Table] += fmt.Sprintf("%d/%d %d %s\n", b.No, b.Of, c.Rows, c.Hash)
+		listed[b.Table] += fmt.Sprintf("%d/%d %d %s\n", b.No, b.Of, c.Rows, c.Hash)
+		byTable[b.Table] = append(byTable[b.Table], c)
+	}
+	tableSums := map[string]string{}
+	for t, cs := range byTable {
+		tableSums[t] = listed[t]
+		if c, ok := extract.TableContent(cs); ok {
+			tableSums[t] = fmt.Sprintf("%d %s\n", c.Rows, c.Hash)
+		}
 	}
 	out := map[string]string{}
 	for _, m := range ms {

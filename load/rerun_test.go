@@ -37,7 +37,7 @@ import (
 var errInjected = errors.New("injected fault")
 
 // rerunConfig is the configuration of every run here: small batches, so
-// that the larger tables are cut into several key ranges.
+// that the larger tables are cut into several page ranges.
 func rerunConfig(src, dst string) Config {
 	return Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2, BatchBytes: 256 << 10}
 }
@@ -229,7 +229,7 @@ func scalarOf[T any](t *testing.T, ctx context.Context, u, sql string, args ...a
 // Re-running the same configuration finishes the job: the target equals a
 // fresh run's on S1.
 func TestRerunAfterFault(t *testing.T) {
-	extractErr := `^extract habit_completions batch \d+/\d+ \(id \S+ to \S+\): .*failpoint`
+	extractErr := `^extract habit_completions batch \d+/\d+ \(pages \d+ to (\d+|the end)\): .*failpoint`
 	for _, c := range []struct {
 		name, point string
 		nth         int

@@ -844,7 +844,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 
 // stageAll copies the source tables the run reads (all, or those of
 // narrow's stage set) into the stage schema, from the one snapshot, in
-// parallel key-range batches, and indexes the copies. Batches checksums
+// parallel batches (page ranges), and indexes the copies. Batches checksums
 // copied already stay; tables it copied that the run does not read go.
 func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
 	if err := s.openStage(ctx); err != nil {

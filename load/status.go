@@ -57,7 +57,7 @@ type RunInfo struct {
 	FailedBatch int
 }
 
-// TableStatus is one legacy table: its key-range batches and its recorded
+// TableStatus is one legacy table: its batches (page ranges) and its recorded
 // conservation line.
 type TableStatus struct {
 	Legacy string

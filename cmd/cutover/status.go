@@ -61,7 +61,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	}
 	tw.Flush()
 
-	fmt.Fprintln(w, "\nTABLES (key-range batches of each legacy table)")
+	fmt.Fprintln(w, "\nTABLES (batches of each legacy table, by ranges of its pages)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	changed := ""
 	if r.SourceRead {

@@ -40,7 +40,7 @@ func measureRaw(ctx context.Context, sourceURL, targetURL string, workers int) (
 	}
 	var batches []extract.Batch
 	for _, t := range src.Tables {
-		batches = append(batches, extract.SplitUUIDRange(t.Name, 1)...)
+		batches = append(batches, extract.SplitPages(t.Name, t.Pages, 1)...)
 	}
 	size := func(b extract.Batch) int64 { return src.Table(b.Table).Bytes }
 	slices.SortStableFunc(batches, func(a, b extract.Batch) int { return cmp.Compare(size(b), size(a)) })
