@@ -1,12 +1,15 @@
 package extract_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/pgtest"
 )
 
 // TestPlanBatches pins how tables are cut into page ranges: whole chunks
@@ -57,5 +60,44 @@ func TestPlanBatches(t *testing.T) {
 	}
 	if s := extract.PlanBatches(src, 8<<20, 4)[3].String(); s != "big batch 3/3 (pages 2048 to the end)" {
 		t.Errorf("String() = %q", s)
+	}
+}
+
+// TestBatchReadsItsPages: a batch's predicate is planned as a TID range
+// scan, which reads only the batch's pages, and the batches of a table
+// hold each row once.
+func TestBatchReadsItsPages(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := conn.Exec(ctx, `CREATE TABLE paged (id uuid PRIMARY KEY, note text);
+		INSERT INTO paged SELECT gen_random_uuid(), repeat('x', 200) FROM generate_series(1, 3000);
+		ANALYZE paged`); err != nil {
+		t.Fatal(err)
+	}
+	var pages int64
+	if err := conn.QueryRow(ctx, `SELECT pg_relation_size('paged') / current_setting('block_size')::bigint`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	batches := extract.SplitPages("paged", pages, 3)
+	if len(batches) != 3 {
+		t.Fatalf("%d pages in %d batches, want 3", pages, len(batches))
+	}
+	var total int64
+	for _, b := range batches {
+		var plan string
+		if err := conn.QueryRow(ctx, `EXPLAIN (COSTS OFF) SELECT * FROM public.paged t WHERE `+b.Where()).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "Tid Range Scan") {
+			t.Errorf("%s is planned as %q, want a Tid Range Scan", b, plan)
+		}
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM public.paged t WHERE `+b.Where()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 3000 {
+		t.Errorf("the batches hold %d rows, want 3000", total)
 	}
 }
