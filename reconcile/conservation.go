@@ -52,10 +52,8 @@ func (v *verifier) evidence(m mappings.Mapping) relation {
 		parts = append(parts, `SELECT `+key+` AS k, hashtextextended(`+key+`, 0) AS rh, `+lit(string(m.Disposition()))+` AS label
 			FROM public.`+ident(m.Target)+` t`+joins)
 	}
-	for _, e := range []struct{ table, label string }{
-		{"archive", "archived"}, {"discards", "discarded"}, {"rejects", "rejected"},
-	} {
-		parts = append(parts, `SELECT legacy_key AS k, hashtextextended(legacy_key, 0) AS rh, '`+e.label+`' AS label
+	for _, e := range keptDispositions {
+		parts = append(parts, `SELECT legacy_key AS k, hashtextextended(legacy_key, 0) AS rh, '`+e.disp+`' AS label
 			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
 	}
 	return relation{SQL: strings.Join(parts, "\nUNION ALL\n")}

@@ -139,10 +139,8 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		parts = append(parts, `SELECT `+k+` AS k, `+lit(string(m.Disposition()))+` AS label, true AS ie, `+thc+` AS hc, `+tic+` AS ic
 			FROM `+tbl+` t`+kj+joins)
 	}
-	for _, e := range []struct{ table, label string }{
-		{"archive", "archived"}, {"discards", "discarded"}, {"rejects", "rejected"},
-	} {
-		parts = append(parts, `SELECT legacy_key AS k, '`+e.label+`' AS label, true AS ie, NULL::bigint AS hc, false AS ic
+	for _, e := range keptDispositions {
+		parts = append(parts, `SELECT legacy_key AS k, '`+e.disp+`' AS label, true AS ie, NULL::bigint AS hc, false AS ic
 			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
 	}
 	tgt.SQL = strings.Join(parts, "\nUNION ALL\n")
