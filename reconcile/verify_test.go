@@ -220,6 +220,20 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	if seeds == 0 || folded == 0 {
 		t.Errorf("%d seed rows and %d folded rows in the target: the counts of both are not checked", seeds, folded)
 	}
+	// The rows by disposition and reason, against the bookkeeping counted
+	// here.
+	wantReasons := queryString(t, dst, `SELECT string_agg(d || ' ' || r || ' ' || n, '; ' ORDER BY n DESC, d, r) FROM (
+		SELECT 'rejected' AS d, reason AS r, count(*) AS n FROM cutover.rejects GROUP BY reason
+		UNION ALL SELECT 'archived', reason, count(*) FROM cutover.archive GROUP BY reason
+		UNION ALL SELECT 'discarded', reason, count(*) FROM cutover.discards GROUP BY reason
+		UNION ALL SELECT 'merged', coalesce(reason, ''), count(*) FROM cutover.dispositions WHERE disposition = 'merged' GROUP BY 2) x`)
+	var gotReasons []string
+	for _, r := range res.Reasons {
+		gotReasons = append(gotReasons, fmt.Sprintf("%s %s %d", r.Disposition, r.Reason, r.Rows))
+	}
+	if got := strings.Join(gotReasons, "; "); got != wantReasons || len(gotReasons) < 4 {
+		t.Errorf("reasons:\n%s\nwant\n%s", got, wantReasons)
+	}
 	// One connection per server (the checks, and the probes before them,
 	// take turns) finds the same.
 	one, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 1})
