@@ -63,27 +63,31 @@ var keptDispositions = []struct{ disp, table string }{
 }
 
 // readKeptKeys tallies the keys that archive, discards and rejects hold,
-// by legacy table, to compare with the ledger's (see readOtherKeys). The
-// tables hold about one legacy row in a hundred; only their keys are read.
+// by legacy table, to compare with the ledger's (see readOtherKeys), and
+// counts their rows by reason (see reasons), in one scan of each. The
+// tables hold about one legacy row in a hundred; only their keys and
+// reasons are read.
 func (v *verifier) readKeptKeys(ctx context.Context, tc *pgx.Conn) error {
 	q := ""
 	for i, k := range keptDispositions {
 		if i > 0 {
 			q += "\nUNION ALL "
 		}
-		q += `SELECT legacy_table, '` + k.disp + `', count(*), ` + keyHashSum("legacy_key") + ` FROM ` + bk + `.` + k.table + ` GROUP BY 1`
+		q += `SELECT legacy_table, '` + k.disp + `', reason, count(*), ` + keyHashSum("legacy_key") + ` FROM ` + bk + `.` + k.table + ` GROUP BY 1, 3`
 	}
 	rows, err := tc.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read the kept rows' keys: %w", err)
 	}
 	v.keptData = tallies{}
+	v.keptReasons = map[[2]string]int64{}
 	for rows.Next() {
-		var table, disp, sum string
+		var table, disp, reason, sum string
 		var n int64
-		if err := rows.Scan(&table, &disp, &n, &sum); err != nil {
+		if err := rows.Scan(&table, &disp, &reason, &n, &sum); err != nil {
 			return fmt.Errorf("read the kept rows' keys: %w", err)
 		}
+		v.keptReasons[[2]string{disp, reason}] += n
 		if err := v.keptData.add(table, disp, n, sum); err != nil {
 			return fmt.Errorf("read the kept rows' keys of %s: %w", table, err)
 		}

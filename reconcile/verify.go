@@ -227,7 +227,10 @@ type verifier struct {
 	// keys by legacy table and disposition, read with otherKeys; keptData
 	// tallies the keys archive, discards and rejects hold (readKeptKeys).
 	ledgerKept, keptData tallies
-	bis                  bisector
+	// keptReasons counts the rows of archive, discards and rejects by
+	// disposition and reason, read with keptData.
+	keptReasons map[[2]string]int64
+	bis         bisector
 	// rekeyed holds the legacy tables some of whose rows the target holds
 	// under another key (merged, folded or re-keyed: backward's id map
 	// has rows for them). A reference to any other parent reads back as
@@ -500,19 +503,19 @@ func serverVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
 
 // reasons counts the rows of the bookkeeping by disposition and reason.
 func (v *verifier) reasons(ctx context.Context) error {
-	// The merged rows were counted by prepare; the server sorts them in.
-	reasons := sortedKeys(v.mergedReasons)
-	counts := make([]int64, len(reasons))
-	for i, r := range reasons {
-		counts[i] = v.mergedReasons[r]
+	// Every count was taken by prepare (the ledger's merged rows, the kept
+	// tables' rows); the server sorts them, in its collation.
+	var disps, reasons []string
+	var counts []int64
+	for _, r := range sortedKeys(v.mergedReasons) {
+		disps, reasons, counts = append(disps, "merged"), append(reasons, r), append(counts, v.mergedReasons[r])
+	}
+	for k, n := range v.keptReasons {
+		disps, reasons, counts = append(disps, k[0]), append(reasons, k[1]), append(counts, n)
 	}
 	return v.withTarget(ctx, func(tc *pgx.Conn) error {
-		rows, err := tc.Query(ctx, `
-			SELECT 'rejected', reason, count(*) FROM `+bk+`.rejects GROUP BY reason
-			UNION ALL SELECT 'archived', reason, count(*) FROM `+bk+`.archive GROUP BY reason
-			UNION ALL SELECT 'discarded', reason, count(*) FROM `+bk+`.discards GROUP BY reason
-			UNION ALL SELECT 'merged', m.reason, m.n FROM unnest($1::text[], $2::bigint[]) AS m(reason, n)
-			ORDER BY 3 DESC, 1, 2`, reasons, counts)
+		rows, err := tc.Query(ctx, `SELECT d, r, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(d, r, n)
+			ORDER BY 3 DESC, 1, 2`, disps, reasons, counts)
 		if err != nil {
 			return err
 		}
