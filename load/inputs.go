@@ -231,17 +231,22 @@ func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Ma
 	// sums added up (a table rewritten with the same rows, by VACUUM FULL
 	// say, is unchanged). Checksums of an earlier build are listed batch by
 	// batch, which a new checksum never equals.
-	listed, byTable := map[string]string{}, map[string][]extract.Checksum{}
+	byTable := map[string][]extract.Batch{}
 	for _, b := range batches {
-		c := sums[batchKey(b.Table, b.No)]
-		listed[b.Table] += fmt.Sprintf("%d/%d %d %s\n", b.No, b.Of, c.Rows, c.Hash)
-		byTable[b.Table] = append(byTable[b.Table], c)
+		byTable[b.Table] = append(byTable[b.Table], b)
 	}
 	tableSums := map[string]string{}
-	for t, cs := range byTable {
-		tableSums[t] = listed[t]
+	for t, bs := range byTable {
+		cs := make([]extract.Checksum, len(bs))
+		for i, b := range bs {
+			cs[i] = sums[batchKey(b.Table, b.No)]
+		}
 		if c, ok := extract.TableContent(cs); ok {
 			tableSums[t] = fmt.Sprintf("%d %s\n", c.Rows, c.Hash)
+			continue
+		}
+		for i, b := range bs {
+			tableSums[t] += fmt.Sprintf("%d/%d %d %s\n", b.No, b.Of, cs[i].Rows, cs[i].Hash)
 		}
 	}
 	out := map[string]string{}
