@@ -86,12 +86,12 @@ func (b Batch) Where() string {
 // the end. The plan depends only on the sizes, never on the data.
 func PlanBatches(src *Source, batchBytes int64, maxBatches int) []Batch {
 	var out []Batch
+	perBatch := max(1, batchBytes/max(1, src.BlockSize))
 	for _, t := range src.Tables {
-		chunk := max(1, batchBytes/max(1, src.BlockSize))
+		chunk := max(perBatch, (t.Pages+int64(maxBatches)-1)/int64(maxBatches))
 		if batchBytes <= 0 {
 			chunk = max(1, t.Pages)
 		}
-		chunk = max(chunk, (t.Pages+int64(maxBatches)-1)/int64(maxBatches))
 		out = append(out, splitChunks(t.Name, t.Pages, chunk)...)
 	}
 	return out
