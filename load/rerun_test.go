@@ -476,6 +476,51 @@ func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
+// pages (here by CLUSTER, in the order of its primary key) has other batch
+// checksums but the same rows. Status counts
+// its batches as done and moved, not changed, and says the re-run writes no
+// application row; the re-run then writes none, and the run after it has
+// nothing to do.
+func TestStatusAfterRowsMoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "moved", `CLUSTER points_ledger USING points_ledger_pkey`)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	st := status(t, ctx, rerunConfig(src, dst))
+	ts := tableStatus(st, "points_ledger")
+	if ts.Batches < 2 || ts.Moved == 0 || ts.Done != ts.Batches || ts.Changed != 0 || ts.RunID != st.Runs[0].ID {
+		t.Errorf("status of the moved table: %+v (want several batches, all done, some moved, none changed, by run %d)", ts, st.Runs[0].ID)
+	}
+	for _, other := range st.Tables {
+		if other.Legacy != "points_ledger" && (other.Changed != 0 || other.Moved != 0 || other.Done != other.Batches) {
+			t.Errorf("status of a table the source left alone: %+v", other)
+		}
+	}
+	if st.Next.Action != "update" || len(st.Next.Redo) != 0 || !strings.Contains(st.Next.Message, "other pages") ||
+		!strings.Contains(st.Next.Message, "(points_ledger;") || !strings.Contains(st.Next.Message, "writes no application row") {
+		t.Errorf("status before the re-run: next run %q redoing %v (%s)", st.Next.Action, st.Next.Redo, st.Next.Message)
+	}
+	xid := scalarOf[int64](t, ctx, dst, `SELECT txid_current()`)
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := scalarOf[[]string](t, ctx, dst, `SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}')
+		FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+		AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM public.%I WHERE xmin::text::bigint > %s', c.relname, $1::bigint), false, true, '')))[1]::text::bigint > 0`, xid)
+	if sum.Changed() != 0 || len(written) > 0 {
+		t.Errorf("the re-run after the rows moved changed %d rows, wrote rows of %v", sum.Changed(), written)
+	}
+	testkit.SameAs(t, want, dst)
+	after := status(t, ctx, rerunConfig(src, dst))
+	allDone(t, after)
+	if after.Next.Action != "nothing" || tableStatus(after, "points_ledger").Moved != 0 {
+		t.Errorf("status after the re-run: next run %q (%s), points_ledger %+v", after.Next.Action, after.Next.Message, tableStatus(after, "points_ledger"))
+	}
+}
+
 // TestRerunAfterKilledConnections terminates the run's target sessions in
 // the middle of a first load (all of them, or only the one holding the run
 // lock) and re-runs.

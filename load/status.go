@@ -69,8 +69,14 @@ type TableStatus struct {
 	// Pending are the others, which the next run writes.
 	Done, Pending, Failed int
 	// Changed counts batches recorded with another checksum than the
-	// source's now (source read).
+	// source's now (source read), in a table whose rows changed.
 	Changed int
+	// Moved counts batches recorded with another checksum than the
+	// source's now in a table whose rows are the recorded ones, on other
+	// pages (VACUUM FULL, CLUSTER, a dump and restore): they count as
+	// done, since a run writes no application row for them; it only
+	// records the new batches (source read).
+	Moved int
 	// RunID is the run that recorded the table's batches (0: none).
 	RunID int64
 	// Result is the recorded conservation line; nil when none is recorded.
@@ -128,6 +134,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	sourceSame := false // the source is the last finished run's
 	var mappingCount int
 	var redo, toExtract []string // what a run would redo and extract (redoSet)
+	redoNone := false            // and it would redo no mapping
 	if cfg.SourceURL != "" {
 		s, err := open(ctx, cfg, mappings.StageSchema)
 		if err != nil {
@@ -156,6 +163,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 				return nil, fmt.Errorf("status: %w", err)
 			}
 			redo, toExtract = slices.Sorted(maps.Keys(n.redo)), slices.Sorted(maps.Keys(n.stage))
+			redoNone = n.redo != nil && len(n.redo) == 0
 			// An unchanged source is not enough: a mapping whose digest
 			// is not the recorded one (another build, say) is redone.
 			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0
@@ -179,6 +187,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	if len(rep.Runs) > 0 {
 		last = &rep.Runs[0]
 	}
+	moved := movedTables(plan, sums, recs)
 	byTable := map[string]*TableStatus{}
 	for _, b := range plan {
 		ts := byTable[b.Table]
@@ -192,7 +201,12 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		ts.Batches++
 		k := batchKey(b.Table, b.No)
 		rec, recorded := recs[k]
-		if recorded && (rec.Of != b.Of || sums != nil && !sums[k].SameContent(rec.Sum)) {
+		run, same := moved[b.Table]
+		switch {
+		case same && (!recorded || rec.Of != b.Of || !sums[k].SameContent(rec.Sum)):
+			ts.Moved++
+			recorded, rec.RunID = true, run
+		case recorded && (rec.Of != b.Of || sums != nil && !sums[k].SameContent(rec.Sum)):
 			ts.Changed++
 			recorded = false
 		}
@@ -214,12 +228,65 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	}
 	sort.Slice(rep.Tables, func(i, j int) bool { return rep.Tables[i].Legacy < rep.Tables[j].Legacy })
 	rep.Next = rep.next(last, upToDate, sourceSame)
-	if len(redo) > 0 && (rep.Next.Action == "finish" || rep.Next.Action == "update") {
+	switch {
+	case len(redo) > 0 && (rep.Next.Action == "finish" || rep.Next.Action == "update"):
 		rep.Next.Redo, rep.Next.Extract = redo, toExtract
 		rep.Next.Message += fmt.Sprintf(". Of the %d mappings it redoes %d (%s), whose inputs changed, and extracts %d of %d tables (%s); the others already hold what it would write",
 			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
+	case redoNone && rep.Next.Action == "update":
+		rep.Next.Message += ", and writes no application row: every mapping already holds what it would write"
 	}
 	return rep, nil
+}
+
+// movedTables returns, of the tables of plan whose batches' checksums sums
+// differ from the recorded ones recs, those that hold the recorded rows all
+// the same (their batches' sums add up to the recorded batches' sum, see
+// extract.TableContent), with the run that recorded them: their rows moved
+// to other pages. A table whose batches one run recorded completely counts;
+// the inputs digests compare the same totals, so a run redoes no mapping
+// for it. Nil when the source was not read.
+func movedTables(plan []extract.Batch, sums map[string]extract.Checksum, recs map[string]batchRecord) map[string]int64 {
+	if sums == nil {
+		return nil
+	}
+	now := map[string][]extract.Checksum{}
+	differs := map[string]bool{}
+	for _, b := range plan {
+		k := batchKey(b.Table, b.No)
+		now[b.Table] = append(now[b.Table], sums[k])
+		if r, ok := recs[k]; !ok || r.Of != b.Of || !sums[k].SameContent(r.Sum) {
+			differs[b.Table] = true
+		}
+	}
+	then := map[string][]extract.Checksum{}
+	runs := map[string]map[int64]bool{}
+	of := map[string]int{}
+	for _, r := range recs {
+		if !differs[r.Table] {
+			continue
+		}
+		then[r.Table] = append(then[r.Table], r.Sum)
+		if runs[r.Table] == nil {
+			runs[r.Table] = map[int64]bool{}
+		}
+		runs[r.Table][r.RunID] = true
+		of[r.Table] = r.Of
+	}
+	out := map[string]int64{}
+	for table := range differs {
+		if len(then[table]) != of[table] || len(runs[table]) != 1 {
+			continue // not recorded whole, or by several runs
+		}
+		a, okA := extract.TableContent(now[table])
+		b, okB := extract.TableContent(then[table])
+		if okA && okB && a.SameContent(b) {
+			for run := range runs[table] {
+				out[table] = run
+			}
+		}
+	}
+	return out
 }
 
 // read reads the runs, the lock and the rejects.
@@ -265,12 +332,15 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 // was read, whether the target is up to date with it and whether the
 // source is the one the last finished run saw.
 func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun {
-	var changed, pending []string
+	var changed, moved, pending []string
 	var changedBatches int
 	for _, t := range rep.Tables {
 		if t.Changed > 0 {
 			changed = append(changed, t.Legacy)
 			changedBatches += t.Changed
+		}
+		if t.Moved > 0 {
+			moved = append(moved, t.Legacy)
 		}
 		if t.Pending+t.Failed > 0 {
 			pending = append(pending, t.Legacy)
@@ -306,6 +376,10 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case len(changed) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
 			changedBatches, len(changed), lastDone(rep.Runs), abbreviate(changed, 8))}
+	case len(moved) > 0:
+		return NextRun{Action: "update", Message: fmt.Sprintf("the rows of %d tables are on other pages than when run %d loaded them (%s; VACUUM FULL, CLUSTER "+
+			"or a dump and restore moves them), but they are the same rows: a re-run records their new batches",
+			len(moved), lastDone(rep.Runs), abbreviate(moved, 8))}
 	case sourceSame:
 		return NextRun{Action: "update", Message: fmt.Sprintf("the source is unchanged since run %d finished, but what some mappings would decide is not what they recorded "+
 			"(another build of cutover, or another target catalog): a re-run redoes them, writing only the rows that differ", lastDone(rep.Runs))}

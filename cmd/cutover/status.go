@@ -68,7 +68,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 		changed = "CHANGED\t"
 	}
 	fmt.Fprintln(tw, "LEGACY TABLE\tBATCHES\tDONE\tPENDING\tFAILED\t"+changed+"RUN\tSOURCE ROWS\tREJECTED\t")
-	var batches, done, pending, failed, nChanged int
+	var batches, done, pending, failed, nChanged, nMoved int
 	for _, t := range r.Tables {
 		run, rows, rejected := "-", "-", "-"
 		if t.RunID > 0 {
@@ -81,12 +81,15 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 			changed = fmt.Sprintf("%d\t", t.Changed)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s%s\t%s\t%s\t\n", t.Legacy, t.Batches, t.Done, t.Pending, t.Failed, changed, run, rows, rejected)
-		batches, done, pending, failed, nChanged = batches+t.Batches, done+t.Done, pending+t.Pending, failed+t.Failed, nChanged+t.Changed
+		batches, done, pending, failed, nChanged, nMoved = batches+t.Batches, done+t.Done, pending+t.Pending, failed+t.Failed, nChanged+t.Changed, nMoved+t.Moved
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d tables, %d batches: %d done, %d pending, %d failed", len(r.Tables), batches, done, pending, failed)
 	if r.SourceRead {
 		fmt.Fprintf(w, "; %d changed in the source since they were loaded", nChanged)
+		if nMoved > 0 {
+			fmt.Fprintf(w, " (and %d done with their rows on other pages)", nMoved)
+		}
 	}
 	fmt.Fprintln(w)
 
