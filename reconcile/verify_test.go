@@ -16,6 +16,7 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile"
@@ -36,7 +37,7 @@ var (
 // legacyDB returns a fresh copy of the generated legacy database.
 func legacyDB(t *testing.T, o legacygen.Options) string {
 	t.Helper()
-	name := fmt.Sprintf("legacy_%s_%d_%d", o.Flavor, o.Users, o.Seed)
+	name := testkit.TemplateName("legacy", o)
 	return pgtest.NewDBFrom(t, name, func(ctx context.Context, url string) error {
 		m, err := legacygen.Generate(ctx, url, o)
 		manifestMu.Lock()
@@ -49,7 +50,7 @@ func legacyDB(t *testing.T, o legacygen.Options) string {
 func manifest(o legacygen.Options) *legacygen.Manifest {
 	manifestMu.Lock()
 	defer manifestMu.Unlock()
-	return manifests[fmt.Sprintf("legacy_%s_%d_%d", o.Flavor, o.Users, o.Seed)]
+	return manifests[testkit.TemplateName("legacy", o)]
 }
 
 // finishedDB returns a fresh copy of a target into which one cutover of
@@ -57,7 +58,7 @@ func manifest(o legacygen.Options) *legacygen.Manifest {
 func finishedDB(t *testing.T, o legacygen.Options) (src, dst string) {
 	t.Helper()
 	src = legacyDB(t, o)
-	name := fmt.Sprintf("finished_%s_%d_%d", o.Flavor, o.Users, o.Seed)
+	name := testkit.TemplateName("finished", o)
 	dst = pgtest.NewDBFrom(t, name, func(ctx context.Context, url string) error {
 		if _, err := migrations.Apply(ctx, url, nil); err != nil {
 			return err
@@ -429,7 +430,8 @@ func TestVerifyOtherFlavors(t *testing.T) {
 	for _, c := range []struct {
 		name, flavor string
 		drift        bool
-	}{{"v16", "v16", true}, {"v15", "v15", true}, {"v21 without drift tables", "v21", false}} {
+	}{{"v16", "v16", true}, {"v15", "v15", true}, {"v21 without drift tables", "v21", false},
+		{"v16 without drift tables", "v16", false}, {"v15 without drift tables", "v15", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			o := legacygen.Options{Flavor: c.flavor, Drift: c.drift, Anomalies: true, Users: 24, Seed: 3}
