@@ -8,6 +8,8 @@ package extract
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,8 +48,8 @@ type Table struct {
 // Source describes a recognised legacy database.
 type Source struct {
 	Tables []Table
-	// Flavor is v21, v16 or v15 when every table matches that flavor, and
-	// "mixed" otherwise.
+	// Flavor is v21, v16 or v15: every table of that flavor is present in
+	// its shape (Detect refuses anything else).
 	Flavor string
 	// Drift lists the drift tables present (habit_logs, user_inbox, quests).
 	Drift []string
@@ -111,6 +113,83 @@ func (e *ShapeError) Error() string {
 		closest = "its " + string(e.Closest) + " shape"
 	}
 	return fmt.Sprintf("source table %q does not match %s: %s (nothing was written)", e.Table, closest, strings.Join(parts, "; "))
+}
+
+// FlavorError reports a source whose tables, each of a known shape, are
+// not one legacy flavor's complete set: tables are missing (an empty
+// database, a partial restore, the wrong database), or tables of several
+// flavors' migrations sit side by side. Closest is the flavor that needs
+// the fewest changes; Missing are its tables the source lacks, Foreign the
+// source's tables in a shape it does not have (as "table (shape)").
+type FlavorError struct {
+	Closest          string
+	Of               int // the closest flavor's table count, drift tables aside
+	Missing, Foreign []string
+}
+
+func (e *FlavorError) Error() string {
+	if e.Of == len(e.Missing) && len(e.Foreign) == 0 {
+		return "the source has none of the legacy tables in schema public: is it the legacy database? (nothing was written)"
+	}
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, fmt.Sprintf("it lacks %d of its %d tables (%s)", len(e.Missing), e.Of, abbreviate(e.Missing, 10)))
+	}
+	if len(e.Foreign) > 0 {
+		parts = append(parts, fmt.Sprintf("%d tables have another flavor's shape (%s)", len(e.Foreign), abbreviate(e.Foreign, 10)))
+	}
+	return fmt.Sprintf("the source matches no legacy flavor (v21, v16 or v15); the closest is %s, but %s (nothing was written)", e.Closest, strings.Join(parts, " and "))
+}
+
+// abbreviate joins names, the first n of them and a count of the rest.
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+}
+
+// flavorError explains why tables, every one of a known shape, are no
+// flavor's complete set, against the flavor they are closest to.
+func flavorError(tables []Table) *FlavorError {
+	shapes := map[string]mappings.Shape{}
+	for _, t := range tables {
+		shapes[t.Name] = t.Shape
+	}
+	var best *FlavorError
+	for _, f := range []string{"v21", "v16", "v15"} {
+		e := &FlavorError{Closest: f}
+		for _, name := range slices.Sorted(maps.Keys(KnownShapes)) {
+			ofFlavor := slices.IndexFunc(KnownShapes[name], func(k KnownShape) bool { return !k.Drift && slices.Contains(k.Flavors, f) })
+			shape, present := shapes[name]
+			switch {
+			case ofFlavor >= 0 && !present:
+				e.Of++
+				e.Missing = append(e.Missing, name)
+			case ofFlavor >= 0:
+				e.Of++
+				if KnownShapes[name][ofFlavor].Shape != shape {
+					e.Foreign = append(e.Foreign, fmt.Sprintf("%s in its %s shape", name, strings.Join(flavorsOf(name, shape), "/")))
+				}
+			case present && !slices.ContainsFunc(KnownShapes[name], func(k KnownShape) bool { return k.Drift && k.Shape == shape }):
+				e.Foreign = append(e.Foreign, fmt.Sprintf("%s, a %s table", name, strings.Join(flavorsOf(name, shape), "/")))
+			}
+		}
+		if best == nil || len(e.Missing)+len(e.Foreign) < len(best.Missing)+len(best.Foreign) {
+			best = e
+		}
+	}
+	return best
+}
+
+// flavorsOf returns the flavors that have table in shape.
+func flavorsOf(table string, shape mappings.Shape) []string {
+	for _, k := range KnownShapes[table] {
+		if k.Shape == shape && !k.Drift {
+			return k.Flavors
+		}
+	}
+	return nil
 }
 
 // DetectError collects every unknown table and shape.
@@ -213,12 +292,14 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 			}
 		}
 	}
-	src.Flavor = "mixed"
 	for _, f := range []string{"v21", "v16", "v15"} {
 		if flavors[f] {
 			src.Flavor = f
 			break
 		}
+	}
+	if src.Flavor == "" {
+		return nil, &DetectError{Problems: []error{flavorError(src.Tables)}}
 	}
 	if err := readSizes(ctx, conn, src); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -599,9 +600,19 @@ func checkTenancy(t *testing.T, ctx context.Context, dst string) {
 	}
 }
 
-// TestRefusesUnknownSource: an unknown table or an altered shape stops the
-// run before anything is written, naming the table and the columns.
+// TestRefusesUnknownSource: an unknown table, an altered shape, or known
+// tables that are not one flavor's complete set (INVENTORY.md: "require a
+// complete, consistent set of probes and refuse anything else") stop the
+// run before anything is written, naming the tables and the columns.
 func TestRefusesUnknownSource(t *testing.T) {
+	// focus_pause_state as v15 has it, in a v21 database: migration 0017
+	// applied without 0016.
+	var v15Pause string
+	for _, k := range extract.KnownShapes["focus_pause_state"] {
+		if slices.Contains(k.Flavors, "v15") {
+			v15Pause = `DROP TABLE public.focus_pause_state; CREATE TABLE public.focus_pause_state (` + strings.Join(k.Columns, ", ") + `)`
+		}
+	}
 	tests := []struct {
 		name, ddl string
 		want      []string
@@ -609,6 +620,9 @@ func TestRefusesUnknownSource(t *testing.T) {
 		{"unknown table", `CREATE TABLE public.mystery (id int PRIMARY KEY, note text)`, []string{`"mystery"`}},
 		{"altered shape", `ALTER TABLE public.habits ADD COLUMN colour2 text`, []string{`"habits"`, "colour2"}},
 		{"retyped column", `ALTER TABLE public.books ALTER COLUMN rating TYPE bigint`, []string{`"books"`, "rating"}},
+		{"empty database", `DROP SCHEMA public CASCADE; CREATE SCHEMA public`, []string{"none of the legacy tables"}},
+		{"missing table", `DROP TABLE public.books CASCADE`, []string{"matches no legacy flavor", "closest is v21", "lacks 1 of its", "(books)"}},
+		{"two flavors' migrations", v15Pause, []string{"matches no legacy flavor", "closest is v21", "focus_pause_state in its v15 shape"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

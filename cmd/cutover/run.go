@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/load"
 )
 
@@ -61,7 +63,11 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	cfg.Logger = logger(c)
 	sum, err := load.Run(c.Context, cfg)
 	prog.close()
-	if err != nil {
+	var refused *extract.DetectError
+	switch {
+	case errors.As(err, &refused):
+		return err // the same source is refused again: it needs another source, or a new build
+	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 	}
 	printSummary(c.App.Writer, sum)

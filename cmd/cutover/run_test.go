@@ -47,6 +47,20 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// TestRunRefusesAnEmptySource: an empty database given as the source (the
+// wrong URL, say) is refused, without the re-run hint that the other
+// failures carry: the same command would be refused again.
+func TestRunRefusesAnEmptySource(t *testing.T) {
+	src, dst := pgtest.NewDB(t), pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runMain(t, []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}, "run")
+	if code == 0 || !strings.Contains(stderr, "none of the legacy tables") || strings.Contains(stderr, "re-running") {
+		t.Errorf("run from an empty source: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // TestRunCommand runs `cutover run` twice through the real main: the second
 // run writes nothing; a bad --max-rejects stops before writing.
 func TestRunCommand(t *testing.T) {
