@@ -28,6 +28,10 @@ type TargetTable struct {
 // FK is a single-column foreign key of a target table.
 type FK struct {
 	Name, Column, Parent, ParentColumn string
+	// Blocks is true when deleting a parent row that a row references
+	// fails (ON DELETE NO ACTION or RESTRICT) rather than deleting the row
+	// or clearing its reference.
+	Blocks bool
 }
 
 func (t TargetTable) has(col string) bool {
@@ -140,6 +144,9 @@ type Plan struct {
 	// RemoveCount counts the rows Remove would delete; RemoveIDs selects
 	// their ids (tables with an id).
 	RemoveCount, RemoveIDs string
+	// ownedIDs selects the ids of the target rows this mapping owns, by
+	// the ledger (tables with an id; see RemoveReferencing).
+	ownedIDs string
 	// MergeCount counts the seeded rows the natural-key merge would update.
 	MergeCount string
 	// FirstInsert is a plain INSERT of the rows; FirstResults, then
@@ -729,6 +736,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	plan.RemoveCount = `SELECT count(*) FROM ` + removable
 	if target.has("id") {
 		plan.RemoveIDs = `SELECT t.id FROM ` + removable
+		plan.ownedIDs = `SELECT o.target_id FROM ` + ledger + ` WHERE ` + owned
 		// By id, the removal is the ledger's owned rows that no decision
 		// owns, each target row then looked up by its primary key. Joined
 		// as removable is, the planner hashed the whole target table
@@ -772,6 +780,23 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	plan.FirstResults = b.firstResults
 	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), b.first...)
 	return plan, nil
+}
+
+// RemoveReferencing deletes the rows this mapping owns whose column fk
+// references a parent row among parentIDs (a union of the parent mappings'
+// RemoveIDs), when fk blocks the parent's removal: a row the source moved
+// to another parent, whose old parent is gone from the source, still
+// references that parent until the upsert re-points it, which comes after
+// every removal. Deleted here (the children's removals come first), the
+// row is inserted again by its mapping's upsert, which finds it missing.
+// Rows no mapping owns are left alone. "" when fk does not block, or the
+// target table has no id.
+func (p *Plan) RemoveReferencing(fk FK, parentIDs []string) string {
+	if !fk.Blocks || p.ownedIDs == "" || len(parentIDs) == 0 {
+		return ""
+	}
+	return `DELETE FROM public.` + ident(p.M.Target) + ` t WHERE t.` + ident(fk.Column) + ` IN (` + strings.Join(parentIDs, " UNION ALL ") + `)
+		AND t.id IN (` + p.ownedIDs + `)`
 }
 
 func quoteAll(cols []string) []string {

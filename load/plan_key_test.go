@@ -126,3 +126,43 @@ func TestExposedIndexOnlyWhenRead(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveReferencing: a mapping deletes its own rows that reference
+// removed parent rows only through a foreign key that would block the
+// parent's removal, and only in a table keyed by id.
+func TestRemoveReferencing(t *testing.T) {
+	child := mappings.Mapping{Legacy: "child", Target: "child",
+		Refs: []mappings.Ref{{Column: "parent_id", Parent: "parent", Kind: mappings.Parent}}}
+	parents := map[string]mappings.Mapping{"parent": {Legacy: "parent", Target: "parent"}, "child": child}
+	removed := []string{"SELECT 1", "SELECT 2"}
+	for _, tc := range []struct {
+		name    string
+		columns []string
+		fk      FK
+		parents []string
+		want    []string // "": no statement
+	}{
+		{"blocking key", []string{"id", "parent_id"}, FK{Column: "parent_id", Parent: "parent", ParentColumn: "id", Blocks: true}, removed,
+			[]string{`DELETE FROM public."child" t WHERE t."parent_id" IN (SELECT 1 UNION ALL SELECT 2)`, `o.legacy_table = 'child'`}},
+		{"cascading key", []string{"id", "parent_id"}, FK{Column: "parent_id", Parent: "parent", ParentColumn: "id"}, removed, nil},
+		{"nothing removed", []string{"id", "parent_id"}, FK{Column: "parent_id", Parent: "parent", ParentColumn: "id", Blocks: true}, nil, nil},
+		{"no id", []string{"parent_id", "n"}, FK{Column: "parent_id", Parent: "parent", ParentColumn: "id", Blocks: true}, removed, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			targets := map[string]TargetTable{"child": {Columns: tc.columns, PK: tc.columns[:1], FKs: []FK{tc.fk}}}
+			p, err := BuildPlan(child, []string{"id", "parent_id", "n"}, targets, parents, Params{Stage: "s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.RemoveReferencing(tc.fk, tc.parents)
+			if (got == "") != (tc.want == nil) {
+				t.Fatalf("statement %q, want one: %v", got, tc.want != nil)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("statement does not contain %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}

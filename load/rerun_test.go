@@ -476,6 +476,40 @@ func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunAfterRowMovedToAnotherUser: the source gives a habit to another
+// user and deletes its old owner. The habit stays decided under its id,
+// but the target's copy references the old owner, whose removal (before
+// any upsert) its foreign key would block (habits.user_id is ON DELETE NO
+// ACTION). The re-run removes the habit first and writes it again under
+// its new owner: the target equals a fresh run's.
+func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "reparented", `CREATE SCHEMA test_edits;
+		CREATE TABLE test_edits.picked AS
+		WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id)
+			AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
+		SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
+		ALTER TABLE test_edits.picked ADD COLUMN habit uuid;
+		UPDATE test_edits.picked SET habit = (SELECT h.id FROM habits h WHERE h.user_id = old_user ORDER BY h.id LIMIT 1);
+		UPDATE habits SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT habit FROM test_edits.picked);
+		DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	picked := scalarOf[[]string](t, ctx, src, `SELECT ARRAY[old_user::text, new_user::text, habit::text] FROM test_edits.picked`)
+	const owner = `SELECT coalesce((SELECT user_id::text FROM public.habits WHERE id = $1::uuid), 'none')`
+	if got := scalarOf[string](t, ctx, dst, owner, picked[2]); got != picked[0] || picked[0] == picked[1] {
+		t.Fatalf("before the re-run the habit's owner is %s; picked old owner %s, new owner %s", got, picked[0], picked[1])
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run after a habit changed owners: %v", err)
+	}
+	if got := scalarOf[string](t, ctx, dst, owner, picked[2]); got != picked[1] {
+		t.Errorf("after the re-run the habit's owner is %s, want %s", got, picked[1])
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
 // pages (here by CLUSTER, in the order of its primary key) has other batch
 // checksums but the same rows. Status counts

@@ -1207,8 +1207,29 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			removing = append(removing, m)
 		}
 	}
+	// The rows each target table loses, for the children whose foreign
+	// keys would block that (RemoveReferencing).
+	removed := map[string][]string{}
+	for _, m := range removing {
+		if ids := plans[m.Name()].RemoveIDs; ids != "" {
+			removed[m.Target] = append(removed[m.Target], ids)
+		}
+	}
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
-		for _, q := range plans[m.Name()].Remove {
+		p := plans[m.Name()]
+		for _, c := range p.FKChecks {
+			fk := c.FK
+			if fk.ParentColumn != "id" {
+				continue
+			}
+			if q := p.RemoveReferencing(fk, removed[fk.Parent]); q != "" {
+				// Not counted: the upsert writes each row again, and counts it then.
+				if _, err := s.pool.Exec(ctx, q); err != nil {
+					return fmt.Errorf("remove the rows that still reference removed %s rows (%s): %w", fk.Parent, fk.Name, err)
+				}
+			}
+		}
+		for _, q := range p.Remove {
 			tag, err := s.pool.Exec(ctx, q)
 			if err != nil {
 				return fmt.Errorf("remove rows no longer decided: %w", err)
@@ -1565,7 +1586,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
 	}
-	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname
+	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname, c.confdeltype IN ('a', 'r')
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_class p ON p.oid = c.confrelid
@@ -1579,7 +1600,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	for fks.Next() {
 		var fk FK
 		var table string
-		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn); err != nil {
+		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn, &fk.Blocks); err != nil {
 			return nil, err
 		}
 		tt := out[table]
