@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -164,5 +165,33 @@ func TestRemoveReferencing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBlockingKeysAreOneLevel: RemoveReferencing deletes the rows of a
+// table whose key to a removed parent blocks; that delete would fail in
+// turn if a blocking key referenced those rows. In the target schema no
+// table is both: the child of a blocking key and the parent of one.
+func TestBlockingKeysAreOneLevel(t *testing.T) {
+	ctx := context.Background()
+	targets, err := readTargets(ctx, pgtest.Connect(t, testkit.MigratedTarget(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	children, parents := map[string]bool{}, map[string]bool{}
+	for name, tt := range targets {
+		for _, fk := range tt.FKs {
+			if fk.Blocks {
+				children[name], parents[fk.Parent] = true, true
+			}
+		}
+	}
+	if len(children) < 10 {
+		t.Fatalf("only %d tables with a blocking foreign key: %v", len(children), children)
+	}
+	for name := range children {
+		if parents[name] {
+			t.Errorf("%s is the child of a blocking foreign key and the parent of another", name)
+		}
 	}
 }
