@@ -200,7 +200,7 @@ var feedTables = []string{"inbox_items", "user_quests"}
 // reordered counts the rows of a feed table that the run would renumber
 // without otherwise changing them: the final order is computed over the
 // rows the target keeps and the rows decided for it.
-func (s *session) reordered(ctx context.Context, table string, plans map[string]*Plan) (int64, error) {
+func (s *session) reordered(ctx context.Context, table string, plans map[string]*Plan, gone []string) (int64, error) {
 	tgt := "public." + ident(table)
 	var decided, changed, removed []string
 	for _, m := range s.ms {
@@ -224,6 +224,9 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 	}
 	if len(decided) == 0 {
 		return 0, nil
+	}
+	if len(gone) > 0 {
+		removed = append(removed, vanishedIDs(gone, table))
 	}
 	if len(removed) == 0 {
 		removed = []string{"SELECT NULL::uuid AS id WHERE false"}
@@ -299,8 +302,30 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
 		}
 	}
+	// The rows of legacy tables the source no longer has go (removeVanished).
+	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())
+	if err != nil {
+		return nil, err
+	}
+	for _, legacy := range gone {
+		rows, err := s.pool.Query(ctx, vanishedOwned, legacy)
+		if err != nil {
+			return nil, fmt.Errorf("diff %s, no longer in the source: %w", legacy, err)
+		}
+		var target string
+		var n, nils int64
+		if _, err := pgx.ForEachRow(rows, []any{&target, &n, &nils}, func() error {
+			if byTable[target] == nil {
+				byTable[target] = &TableDiff{Table: target}
+			}
+			byTable[target].Delete += n
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("diff %s, no longer in the source: %w", legacy, err)
+		}
+	}
 	for _, table := range feedTables {
-		n, err := s.reordered(ctx, table, plans)
+		n, err := s.reordered(ctx, table, plans, gone)
 		if err != nil {
 			return nil, err
 		}

@@ -510,6 +510,63 @@ func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunAfterTablesVanish: the drift tables are dropped from the source
+// after a run loaded them. No mapping of the re-run reads them, yet their
+// rows are in the target (habit_completions, inbox_items, user_quests) and
+// in its bookkeeping. The dry run counts them as deletions and status says
+// the re-run removes them; the re-run does, and equals a fresh run on the
+// source without them; the run after it has nothing to do.
+func TestRerunAfterTablesVanish(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	drift := []string{"habit_logs", "quests", "user_inbox"}
+	src := editedSource(t, "vanished", `DROP TABLE `+strings.Join(drift, ", ")+` CASCADE`)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	const owned = `SELECT count(*) FROM cutover.dispositions WHERE legacy_table = ANY($1) AND disposition IN ('loaded', 'folded')`
+	loaded := scalarOf[int64](t, ctx, dst, owned, drift)
+	if loaded == 0 {
+		t.Fatal("the finished target holds no row of the drift tables: the case tests nothing")
+	}
+	st := status(t, ctx, rerunConfig(src, dst))
+	if d := cmp.Diff(drift, st.Vanished); d != "" || st.Next.Action != "update" || !strings.Contains(st.Next.Message, "no longer in the source") {
+		t.Errorf("status before the re-run: next run %q (%s); vanished tables (-want +got):\n%s", st.Next.Action, st.Next.Message, d)
+	}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deletes int64
+	for _, td := range diff.Targets {
+		deletes += td.Delete
+	}
+	if deletes < loaded {
+		t.Errorf("the dry run counts %d deletions, want at least the %d rows the drift tables loaded", deletes, loaded)
+	}
+	var said []string
+	cfg := rerunConfig(src, dst)
+	cfg.Progress = func(e Event) {
+		if strings.Contains(e.Message, "is no longer in the source") {
+			said = append(said, strings.Fields(e.Message)[0])
+		}
+	}
+	sum, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("re-run without the drift tables: %v", err)
+	}
+	if d := cmp.Diff(drift, said); d != "" {
+		t.Errorf("tables the re-run said it removed (-want +got):\n%s", d)
+	}
+	if sum.Changed() < loaded {
+		t.Errorf("the re-run reports %d rows changed, want at least the %d it removed", sum.Changed(), loaded)
+	}
+	testkit.SameAs(t, want, dst)
+	after := status(t, ctx, rerunConfig(src, dst))
+	if after.Next.Action != "nothing" || len(after.Vanished) != 0 {
+		t.Errorf("status after the re-run: next run %q (%s), vanished %v", after.Next.Action, after.Next.Message, after.Vanished)
+	}
+}
+
 // TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
 // pages (here by CLUSTER, in the order of its primary key) has other batch
 // checksums but the same rows. Status counts

@@ -416,6 +416,12 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		s.only, nothing, err = s.narrow(ctx, plans, unchanged)
 	}
 	if err == nil && nothing {
+		// Unless the target holds rows of legacy tables the source lost.
+		var gone []string
+		gone, err = vanishedTables(ctx, s.target, s.src.TableNames())
+		nothing = len(gone) == 0
+	}
+	if err == nil && nothing {
 		s.unchanged = true
 		closeSource(snap, readers)
 		if s.staged != nil {
@@ -1177,6 +1183,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		return nil, fmt.Errorf("reset the batch records: %w", err)
 	}
 	if err := s.holdsLock(ctx, s.pool); err != nil {
+		return nil, err
+	}
+	if err := s.removeVanished(ctx, count); err != nil {
 		return nil, err
 	}
 	// The source tables with rows in the ledger. One probe per table (a

@@ -34,7 +34,11 @@ type StatusReport struct {
 	// SourceRead is true when the source was read and checksummed: Changed
 	// counts and Next are then exact.
 	SourceRead bool
-	Next       NextRun
+	// Vanished are the legacy tables the bookkeeping records that the
+	// source no longer has (source read): a run removes the rows their
+	// mappings loaded, and their bookkeeping.
+	Vanished []string
+	Next     NextRun
 }
 
 // RunInfo is one run as the bookkeeping recorded it.
@@ -165,8 +169,12 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			redo, toExtract = slices.Sorted(maps.Keys(n.redo)), slices.Sorted(maps.Keys(n.stage))
 			redoNone = n.redo != nil && len(n.redo) == 0
 			// An unchanged source is not enough: a mapping whose digest
-			// is not the recorded one (another build, say) is redone.
-			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0
+			// is not the recorded one (another build, say) is redone, and
+			// the rows of tables the source lost are removed.
+			if rep.Vanished, err = vanishedTables(ctx, target, s.src.TableNames()); err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0 && len(rep.Vanished) == 0
 		}
 	} else {
 		// Without the source, a table with a result and no batch record
@@ -233,7 +241,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 		rep.Next.Redo, rep.Next.Extract = redo, toExtract
 		rep.Next.Message += fmt.Sprintf(". Of the %d mappings it redoes %d (%s), whose inputs changed, and extracts %d of %d tables (%s); the others already hold what it would write",
 			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
-	case redoNone && rep.Next.Action == "update":
+	case redoNone && len(rep.Vanished) == 0 && rep.Next.Action == "update":
 		rep.Next.Message += ", and writes no application row: every mapping already holds what it would write"
 	}
 	return rep, nil
@@ -371,6 +379,9 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %d of %d tables are not done (%s). "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
 			last.ID, where, len(pending), len(rep.Tables), abbreviate(pending, 8))}
+	case len(rep.Vanished) > 0:
+		return NextRun{Action: "update", Message: fmt.Sprintf("%d legacy tables that run %d loaded are no longer in the source (%s): a re-run removes the rows their mappings loaded, and their bookkeeping",
+			len(rep.Vanished), lastDone(rep.Runs), abbreviate(rep.Vanished, 8))}
 	case !rep.SourceRead:
 		return NextRun{Action: "unknown", Message: fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
 	case len(changed) > 0:
