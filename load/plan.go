@@ -23,6 +23,17 @@ type TargetTable struct {
 	// Types maps each column to its type without modifiers (regtype), to
 	// give untyped literals of mapping SQL their column's type.
 	Types map[string]string
+	// Uniques are the unique indexes besides the primary key.
+	Uniques []Unique
+}
+
+// Unique is a unique index of a target table: its key columns or
+// expressions as the catalog prints them (pg_get_indexdef), and the
+// predicate of a partial index ("" for none).
+type Unique struct {
+	Name      string
+	Keys      []string
+	Predicate string
 }
 
 // FK is a single-column foreign key of a target table.
@@ -144,6 +155,13 @@ type Plan struct {
 	// RemoveCount counts the rows Remove would delete; RemoveIDs selects
 	// their ids (tables with an id).
 	RemoveCount, RemoveIDs string
+	// Vacate updates the target rows the mapping decides other values for
+	// whose new values of every unique index (the primary key aside) no
+	// other row holds now: repeated until it updates nothing, it lets
+	// rows hand values on in a chain (a user takes the email another gave
+	// up), which one upsert cannot, as it checks each row against the
+	// others' old values. "" when the target table has no such index.
+	Vacate string
 	// ownedIDs selects the ids of the target rows this mapping owns, by
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
@@ -681,6 +699,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			"WHERE NOT EXISTS (SELECT 1 FROM " + tgt + " c WHERE " + strings.Join(keyEq, " AND ") +
 			" AND (" + strings.Join(held, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(decided, ", ") + "))" + conflict
 	}
+	if len(sets) > 0 && len(target.Uniques) > 0 {
+		plan.Vacate = vacate(tgt, pk, colList, plan.Rows, target.Uniques)
+	}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
 	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
 		slices.Contains(cols, "user_id") && slices.Contains(cols, "created_at") && slices.Contains(cols, "id") {
@@ -797,6 +818,44 @@ func (p *Plan) RemoveReferencing(fk FK, parentIDs []string) string {
 	}
 	return `DELETE FROM public.` + ident(p.M.Target) + ` t WHERE t.` + ident(fk.Column) + ` IN (` + strings.Join(parentIDs, " UNION ALL ") + `)
 		AND t.id IN (` + p.ownedIDs + `)`
+}
+
+// vacate builds Plan.Vacate for target table tgt with primary key pk,
+// written columns colList (quoted) and decided rows rows. An index's keys
+// are evaluated on a held row o and on the decided row v by name: inside
+// "SELECT … FROM (SELECT v.*) x" the bare column names are v's, in the
+// subquery over the target they are o's.
+func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) string {
+	pkSet := map[string]bool{}
+	var keyEq, otherKey []string
+	for _, c := range quoteAll(pk) {
+		pkSet[c] = true
+		keyEq = append(keyEq, "t."+c+" = v."+c)
+		otherKey = append(otherKey, "o."+c+" = v."+c)
+	}
+	var sets, held, decided []string
+	for _, c := range colList {
+		if pkSet[c] {
+			continue
+		}
+		sets = append(sets, c+" = v."+c)
+		held = append(held, "t."+c)
+		decided = append(decided, "v."+c)
+	}
+	free := make([]string, len(uniques))
+	for i, u := range uniques {
+		keys := strings.Join(u.Keys, ", ")
+		mine := "SELECT " + keys + " FROM (SELECT v.*) x"
+		taken := "SELECT 1 FROM " + tgt + " o WHERE NOT (" + strings.Join(otherKey, " AND ") + ") AND (" + keys + ") = (" + mine
+		if u.Predicate != "" {
+			taken += " WHERE " + u.Predicate + ") AND (" + u.Predicate + ")"
+		} else {
+			taken += ")"
+		}
+		free[i] = "NOT EXISTS (" + taken + ")"
+	}
+	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
+		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")\n\tAND " + strings.Join(free, "\n\tAND ")
 }
 
 func quoteAll(cols []string) []string {

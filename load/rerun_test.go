@@ -567,6 +567,62 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 	}
 }
 
+// TestRerunAfterUniqueValuesMove: between two runs one user gives up an
+// email and another takes it (in either order of their ids). One upsert
+// checks each row against the others' old values, so taking the email can
+// fail on the row that gives it up; the re-run moves the rows in order and
+// equals a fresh run. Two users that swap emails cannot be written in any
+// order: the re-run refuses, saying so, and leaves the users as they were.
+func TestRerunAfterUniqueValuesMove(t *testing.T) {
+	// The first two users with an email no other user has (ignoring case).
+	const pick = `CREATE TEMP TABLE two AS SELECT id, email FROM users u
+			WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY id LIMIT 2;
+		CREATE TEMP TABLE roles AS SELECT (SELECT id FROM two ORDER BY id LIMIT 1) AS lo, (SELECT id FROM two ORDER BY id DESC LIMIT 1) AS hi;`
+	chain := func(giver, taker string) string {
+		return pick + `
+		UPDATE users SET email = 'given.up@example.com' WHERE id = (SELECT ` + giver + ` FROM roles);
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT ` + giver + ` FROM roles)) WHERE id = (SELECT ` + taker + ` FROM roles);
+		-- The giver's row last in the heap, so that the stage and the
+		-- decisions hold the taker first (an upsert in that order fails).
+		UPDATE users SET email = email WHERE id = (SELECT ` + giver + ` FROM roles);`
+	}
+	for _, c := range []struct {
+		name, edit string
+		swap       bool
+	}{
+		{"the lower id gives its email to the higher", chain("lo", "hi"), false},
+		{"the higher id gives its email to the lower", chain("hi", "lo"), false},
+		{"two users swap emails", pick + `
+		UPDATE users SET email = 'swapping@example.com' WHERE id = (SELECT lo FROM roles);
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT lo FROM roles)) WHERE id = (SELECT hi FROM roles);
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT hi FROM roles)) WHERE id = (SELECT lo FROM roles);`, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src := editedSource(t, "email_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
+			dst := finishedTarget(t)
+			if c.swap {
+				const users = `SELECT md5(string_agg(id::text || email, ',' ORDER BY id)) FROM public.users`
+				before := scalarOf[string](t, ctx, dst, users)
+				_, err := Run(ctx, rerunConfig(src, dst))
+				if err == nil || !strings.Contains(err.Error(), "take each other's values of unique index idx_users_email_lower") {
+					t.Fatalf("re-run after two users swapped emails: %v", err)
+				}
+				if after := scalarOf[string](t, ctx, dst, users); after != before {
+					t.Error("the refused re-run changed the users")
+				}
+				return
+			}
+			want := freshRun(t, src)
+			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+				t.Fatalf("re-run after an email changed hands: %v", err)
+			}
+			testkit.SameAs(t, want, dst)
+		})
+	}
+}
+
 // TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
 // pages (here by CLUSTER, in the order of its primary key) has other batch
 // checksums but the same rows. Status counts

@@ -1329,7 +1329,12 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {
 				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
 			}
-			tag, err := tx.Exec(ctx, q, runArgs(q, s.runID)...)
+			var tag pgconn.CommandTag
+			if i == 0 && p.Vacate != "" && present == nil {
+				tag, err = s.upsertVacating(ctx, tx, p, q, count)
+			} else {
+				tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)
+			}
 			if err != nil {
 				return err
 			}
@@ -1425,6 +1430,49 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 // gets to them. The largest tables go first, so that the last ones to
 // finish are small: this is the run's tail, and two workers that got the
 // two largest tables last would leave one idle for a second or more.
+// uniqueViolation is the SQLSTATE of a duplicate key.
+const uniqueViolation = "23505"
+
+// upsertVacating runs upsert q, mapping p's target rows, in tx; when it
+// fails on a unique index it undoes it, moves the rows whose new values
+// others hold now in chains (Plan.Vacate, until it updates nothing, each
+// pass counted with count), and runs it again. Rows that still collide
+// take each other's values (a swap between runs), which no order of
+// updates can write; the error says so.
+func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q string, count func(string, int64)) (pgconn.CommandTag, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT upsert"); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := tx.Exec(ctx, q, runArgs(q, s.runID)...)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != uniqueViolation {
+		if err == nil {
+			_, err = tx.Exec(ctx, "RELEASE SAVEPOINT upsert")
+		}
+		return tag, err
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT upsert"); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	for pass := 1; ; pass++ {
+		moved, err := tx.Exec(ctx, p.Vacate)
+		if err != nil {
+			return pgconn.CommandTag{}, fmt.Errorf("update the rows whose unique values others hold, pass %d: %w", pass, err)
+		}
+		count(p.M.Target, moved.RowsAffected())
+		if moved.RowsAffected() == 0 {
+			break
+		}
+	}
+	tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		return tag, fmt.Errorf("rows of %s take each other's values of unique index %s since the last run (a swap, or a cycle of them): "+
+			"no order of updates writes them without a duplicate in between; change one of them in the source and re-run, or load into a fresh target: %w",
+			p.M.Target, pgErr.ConstraintName, err)
+	}
+	return tag, err
+}
+
 func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
 	var written []string
 	for t, n := range changes {
@@ -1616,5 +1664,29 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 		tt.FKs = append(tt.FKs, fk)
 		out[table] = tt
 	}
-	return out, fks.Err()
+	if err := fks.Err(); err != nil {
+		return nil, fmt.Errorf("read the target's foreign keys: %w", err)
+	}
+	uniques, err := q.Query(ctx, `SELECT c.relname, ic.relname,
+			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+		FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indrelid
+		JOIN pg_class ic ON ic.oid = i.indexrelid
+		WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND NOT i.indisprimary
+		ORDER BY 1, 2`)
+	if err != nil {
+		return nil, fmt.Errorf("read the target's unique indexes: %w", err)
+	}
+	var table string
+	var u Unique
+	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Name, &u.Keys, &u.Predicate}, func() error {
+		tt := out[table]
+		tt.Uniques = append(tt.Uniques, u)
+		out[table] = tt
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read the target's unique indexes: %w", err)
+	}
+	return out, nil
 }
