@@ -175,6 +175,17 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.target_rows (
 	run_id       bigint NOT NULL REFERENCES ` + bk + `.runs(id),
 	counted_at   timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- seeds_replaced: a seeded row's content before a mapping first merged a
+-- legacy row onto it (catalog collisions), kept while the mapping merges
+-- onto it; when its decisions no longer do (the legacy row deleted, or its
+-- key changed), the row gets this content back, as a fresh run leaves it.
+CREATE TABLE IF NOT EXISTS ` + bk + `.seeds_replaced (
+	target_table text NOT NULL,
+	target_id    uuid NOT NULL,
+	mapping      text NOT NULL,
+	row          jsonb NOT NULL,
+	PRIMARY KEY (target_table, target_id)
+);
 CREATE TABLE IF NOT EXISTS ` + bk + `.column_loss (
 	mapping  text NOT NULL,
 	col      text NOT NULL,

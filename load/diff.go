@@ -112,11 +112,25 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 		return nil, err
 	}
 	ledger := bk
+	var hasReplaced bool
+	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".seeds_replaced").Scan(&hasReplaced); err != nil {
+		return nil, err
+	}
+	if hasLedger && !hasReplaced {
+		// Bookkeeping of a build before seeds_replaced (which a run adds):
+		// the ledger as it is, and no seed replaced.
+		ledger = DryRunStage
+		if _, err := s.target.Exec(ctx, `CREATE VIEW `+ident(DryRunStage)+`.dispositions AS SELECT * FROM `+bk+`.dispositions;
+			CREATE TABLE `+ident(DryRunStage)+`.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`); err != nil {
+			return nil, err
+		}
+	}
 	if !hasLedger {
 		// A target no cutover has written to: nothing is owned yet.
 		ledger = DryRunStage
 		if _, err := s.target.Exec(ctx, `CREATE TABLE `+ident(DryRunStage)+`.dispositions
-			(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid)`); err != nil {
+			(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid);
+			CREATE TABLE `+ident(DryRunStage)+`.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`); err != nil {
 			return nil, err
 		}
 	}
@@ -399,12 +413,15 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 	if err := s.pool.QueryRow(ctx, p.RemoveCount).Scan(&del); err != nil {
 		return err
 	}
-	if p.MergeCount != "" {
-		var merged int64
-		if err := s.pool.QueryRow(ctx, p.MergeCount).Scan(&merged); err != nil {
+	for _, q := range []string{p.MergeCount, p.RestoreCount} {
+		if q == "" {
+			continue
+		}
+		var n int64
+		if err := s.pool.QueryRow(ctx, q).Scan(&n); err != nil {
 			return err
 		}
-		upd += merged
+		upd += n
 	}
 	td.Insert += ins
 	td.Update += upd

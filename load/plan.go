@@ -165,8 +165,10 @@ type Plan struct {
 	// ownedIDs selects the ids of the target rows this mapping owns, by
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
-	// MergeCount counts the seeded rows the natural-key merge would update.
-	MergeCount string
+	// MergeCount counts the seeded rows the natural-key merge would update,
+	// RestoreCount those it no longer merges onto, which get their seeded
+	// content back ("" without a natural key).
+	MergeCount, RestoreCount string
 	// FirstInsert is a plain INSERT of the rows; FirstResults, then
 	// FirstUpsert, replace Upsert when the mapping has never been applied
 	// (its rows and bookkeeping cannot exist yet): plain inserts, no
@@ -789,6 +791,27 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
 			mergedRows = strings.Replace(mergedRows, "SELECT ", "SELECT d._tid AS _into, ", 1)
+			// Seeds this mapping replaced and no longer merges onto get
+			// their own content back; the seeds it merges onto now keep
+			// theirs, the first time, before the merge overwrites it.
+			notMerging := `s.target_table = ` + lit(m.Target) + ` AND s.mapping = ` + lit(m.Name()) + `
+				AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = s.target_id AND x._disp = 'merged' AND x._reason = 'natural_key')`
+			var rt []string
+			for _, c := range ctCols(ct) {
+				rt = append(rt, "r."+c)
+			}
+			restoreSets := "(" + strings.Join(ctCols(ct), ", ") + ") = ROW(" + strings.Join(rt, ", ") + ")"
+			upsert = append(upsert,
+				`UPDATE `+tgt+` t SET `+restoreSets+`
+				FROM `+bk+`.seeds_replaced s, jsonb_populate_record(NULL::`+tgt+`, s.row) r
+				WHERE t.id = s.target_id AND `+notMerging+`
+				AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(rt, ", ")+`)`,
+				`DELETE FROM `+bk+`.seeds_replaced s WHERE `+notMerging,
+				`INSERT INTO `+bk+`.seeds_replaced (target_table, target_id, mapping, row)
+				SELECT `+lit(m.Target)+`, t.id, `+lit(m.Name())+`, to_jsonb(t) FROM `+tgt+` t
+				WHERE t.id IN (SELECT _tid FROM `+d+` WHERE _disp = 'merged' AND _reason = 'natural_key')
+				ON CONFLICT (target_table, target_id) DO NOTHING`)
+			plan.RestoreCount = `SELECT count(*) FROM ` + ident(p.ledger()) + `.seeds_replaced s WHERE ` + notMerging
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
 				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
 			plan.MergeCount = `SELECT count(*) FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into
@@ -856,6 +879,15 @@ func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) str
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
 		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")\n\tAND " + strings.Join(free, "\n\tAND ")
+}
+
+// ctCols returns the column names of qualified columns "t.<col>".
+func ctCols(ct []string) []string {
+	out := make([]string, len(ct))
+	for i, c := range ct {
+		out[i] = strings.TrimPrefix(c, "t.")
+	}
+	return out
 }
 
 func quoteAll(cols []string) []string {

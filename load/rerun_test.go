@@ -623,6 +623,31 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 	}
 }
 
+// TestRerunRestoresReplacedSeeds: a legacy achievement merged onto the
+// seeded one with its key (a catalog collision: the seed takes the legacy
+// content) is deleted from the source. A fresh run leaves the seed as the
+// seeds migration wrote it; so does the re-run, from the content it kept
+// before the first merge overwrote it.
+func TestRerunRestoresReplacedSeeds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "seed_freed", `DELETE FROM achievement_definitions WHERE key = 'first_focus'`)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	const seed = `SELECT name FROM public.achievement_definitions WHERE key = 'first_focus'`
+	seeded := scalarOf[string](t, ctx, testkit.MigratedTarget(t), seed)
+	if got := scalarOf[string](t, ctx, dst, seed); got == seeded {
+		t.Fatalf("the finished target's first_focus is the seed's (%q): no legacy row merged onto it, the case tests nothing", got)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatal(err)
+	}
+	if got := scalarOf[string](t, ctx, dst, seed); got != seeded {
+		t.Errorf("after the re-run first_focus is named %q, want the seed's %q", got, seeded)
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
 // pages (here by CLUSTER, in the order of its primary key) has other batch
 // checksums but the same rows. Status counts

@@ -1325,7 +1325,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if kind := keptRowsKind(q); kind != "" && present != nil && !present[kind] {
 				continue // no such rows: skip the join with the stage table
 			}
-			bookkeeping := strings.Contains(q, bk+".")
+			// An update of an application table counts, even when it
+			// reads the bookkeeping (a seed's content restored).
+			bookkeeping := strings.Contains(q, bk+".") && !strings.HasPrefix(q, "UPDATE public.")
 			if partition != "" && strings.HasPrefix(q, "INSERT INTO "+bk+".dispositions ") {
 				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
 			}

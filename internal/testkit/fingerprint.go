@@ -28,7 +28,7 @@ func Fingerprint(ctx context.Context, u string) (map[string]string, error) {
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND (n.nspname = 'public'
-			OR n.nspname = 'cutover' AND c.relname IN ('dispositions', 'rejects', 'archive', 'discards', 'results', 'column_loss', 'batches'))
+			OR n.nspname = 'cutover' AND c.relname IN ('dispositions', 'rejects', 'archive', 'discards', 'results', 'column_loss', 'batches', 'seeds_replaced'))
 		GROUP BY 1, n.nspname ORDER BY 1`)
 	if err != nil {
 		return nil, err
