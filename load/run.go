@@ -1424,14 +1424,6 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	return changes, nil
 }
 
-// analyzeTargets gathers planner statistics of the target tables the run
-// wrote, and of those written since their last statistics or that never
-// had any (tables a failed run wrote and this one left as they were,
-// seeded tables), in parallel: the application's first queries after
-// go-live would otherwise be planned without statistics until autovacuum
-// gets to them. The largest tables go first, so that the last ones to
-// finish are small: this is the run's tail, and two workers that got the
-// two largest tables last would leave one idle for a second or more.
 // uniqueViolation is the SQLSTATE of a duplicate key.
 const uniqueViolation = "23505"
 
@@ -1475,6 +1467,14 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 	return tag, err
 }
 
+// analyzeTargets gathers planner statistics of the target tables the run
+// wrote, and of those written since their last statistics or that never
+// had any (tables a failed run wrote and this one left as they were,
+// seeded tables), in parallel: the application's first queries after
+// go-live would otherwise be planned without statistics until autovacuum
+// gets to them. The largest tables go first, so that the last ones to
+// finish are small: this is the run's tail, and two workers that got the
+// two largest tables last would leave one idle for a second or more.
 func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
 	var written []string
 	for t, n := range changes {
