@@ -847,7 +847,10 @@ func (p *Plan) RemoveReferencing(fk FK, parentIDs []string) string {
 // written columns colList (quoted) and decided rows rows. An index's keys
 // are evaluated on a held row o and on the decided row v by name: inside
 // "SELECT … FROM (SELECT v.*) x" the bare column names are v's, in the
-// subquery over the target they are o's.
+// subquery over the target they are o's. A key over a column the mapping
+// does not write resolves to o's column on both sides, so that index never
+// counts a value free: its rows do not move, and the upsert fails as it
+// would have.
 func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) string {
 	pkSet := map[string]bool{}
 	var keyEq, otherKey []string
