@@ -37,6 +37,7 @@ const (
 // Kinds of findings.
 const (
 	KindRunNotDone      = "run_not_done"       // the last run did not finish
+	KindOtherSource     = "other_source"       // the source is not the database the last run read
 	KindUnaccounted     = "unaccounted"        // a source key with no disposition in the data
 	KindNotInSource     = "not_in_source"      // data in the target for a key the source does not have
 	KindCountedTwice    = "counted_twice"      // a source key with more than one disposition in the data

@@ -397,8 +397,9 @@ func (v *verifier) prepare(ctx context.Context) error {
 		return ErrNoBookkeeping
 	}
 	var errText *string
-	err = tc.QueryRow(ctx, `SELECT id, status, error FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).
-		Scan(&v.res.LastRun.ID, &v.res.LastRun.Status, &errText)
+	var flavor, source string
+	err = tc.QueryRow(ctx, `SELECT id, status, error, flavor, source FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).
+		Scan(&v.res.LastRun.ID, &v.res.LastRun.Status, &errText, &flavor, &source)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone, Message: "the target records no cutover run"})
@@ -411,6 +412,14 @@ func (v *verifier) prepare(ctx context.Context) error {
 		if v.res.LastRun.Status != "done" {
 			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone,
 				Message: fmt.Sprintf("the last run (%d) is %s, not done: run `cutover run` again to finish it", v.res.LastRun.ID, v.res.LastRun.Status)})
+		}
+		// Another flavor than the run loaded: every check after this
+		// fails, and this finding says why. (Another database name alone
+		// says nothing: a replica or a restore of the source verifies.)
+		if flavor != v.res.Flavor {
+			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindOtherSource, Message: fmt.Sprintf(
+				"run %d loaded a legacy %s database (%s), and this source is legacy %s: verify against the source that run read, or run `cutover run` from this one first",
+				v.res.LastRun.ID, flavor, source, v.res.Flavor)})
 		}
 	}
 	v.recorded = map[string]*Line{}

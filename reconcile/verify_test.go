@@ -451,6 +451,31 @@ func TestVerifyOtherFlavors(t *testing.T) {
 	}
 }
 
+// TestVerifyAgainstAnotherFlavor: a target loaded from a v21 source,
+// verified against a v16 one (the wrong URL), fails first on that: the
+// finding names both flavors and the database the run read.
+func TestVerifyAgainstAnotherFlavor(t *testing.T) {
+	t.Parallel()
+	_, dst := finishedDB(t, genOptions)
+	other := legacyDB(t, legacygen.Options{Flavor: "v16", Drift: true, Anomalies: true, Users: 24, Seed: 3})
+	res := verify(t, other, dst)
+	var found []string
+	for _, f := range res.Findings {
+		if f.Kind == reconcile.KindOtherSource {
+			found = append(found, f.Message)
+		}
+	}
+	if len(found) != 1 || res.OK() || !strings.Contains(found[0], "loaded a legacy v21 database") || !strings.Contains(found[0], "this source is legacy v16") {
+		t.Errorf("verify against another flavor: OK %v, other-source findings %q", res.OK(), found)
+	}
+	src, _ := finishedDB(t, genOptions)
+	for _, f := range verify(t, src, dst).Findings {
+		if f.Kind == reconcile.KindOtherSource {
+			t.Errorf("verify against the source's flavor: %s", f.Message)
+		}
+	}
+}
+
 // TestVerifyWithoutRun: a target no run wrote to cannot be verified.
 func TestVerifyWithoutRun(t *testing.T) {
 	t.Parallel()
