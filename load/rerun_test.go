@@ -515,7 +515,8 @@ func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 // rows are in the target (habit_completions, inbox_items, user_quests) and
 // in its bookkeeping. The dry run counts them as deletions and status says
 // the re-run removes them; the re-run does, and equals a fresh run on the
-// source without them; the run after it has nothing to do.
+// source without them, also after a run that failed half-way through the
+// removals; the run after it has nothing to do.
 func TestRerunAfterTablesVanish(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -543,6 +544,17 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 	if deletes < loaded {
 		t.Errorf("the dry run counts %d deletions, want at least the %d rows the drift tables loaded", deletes, loaded)
 	}
+	// A run that fails while it removes the second table's rows: the
+	// first is gone with its bookkeeping, the second is still whole.
+	failing := rerunConfig(src, dst)
+	SetHook(&failing, failAt("vanished.commit:quests", 1))
+	if _, err := Run(ctx, failing); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "remove quests, no longer in the source") {
+		t.Fatalf("run failing in the removal of quests: %v", err)
+	}
+	if d := cmp.Diff(drift[1:], status(t, ctx, rerunConfig(src, dst)).Vanished); d != "" {
+		t.Errorf("tables left to remove after the failed run (-want +got):\n%s", d)
+	}
+	remaining := scalarOf[int64](t, ctx, dst, owned, drift[1:])
 	var said []string
 	cfg := rerunConfig(src, dst)
 	cfg.Progress = func(e Event) {
@@ -554,11 +566,14 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-run without the drift tables: %v", err)
 	}
-	if d := cmp.Diff(drift, said); d != "" {
+	if d := cmp.Diff(drift[1:], said); d != "" {
 		t.Errorf("tables the re-run said it removed (-want +got):\n%s", d)
 	}
-	if sum.Changed() < loaded {
-		t.Errorf("the re-run reports %d rows changed, want at least the %d it removed", sum.Changed(), loaded)
+	if sum.Changed() < remaining || remaining == 0 {
+		t.Errorf("the re-run reports %d rows changed, want at least the %d it removed", sum.Changed(), remaining)
+	}
+	if left := scalarOf[int64](t, ctx, dst, owned, drift); left != 0 {
+		t.Errorf("the re-run left %d ledger rows of the drift tables", left)
 	}
 	testkit.SameAs(t, want, dst)
 	after := status(t, ctx, rerunConfig(src, dst))

@@ -122,6 +122,9 @@ func (s *session) removeVanished(ctx context.Context, count func(table string, n
 			if err := s.holdsLock(ctx, tx); err != nil {
 				return err
 			}
+			if err := s.cfg.at("vanished.commit:" + legacy); err != nil {
+				return err
+			}
 			s.cfg.Progress(Event{Phase: "remove", Message: fmt.Sprintf(
 				"%s is no longer in the source: removed the %d application rows its mappings loaded, and its bookkeeping", legacy, removed)})
 			return nil
