@@ -28,8 +28,16 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as `cutover diff`)"},
 		&cli.IntFlag{Name: "samples", Usage: "with --dry-run: row diffs shown per target table", Value: defaultSamples},
-		reportDirFlag(),
+		dryRunReportDir(),
 	}
+}
+
+// dryRunReportDir is --report-dir as run has it: the dry run's report (a
+// run's proof is `cutover verify --report-dir`).
+func dryRunReportDir() *cli.StringFlag {
+	f := reportDirFlag()
+	f.Usage = "with --dry-run: " + f.Usage + " (for a run, `cutover verify --report-dir` writes its proof)"
+	return f
 }
 
 func runCommand() *cli.Command {
@@ -58,6 +66,9 @@ func runCommand() *cli.Command {
 // runAndReport runs the cutover with progress on stderr and the summary on
 // stdout; it fails when the conservation law fails for any table.
 func runAndReport(c *cli.Context, cfg load.Config) error {
+	if dir := c.String("report-dir"); dir != "" {
+		fmt.Fprintf(c.App.ErrWriter, "note: --report-dir %s: a run without --dry-run writes no report; `cutover verify --report-dir` writes the proof of the run\n", dir)
+	}
 	prog := newProgress(c.App.ErrWriter)
 	cfg.Progress = prog.event
 	cfg.Logger = logger(c)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -105,9 +106,14 @@ func TestRunCommand(t *testing.T) {
 	if !strings.Contains(stderr, "source is legacy v16 with drift tables") {
 		t.Errorf("the flavor is not printed:\n%s", stderr)
 	}
-	stdout, stderr, code = runMain(t, env, "run")
+	// --report-dir without --dry-run writes nothing, and says so.
+	reports := t.TempDir()
+	stdout, stderr, code = runMain(t, env, "run", "--report-dir", reports)
 	if code != 0 || !strings.Contains(stdout, "; 0 application rows written") || !strings.Contains(stderr, "nothing to do") {
 		t.Errorf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if written, _ := os.ReadDir(reports); len(written) != 0 || !strings.Contains(stderr, "writes no report") {
+		t.Errorf("a run with --report-dir wrote %d files; stderr:\n%s", len(written), stderr)
 	}
 	// A row changed by hand: a plain run trusts the bookkeeping, --full
 	// writes it back.
