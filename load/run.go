@@ -1287,7 +1287,8 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		var partition string
 		var attach []string
 		var present map[string]bool // on a first apply: the dispositions decided
-		if !applied[m.Legacy] && len(p.FirstUpsert) > 0 {
+		first := !applied[m.Legacy] && len(p.FirstUpsert) > 0
+		if first {
 			// Never applied: none of its rows can be in the target yet.
 			upsert = p.FirstUpsert
 			if partition, attach, err = ledgerBulk(ctx, tx, m.Legacy); err != nil {
@@ -1332,7 +1333,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				q = "INSERT INTO " + partition + " (" + ledgerColumns + ")\n" + p.LedgerRows
 			}
 			var tag pgconn.CommandTag
-			if i == 0 && p.Vacate != "" && present == nil {
+			if i == 0 && p.Vacate != "" && !first {
 				tag, err = s.upsertVacating(ctx, tx, p, q, count)
 			} else {
 				tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)
