@@ -120,7 +120,8 @@ func (e *ShapeError) Error() string {
 // database, a partial restore, the wrong database), or tables of several
 // flavors' migrations sit side by side. Closest is the flavor that needs
 // the fewest changes; Missing are its tables the source lacks, Foreign the
-// source's tables in a shape it does not have (as "table (shape)").
+// source's tables in a shape it does not have, each with the flavors whose
+// shape or table it is ("focus_pause_state in its v15 shape").
 type FlavorError struct {
 	Closest          string
 	Of               int // the closest flavor's table count, drift tables aside
