@@ -481,7 +481,8 @@ func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
 // but the target's copy references the old owner, whose removal (before
 // any upsert) its foreign key would block (habits.user_id is ON DELETE NO
 // ACTION). The re-run removes the habit first and writes it again under
-// its new owner: the target equals a fresh run's.
+// its new owner: the target equals a fresh run's, and the habits the run
+// counts as written are the ones the dry run predicted.
 func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -501,8 +502,25 @@ func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 	if got := scalarOf[string](t, ctx, dst, owner, picked[2]); got != picked[0] || picked[0] == picked[1] {
 		t.Fatalf("before the re-run the habit's owner is %s; picked old owner %s, new owner %s", got, picked[0], picked[1])
 	}
-	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+	// The dry run's count of habits written is the run's: the habits of
+	// the deleted owner are counted as removals, the moved one as the
+	// update it is (the run deletes it and writes it again).
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dryHabits TableDiff
+	for _, td := range diff.Targets {
+		if td.Table == "habits" {
+			dryHabits = td
+		}
+	}
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
 		t.Fatalf("re-run after a habit changed owners: %v", err)
+	}
+	if dryHabits.Delete == 0 || dryHabits.Update == 0 || sum.Changes["habits"] != dryHabits.Changes() {
+		t.Errorf("habits written: the run counts %d, the dry run %+v", sum.Changes["habits"], dryHabits)
 	}
 	if got := scalarOf[string](t, ctx, dst, owner, picked[2]); got != picked[1] {
 		t.Errorf("after the re-run the habit's owner is %s, want %s", got, picked[1])

@@ -1226,6 +1226,16 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	}
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
+		for _, q := range p.Remove {
+			tag, err := s.pool.Exec(ctx, q)
+			if err != nil {
+				return fmt.Errorf("remove rows no longer decided: %w", err)
+			}
+			count(m.Target, tag.RowsAffected())
+		}
+		// Then the rows it still decides that reference a parent row the
+		// run removes: the ones given to another parent (removed first,
+		// its rows no longer decided are counted as removals).
 		for _, c := range p.FKChecks {
 			fk := c.FK
 			if fk.ParentColumn != "id" {
@@ -1237,13 +1247,6 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return fmt.Errorf("remove the rows that still reference removed %s rows (%s): %w", fk.Parent, fk.Name, err)
 				}
 			}
-		}
-		for _, q := range p.Remove {
-			tag, err := s.pool.Exec(ctx, q)
-			if err != nil {
-				return fmt.Errorf("remove rows no longer decided: %w", err)
-			}
-			count(m.Target, tag.RowsAffected())
 		}
 		return nil
 	})
