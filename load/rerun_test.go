@@ -681,12 +681,75 @@ func TestRerunRestoresReplacedSeeds(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunAfterAWeekOfProduction: the source changes the way a week of
+// production changes it, all at once: in every table some rows deleted
+// and some text edited, and one of each of the cases the tests above take
+// alone (an email handed on, a habit given to another user whose old
+// owner is deleted, a merged catalog row deleted, a drift table dropped).
+// The re-run equals a fresh run on the changed source, and the run after
+// it has nothing to do.
+func TestRerunAfterAWeekOfProduction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "week", weekOfProduction)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
+		t.Fatalf("re-run after a week of production: %v", err)
+	}
+	if sum.Changed() < 100 {
+		t.Errorf("the re-run wrote %d rows: the week changed too little to test anything", sum.Changed())
+	}
+	testkit.SameAs(t, want, dst)
+	again, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil || again.Changed() != 0 {
+		t.Errorf("the run after the re-run: %d rows written, %v", again.Changed(), err)
+	}
+}
+
+// weekOfProduction edits a copy of S0 (TestRerunAfterAWeekOfProduction):
+// the named cases first, then a deterministic share of every table.
+const weekOfProduction = `CREATE TEMP TABLE two AS SELECT id, email FROM users u WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) AND EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id) ORDER BY id LIMIT 3;
+-- chain: user 2 gives up its email, user 3 takes it (user 2's row touched
+-- again last, so that the taker comes first in the heap)
+UPDATE users SET email = 'gave.up@example.com' WHERE id = (SELECT id FROM two ORDER BY id OFFSET 1 LIMIT 1);
+UPDATE users SET email = (SELECT email FROM two ORDER BY id OFFSET 1 LIMIT 1) WHERE id = (SELECT id FROM two ORDER BY id OFFSET 2 LIMIT 1);
+UPDATE users SET email = email WHERE id = (SELECT id FROM two ORDER BY id OFFSET 1 LIMIT 1);
+-- reparent: user 1's first habit goes to user 3, user 1 is deleted
+UPDATE habits SET user_id = (SELECT id FROM two ORDER BY id OFFSET 2 LIMIT 1) WHERE id = (SELECT h.id FROM habits h WHERE h.user_id = (SELECT id FROM two ORDER BY id LIMIT 1) ORDER BY h.id LIMIT 1);
+DELETE FROM users WHERE id = (SELECT id FROM two ORDER BY id LIMIT 1);
+-- a merged catalog row goes; a drift table goes
+DELETE FROM achievement_definitions WHERE key = 'first_focus';
+DROP TABLE user_inbox;
+-- A week of production, generically: in every table, delete ~1% of rows and
+-- touch a text column of ~3% (a suffix); deterministic by md5 of the id.
+DO $$
+DECLARE r record; col text;
+BEGIN
+  FOR r IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'id') ORDER BY 1 LOOP
+    BEGIN
+      EXECUTE format('DELETE FROM %I WHERE substr(md5(id::text), 1, 2) = ''00''', r.relname);
+    EXCEPTION WHEN foreign_key_violation THEN NULL;
+    END;
+    SELECT a.attname INTO col FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relname = r.relname AND c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+        AND a.atttypid = 'text'::regtype AND a.attname NOT IN ('id', 'email', 'key', 'token', 'status', 'type', 'kind', 'category', 'mode', 'role', 'provider', 'difficulty', 'event_type', 'action', 'streak_type', 'analysis_type', 'frequency', 'priority', 'rarity', 'source', 'state')
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('c','u','f') AND a.attnum = ANY (k.conkey))
+      ORDER BY a.attnum LIMIT 1;
+    IF col IS NOT NULL THEN
+      EXECUTE format('UPDATE %I SET %I = %I || '' (edited)'' WHERE substr(md5(id::text), 1, 2) IN (''01'', ''02'', ''03'', ''04'', ''05'', ''06'', ''07'')', r.relname, col, col);
+    END IF;
+  END LOOP;
+END $$;
+`
+
 // TestStatusAfterRowsMoved: a table whose rows the source rewrote onto other
 // pages (here by CLUSTER, in the order of its primary key) has other batch
-// checksums but the same rows. Status counts
-// its batches as done and moved, not changed, and says the re-run writes no
-// application row; the re-run then writes none, and the run after it has
-// nothing to do.
+// checksums but the same rows. Status counts its batches as done and moved,
+// not changed, and says the re-run writes no application row; the re-run
+// then writes none, and the run after it has nothing to do.
 func TestStatusAfterRowsMoved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
