@@ -43,6 +43,9 @@ type FK struct {
 	// fails (ON DELETE NO ACTION or RESTRICT) rather than deleting the row
 	// or clearing its reference.
 	Blocks bool
+	// SetsNull is true when deleting a parent row clears the reference
+	// (ON DELETE SET NULL).
+	SetsNull bool
 }
 
 func (t TargetTable) has(col string) bool {

@@ -694,12 +694,27 @@ func TestRerunAfterAWeekOfProduction(t *testing.T) {
 	src := editedSource(t, "week", weekOfProduction)
 	want := freshRun(t, src)
 	dst := finishedTarget(t)
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	predicted := map[string]int64{}
+	for _, td := range diff.Targets {
+		if n := td.Changes(); n > 0 {
+			predicted[td.Table] = n
+		}
+	}
 	sum, err := Run(ctx, rerunConfig(src, dst))
 	if err != nil {
 		t.Fatalf("re-run after a week of production: %v", err)
 	}
 	if sum.Changed() < 100 {
 		t.Errorf("the re-run wrote %d rows: the week changed too little to test anything", sum.Changed())
+	}
+	// The rows the run counts as written, table by table, are the ones
+	// the dry run predicted.
+	if d := cmp.Diff(predicted, sum.Changes); d != "" {
+		t.Errorf("rows written per table (-dry run +run):\n%s", d)
 	}
 	testkit.SameAs(t, want, dst)
 	again, err := Run(ctx, rerunConfig(src, dst))

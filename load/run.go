@@ -1185,7 +1185,18 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	if err := s.holdsLock(ctx, s.pool); err != nil {
 		return nil, err
 	}
-	if err := s.removeVanished(ctx, count); err != nil {
+	// The tables that lost rows and the transactions that removed them:
+	// rows whose reference their removal cleared (ON DELETE SET NULL) are
+	// counted after the apply (countCleared).
+	removedFrom := map[string]bool{}
+	var removals []int64
+	removedIn := func(table string, xid int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		removedFrom[table] = true
+		removals = append(removals, xid)
+	}
+	if err := s.removeVanished(ctx, count, removedIn); err != nil {
 		return nil, err
 	}
 	// The source tables with rows in the ledger. One probe per table (a
@@ -1227,11 +1238,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		for _, q := range p.Remove {
-			tag, err := s.pool.Exec(ctx, q)
+			var xid int64
+			var tag pgconn.CommandTag
+			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+				if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+					return err
+				}
+				tag, err = tx.Exec(ctx, q)
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("remove rows no longer decided: %w", err)
 			}
 			count(m.Target, tag.RowsAffected())
+			if tag.RowsAffected() > 0 {
+				removedIn(m.Target, xid)
+			}
 		}
 		// Then the rows it still decides that reference a parent row the
 		// run removes: the ones given to another parent (removed first,
@@ -1404,6 +1426,9 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	if err != nil {
 		return nil, err
 	}
+	if err := s.countCleared(ctx, plans, removedFrom, removals, count); err != nil {
+		return nil, err
+	}
 	s.cfg.Progress(Event{Phase: "finish", Message: "assigning feed order (sort_order)"})
 	for _, table := range feedTables {
 		if err := s.cfg.at("sort_order:" + table); err != nil {
@@ -1426,6 +1451,34 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		return nil, err
 	}
 	return changes, nil
+}
+
+// countCleared counts, with count, the rows whose reference to a removed
+// row its removal cleared (ON DELETE SET NULL, in the removal's
+// transaction, one of removals) and that no apply wrote after: the
+// database changed them, and no statement of the run counted them (an
+// upsert that finds such a row as decided leaves it). Only the tables with
+// such a key to a table in removedFrom are read.
+func (s *session) countCleared(ctx context.Context, plans map[string]*Plan, removedFrom map[string]bool, removals []int64, count func(string, int64)) error {
+	if len(removals) == 0 {
+		return nil
+	}
+	children := map[string]bool{}
+	for _, p := range plans {
+		for _, c := range p.FKChecks {
+			if c.FK.SetsNull && removedFrom[c.FK.Parent] {
+				children[p.M.Target] = true
+			}
+		}
+	}
+	for _, table := range slices.Sorted(maps.Keys(children)) {
+		var n int64
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM public.`+ident(table)+` WHERE xmin::text::bigint = ANY ($1)`, removals).Scan(&n); err != nil {
+			return fmt.Errorf("count the rows of %s whose references the removals cleared: %w", table, err)
+		}
+		count(table, n)
+	}
+	return nil
 }
 
 // uniqueViolation is the SQLSTATE of a duplicate key.
@@ -1649,7 +1702,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
 	}
-	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname, c.confdeltype IN ('a', 'r')
+	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname, c.confdeltype IN ('a', 'r'), c.confdeltype = 'n'
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_class p ON p.oid = c.confrelid
@@ -1663,7 +1716,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	for fks.Next() {
 		var fk FK
 		var table string
-		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn, &fk.Blocks); err != nil {
+		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn, &fk.Blocks, &fk.SetsNull); err != nil {
 			return nil, err
 		}
 		tt := out[table]

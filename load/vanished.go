@@ -71,12 +71,13 @@ var vanishedBooks = []string{
 
 // removeVanished removes, for every legacy table the bookkeeping records
 // and the source no longer has, the target rows its mappings loaded and
-// its bookkeeping, each table in one transaction, and counts the rows
-// removed per target table with count. Its rows go before any other
+// its bookkeeping, each table in one transaction, counts the rows removed
+// per target table with count, and reports each target table it removed
+// rows from, with the transaction, to removedIn (see countCleared). Its rows go before any other
 // removal: they reference users and other parents that a removal may
 // take, through keys that would block it, and no row of this run's
 // mappings is owned by them.
-func (s *session) removeVanished(ctx context.Context, count func(table string, n int64)) error {
+func (s *session) removeVanished(ctx context.Context, count func(table string, n int64), removedIn func(table string, xid int64)) error {
 	gone, err := vanishedTables(ctx, s.target, s.src.TableNames())
 	if err != nil {
 		return err
@@ -99,7 +100,10 @@ func (s *session) removeVanished(ctx context.Context, count func(table string, n
 			}); err != nil {
 				return fmt.Errorf("read its ledger: %w", err)
 			}
-			var removed int64
+			var removed, xid int64
+			if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+				return err
+			}
 			for _, o := range targets {
 				if o.nils > 0 {
 					return fmt.Errorf("the ledger does not say which %d of its rows of %s are which: remove them by hand", o.nils, o.target)
@@ -109,6 +113,9 @@ func (s *session) removeVanished(ctx context.Context, count func(table string, n
 					return fmt.Errorf("remove the rows it loaded into %s: %w", o.target, err)
 				}
 				count(o.target, tag.RowsAffected())
+				if tag.RowsAffected() > 0 {
+					removedIn(o.target, xid)
+				}
 				removed += tag.RowsAffected()
 			}
 			for _, q := range vanishedBooks {
