@@ -781,14 +781,16 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for _, k := range m.NaturalKey {
 			nk[k] = true
 		}
-		var csets, ct, ce []string
+		var csets, cc, ct, ce, rt []string
 		for i, c := range cols {
 			if nk[c] {
 				continue
 			}
 			csets = append(csets, ident(c)+" = v."+ident(c))
+			cc = append(cc, ident(c))
 			ct = append(ct, "t."+ident(c))
 			ce = append(ce, "v."+ident(c))
+			rt = append(rt, "r."+ident(c)) // the seed's kept content
 			_ = i
 		}
 		if len(csets) > 0 {
@@ -799,11 +801,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			// theirs, the first time, before the merge overwrites it.
 			notMerging := `s.target_table = ` + lit(m.Target) + ` AND s.mapping = ` + lit(m.Name()) + `
 				AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = s.target_id AND x._disp = 'merged' AND x._reason = 'natural_key')`
-			var rt []string
-			for _, c := range ctCols(ct) {
-				rt = append(rt, "r."+c)
-			}
-			restoreSets := "(" + strings.Join(ctCols(ct), ", ") + ") = ROW(" + strings.Join(rt, ", ") + ")"
+			restoreSets := "(" + strings.Join(cc, ", ") + ") = ROW(" + strings.Join(rt, ", ") + ")"
 			upsert = append(upsert,
 				`UPDATE `+tgt+` t SET `+restoreSets+`
 				FROM `+bk+`.seeds_replaced s, jsonb_populate_record(NULL::`+tgt+`, s.row) r
@@ -885,15 +883,6 @@ func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) str
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
 		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")\n\tAND " + strings.Join(free, "\n\tAND ")
-}
-
-// ctCols returns the column names of qualified columns "t.<col>".
-func ctCols(ct []string) []string {
-	out := make([]string, len(ct))
-	for i, c := range ct {
-		out[i] = strings.TrimPrefix(c, "t.")
-	}
-	return out
 }
 
 func quoteAll(cols []string) []string {
