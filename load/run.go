@@ -1241,7 +1241,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			var xid int64
 			var tag pgconn.CommandTag
 			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
-				if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+				if xid, err = currentXID(ctx, tx); err != nil {
 					return err
 				}
 				tag, err = tx.Exec(ctx, q)
@@ -1299,8 +1299,8 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				return err
 			}
 		}
-		var xid int64
-		if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+		xid, err := currentXID(ctx, tx)
+		if err != nil {
 			return err
 		}
 		mu.Lock()
@@ -1479,6 +1479,14 @@ func (s *session) countCleared(ctx context.Context, plans map[string]*Plan, remo
 		count(table, n)
 	}
 	return nil
+}
+
+// currentXID returns the id of tx's transaction as a row's xmin shows it
+// (without the epoch), to tell the rows it wrote from older ones.
+func currentXID(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var xid int64
+	err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid)
+	return xid, err
 }
 
 // uniqueViolation is the SQLSTATE of a duplicate key.

@@ -100,8 +100,9 @@ func (s *session) removeVanished(ctx context.Context, count func(table string, n
 			}); err != nil {
 				return fmt.Errorf("read its ledger: %w", err)
 			}
-			var removed, xid int64
-			if err := tx.QueryRow(ctx, "SELECT txid_current() % 4294967296").Scan(&xid); err != nil {
+			var removed int64
+			xid, err := currentXID(ctx, tx)
+			if err != nil {
 				return err
 			}
 			for _, o := range targets {
