@@ -107,29 +107,23 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
-	var hasLedger bool
-	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".dispositions").Scan(&hasLedger); err != nil {
+	var hasLedger, hasReplaced bool
+	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
+		bk+".dispositions", bk+".seeds_replaced").Scan(&hasLedger, &hasReplaced); err != nil {
 		return nil, err
 	}
 	ledger := bk
-	var hasReplaced bool
-	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".seeds_replaced").Scan(&hasReplaced); err != nil {
-		return nil, err
-	}
-	if hasLedger && !hasReplaced {
-		// Bookkeeping of a build before seeds_replaced (which a run adds):
-		// the ledger as it is, and no seed replaced.
+	if !hasReplaced {
+		// A target no cutover has written to, or bookkeeping of a build
+		// before seeds_replaced (which a run adds): no seed replaced, and
+		// the ledger as it is, or empty: nothing is owned yet.
 		ledger = DryRunStage
-		if _, err := s.target.Exec(ctx, `CREATE VIEW `+ident(DryRunStage)+`.dispositions AS SELECT * FROM `+bk+`.dispositions;
-			CREATE TABLE `+ident(DryRunStage)+`.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`); err != nil {
-			return nil, err
+		dispositions := `CREATE VIEW ` + ident(DryRunStage) + `.dispositions AS SELECT * FROM ` + bk + `.dispositions`
+		if !hasLedger {
+			dispositions = `CREATE TABLE ` + ident(DryRunStage) + `.dispositions
+				(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid)`
 		}
-	}
-	if !hasLedger {
-		// A target no cutover has written to: nothing is owned yet.
-		ledger = DryRunStage
-		if _, err := s.target.Exec(ctx, `CREATE TABLE `+ident(DryRunStage)+`.dispositions
-			(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid);
+		if _, err := s.target.Exec(ctx, dispositions+`;
 			CREATE TABLE `+ident(DryRunStage)+`.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`); err != nil {
 			return nil, err
 		}
