@@ -31,7 +31,6 @@ type TargetTable struct {
 // expressions as the catalog prints them (pg_get_indexdef), and the
 // predicate of a partial index ("" for none).
 type Unique struct {
-	Name      string
 	Keys      []string
 	Predicate string
 }

@@ -1734,20 +1734,19 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	if err := fks.Err(); err != nil {
 		return nil, fmt.Errorf("read the target's foreign keys: %w", err)
 	}
-	uniques, err := q.Query(ctx, `SELECT c.relname, ic.relname,
+	uniques, err := q.Query(ctx, `SELECT c.relname,
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
 			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
 		FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indrelid
-		JOIN pg_class ic ON ic.oid = i.indexrelid
 		WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND NOT i.indisprimary
-		ORDER BY 1, 2`)
+		ORDER BY 1, i.indexrelid::regclass::text`)
 	if err != nil {
 		return nil, fmt.Errorf("read the target's unique indexes: %w", err)
 	}
 	var table string
 	var u Unique
-	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Name, &u.Keys, &u.Predicate}, func() error {
+	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate}, func() error {
 		tt := out[table]
 		tt.Uniques = append(tt.Uniques, u)
 		out[table] = tt
