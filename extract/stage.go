@@ -189,10 +189,22 @@ func beginBatch(ctx context.Context, src *pgx.Conn, snapshotID string) error {
 	return nil
 }
 
+// ReadError is a batch's failure on the source's side of its copy: the
+// source server's error (say, a full disk under its temporary files), not
+// the target's. Its text is "read <batch>…: <cause>".
+type ReadError struct {
+	Batch Batch
+	What  string // rendered after the batch: "", " from source" or ": the fingerprint's identity"
+	Err   error
+}
+
+func (e *ReadError) Error() string { return fmt.Sprintf("read %s%s: %v", e.Batch, e.What, e.Err) }
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // copyBatch is CopyBatch, and with hash StageBatch (dst nil: HashBatch).
 func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error, hash bool) (Checksum, error) {
 	if err := beginBatch(ctx, src, snapshotID); err != nil {
-		return Checksum{}, fmt.Errorf("read %s: %w", b, err)
+		return Checksum{}, &ReadError{Batch: b, Err: err}
 	}
 	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	table := pgx.Identifier{"public", t.Name}.Sanitize()
@@ -213,13 +225,13 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 		case missingFunction(err):
 			identity = nil
 			if _, err := src.Exec(ctx, "ROLLBACK"); err != nil {
-				return Checksum{}, fmt.Errorf("read %s: %w", b, err)
+				return Checksum{}, &ReadError{Batch: b, Err: err}
 			}
 			if err := beginBatch(ctx, src, snapshotID); err != nil {
-				return Checksum{}, fmt.Errorf("read %s: %w", b, err)
+				return Checksum{}, &ReadError{Batch: b, Err: err}
 			}
 		case err != nil:
-			return Checksum{}, fmt.Errorf("read %s: the fingerprint's identity: %w", b, err)
+			return Checksum{}, &ReadError{Batch: b, What: ": the fingerprint's identity", Err: err}
 		default:
 			rows.fingerprinted = true
 			selected = "hashtidextended(t.ctid, t.xmin::text::bigint), " + colList
@@ -228,10 +240,10 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 	copyOut := fmt.Sprintf("COPY (SELECT %s FROM %s t WHERE %s) TO STDOUT (FORMAT binary)", selected, table, b.Where())
 	if dst == nil {
 		if _, err := src.PgConn().CopyTo(ctx, rows, copyOut); err != nil {
-			return Checksum{}, fmt.Errorf("read %s from source: %w", b, err)
+			return Checksum{}, &ReadError{Batch: b, What: " from source", Err: err}
 		}
 		if err := rows.finish(); err != nil {
-			return Checksum{}, fmt.Errorf("read %s from source: %w", b, err)
+			return Checksum{}, &ReadError{Batch: b, What: " from source", Err: err}
 		}
 		return rows.checksum(identity), nil
 	}
@@ -270,7 +282,7 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 	rerr := <-readErr
 	// A read that failed only because the write ended is no cause.
 	if rerr != nil && !errors.Is(rerr, errStageWriteEnded) {
-		return Checksum{}, fmt.Errorf("read %s from source: %w", b, rerr)
+		return Checksum{}, &ReadError{Batch: b, What: " from source", Err: rerr}
 	}
 	if herr := hooked.failed(); herr != nil {
 		werr = herr // the server saw only its message

@@ -217,6 +217,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 
 	changes, runErr := s.execute(ctx)
+	if runErr != nil {
+		s.dropFailedStage(ctx)
+	}
 	status, errText := "done", ""
 	var failed StepError
 	if runErr != nil {
@@ -244,6 +247,30 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	s.waitStage()
 	sum.RunID, sum.Duration, sum.Changes = s.runID, time.Since(s.started), changes
 	return sum, nil
+}
+
+// dropFailedStage drops the stage schema that a failed run created, and
+// says how much room that gave back: the next run copies what it reads
+// again, so the copies serve nothing, and after a full disk they hold the
+// room the target lacks. It leaves the stage to a run that keeps it
+// (KeepStage) or was cancelled (the operator's Ctrl-C does not wait for
+// the drop; the next run drops it first). A drop that fails (say, the
+// connection is gone) fails nothing more: it is logged.
+func (s *session) dropFailedStage(ctx context.Context) {
+	if s.staged == nil || s.cfg.KeepStage || ctx.Err() != nil {
+		return
+	}
+	var size string
+	err := s.target.QueryRow(ctx, `SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
+		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, ident(s.stage)).Scan(&size)
+	if err == nil {
+		_, err = s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`)
+	}
+	if err != nil {
+		s.cfg.Logger.Debug("could not drop the stage of the failed run", "schema", s.stage, "err", err)
+		return
+	}
+	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("dropped the failed run's stage (schema %s, %s), which the next run copies again", s.stage, size)})
 }
 
 // open connects, detects the source and selects its mappings.
@@ -819,7 +846,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 			if err != nil {
-				return fmt.Errorf("extract %s: %w", b, err)
+				return fmt.Errorf("extract %s: %w%s", b, err, sqlstateHint(err))
 			}
 			mu.Lock()
 			want, checksummed := s.sums[batchKey(b.Table, b.No)]
@@ -831,7 +858,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			if err := tx.Commit(gctx); err != nil {
-				return fmt.Errorf("extract %s: commit: %w", b, err)
+				return fmt.Errorf("extract %s: commit: %w%s", b, err, sqlstateHint(err))
 			}
 			mu.Lock()
 			if !checksummed {
@@ -1492,6 +1519,9 @@ func currentXID(ctx context.Context, tx pgx.Tx) (int64, error) {
 // uniqueViolation is the SQLSTATE of a duplicate key.
 const uniqueViolation = "23505"
 
+// diskFull is the SQLSTATE of a write the server's disk had no room for.
+const diskFull = "53100"
+
 // upsertVacating runs upsert q, mapping p's target rows, in tx; when it
 // fails on a unique index it undoes it, moves the rows whose new values
 // others hold now in chains (Plan.Vacate, until it updates nothing, each
@@ -1660,14 +1690,20 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 }
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on.
+// A disk-full error names the server it came from: the source's when the
+// read side of a batch's copy failed (extract.ReadError), else the target's.
 func sqlstateHint(err error) string {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return ""
 	}
 	switch {
-	case pgErr.Code == "53100":
-		return " (the target's disk is full: free space, then re-run the same command; finished mappings are kept)"
+	case pgErr.Code == diskFull:
+		var read *extract.ReadError
+		if errors.As(err, &read) {
+			return " (the source's disk is full, where the read keeps its temporary files: make room on the source, then re-run the same command)"
+		}
+		return " (the target's disk is full: make room, then re-run the same command; the run needs room for its stage, a copy of the legacy tables it reads, besides the target's rows)"
 	case strings.HasPrefix(pgErr.Code, "23"):
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
 	case strings.HasPrefix(pgErr.Code, "08"), strings.HasPrefix(pgErr.Code, "57"):
