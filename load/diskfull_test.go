@@ -40,9 +40,8 @@ CREATE TABLE IF NOT EXISTS test_fault.relations (name text);`
 // mapping's rows. Each time the run stops with the server's error, names
 // the step and the table, says that the target's disk is full and what to
 // do, and drops the stage it made (giving its room back), unless it keeps
-// its stage. Once there is
-// room again, re-running the same command finishes the job: the target is
-// a fresh run's.
+// its stage. Once there is room again, re-running the same command
+// finishes the job: the target is a fresh run's.
 func TestRerunAfterDiskFull(t *testing.T) {
 	for _, c := range []struct {
 		name    string
