@@ -292,6 +292,7 @@ func newProvider(targetURL string, logger *slog.Logger) (*goose.Provider, *sql.D
 	if err != nil {
 		return nil, nil, &dburl.Error{Role: "target", Server: dburl.Redact(targetURL), Err: err}
 	}
+	dburl.WithoutTimeouts(&cfg.Config)
 	db := stdlib.OpenDB(*cfg)
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
 	if err != nil {

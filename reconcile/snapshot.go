@@ -60,6 +60,7 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 	for k, v := range sessionParams {
 		cfg.RuntimeParams[k] = v
 	}
+	dburl.WithoutTimeouts(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, &dburl.Error{Role: role, Server: dburl.Describe(url), Err: err}

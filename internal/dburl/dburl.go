@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -125,13 +126,73 @@ func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-// Connect opens one connection, starting with settings, and checks it,
-// wrapping errors as *Error.
+// noTimeouts are the timeouts a production server often sets for its
+// database or role (ALTER DATABASE … SET statement_timeout = '30s') against
+// runaway application queries. Left on, they stop the cutover's own work,
+// and every re-run at the same place: a batch's COPY or an index build
+// that outlasts statement_timeout (57014); the source transaction that
+// holds the run's snapshot, idle while the readers copy, ended by
+// idle_in_transaction_session_timeout (the readers' imports then fail
+// with "invalid snapshot identifier"); a lock wait that outlasts
+// lock_timeout (55P03). idle_session_timeout (PostgreSQL 14+, see
+// WithoutTimeouts) would end the session that holds the run lock while
+// the others work.
+var noTimeouts = []Setting{{"statement_timeout", "0"}, {"lock_timeout", "0"}, {"idle_in_transaction_session_timeout", "0"}}
+
+// WithoutTimeouts makes the connections of cfg start with the server's
+// timeouts off (noTimeouts), except those the URL sets itself (a
+// statement_timeout=… parameter of the URL wins): every connection of the
+// cutover goes through it.
+func WithoutTimeouts(cfg *pgconn.Config) {
+	for _, s := range noTimeouts {
+		if _, set := cfg.RuntimeParams[s.Name]; !set {
+			cfg.RuntimeParams[s.Name] = s.Value
+		}
+	}
+	if _, set := cfg.RuntimeParams["idle_session_timeout"]; set {
+		return
+	}
+	// Not a start-up parameter: a server before 14 refuses the connection
+	// for a setting it does not know.
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
+		if after != nil {
+			if err := after(ctx, c); err != nil {
+				return err
+			}
+		}
+		if serverMajor(c) < 14 {
+			return nil
+		}
+		_, err := c.Exec(ctx, "SET idle_session_timeout = 0").ReadAll()
+		return err
+	}
+}
+
+// serverMajor is the major version the server reported, 0 when it cannot
+// be read.
+func serverMajor(c *pgconn.PgConn) int { return majorVersion(c.ParameterStatus("server_version")) }
+
+// majorVersion reads the major version of a server_version ("15.4 (Debian
+// 15.4-1)" → 15, "14beta1" → 14), 0 when there is none.
+func majorVersion(v string) int {
+	end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	if end >= 0 {
+		v = v[:end]
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// Connect opens one connection, starting with settings and without the
+// server's timeouts (WithoutTimeouts), and checks it, wrapping errors as
+// *Error.
 func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
+	WithoutTimeouts(&cfg.Config)
 	for _, s := range settings {
 		cfg.RuntimeParams[s.Name] = s.Value
 	}
@@ -157,12 +218,14 @@ var NoJIT = Setting{"jit", "off"}
 var NoParallelQuery = Setting{"max_parallel_workers_per_gather", "0"}
 
 // Pool opens a pool of at most maxConns connections, each starting with
-// settings, and checks that the server answers, wrapping errors as *Error.
+// settings and without the server's timeouts (WithoutTimeouts), and checks
+// that the server answers, wrapping errors as *Error.
 func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ...Setting) (*pgxpool.Pool, error) {
 	cfg, err := ParseConfig(role, connURL)
 	if err != nil {
 		return nil, err
 	}
+	WithoutTimeouts(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

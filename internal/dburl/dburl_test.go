@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/dburl"
@@ -200,5 +201,72 @@ func TestErrorIsOneLineWithoutRepeats(t *testing.T) {
 	want := "connect to target database u@db:5432/app: db:5432: dial error: connection refused; db:5432: server error: FATAL: too many connections"
 	if got := joined.Error(); got != want {
 		t.Errorf("Error() = %q\nwant %q", got, want)
+	}
+}
+
+// TestSessionsWithoutServerTimeouts: on a database that sets every timeout
+// to a millisecond, a connection and a pool's connections start with them
+// off; a timeout the URL sets is kept.
+func TestSessionsWithoutServerTimeouts(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDB(t)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	var version int
+	if err := admin.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"}
+	if version >= 140000 {
+		names = append(names, "idle_session_timeout")
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := `"` + strings.TrimPrefix(parsed.Path, "/") + `"`
+	for _, n := range names {
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" SET "+n+" = '1ms'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withURLTimeout := parsed.Query()
+	withURLTimeout.Set("statement_timeout", "2h")
+	parsed.RawQuery = withURLTimeout.Encode()
+	for _, c := range []struct {
+		name, url string
+		want      map[string]string // setting → value; the others 0
+	}{
+		{"server's timeouts", u, nil},
+		{"the URL's statement_timeout", parsed.String(), map[string]string{"statement_timeout": "2h"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			show := func(q interface {
+				QueryRow(context.Context, string, ...any) pgx.Row
+			}) {
+				t.Helper()
+				for _, n := range names {
+					want := "0"
+					if v, ok := c.want[n]; ok {
+						want = v
+					}
+					var got string
+					if err := q.QueryRow(ctx, "SELECT current_setting($1)", n).Scan(&got); err != nil || got != want {
+						t.Errorf("%s = %q (%v), want %q", n, got, err, want)
+					}
+				}
+			}
+			conn, err := dburl.Connect(ctx, "target", c.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			show(conn)
+			pool, err := dburl.Pool(ctx, "target", c.url, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			show(pool)
+		})
 	}
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/pgtest"
+)
+
+// TestServerTimeoutsDoNotStopTheCutover: production servers often set
+// timeouts for their database or role against runaway application
+// queries. Here both databases end any statement after 1 ms, any lock wait
+// after 1 ms, any transaction idle for 1 ms (the one holding the run's
+// snapshot is idle while the readers copy) and, from PostgreSQL 14, any
+// session idle for 200 ms (the one holding the run lock is idle while the
+// others work). By hand, the statement, idle transaction and idle session
+// timeouts each stopped an earlier build's run, and would have stopped
+// every re-run at the same place. Every command of a cutover works
+// regardless: the cutover turns them off for its own sessions.
+func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := reportLegacy(t), pgtest.NewDB(t)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	var version int
+	if err := admin.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	settings := []string{"statement_timeout = '1ms'", "lock_timeout = '1ms'", "idle_in_transaction_session_timeout = '1ms'"}
+	if version >= 140000 {
+		settings = append(settings, "idle_session_timeout = '200ms'")
+	}
+	for _, u := range []string{src, dst} {
+		db := pgx.Identifier{procDBName(u)}.Sanitize()
+		for _, s := range settings {
+			if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" SET "+s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string // on stdout or stderr
+	}{
+		{[]string{"schema", "apply", "--target", dst}, "applied 0013_seeds.sql"},
+		{[]string{"run", "--source", src, "--target", dst, "--workers", "2", "--max-rejects", "-1"}, "conservation law holds for all 81 legacy tables"},
+		{[]string{"run", "--source", src, "--target", dst, "--workers", "2", "--max-rejects", "-1"}, "nothing to do"},
+		{[]string{"status", "--source", src, "--target", dst}, "NEXT RUN"},
+		{[]string{"diff", "--source", src, "--target", dst, "--workers", "2"}, "TARGET TABLE"},
+		{[]string{"verify", "--source", src, "--target", dst, "--workers", "2"}, "verify: OK"},
+	} {
+		stdout, stderr, err := cutover(t, c.args...)
+		if err != nil || !strings.Contains(stdout+stderr, c.want) {
+			t.Fatalf("cutover %s on servers that time out: %v, want %q in its output\n%s\n%s", c.args[0], err, c.want, stdout, stderr)
+		}
+	}
+}
