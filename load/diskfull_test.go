@@ -162,6 +162,7 @@ func TestSQLStateHint(t *testing.T) {
 		{"source disk full", fmt.Errorf("extract habits: %w", &extract.ReadError{Err: full}), "the source's disk is full"},
 		{"duplicate key", &pgconn.PgError{Code: "23505", ConstraintName: "users_email_key"}, "constraint users_email_key"},
 		{"terminated", &pgconn.PgError{Code: "57P01"}, "the connection was lost"},
+		{"cancelled", &pgconn.PgError{Code: "57014"}, "a statement was cancelled"},
 		{"other server error", &pgconn.PgError{Code: "42P01"}, ""},
 		{"no server error", errors.New("copied 3 rows but the snapshot holds 4"), ""},
 	} {

@@ -1522,6 +1522,10 @@ const uniqueViolation = "23505"
 // diskFull is the SQLSTATE of a write the server's disk had no room for.
 const diskFull = "53100"
 
+// queryCanceled is the SQLSTATE of a statement cancelled by a request or a
+// timeout, its session left open.
+const queryCanceled = "57014"
+
 // upsertVacating runs upsert q, mapping p's target rows, in tx; when it
 // fails on a unique index it undoes it, moves the rows whose new values
 // others hold now in chains (Plan.Vacate, until it updates nothing, each
@@ -1706,6 +1710,8 @@ func sqlstateHint(err error) string {
 		return " (the target's disk is full: make room, then re-run the same command; the run needs room for its stage, a copy of the legacy tables it reads, besides the target's rows)"
 	case strings.HasPrefix(pgErr.Code, "23"):
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
+	case pgErr.Code == queryCanceled:
+		return " (a statement was cancelled: by an administrator, or by a statement_timeout that the connection URL sets, since the cutover turns the server's own off; re-running the same command is safe)"
 	case strings.HasPrefix(pgErr.Code, "08"), strings.HasPrefix(pgErr.Code, "57"):
 		return " (the connection was lost: re-running the same command is safe)"
 	}
