@@ -78,7 +78,7 @@ func (d *Diff) Changes() int64 {
 // samples bounds the row diffs shown per table.
 func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	cfg.defaults()
-	s, err := open(ctx, cfg, DryRunStage)
+	s, err := open(ctx, cfg, DryRunStage, "cutover diff")
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +86,11 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, err
 	}
-	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT); err != nil {
+	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
 		return nil, err
 	}
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
+	defer s.watchLocks(ctx)()
 	snap, readers, err := s.openSource(ctx)
 	if err != nil {
 		return nil, err

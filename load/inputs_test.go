@@ -27,7 +27,7 @@ func realPlans(t *testing.T, flavor string) (*session, map[string]*Plan) {
 	})
 	cfg := Config{SourceURL: src, TargetURL: testkit.MigratedTarget(t)}
 	cfg.defaults()
-	s, err := open(ctx, cfg, mappings.StageSchema)
+	s, err := open(ctx, cfg, mappings.StageSchema, "cutover test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	BatchBytes int64
 	// KeepStage keeps the stage schema after the run, for inspection.
 	KeepStage bool
+	// LockWaitReported is how long a session of the run waits for a lock
+	// others hold before the run's progress names them (watchLocks); 0
+	// means 10 s.
+	LockWaitReported time.Duration
 	// Full redoes every mapping, even when the source and a mapping's
 	// inputs are the ones recorded: a re-run otherwise trusts the
 	// bookkeeping that the target holds what it wrote, and leaves alone
@@ -143,6 +147,7 @@ type session struct {
 	target  *pgx.Conn
 	pool    *pgxpool.Pool
 	stage   string
+	app     string // application_name of its sessions: "cutover run", "cutover diff"
 	runID   int64
 	started time.Time
 	batches []extract.Batch
@@ -193,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	// The target's schema is checked while the source is detected.
 	schemaChecked := make(chan error, 1)
 	go func() { schemaChecked <- checkSchema(ctx, cfg.TargetURL) }()
-	s, err := open(ctx, cfg, mappings.StageSchema)
+	s, err := open(ctx, cfg, mappings.StageSchema, "cutover run")
 	if err != nil {
 		<-schemaChecked
 		return nil, err
@@ -215,6 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
 		return nil, err
 	}
+	defer s.watchLocks(ctx)()
 
 	changes, runErr := s.execute(ctx)
 	if runErr != nil {
@@ -276,12 +282,12 @@ func (s *session) dropFailedStage(ctx context.Context) {
 // open connects, detects the source and selects its mappings.
 // The target connects while the source is detected; a source error is
 // reported first, as the source is the first thing the operator names.
-func open(ctx context.Context, cfg Config, stage string) (*session, error) {
-	s := &session{cfg: cfg, stage: stage, started: time.Now().UTC()}
+func open(ctx context.Context, cfg Config, stage, app string) (*session, error) {
+	s := &session{cfg: cfg, stage: stage, app: app, started: time.Now().UTC()}
 	targetConnected := make(chan error, 1)
 	go func() {
 		var err error
-		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL)
+		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL, dburl.AppName(app))
 		targetConnected <- err
 	}()
 	if err := s.detect(ctx); err != nil {
@@ -299,7 +305,7 @@ func open(ctx context.Context, cfg Config, stage string) (*session, error) {
 
 // detect reads the source's catalog and selects its mappings.
 func (s *session) detect(ctx context.Context) error {
-	source, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+	source, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.AppName(s.app))
 	if err != nil {
 		return err
 	}
@@ -396,7 +402,7 @@ var targetSettings = []dburl.Setting{dburl.NoJIT, {Name: "work_mem", Value: "4MB
 // execute runs the phases and returns the application rows changed per
 // target table.
 func (s *session) execute(ctx context.Context) (map[string]int64, error) {
-	settings := slices.Clone(targetSettings)
+	settings := append(slices.Clone(targetSettings), dburl.AppName(s.app))
 	// If this process dies (kill -9, a lost host), its sessions would keep
 	// their statements, locks and the run lock until each statement ends;
 	// checking the client's socket every few seconds (PostgreSQL 14+) ends
@@ -514,7 +520,7 @@ func (s *session) openSource(ctx context.Context) (*extract.Snapshot, chan *pgx.
 	var snap *extract.Snapshot
 	var g errgroup.Group
 	g.Go(func() error {
-		snapConn, err := dburl.Connect(ctx, "source", s.cfg.SourceURL)
+		snapConn, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.AppName(s.app))
 		if err != nil {
 			return err
 		}
@@ -525,7 +531,7 @@ func (s *session) openSource(ctx context.Context) (*extract.Snapshot, chan *pgx.
 	})
 	for range s.cfg.Workers {
 		g.Go(func() error {
-			c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery)
+			c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery, dburl.AppName(s.app))
 			if err == nil {
 				readers <- c
 			}

@@ -108,7 +108,7 @@ type NextRun struct {
 // takes no lock, so it can watch a run that is working.
 func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	cfg.defaults()
-	target, err := dburl.Connect(ctx, "target", cfg.TargetURL)
+	target, err := dburl.Connect(ctx, "target", cfg.TargetURL, dburl.AppName("cutover status"))
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	var redo, toExtract []string // what a run would redo and extract (redoSet)
 	redoNone := false            // and it would redo no mapping
 	if cfg.SourceURL != "" {
-		s, err := open(ctx, cfg, mappings.StageSchema)
+		s, err := open(ctx, cfg, mappings.StageSchema, "cutover status")
 		if err != nil {
 			return nil, err
 		}

@@ -111,7 +111,7 @@ type Status struct {
 // returns the files it applied. It fails with a *TamperedError, before
 // applying anything, when an applied migration's file has changed.
 func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string, error) {
-	conn, err := dburl.Connect(ctx, "target", targetURL)
+	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +148,13 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 	return applied, nil
 }
 
+// appName names the sessions of the schema commands in pg_stat_activity.
+const appName = "cutover schema"
+
 // Statuses reports every embedded migration's state in the target database,
 // without changing it.
 func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
-	conn, err := dburl.Connect(ctx, "target", targetURL)
+	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +296,9 @@ func newProvider(targetURL string, logger *slog.Logger) (*goose.Provider, *sql.D
 		return nil, nil, &dburl.Error{Role: "target", Server: dburl.Redact(targetURL), Err: err}
 	}
 	dburl.WithoutTimeouts(&cfg.Config)
+	if _, named := cfg.RuntimeParams["application_name"]; !named {
+		cfg.RuntimeParams["application_name"] = appName
+	}
 	db := stdlib.OpenDB(*cfg)
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
 	if err != nil {

@@ -193,9 +193,7 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
 	WithoutTimeouts(&cfg.Config)
-	for _, s := range settings {
-		cfg.RuntimeParams[s.Name] = s.Value
-	}
+	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
@@ -205,6 +203,22 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 
 // Setting is a server parameter every connection of a pool starts with.
 type Setting struct{ Name, Value string }
+
+// AppName names the sessions as pg_stat_activity shows them
+// (application_name), unless the URL names them itself.
+func AppName(name string) Setting { return Setting{Name: "application_name", Value: name} }
+
+// apply sets settings on params, the URL's parameters: the URL's
+// application_name wins over AppName.
+func apply(params map[string]string, settings []Setting) {
+	_, named := params["application_name"]
+	for _, s := range settings {
+		if s.Name == "application_name" && named {
+			continue
+		}
+		params[s.Name] = s.Value
+	}
+}
 
 // NoJIT turns JIT compilation off: the cutover's set-based statements have
 // large cost estimates, so the planner compiles them, and compiling often
@@ -229,9 +243,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
-	for _, s := range settings {
-		cfg.ConnConfig.RuntimeParams[s.Name] = s.Value
-	}
+	apply(cfg.ConnConfig.RuntimeParams, settings)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}

@@ -1,0 +1,197 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/dburl"
+)
+
+// A run whose session waits for a lock that someone else holds (the
+// application left running, an idle transaction in psql, a VACUUM FULL on
+// the source) makes no progress and says nothing: at night the operator
+// sees a frozen progress line. watchLocks says who holds the lock.
+
+// lockWatchEvery is how often each server is asked for waiting sessions.
+const lockWatchEvery = 2 * time.Second
+
+// lockWaitReported is how long a session of the run waits for a lock
+// before the run names who holds it (Config.LockWaitReported: 0 means it);
+// then again every lockWaitRepeat while the wait lasts.
+const (
+	lockWaitReported = 10 * time.Second
+	lockWaitRepeat   = time.Minute
+)
+
+// LockWait is a session of the run waiting for a lock that sessions of
+// others hold.
+type LockWait struct {
+	Server  string // "source" or "target"
+	PID     int    // the waiting session of the run
+	What    string // the relation (or the kind of lock) waited for
+	Waited  time.Duration
+	Holders []LockHolder
+}
+
+// LockHolder is a session that holds (or waits ahead for) a lock a run's
+// session waits for.
+type LockHolder struct {
+	PID         int
+	User        string
+	Application string
+	State       string        // "idle in transaction", "active", … ("" when not visible to the run's role)
+	InXact      time.Duration // how long its transaction has been open (0 when not visible)
+}
+
+// Message tells the operator who blocks the run and what to do.
+func (w LockWait) Message() string {
+	var hs, pids []string
+	for _, h := range w.Holders {
+		d := fmt.Sprintf("pid %d", h.PID)
+		var parts []string
+		if h.User != "" {
+			parts = append(parts, "user "+h.User)
+		}
+		if h.Application != "" {
+			parts = append(parts, "application "+h.Application)
+		}
+		if h.State != "" {
+			parts = append(parts, h.State)
+		}
+		if h.InXact > 0 {
+			parts = append(parts, "its transaction open for "+h.InXact.Round(time.Second).String())
+		}
+		if len(parts) > 0 {
+			d += " (" + strings.Join(parts, ", ") + ")"
+		}
+		hs = append(hs, d)
+		pids = append(pids, fmt.Sprint(h.PID))
+	}
+	end := "end that session (SELECT pg_terminate_backend(" + pids[0] + ")) or let it finish"
+	if len(pids) > 1 {
+		end = "end those sessions (SELECT pg_terminate_backend(pid) FROM unnest('{" + strings.Join(pids, ",") + "}'::int[]) pid) or let them finish"
+	}
+	return fmt.Sprintf("%s: the run has waited %s for a lock on %s, blocked by %s; %s: the run goes on by itself once the lock is free",
+		w.Server, w.Waited.Round(time.Second), w.What, strings.Join(hs, " and "), end)
+}
+
+// lockWaitsSQL lists the sessions of this database named like the asking
+// session (the run's sessions share its application_name, see
+// dburl.AppName) that have waited longer than $1 for a lock, with the
+// sessions blocking them that are not the run's own (the run's sessions
+// wait for each other briefly, in order). It needs pg_locks.waitstart
+// (PostgreSQL 14+).
+const lockWaitsSQL = `SELECT w.pid, coalesce((SELECT n.nspname || '.' || c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype),
+	extract(epoch FROM now() - l.waitstart)::float8,
+	b.pid, coalesce(b.usename::text, ''), coalesce(b.application_name, ''), coalesce(b.state, ''),
+	coalesce(extract(epoch FROM now() - b.xact_start), 0)::float8
+FROM pg_stat_activity w
+JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted
+CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)
+JOIN pg_stat_activity b ON b.pid = bp.pid
+WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
+	AND w.application_name = current_setting('application_name')
+	AND b.application_name IS DISTINCT FROM current_setting('application_name')
+	AND l.waitstart < now() - make_interval(secs => $1)
+ORDER BY w.pid, b.pid`
+
+// lockWaits lists the run's sessions on conn's database waiting longer
+// than after for others' locks (lockWaitsSQL).
+func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) ([]LockWait, error) {
+	rows, err := conn.Query(ctx, lockWaitsSQL, after.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	var out []LockWait
+	for rows.Next() {
+		var w LockWait
+		var h LockHolder
+		var waited, inXact float64
+		if err := rows.Scan(&w.PID, &w.What, &waited, &h.PID, &h.User, &h.Application, &h.State, &inXact); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		w.Server, w.Waited, h.InXact = server, time.Duration(waited*float64(time.Second)), time.Duration(inXact*float64(time.Second))
+		if n := len(out); n > 0 && out[n-1].PID == w.PID && out[n-1].What == w.What {
+			out[n-1].Holders = append(out[n-1].Holders, h)
+			continue
+		}
+		w.Holders = []LockHolder{h}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// watchLocks watches the run's sessions on the source and the target, each
+// from a connection of its own named like them (app), and reports through
+// Progress (phase "waiting") every wait for a lock held by others longer
+// than the configured time, again every lockWaitRepeat while it lasts. It
+// never fails the run: a server it cannot watch (before PostgreSQL 14, or
+// unreachable) is not watched, which the debug log says. stop ends the
+// watch and waits for it.
+func (s *session) watchLocks(ctx context.Context) (stop func()) {
+	after := s.cfg.LockWaitReported
+	if after <= 0 {
+		after = lockWaitReported
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, srv := range []struct{ role, url string }{{"source", s.cfg.SourceURL}, {"target", s.cfg.TargetURL}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.watchServer(ctx, srv.role, srv.url, after); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Debug("not watching the run's lock waits", "server", srv.role, "err", err)
+			}
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// watchServer is watchLocks on one server.
+func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
+	conn, err := dburl.Connect(ctx, role, url, dburl.AppName(s.app))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var version int
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		return err
+	}
+	if version < 140000 {
+		return fmt.Errorf("PostgreSQL %d has no pg_locks.waitstart", version/10000)
+	}
+	reported := map[string]time.Time{} // waiter and what → when last said
+	tick := time.NewTicker(lockWatchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		waits, err := lockWaits(ctx, conn, role, after)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, w := range waits {
+			key := fmt.Sprint(w.PID, w.What)
+			if last, ok := reported[key]; ok && now.Sub(last) < lockWaitRepeat {
+				continue
+			}
+			reported[key] = now
+			s.cfg.Progress(Event{Phase: "waiting", Message: w.Message()})
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/testkit"
+)
+
+// TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
+// idle in a transaction that locked habits) holds a lock the run needs.
+// The run's progress says which session blocks it, on which relation and
+// what to do, while it waits; once that session ends, the run finishes on
+// its own.
+func TestRunNamesWhoBlocksIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg, err := pgx.ParseConfig(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "psql"
+	blocker, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
+	defer release()
+	timeout := time.AfterFunc(2*time.Minute, release) // the run does not wait forever if the test fails
+	defer timeout.Stop()
+
+	want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
+	var mu sync.Mutex
+	var said []string
+	run := rerunConfig(src, dst)
+	run.LockWaitReported = 300 * time.Millisecond
+	run.Progress = func(e Event) {
+		if e.Phase != "waiting" {
+			return
+		}
+		mu.Lock()
+		said = append(said, e.Message)
+		mu.Unlock()
+		if want.MatchString(e.Message) {
+			go release()
+		}
+	}
+	sum, err := Run(ctx, run)
+	if err != nil {
+		t.Fatalf("run after the blocking session ended: %v", err)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
+		t.Errorf("while it waited the run said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
+	}
+}
