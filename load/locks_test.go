@@ -16,58 +16,73 @@ import (
 )
 
 // TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
-// idle in a transaction that locked habits) holds a lock the run needs.
-// The run's progress says which session blocks it, on which relation and
-// what to do, while it waits; once that session ends, the run finishes on
-// its own.
+// idle in a transaction that locked habits) holds a lock that a run, or a
+// dry run, needs. Its progress says which session blocks it, on which
+// relation and what to do, while it waits; once that session ends, it
+// finishes on its own.
 func TestRunNamesWhoBlocksIt(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg, err := pgx.ParseConfig(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "psql"
-	blocker, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
-	defer release()
-	timeout := time.AfterFunc(2*time.Minute, release) // the run does not wait forever if the test fails
-	defer timeout.Stop()
+	for _, c := range []struct {
+		name string
+		run  func(context.Context, Config) error
+	}{
+		{"run", func(ctx context.Context, cfg Config) error {
+			sum, err := Run(ctx, cfg)
+			if err == nil && !sum.OK() {
+				err = fmt.Errorf("conservation law fails: %+v", sum.Tables)
+			}
+			return err
+		}},
+		{"dry run", func(ctx context.Context, cfg Config) error {
+			_, err := DryRun(ctx, cfg, 0)
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := rerunSource(t), testkit.MigratedTarget(t)
+			cfg, err := pgx.ParseConfig(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.RuntimeParams["application_name"] = "psql"
+			blocker, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
+			defer release()
+			timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
+			defer timeout.Stop()
 
-	want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
-	var mu sync.Mutex
-	var said []string
-	run := rerunConfig(src, dst)
-	run.LockWaitReported = 300 * time.Millisecond
-	run.Progress = func(e Event) {
-		if e.Phase != "waiting" {
-			return
-		}
-		mu.Lock()
-		said = append(said, e.Message)
-		mu.Unlock()
-		if want.MatchString(e.Message) {
-			go release()
-		}
-	}
-	sum, err := Run(ctx, run)
-	if err != nil {
-		t.Fatalf("run after the blocking session ended: %v", err)
-	}
-	if !sum.OK() {
-		t.Errorf("conservation law fails: %+v", sum.Tables)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
-		t.Errorf("while it waited the run said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
+			want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
+			var mu sync.Mutex
+			var said []string
+			run := rerunConfig(src, dst)
+			run.LockWaitReported = 300 * time.Millisecond
+			run.Progress = func(e Event) {
+				if e.Phase != "waiting" {
+					return
+				}
+				mu.Lock()
+				said = append(said, e.Message)
+				mu.Unlock()
+				if want.MatchString(e.Message) {
+					go release()
+				}
+			}
+			if err := c.run(ctx, run); err != nil {
+				t.Fatalf("%s after the blocking session ended: %v", c.name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
+				t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
+			}
+		})
 	}
 }
