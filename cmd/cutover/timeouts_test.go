@@ -15,8 +15,8 @@ import (
 // queries. Here both databases end any statement after 1 ms, any lock wait
 // after 1 ms, any transaction idle for 1 ms (the one holding the run's
 // snapshot is idle while the readers copy) and, from PostgreSQL 14, any
-// session idle for 200 ms (the one holding the run lock is idle while the
-// others work). By hand, the statement, idle transaction and idle session
+// session idle for a second (the one holding the run lock is idle while
+// the others work). By hand, the statement, idle transaction and idle session
 // timeouts each stopped an earlier build's run, and would have stopped
 // every re-run at the same place. Every command of a cutover works
 // regardless: the cutover turns them off for its own sessions.
@@ -31,7 +31,7 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	}
 	settings := []string{"statement_timeout = '1ms'", "lock_timeout = '1ms'", "idle_in_transaction_session_timeout = '1ms'"}
 	if version >= 140000 {
-		settings = append(settings, "idle_session_timeout = '200ms'")
+		settings = append(settings, "idle_session_timeout = '1s'")
 	}
 	for _, u := range []string{src, dst} {
 		db := pgx.Identifier{procDBName(u)}.Sanitize()

@@ -153,7 +153,9 @@ func WithoutTimeouts(cfg *pgconn.Config) {
 		return
 	}
 	// Not a start-up parameter: a server before 14 refuses the connection
-	// for a setting it does not know.
+	// for a setting it does not know. Set by the first statement, it does
+	// not save a session from a server that ends sessions idle for less
+	// than the moment before that statement (real ones count in minutes).
 	after := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
 		if after != nil {
