@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	failed_table text,                  -- the legacy table a failed run stopped in
 	failed_batch integer                -- and its batch (NULL: the whole table)
 );
+-- the target database's size before, at the peak of and after each run
+-- (load.Space): the room a run took on the target's disk
+ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS size_before bigint,
+	ADD COLUMN IF NOT EXISTS size_peak bigint, ADD COLUMN IF NOT EXISTS size_after bigint;
 -- results: one row per mapping that finished; the conservation law per
 -- legacy table is the sum of its mappings' rows.
 CREATE TABLE IF NOT EXISTS ` + bk + `.results (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,6 +61,10 @@ type Diff struct {
 	// rows are not counted then. Nil when the target records no inputs.
 	LeftAlone map[string]int64
 	Elapsed   time.Duration
+	// Space is the target database's size around the dry run, which took
+	// room for its stage and decisions (nil: it could not be read). A run
+	// needs that room too, and more for the rows it writes.
+	Space *Space
 }
 
 // Changes is the application rows a run would write in all.
@@ -91,6 +96,8 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	}
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
 	defer s.watchLocks(ctx)()
+	space := sync.OnceValue(s.watchSpace(ctx))
+	defer space()
 	snap, readers, err := s.openSource(ctx)
 	if err != nil {
 		return nil, err
@@ -141,6 +148,9 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 		return nil, err
 	}
 	d, err := s.diff(ctx, plans, samples)
+	if err == nil {
+		d.Space = space() // before the stage is dropped
+	}
 	if err != nil || !recorded {
 		return d, err
 	}

@@ -221,10 +221,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer s.watchLocks(ctx)()
+	space := sync.OnceValue(s.watchSpace(ctx))
+	defer space()
 
 	changes, runErr := s.execute(ctx)
 	if runErr != nil {
 		s.dropFailedStage(ctx)
+		s.recordSpace(ctx, space())
 	}
 	status, errText := "done", ""
 	var failed StepError
@@ -251,7 +254,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	s.waitStage()
-	sum.RunID, sum.Duration, sum.Changes = s.runID, time.Since(s.started), changes
+	sum.RunID, sum.Duration, sum.Changes, sum.Space = s.runID, time.Since(s.started), changes, space()
+	s.recordSpace(ctx, sum.Space)
 	return sum, nil
 }
 

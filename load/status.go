@@ -59,6 +59,9 @@ type RunInfo struct {
 	// the table as a whole).
 	FailedTable string
 	FailedBatch int
+	// Space is the target database's size around the run; nil for a run
+	// still working, or recorded by a build before these were.
+	Space *Space
 }
 
 // TableStatus is one legacy table: its batches (page ranges) and its recorded
@@ -305,17 +308,25 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 		int64(runLockID>>32), int64(runLockID&0xffffffff)).Scan(&rep.LockHeld); err != nil {
 		return fmt.Errorf("read the run lock: %w", err)
 	}
+	// The sizes through to_jsonb: bookkeeping of an earlier build has no
+	// such columns (status changes nothing, and adds none).
 	rows, err := conn.Query(ctx, `SELECT id, status, started_at, finished_at, flavor, source, host, pid, no_sessions,
-		coalesce(error, ''), coalesce(failed_table, ''), coalesce(failed_batch, 0)
-		FROM `+bk+`.runs ORDER BY id DESC LIMIT 20`)
+		coalesce(error, ''), coalesce(failed_table, ''), coalesce(failed_batch, 0),
+		(to_jsonb(r)->>'size_before')::bigint, (to_jsonb(r)->>'size_peak')::bigint, (to_jsonb(r)->>'size_after')::bigint
+		FROM `+bk+`.runs r ORDER BY id DESC LIMIT 20`)
 	if err != nil {
 		return fmt.Errorf("read the runs: %w", err)
 	}
 	var r RunInfo
+	var before, peak, after *int64
 	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Flavor, &r.Source, &r.Host, &r.PID,
-		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch}, func() error {
+		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch, &before, &peak, &after}, func() error {
 		if r.Status == "running" && !rep.LockHeld {
 			r.Status = "interrupted"
+		}
+		r.Space = nil
+		if before != nil && peak != nil && after != nil {
+			r.Space = &Space{Before: *before, Peak: *peak, After: *after}
 		}
 		rep.Runs = append(rep.Runs, r)
 		return nil

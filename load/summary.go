@@ -63,6 +63,9 @@ type Summary struct {
 	// Changes counts the application rows this run inserted, updated or
 	// deleted, per target table (empty: the run changed nothing).
 	Changes map[string]int64
+	// Space is the target database's size around the run (nil: it could
+	// not be read).
+	Space *Space
 }
 
 // Changed returns the application rows the run changed in all.

@@ -172,7 +172,11 @@ func (p *progress) close() {
 }
 
 func printSummary(w io.Writer, s *load.Summary) {
-	fmt.Fprintf(w, "\ncutover run %d (legacy %s) finished in %s; %d application rows written\n\n", s.RunID, s.Flavor, s.Duration.Round(time.Millisecond), s.Changed())
+	fmt.Fprintf(w, "\ncutover run %d (legacy %s) finished in %s; %d application rows written\n", s.RunID, s.Flavor, s.Duration.Round(time.Millisecond), s.Changed())
+	if s.Space != nil {
+		fmt.Fprintf(w, "target database: %s\n", s.Space)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "LEGACY TABLE\tSOURCE\t= LOADED\t+ MERGED\t+ FOLDED\t+ ARCHIVED\t+ DISCARDED\t+ REJECTED\tLAW\t")
 	var fails int

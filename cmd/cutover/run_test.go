@@ -84,6 +84,9 @@ func TestRunCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	if !regexp.MustCompile(`(?m)^room on the target: the dry run took at least [0-9.]+ [KMG]iB on the target at its peak`).MatchString(stdout) {
+		t.Errorf("the dry run does not say what room it took:\n%s", stdout)
+	}
 	conn, err := pgx.Connect(ctx, dst)
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +105,12 @@ func TestRunCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "conservation law holds for all 78 legacy tables") {
 		t.Errorf("run summary:\n%s", stdout)
+	}
+	room := regexp.MustCompile(`(?m)^cutover run (\d+) .*\ntarget database: [0-9.]+ [KMG]iB before, [0-9.]+ [KMG]iB at the sampled peak, [0-9.]+ [KMG]iB after: the run took at least ([0-9.]+ [KMG]iB) of room`).FindStringSubmatch(stdout)
+	if room == nil {
+		t.Errorf("the run does not say what room it took:\n%s", stdout)
+	} else if st, _, _ := runMain(t, env, "status"); !regexp.MustCompile(`(?m)^  ` + room[1] + `\s+done\s.*\s` + regexp.QuoteMeta(room[2]) + `\s`).MatchString(st) {
+		t.Errorf("status does not show the room run %s took (%s):\n%s", room[1], room[2], st)
 	}
 	if !strings.Contains(stderr, "source is legacy v16 with drift tables") {
 		t.Errorf("the flavor is not printed:\n%s", stderr)

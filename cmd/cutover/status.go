@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/load"
@@ -47,7 +48,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 	fmt.Fprintln(w, "RUNS (newest first)")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  RUN\tSTATUS\tSTARTED\tFINISHED\tPROCESS\tERROR")
+	fmt.Fprintln(tw, "  RUN\tSTATUS\tSTARTED\tFINISHED\tPROCESS\tROOM TAKEN\tERROR")
 	for i, run := range r.Runs {
 		if i == 10 {
 			fmt.Fprintf(tw, "  …\t%d more\n", len(r.Runs)-i)
@@ -57,7 +58,11 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 		if run.FinishedAt != nil {
 			finished = stamp(*run.FinishedAt)
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\tpid %d on %s\t%s\n", run.ID, run.Status, stamp(run.StartedAt), finished, run.PID, run.Host, oneLine(run.Error, 100))
+		room := "-"
+		if run.Space != nil {
+			room = humanize.IBytes(uint64(max(run.Space.Room(), 0)))
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\tpid %d on %s\t%s\t%s\n", run.ID, run.Status, stamp(run.StartedAt), finished, run.PID, run.Host, room, oneLine(run.Error, 100))
 	}
 	tw.Flush()
 

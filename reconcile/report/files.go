@@ -86,6 +86,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		p("| changes | %s inserts, %s updates, %s deletes, %s unchanged, %s only in the target |\n",
 			num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))
 	}
+	if r.Room != nil {
+		p("| room on the target | %s |\n", mdCell(r.Room.Text()))
+	}
 	if len(r.Findings) > 0 {
 		p("\n## Findings\n\n| severity | check | table | key | message |\n| --- | --- | --- | --- | --- |\n")
 		for _, f := range r.Findings {

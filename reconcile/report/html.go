@@ -240,6 +240,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f1":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	"join":  strings.Join,
 	"deref": deref,
+	"bytes": byteSize,
 	"add":   func(a, b int) int { return a + b },
 	"ok": func(b bool) string {
 		if b {

@@ -65,6 +65,8 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <div class="card"><b>{{num .Update}}</b><span>rows to update</span></div>
 <div class="card"><b>{{num .Delete}}</b><span>rows to delete</span></div>
 <div class="card"><b>{{num .Unchanged}}</b><span>rows already right</span></div>
+{{- end}}{{with .Room}}
+<div class="card"><b>{{bytes .Taken}}</b><span>room the dry run took on the target (a run needs more)</span></div>
 {{- end}}{{end}}
 </div>
 

@@ -16,6 +16,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/reconcile"
@@ -53,7 +55,30 @@ type Report struct {
 	Invariants   []Invariant   `json:"invariants,omitempty"`
 	Reasons      []Reason      `json:"reasons"`
 	Findings     []Finding     `json:"findings"`
+	// Room is what a dry run took on the target (dry run only; volatile,
+	// omitted with Options.Stable).
+	Room *Room `json:"room,omitempty"`
 }
+
+// Room is the target database's size before a dry run and at its sampled
+// peak, in bytes. What the dry run took (its stage and decisions) a run
+// needs too, and more for the rows, indexes and bookkeeping it writes.
+type Room struct {
+	BeforeBytes int64 `json:"before_bytes"`
+	PeakBytes   int64 `json:"peak_bytes"`
+}
+
+// Taken is the room the dry run took: the peak over the size before.
+func (r Room) Taken() int64 { return max(r.PeakBytes-r.BeforeBytes, 0) }
+
+// Text says it in a sentence.
+func (r Room) Text() string {
+	return "the dry run took at least " + byteSize(r.Taken()) + " on the target at its peak (its stage and decisions, beside " + byteSize(r.BeforeBytes) +
+		" already there); a run needs that, and room for the rows, indexes and bookkeeping it writes (a rehearsal run's `cutover status` shows what it took)"
+}
+
+// byteSize renders a size in binary units ("115 MiB").
+func byteSize(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // LastRun is the newest run recorded in the target (verify only).
 type LastRun struct {
@@ -360,6 +385,9 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		r.TargetTables = append(r.TargetTables, TargetTable{Domain: targetDomain(t.Table), Table: t.Table, Changes: c})
 	}
 	r.Totals.Changes = &total
+	if d.Space != nil && !opts.Stable {
+		r.Room = &Room{BeforeBytes: d.Space.Before, PeakBytes: d.Space.Peak}
+	}
 	for _, x := range d.Reasons {
 		r.Reasons = append(r.Reasons, Reason{x.Disposition, x.Reason, x.Rows})
 	}

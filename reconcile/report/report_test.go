@@ -217,3 +217,35 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 		t.Errorf("terminal summary names a table a plain run writes or that does not change:\n%s", text.String())
 	}
 }
+
+// TestDryRunReportRoom: the room a dry run took on the target is in every
+// form of its report, and out of a stable one (it differs run to run).
+func TestDryRunReportRoom(t *testing.T) {
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "users", Insert: 3}},
+		Space: &load.Space{Before: 5 << 20, Peak: 120 << 20, After: 118 << 20}}
+	r := FromDryRun(d, "s", "t", false, Options{})
+	if r.Room == nil || r.Room.Taken() != 115<<20 {
+		t.Fatalf("room: %+v, want 115 MiB taken", r.Room)
+	}
+	var js, md, html, text bytes.Buffer
+	for _, w := range []struct {
+		b     *bytes.Buffer
+		write func(io.Writer, *Report) error
+		want  string
+	}{
+		{&js, WriteJSON, `"peak_bytes": 125829120`},
+		{&md, WriteMarkdown, "| room on the target | the dry run took at least 115 MiB on the target at its peak"},
+		{&html, WriteHTML, "<b>115 MiB</b><span>room the dry run took on the target"},
+		{&text, func(w io.Writer, r *Report) error { return WriteText(w, r, 5) }, "room on the target: the dry run took at least 115 MiB"},
+	} {
+		if err := w.write(w.b, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(w.b.String(), w.want) {
+			t.Errorf("report lacks %q:\n%s", w.want, w.b.String())
+		}
+	}
+	if s := FromDryRun(d, "s", "t", false, Options{Stable: true}); s.Room != nil {
+		t.Errorf("a stable report has the room: %+v", s.Room)
+	}
+}

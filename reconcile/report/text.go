@@ -179,6 +179,9 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	t := r.Totals
 	fmt.Fprintf(w, "\nconservation preview: %d/%d legacy tables hold: %s source rows = %s\n",
 		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	if r.Room != nil {
+		fmt.Fprintf(w, "room on the target: %s\n", r.Room.Text())
+	}
 	for _, l := range r.LegacyTables {
 		if !l.Holds {
 			fmt.Fprintf(w, "  FAIL %s: source %s ≠ %s\n", l.Table, num(l.Source), num(l.Sum()))

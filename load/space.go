@@ -1,0 +1,112 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/cutover/cutover/internal/dburl"
+)
+
+// Space is the size of the target database (pg_database_size: its tables,
+// indexes and TOAST, not the server's WAL) before a run, at its peak and
+// after it. The room a run needs on the target's disk is Peak − Before:
+// more than After − Before, since the stage holds a copy of what the run
+// reads until its rows are written. It is a lower bound: the peak is
+// sampled (spaceEvery), and the temporary files of sorts (index builds)
+// are not the database's.
+type Space struct {
+	Before, Peak, After int64
+}
+
+// Room is what the run needed on the target's disk beyond what the
+// database held before it.
+func (s Space) Room() int64 { return s.Peak - s.Before }
+
+// String tells the sizes, in binary units.
+func (s Space) String() string {
+	return fmt.Sprintf("%s before, %s at the sampled peak, %s after: the run took at least %s of room (not counting sorts' temporary files)",
+		size(s.Before), size(s.Peak), size(s.After), size(s.Room()))
+}
+
+func size(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
+
+// spaceEvery is how often a run samples the target database's size.
+const spaceEvery = 500 * time.Millisecond
+
+// watchSpace samples the target database's size from a connection of its
+// own, at once and then every spaceEvery until stop, which samples it a
+// last time (After) and returns the sizes; nil when the size could not be
+// read (the watch never fails the run; the debug log says why).
+func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
+	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
+	if err != nil {
+		s.cfg.Logger.Debug("not watching the target's size", "err", err)
+		return func() *Space { return nil }
+	}
+	size := func(ctx context.Context) (int64, error) {
+		var n int64
+		err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
+		return n, err
+	}
+	before, err := size(ctx)
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		s.cfg.Logger.Debug("not watching the target's size", "err", err)
+		return func() *Space { return nil }
+	}
+	var mu sync.Mutex
+	peak := before
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(spaceEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			n, err := size(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.cfg.Logger.Debug("could not read the target's size", "err", err)
+				}
+				return
+			}
+			mu.Lock()
+			peak = max(peak, n)
+			mu.Unlock()
+		}
+	}()
+	return func() *Space {
+		cancel()
+		<-done
+		defer conn.Close(context.Background())
+		after, err := size(context.WithoutCancel(ctx))
+		if err != nil {
+			s.cfg.Logger.Debug("could not read the target's size", "err", err)
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return &Space{Before: before, Peak: max(peak, after), After: after}
+	}
+}
+
+// recordSpace records a run's sizes with it (best effort: a run is not
+// failed for its record of the room it took).
+func (s *session) recordSpace(ctx context.Context, sp *Space) {
+	if sp == nil {
+		return
+	}
+	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET size_before = $2, size_peak = $3, size_after = $4 WHERE id = $1`,
+		s.runID, sp.Before, sp.Peak, sp.After); err != nil {
+		s.cfg.Logger.Debug("could not record the run's sizes", "err", fmt.Sprint(err))
+	}
+}
