@@ -285,7 +285,9 @@ func (s *session) dropFailedStage(ctx context.Context) {
 
 // open connects, detects the source and selects its mappings.
 // The target connects while the source is detected; a source error is
-// reported first, as the source is the first thing the operator names.
+// reported first, as the source is the first thing the operator names,
+// unless the two are one database (dburl.SameDatabaseError), which
+// explains it.
 func open(ctx context.Context, cfg Config, stage, app string) (*session, error) {
 	s := &session{cfg: cfg, stage: stage, app: app, started: time.Now().UTC()}
 	targetConnected := make(chan error, 1)
@@ -294,39 +296,52 @@ func open(ctx context.Context, cfg Config, stage, app string) (*session, error) 
 		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL, dburl.AppName(app))
 		targetConnected <- err
 	}()
-	if err := s.detect(ctx); err != nil {
-		if <-targetConnected == nil {
-			s.target.Close(context.Background())
+	source, detectErr := s.detect(ctx)
+	if err := <-targetConnected; err != nil {
+		if detectErr != nil {
+			return nil, detectErr
 		}
 		return nil, err
 	}
-	if err := <-targetConnected; err != nil {
-		return nil, err
+	if source != "" {
+		if target, err := dburl.Identity(ctx, s.target); err == nil && target == source {
+			s.target.Close(context.Background())
+			return nil, &dburl.SameDatabaseError{Database: dburl.Describe(cfg.TargetURL)}
+		}
+	}
+	if detectErr != nil {
+		s.target.Close(context.Background())
+		return nil, detectErr
 	}
 	s.batches = extract.PlanBatches(s.src, cfg.BatchBytes, 256)
 	return s, nil
 }
 
-// detect reads the source's catalog and selects its mappings.
-func (s *session) detect(ctx context.Context) error {
+// detect reads the source's catalog and selects its mappings. It returns
+// the source's dburl.Identity ("" when it did not get that far).
+func (s *session) detect(ctx context.Context) (string, error) {
 	source, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.AppName(s.app))
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer source.Close(context.Background())
+	id, err := dburl.Identity(ctx, source)
+	if err != nil {
+		return "", fmt.Errorf("read the source's identity: %w", err)
+	}
 	s.cfg.Progress(Event{Phase: "detect", Message: "reading the source catalog"})
 	if s.src, err = extract.Detect(ctx, source); err != nil {
-		return err
+		return id, err
 	}
 	if s.ms, err = mappings.For(s.src.Shapes()); err != nil {
-		return err
+		return id, err
 	}
 	msg := "source is legacy " + s.src.Flavor
 	if len(s.src.Drift) > 0 {
 		msg += " with drift tables " + strings.Join(s.src.Drift, ", ")
 	}
 	s.cfg.Progress(Event{Phase: "detect", Message: msg})
-	return nil
+	return id, nil
 }
 
 func (s *session) close() {

@@ -257,11 +257,14 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
 	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
 
-	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL)
+	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, dburl.AppName("cutover verify"))
 	if err != nil {
 		return nil, err
 	}
 	src, err := extract.Detect(ctx, detect)
+	if same := sameDatabase(ctx, detect, cfg.TargetURL); same != nil {
+		err = same // explains a source refused for the target's tables
+	}
 	detect.Close(context.Background())
 	if err != nil {
 		return nil, err
@@ -619,4 +622,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sameDatabase returns a *dburl.SameDatabaseError when the target at
+// targetURL is the database source is connected to; nil otherwise, also
+// when it cannot tell (the target's own errors come later, from its use).
+func sameDatabase(ctx context.Context, source *pgx.Conn, targetURL string) error {
+	id, err := dburl.Identity(ctx, source)
+	if err != nil {
+		return nil
+	}
+	target, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover verify"))
+	if err != nil {
+		return nil
+	}
+	defer target.Close(context.Background())
+	if other, err := dburl.Identity(ctx, target); err == nil && other == id {
+		return &dburl.SameDatabaseError{Database: dburl.Describe(targetURL)}
+	}
+	return nil
 }

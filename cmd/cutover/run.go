@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
 )
 
@@ -75,9 +76,10 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	sum, err := load.Run(c.Context, cfg)
 	prog.close()
 	var refused *extract.DetectError
+	var same *dburl.SameDatabaseError
 	switch {
-	case errors.As(err, &refused):
-		return err // the same source is refused again: it needs another source, or a new build
+	case errors.As(err, &refused), errors.As(err, &same):
+		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 	}

@@ -62,6 +62,26 @@ func TestRunRefusesAnEmptySource(t *testing.T) {
 	}
 }
 
+// TestRunRefusesOneDatabaseAsBoth: the same URL given as the source and
+// the target (a migrated target, or a legacy database) is refused as such,
+// by run, diff, status and verify, instead of as a source with unknown
+// tables or a target without its schema.
+func TestRunRefusesOneDatabaseAsBoth(t *testing.T) {
+	t.Parallel()
+	dst := pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{dst, reportLegacy(t)} {
+		for _, cmd := range []string{"run", "diff", "status", "verify"} {
+			stdout, stderr, code := runMain(t, []string{"CUTOVER_SOURCE_URL=" + u, "CUTOVER_TARGET_URL=" + u}, cmd)
+			if code == 0 || !strings.Contains(stderr, "the source and the target are the same database (") || strings.Contains(stderr, "re-running") {
+				t.Errorf("%s with one database as both: exit %d\n%s\n%s", cmd, code, stdout, stderr)
+			}
+		}
+	}
+}
+
 // TestRunCommand runs `cutover run` twice through the real main: the second
 // run writes nothing; a bad --max-rejects stops before writing.
 func TestRunCommand(t *testing.T) {

@@ -256,3 +256,21 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	}
 	return pool, nil
 }
+
+// SameDatabaseError refuses a source and a target that are one database
+// (the same URL given twice, say).
+type SameDatabaseError struct{ Database string }
+
+func (e *SameDatabaseError) Error() string {
+	return "the source and the target are the same database (" + e.Database + "): the source is the legacy database, which cutover only reads; " +
+		"the target is another database, with the target schema applied (`cutover schema apply --target …`)"
+}
+
+// Identity names the database conn is connected to: the same for any two
+// connections to one database of one running server (the server's start
+// time and the database's oid), different otherwise.
+func Identity(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var id string
+	err := conn.QueryRow(ctx, `SELECT pg_postmaster_start_time()::text || '/' || oid::text FROM pg_database WHERE datname = current_database()`).Scan(&id)
+	return id, err
+}
