@@ -95,6 +95,7 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 		return nil, err
 	}
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
+	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
 	space := sync.OnceValue(s.watchSpace(ctx))
 	defer space()

@@ -43,6 +43,9 @@ type Config struct {
 	BatchBytes int64
 	// KeepStage keeps the stage schema after the run, for inspection.
 	KeepStage bool
+	// Heartbeat is how long a run goes without a progress event before it
+	// says what it is working on; 0 means 30 s.
+	Heartbeat time.Duration
 	// LockWaitReported is how long a session of the run waits for a lock
 	// others hold before the run's progress names them (watchLocks); 0
 	// means 10 s.
@@ -165,6 +168,8 @@ type session struct {
 	// stageDropped reports the end of the stage's drop, when one was
 	// started (see waitStage).
 	stageDropped chan error
+	// steps are the steps under way, for the heartbeat.
+	steps steps
 }
 
 // waitStage waits for the stage's drop to end. A failed drop fails nothing
@@ -220,6 +225,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
 		return nil, err
 	}
+	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
 	space := sync.OnceValue(s.watchSpace(ctx))
 	defer space()
@@ -855,6 +861,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			}()
 			reader := <-readers
 			defer func() { readers <- reader }()
+			defer s.steps.begin(phase + " " + b.String())()
 			if err := s.cfg.at("extract.before:" + b.Table); err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
@@ -1621,6 +1628,7 @@ func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) 
 	g.SetLimit(s.cfg.Workers)
 	for _, t := range tables {
 		g.Go(func() error {
+			defer s.steps.begin("analyze " + t)()
 			if _, err := s.pool.Exec(gctx, "ANALYZE public."+ident(t)); err != nil {
 				return fmt.Errorf("analyze %s: %w", t, err)
 			}
@@ -1703,7 +1711,10 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 				return gctx.Err()
 			}
 			defer func() { <-workers }()
-			if err := f(gctx, m); err != nil {
+			end := s.steps.begin(phase + " " + m.Name())
+			err := f(gctx, m)
+			end()
+			if err != nil {
 				return &StepError{Table: m.Legacy, Err: fmt.Errorf("%s %s: %w%s", phase, m.Name(), err, sqlstateHint(err))}
 			}
 			close(finished[m.Name()])

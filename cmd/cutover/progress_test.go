@@ -76,3 +76,24 @@ func TestProgressRate(t *testing.T) {
 		t.Errorf("progress lines (-want +got):\n%s", d)
 	}
 }
+
+// TestProgressBarAfterAMessage: on a terminal, a message in the middle of
+// a phase (a heartbeat, a lock wait) ends the bar to print its line; the
+// phase's next count draws the bar again below it.
+func TestProgressBarAfterAMessage(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.tty = true
+	p.event(load.Event{Phase: "extract", Table: "habits", Done: 5, Total: 9})
+	p.event(load.Event{Phase: "still working", Message: "extract habits batch 2/2 (for 30s)"})
+	before := buf.Len()
+	p.event(load.Event{Phase: "extract", Table: "habits", Done: 7, Total: 9})
+	if p.bar == nil {
+		t.Fatal("no bar after the message")
+	}
+	p.close()
+	out := buf.String()
+	if !strings.Contains(out[:before], "still working: extract habits batch 2/2 (for 30s)") || !strings.Contains(out[before:], "extract habits") || !strings.Contains(out[before:], "/9") {
+		t.Errorf("terminal output:\n%q\nwant the message, then the extract bar again", out)
+	}
+}

@@ -133,17 +133,19 @@ func (p *progress) event(e load.Event) {
 		// comes when its first batch is done, and measured from then the
 		// first line would report that batch's rows in no time.
 		p.since = p.prev
-		if p.tty {
-			unit := "tables"
-			if rowPhases[e.Phase] != "" {
-				unit = "rows"
-			}
-			p.bar = progressbar.NewOptions64(e.Total,
-				progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
-				progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
+	}
+	// A new phase starts a bar; so does a phase whose bar a message line
+	// (a lock wait, a heartbeat) ended.
+	if p.tty && p.bar == nil {
+		unit := "tables"
+		if rowPhases[e.Phase] != "" {
+			unit = "rows"
 		}
+		p.bar = progressbar.NewOptions64(e.Total,
+			progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 	}
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))

@@ -1,0 +1,82 @@
+package load
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/internal/testkit"
+)
+
+// TestRunSaysWhatItWorksOn: a step that takes long (here, the apply of
+// habits, held at a failpoint) leaves the run silent; after Heartbeat
+// without a progress event the run says which steps are under way and for
+// how long, and then finishes.
+func TestRunSaysWhatItWorksOn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	cfg.Heartbeat = 200 * time.Millisecond
+	want := regexp.MustCompile(`^(.+, )?apply habits \(for [0-9.]+m?s\)`)
+	said := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var heard []string
+	cfg.Progress = func(e Event) {
+		if e.Phase != "still working" {
+			return
+		}
+		mu.Lock()
+		heard = append(heard, e.Message)
+		mu.Unlock()
+		if want.MatchString(e.Message) {
+			once.Do(func() { close(said) })
+		}
+	}
+	SetHook(&cfg, func(point string) error {
+		if point == "apply.rows:habits" {
+			select {
+			case <-said:
+			case <-time.After(time.Minute):
+			}
+		}
+		return nil
+	})
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-said:
+	default:
+		mu.Lock()
+		defer mu.Unlock()
+		t.Errorf("while habits were applied for a minute the run said:\n%s\nwant a line matching %s", strings.Join(heard, "\n"), want)
+	}
+}
+
+// TestHeartbeatMessage: the oldest steps first, at most four, each with
+// how long it has been under way; nothing while the run speaks or idles.
+func TestHeartbeatMessage(t *testing.T) {
+	var st steps
+	now := time.Now()
+	st.said = now.Add(-time.Minute)
+	if got := st.quiet(now, 30*time.Second); got != "" {
+		t.Errorf("no step under way: %q", got)
+	}
+	for i, name := range []string{"apply a", "apply b", "decide c", "analyze d", "extract e"} {
+		st.begin(name)
+		st.started[name] = now.Add(-time.Duration(10-i) * time.Second)
+	}
+	want := "apply a (for 10s), apply b (for 9s), decide c (for 8s), analyze d (for 7s), and 1 more"
+	if got := st.quiet(now, 30*time.Second); got != want {
+		t.Errorf("heartbeat %q, want %q", got, want)
+	}
+	st.said = now.Add(-10 * time.Second)
+	if got := st.quiet(now, 30*time.Second); got != "" {
+		t.Errorf("the run spoke 10 s ago: %q", got)
+	}
+}
