@@ -95,13 +95,8 @@ func TestRerunAfterDiskFull(t *testing.T) {
 			}
 			cfg := rerunConfig(src, dst)
 			cfg.KeepStage = c.keep
-			var mu sync.Mutex
-			var messages []string
-			cfg.Progress = func(e Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				messages = append(messages, e.Message)
-			}
+			var h heard
+			cfg.Progress = h.progress
 			var once sync.Once
 			SetHook(&cfg, func(point string) (err error) {
 				if point == c.point {
@@ -118,6 +113,7 @@ func TestRerunAfterDiskFull(t *testing.T) {
 				t.Errorf("error %q does not match %q", err, c.wantErr)
 			}
 			stageLeft := scalarOf[bool](t, ctx, dst, `SELECT to_regnamespace('cutover_stage') IS NOT NULL`)
+			messages := h.messages()
 			dropped := slices.ContainsFunc(messages, func(m string) bool {
 				return regexp.MustCompile(`^dropped the failed run's stage \(schema cutover_stage, \d+ [kMG]?B\)`).MatchString(m)
 			})

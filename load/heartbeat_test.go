@@ -24,19 +24,12 @@ func TestRunSaysWhatItWorksOn(t *testing.T) {
 	want := regexp.MustCompile(`^(.+, )?apply habits \(for [0-9.]+m?s\)`)
 	said := make(chan struct{})
 	var once sync.Once
-	var mu sync.Mutex
-	var heard []string
-	cfg.Progress = func(e Event) {
-		if e.Phase != "still working" {
-			return
-		}
-		mu.Lock()
-		heard = append(heard, e.Message)
-		mu.Unlock()
-		if want.MatchString(e.Message) {
+	h := heard{phase: "still working", on: func(m string) {
+		if want.MatchString(m) {
 			once.Do(func() { close(said) })
 		}
-	}
+	}}
+	cfg.Progress = h.progress
 	SetHook(&cfg, func(point string) error {
 		if point == "apply.rows:habits" {
 			select {
@@ -52,9 +45,7 @@ func TestRunSaysWhatItWorksOn(t *testing.T) {
 	select {
 	case <-said:
 	default:
-		mu.Lock()
-		defer mu.Unlock()
-		t.Errorf("while habits were applied for a minute the run said:\n%s\nwant a line matching %s", strings.Join(heard, "\n"), want)
+		t.Errorf("while habits were applied for a minute the run said:\n%s\nwant a line matching %s", strings.Join(h.messages(), "\n"), want)
 	}
 }
 

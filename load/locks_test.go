@@ -60,27 +60,18 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 			defer timeout.Stop()
 
 			want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
-			var mu sync.Mutex
-			var said []string
-			run := rerunConfig(src, dst)
-			run.LockWaitReported = 300 * time.Millisecond
-			run.Progress = func(e Event) {
-				if e.Phase != "waiting" {
-					return
-				}
-				mu.Lock()
-				said = append(said, e.Message)
-				mu.Unlock()
-				if want.MatchString(e.Message) {
+			h := heard{phase: "waiting", on: func(m string) {
+				if want.MatchString(m) {
 					go release()
 				}
-			}
+			}}
+			run := rerunConfig(src, dst)
+			run.LockWaitReported = 300 * time.Millisecond
+			run.Progress = h.progress
 			if err := c.run(ctx, run); err != nil {
 				t.Fatalf("%s after the blocking session ended: %v", c.name, err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
+			if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
 				t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
 			}
 		})
