@@ -219,6 +219,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
+	if seal, err := readSeal(ctx, s.target); err != nil {
+		return nil, err
+	} else if seal != nil {
+		return nil, &SealedError{Seal: *seal}
+	}
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,10 @@ type StatusReport struct {
 	// source no longer has (source read): a run removes the rows their
 	// mappings loaded, and their bookkeeping.
 	Vanished []string
-	Next     NextRun
+	// Sealed is the target's seal: it went live, and runs refuse (nil:
+	// not sealed).
+	Sealed *Seal
+	Next   NextRun
 }
 
 // RunInfo is one run as the bookkeeping recorded it.
@@ -95,7 +98,8 @@ type NextRun struct {
 	// Action is one of: "load" (nothing loaded yet), "wait" (a run is
 	// working), "finish" (the last run did not finish), "update" (the
 	// source changed), "nothing" (the source is unchanged since the last
-	// finished run), "unknown" (the source was not read).
+	// finished run), "unknown" (the source was not read), "sealed" (the
+	// target went live: a run refuses).
 	Action  string
 	Message string
 	// Redo names the mappings the run would redo and Extract the legacy
@@ -124,6 +128,9 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	results := map[string]TableResult{}
 	if rep.Bookkeeping {
 		if err := rep.read(ctx, target); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		if rep.Sealed, err = readSeal(ctx, target); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}
 		if recs, err = readBatches(ctx, target); err != nil {
@@ -246,6 +253,9 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
 	case redoNone && len(rep.Vanished) == 0 && rep.Next.Action == "update":
 		rep.Next.Message += ", and writes no application row: every mapping already holds what it would write"
+	}
+	if rep.Sealed != nil {
+		rep.Next = NextRun{Action: "sealed", Message: (&SealedError{Seal: *rep.Sealed}).Error() + ". A run refuses; unsealed: " + rep.Next.Message}
 	}
 	return rep, nil
 }

@@ -77,8 +77,9 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	prog.close()
 	var refused *extract.DetectError
 	var same *dburl.SameDatabaseError
+	var sealed *load.SealedError
 	switch {
-	case errors.As(err, &refused), errors.As(err, &same):
+	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
@@ -222,6 +223,7 @@ func printSummary(w io.Writer, s *load.Summary) {
 	}
 	if fails == 0 {
 		fmt.Fprintf(w, "\nconservation law holds for all %d legacy tables\n", len(s.Tables))
+		fmt.Fprintln(w, "when the application goes live on this target: `cutover seal`, and no later run writes to it")
 	} else {
 		fmt.Fprintf(w, "\nconservation law FAILS for %d legacy table(s)\n", fails)
 	}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/migrations"
+)
+
+// TestSealCommand: a target is sealed only once its last run finished;
+// sealed, every run refuses without writing (and without the re-run hint),
+// status says why, a dry run still works; the seal is idempotent, and
+// lifted, runs work again.
+func TestSealCommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := reportLegacy(t), pgtest.NewDB(t)
+	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
+	must := func(want int, args ...string) (string, string) {
+		t.Helper()
+		stdout, stderr, code := runMain(t, env, args...)
+		if (code == 0) != (want == 0) {
+			t.Fatalf("cutover %s: exit %d\n%s\n%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+		return stdout, stderr
+	}
+	if _, stderr := must(1, "seal"); !strings.Contains(stderr, "the cutover is not finished: no run has loaded this target") {
+		t.Errorf("seal before any run:\n%s", stderr)
+	}
+	must(1, "run", "--max-rejects", "1")
+	if _, stderr := must(1, "seal"); !regexp.MustCompile(`the cutover is not finished: its last run \(1\) is failed`).MatchString(stderr) {
+		t.Errorf("seal after a failed run:\n%s", stderr)
+	}
+	must(0, "run")
+	sealed := regexp.MustCompile(`^the target is sealed since (\S+) \(after run 2\)`)
+	stdout, _ := must(0, "seal")
+	first := sealed.FindStringSubmatch(stdout)
+	if first == nil {
+		t.Fatalf("seal after a finished run:\n%s", stdout)
+	}
+	if stdout, _ := must(0, "seal"); !strings.HasPrefix(stdout, first[0]) {
+		t.Errorf("sealing again changed the seal:\n%s\nwant %s", stdout, first[0])
+	}
+	runs := reportScalar(t, dst, `SELECT count(*)::text FROM cutover.runs`)
+	_, stderr := must(1, "run")
+	if !strings.Contains(stderr, "the target went live: it was sealed at "+first[1]) || strings.Contains(stderr, "re-running") {
+		t.Errorf("run on a sealed target:\n%s", stderr)
+	}
+	if got := reportScalar(t, dst, `SELECT count(*)::text FROM cutover.runs`); got != runs {
+		t.Errorf("a refused run recorded itself: %s runs, want %s", got, runs)
+	}
+	if stdout, _ := must(0, "status"); !strings.Contains(stdout, "the target went live") || !strings.Contains(stdout, "A run refuses; unsealed: the source is unchanged") {
+		t.Errorf("status of a sealed target:\n%s", stdout)
+	}
+	must(0, "diff")
+	if stdout, _ := must(0, "seal", "--undo"); !strings.Contains(stdout, "lifted the seal of "+first[1]) {
+		t.Errorf("seal --undo:\n%s", stdout)
+	}
+	if _, stderr := must(0, "run"); !strings.Contains(stderr, "nothing to do") {
+		t.Errorf("run after the seal was lifted:\n%s", stderr)
+	}
+}
