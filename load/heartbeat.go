@@ -90,9 +90,10 @@ func (s *session) heartbeat(ctx context.Context) (stop func()) {
 	if every <= 0 {
 		every = heartbeatEvery
 	}
-	progress := s.cfg.Progress
-	s.cfg.Progress = s.steps.tap(progress)
-	s.steps.tap(func(Event) {})(Event{}) // the clock starts now
+	s.cfg.Progress = s.steps.tap(s.cfg.Progress)
+	s.steps.mu.Lock()
+	s.steps.said = time.Now() // the silence counts from here
+	s.steps.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -29,10 +29,11 @@ func (s Space) Room() int64 { return s.Peak - s.Before }
 // String tells the sizes, in binary units.
 func (s Space) String() string {
 	return fmt.Sprintf("%s before, %s at the sampled peak, %s after: the run took at least %s of room (not counting sorts' temporary files)",
-		size(s.Before), size(s.Peak), size(s.After), size(s.Room()))
+		ibytes(s.Before), ibytes(s.Peak), ibytes(s.After), ibytes(s.Room()))
 }
 
-func size(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
+// ibytes renders a size in binary units ("115 MiB").
+func ibytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 // spaceEvery is how often a run samples the target database's size.
 const spaceEvery = 500 * time.Millisecond
@@ -47,12 +48,12 @@ func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
 		s.cfg.Logger.Debug("not watching the target's size", "err", err)
 		return func() *Space { return nil }
 	}
-	size := func(ctx context.Context) (int64, error) {
+	measure := func(ctx context.Context) (int64, error) {
 		var n int64
 		err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
 		return n, err
 	}
-	before, err := size(ctx)
+	before, err := measure(ctx)
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		s.cfg.Logger.Debug("not watching the target's size", "err", err)
@@ -72,7 +73,7 @@ func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
 				return
 			case <-tick.C:
 			}
-			n, err := size(ctx)
+			n, err := measure(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.cfg.Logger.Debug("could not read the target's size", "err", err)
@@ -88,7 +89,7 @@ func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
 		cancel()
 		<-done
 		defer conn.Close(context.Background())
-		after, err := size(context.WithoutCancel(ctx))
+		after, err := measure(context.WithoutCancel(ctx))
 		if err != nil {
 			s.cfg.Logger.Debug("could not read the target's size", "err", err)
 			return nil
@@ -107,6 +108,6 @@ func (s *session) recordSpace(ctx context.Context, sp *Space) {
 	}
 	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET size_before = $2, size_peak = $3, size_after = $4 WHERE id = $1`,
 		s.runID, sp.Before, sp.Peak, sp.After); err != nil {
-		s.cfg.Logger.Debug("could not record the run's sizes", "err", fmt.Sprint(err))
+		s.cfg.Logger.Debug("could not record the run's sizes", "err", err)
 	}
 }
