@@ -28,19 +28,19 @@ const (
 	lockWaitRepeat   = time.Minute
 )
 
-// LockWait is a session of the run waiting for a lock that sessions of
+// lockWait is a session of the run waiting for a lock that sessions of
 // others hold.
-type LockWait struct {
+type lockWait struct {
 	Server  string // "source" or "target"
 	PID     int    // the waiting session of the run
 	What    string // the relation (or the kind of lock) waited for
 	Waited  time.Duration
-	Holders []LockHolder
+	Holders []lockHolder
 }
 
-// LockHolder is a session that holds (or waits ahead for) a lock a run's
+// lockHolder is a session that holds (or waits ahead for) a lock a run's
 // session waits for.
-type LockHolder struct {
+type lockHolder struct {
 	PID         int
 	User        string
 	Application string
@@ -49,7 +49,7 @@ type LockHolder struct {
 }
 
 // Message tells the operator who blocks the run and what to do.
-func (w LockWait) Message() string {
+func (w lockWait) Message() string {
 	var hs, pids []string
 	for _, h := range w.Holders {
 		d := fmt.Sprintf("pid %d", h.PID)
@@ -103,15 +103,15 @@ ORDER BY w.pid, b.pid`
 
 // lockWaits lists the run's sessions on conn's database waiting longer
 // than after for others' locks (lockWaitsSQL).
-func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) ([]LockWait, error) {
+func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) ([]lockWait, error) {
 	rows, err := conn.Query(ctx, lockWaitsSQL, after.Seconds())
 	if err != nil {
 		return nil, err
 	}
-	var out []LockWait
+	var out []lockWait
 	for rows.Next() {
-		var w LockWait
-		var h LockHolder
+		var w lockWait
+		var h lockHolder
 		var waited, inXact float64
 		if err := rows.Scan(&w.PID, &w.What, &waited, &h.PID, &h.User, &h.Application, &h.State, &inXact); err != nil {
 			rows.Close()
@@ -122,7 +122,7 @@ func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Du
 			out[n-1].Holders = append(out[n-1].Holders, h)
 			continue
 		}
-		w.Holders = []LockHolder{h}
+		w.Holders = []lockHolder{h}
 		out = append(out, w)
 	}
 	return out, rows.Err()
