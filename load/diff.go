@@ -97,7 +97,7 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
 	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
-	space := sync.OnceValue(s.watchSpace(ctx))
+	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
 	defer space()
 	snap, readers, err := s.openSource(ctx)
 	if err != nil {

@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
-	space := sync.OnceValue(s.watchSpace(ctx))
+	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
 	defer space()
 
 	changes, runErr := s.execute(ctx)

@@ -39,10 +39,11 @@ func ibytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 const spaceEvery = 500 * time.Millisecond
 
 // watchSpace samples the target database's size from a connection of its
-// own, at once and then every spaceEvery until stop, which samples it a
-// last time (After) and returns the sizes; nil when the size could not be
-// read (the watch never fails the run; the debug log says why).
-func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
+// own, at once and then at each tick of every (a run's is spaceEvery)
+// until stop, which samples it a last time (After) and returns the sizes;
+// nil when the size could not be read (the watch never fails the run; the
+// debug log says why).
+func (s *session) watchSpace(ctx context.Context, every time.Duration) (stop func() *Space) {
 	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
 	if err != nil {
 		s.cfg.Logger.Debug("not watching the target's size", "err", err)
@@ -61,15 +62,19 @@ func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
 	}
 	var mu sync.Mutex
 	peak := before
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	// The loop ends on quit, between samples, not by cancelling ctx: a
+	// query cancelled in flight closes its connection, and the last sample
+	// needs it.
+	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(spaceEvery)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-quit:
 				return
 			case <-tick.C:
 			}
@@ -86,7 +91,7 @@ func (s *session) watchSpace(ctx context.Context) (stop func() *Space) {
 		}
 	}()
 	return func() *Space {
-		cancel()
+		close(quit)
 		<-done
 		defer conn.Close(context.Background())
 		after, err := measure(context.WithoutCancel(ctx))

@@ -2,7 +2,9 @@ package load
 
 import (
 	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/internal/testkit"
 )
@@ -35,5 +37,23 @@ func TestRunsMeasureTheRoomTheyTake(t *testing.T) {
 	st := status(t, ctx, Config{TargetURL: dst})
 	if got := st.Runs[0].Space; got == nil || *got != *sp {
 		t.Errorf("status shows the run's sizes as %+v, the run said %+v", got, sp)
+	}
+}
+
+// TestSpaceWatchStopsBetweenSamples: stopping the watch while a sample is
+// being read still gives the sizes. The watch samples continuously here, so
+// most stops fall during a sample's query; a stop that cancelled that query
+// would break the watch's connection and lose the last sample (and with it
+// the dry run's "room on the target" line).
+func TestSpaceWatchStopsBetweenSamples(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := &session{cfg: Config{TargetURL: testkit.MigratedTarget(t), Logger: slog.New(slog.DiscardHandler)}, app: "cutover test"}
+	for i := range 20 {
+		stop := s.watchSpace(ctx, time.Microsecond)
+		time.Sleep(time.Duration(i) * time.Millisecond)
+		if sp := stop(); sp == nil || sp.Before <= 0 || sp.After <= 0 || sp.Peak < sp.After {
+			t.Fatalf("stop %d: sizes %+v, want all three", i, sp)
+		}
 	}
 }
