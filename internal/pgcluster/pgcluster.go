@@ -7,8 +7,9 @@
 // socket, log file), listens on a free TCP port on 127.0.0.1 and on a unix
 // socket, trusts local connections and runs with durability switched off
 // (fsync, full_page_writes, synchronous_commit): it is for data that can be
-// regenerated. When the current process runs as root the server runs as the
-// `postgres` user, as PostgreSQL refuses to run as root.
+// regenerated. A cluster can also be a hot standby of another, streaming
+// from it (Options.StandbyOf). When the current process runs as root the
+// server runs as the `postgres` user, as PostgreSQL refuses to run as root.
 //
 // The server is started with a parent-death signal, so that it goes away even
 // when the process that started it is killed; Stop removes the directory.
@@ -57,6 +58,10 @@ type Options struct {
 	BinDir string
 	// Settings are extra `-c name=value` server settings.
 	Settings map[string]string
+	// StandbyOf, when set, makes the new cluster a hot standby of that
+	// running cluster, streaming from it: its data directory is a
+	// pg_basebackup of it instead of a fresh initdb.
+	StandbyOf *Cluster
 }
 
 // FindBinDir returns the directory that holds initdb and postgres: the
@@ -111,12 +116,17 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	var out bytes.Buffer
-	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
+	create := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
 		"-D", c.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-	initdb.Stdout, initdb.Stderr = &out, &out
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	if err := initdb.Run(); err != nil {
-		return fail(fmt.Errorf("initdb: %w\n%s", err, out.String()))
+	if p := opts.StandbyOf; p != nil {
+		// -R writes standby.signal and the primary's connection settings.
+		create = exec.CommandContext(ctx, filepath.Join(bin, "pg_basebackup"),
+			"-h", p.dir, "-p", strconv.Itoa(p.port), "-U", "postgres", "-D", c.dataDir(), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
+	}
+	create.Stdout, create.Stderr = &out, &out
+	create.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if err := create.Run(); err != nil {
+		return fail(fmt.Errorf("%s: %w\n%s", filepath.Base(create.Path), err, out.String()))
 	}
 	port, err := freePort()
 	if err != nil {

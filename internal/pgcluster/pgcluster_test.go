@@ -275,3 +275,57 @@ func TestServerDiesWithParent(t *testing.T) {
 		t.Errorf("next Start did not remove %s (stat: %v)", dir, err)
 	}
 }
+
+// TestStandby: a cluster started as a standby of another is in recovery,
+// holds what the primary held when it was copied, replays what the primary
+// writes after, and runs with its own settings.
+func TestStandby(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	primary, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Stop()
+	p, err := pgx.Connect(ctx, primary.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if _, err := p.Exec(ctx, "CREATE TABLE t (n int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := Start(ctx, Options{StandbyOf: primary, Settings: map[string]string{"max_standby_streaming_delay": "7s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Stop()
+	if _, err := p.Exec(ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgx.Connect(ctx, standby.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var recovering bool
+	var delay string
+	if err := s.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('max_standby_streaming_delay')").Scan(&recovering, &delay); err != nil {
+		t.Fatal(err)
+	}
+	if !recovering || delay != "7s" {
+		t.Errorf("standby: in recovery %v, max_standby_streaming_delay %s; want true, 7s", recovering, delay)
+	}
+	var sum int
+	for range 200 {
+		if err := s.QueryRow(ctx, "SELECT sum(n) FROM t").Scan(&sum); err != nil {
+			t.Fatal(err)
+		}
+		if sum == 3 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("the standby holds rows summing to %d, want 3 (the primary's two)", sum)
+}
