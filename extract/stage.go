@@ -183,11 +183,27 @@ func beginBatch(ctx context.Context, src *pgx.Conn, snapshotID string) error {
 	if _, err := src.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return err
 	}
-	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
+	return importSnapshot(ctx, src, snapshotID)
+}
+
+// importSnapshot sets the open transaction's snapshot to snapshotID; its
+// error says when the transaction exporting it has ended (ErrSnapshotEnded).
+func importSnapshot(ctx context.Context, src *pgx.Conn, snapshotID string) error {
+	_, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'")
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == invalidParameterValue:
+		// The identifier is the one the exporter gave, so it is gone.
+		return fmt.Errorf("import snapshot: %w: %w", ErrSnapshotEnded, err)
+	case err != nil:
 		return fmt.Errorf("import snapshot: %w", err)
 	}
 	return nil
 }
+
+// invalidParameterValue is the SQLSTATE of SET TRANSACTION SNAPSHOT with an
+// identifier no open transaction exports.
+const invalidParameterValue = "22023"
 
 // ReadError is a batch's failure on the source's side of its copy: the
 // source server's error (say, a full disk under its temporary files), not
@@ -354,8 +370,8 @@ func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b B
 		return "", fmt.Errorf("fingerprint %s: %w", b, err)
 	}
 	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-	if _, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'"); err != nil {
-		return "", fmt.Errorf("fingerprint %s: import snapshot: %w", b, err)
+	if err := importSnapshot(ctx, src, snapshotID); err != nil {
+		return "", fmt.Errorf("fingerprint %s: %w", b, err)
 	}
 	table := pgx.Identifier{"public", b.Table}.Sanitize()
 	var rows int64

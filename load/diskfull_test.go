@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -164,6 +165,37 @@ func TestSQLStateHint(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := sqlstateHint(c.err)
+			if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+				t.Errorf("hint %q, want one with %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestSourceHint: a source read's error is explained by what the run knows
+// of the source: a standby that may cancel reads, or a snapshot whose
+// exporting connection ended; otherwise by its SQLSTATE alone.
+func TestSourceHint(t *testing.T) {
+	cancels := &extract.Standby{StreamingDelay: 30 * time.Second, ArchiveDelay: 30 * time.Second}
+	waits := &extract.Standby{Feedback: true, StreamingDelay: -1, ArchiveDelay: -1}
+	conflict := &pgconn.PgError{Code: "40001"}
+	ended := fmt.Errorf("import snapshot: %w: %w", extract.ErrSnapshotEnded, &pgconn.PgError{Code: "22023"})
+	for _, c := range []struct {
+		name    string
+		standby *extract.Standby
+		err     error
+		want    string // a part of the hint; "" for none
+	}{
+		{"standby conflict", cancels, conflict, "the source is a hot standby (hot_standby_feedback off, max_standby_streaming_delay 30s, max_standby_archive_delay 30s), and replaying"},
+		{"standby ended the snapshot", cancels, ended, "a conflict with recovery: on the standby set max_standby_streaming_delay"},
+		{"snapshot ended on a primary", nil, ended, "its connection was terminated"},
+		{"snapshot ended on a standby that waits", waits, ended, "its connection was terminated"},
+		{"standby, another error", cancels, &extract.ReadError{Err: &pgconn.PgError{Code: diskFull}}, "the source's disk is full"},
+		{"primary, serialization failure", nil, conflict, ""},
+		{"no error", cancels, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := (&session{standby: c.standby}).sourceHint(c.err)
 			if c.want == "" && got != "" || !strings.Contains(got, c.want) {
 				t.Errorf("hint %q, want one with %q", got, c.want)
 			}

@@ -170,6 +170,8 @@ type session struct {
 	stageDropped chan error
 	// steps are the steps under way, for the heartbeat.
 	steps steps
+	// standby is the source's standby settings; nil when it is a primary.
+	standby *extract.Standby
 }
 
 // waitStage waits for the stage's drop to end. A failed drop fails nothing
@@ -352,6 +354,16 @@ func (s *session) detect(ctx context.Context) (string, error) {
 		msg += " with drift tables " + strings.Join(s.src.Drift, ", ")
 	}
 	s.cfg.Progress(Event{Phase: "detect", Message: msg})
+	if s.standby, err = extract.ReadStandby(ctx, source); err != nil {
+		return id, err
+	}
+	if sb := s.standby; sb != nil && sb.Waits() {
+		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
+			"source is a hot standby whose replay waits for the run's reads (%s): it falls behind its primary until the run has read every table", sb)})
+	} else if sb != nil {
+		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
+			"source is a hot standby whose replay may cancel the run's reads (%s): a run that reads for longer than that while the primary changes fails; to prevent it, %s", sb, sb.Advice())})
+	}
 	return id, nil
 }
 
@@ -634,6 +646,9 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			defer func() { readers <- reader }()
 			rec := recorded[batchKey(b.Table, b.No)]
 			c, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
+			if hint := s.sourceHint(err); hint != "" {
+				err = fmt.Errorf("%w%s", err, hint)
+			}
 			if err != nil {
 				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
@@ -883,7 +898,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 			if err != nil {
-				return fmt.Errorf("extract %s: %w%s", b, err, sqlstateHint(err))
+				return fmt.Errorf("extract %s: %w%s", b, err, s.sourceHint(err))
 			}
 			mu.Lock()
 			want, checksummed := s.sums[batchKey(b.Table, b.No)]
@@ -895,7 +910,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			if err := tx.Commit(gctx); err != nil {
-				return fmt.Errorf("extract %s: commit: %w%s", b, err, sqlstateHint(err))
+				return fmt.Errorf("extract %s: commit: %w%s", b, err, s.sourceHint(err))
 			}
 			mu.Lock()
 			if !checksummed {
@@ -1758,6 +1773,29 @@ func sqlstateHint(err error) string {
 	}
 	return ""
 }
+
+// sourceHint is sqlstateHint for an error in reading the source, told what
+// the run knows of it: a standby whose replay cancelled the run's reads (a
+// conflict with recovery: the reading statement's serialization failure,
+// or the snapshot's exporting transaction gone), or a snapshot whose
+// exporting connection was terminated.
+func (s *session) sourceHint(err error) string {
+	var pgErr *pgconn.PgError
+	conflict := errors.As(err, &pgErr) && pgErr.Code == serializationFailure
+	ended := errors.Is(err, extract.ErrSnapshotEnded)
+	switch {
+	case s.standby != nil && !s.standby.Waits() && (conflict || ended):
+		return fmt.Sprintf(" (the source is a hot standby (%s), and replaying its primary's changes cancelled the run's reads, a conflict with recovery: %s; then re-run the same command)",
+			s.standby, s.standby.Advice())
+	case ended:
+		return " (its connection was terminated, by an administrator or a pooler: re-running the same command is safe)"
+	}
+	return sqlstateHint(err)
+}
+
+// serializationFailure is the SQLSTATE of a standby's query cancelled by a
+// conflict with recovery (a read-only snapshot on a primary never has it).
+const serializationFailure = "40001"
 
 func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,

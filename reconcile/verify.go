@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/extract"
@@ -265,6 +266,10 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	if same := sameDatabase(ctx, detect, cfg.TargetURL); same != nil {
 		err = same // explains a source refused for the target's tables
 	}
+	var standby *extract.Standby
+	if err == nil {
+		standby, err = extract.ReadStandby(ctx, detect)
+	}
 	detect.Close(context.Background())
 	if err != nil {
 		return nil, err
@@ -294,7 +299,7 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer v.tgt.close()
 	if err := v.prepare(ctx); err != nil {
-		return nil, err
+		return nil, withStandbyHint(err, standby)
 	}
 
 	type job struct {
@@ -350,12 +355,28 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, withStandbyHint(err, standby)
 	}
 	v.finish()
 	v.res.Elapsed = time.Since(start)
 	return v.res, nil
 }
+
+// withStandbyHint explains err when the source is a hot standby that may
+// cancel verify's reads (standby non-nil, not waiting for them) and err is
+// such a cancellation (a conflict with recovery's serialization failure).
+func withStandbyHint(err error, standby *extract.Standby) error {
+	var pgErr *pgconn.PgError
+	if standby == nil || standby.Waits() || !errors.As(err, &pgErr) || pgErr.Code != serializationFailure {
+		return err
+	}
+	return fmt.Errorf("%w (the source is a hot standby (%s), and replaying its primary's changes cancelled verify's reads, a conflict with recovery: %s; then verify again)",
+		err, standby, standby.Advice())
+}
+
+// serializationFailure is the SQLSTATE of a standby's query cancelled by a
+// conflict with recovery.
+const serializationFailure = "40001"
 
 // prepare reads the catalogs, the server versions, the last run, the
 // recorded results, and the ledger's keys that are neither loaded nor

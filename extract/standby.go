@@ -1,0 +1,101 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Standby describes a source that is a hot standby, by the settings that
+// decide whether replaying its primary's changes may cancel the run's
+// reads. A run holds one snapshot from its first batch to its last. On a
+// standby, a replayed change that conflicts with it (a vacuum on the
+// primary removing row versions the snapshot may still see, a lock the
+// primary took) waits for it at most max_standby_streaming_delay
+// (max_standby_archive_delay for WAL restored from an archive), then
+// cancels it, and the transaction exporting the snapshot with it.
+type Standby struct {
+	// Feedback is hot_standby_feedback: the primary keeps the row versions
+	// the standby's snapshots may see, so that only locks conflict (a
+	// vacuum truncating a table's empty end, DDL).
+	Feedback bool
+	// StreamingDelay and ArchiveDelay are how long replay waits for a
+	// conflicting query; negative: as long as the query runs.
+	StreamingDelay, ArchiveDelay time.Duration
+}
+
+// ReadStandby reads the source's recovery state and standby settings: nil
+// when the source is not in recovery.
+func ReadStandby(ctx context.Context, q Querier) (*Standby, error) {
+	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings
+		WHERE pg_is_in_recovery() AND name IN ('hot_standby_feedback', 'max_standby_streaming_delay', 'max_standby_archive_delay')`)
+	if err != nil {
+		return nil, fmt.Errorf("read whether the source is a standby: %w", err)
+	}
+	defer rows.Close()
+	var s *Standby
+	for rows.Next() {
+		var name, setting string
+		if err := rows.Scan(&name, &setting); err != nil {
+			return nil, fmt.Errorf("read whether the source is a standby: %w", err)
+		}
+		if s == nil {
+			s = &Standby{}
+		}
+		var ms int64
+		switch name {
+		case "hot_standby_feedback":
+			s.Feedback = setting == "on"
+			continue
+		case "max_standby_streaming_delay", "max_standby_archive_delay":
+			if _, err := fmt.Sscan(setting, &ms); err != nil {
+				return nil, fmt.Errorf("read the source's %s %q: %w", name, setting, err)
+			}
+		}
+		delay := time.Duration(ms) * time.Millisecond
+		if name == "max_standby_streaming_delay" {
+			s.StreamingDelay = delay
+		} else {
+			s.ArchiveDelay = delay
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read whether the source is a standby: %w", err)
+	}
+	return s, nil
+}
+
+// Waits reports whether replay waits for the run's reads however long they
+// take (both delays -1): nothing the primary does can cancel them, and the
+// standby falls behind its primary while the run reads instead.
+func (s Standby) Waits() bool { return s.StreamingDelay < 0 && s.ArchiveDelay < 0 }
+
+// String gives the settings as the server names them.
+func (s Standby) String() string {
+	feedback := "off"
+	if s.Feedback {
+		feedback = "on"
+	}
+	delay := func(d time.Duration) string {
+		if d < 0 {
+			return "-1"
+		}
+		return d.String()
+	}
+	return fmt.Sprintf("hot_standby_feedback %s, max_standby_streaming_delay %s, max_standby_archive_delay %s",
+		feedback, delay(s.StreamingDelay), delay(s.ArchiveDelay))
+}
+
+// Advice says what lets a run read from this standby without being
+// cancelled.
+func (s Standby) Advice() string {
+	return "on the standby set max_standby_streaming_delay and max_standby_archive_delay to -1 and hot_standby_feedback to on for the run (a reload: ALTER SYSTEM, then SELECT pg_reload_conf()), or read from the primary"
+}
+
+// ErrSnapshotEnded is in the error of a batch whose transaction could not
+// import the run's snapshot because the transaction exporting it had
+// ended: its connection was terminated (by an administrator, or on a hot
+// standby by a conflict with recovery). Every batch after it fails the
+// same way; a new run takes a new snapshot.
+var ErrSnapshotEnded = errors.New("the source transaction holding the run's snapshot has ended")

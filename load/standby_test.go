@@ -1,0 +1,189 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/testkit"
+)
+
+// TestRunFromAHotStandby reads the legacy database from a hot standby of
+// its primary, while the primary changes under the run: in the middle of
+// the extract the primary rewrites the users' rows and vacuums the old
+// versions away.
+//
+// With max_standby_streaming_delay 0, replaying that vacuum cancels the
+// run's snapshot: the run says up front that this may happen and fails
+// saying that it did and which settings prevent it. With the settings it
+// names, a re-run on the same target finishes while replay waits for it,
+// every legacy table accounted for.
+func TestRunFromAHotStandby(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	primary, err := pgcluster.Start(ctx, pgcluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { primary.Stop() })
+	p := connectTo(t, ctx, primary.URL("postgres"))
+	if _, err := p.Exec(ctx, "CREATE DATABASE legacy"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := legacygen.Generate(ctx, primary.URL("legacy"), legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 30, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := pgcluster.Start(ctx, pgcluster.Options{StandbyOf: primary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { standby.Stop() })
+	legacy, replica := connectTo(t, ctx, primary.URL("legacy")), connectTo(t, ctx, standby.URL("postgres"))
+	// configure sets the standby's settings as an operator would: by
+	// ALTER SYSTEM and a reload, which is signalled, not waited for.
+	configure := func(settings ...string) {
+		t.Helper()
+		for _, set := range settings {
+			if _, err := replica.Exec(ctx, "ALTER SYSTEM SET "+set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := replica.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+			t.Fatal(err)
+		}
+		want := settings[0][strings.LastIndex(settings[0], " ")+1:]
+		for i := 0; ; i++ {
+			c := connectTo(t, ctx, standby.URL("postgres"))
+			var delay string
+			if err := c.QueryRow(ctx, "SELECT setting FROM pg_settings WHERE name = 'max_standby_streaming_delay'").Scan(&delay); err != nil {
+				t.Fatal(err)
+			}
+			c.Close(ctx)
+			if delay == want {
+				return
+			}
+			if i == 100 {
+				t.Fatalf("the standby's max_standby_streaming_delay is still %s after a reload", delay)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	configure("max_standby_streaming_delay = 0")
+	var users int64
+	if err := legacy.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+
+	// churn rewrites every user on the primary and vacuums the old rows
+	// away, then waits until the standby has received that (replayed it,
+	// with replayed).
+	churn := func(replayed bool) error {
+		var lsn string
+		if _, err := legacy.Exec(ctx, "UPDATE users SET email = email"); err != nil {
+			return err
+		}
+		if _, err := legacy.Exec(ctx, "VACUUM users"); err != nil {
+			return err
+		}
+		if err := legacy.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+			return err
+		}
+		arrived := "SELECT pg_last_wal_receive_lsn() >= $1::pg_lsn"
+		if replayed {
+			arrived = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn"
+		}
+		for range 600 {
+			var ok bool
+			if err := replica.QueryRow(ctx, arrived, lsn).Scan(&ok); err != nil || ok {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return errors.New("the standby did not catch up in 30 s")
+	}
+	dst := testkit.MigratedTarget(t)
+	cfg := rerunConfig(standby.URL("legacy"), dst)
+	run := func(replayed bool) (*Summary, []string, error) {
+		var once sync.Once
+		var churned error
+		SetHook(&cfg, func(point string) error {
+			if strings.HasPrefix(point, "extract.before:") {
+				once.Do(func() { churned = churn(replayed) })
+				return churned
+			}
+			return nil
+		})
+		h := heard{phase: "detect"}
+		cfg.Progress = h.progress
+		sum, err := Run(ctx, cfg)
+		return sum, h.messages(), err
+	}
+
+	start := time.Now()
+	_, said, err := run(true)
+	t.Logf("the cancelled run took %v", time.Since(start))
+	warned := "source is a hot standby whose replay may cancel the run's reads (hot_standby_feedback off, max_standby_streaming_delay 0s, max_standby_archive_delay 30s)"
+	if !anyHasPrefix(said, warned) {
+		t.Errorf("detect said:\n%s\nwant a line starting %q", strings.Join(said, "\n"), warned)
+	}
+	var pgErr *pgconn.PgError
+	cancelled := errors.Is(err, extract.ErrSnapshotEnded) || errors.As(err, &pgErr) && pgErr.Code == "40001"
+	if !cancelled || !strings.Contains(err.Error(), "the source is a hot standby (hot_standby_feedback off, max_standby_streaming_delay 0s") ||
+		!strings.Contains(err.Error(), "set max_standby_streaming_delay and max_standby_archive_delay to -1") {
+		t.Fatalf("run on a standby whose replay cancels it: %v\nwant the snapshot ended by a conflict with recovery, explained", err)
+	}
+
+	configure("max_standby_streaming_delay = -1", "max_standby_archive_delay = -1", "hot_standby_feedback = on")
+	start = time.Now()
+	sum, said, err := run(false)
+	if err != nil {
+		t.Fatalf("re-run on a standby whose replay waits: %v", err)
+	}
+	t.Logf("the re-run took %v", time.Since(start))
+	waits := "source is a hot standby whose replay waits for the run's reads (hot_standby_feedback on, max_standby_streaming_delay -1, max_standby_archive_delay -1)"
+	if !anyHasPrefix(said, waits) {
+		t.Errorf("detect said:\n%s\nwant a line starting %q", strings.Join(said, "\n"), waits)
+	}
+	for _, r := range sum.Tables {
+		if !r.Holds() {
+			t.Errorf("%s: conservation does not hold: %+v", r.Legacy, r)
+		}
+		if r.Legacy == "users" && r.Source != users {
+			t.Errorf("the run read %d users from the standby, the primary holds %d", r.Source, users)
+		}
+	}
+	if len(sum.Tables) == 0 {
+		t.Error("the run accounted for no legacy table")
+	}
+}
+
+// connectTo opens a connection closed at the test's end.
+func connectTo(t *testing.T, ctx context.Context, url string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// anyHasPrefix reports whether a line of lines starts with prefix.
+func anyHasPrefix(lines []string, prefix string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
