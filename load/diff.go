@@ -82,6 +82,11 @@ func (d *Diff) Changes() int64 {
 // scratch schema (DryRunStage) in the target and drops it at the end.
 // samples bounds the row diffs shown per table.
 func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
+	d, err := dryRun(ctx, cfg, samples)
+	return d, withConnectionsHint(err)
+}
+
+func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	cfg.defaults()
 	s, err := open(ctx, cfg, DryRunStage, "cutover diff")
 	if err != nil {

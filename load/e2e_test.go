@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -704,5 +705,47 @@ func TestRunAsTableOwner(t *testing.T) {
 	}
 	if n := again.Changed(); n != 0 {
 		t.Errorf("re-run as the owner changed %d rows: %v", n, again.Changes)
+	}
+}
+
+// TestRunOutOfConnections: a target database that admits one connection of
+// its owner at a time refuses the run's second; the run says so and what
+// to change, writes nothing of the cutover, and finishes once the limit
+// allows it.
+func TestRunOutOfConnections(t *testing.T) {
+	ctx := context.Background()
+	src, _ := generated(t, "v21")
+	dst := pgtest.NewDB(t)
+	u, err := url.Parse(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
+	conn := pgtest.Connect(t, dst) // a superuser: exempt from the limit
+	ensureRole(t, ctx, conn, "cutover_owner", "")
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` OWNER TO cutover_owner`); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("cutover_owner")
+	owner := u.String()
+	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
+	_, err = load.Run(ctx, cfg)
+	if !dburl.TooManyConnections(err) || !strings.Contains(err.Error(), "lower --workers (each worker holds a connection to each server") {
+		t.Fatalf("run with one connection allowed: %v\nwant the refusal (SQLSTATE 53300) explained", err)
+	}
+	if n := scalar[int](t, ctx, dst, `SELECT count(*) FROM users`); n != 0 {
+		t.Errorf("the refused run wrote %d users", n)
+	}
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT -1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load.Run(ctx, cfg); err != nil {
+		t.Fatalf("run once the limit allows it: %v", err)
 	}
 }

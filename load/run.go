@@ -238,6 +238,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	defer space()
 
 	changes, runErr := s.execute(ctx)
+	runErr = withConnectionsHint(runErr)
 	if runErr != nil {
 		s.dropFailedStage(ctx)
 		s.recordSpace(ctx, space())
@@ -1747,6 +1748,18 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 		})
 	}
 	return g.Wait()
+}
+
+// withConnectionsHint explains err when it is the target's refusal of a
+// connection for want of a free slot: the run's pool opens its connections
+// as the work needs them, so such a refusal can come from any step. A
+// refusal by dburl.Connect explains itself already.
+func withConnectionsHint(err error) error {
+	var said *dburl.Error
+	if !dburl.TooManyConnections(err) || errors.As(err, &said) {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, dburl.TooManyConnectionsHint)
 }
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on.

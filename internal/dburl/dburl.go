@@ -90,8 +90,25 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, e.cause())
+	msg := fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, e.cause())
+	if TooManyConnections(e.Err) {
+		msg += " (" + TooManyConnectionsHint + ")"
+	}
+	return msg
 }
+
+// TooManyConnections reports whether err is a server's refusal of a new
+// connection for want of a free slot (SQLSTATE 53300: max_connections, or
+// the role's or the database's CONNECTION LIMIT).
+func TooManyConnections(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "53300"
+}
+
+// TooManyConnectionsHint says what to do about TooManyConnections.
+const TooManyConnectionsHint = "the server has no connection left for this role or database: " +
+	"lower --workers (each worker holds a connection to each server, and a command a few more of its own), " +
+	"or raise max_connections or the role's or the database's CONNECTION LIMIT; re-running the same command is safe"
 
 func (e *Error) Unwrap() error { return e.Err }
 
