@@ -23,47 +23,65 @@ type Standby struct {
 	// StreamingDelay and ArchiveDelay are how long replay waits for a
 	// conflicting query; negative: as long as the query runs.
 	StreamingDelay, ArchiveDelay time.Duration
+	// LastReplayed is when the last transaction the standby replayed
+	// committed on the primary (zero: none since the standby started), and
+	// ReadAt the standby's clock when it was read.
+	LastReplayed, ReadAt time.Time
+	// Unreplayed is the WAL received from the primary and not yet
+	// replayed, in bytes (0 for a standby fed from an archive only).
+	Unreplayed int64
 }
 
-// ReadStandby reads the source's recovery state and standby settings: nil
-// when the source is not in recovery.
+// ReadStandby reads the source's recovery state, standby settings and
+// replay position: nil when the source is not in recovery.
 func ReadStandby(ctx context.Context, q Querier) (*Standby, error) {
-	rows, err := q.Query(ctx, `SELECT name, setting FROM pg_settings
-		WHERE pg_is_in_recovery() AND name IN ('hot_standby_feedback', 'max_standby_streaming_delay', 'max_standby_archive_delay')`)
+	rows, err := q.Query(ctx, `SELECT current_setting('hot_standby_feedback') = 'on',
+			(SELECT setting::bigint FROM pg_settings WHERE name = 'max_standby_streaming_delay'),
+			(SELECT setting::bigint FROM pg_settings WHERE name = 'max_standby_archive_delay'),
+			pg_last_xact_replay_timestamp(), now(),
+			pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+		WHERE pg_is_in_recovery()`)
 	if err != nil {
 		return nil, fmt.Errorf("read whether the source is a standby: %w", err)
 	}
 	defer rows.Close()
-	var s *Standby
-	for rows.Next() {
-		var name, setting string
-		if err := rows.Scan(&name, &setting); err != nil {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("read whether the source is a standby: %w", err)
 		}
-		if s == nil {
-			s = &Standby{}
-		}
-		var ms int64
-		switch name {
-		case "hot_standby_feedback":
-			s.Feedback = setting == "on"
-			continue
-		case "max_standby_streaming_delay", "max_standby_archive_delay":
-			if _, err := fmt.Sscan(setting, &ms); err != nil {
-				return nil, fmt.Errorf("read the source's %s %q: %w", name, setting, err)
-			}
-		}
-		delay := time.Duration(ms) * time.Millisecond
-		if name == "max_standby_streaming_delay" {
-			s.StreamingDelay = delay
-		} else {
-			s.ArchiveDelay = delay
-		}
+		return nil, nil
 	}
-	if err := rows.Err(); err != nil {
+	var s Standby
+	var streaming, archive int64
+	var replayed *time.Time
+	var unreplayed *int64
+	if err := rows.Scan(&s.Feedback, &streaming, &archive, &replayed, &s.ReadAt, &unreplayed); err != nil {
 		return nil, fmt.Errorf("read whether the source is a standby: %w", err)
 	}
-	return s, nil
+	s.StreamingDelay, s.ArchiveDelay = time.Duration(streaming)*time.Millisecond, time.Duration(archive)*time.Millisecond
+	if replayed != nil {
+		s.LastReplayed = *replayed
+	}
+	if unreplayed != nil {
+		s.Unreplayed = *unreplayed
+	}
+	return &s, rows.Err()
+}
+
+// Position says how far the standby has replayed its primary's changes,
+// which is all a run on it reads: the last replayed commit's time, and the
+// WAL it has received but not replayed yet.
+func (s Standby) Position() string {
+	last := "no commit replayed since the standby started"
+	if !s.LastReplayed.IsZero() {
+		age := s.ReadAt.Sub(s.LastReplayed)
+		if age >= time.Second {
+			age = age.Round(time.Second)
+		}
+		last = fmt.Sprintf("its last replayed commit is from %s, %s before the run began",
+			s.LastReplayed.UTC().Format(time.RFC3339), age.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("%s, and %d bytes of WAL it received are not replayed yet", last, s.Unreplayed)
 }
 
 // Waits reports whether replay waits for the run's reads however long they

@@ -41,3 +41,23 @@ func TestStandbyWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestStandbyPosition: how far the standby has replayed, in its own words.
+func TestStandbyPosition(t *testing.T) {
+	read := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		sb   extract.Standby
+		want string
+	}{
+		{extract.Standby{ReadAt: read, LastReplayed: read.Add(-90*time.Second - 300*time.Millisecond), Unreplayed: 8192},
+			"its last replayed commit is from 2026-12-05T02:58:29Z, 1m30s before the run began, and 8192 bytes of WAL it received are not replayed yet"},
+		{extract.Standby{ReadAt: read, LastReplayed: read.Add(-250 * time.Millisecond)},
+			"its last replayed commit is from 2026-12-05T02:59:59Z, 250ms before the run began, and 0 bytes of WAL it received are not replayed yet"},
+		{extract.Standby{ReadAt: read},
+			"no commit replayed since the standby started, and 0 bytes of WAL it received are not replayed yet"},
+	} {
+		if got := c.sb.Position(); got != c.want {
+			t.Errorf("Position() = %q, want %q", got, c.want)
+		}
+	}
+}

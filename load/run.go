@@ -358,6 +358,10 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	if s.standby, err = extract.ReadStandby(ctx, source); err != nil {
 		return id, err
 	}
+	if sb := s.standby; sb != nil {
+		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
+			"source is a hot standby, and the run reads only what it has replayed: %s. At the cutover, once the application has stopped, wait until the standby has replayed all its primary wrote (pg_current_wal_lsn() on the primary at most pg_last_wal_replay_lsn() on the standby), or the last writes miss the target", sb.Position())})
+	}
 	if sb := s.standby; sb != nil && sb.Waits() {
 		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
 			"source is a hot standby whose replay waits for the run's reads (%s): it falls behind its primary until the run has read every table", sb)})

@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"errors"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 // the extract the primary rewrites the users' rows and vacuums the old
 // versions away.
 //
+// The run says how far the standby has replayed, which is all it reads.
 // With max_standby_streaming_delay 0, replaying that vacuum cancels the
 // run's snapshot: the run says up front that this may happen and fails
 // saying that it did and which settings prevent it. With the settings it
@@ -136,6 +139,11 @@ func TestRunFromAHotStandby(t *testing.T) {
 	if !anyHasPrefix(said, warned) {
 		t.Errorf("detect said:\n%s\nwant a line starting %q", strings.Join(said, "\n"), warned)
 	}
+	// The standby has replayed no commit since it started (the legacy
+	// database was generated before its copy was taken).
+	if position := "source is a hot standby, and the run reads only what it has replayed: no commit replayed since the standby started, and "; !anyHasPrefix(said, position) {
+		t.Errorf("detect said:\n%s\nwant a line starting %q", strings.Join(said, "\n"), position)
+	}
 	var pgErr *pgconn.PgError
 	cancelled := errors.Is(err, extract.ErrSnapshotEnded) || errors.As(err, &pgErr) && pgErr.Code == "40001"
 	if !cancelled || !strings.Contains(err.Error(), "the source is a hot standby (hot_standby_feedback off, max_standby_streaming_delay 0s") ||
@@ -153,6 +161,10 @@ func TestRunFromAHotStandby(t *testing.T) {
 	waits := "source is a hot standby whose replay waits for the run's reads (hot_standby_feedback on, max_standby_streaming_delay -1, max_standby_archive_delay -1)"
 	if !anyHasPrefix(said, waits) {
 		t.Errorf("detect said:\n%s\nwant a line starting %q", strings.Join(said, "\n"), waits)
+	}
+	position := regexp.MustCompile(`^source is a hot standby, and the run reads only what it has replayed: its last replayed commit is from [0-9T:Z-]+, [0-9.a-z]+ before the run began, and [0-9]+ bytes of WAL it received are not replayed yet\. At the cutover`)
+	if !slices.ContainsFunc(said, position.MatchString) {
+		t.Errorf("detect said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), position)
 	}
 	for _, r := range sum.Tables {
 		if !r.Holds() {
