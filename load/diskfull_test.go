@@ -189,8 +189,8 @@ func TestSourceHint(t *testing.T) {
 	}{
 		{"standby conflict", cancels, conflict, "the source is a hot standby (hot_standby_feedback off, max_standby_streaming_delay 30s, max_standby_archive_delay 30s), and replaying"},
 		{"standby ended the snapshot", cancels, ended, "a conflict with recovery: on the standby set max_standby_streaming_delay"},
-		{"snapshot ended on a primary", nil, ended, "its connection was terminated"},
-		{"snapshot ended on a standby that waits", waits, ended, "its connection was terminated"},
+		{"snapshot ended on a primary", nil, ended, "the source connection holding the run's snapshot was ended"},
+		{"snapshot ended on a standby that waits", waits, ended, "the source connection holding the run's snapshot was ended"},
 		{"standby, another error", cancels, &extract.ReadError{Err: &pgconn.PgError{Code: diskFull}}, "the source's disk is full"},
 		{"primary, serialization failure", nil, conflict, ""},
 		{"no error", cancels, nil, ""},

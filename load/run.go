@@ -361,13 +361,11 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	if sb := s.standby; sb != nil {
 		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
 			"source is a hot standby, and the run reads only what it has replayed: %s. At the cutover, once the application has stopped, wait until the standby has replayed all its primary wrote (pg_current_wal_lsn() on the primary at most pg_last_wal_replay_lsn() on the standby), or the last writes miss the target", sb.Position())})
-	}
-	if sb := s.standby; sb != nil && sb.Waits() {
-		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
-			"source is a hot standby whose replay waits for the run's reads (%s): it falls behind its primary until the run has read every table", sb)})
-	} else if sb != nil {
-		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
-			"source is a hot standby whose replay may cancel the run's reads (%s): a run that reads for longer than that while the primary changes fails; to prevent it, %s", sb, sb.Advice())})
+		msg := fmt.Sprintf("source is a hot standby whose replay may cancel the run's reads (%s): a run that reads for longer than that while the primary changes fails; to prevent it, %s", sb, sb.Advice())
+		if sb.Waits() {
+			msg = fmt.Sprintf("source is a hot standby whose replay waits for the run's reads (%s): it falls behind its primary until the run has read every table", sb)
+		}
+		s.cfg.Progress(Event{Phase: "detect", Message: msg})
 	}
 	return id, nil
 }
@@ -1795,7 +1793,7 @@ func sqlstateHint(err error) string {
 // the run knows of it: a standby whose replay cancelled the run's reads (a
 // conflict with recovery: the reading statement's serialization failure,
 // or the snapshot's exporting transaction gone), or a snapshot whose
-// exporting connection was terminated.
+// exporting connection was ended.
 func (s *session) sourceHint(err error) string {
 	var pgErr *pgconn.PgError
 	conflict := errors.As(err, &pgErr) && pgErr.Code == serializationFailure
@@ -1805,7 +1803,7 @@ func (s *session) sourceHint(err error) string {
 		return fmt.Sprintf(" (the source is a hot standby (%s), and replaying its primary's changes cancelled the run's reads, a conflict with recovery: %s; then re-run the same command)",
 			s.standby, s.standby.Advice())
 	case ended:
-		return " (its connection was terminated, by an administrator or a pooler: re-running the same command is safe)"
+		return " (the source connection holding the run's snapshot was ended, by an administrator, say: re-running the same command is safe)"
 	}
 	return sqlstateHint(err)
 }

@@ -199,3 +199,44 @@ func anyHasPrefix(lines []string, prefix string) bool {
 	}
 	return false
 }
+
+// TestRunWhoseSnapshotWasEnded: an administrator ends the source session
+// that holds the run's snapshot before the first batch is read. The run
+// fails saying so (not only "invalid snapshot identifier"), and the re-run
+// finishes.
+func TestRunWhoseSnapshotWasEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	admin := connectTo(t, ctx, src)
+	cfg := rerunConfig(src, dst)
+	var once sync.Once
+	SetHook(&cfg, func(point string) error {
+		var err error
+		if strings.HasPrefix(point, "extract.before:") {
+			once.Do(func() {
+				var ended bool
+				err = admin.QueryRow(ctx, `SELECT bool_or(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
+					WHERE datname = current_database() AND query = 'SELECT pg_export_snapshot()' AND state = 'idle in transaction'`).Scan(&ended)
+				if err == nil && !ended {
+					err = errors.New("no session holding the snapshot to end")
+				}
+			})
+		}
+		return err
+	})
+	_, err := Run(ctx, cfg)
+	if !errors.Is(err, extract.ErrSnapshotEnded) || !strings.Contains(err.Error(), "(the source connection holding the run's snapshot was ended, by an administrator, say: re-running the same command is safe)") {
+		t.Fatalf("run whose snapshot was ended: %v\nwant it said", err)
+	}
+	SetHook(&cfg, nil)
+	sum, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	for _, r := range sum.Tables {
+		if !r.Holds() {
+			t.Errorf("%s: conservation does not hold after the re-run: %+v", r.Legacy, r)
+		}
+	}
+}
