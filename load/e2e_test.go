@@ -659,6 +659,29 @@ func TestRefusesUnknownSource(t *testing.T) {
 	}
 }
 
+// ownedTarget returns a new target database, migrated by its owner
+// cutover_owner, which is not a superuser: a superuser's URL of it, and
+// the owner's.
+func ownedTarget(t *testing.T, ctx context.Context) (dst, owner string) {
+	t.Helper()
+	dst = pgtest.NewDB(t)
+	u, err := url.Parse(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, dst)
+	ensureRole(t, ctx, conn, "cutover_owner", "")
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("cutover_owner")
+	owner = u.String()
+	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dst, owner
+}
+
 // TestRunAsTableOwner runs a cutover as a role that owns the target
 // database but is not a superuser (a managed server's usual role): the
 // foreign keys are then checked by their triggers, and the bulk loads and
@@ -666,26 +689,7 @@ func TestRefusesUnknownSource(t *testing.T) {
 func TestRunAsTableOwner(t *testing.T) {
 	ctx := context.Background()
 	src, man := generated(t, "v21")
-	dst := pgtest.NewDB(t)
-	u, err := url.Parse(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dbName := strings.TrimPrefix(u.Path, "/")
-	conn, err := pgx.Connect(ctx, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	ensureRole(t, ctx, conn, "cutover_owner", "")
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{dbName}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User("cutover_owner")
-	owner := u.String()
-	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
-		t.Fatal(err)
-	}
+	dst, owner := ownedTarget(t, ctx)
 	before := indexOIDs(t, ctx, dst)
 	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
 	sum, err := load.Run(ctx, cfg)
@@ -715,22 +719,13 @@ func TestRunAsTableOwner(t *testing.T) {
 func TestRunOutOfConnections(t *testing.T) {
 	ctx := context.Background()
 	src, _ := generated(t, "v21")
-	dst := pgtest.NewDB(t)
+	dst, owner := ownedTarget(t, ctx)
 	u, err := url.Parse(dst)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
 	conn := pgtest.Connect(t, dst) // a superuser: exempt from the limit
-	ensureRole(t, ctx, conn, "cutover_owner", "")
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` OWNER TO cutover_owner`); err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User("cutover_owner")
-	owner := u.String()
-	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}

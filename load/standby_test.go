@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -39,7 +39,7 @@ func TestRunFromAHotStandby(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { primary.Stop() })
-	p := connectTo(t, ctx, primary.URL("postgres"))
+	p := pgtest.Connect(t, primary.URL("postgres"))
 	if _, err := p.Exec(ctx, "CREATE DATABASE legacy"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestRunFromAHotStandby(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { standby.Stop() })
-	legacy, replica := connectTo(t, ctx, primary.URL("legacy")), connectTo(t, ctx, standby.URL("postgres"))
+	legacy, replica := pgtest.Connect(t, primary.URL("legacy")), pgtest.Connect(t, standby.URL("postgres"))
 	// configure sets the standby's settings as an operator would: by
 	// ALTER SYSTEM and a reload, which is signalled, not waited for.
 	configure := func(settings ...string) {
@@ -66,7 +66,7 @@ func TestRunFromAHotStandby(t *testing.T) {
 		}
 		want := settings[0][strings.LastIndex(settings[0], " ")+1:]
 		for i := 0; ; i++ {
-			c := connectTo(t, ctx, standby.URL("postgres"))
+			c := pgtest.Connect(t, standby.URL("postgres"))
 			var delay string
 			if err := c.QueryRow(ctx, "SELECT setting FROM pg_settings WHERE name = 'max_standby_streaming_delay'").Scan(&delay); err != nil {
 				t.Fatal(err)
@@ -179,17 +179,6 @@ func TestRunFromAHotStandby(t *testing.T) {
 	}
 }
 
-// connectTo opens a connection closed at the test's end.
-func connectTo(t *testing.T, ctx context.Context, url string) *pgx.Conn {
-	t.Helper()
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
-}
-
 // anyHasPrefix reports whether a line of lines starts with prefix.
 func anyHasPrefix(lines []string, prefix string) bool {
 	for _, l := range lines {
@@ -208,7 +197,7 @@ func TestRunWhoseSnapshotWasEnded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	admin := connectTo(t, ctx, src)
+	admin := pgtest.Connect(t, src)
 	cfg := rerunConfig(src, dst)
 	var once sync.Once
 	SetHook(&cfg, func(point string) error {
