@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
 )
@@ -65,6 +66,9 @@ type Diff struct {
 	// room for its stage and decisions (nil: it could not be read). A run
 	// needs that room too, and more for the rows it writes.
 	Space *Space
+	// Standby is the source's standby settings and replay position when
+	// it is a hot standby (nil: a primary).
+	Standby *extract.Standby
 }
 
 // Changes is the application rows a run would write in all.
@@ -156,6 +160,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	d, err := s.diff(ctx, plans, samples)
 	if err == nil {
 		d.Space = space() // before the stage is dropped
+		d.Standby = s.standby
 	}
 	if err != nil || !recorded {
 		return d, err

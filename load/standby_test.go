@@ -177,6 +177,14 @@ func TestRunFromAHotStandby(t *testing.T) {
 	if len(sum.Tables) == 0 {
 		t.Error("the run accounted for no legacy table")
 	}
+	SetHook(&cfg, nil)
+	d, err := DryRun(ctx, cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Standby == nil || !d.Standby.Waits() || d.Standby.LastReplayed.IsZero() {
+		t.Errorf("a dry run on the standby tells of it as %+v, want its settings (waiting) and replay position", d.Standby)
+	}
 }
 
 // anyHasPrefix reports whether a line of lines starts with prefix.

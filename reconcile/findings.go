@@ -32,6 +32,7 @@ const (
 	CheckFeedOrder    = "feed_order"   // sort_order per user by (created_at, id)
 	CheckWallet       = "wallet"       // wallet coins vs ledger sum (information)
 	CheckRerun        = "rerun"        // dry runs: what a plain re-run would leave (information)
+	CheckSource       = "source"       // dry runs: what the source server is (information)
 )
 
 // Kinds of findings.
@@ -55,6 +56,7 @@ const (
 	KindFeedOrder       = "feed_order"         // sort_order not by (created_at, id)
 	KindWalletMismatch  = "wallet_ledger_diff" // wallet coins differ from the ledger sum
 	KindLeftAlone       = "left_alone"         // target rows changed after the cutover, which only run --full writes back
+	KindHotStandby      = "hot_standby"        // the source is a hot standby: a run reads what it has replayed
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

@@ -399,6 +399,19 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 				Message: "the conservation law would not hold for this table"})
 		}
 	}
+	if sb := d.Standby; sb != nil {
+		msg := "the source is a hot standby, and a run reads only what it has replayed"
+		if !opts.Stable {
+			msg += ": " + sb.Position()
+		}
+		msg += "; at the cutover, once the application has stopped, wait until the standby has replayed all its primary wrote. Its settings (" + sb.String() + ") "
+		if sb.Waits() {
+			msg += "make replay wait for the run's reads"
+		} else {
+			msg += "let replay cancel a run that reads while the primary changes: " + sb.Advice()
+		}
+		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckSource, Kind: reconcile.KindHotStandby, Message: msg})
+	}
 	for _, t := range d.Targets {
 		if n := d.LeftAlone[t.Table]; n > 0 {
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/reconcile"
 )
@@ -247,5 +249,51 @@ func TestDryRunReportRoom(t *testing.T) {
 	}
 	if s := FromDryRun(d, "s", "t", false, Options{Stable: true}); s.Room != nil {
 		t.Errorf("a stable report has the room: %+v", s.Room)
+	}
+}
+
+// TestDryRunReportHotStandby: a dry run read from a hot standby says so in
+// its findings (information), with the standby's replay position except
+// in a stable report, and what its settings let replay do to a run.
+func TestDryRunReportHotStandby(t *testing.T) {
+	read := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	sb := &extract.Standby{StreamingDelay: 30 * time.Second, ArchiveDelay: 30 * time.Second, ReadAt: read, LastReplayed: read.Add(-2 * time.Second)}
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "users", Insert: 3}}, Standby: sb}
+	for _, c := range []struct {
+		name     string
+		opts     Options
+		position bool
+	}{{"volatile", Options{}, true}, {"stable", Options{Stable: true}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := FromDryRun(d, "s", "t", false, c.opts)
+			var got *Finding
+			for i, f := range r.Findings {
+				if f.Kind == reconcile.KindHotStandby {
+					got = &r.Findings[i]
+				}
+			}
+			if got == nil || got.Severity != string(reconcile.Info) || got.Check != reconcile.CheckSource || !r.OK {
+				t.Fatalf("findings %+v (ok %v), want one informational hot_standby finding", r.Findings, r.OK)
+			}
+			for _, want := range []string{"the source is a hot standby, and a run reads only what it has replayed",
+				"(hot_standby_feedback off, max_standby_streaming_delay 30s, max_standby_archive_delay 30s) let replay cancel a run"} {
+				if !strings.Contains(got.Message, want) {
+					t.Errorf("message %q lacks %q", got.Message, want)
+				}
+			}
+			if has := strings.Contains(got.Message, "its last replayed commit is from 2026-12-05T02:59:58Z, 2s before the run began"); has != c.position {
+				t.Errorf("message %q: replay position shown %v, want %v", got.Message, has, c.position)
+			}
+			var md bytes.Buffer
+			if err := WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(md.String(), "| info | source |  | `` | the source is a hot standby") {
+				t.Errorf("report.md lacks the finding:\n%s", md.String())
+			}
+		})
+	}
+	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Kind == reconcile.KindHotStandby }) {
+		t.Errorf("a dry run of a primary has a hot_standby finding: %+v", r.Findings)
 	}
 }
