@@ -97,6 +97,9 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 		return nil, err
 	}
 	defer s.close()
+	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		return nil, err // the dry run writes its scratch stage there
+	}
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, err
 	}

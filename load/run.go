@@ -214,6 +214,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := <-schemaChecked; err != nil {
 		return nil, err
 	}
+	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		return nil, err
+	}
 	// The run lock first: the bookkeeping's DDL locks tables that a
 	// working run holds, and a second run would wait for it instead of
 	// refusing.

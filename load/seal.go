@@ -80,6 +80,9 @@ func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := checkWritable(ctx, conn, dburl.Describe(targetURL)); err != nil {
+		return nil, err
+	}
 	if err := takeRunLock(ctx, conn); err != nil {
 		return nil, err
 	}

@@ -78,8 +78,9 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	var refused *extract.DetectError
 	var same *dburl.SameDatabaseError
 	var sealed *load.SealedError
+	var readOnly *load.ReadOnlyTargetError
 	switch {
-	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed):
+	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
