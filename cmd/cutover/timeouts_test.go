@@ -41,6 +41,32 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 			}
 		}
 	}
+	everyCommandWorks(t, src, dst, "on servers that time out")
+}
+
+// TestDatabasesWithoutSearchPathDoNotStopTheCutover: both databases'
+// search_path is empty (ALTER DATABASE … SET search_path = '', a
+// hardening against CVE-2018-1058), which left the migrations' tables
+// nowhere to go ("no schema has been selected to create in"). Every
+// command of a cutover works regardless: its sessions search public.
+func TestDatabasesWithoutSearchPathDoNotStopTheCutover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := reportLegacy(t), pgtest.NewDB(t)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	for _, u := range []string{src, dst} {
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{procDBName(u)}.Sanitize()+" SET search_path = ''"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	everyCommandWorks(t, src, dst, "on databases without a search_path")
+}
+
+// everyCommandWorks runs every command of a cutover of src into dst (a
+// new database): schema apply, run, a re-run, status, diff and verify,
+// each of which must succeed and say what it did.
+func everyCommandWorks(t *testing.T, src, dst, where string) {
+	t.Helper()
 	for _, c := range []struct {
 		args []string
 		want string // on stdout or stderr
@@ -54,7 +80,7 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	} {
 		stdout, stderr, err := cutover(t, c.args...)
 		if err != nil || !strings.Contains(stdout+stderr, c.want) {
-			t.Fatalf("cutover %s on servers that time out: %v, want %q in its output\n%s\n%s", c.args[0], err, c.want, stdout, stderr)
+			t.Fatalf("cutover %s %s: %v, want %q in its output\n%s\n%s", c.args[0], where, err, c.want, stdout, stderr)
 		}
 	}
 }

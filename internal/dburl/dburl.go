@@ -188,6 +188,19 @@ func WithoutTimeouts(cfg *pgconn.Config) {
 	}
 }
 
+// PublicSearchPath pins the sessions of cfg to search_path public, where
+// the legacy tables and the target's live, unless the URL sets one. A
+// database or role whose search_path leaves public out (ALTER DATABASE …
+// SET search_path = '', a hardening against CVE-2018-1058) would have the
+// target schema's unqualified names resolve nowhere: its migrations fail
+// with "no schema has been selected to create in" (3F000). Every
+// connection of the cutover goes through it.
+func PublicSearchPath(cfg *pgconn.Config) {
+	if _, set := cfg.RuntimeParams["search_path"]; !set {
+		cfg.RuntimeParams["search_path"] = "public"
+	}
+}
+
 // serverMajor is the major version the server reported, 0 when it cannot
 // be read.
 func serverMajor(c *pgconn.PgConn) int { return majorVersion(c.ParameterStatus("server_version")) }
@@ -212,6 +225,7 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
 	WithoutTimeouts(&cfg.Config)
+	PublicSearchPath(&cfg.Config)
 	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -259,6 +273,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 		return nil, err
 	}
 	WithoutTimeouts(&cfg.ConnConfig.Config)
+	PublicSearchPath(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

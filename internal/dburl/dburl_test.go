@@ -277,3 +277,47 @@ func TestSessionsWithoutServerTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionsSearchPublic: a database whose search_path leaves public out
+// still gives the cutover's sessions public, unless the URL sets a
+// search_path of its own.
+func TestSessionsSearchPublic(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDB(t)
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{strings.TrimPrefix(parsed.Path, "/")}.Sanitize()
+	if _, err := pgtest.Connect(t, pgtest.AdminURL(t)).Exec(ctx, "ALTER DATABASE "+db+" SET search_path = ''"); err != nil {
+		t.Fatal(err)
+	}
+	withPath := parsed.Query()
+	withPath.Set("search_path", "pg_temp")
+	parsed.RawQuery = withPath.Encode()
+	for _, c := range []struct{ name, url, want string }{
+		{"the database's empty search_path", u, "public"},
+		{"the URL's search_path", parsed.String(), "pg_temp"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := dburl.Connect(ctx, "target", c.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			pool, err := dburl.Pool(ctx, "target", c.url, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			for name, q := range map[string]interface {
+				QueryRow(context.Context, string, ...any) pgx.Row
+			}{"Connect": conn, "Pool": pool} {
+				var got string
+				if err := q.QueryRow(ctx, "SHOW search_path").Scan(&got); err != nil || got != c.want {
+					t.Errorf("%s: search_path %q (%v), want %q", name, got, err, c.want)
+				}
+			}
+		})
+	}
+}
