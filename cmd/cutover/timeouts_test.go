@@ -44,9 +44,9 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	everyCommandWorks(t, src, dst, "on servers that time out")
 }
 
-// TestDatabasesWithoutSearchPathDoNotStopTheCutover: both databases'
-// search_path is empty (ALTER DATABASE … SET search_path = '', a
-// hardening against CVE-2018-1058), which left the migrations' tables
+// TestDatabasesWithoutSearchPathDoNotStopTheCutover: both databases set
+// an empty search_path (by ALTER DATABASE, a hardening against
+// CVE-2018-1058), which left the migrations' tables
 // nowhere to go ("no schema has been selected to create in"). Every
 // command of a cutover works regardless: its sessions search public.
 func TestDatabasesWithoutSearchPathDoNotStopTheCutover(t *testing.T) {

@@ -190,8 +190,8 @@ func WithoutTimeouts(cfg *pgconn.Config) {
 
 // PublicSearchPath pins the sessions of cfg to search_path public, where
 // the legacy tables and the target's live, unless the URL sets one. A
-// database or role whose search_path leaves public out (ALTER DATABASE …
-// SET search_path = '', a hardening against CVE-2018-1058) would have the
+// database or role whose search_path leaves public out (an empty one set
+// by ALTER DATABASE, a hardening against CVE-2018-1058) would have the
 // target schema's unqualified names resolve nowhere: its migrations fail
 // with "no schema has been selected to create in" (3F000). Every
 // connection of the cutover goes through it.
