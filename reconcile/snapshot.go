@@ -61,7 +61,7 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 		cfg.RuntimeParams[k] = v
 	}
 	dburl.WithoutTimeouts(&cfg.Config)
-	dburl.PublicSearchPath(&cfg.Config)
+	dburl.PinSessionSettings(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, &dburl.Error{Role: role, Server: dburl.Describe(url), Err: err}

@@ -44,22 +44,29 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	everyCommandWorks(t, src, dst, "on servers that time out")
 }
 
-// TestDatabasesWithoutSearchPathDoNotStopTheCutover: both databases set
-// an empty search_path (by ALTER DATABASE, a hardening against
-// CVE-2018-1058), which left the migrations' tables
-// nowhere to go ("no schema has been selected to create in"). Every
-// command of a cutover works regardless: its sessions search public.
-func TestDatabasesWithoutSearchPathDoNotStopTheCutover(t *testing.T) {
+// TestDatabaseSettingsDoNotStopTheCutover: settings a database may have
+// that the cutover's work cannot run under, each of which stopped an
+// earlier build: an empty search_path (a hardening against
+// CVE-2018-1058) left the migrations' tables nowhere to go ("no schema
+// has been selected to create in"); transactions serializable by default
+// made the mappings applied side by side fail each other (40001). Every
+// command of a cutover works regardless: its sessions pin their own.
+func TestDatabaseSettingsDoNotStopTheCutover(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	src, dst := reportLegacy(t), pgtest.NewDB(t)
-	admin := pgtest.Connect(t, pgtest.AdminURL(t))
-	for _, u := range []string{src, dst} {
-		if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{procDBName(u)}.Sanitize()+" SET search_path = ''"); err != nil {
-			t.Fatal(err)
-		}
+	for _, set := range []string{"search_path = ''", "default_transaction_isolation = 'serializable'"} {
+		t.Run(set, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := reportLegacy(t), pgtest.NewDB(t)
+			admin := pgtest.Connect(t, pgtest.AdminURL(t))
+			for _, u := range []string{src, dst} {
+				if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{procDBName(u)}.Sanitize()+" SET "+set); err != nil {
+					t.Fatal(err)
+				}
+			}
+			everyCommandWorks(t, src, dst, "on databases with "+set)
+		})
 	}
-	everyCommandWorks(t, src, dst, "on databases without a search_path")
 }
 
 // everyCommandWorks runs every command of a cutover of src into dst (a

@@ -188,16 +188,28 @@ func WithoutTimeouts(cfg *pgconn.Config) {
 	}
 }
 
-// PublicSearchPath pins the sessions of cfg to search_path public, where
-// the legacy tables and the target's live, unless the URL sets one. A
-// database or role whose search_path leaves public out (an empty one set
-// by ALTER DATABASE, a hardening against CVE-2018-1058) would have the
-// target schema's unqualified names resolve nowhere: its migrations fail
-// with "no schema has been selected to create in" (3F000). Every
-// connection of the cutover goes through it.
-func PublicSearchPath(cfg *pgconn.Config) {
-	if _, set := cfg.RuntimeParams["search_path"]; !set {
-		cfg.RuntimeParams["search_path"] = "public"
+// pinned are session settings a database or role may set that the
+// cutover's work cannot run under; every session starts with these values
+// instead, unless the URL sets its own:
+//   - search_path public, where the legacy tables and the target's live.
+//     An empty one (set by ALTER DATABASE, a hardening against
+//     CVE-2018-1058) left the target schema's migrations nowhere to create
+//     their tables ("no schema has been selected to create in", 3F000).
+//   - default_transaction_isolation read committed. Under serializable,
+//     the run's mappings, applied side by side, failed each other with
+//     serialization failures (40001), and so would every re-run.
+//     Statements that need a snapshot (the extract, verify) begin their
+//     transactions with an isolation level of their own.
+var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolation", "read committed"}}
+
+// PinSessionSettings makes the sessions of cfg start with the pinned
+// settings, except those the URL sets itself. Every connection of the
+// cutover goes through it.
+func PinSessionSettings(cfg *pgconn.Config) {
+	for _, s := range pinned {
+		if _, set := cfg.RuntimeParams[s.Name]; !set {
+			cfg.RuntimeParams[s.Name] = s.Value
+		}
 	}
 }
 
@@ -225,7 +237,7 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
 	WithoutTimeouts(&cfg.Config)
-	PublicSearchPath(&cfg.Config)
+	PinSessionSettings(&cfg.Config)
 	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -273,7 +285,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 		return nil, err
 	}
 	WithoutTimeouts(&cfg.ConnConfig.Config)
-	PublicSearchPath(&cfg.ConnConfig.Config)
+	PinSessionSettings(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

@@ -278,10 +278,11 @@ func TestSessionsWithoutServerTimeouts(t *testing.T) {
 	}
 }
 
-// TestSessionsSearchPublic: a database whose search_path leaves public out
-// still gives the cutover's sessions public, unless the URL sets a
-// search_path of its own.
-func TestSessionsSearchPublic(t *testing.T) {
+// TestPinnedSessionSettings: a database whose search_path leaves public
+// out and whose transactions are serializable by default still gives the
+// cutover's sessions public and read committed, unless the URL sets
+// values of its own.
+func TestPinnedSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewDB(t)
 	parsed, err := url.Parse(u)
@@ -289,15 +290,22 @@ func TestSessionsSearchPublic(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := pgx.Identifier{strings.TrimPrefix(parsed.Path, "/")}.Sanitize()
-	if _, err := pgtest.Connect(t, pgtest.AdminURL(t)).Exec(ctx, "ALTER DATABASE "+db+" SET search_path = ''"); err != nil {
-		t.Fatal(err)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	for _, set := range []string{"search_path = ''", "default_transaction_isolation = 'serializable'"} {
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" SET "+set); err != nil {
+			t.Fatal(err)
+		}
 	}
-	withPath := parsed.Query()
-	withPath.Set("search_path", "pg_temp")
-	parsed.RawQuery = withPath.Encode()
-	for _, c := range []struct{ name, url, want string }{
-		{"the database's empty search_path", u, "public"},
-		{"the URL's search_path", parsed.String(), "pg_temp"},
+	own := parsed.Query()
+	own.Set("search_path", "pg_temp")
+	own.Set("default_transaction_isolation", "serializable")
+	parsed.RawQuery = own.Encode()
+	for _, c := range []struct {
+		name, url string
+		want      [2]string // search_path, default_transaction_isolation
+	}{
+		{"the database's settings", u, [2]string{"public", "read committed"}},
+		{"the URL's settings", parsed.String(), [2]string{"pg_temp", "serializable"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := dburl.Connect(ctx, "target", c.url)
@@ -313,9 +321,9 @@ func TestSessionsSearchPublic(t *testing.T) {
 			for name, q := range map[string]interface {
 				QueryRow(context.Context, string, ...any) pgx.Row
 			}{"Connect": conn, "Pool": pool} {
-				var got string
-				if err := q.QueryRow(ctx, "SHOW search_path").Scan(&got); err != nil || got != c.want {
-					t.Errorf("%s: search_path %q (%v), want %q", name, got, err, c.want)
+				var got [2]string
+				if err := q.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('default_transaction_isolation')").Scan(&got[0], &got[1]); err != nil || got != c.want {
+					t.Errorf("%s: search_path, default_transaction_isolation = %q (%v), want %q", name, got, err, c.want)
 				}
 			}
 		})
