@@ -124,6 +124,9 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err == nil {
 		err = s.stageAll(ctx, snap, readers)
 	}
+	if err == nil {
+		s.checkSourceWrites(ctx, readers)
+	}
 	closeSource(snap, readers)
 	if err != nil {
 		return nil, err

@@ -172,6 +172,11 @@ type session struct {
 	steps steps
 	// standby is the source's standby settings; nil when it is a primary.
 	standby *extract.Standby
+	// writesBefore are the source's write counts read at detect, before
+	// the snapshot (nil: they could not be read), and sourceWrites the
+	// legacy tables written to between then and the end of the extract.
+	writesBefore map[string]int64
+	sourceWrites []extract.TableWrites
 }
 
 // waitStage waits for the stage's drop to end. A failed drop fails nothing
@@ -272,6 +277,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	s.waitStage()
 	sum.RunID, sum.Duration, sum.Changes, sum.Space = s.runID, time.Since(s.started), changes, space()
+	sum.SourceWrites = s.sourceWrites
 	s.recordSpace(ctx, sum.Space)
 	return sum, nil
 }
@@ -360,6 +366,9 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	s.cfg.Progress(Event{Phase: "detect", Message: msg})
 	if s.standby, err = extract.ReadStandby(ctx, source); err != nil {
 		return id, err
+	}
+	if s.writesBefore, err = extract.WriteCounts(ctx, source); err != nil {
+		s.cfg.Logger.Debug("not watching the source for writes", "err", err)
 	}
 	if sb := s.standby; sb != nil {
 		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
@@ -504,6 +513,7 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	}
 	if err == nil && nothing {
 		s.unchanged = true
+		s.checkSourceWrites(ctx, readers)
 		closeSource(snap, readers)
 		if s.staged != nil {
 			// Batches rewritten with the same content, copied to be checksummed.
@@ -519,6 +529,9 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	}
 	if err == nil {
 		err = s.stageAll(ctx, snap, readers)
+	}
+	if err == nil {
+		s.checkSourceWrites(ctx, readers)
 	}
 	closeSource(snap, readers)
 	if err != nil {
@@ -559,6 +572,45 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		}()
 	}
 	return changes, nil
+}
+
+// checkSourceWrites reads the source's write counts again once the run
+// has read what it reads, with one of the readers, and says which legacy
+// tables were written to since detect (s.sourceWrites). What was written
+// after the snapshot is not in what the run read: on the night the
+// application must have stopped writing. The check never fails the run.
+func (s *session) checkSourceWrites(ctx context.Context, readers chan *pgx.Conn) {
+	if s.writesBefore == nil {
+		return
+	}
+	reader := <-readers
+	after, err := extract.WriteCounts(ctx, reader)
+	readers <- reader
+	if err != nil {
+		s.cfg.Logger.Debug("could not read the source's write statistics", "err", err)
+		return
+	}
+	s.sourceWrites = extract.Written(s.writesBefore, after, s.src.TableNames())
+	if len(s.sourceWrites) > 0 {
+		s.cfg.Progress(Event{Phase: "extract", Message: SourceWritesMessage(s.sourceWrites)})
+	}
+}
+
+// SourceWritesMessage says that the source changed while a run read it.
+func SourceWritesMessage(w []extract.TableWrites) string {
+	var b strings.Builder
+	for i, t := range w {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more tables", len(w)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%d rows)", t.Table, t.Rows)
+	}
+	return "the source changed while the run read it: " + b.String() + " written since the run began, by the server's statistics. " +
+		"What was written after the run's snapshot is not in the target: at the cutover, stop the application's writes before the run; a re-run picks the changes up"
 }
 
 // openSource opens the run's snapshot of the source and its Workers reader

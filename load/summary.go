@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -66,6 +67,9 @@ type Summary struct {
 	// Space is the target database's size around the run (nil: it could
 	// not be read).
 	Space *Space
+	// SourceWrites are the legacy tables written to while the run read
+	// the source, by the server's statistics (empty: none seen).
+	SourceWrites []extract.TableWrites
 }
 
 // Changed returns the application rows the run changed in all.

@@ -222,6 +222,9 @@ func printSummary(w io.Writer, s *load.Summary) {
 			fmt.Fprintf(w, "  %s.%s\t%d\n", c.Mapping, c.Column, c.NonNull)
 		}
 	}
+	if len(s.SourceWrites) > 0 {
+		fmt.Fprintf(w, "\nWARNING: %s\n", load.SourceWritesMessage(s.SourceWrites))
+	}
 	if fails == 0 {
 		fmt.Fprintf(w, "\nconservation law holds for all %d legacy tables\n", len(s.Tables))
 		fmt.Fprintln(w, "when the application goes live on this target: `cutover seal`, and no later run writes to it")
