@@ -131,10 +131,11 @@ func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Du
 // watchLocks watches the run's sessions on the source and the target, each
 // from a connection of its own named like them (app), and reports through
 // Progress (phase "waiting") every wait for a lock held by others longer
-// than the configured time, again every lockWaitRepeat while it lasts. It
-// never fails the run: a server it cannot watch (before PostgreSQL 14, or
-// unreachable) is not watched, which the debug log says. stop ends the
-// watch and waits for it.
+// than the configured time, again every lockWaitRepeat while it lasts,
+// and likewise a commit of the run held for a synchronous standby
+// (syncRepWatch). It never fails the run: a server it cannot watch
+// (before PostgreSQL 14, or unreachable) is not watched, which the debug
+// log says. stop ends the watch and waits for it.
 func (s *session) watchLocks(ctx context.Context) (stop func()) {
 	after := s.cfg.LockWaitReported
 	if after <= 0 {
@@ -172,6 +173,7 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 		return fmt.Errorf("PostgreSQL %d has no pg_locks.waitstart", version/10000)
 	}
 	reported := map[string]time.Time{} // waiter and what → when last said
+	var syncRep syncRepWatch
 	tick := time.NewTicker(lockWatchEvery)
 	defer tick.Stop()
 	for {
@@ -184,6 +186,11 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 		if err != nil {
 			return err
 		}
+		if msg, err := syncRep.poll(ctx, conn, role, after); err != nil {
+			return err
+		} else if msg != "" {
+			s.cfg.Progress(Event{Phase: "waiting", Message: msg})
+		}
 		now := time.Now()
 		for _, w := range waits {
 			key := fmt.Sprint(w.PID, w.What)
@@ -194,4 +201,77 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			s.cfg.Progress(Event{Phase: "waiting", Message: w.Message()})
 		}
 	}
+}
+
+// A server whose synchronous_standby_names names a standby that is down
+// (or far behind) holds every commit until that standby confirms it: the
+// run's sessions wait on the wait event SyncRep, which no lock shows, and
+// the run makes no progress.
+
+// syncRepWaitsSQL lists the run's sessions on this database (named like
+// the asking session) waiting for a synchronous standby to confirm their
+// commit, with the server's synchronous_standby_names.
+const syncRepWaitsSQL = `SELECT pid, current_setting('synchronous_standby_names') FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+	AND application_name = current_setting('application_name')
+	AND wait_event_type = 'IPC' AND wait_event = 'SyncRep'`
+
+// syncRepWatch tracks since when each session of the run has been seen
+// waiting for a synchronous standby (pg_stat_activity says that it waits,
+// not since when), and when the wait was last said.
+type syncRepWatch struct {
+	since map[int]time.Time
+	said  time.Time
+}
+
+// poll asks once, and returns a message when a session of the run has
+// waited longer than after (again every lockWaitRepeat while it lasts).
+func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) (string, error) {
+	rows, err := conn.Query(ctx, syncRepWaitsSQL)
+	if err != nil {
+		return "", err
+	}
+	var pid int
+	var names string
+	waiting := map[int]bool{}
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &names}, func() error {
+		waiting[pid] = true
+		return nil
+	}); err != nil {
+		return "", err
+	}
+	now := time.Now()
+	if w.since == nil {
+		w.since = map[int]time.Time{}
+	}
+	var longest time.Duration
+	for pid := range w.since {
+		if !waiting[pid] {
+			delete(w.since, pid)
+		}
+	}
+	for pid := range waiting {
+		if _, ok := w.since[pid]; !ok {
+			w.since[pid] = now
+		}
+		longest = max(longest, now.Sub(w.since[pid]))
+	}
+	if len(waiting) == 0 || longest < after || now.Sub(w.said) < lockWaitRepeat {
+		return "", nil
+	}
+	w.said = now
+	return syncRepMessage(server, longest, len(waiting), names), nil
+}
+
+// syncRepMessage tells the operator that the run's commits wait for a
+// synchronous standby, and what to do.
+func syncRepMessage(server string, waited time.Duration, sessions int, names string) string {
+	who := "a commit of the run has"
+	if sessions > 1 {
+		who = fmt.Sprintf("%d commits of the run have", sessions)
+	}
+	return fmt.Sprintf("%s: %s waited at least %s for a synchronous standby to confirm it (synchronous_standby_names is '%s'): "+
+		"one is down or far behind; bring it back, or empty synchronous_standby_names on the %[1]s (ALTER SYSTEM, then SELECT pg_reload_conf()); "+
+		"the run goes on by itself once its commits are confirmed",
+		server, who, waited.Round(time.Second), names)
 }

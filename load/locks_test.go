@@ -12,7 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/migrations"
 )
 
 // TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
@@ -75,5 +78,59 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 				t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
 			}
 		})
+	}
+}
+
+// TestRunNamesAStandbyThatHoldsItsCommits: the target's server waits for
+// a synchronous standby that does not exist (synchronous_standby_names
+// names one that is down), so every commit of the run waits. Its progress
+// says so and what to do; once the setting is emptied, the run finishes
+// on its own.
+func TestRunNamesAStandbyThatHoldsItsCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	server, err := pgcluster.Start(ctx, pgcluster.Options{Settings: map[string]string{"synchronous_commit": "on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Stop() })
+	dst := server.URL("postgres")
+	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := pgtest.Connect(t, dst)
+	configure := func(set string) {
+		t.Helper()
+		if _, err := admin.Exec(ctx, "ALTER SYSTEM "+set); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configure("SET synchronous_standby_names = 'ghost'")
+	var once sync.Once
+	release := func() { once.Do(func() { configure("RESET synchronous_standby_names") }) }
+	timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
+	defer timeout.Stop()
+
+	want := regexp.MustCompile(`^target: (a commit of the run has|[0-9]+ commits of the run have) waited at least [0-9hms.]+ for a synchronous standby to confirm it \(synchronous_standby_names is 'ghost'\): one is down or far behind; bring it back, or empty synchronous_standby_names on the target`)
+	h := heard{phase: "waiting", on: func(m string) {
+		if want.MatchString(m) {
+			go release()
+		}
+	}}
+	cfg := rerunConfig(rerunSource(t), dst)
+	cfg.LockWaitReported = 300 * time.Millisecond
+	cfg.Progress = h.progress
+	sum, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run after the standby was no longer waited for: %v", err)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
+		t.Errorf("while its commits waited the run said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
 	}
 }

@@ -234,14 +234,16 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	} else if seal != nil {
 		return nil, &SealedError{Seal: *seal}
 	}
+	// Watched from here on: the bookkeeping's first commits can wait too
+	// (for a lock, or for a synchronous standby).
+	defer s.heartbeat(ctx)()
+	defer s.watchLocks(ctx)()
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
 		return nil, err
 	}
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
 		return nil, err
 	}
-	defer s.heartbeat(ctx)()
-	defer s.watchLocks(ctx)()
 	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
 	defer space()
 
