@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -220,7 +223,7 @@ func TestWithConnectionsHint(t *testing.T) {
 		{"no error", nil, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := withConnectionsHint(c.err)
+			got := withLimitsHint(c.err)
 			if !errors.Is(got, c.err) {
 				t.Fatalf("%v does not wrap %v", got, c.err)
 			}
@@ -231,5 +234,43 @@ func TestWithConnectionsHint(t *testing.T) {
 				t.Errorf("%q: the hint %d times, want %d", got, n, c.hinted)
 			}
 		})
+	}
+}
+
+// TestRunStoppedByTempFileLimit: the target database limits a statement's
+// temporary files to 64 kB (temp_file_limit, a guard some servers set),
+// which a sort of the run outgrows. The run stops saying which limit and
+// what to do; with the limit lifted, the re-run finishes.
+func TestRunStoppedByTempFileLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 300, Seed: 7})
+	dst := testkit.MigratedTarget(t)
+	u, err := url.Parse(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	for _, set := range []string{"SET work_mem = '64kB'", "SET temp_file_limit = '64kB'"} {
+		if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" "+set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := rerunConfig(src, dst)
+	_, err = Run(ctx, cfg)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "53400" || !strings.Contains(err.Error(), "lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command") {
+		t.Fatalf("run under a 64 kB temp_file_limit: %v\nwant the limit (SQLSTATE 53400) explained", err)
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" RESET temp_file_limit"); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("re-run with the limit lifted: %v", err)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails after the re-run: %+v", sum.Tables)
 	}
 }
