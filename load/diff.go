@@ -87,7 +87,7 @@ func (d *Diff) Changes() int64 {
 // samples bounds the row diffs shown per table.
 func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	d, err := dryRun(ctx, cfg, samples)
-	return d, withLimitsHint(err)
+	return d, dburl.ExplainLimits(err)
 }
 
 func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/extract"
-	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -202,36 +201,6 @@ func TestSourceHint(t *testing.T) {
 			got := (&session{standby: c.standby}).sourceHint(c.err)
 			if c.want == "" && got != "" || !strings.Contains(got, c.want) {
 				t.Errorf("hint %q, want one with %q", got, c.want)
-			}
-		})
-	}
-}
-
-// TestWithConnectionsHint: a connection the run's pool could not open for
-// want of a slot is explained once; a refused dburl.Connect explains
-// itself, and other errors are left as they are.
-func TestWithConnectionsHint(t *testing.T) {
-	refused := &pgconn.PgError{Code: "53300", Message: `too many connections for database "t"`}
-	for _, c := range []struct {
-		name   string
-		err    error
-		hinted int // times the hint appears
-	}{
-		{"from the pool", fmt.Errorf("extract habits (all rows): %w", refused), 1},
-		{"from dburl.Connect", &dburl.Error{Role: "target", Server: "t", Err: refused}, 1},
-		{"another error", &pgconn.PgError{Code: "57P01"}, 0},
-		{"no error", nil, 0},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got := withLimitsHint(c.err)
-			if !errors.Is(got, c.err) {
-				t.Fatalf("%v does not wrap %v", got, c.err)
-			}
-			if got == nil {
-				return
-			}
-			if n := strings.Count(got.Error(), dburl.TooManyConnectionsHint); n != c.hinted {
-				t.Errorf("%q: the hint %d times, want %d", got, n, c.hinted)
 			}
 		})
 	}

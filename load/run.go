@@ -206,6 +206,11 @@ func (s *session) waitStage() {
 // changed since they were applied, with what their decisions read (see
 // narrow); the others already hold what it would write.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	sum, err := run(ctx, cfg)
+	return sum, dburl.ExplainLimits(err)
+}
+
+func run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.defaults()
 	// The target's schema is checked while the source is detected.
 	schemaChecked := make(chan error, 1)
@@ -248,7 +253,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	defer space()
 
 	changes, runErr := s.execute(ctx)
-	runErr = withLimitsHint(runErr)
+	runErr = dburl.ExplainLimits(runErr) // as the run records it
 	if runErr != nil {
 		s.dropFailedStage(ctx)
 		s.recordSpace(ctx, space())
@@ -1808,29 +1813,6 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 	}
 	return g.Wait()
 }
-
-// withLimitsHint explains err when a limit of the server stopped the
-// run, at whatever step: the target's refusal of a connection for want of
-// a free slot (the run's pool opens its connections as the work needs
-// them; a refusal by dburl.Connect explains itself already), or a limit
-// of the server's configuration (SQLSTATE 53400), in practice
-// temp_file_limit under a sort or a hash that spills to disk.
-func withLimitsHint(err error) error {
-	var said *dburl.Error
-	var pgErr *pgconn.PgError
-	switch {
-	case dburl.TooManyConnections(err) && !errors.As(err, &said):
-		return fmt.Errorf("%w (%s)", err, dburl.TooManyConnectionsHint)
-	case errors.As(err, &pgErr) && pgErr.Code == configurationLimitExceeded:
-		return fmt.Errorf("%w (a limit of the server's configuration stopped the statement; temp_file_limit, the room a sort or a hash may take in temporary files, is the usual one for the cutover's large statements: "+
-			"lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command)", err)
-	}
-	return err
-}
-
-// configurationLimitExceeded is the SQLSTATE of a statement stopped by a
-// limit the server's configuration sets (temp_file_limit).
-const configurationLimitExceeded = "53400"
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on.
 // A disk-full error names the server it came from: the source's when the

@@ -252,6 +252,11 @@ type verifier struct {
 // snapshot each and writes nothing. It returns an error only when it cannot
 // verify; what does not hold is in the Result's findings.
 func Verify(ctx context.Context, cfg Config) (*Result, error) {
+	res, err := verify(ctx, cfg)
+	return res, dburl.ExplainLimits(err)
+}
+
+func verify(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
 	start := time.Now()
 	v := &verifier{cfg: cfg, listed: map[[3]string]int{},

@@ -105,6 +105,37 @@ func TooManyConnections(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "53300"
 }
 
+// ExplainLimits explains err when a limit of the server stopped a command,
+// at whatever step: a connection refused for want of a free slot
+// (TooManyConnections; an *Error explains itself already), or a limit of
+// the server's configuration (SQLSTATE 53400), in practice temp_file_limit
+// under a sort or a hash that spills to disk. It explains an error once,
+// however often it is called on it; other errors are returned as they are.
+func ExplainLimits(err error) error {
+	var explained *limitError
+	var said *Error
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &explained):
+		return err
+	case TooManyConnections(err) && !errors.As(err, &said):
+		return &limitError{err, TooManyConnectionsHint}
+	case errors.As(err, &pgErr) && pgErr.Code == "53400":
+		return &limitError{err, "a limit of the server's configuration stopped the statement; temp_file_limit, the room a sort or a hash may take in temporary files, is the usual one for the cutover's large statements: " +
+			"lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command"}
+	}
+	return err
+}
+
+// limitError is an error ExplainLimits explained.
+type limitError struct {
+	err  error
+	hint string
+}
+
+func (e *limitError) Error() string { return e.err.Error() + " (" + e.hint + ")" }
+func (e *limitError) Unwrap() error { return e.err }
+
 // TooManyConnectionsHint says what to do about TooManyConnections.
 const TooManyConnectionsHint = "the server has no connection left for this role or database: " +
 	"lower --workers (each worker holds a connection to each server, and a command a few more of its own), " +

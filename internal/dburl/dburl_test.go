@@ -3,6 +3,7 @@ package dburl_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -325,6 +326,48 @@ func TestPinnedSessionSettings(t *testing.T) {
 				if err := q.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('default_transaction_isolation')").Scan(&got[0], &got[1]); err != nil || got != c.want {
 					t.Errorf("%s: search_path, default_transaction_isolation = %q (%v), want %q", name, got, err, c.want)
 				}
+			}
+		})
+	}
+}
+
+// TestExplainLimits: a connection refused for want of a slot and a
+// statement stopped by temp_file_limit are explained once, however often
+// ExplainLimits sees them; a refused Connect explains itself, and other
+// errors are left as they are.
+func TestExplainLimits(t *testing.T) {
+	refused := &pgconn.PgError{Code: "53300", Message: `too many connections for database "t"`}
+	tempFiles := &pgconn.PgError{Code: "53400", Message: "temporary file size exceeds temp_file_limit (64kB)"}
+	const tempHint = "lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser)"
+	for _, c := range []struct {
+		name string
+		err  error
+		hint string // "" for none
+	}{
+		{"from a pool", fmt.Errorf("extract habits (all rows): %w", refused), dburl.TooManyConnectionsHint},
+		{"from Connect", &dburl.Error{Role: "target", Server: "t", Err: refused}, dburl.TooManyConnectionsHint},
+		{"explained already", dburl.ExplainLimits(fmt.Errorf("decide habits: %w", refused)), dburl.TooManyConnectionsHint},
+		{"temp_file_limit", fmt.Errorf("assign inbox_items.sort_order: %w", tempFiles), tempHint},
+		{"another error", &pgconn.PgError{Code: "57P01"}, ""},
+		{"no error", nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := dburl.ExplainLimits(dburl.ExplainLimits(c.err))
+			if !errors.Is(got, c.err) {
+				t.Fatalf("%v does not wrap %v", got, c.err)
+			}
+			if got == nil {
+				return
+			}
+			want := 0
+			if c.hint != "" {
+				want = 1
+			}
+			if n := strings.Count(got.Error(), "the server has no connection left") + strings.Count(got.Error(), tempHint); n != want {
+				t.Errorf("%q: explained %d times, want %d", got, n, want)
+			}
+			if c.hint != "" && !strings.Contains(got.Error(), c.hint) {
+				t.Errorf("%q lacks %q", got, c.hint)
 			}
 		})
 	}
