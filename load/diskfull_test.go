@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -215,26 +214,14 @@ func TestRunStoppedByTempFileLimit(t *testing.T) {
 	ctx := context.Background()
 	src := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 300, Seed: 7})
 	dst := testkit.MigratedTarget(t)
-	u, err := url.Parse(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
-	admin := pgtest.Connect(t, pgtest.AdminURL(t))
-	for _, set := range []string{"SET work_mem = '64kB'", "SET temp_file_limit = '64kB'"} {
-		if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" "+set); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pgtest.AlterDatabase(t, dst, "SET work_mem = '64kB'", "SET temp_file_limit = '64kB'")
 	cfg := rerunConfig(src, dst)
-	_, err = Run(ctx, cfg)
+	_, err := Run(ctx, cfg)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "53400" || !strings.Contains(err.Error(), "lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command") {
 		t.Fatalf("run under a 64 kB temp_file_limit: %v\nwant the limit (SQLSTATE 53400) explained", err)
 	}
-	if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" RESET temp_file_limit"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.AlterDatabase(t, dst, "RESET temp_file_limit")
 	sum, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("re-run with the limit lifted: %v", err)

@@ -720,26 +720,16 @@ func TestRunOutOfConnections(t *testing.T) {
 	ctx := context.Background()
 	src, _ := generated(t, "v21")
 	dst, owner := ownedTarget(t, ctx)
-	u, err := url.Parse(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
-	conn := pgtest.Connect(t, dst) // a superuser: exempt from the limit
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT 1`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.AlterDatabase(t, dst, "CONNECTION LIMIT 1") // the owner's limit; superusers are exempt
 	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
-	_, err = load.Run(ctx, cfg)
+	_, err := load.Run(ctx, cfg)
 	if !dburl.TooManyConnections(err) || !strings.Contains(err.Error(), "lower --workers (each worker holds a connection to each server") {
 		t.Fatalf("run with one connection allowed: %v\nwant the refusal (SQLSTATE 53300) explained", err)
 	}
 	if n := scalar[int](t, ctx, dst, `SELECT count(*) FROM users`); n != 0 {
 		t.Errorf("the refused run wrote %d users", n)
 	}
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` CONNECTION LIMIT -1`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.AlterDatabase(t, dst, "CONNECTION LIMIT -1")
 	if _, err := load.Run(ctx, cfg); err != nil {
 		t.Fatalf("run once the limit allows it: %v", err)
 	}

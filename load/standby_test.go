@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -117,15 +116,7 @@ func TestRunFromAHotStandby(t *testing.T) {
 	dst := testkit.MigratedTarget(t)
 	cfg := rerunConfig(standby.URL("legacy"), dst)
 	run := func(replayed bool) (*Summary, []string, error) {
-		var once sync.Once
-		var churned error
-		SetHook(&cfg, func(point string) error {
-			if strings.HasPrefix(point, "extract.before:") {
-				once.Do(func() { churned = churn(replayed) })
-				return churned
-			}
-			return nil
-		})
+		hookFirstExtract(&cfg, func() error { return churn(replayed) })
 		h := heard{phase: "detect"}
 		cfg.Progress = h.progress
 		sum, err := Run(ctx, cfg)
@@ -207,18 +198,12 @@ func TestRunWhoseSnapshotWasEnded(t *testing.T) {
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, src)
 	cfg := rerunConfig(src, dst)
-	var once sync.Once
-	SetHook(&cfg, func(point string) error {
-		var err error
-		if strings.HasPrefix(point, "extract.before:") {
-			once.Do(func() {
-				var ended bool
-				err = admin.QueryRow(ctx, `SELECT bool_or(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
-					WHERE datname = current_database() AND query = 'SELECT pg_export_snapshot()' AND state = 'idle in transaction'`).Scan(&ended)
-				if err == nil && !ended {
-					err = errors.New("no session holding the snapshot to end")
-				}
-			})
+	hookFirstExtract(&cfg, func() error {
+		var ended bool
+		err := admin.QueryRow(ctx, `SELECT bool_or(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'SELECT pg_export_snapshot()' AND state = 'idle in transaction'`).Scan(&ended)
+		if err == nil && !ended {
+			err = errors.New("no session holding the snapshot to end")
 		}
 		return err
 	})

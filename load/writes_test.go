@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,24 +44,17 @@ func TestRunSaysTheSourceChangedUnderIt(t *testing.T) {
 		return errors.New("the update of the users never reached the statistics")
 	}
 	cfg := rerunConfig(src, dst)
-	var once sync.Once
-	SetHook(&cfg, func(point string) error {
-		var err error
-		if strings.HasPrefix(point, "extract.before:") {
-			once.Do(func() {
-				var before int64
-				if err = admin.QueryRow(ctx, `SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.users'::regclass`).Scan(&before); err != nil {
-					return
-				}
-				app := pgtest.Connect(t, src)
-				if _, err = app.Exec(ctx, `UPDATE users SET email = email`); err != nil {
-					return
-				}
-				app.Close(ctx)
-				err = written(before)
-			})
+	hookFirstExtract(&cfg, func() error {
+		var before int64
+		if err := admin.QueryRow(ctx, `SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'public.users'::regclass`).Scan(&before); err != nil {
+			return err
 		}
-		return err
+		app := pgtest.Connect(t, src)
+		if _, err := app.Exec(ctx, `UPDATE users SET email = email`); err != nil {
+			return err
+		}
+		app.Close(ctx)
+		return written(before)
 	})
 	h := heard{phase: "extract"}
 	cfg.Progress = h.progress

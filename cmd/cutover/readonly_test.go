@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
@@ -22,14 +19,7 @@ func TestWritingCommandsRefuseAReadOnlyTarget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := reportFinished(t)
-	u, err := url.Parse(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()
-	if _, err := pgtest.Connect(t, dst).Exec(ctx, `ALTER DATABASE `+db+` SET default_transaction_read_only = on`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.AlterDatabase(t, dst, "SET default_transaction_read_only = on")
 	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
 	for _, args := range [][]string{{"run"}, {"run", "--dry-run"}, {"diff"}, {"seal"}} {
 		stdout, stderr, code := runMain(t, env, args...)

@@ -56,13 +56,9 @@ func TestDatabaseSettingsDoNotStopTheCutover(t *testing.T) {
 	for _, set := range []string{"search_path = ''", "default_transaction_isolation = 'serializable'"} {
 		t.Run(set, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
 			src, dst := reportLegacy(t), pgtest.NewDB(t)
-			admin := pgtest.Connect(t, pgtest.AdminURL(t))
 			for _, u := range []string{src, dst} {
-				if _, err := admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{procDBName(u)}.Sanitize()+" SET "+set); err != nil {
-					t.Fatal(err)
-				}
+				pgtest.AlterDatabase(t, u, "SET "+set)
 			}
 			everyCommandWorks(t, src, dst, "on databases with "+set)
 		})

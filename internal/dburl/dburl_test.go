@@ -286,16 +286,10 @@ func TestSessionsWithoutServerTimeouts(t *testing.T) {
 func TestPinnedSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewDB(t)
+	pgtest.AlterDatabase(t, u, "SET search_path = ''", "SET default_transaction_isolation = 'serializable'")
 	parsed, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
-	}
-	db := pgx.Identifier{strings.TrimPrefix(parsed.Path, "/")}.Sanitize()
-	admin := pgtest.Connect(t, pgtest.AdminURL(t))
-	for _, set := range []string{"search_path = ''", "default_transaction_isolation = 'serializable'"} {
-		if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" SET "+set); err != nil {
-			t.Fatal(err)
-		}
 	}
 	own := parsed.Query()
 	own.Set("search_path", "pg_temp")

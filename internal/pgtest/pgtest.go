@@ -243,3 +243,23 @@ func PublicTables(t testing.TB, conn *pgx.Conn) []string {
 	return Strings(t, conn, `SELECT relname::text FROM pg_class
 		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`)
 }
+
+// AlterDatabase runs ALTER DATABASE on the database of URL u, once per
+// clause ("SET work_mem = '64kB'", "CONNECTION LIMIT 1"), as the test
+// server's superuser: a database-level setting that every later session
+// of that database starts with.
+func AlterDatabase(t testing.TB, u string, clauses ...string) {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgx.Identifier{strings.TrimPrefix(parsed.Path, "/")}.Sanitize()
+	admin := Connect(t, AdminURL(t))
+	for _, c := range clauses {
+		if _, err := admin.Exec(context.Background(), "ALTER DATABASE "+db+" "+c); err != nil {
+			t.Fatalf("ALTER DATABASE %s %s: %v", db, c, err)
+		}
+	}
+	admin.Close(context.Background())
+}
