@@ -192,11 +192,7 @@ var noTimeouts = []Setting{{"statement_timeout", "0"}, {"lock_timeout", "0"}, {"
 // statement_timeout=… parameter of the URL wins): every connection of the
 // cutover goes through it.
 func WithoutTimeouts(cfg *pgconn.Config) {
-	for _, s := range noTimeouts {
-		if _, set := cfg.RuntimeParams[s.Name]; !set {
-			cfg.RuntimeParams[s.Name] = s.Value
-		}
-	}
+	unlessSet(cfg.RuntimeParams, noTimeouts)
 	if _, set := cfg.RuntimeParams["idle_session_timeout"]; set {
 		return
 	}
@@ -236,10 +232,14 @@ var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolatio
 // PinSessionSettings makes the sessions of cfg start with the pinned
 // settings, except those the URL sets itself. Every connection of the
 // cutover goes through it.
-func PinSessionSettings(cfg *pgconn.Config) {
-	for _, s := range pinned {
-		if _, set := cfg.RuntimeParams[s.Name]; !set {
-			cfg.RuntimeParams[s.Name] = s.Value
+func PinSessionSettings(cfg *pgconn.Config) { unlessSet(cfg.RuntimeParams, pinned) }
+
+// unlessSet sets settings on params, the URL's parameters, except those
+// the URL sets itself.
+func unlessSet(params map[string]string, settings []Setting) {
+	for _, s := range settings {
+		if _, set := params[s.Name]; !set {
+			params[s.Name] = s.Value
 		}
 	}
 }
