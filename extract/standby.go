@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Standby describes a source that is a hot standby, by the settings that
@@ -109,6 +111,24 @@ func (s Standby) String() string {
 // cancelled.
 func (s Standby) Advice() string {
 	return "on the standby set max_standby_streaming_delay and max_standby_archive_delay to -1 and hot_standby_feedback to on for the run (a reload: ALTER SYSTEM, then SELECT pg_reload_conf()), or read from the primary"
+}
+
+// Cancelled reports whether err is a read this standby's replay cancelled
+// (a conflict with recovery): replay may cancel reads here (not Waits),
+// and err is a reading statement's serialization failure (40001, which a
+// read-only snapshot on a primary never has) or the snapshot's exporting
+// transaction gone (ErrSnapshotEnded). Nil s is a primary: false.
+func (s *Standby) Cancelled(err error) bool {
+	var pgErr *pgconn.PgError
+	return s != nil && !s.Waits() &&
+		(errors.As(err, &pgErr) && pgErr.Code == "40001" || errors.Is(err, ErrSnapshotEnded))
+}
+
+// CancelledHint explains a read that Cancelled reports, whose reads they
+// were ("the run's", "verify's"), and what to do before trying again.
+func (s Standby) CancelledHint(whose, then string) string {
+	return fmt.Sprintf(" (the source is a hot standby (%s), and replaying its primary's changes cancelled %s reads, a conflict with recovery: %s; then %s)",
+		s, whose, s.Advice(), then)
 }
 
 // ErrSnapshotEnded is in the error of a batch whose transaction could not

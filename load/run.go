@@ -1840,27 +1840,18 @@ func sqlstateHint(err error) string {
 }
 
 // sourceHint is sqlstateHint for an error in reading the source, told what
-// the run knows of it: a standby whose replay cancelled the run's reads (a
-// conflict with recovery: the reading statement's serialization failure,
-// or the snapshot's exporting transaction gone), or a snapshot whose
-// exporting connection was ended.
+// the run knows of it: a standby whose replay cancelled the run's reads
+// (extract.Standby.Cancelled), or a snapshot whose exporting connection
+// was ended.
 func (s *session) sourceHint(err error) string {
-	var pgErr *pgconn.PgError
-	conflict := errors.As(err, &pgErr) && pgErr.Code == serializationFailure
-	ended := errors.Is(err, extract.ErrSnapshotEnded)
 	switch {
-	case s.standby != nil && !s.standby.Waits() && (conflict || ended):
-		return fmt.Sprintf(" (the source is a hot standby (%s), and replaying its primary's changes cancelled the run's reads, a conflict with recovery: %s; then re-run the same command)",
-			s.standby, s.standby.Advice())
-	case ended:
+	case s.standby.Cancelled(err):
+		return s.standby.CancelledHint("the run's", "re-run the same command")
+	case errors.Is(err, extract.ErrSnapshotEnded):
 		return " (the source connection holding the run's snapshot was ended, by an administrator, say: re-running the same command is safe)"
 	}
 	return sqlstateHint(err)
 }
-
-// serializationFailure is the SQLSTATE of a standby's query cancelled by a
-// conflict with recovery (a read-only snapshot on a primary never has it).
-const serializationFailure = "40001"
 
 func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/extract"
@@ -367,21 +366,15 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	return v.res, nil
 }
 
-// withStandbyHint explains err when the source is a hot standby that may
-// cancel verify's reads (standby non-nil, not waiting for them) and err is
-// such a cancellation (a conflict with recovery's serialization failure).
+// withStandbyHint explains err when it is a read of verify's that the
+// source's replay cancelled (extract.Standby.Cancelled; standby nil: a
+// primary).
 func withStandbyHint(err error, standby *extract.Standby) error {
-	var pgErr *pgconn.PgError
-	if standby == nil || standby.Waits() || !errors.As(err, &pgErr) || pgErr.Code != serializationFailure {
+	if !standby.Cancelled(err) {
 		return err
 	}
-	return fmt.Errorf("%w (the source is a hot standby (%s), and replaying its primary's changes cancelled verify's reads, a conflict with recovery: %s; then verify again)",
-		err, standby, standby.Advice())
+	return fmt.Errorf("%w%s", err, standby.CancelledHint("verify's", "verify again"))
 }
-
-// serializationFailure is the SQLSTATE of a standby's query cancelled by a
-// conflict with recovery.
-const serializationFailure = "40001"
 
 // prepare reads the catalogs, the server versions, the last run, the
 // recorded results, and the ledger's keys that are neither loaded nor
