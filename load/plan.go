@@ -781,7 +781,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			nk[k] = true
 		}
 		var csets, cc, ct, ce, rt []string
-		for i, c := range cols {
+		for _, c := range cols {
 			if nk[c] {
 				continue
 			}
@@ -790,7 +790,6 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			ct = append(ct, "t."+ident(c))
 			ce = append(ce, "v."+ident(c))
 			rt = append(rt, "r."+ident(c)) // the seed's kept content
-			_ = i
 		}
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
