@@ -86,8 +86,11 @@ func (d *Diff) Changes() int64 {
 // scratch schema (DryRunStage) in the target and drops it at the end.
 // samples bounds the row diffs shown per table.
 func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
+	cfg.defaults()
 	d, err := dryRun(ctx, cfg, samples)
-	return d, dburl.ExplainLimits(err)
+	need := Connections(cfg.Workers)
+	need.Command = "a dry run"
+	return d, dburl.ExplainLimits(err, need)
 }
 
 func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {

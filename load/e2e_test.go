@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,7 @@ import (
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/reconcile"
 )
 
 var (
@@ -674,6 +676,7 @@ func ownedTarget(t *testing.T, ctx context.Context) (dst, owner string) {
 	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
 		t.Fatal(err)
 	}
+	conn.Close(ctx) // not to count against the database's connection limit
 	u.User = url.User("cutover_owner")
 	owner = u.String()
 	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
@@ -723,8 +726,9 @@ func TestRunOutOfConnections(t *testing.T) {
 	pgtest.AlterDatabase(t, dst, "CONNECTION LIMIT 1") // the owner's limit; superusers are exempt
 	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
 	_, err := load.Run(ctx, cfg)
-	if !dburl.TooManyConnections(err) || !strings.Contains(err.Error(), "lower --workers (each worker holds a connection to each server") {
-		t.Fatalf("run with one connection allowed: %v\nwant the refusal (SQLSTATE 53300) explained", err)
+	if !dburl.TooManyConnections(err) || !strings.Contains(err.Error(), "lower --workers (each worker holds a connection to each server") ||
+		!strings.Contains(err.Error(), "a run with --workers 2 holds up to 4 connections to the source and 7 to the target") {
+		t.Fatalf("run with one connection allowed: %v\nwant the refusal (SQLSTATE 53300) explained, with the run's connections", err)
 	}
 	if n := scalar[int](t, ctx, dst, `SELECT count(*) FROM users`); n != 0 {
 		t.Errorf("the refused run wrote %d users", n)
@@ -733,4 +737,67 @@ func TestRunOutOfConnections(t *testing.T) {
 	if _, err := load.Run(ctx, cfg); err != nil {
 		t.Fatalf("run once the limit allows it: %v", err)
 	}
+}
+
+// TestCommandsWithinTheirConnections: a dry run, a run, a re-run and a
+// verification with two workers finish on servers whose databases allow
+// exactly the connections load.Connections and reconcile.Connections
+// state (to non-superusers; superusers are exempt), so the figures an
+// operator is told when a server refuses a connection are enough. Each
+// command starts once the one before has left both databases (a closed
+// session's server process exits a moment after its client).
+func TestCommandsWithinTheirConnections(t *testing.T) {
+	ctx := context.Background()
+	src, _ := generated(t, "v21")
+	reader := readOnlyURL(t, ctx, src)
+	dst, owner := ownedTarget(t, ctx)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	limit := func(c dburl.Connections) {
+		t.Helper()
+		pgtest.AlterDatabase(t, src, fmt.Sprintf("CONNECTION LIMIT %d", c.Source))
+		pgtest.AlterDatabase(t, dst, fmt.Sprintf("CONNECTION LIMIT %d", c.Target))
+		for wait := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var n int
+			if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname IN ($1, $2)`,
+				dbName(t, src), dbName(t, dst)).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+			if time.Now().After(wait) {
+				t.Fatalf("%d sessions still in the databases", n)
+			}
+		}
+	}
+	const workers = 2
+	cfg := load.Config{SourceURL: reader, TargetURL: owner, MaxRejects: -1, Workers: workers}
+	limit(load.Connections(workers))
+	if _, err := load.DryRun(ctx, cfg, 5); err != nil {
+		t.Fatalf("dry run within %s: %v", load.Connections(workers), err)
+	}
+	for _, what := range []string{"run", "re-run"} {
+		limit(load.Connections(workers))
+		if _, err := load.Run(ctx, cfg); err != nil {
+			t.Fatalf("%s within %s: %v", what, load.Connections(workers), err)
+		}
+	}
+	limit(reconcile.Connections(workers))
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: reader, TargetURL: owner, Workers: workers})
+	if err != nil {
+		t.Fatalf("verify within %s: %v", reconcile.Connections(workers), err)
+	}
+	if !res.OK() {
+		t.Errorf("verify within its connections: %d findings", len(res.Findings))
+	}
+}
+
+// dbName is the database of connURL.
+func dbName(t *testing.T, connURL string) string {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }

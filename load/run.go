@@ -206,8 +206,18 @@ func (s *session) waitStage() {
 // changed since they were applied, with what their decisions read (see
 // narrow); the others already hold what it would write.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	cfg.defaults()
 	sum, err := run(ctx, cfg)
-	return sum, dburl.ExplainLimits(err)
+	return sum, dburl.ExplainLimits(err, Connections(cfg.Workers))
+}
+
+// Connections is the most connections a run or a dry run with the given
+// workers holds at once on each server. On the source: its snapshot, a
+// reader per worker and the lock watch (the catalog's reader closes
+// before). On the target: the session that holds the run lock, a pool of
+// workers+2, the lock watch and the size watch.
+func Connections(workers int) dburl.Connections {
+	return dburl.Connections{Command: "a run", Workers: workers, Source: workers + 2, Target: workers + 5}
 }
 
 func run(ctx context.Context, cfg Config) (*Summary, error) {
@@ -253,7 +263,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	defer space()
 
 	changes, runErr := s.execute(ctx)
-	runErr = dburl.ExplainLimits(runErr) // as the run records it
+	runErr = dburl.ExplainLimits(runErr, Connections(cfg.Workers)) // as the run records it
 	if runErr != nil {
 		s.dropFailedStage(ctx)
 		s.recordSpace(ctx, space())

@@ -251,8 +251,17 @@ type verifier struct {
 // snapshot each and writes nothing. It returns an error only when it cannot
 // verify; what does not hold is in the Result's findings.
 func Verify(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.defaults()
 	res, err := verify(ctx, cfg)
-	return res, dburl.ExplainLimits(err)
+	return res, dburl.ExplainLimits(err, Connections(cfg.Workers))
+}
+
+// Connections is the most connections a verification with the given
+// workers holds at once on each server: one whose snapshot the others
+// share, and one per worker. (Its catalog reader and the same-database
+// probe close before.)
+func Connections(workers int) dburl.Connections {
+	return dburl.Connections{Command: "a verification", Workers: workers, Source: workers + 1, Target: workers + 1}
 }
 
 func verify(ctx context.Context, cfg Config) (*Result, error) {

@@ -107,24 +107,50 @@ func TooManyConnections(err error) bool {
 
 // ExplainLimits explains err when a limit of the server stopped a command,
 // at whatever step: a connection refused for want of a free slot
-// (TooManyConnections; an *Error explains itself already), or a limit of
-// the server's configuration (SQLSTATE 53400), in practice temp_file_limit
-// under a sort or a hash that spills to disk. It explains an error once,
-// however often it is called on it; other errors are returned as they are.
-func ExplainLimits(err error) error {
+// (TooManyConnections), or a limit of the server's configuration (SQLSTATE
+// 53400), in practice temp_file_limit under a sort or a hash that spills to
+// disk. A refused connection is also told need, the connections the
+// command holds (none when need is the zero value). It explains an error
+// once, however often it is called on it; other errors are returned as
+// they are.
+func ExplainLimits(err error, need Connections) error {
 	var explained *limitError
 	var said *Error
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &explained):
 		return err
-	case TooManyConnections(err) && !errors.As(err, &said):
-		return &limitError{err, TooManyConnectionsHint}
+	case TooManyConnections(err) && errors.As(err, &said):
+		if need.Workers == 0 {
+			return err // a refused Connect explains itself
+		}
+		return &limitError{err, need.String()}
+	case TooManyConnections(err):
+		hint := TooManyConnectionsHint
+		if need.Workers != 0 {
+			hint += "; " + need.String()
+		}
+		return &limitError{err, hint}
 	case errors.As(err, &pgErr) && pgErr.Code == "53400":
 		return &limitError{err, "a limit of the server's configuration stopped the statement; temp_file_limit, the room a sort or a hash may take in temporary files, is the usual one for the cutover's large statements: " +
 			"lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command"}
 	}
 	return err
+}
+
+// Connections is the most connections a command holds at once on each
+// server, for the number of workers it was given: what a role's or a
+// database's CONNECTION LIMIT, and max_connections less the application's
+// share, must leave it.
+type Connections struct {
+	Command        string // what holds them: "a run", "a verification"
+	Workers        int    // the command's --workers
+	Source, Target int
+}
+
+func (c Connections) String() string {
+	return fmt.Sprintf("%s with --workers %d holds up to %d connections to the source and %d to the target",
+		c.Command, c.Workers, c.Source, c.Target)
 }
 
 // limitError is an error ExplainLimits explained.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -327,41 +328,50 @@ func TestPinnedSessionSettings(t *testing.T) {
 
 // TestExplainLimits: a connection refused for want of a slot and a
 // statement stopped by temp_file_limit are explained once, however often
-// ExplainLimits sees them; a refused Connect explains itself, and other
-// errors are left as they are.
+// ExplainLimits sees them; a refused connection is told the command's
+// connections when they are given; a refused Connect explains itself, and
+// other errors are left as they are.
 func TestExplainLimits(t *testing.T) {
 	refused := &pgconn.PgError{Code: "53300", Message: `too many connections for database "t"`}
 	tempFiles := &pgconn.PgError{Code: "53400", Message: "temporary file size exceeds temp_file_limit (64kB)"}
 	const tempHint = "lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser)"
+	run := dburl.Connections{Command: "a run", Workers: 3, Source: 5, Target: 8}
+	const runNeed = "a run with --workers 3 holds up to 5 connections to the source and 8 to the target"
 	for _, c := range []struct {
-		name string
-		err  error
-		hint string // "" for none
+		name  string
+		err   error
+		need  dburl.Connections
+		hints []string // what the error must say once each; none for no explanation
 	}{
-		{"from a pool", fmt.Errorf("extract habits (all rows): %w", refused), dburl.TooManyConnectionsHint},
-		{"from Connect", &dburl.Error{Role: "target", Server: "t", Err: refused}, dburl.TooManyConnectionsHint},
-		{"explained already", dburl.ExplainLimits(fmt.Errorf("decide habits: %w", refused)), dburl.TooManyConnectionsHint},
-		{"temp_file_limit", fmt.Errorf("assign inbox_items.sort_order: %w", tempFiles), tempHint},
-		{"another error", &pgconn.PgError{Code: "57P01"}, ""},
-		{"no error", nil, ""},
+		{"from a pool", fmt.Errorf("extract habits (all rows): %w", refused), dburl.Connections{}, []string{dburl.TooManyConnectionsHint}},
+		{"from a pool, connections known", fmt.Errorf("extract habits (all rows): %w", refused), run, []string{dburl.TooManyConnectionsHint, runNeed}},
+		{"from Connect", &dburl.Error{Role: "target", Server: "t", Err: refused}, dburl.Connections{}, []string{dburl.TooManyConnectionsHint}},
+		{"from Connect, connections known", &dburl.Error{Role: "target", Server: "t", Err: refused}, run, []string{dburl.TooManyConnectionsHint, runNeed}},
+		{"explained already", dburl.ExplainLimits(fmt.Errorf("decide habits: %w", refused), run), run, []string{dburl.TooManyConnectionsHint, runNeed}},
+		{"temp_file_limit", fmt.Errorf("assign inbox_items.sort_order: %w", tempFiles), run, []string{tempHint}},
+		{"another error", &pgconn.PgError{Code: "57P01"}, run, nil},
+		{"no error", nil, run, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := dburl.ExplainLimits(dburl.ExplainLimits(c.err))
+			got := dburl.ExplainLimits(dburl.ExplainLimits(c.err, c.need), c.need)
 			if !errors.Is(got, c.err) {
 				t.Fatalf("%v does not wrap %v", got, c.err)
 			}
 			if got == nil {
 				return
 			}
-			want := 0
-			if c.hint != "" {
-				want = 1
+			if len(c.hints) == 0 && got != c.err {
+				t.Errorf("%q: explained, want %q as it was", got, c.err)
 			}
-			if n := strings.Count(got.Error(), "the server has no connection left") + strings.Count(got.Error(), tempHint); n != want {
-				t.Errorf("%q: explained %d times, want %d", got, n, want)
+			for _, h := range c.hints {
+				if n := strings.Count(got.Error(), h); n != 1 {
+					t.Errorf("%q: says %q %d times, want once", got, h, n)
+				}
 			}
-			if c.hint != "" && !strings.Contains(got.Error(), c.hint) {
-				t.Errorf("%q lacks %q", got, c.hint)
+			for _, h := range []string{"holds up to", tempHint, "the server has no connection left"} {
+				if strings.Contains(got.Error(), h) && !slices.ContainsFunc(c.hints, func(w string) bool { return strings.Contains(w, h) }) {
+					t.Errorf("%q says %q, which does not apply", got, h)
+				}
 			}
 		})
 	}
