@@ -715,6 +715,45 @@ func TestRunAsTableOwner(t *testing.T) {
 	}
 }
 
+// TestRunChecksForeignKeysWhenTriggersAreOff: on a target whose sessions
+// start with session_replication_role = replica (set for the database),
+// no foreign-key trigger fires, for the owner as for a superuser, so the
+// run must check each mapping's rows itself. A user deleted from the
+// target between its apply and its habits' (which the trigger-less delete
+// allows) leaves habits that reference nothing: the run names them and
+// writes none of them.
+func TestRunChecksForeignKeysWhenTriggersAreOff(t *testing.T) {
+	ctx := context.Background()
+	src, _ := generated(t, "v21")
+	dst, owner := ownedTarget(t, ctx)
+	pgtest.AlterDatabase(t, dst, "SET session_replication_role = replica")
+	victim := scalar[string](t, ctx, src, `SELECT user_id::text FROM habits ORDER BY id LIMIT 1`)
+	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
+	var mu sync.Mutex
+	var said []string
+	cfg.Progress = func(e load.Event) { mu.Lock(); said = append(said, e.Message); mu.Unlock() }
+	load.SetHook(&cfg, func(point string) error {
+		if point == "apply.rows:habits" {
+			conn := pgtest.Connect(t, owner)
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `DELETE FROM users WHERE id = $1`, victim); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	_, err := load.Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "rows of habits would break foreign key") {
+		t.Fatalf("run whose user went missing under its habits: %v\nwant the broken foreign key named", err)
+	}
+	if !slices.ContainsFunc(said, func(m string) bool { return strings.Contains(m, "session_replication_role = replica") }) {
+		t.Errorf("the run did not say that the triggers are off: %q", said)
+	}
+	if n := scalar[int](t, ctx, dst, `SELECT count(*) FROM habits`); n != 0 {
+		t.Errorf("%d habits written", n)
+	}
+}
+
 // TestRunOutOfConnections: a target database that admits one connection of
 // its owner at a time refuses the run's second; the run says so and what
 // to change, writes nothing of the cutover, and finishes once the limit

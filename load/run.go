@@ -1431,10 +1431,19 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	}
 	// A superuser skips the per-row foreign-key triggers (each takes a row
 	// lock on the parent) and checks each mapping's rows set-based instead,
-	// in the same transaction, before it commits.
-	var setBased bool
-	if err := s.target.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&setBased); err != nil {
+	// in the same transaction, before it commits. So does any role whose
+	// sessions start with the triggers off (session_replication_role =
+	// replica, set for the database or the role, as a bulk load or a
+	// replication set-up may have left it), where no trigger would check.
+	var super bool
+	var replicationRole string
+	if err := s.target.QueryRow(ctx, `SELECT rolsuper, current_setting('session_replication_role') FROM pg_roles WHERE rolname = current_user`).Scan(&super, &replicationRole); err != nil {
 		return nil, fmt.Errorf("apply: read the target role: %w", err)
+	}
+	triggersOff := replicationRole == "replica"
+	setBased := super || triggersOff
+	if triggersOff {
+		s.cfg.Progress(Event{Phase: "apply", Message: "the target's sessions start with session_replication_role = replica, so no foreign-key trigger fires: the run checks each mapping's rows against the foreign keys itself"})
 	}
 	var xids []int64 // the apply transactions, to tell this run's rows from older ones
 	var release *stageRelease
@@ -1448,7 +1457,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		if setBased {
+		if super && !triggersOff {
 			if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
 				return err
 			}
