@@ -784,7 +784,8 @@ func TestRunOutOfConnections(t *testing.T) {
 // state (to non-superusers; superusers are exempt), so the figures an
 // operator is told when a server refuses a connection are enough. Each
 // command starts once the one before has left both databases (a closed
-// session's server process exits a moment after its client).
+// session's server process exits a moment after its client). A
+// verification allowed one connection fewer is refused, and says why.
 func TestCommandsWithinTheirConnections(t *testing.T) {
 	ctx := context.Background()
 	src, _ := generated(t, "v21")
@@ -828,6 +829,15 @@ func TestCommandsWithinTheirConnections(t *testing.T) {
 	}
 	if !res.OK() {
 		t.Errorf("verify within its connections: %d findings", len(res.Findings))
+	}
+	// One fewer on the target: its snapshot's connections are all held at
+	// once, so verify is refused, and says what it holds.
+	short := reconcile.Connections(workers)
+	short.Target--
+	limit(short)
+	_, err = reconcile.Verify(ctx, reconcile.Config{SourceURL: reader, TargetURL: owner, Workers: workers})
+	if !dburl.TooManyConnections(err) || !strings.Contains(err.Error(), reconcile.Connections(workers).String()) {
+		t.Fatalf("verify with a connection short: %v\nwant the refusal explained with %q", err, reconcile.Connections(workers))
 	}
 }
 
