@@ -55,6 +55,9 @@ type Source struct {
 	Drift []string
 	// BlockSize is the server's page size in bytes.
 	BlockSize int64
+	// Encoding is the database's server_encoding: UTF8 or SQL_ASCII
+	// (Detect refuses others, see ReadableEncoding).
+	Encoding string
 }
 
 // TableNames returns the names of the source's tables.
@@ -253,6 +256,12 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	sort.Strings(names)
 	src := &Source{}
 	var problems []error
+	if src.Encoding, err = readEncoding(ctx, conn); err != nil {
+		return nil, err
+	}
+	if !ReadableEncoding(src.Encoding) {
+		problems = append(problems, &SourceEncodingError{Encoding: src.Encoding})
+	}
 	flavors := map[string]bool{"v21": true, "v16": true, "v15": true}
 	for _, name := range names {
 		known, ok := KnownShapes[name]
@@ -306,6 +315,18 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+func readEncoding(ctx context.Context, conn Querier) (string, error) {
+	rows, err := conn.Query(ctx, `SELECT current_setting('server_encoding')`)
+	if err != nil {
+		return "", fmt.Errorf("read the source's encoding: %w", err)
+	}
+	enc, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("read the source's encoding: %w", err)
+	}
+	return enc, nil
 }
 
 func readSizes(ctx context.Context, conn Querier, src *Source) error {

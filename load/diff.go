@@ -103,6 +103,9 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err // the dry run writes its scratch stage there
 	}
+	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		return nil, err
+	}
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, err
 	}

@@ -237,6 +237,9 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err
 	}
+	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		return nil, err
+	}
 	// The run lock first: the bookkeeping's DDL locks tables that a
 	// working run holds, and a second run would wait for it instead of
 	// refusing.
@@ -972,6 +975,11 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			defer tx.Rollback(context.WithoutCancel(gctx))
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
+			if extract.IsNotUTF8(err) {
+				var explained error
+				reader, explained = s.explainNotUTF8(gctx, reader, *t, b, err)
+				return fmt.Errorf("extract %s: %w", b, explained)
+			}
 			if err != nil {
 				return fmt.Errorf("extract %s: %w%s", b, err, s.sourceHint(err))
 			}
@@ -1000,6 +1008,28 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 		})
 	}
 	return g.Wait()
+}
+
+// explainNotUTF8 explains err, the target's refusal of batch b of t for
+// a value that is not UTF-8 (extract.IsNotUTF8), with the source's values
+// in the batch that are not. It reads them with reader, or with a new
+// connection in its place when the failed copy closed it, and returns the
+// reader to keep. When it cannot read them, err stays as it is.
+func (s *session) explainNotUTF8(ctx context.Context, reader *pgx.Conn, t extract.Table, b extract.Batch, err error) (*pgx.Conn, error) {
+	e := &extract.NotUTF8Error{Table: t.Name, SourceEncoding: s.src.Encoding, Err: err}
+	if reader.IsClosed() {
+		c, cerr := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery, dburl.AppName(s.app))
+		if cerr != nil {
+			s.cfg.Logger.Debug("could not reconnect to look for values that are not UTF-8", "err", cerr)
+			return reader, e
+		}
+		reader = c
+	}
+	var ferr error
+	if e.Found, e.Count, ferr = extract.FindNotUTF8(ctx, reader, t, b, 5); ferr != nil {
+		s.cfg.Logger.Debug("could not look for values that are not UTF-8", "err", ferr)
+	}
+	return reader, e
 }
 
 // stageAll copies the source tables the run reads (all, or those of

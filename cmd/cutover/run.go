@@ -79,8 +79,9 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	var same *dburl.SameDatabaseError
 	var sealed *load.SealedError
 	var readOnly *load.ReadOnlyTargetError
+	var encoding *load.TargetEncodingError
 	switch {
-	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly):
+	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly), errors.As(err, &encoding):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)

@@ -118,7 +118,15 @@ func Cluster() *pgcluster.Cluster { return cluster }
 // returns its URL.
 func NewDB(t testing.TB) string {
 	t.Helper()
-	return newDB(t, "template0")
+	return newDB(t, "template0", "")
+}
+
+// NewDBWith returns a new empty database, created from template0 with
+// options, a clause of CREATE DATABASE: "ENCODING 'LATIN1' LC_COLLATE 'C'
+// LC_CTYPE 'C'" for a database in another encoding than the server's.
+func NewDBWith(t testing.TB, options string) string {
+	t.Helper()
+	return newDB(t, "template0", options)
 }
 
 // NewDBFrom returns a new database cloned from the template called name. The
@@ -155,10 +163,10 @@ func NewDBFrom(t testing.TB, name string, build func(ctx context.Context, url st
 	if tp.err != nil {
 		t.Fatalf("pgtest: %v", tp.err)
 	}
-	return newDB(t, tp.name)
+	return newDB(t, tp.name, "")
 }
 
-func newDB(t testing.TB, from string) string {
+func newDB(t testing.TB, from, options string) string {
 	t.Helper()
 	admin := AdminURL(t)
 	name := fmt.Sprintf("t_%d_%d", os.Getpid(), dbCounter.Add(1))
@@ -168,7 +176,7 @@ func newDB(t testing.TB, from string) string {
 	for attempt := 0; attempt < 20; attempt++ {
 		// CREATE DATABASE … TEMPLATE fails with 55006 while another session
 		// is still connected to the template; that passes quickly.
-		if err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE "+pgx.Identifier{from}.Sanitize()); err == nil {
+		if err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE "+pgx.Identifier{from}.Sanitize()+" "+options); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/migrations"
+)
+
+// legacyIn returns a new legacy database (v21, small) created in encoding
+// enc, with the C locale.
+func legacyIn(t *testing.T, enc string) string {
+	t.Helper()
+	u := pgtest.NewDBWith(t, "ENCODING '"+enc+"' LC_COLLATE 'C' LC_CTYPE 'C'")
+	if _, err := legacygen.Generate(context.Background(), u, legacygen.Options{Flavor: "v21", Users: 12, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestEncodingsTheCutoverCannotCopyAreRefused: binary COPY carries text in
+// the bytes the server stores, converting nothing. A LATIN1 source would
+// send its accented letters as bytes that are not UTF-8, and a LATIN1
+// target would store the source's UTF-8 bytes as characters of its own
+// (which no checksum could tell, both sides hashing the same bytes). Each
+// is refused before anything is written, with what to do instead and no
+// advice to re-run.
+func TestEncodingsTheCutoverCannotCopyAreRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	latin1Source := legacyIn(t, "LATIN1")
+	latin1Target := pgtest.NewDBWith(t, "ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'")
+	if _, err := migrations.Apply(ctx, latin1Target, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, src, dst string
+		commands       [][]string
+		want           string
+	}{
+		{"LATIN1 source", latin1Source, testkit.MigratedTarget(t), [][]string{{"run"}, {"diff"}, {"verify"}, {"status"}},
+			"the source database's encoding is LATIN1, and cutover copies text in the bytes the server stores"},
+		{"LATIN1 target", reportLegacy(t), latin1Target, [][]string{{"run"}, {"diff"}},
+			"is a database in encoding LATIN1, and the cutover writes the application's text as UTF-8: create the target database with ENCODING 'UTF8'"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := []string{"CUTOVER_SOURCE_URL=" + c.src, "CUTOVER_TARGET_URL=" + c.dst}
+			for _, args := range c.commands {
+				stdout, stderr, code := runMain(t, env, args...)
+				if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "re-running") {
+					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", args[0], code, c.want, stdout, stderr)
+				}
+			}
+			conn := pgtest.Connect(t, c.dst)
+			var users int
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil || users != 0 {
+				t.Errorf("the refused commands wrote %d users (%v)", users, err)
+			}
+		})
+	}
+}
+
+// TestSQLASCIISourceValuesThatAreNotUTF8: a SQL_ASCII source keeps
+// whatever bytes its clients wrote. Its UTF-8 text (the generator's names
+// with accents, and one planted) copies as it is; a
+// value in LATIN1 stops the run, whose error names each such value (table,
+// column, row, bytes) and gives the statement that converts it. Running
+// the statements it gives, one failed run after another, lets the run
+// finish, and verify proves it.
+func TestSQLASCIISourceValuesThatAreNotUTF8(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := legacyIn(t, "SQL_ASCII"), testkit.MigratedTarget(t)
+	conn := pgtest.Connect(t, src)
+	// Two users' names in LATIN1 bytes (é, ü), and one in UTF-8 (ë).
+	if _, err := conn.Exec(ctx, `
+		UPDATE users SET name = CASE n WHEN 1 THEN E'Caf\xe9 Ren\xe9' WHEN 2 THEN E'M\xfcller' ELSE E'Zo\xc3\xab' END
+		FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) o WHERE o.id = users.id AND n <= 3`); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
+	update := regexp.MustCompile(`UPDATE public\."users" SET "name" = convert_from\(convert\(textsend\("name"\), 'LATIN1', 'UTF8'\), 'SQL_ASCII'\) WHERE id = '[0-9a-f-]+'`)
+	for _, want := range []string{`2 values of the source are not UTF-8, which the target stores: users.name of row id "`, `1 value of the source is not UTF-8`} {
+		stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1")
+		if code == 0 || !strings.Contains(stderr, "(SQLSTATE 22021)") || !strings.Contains(stderr, want) ||
+			!strings.Contains(stderr, "The source's encoding is SQL_ASCII, which stores whatever bytes a client wrote") {
+			t.Fatalf("run: exit %d, want %q\n%s\n%s", code, want, stdout, stderr)
+		}
+		fix := update.FindString(stderr)
+		if fix == "" {
+			t.Fatalf("run: no statement to convert the first value\n%s", stderr)
+		}
+		if tag, err := conn.Exec(ctx, fix); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s: %v (%d rows)", fix, err, tag.RowsAffected())
+		}
+	}
+	if stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1"); code != 0 {
+		t.Fatalf("run once the values are UTF-8: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	got := pgtest.Strings(t, pgtest.Connect(t, dst), `SELECT name FROM users WHERE name IN ('Café René', 'Müller', 'Zoë') ORDER BY name`)
+	if want := []string{"Café René", "Müller", "Zoë"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("the converted names in the target: %q, want %q", got, want)
+	}
+	if stdout, stderr, code := runMain(t, env, "verify"); code != 0 || !strings.Contains(stdout+stderr, "verify: OK") {
+		t.Errorf("verify: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
