@@ -262,6 +262,9 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	if !ReadableEncoding(src.Encoding) {
 		problems = append(problems, &SourceEncodingError{Encoding: src.Encoding})
 	}
+	if err := checkRowSecurity(ctx, conn); err != nil {
+		return nil, err
+	}
 	flavors := map[string]bool{"v21": true, "v16": true, "v15": true}
 	for _, name := range names {
 		known, ok := KnownShapes[name]
@@ -315,6 +318,54 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// RowSecurityError refuses a source whose tables have row-level security
+// that applies to the role the cutover reads as. Its policies would hide
+// rows from every read, the counts of the conservation law included, so
+// a run would lose them and find everything accounted for. Nothing was
+// read or written.
+type RowSecurityError struct {
+	Role   string
+	Tables []string
+}
+
+func (e *RowSecurityError) Error() string {
+	return fmt.Sprintf("row-level security on the source's %s applies to role %s and would hide rows from the cutover's reads and counts: "+
+		"read the source as the tables' owner, a superuser, or a role with BYPASSRLS (ALTER ROLE %s BYPASSRLS, as a superuser) (nothing was written)",
+		plural(len(e.Tables), "table", "tables")+" "+strings.Join(e.Tables, ", "), e.Role, pgx.Identifier{e.Role}.Sanitize())
+}
+
+// checkRowSecurity returns a RowSecurityError when row-level security
+// applies to the session's role on a table of the source: a table with it
+// enabled, for a role that is neither a superuser nor BYPASSRLS, and not
+// the table's owner unless the table forces it on its owner too.
+func checkRowSecurity(ctx context.Context, conn Querier) error {
+	rows, err := conn.Query(ctx, `
+		SELECT current_user::text, c.relname::text
+		FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relrowsecurity
+			AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
+			AND (c.relforcerowsecurity OR NOT pg_has_role(current_user, c.relowner, 'USAGE'))
+		ORDER BY c.relname`)
+	if err != nil {
+		return fmt.Errorf("read the source's row-level security: %w", err)
+	}
+	var e RowSecurityError
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&e.Role, &table); err != nil {
+			return fmt.Errorf("read the source's row-level security: %w", err)
+		}
+		e.Tables = append(e.Tables, table)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the source's row-level security: %w", err)
+	}
+	if len(e.Tables) > 0 {
+		return &e
+	}
+	return nil
 }
 
 func readEncoding(ctx context.Context, conn Querier) (string, error) {

@@ -287,7 +287,7 @@ func TestSessionsWithoutServerTimeouts(t *testing.T) {
 func TestPinnedSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewDB(t)
-	pgtest.AlterDatabase(t, u, "SET search_path = ''", "SET default_transaction_isolation = 'serializable'")
+	pgtest.AlterDatabase(t, u, "SET search_path = ''", "SET default_transaction_isolation = 'serializable'", "SET row_security = on")
 	parsed, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
@@ -295,13 +295,14 @@ func TestPinnedSessionSettings(t *testing.T) {
 	own := parsed.Query()
 	own.Set("search_path", "pg_temp")
 	own.Set("default_transaction_isolation", "serializable")
+	own.Set("row_security", "on")
 	parsed.RawQuery = own.Encode()
 	for _, c := range []struct {
 		name, url string
-		want      [2]string // search_path, default_transaction_isolation
+		want      [3]string // search_path, default_transaction_isolation, row_security
 	}{
-		{"the database's settings", u, [2]string{"public", "read committed"}},
-		{"the URL's settings", parsed.String(), [2]string{"pg_temp", "serializable"}},
+		{"the database's settings", u, [3]string{"public", "read committed", "off"}},
+		{"the URL's settings", parsed.String(), [3]string{"pg_temp", "serializable", "on"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := dburl.Connect(ctx, "target", c.url)
@@ -317,9 +318,9 @@ func TestPinnedSessionSettings(t *testing.T) {
 			for name, q := range map[string]interface {
 				QueryRow(context.Context, string, ...any) pgx.Row
 			}{"Connect": conn, "Pool": pool} {
-				var got [2]string
-				if err := q.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('default_transaction_isolation')").Scan(&got[0], &got[1]); err != nil || got != c.want {
-					t.Errorf("%s: search_path, default_transaction_isolation = %q (%v), want %q", name, got, err, c.want)
+				var got [3]string
+				if err := q.QueryRow(ctx, "SELECT current_setting('search_path'), current_setting('default_transaction_isolation'), current_setting('row_security')").Scan(&got[0], &got[1], &got[2]); err != nil || got != c.want {
+					t.Errorf("%s: search_path, default_transaction_isolation, row_security = %q (%v), want %q", name, got, err, c.want)
 				}
 			}
 		})
