@@ -262,6 +262,9 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	if !ReadableEncoding(src.Encoding) {
 		problems = append(problems, &SourceEncodingError{Encoding: src.Encoding})
 	}
+	if err := checkReadable(ctx, conn); err != nil {
+		return nil, err
+	}
 	if err := checkRowSecurity(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -318,6 +321,57 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// ReadPrivilegeError refuses a source with tables the role the cutover
+// reads as may not read (in part: a column it may not select), before the
+// extract would stop at the first of them. Nothing was read or written.
+type ReadPrivilegeError struct {
+	Role   string
+	Tables []string
+}
+
+func (e *ReadPrivilegeError) Error() string {
+	list := strings.Join(e.Tables, ", ")
+	if len(e.Tables) > 10 {
+		list = strings.Join(e.Tables[:10], ", ") + fmt.Sprintf(" and %d more", len(e.Tables)-10)
+	}
+	return fmt.Sprintf("role %s may not read the source's %s %s: grant it the right to read them all "+
+		"(GRANT pg_read_all_data TO %[4]s on PostgreSQL 14 and later, or GRANT USAGE ON SCHEMA public TO %[4]s and GRANT SELECT ON ALL TABLES IN SCHEMA public TO %[4]s), or read as the tables' owner (nothing was written)",
+		e.Role, plural(len(e.Tables), "table", "tables"), list, pgx.Identifier{e.Role}.Sanitize())
+}
+
+// checkReadable returns a ReadPrivilegeError naming the source's tables
+// (all of them, without USAGE on schema public) whose every column the
+// session's role may not select.
+func checkReadable(ctx context.Context, conn Querier) error {
+	rows, err := conn.Query(ctx, `
+		SELECT current_user::text, c.relname::text
+		FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+			AND (NOT has_schema_privilege('public', 'USAGE')
+				OR NOT has_table_privilege(c.oid, 'SELECT') AND EXISTS (
+					SELECT FROM pg_attribute a
+					WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT')))
+		ORDER BY c.relname`)
+	if err != nil {
+		return fmt.Errorf("read the source's privileges: %w", err)
+	}
+	var e ReadPrivilegeError
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&e.Role, &table); err != nil {
+			return fmt.Errorf("read the source's privileges: %w", err)
+		}
+		e.Tables = append(e.Tables, table)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the source's privileges: %w", err)
+	}
+	if len(e.Tables) > 0 {
+		return &e
+	}
+	return nil
 }
 
 // RowSecurityError refuses a source whose tables have row-level security

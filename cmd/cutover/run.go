@@ -81,8 +81,10 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	var readOnly *load.ReadOnlyTargetError
 	var encoding *load.TargetEncodingError
 	var rowSecurity *extract.RowSecurityError
+	var unreadable *extract.ReadPrivilegeError
 	switch {
-	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly), errors.As(err, &encoding), errors.As(err, &rowSecurity):
+	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly), errors.As(err, &encoding),
+		errors.As(err, &rowSecurity), errors.As(err, &unreadable):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
