@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -59,6 +61,67 @@ func checkTargetEncoding(ctx context.Context, conn *pgx.Conn, target string) err
 	}
 	if enc != "UTF8" {
 		return &TargetEncodingError{Target: target, Encoding: enc}
+	}
+	return nil
+}
+
+// TargetOwnerError refuses a run by a role that does not own the target's
+// schema (the tables of public and the bookkeeping schema): a run creates
+// its bookkeeping and ledger partitions in that schema, and rebuilds the
+// indexes of the tables it fills first, which only their owner may do.
+// Without this check such a run stopped at its first write with a
+// permission error. Nothing was written.
+type TargetOwnerError struct {
+	Target  string   // dburl.Describe of its URL
+	Role    string   // the role the run connected as
+	Owners  []string // the roles that own what it does not
+	Objects []string // "schema cutover", "table users", …
+}
+
+func (e *TargetOwnerError) Error() string {
+	list := strings.Join(e.Objects, ", ")
+	if len(e.Objects) > 5 {
+		list = strings.Join(e.Objects[:5], ", ") + fmt.Sprintf(" and %d more", len(e.Objects)-5)
+	}
+	owners := strings.Join(e.Owners, ", ")
+	return fmt.Sprintf("role %s does not own the schema of the target %s: %s belong to %s, who applied it. A run creates its bookkeeping and ledger partitions there and rebuilds the indexes of the tables it fills first, which only their owner may: "+
+		"run as %s, or as a role that is a member of it (GRANT %s TO %s, as a superuser) (nothing was written)",
+		e.Role, e.Target, list, owners, owners, pgx.Identifier{e.Owners[0]}.Sanitize(), pgx.Identifier{e.Role}.Sanitize())
+}
+
+// checkTargetOwner refuses a run on conn whose role is not a member of the
+// owner of every table of public and of the bookkeeping schema
+// (TargetOwnerError); a superuser is a member of every role.
+func checkTargetOwner(ctx context.Context, conn *pgx.Conn, target string) error {
+	rows, err := conn.Query(ctx, `
+		SELECT current_user::text, pg_get_userbyid(o.owner)::text, o.kind || ' ' || o.name
+		FROM (
+			SELECT 'schema' AS kind, n.nspname::text AS name, n.nspowner AS owner FROM pg_namespace n WHERE n.nspname = $1
+			UNION ALL
+			SELECT 'table', c.relname::text, c.relowner FROM pg_class c
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+		) o
+		WHERE NOT pg_has_role(current_user, o.owner, 'USAGE')
+		ORDER BY o.kind, o.name`, bk)
+	if err != nil {
+		return fmt.Errorf("read the owners of the target's schema: %w", err)
+	}
+	e := TargetOwnerError{Target: target}
+	for rows.Next() {
+		var owner, object string
+		if err := rows.Scan(&e.Role, &owner, &object); err != nil {
+			return fmt.Errorf("read the owners of the target's schema: %w", err)
+		}
+		if !slices.Contains(e.Owners, owner) {
+			e.Owners = append(e.Owners, owner)
+		}
+		e.Objects = append(e.Objects, object)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the owners of the target's schema: %w", err)
+	}
+	if len(e.Objects) > 0 {
+		return &e
 	}
 	return nil
 }

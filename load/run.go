@@ -240,6 +240,9 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err
 	}
+	if err := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		return nil, err
+	}
 	// The run lock first: the bookkeeping's DDL locks tables that a
 	// working run holds, and a second run would wait for it instead of
 	// refusing.

@@ -82,9 +82,10 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	var encoding *load.TargetEncodingError
 	var rowSecurity *extract.RowSecurityError
 	var unreadable *extract.ReadPrivilegeError
+	var notOwner *load.TargetOwnerError
 	switch {
 	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly), errors.As(err, &encoding),
-		errors.As(err, &rowSecurity), errors.As(err, &unreadable):
+		errors.As(err, &rowSecurity), errors.As(err, &unreadable), errors.As(err, &notOwner):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
