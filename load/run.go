@@ -232,6 +232,12 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	defer s.close()
 	if err := <-schemaChecked; err != nil {
+		// A role that may not read the migrations' records is refused for
+		// what it lacks, which also explains that.
+		var notOwner *TargetOwnerError
+		if owner := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL)); errors.As(owner, &notOwner) {
+			return nil, owner
+		}
 		return nil, err
 	}
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {

@@ -125,3 +125,55 @@ func TestUnreadableSourceTablesAreNamed(t *testing.T) {
 		t.Fatalf("run once the role may read every table: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestRunRefusesARoleThatDoesNotOwnTheTarget: a run as a role with rights
+// to the target's rows but not its schema (an application's role, on a
+// target whose schema another role applied) used to stop at its first
+// write with a permission error and advice to re-run. It is refused before
+// anything is written, naming the schema's owner; as a member of that
+// owner, the same role runs the cutover.
+func TestRunRefusesARoleThatDoesNotOwnTheTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
+	conn := pgtest.Connect(t, dst)
+	role := fmt.Sprintf("cutover_app_%d", os.Getpid())
+	var owner string
+	if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.users'::regclass`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `CREATE ROLE `+role+` LOGIN`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), `DROP OWNED BY `+role)
+		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
+	})
+	u, err := url.Parse(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `GRANT CREATE ON DATABASE `+strings.TrimPrefix(u.Path, "/")+` TO `+role+`;
+		GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO `+role+`;
+		GRANT USAGE ON SCHEMA cutover TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + u.String()}
+	want := "role " + role + " does not own the schema of the target"
+	stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1")
+	if code == 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "belong to "+owner+", who applied it") || strings.Contains(stderr, "re-running") {
+		t.Fatalf("run: exit %d, want %q naming %s and no advice to re-run\n%s\n%s", code, want, owner, stdout, stderr)
+	}
+	var users int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil || users != 0 {
+		t.Fatalf("the refused run wrote %d users (%v)", users, err)
+	}
+	if _, err := admin.Exec(ctx, `GRANT `+owner+` TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1"); code != 0 {
+		t.Fatalf("run as a member of the schema's owner: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
