@@ -757,6 +757,34 @@ func TestRunChecksForeignKeysWhenTriggersAreOff(t *testing.T) {
 	}
 }
 
+// TestRunNamesRowsItDidNotWrite: a target whose users table holds rows
+// the cutover did not write (an early tester, one with a legacy user's
+// email) stops the users mapping on the email's unique index. The error
+// says so, counting and naming those rows, instead of blaming the
+// mapping; once they are removed the same run finishes.
+func TestRunNamesRowsItDidNotWrite(t *testing.T) {
+	ctx := context.Background()
+	src, _ := generated(t, "v21")
+	dst := testkit.MigratedTarget(t)
+	email := scalar[string](t, ctx, src, `SELECT email FROM users ORDER BY id LIMIT 1`)
+	ids := scalarList(t, ctx, dst, `INSERT INTO users (email, name) VALUES (upper($1), 'early tester'), ('someone@example.com', 'another')
+		RETURNING id::text`, email)
+	slices.Sort(ids)
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}
+	_, err := load.Run(ctx, cfg)
+	var foreign *load.ForeignRowsError
+	if !errors.As(err, &foreign) || foreign.Table != "users" || foreign.Count != 2 || !slices.Equal(foreign.IDs, ids) ||
+		!strings.Contains(err.Error(), "a legacy row meets one on constraint idx_users_email_lower") || strings.Contains(err.Error(), "a case the mapping does not handle") {
+		t.Fatalf("run into a target with two users of its own: %v\nwant a ForeignRowsError naming %q", err, ids)
+	}
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM users WHERE id = ANY($1::uuid[])`, ids); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := load.Run(ctx, cfg); err != nil || !sum.OK() {
+		t.Fatalf("run once they are removed: %v", err)
+	}
+}
+
 // TestRunOutOfConnections: a target database that admits one connection of
 // its owner at a time refuses the run's second; the run says so and what
 // to change, writes nothing of the cutover, and finishes once the limit

@@ -1489,7 +1489,10 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	if !s.cfg.KeepStage {
 		release = newStageRelease(s.stage, plans, s.only.redo)
 	}
-	err = s.inOrder(ctx, "apply", redo, true, func(ctx context.Context, m mappings.Mapping) error {
+	err = s.inOrder(ctx, "apply", redo, true, func(ctx context.Context, m mappings.Mapping) (err error) {
+		// After the transaction's rollback: a constraint may have met rows
+		// the cutover did not write.
+		defer func() { err = s.explainViolation(ctx, m.Target, err) }()
 		p := plans[m.Name()]
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
@@ -1887,7 +1890,7 @@ func sqlstateHint(err error) string {
 			return " (the source's disk is full, where the read keeps its temporary files: make room on the source, then re-run the same command)"
 		}
 		return " (the target's disk is full: make room, then re-run the same command; the run needs room for its stage, a copy of the legacy tables it reads, besides the target's rows)"
-	case strings.HasPrefix(pgErr.Code, "23"):
+	case strings.HasPrefix(pgErr.Code, "23") && !errors.As(err, new(*ForeignRowsError)):
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
 	case pgErr.Code == queryCanceled:
 		return " (a statement was cancelled: by an administrator, or by a statement_timeout that the connection URL sets, since the cutover turns the server's own off; re-running the same command is safe)"

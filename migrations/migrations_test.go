@@ -856,3 +856,31 @@ func TestBadTargetURL(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedIDs: the ids SeedIDs reads from the seed migration are exactly
+// the ids of the rows a freshly migrated target holds.
+func TestSeedIDs(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewDB(t)
+	if _, err := migrations.Apply(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, u)
+	tables := pgtest.Strings(t, conn, `SELECT c.relname::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.atttypid = 'uuid'::regtype`)
+	var held []string
+	for _, table := range tables {
+		held = append(held, pgtest.Strings(t, conn, `SELECT id::text FROM public.`+pgx.Identifier{table}.Sanitize())...)
+	}
+	slices.Sort(held)
+	got, err := migrations.SeedIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no seed ids")
+	}
+	if diff := cmp.Diff(held, got); diff != "" {
+		t.Errorf("SeedIDs against the migrated target's ids (-held +SeedIDs):\n%s", diff)
+	}
+}

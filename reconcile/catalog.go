@@ -3,14 +3,10 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/cutover/cutover/migrations"
 )
 
 // table is what the checks need of a table's catalog entry.
@@ -124,31 +120,6 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, constraints bool) (*catalo
 		cat.Uniques = append(cat.Uniques, u)
 	}
 	return cat, urows.Err()
-}
-
-// seedIDs returns the fixed ids of the rows 0013_seeds.sql inserts: the
-// rows a target holds before any cutover.
-func seedIDs() ([]string, error) {
-	var out []string
-	uuidLit := regexp.MustCompile(`'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'`)
-	err := fs.WalkDir(migrations.FS(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.Contains(path, "seeds") {
-			return err
-		}
-		b, err := fs.ReadFile(migrations.FS(), path)
-		if err != nil {
-			return err
-		}
-		for _, m := range uuidLit.FindAllStringSubmatch(string(b), -1) {
-			out = append(out, m[1])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read the seed ids: %w", err)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
 }
 
 func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

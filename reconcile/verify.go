@@ -300,7 +300,7 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	for _, m := range v.ms {
 		v.byLegacy[m.Legacy] = m
 	}
-	if v.seeds, err = seedIDs(); err != nil {
+	if v.seeds, err = migrations.SeedIDs(); err != nil {
 		return nil, err
 	}
 	if v.src, err = openSet(ctx, "source", cfg.SourceURL, cfg.Workers); err != nil {

@@ -1,0 +1,82 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cutover/cutover/migrations"
+)
+
+// ForeignRowsError is a mapping's apply stopped by a constraint (a unique
+// key, say) in a target table that holds rows the cutover did not write:
+// neither in its ledger nor among the schema's seeds. Such rows come from
+// the application or from a hand, before the cutover or between its
+// runs, and a legacy row met one of them. Without this the error blamed
+// the mapping. Nothing of the mapping was written.
+type ForeignRowsError struct {
+	Table string   // the target table
+	Count int64    // its rows the cutover did not write
+	IDs   []string // the first of their ids
+	Err   error    // the violation
+}
+
+func (e *ForeignRowsError) Unwrap() error { return e.Err }
+
+func (e *ForeignRowsError) Error() string {
+	ids := strings.Join(e.IDs, ", ")
+	if e.Count > int64(len(e.IDs)) {
+		ids += fmt.Sprintf(" and %d more", e.Count-int64(len(e.IDs)))
+	}
+	constraint := "its constraints"
+	var pgErr *pgconn.PgError
+	if errors.As(e.Err, &pgErr) && pgErr.ConstraintName != "" {
+		constraint = "constraint " + pgErr.ConstraintName
+	}
+	return fmt.Sprintf("%v (the target's %s holds %d %s the cutover did not write, in neither its ledger nor the schema's seeds (id %s), and a legacy row meets one on %s: "+
+		"rows written by the application or by hand. Remove them, or give a fresh target, then run again; nothing of this mapping was written)",
+		e.Err, e.Table, e.Count, plural(e.Count, "row", "rows"), ids, constraint)
+}
+
+// explainViolation returns err, a mapping's apply stopped by a constraint
+// of its target table, as a ForeignRowsError when that table holds rows
+// the cutover did not write; otherwise err as it is. It reads the table
+// outside the failed transaction.
+func (s *session) explainViolation(ctx context.Context, target string, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || !strings.HasPrefix(pgErr.Code, "23") || pgErr.TableName != "" && pgErr.TableName != target {
+		return err // not a violation, or one of another table (the ledger's, say)
+	}
+	seeds, serr := migrations.SeedIDs()
+	if serr != nil {
+		return err
+	}
+	var hasID bool
+	if qerr := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'id' AND NOT attisdropped)`,
+		"public."+ident(target)).Scan(&hasID); qerr != nil || !hasID {
+		return err
+	}
+	e := &ForeignRowsError{Table: target, Err: err}
+	if qerr := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(t.id::text ORDER BY t.id))[1:5], '{}')
+		FROM public.`+ident(target)+` t
+		WHERE t.id::text <> ALL($1::text[])
+			AND NOT EXISTS (SELECT FROM `+bk+`.dispositions d WHERE d.target_table = $2 AND d.target_id = t.id)`,
+		seeds, target).Scan(&e.Count, &e.IDs); qerr != nil {
+		s.cfg.Logger.Debug("could not look for rows the cutover did not write", "table", target, "err", qerr)
+		return err
+	}
+	if e.Count == 0 {
+		return err
+	}
+	return e
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
