@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // Column is one column of a table as the catalog describes it.
@@ -256,6 +257,9 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	sort.Strings(names)
 	src := &Source{}
 	var problems []error
+	if err := checkNotATarget(ctx, conn); err != nil {
+		return nil, err
+	}
 	if src.Encoding, err = readEncoding(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -321,6 +325,32 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// SourceIsATargetError refuses a source that holds the target schema's
+// records (migrations.VersionTable): a cutover target, given as the source,
+// most often with --target the legacy database, the two swapped.
+type SourceIsATargetError struct{}
+
+func (e *SourceIsATargetError) Error() string {
+	return "the source holds the target schema's records (" + migrations.VersionTable + ", which `cutover schema apply` writes): it is a cutover target, not the legacy database; were --source and --target swapped? (nothing was written)"
+}
+
+// checkNotATarget returns a SourceIsATargetError when the database of conn
+// is a cutover target.
+func checkNotATarget(ctx context.Context, conn Querier) error {
+	rows, err := conn.Query(ctx, `SELECT to_regclass($1) IS NOT NULL`, migrations.VersionTable)
+	if err != nil {
+		return fmt.Errorf("read whether the source is a cutover target: %w", err)
+	}
+	target, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
+	if err != nil {
+		return fmt.Errorf("read whether the source is a cutover target: %w", err)
+	}
+	if target {
+		return &SourceIsATargetError{}
+	}
+	return nil
 }
 
 // ReadPrivilegeError refuses a source with tables the role the cutover

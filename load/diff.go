@@ -107,7 +107,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 		return nil, err
 	}
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
-		return nil, err
+		return nil, s.explainSchemaError(ctx, err)
 	}
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
 		return nil, err

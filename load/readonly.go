@@ -2,12 +2,33 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/dburl"
 )
+
+// Refused reports whether err is a refusal of the source or the target
+// given, made before anything was written, which the same command would
+// meet again: it needs another source or target (or rights, or a build),
+// not a re-run.
+func Refused(err error) bool {
+	for _, target := range []any{
+		new(*extract.DetectError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
+		new(*dburl.SameDatabaseError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
+		new(*TargetOwnerError), new(*TargetIsLegacyError),
+	} {
+		if errors.As(err, target) {
+			return true
+		}
+	}
+	return false
+}
 
 // ReadOnlyTargetError refuses a target that cannot be written: a hot
 // standby (a managed cluster's reader endpoint, say), or a database or role

@@ -232,13 +232,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	defer s.close()
 	if err := <-schemaChecked; err != nil {
-		// A role that may not read the migrations' records is refused for
-		// what it lacks, which also explains that.
-		var notOwner *TargetOwnerError
-		if owner := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL)); errors.As(owner, &notOwner) {
-			return nil, owner
-		}
-		return nil, err
+		return nil, s.explainSchemaError(ctx, err)
 	}
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err
@@ -419,6 +413,34 @@ func (s *session) close() {
 	if s.target != nil {
 		s.target.Close(context.Background())
 	}
+}
+
+// explainSchemaError explains err, the target schema's check failed, by
+// what the target is: a role that may not read the migrations' records
+// because it does not own the schema (TargetOwnerError), or the legacy
+// database itself, given as the target (TargetIsLegacyError).
+func (s *session) explainSchemaError(ctx context.Context, err error) error {
+	var notOwner *TargetOwnerError
+	if owner := checkTargetOwner(ctx, s.target, dburl.Describe(s.cfg.TargetURL)); errors.As(owner, &notOwner) {
+		return owner
+	}
+	if legacy, derr := extract.Detect(ctx, s.target); derr == nil {
+		return &TargetIsLegacyError{Target: dburl.Describe(s.cfg.TargetURL), Flavor: legacy.Flavor}
+	}
+	return err
+}
+
+// TargetIsLegacyError refuses a target that is a legacy database (one
+// Detect recognises), with no target schema: most often the source's URL,
+// given as the target, the two swapped. Nothing was written.
+type TargetIsLegacyError struct {
+	Target string // dburl.Describe of its URL
+	Flavor string
+}
+
+func (e *TargetIsLegacyError) Error() string {
+	return fmt.Sprintf("the target %s is a legacy database (%s), not one the target schema was applied to: were --source and --target swapped? "+
+		"The target is a new database that `cutover schema apply --target …` migrated (nothing was written)", e.Target, e.Flavor)
 }
 
 func checkSchema(ctx context.Context, targetURL string) error {

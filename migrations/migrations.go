@@ -38,8 +38,12 @@ var files embed.FS
 // BookkeepingSchema is the schema of the cutover's own tables in the target.
 const BookkeepingSchema = "cutover"
 
+// VersionTable records the migrations applied to a target: a database
+// that has it is a cutover target.
+const VersionTable = BookkeepingSchema + ".schema_migrations"
+
 const (
-	versionTable  = BookkeepingSchema + ".schema_migrations"
+	versionTable  = VersionTable
 	checksumTable = BookkeepingSchema + ".schema_checksums"
 	// applyLockID is the advisory lock that serialises Apply (goose holds
 	// its own as well, for the duration of Up).

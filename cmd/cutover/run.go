@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/cutover/cutover/extract"
-	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
 )
 
@@ -75,17 +72,8 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	cfg.Logger = logger(c)
 	sum, err := load.Run(c.Context, cfg)
 	prog.close()
-	var refused *extract.DetectError
-	var same *dburl.SameDatabaseError
-	var sealed *load.SealedError
-	var readOnly *load.ReadOnlyTargetError
-	var encoding *load.TargetEncodingError
-	var rowSecurity *extract.RowSecurityError
-	var unreadable *extract.ReadPrivilegeError
-	var notOwner *load.TargetOwnerError
 	switch {
-	case errors.As(err, &refused), errors.As(err, &same), errors.As(err, &sealed), errors.As(err, &readOnly), errors.As(err, &encoding),
-		errors.As(err, &rowSecurity), errors.As(err, &unreadable), errors.As(err, &notOwner):
+	case load.Refused(err):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)

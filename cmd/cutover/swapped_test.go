@@ -1,0 +1,39 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/testkit"
+)
+
+// TestSwappedSourceAndTargetAreNamed: the legacy database and the target
+// given the wrong way round used to be refused as a source with unknown
+// tables, or told to apply the target schema to the legacy database. Each
+// command now says that the source is a cutover target, or that the
+// target is a legacy database, and asks whether the two were swapped,
+// before it reads or writes any row and without advice to re-run.
+func TestSwappedSourceAndTargetAreNamed(t *testing.T) {
+	t.Parallel()
+	legacy, target := reportLegacy(t), testkit.MigratedTarget(t)
+	for _, c := range []struct {
+		name, src, dst string
+		commands       []string
+		want           string
+	}{
+		{"swapped", target, legacy, []string{"run", "diff", "verify", "status"},
+			"the source holds the target schema's records (cutover.schema_migrations, which `cutover schema apply` writes): it is a cutover target, not the legacy database; were --source and --target swapped?"},
+		{"the legacy database as both", legacy, reportLegacy(t), []string{"run", "diff"},
+			"is a legacy database (v21), not one the target schema was applied to: were --source and --target swapped?"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := []string{"CUTOVER_SOURCE_URL=" + c.src, "CUTOVER_TARGET_URL=" + c.dst}
+			for _, cmd := range c.commands {
+				stdout, stderr, code := runMain(t, env, cmd)
+				if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "re-running") {
+					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", cmd, code, c.want, stdout, stderr)
+				}
+			}
+		})
+	}
+}
