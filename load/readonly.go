@@ -111,19 +111,21 @@ func (e *TargetOwnerError) Error() string {
 }
 
 // checkTargetOwner refuses a run on conn whose role is not a member of the
-// owner of every table of public and of the bookkeeping schema
-// (TargetOwnerError); a superuser is a member of every role.
-func checkTargetOwner(ctx context.Context, conn *pgx.Conn, target string) error {
+// owner of every table it writes (tables, in public) and of the
+// bookkeeping schema (TargetOwnerError); a superuser is a member of every
+// role. Tables the run does not write (the application's own) may belong
+// to anyone.
+func checkTargetOwner(ctx context.Context, conn *pgx.Conn, target string, tables []string) error {
 	rows, err := conn.Query(ctx, `
 		SELECT current_user::text, pg_get_userbyid(o.owner)::text, o.kind || ' ' || o.name
 		FROM (
 			SELECT 'schema' AS kind, n.nspname::text AS name, n.nspowner AS owner FROM pg_namespace n WHERE n.nspname = $1
 			UNION ALL
 			SELECT 'table', c.relname::text, c.relowner FROM pg_class c
-			WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+			WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)
 		) o
 		WHERE NOT pg_has_role(current_user, o.owner, 'USAGE')
-		ORDER BY o.kind, o.name`, bk)
+		ORDER BY o.kind, o.name`, bk, tables)
 	if err != nil {
 		return fmt.Errorf("read the owners of the target's schema: %w", err)
 	}

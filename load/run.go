@@ -240,7 +240,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err
 	}
-	if err := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+	if err := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL), s.targetTables()); err != nil {
 		return nil, err
 	}
 	// The run lock first: the bookkeeping's DDL locks tables that a
@@ -415,13 +415,24 @@ func (s *session) close() {
 	}
 }
 
+// targetTables lists the target tables the run's mappings write.
+func (s *session) targetTables() []string {
+	var out []string
+	for _, m := range s.ms {
+		if !slices.Contains(out, m.Target) {
+			out = append(out, m.Target)
+		}
+	}
+	return out
+}
+
 // explainSchemaError explains err, the target schema's check failed, by
 // what the target is: a role that may not read the migrations' records
 // because it does not own the schema (TargetOwnerError), or the legacy
 // database itself, given as the target (TargetIsLegacyError).
 func (s *session) explainSchemaError(ctx context.Context, err error) error {
 	var notOwner *TargetOwnerError
-	if owner := checkTargetOwner(ctx, s.target, dburl.Describe(s.cfg.TargetURL)); errors.As(owner, &notOwner) {
+	if owner := checkTargetOwner(ctx, s.target, dburl.Describe(s.cfg.TargetURL), s.targetTables()); errors.As(owner, &notOwner) {
 		return owner
 	}
 	if legacy, derr := extract.Detect(ctx, s.target); derr == nil {
