@@ -989,6 +989,10 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 		}
 	}
 	var mu sync.Mutex
+	// Batches stopped by a value that is not UTF-8 (a SQL_ASCII source)
+	// do not stop the others: the run then names every such value at
+	// once, not one table per attempt.
+	var notUTF8 []error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range batches {
@@ -1020,7 +1024,10 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			if extract.IsNotUTF8(err) {
 				var explained error
 				reader, explained = s.explainNotUTF8(gctx, reader, *t, b, err)
-				return fmt.Errorf("extract %s: %w", b, explained)
+				mu.Lock()
+				notUTF8 = append(notUTF8, &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("extract %s: %w", b, explained)})
+				mu.Unlock()
+				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("extract %s: %w%s", b, err, s.sourceHint(err))
@@ -1049,7 +1056,14 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	slices.SortFunc(notUTF8, func(a, b error) int {
+		x, y := a.(*StepError), b.(*StepError)
+		return cmp.Or(strings.Compare(x.Table, y.Table), x.Batch-y.Batch)
+	})
+	return errors.Join(notUTF8...)
 }
 
 // explainNotUTF8 explains err, the target's refusal of batch b of t for

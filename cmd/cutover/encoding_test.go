@@ -67,43 +67,57 @@ func TestEncodingsTheCutoverCannotCopyAreRefused(t *testing.T) {
 
 // TestSQLASCIISourceValuesThatAreNotUTF8: a SQL_ASCII source keeps
 // whatever bytes its clients wrote. Its UTF-8 text (the generator's names
-// with accents, and one planted) copies as it is; a
-// value in LATIN1 stops the run, whose error names each such value (table,
-// column, row, bytes) and gives the statement that converts it. Running
-// the statements it gives, one failed run after another, lets the run
-// finish, and verify proves it.
+// with accents, and one planted) copies as it is; a value in LATIN1 stops
+// the run, whose error names every such value of every table at once
+// (table, column, row, bytes) and, for each table, the statement that
+// converts its first. Running the statements it gives, one failed run
+// after another, lets the run finish, and verify proves it.
 func TestSQLASCIISourceValuesThatAreNotUTF8(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := legacyIn(t, "SQL_ASCII"), testkit.MigratedTarget(t)
 	conn := pgtest.Connect(t, src)
-	// Two users' names in LATIN1 bytes (é, ü), and one in UTF-8 (ë).
+	// Two users' names and a habit's in LATIN1 bytes (é, ü), and one name
+	// in UTF-8 (ë).
 	if _, err := conn.Exec(ctx, `
 		UPDATE users SET name = CASE n WHEN 1 THEN E'Caf\xe9 Ren\xe9' WHEN 2 THEN E'M\xfcller' ELSE E'Zo\xc3\xab' END
-		FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) o WHERE o.id = users.id AND n <= 3`); err != nil {
+		FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users) o WHERE o.id = users.id AND n <= 3;
+		UPDATE habits SET name = E'Fr\xfchsport' WHERE id = (SELECT id FROM habits ORDER BY id LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
-	update := regexp.MustCompile(`UPDATE public\."users" SET "name" = convert_from\(convert\(textsend\("name"\), 'LATIN1', 'UTF8'\), 'SQL_ASCII'\) WHERE id = '[0-9a-f-]+'`)
-	for _, want := range []string{`2 values of the source are not UTF-8, which the target stores: users.name of row id "`, `1 value of the source is not UTF-8`} {
+	update := regexp.MustCompile(`UPDATE public\."(users|habits)" SET "name" = convert_from\(convert\(textsend\("name"\), 'LATIN1', 'UTF8'\), 'SQL_ASCII'\) WHERE id = '[0-9a-f-]+'`)
+	for _, want := range [][]string{
+		{`2 values of the source are not UTF-8, which the target stores: users.name of row id "`, `1 value of the source is not UTF-8, which the target stores: habits.name of row id "`},
+		{`1 value of the source is not UTF-8, which the target stores: users.name of row id "`},
+	} {
 		stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1")
-		if code == 0 || !strings.Contains(stderr, "(SQLSTATE 22021)") || !strings.Contains(stderr, want) ||
+		if code == 0 || !strings.Contains(stderr, "(SQLSTATE 22021)") ||
 			!strings.Contains(stderr, "The source's encoding is SQL_ASCII, which stores whatever bytes a client wrote") {
-			t.Fatalf("run: exit %d, want %q\n%s\n%s", code, want, stdout, stderr)
+			t.Fatalf("run: exit %d, want the values that are not UTF-8 named\n%s\n%s", code, stdout, stderr)
 		}
-		fix := update.FindString(stderr)
-		if fix == "" {
-			t.Fatalf("run: no statement to convert the first value\n%s", stderr)
+		for _, w := range want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("run: %q not said\n%s", w, stderr)
+			}
 		}
-		if tag, err := conn.Exec(ctx, fix); err != nil || tag.RowsAffected() != 1 {
-			t.Fatalf("%s: %v (%d rows)", fix, err, tag.RowsAffected())
+		fixes := update.FindAllString(stderr, -1)
+		if len(fixes) != len(want) {
+			t.Fatalf("run: %d statements to convert values, want %d\n%s", len(fixes), len(want), stderr)
+		}
+		for _, fix := range fixes {
+			if tag, err := conn.Exec(ctx, fix); err != nil || tag.RowsAffected() != 1 {
+				t.Fatalf("%s: %v (%d rows)", fix, err, tag.RowsAffected())
+			}
 		}
 	}
 	if stdout, stderr, code := runMain(t, env, "run", "--max-rejects", "-1"); code != 0 {
 		t.Fatalf("run once the values are UTF-8: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	got := pgtest.Strings(t, pgtest.Connect(t, dst), `SELECT name FROM users WHERE name IN ('Café René', 'Müller', 'Zoë') ORDER BY name`)
-	if want := []string{"Café René", "Müller", "Zoë"}; strings.Join(got, "|") != strings.Join(want, "|") {
+	target := pgtest.Connect(t, dst)
+	got := pgtest.Strings(t, target, `SELECT name FROM users WHERE name IN ('Café René', 'Müller', 'Zoë') ORDER BY name`)
+	got = append(got, pgtest.Strings(t, target, `SELECT name FROM habits WHERE name = 'Frühsport'`)...)
+	if want := []string{"Café René", "Müller", "Zoë", "Frühsport"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("the converted names in the target: %q, want %q", got, want)
 	}
 	if stdout, stderr, code := runMain(t, env, "verify"); code != 0 || !strings.Contains(stdout+stderr, "verify: OK") {
