@@ -327,9 +327,10 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	return src, nil
 }
 
-// SourceIsATargetError refuses a source that holds the target schema's
-// records (migrations.VersionTable): a cutover target, given as the source,
-// most often with --target the legacy database, the two swapped.
+// SourceIsATargetError refuses a source that records applied migrations
+// of the target schema (migrations.VersionTable): a cutover target, given
+// as the source, most often with --target the legacy database, the two
+// swapped.
 type SourceIsATargetError struct{}
 
 func (e *SourceIsATargetError) Error() string {
@@ -337,17 +338,30 @@ func (e *SourceIsATargetError) Error() string {
 }
 
 // checkNotATarget returns a SourceIsATargetError when the database of conn
-// is a cutover target.
+// is a cutover target: one whose version table records a migration
+// applied. A version table with none (an old build's failed schema apply
+// against the legacy database left one) does not make a target.
 func checkNotATarget(ctx context.Context, conn Querier) error {
-	rows, err := conn.Query(ctx, `SELECT to_regclass($1) IS NOT NULL`, migrations.VersionTable)
-	if err != nil {
-		return fmt.Errorf("read whether the source is a cutover target: %w", err)
+	one := func(q string) (bool, error) {
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			return false, fmt.Errorf("read whether the source is a cutover target: %w", err)
+		}
+		v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
+		if err != nil {
+			return false, fmt.Errorf("read whether the source is a cutover target: %w", err)
+		}
+		return v, nil
 	}
-	target, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
-	if err != nil {
-		return fmt.Errorf("read whether the source is a cutover target: %w", err)
+	exists, err := one(`SELECT to_regclass('` + migrations.VersionTable + `') IS NOT NULL`)
+	if err != nil || !exists {
+		return err
 	}
-	if target {
+	applied, err := one(`SELECT EXISTS (SELECT FROM ` + migrations.VersionTable + ` WHERE version_id > 0 AND is_applied)`)
+	if err != nil {
+		return err
+	}
+	if applied {
 		return &SourceIsATargetError{}
 	}
 	return nil

@@ -125,6 +125,9 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(applyLockID))
 
+	if err := checkNewDatabase(ctx, conn); err != nil {
+		return nil, err
+	}
 	if err := ensureBookkeeping(ctx, conn); err != nil {
 		return nil, err
 	}

@@ -884,3 +884,50 @@ func TestSeedIDs(t *testing.T) {
 		t.Errorf("SeedIDs against the migrated target's ids (-held +SeedIDs):\n%s", diff)
 	}
 }
+
+// TestCreatedTables: the tables CreatedTables reads from the migrations
+// are exactly the tables of public a migrated target holds.
+func TestCreatedTables(t *testing.T) {
+	conn := pgtest.Connect(t, migrated(t))
+	held := pgtest.Strings(t, conn, `SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`)
+	got, err := migrations.CreatedTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(held, got); diff != "" {
+		t.Errorf("CreatedTables against the migrated target's tables (-held +CreatedTables):\n%s", diff)
+	}
+}
+
+// TestApplyRefusesADatabaseThatIsNotNew: a database that holds a table
+// the schema creates and records no applied migration (the legacy
+// database given as the target; also one where an older build's failed
+// apply left an empty version table) is refused with the tables named,
+// and nothing is created there, the schema's records included.
+func TestApplyRefusesADatabaseThatIsNotNew(t *testing.T) {
+	ctx := context.Background()
+	for name, setup := range map[string]string{
+		"legacy tables": `CREATE TABLE users (id uuid PRIMARY KEY); CREATE TABLE habits (id uuid)`,
+		"legacy tables and empty records": `CREATE TABLE users (id uuid PRIMARY KEY); CREATE TABLE habits (id uuid); CREATE SCHEMA cutover;
+			CREATE TABLE cutover.schema_migrations (id serial, version_id bigint, is_applied boolean, tstamp timestamp DEFAULT now());
+			INSERT INTO cutover.schema_migrations (version_id, is_applied) VALUES (0, true)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			u := pgtest.NewDB(t)
+			conn := pgtest.Connect(t, u)
+			if _, err := conn.Exec(ctx, setup); err != nil {
+				t.Fatal(err)
+			}
+			before := pgtest.Strings(t, conn, `SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'cutover') ORDER BY 1`)
+			applied, err := migrations.Apply(ctx, u, nil)
+			var notNew *migrations.NotNewDatabaseError
+			if !errors.As(err, &notNew) || !slices.Equal(notNew.Tables, []string{"habits", "users"}) || len(applied) != 0 {
+				t.Fatalf("apply to a database with legacy tables: %v (applied %q), want the tables habits and users named", err, applied)
+			}
+			after := pgtest.Strings(t, conn, `SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'cutover') ORDER BY 1`)
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("the refused apply changed the database's relations (-before +after):\n%s", diff)
+			}
+		})
+	}
+}

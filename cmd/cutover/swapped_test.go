@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -18,22 +20,42 @@ func TestSwappedSourceAndTargetAreNamed(t *testing.T) {
 	legacy, target := reportLegacy(t), testkit.MigratedTarget(t)
 	for _, c := range []struct {
 		name, src, dst string
-		commands       []string
+		commands       [][]string
 		want           string
 	}{
-		{"swapped", target, legacy, []string{"run", "diff", "verify", "status"},
+		{"swapped", target, legacy, [][]string{{"run"}, {"diff"}, {"verify"}, {"status"}},
 			"the source holds the target schema's records (cutover.schema_migrations, which `cutover schema apply` writes): it is a cutover target, not the legacy database; were --source and --target swapped?"},
-		{"the legacy database as both", legacy, reportLegacy(t), []string{"run", "diff"},
+		{"the legacy database as both", legacy, reportLegacy(t), [][]string{{"run"}, {"diff"}},
 			"is a legacy database (v21), not one the target schema was applied to: were --source and --target swapped?"},
+		{"the legacy database migrated", legacy, legacy, [][]string{{"schema", "apply"}},
+			"schema apply: the database already holds tables the target schema creates (accounts, achievement_definitions,"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := []string{"CUTOVER_SOURCE_URL=" + c.src, "CUTOVER_TARGET_URL=" + c.dst}
-			for _, cmd := range c.commands {
-				stdout, stderr, code := runMain(t, env, cmd)
+			for _, args := range c.commands {
+				stdout, stderr, code := runMain(t, env, args...)
 				if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "re-running") {
-					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", cmd, code, c.want, stdout, stderr)
+					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", strings.Join(args, " "), code, c.want, stdout, stderr)
 				}
 			}
 		})
+	}
+}
+
+// TestLegacyWithEmptySchemaRecordsIsASource: an older build's failed
+// `schema apply` against the legacy database left the schema's records
+// there, empty. The legacy database is still a source: only applied
+// migrations make a cutover target.
+func TestLegacyWithEmptySchemaRecordsIsASource(t *testing.T) {
+	t.Parallel()
+	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
+	if _, err := pgtest.Connect(t, src).Exec(context.Background(), `CREATE SCHEMA cutover;
+		CREATE TABLE cutover.schema_migrations (id serial, version_id bigint, is_applied boolean, tstamp timestamp DEFAULT now());
+		INSERT INTO cutover.schema_migrations (version_id, is_applied) VALUES (0, true)`); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
+	if stdout, stderr, code := runMain(t, env, "diff"); code != 0 || !strings.Contains(stdout+stderr, "TARGET TABLE") {
+		t.Errorf("diff from the legacy database with empty schema records: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
