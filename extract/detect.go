@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
@@ -376,46 +377,46 @@ type ReadPrivilegeError struct {
 }
 
 func (e *ReadPrivilegeError) Error() string {
-	list := strings.Join(e.Tables, ", ")
-	if len(e.Tables) > 10 {
-		list = strings.Join(e.Tables[:10], ", ") + fmt.Sprintf(" and %d more", len(e.Tables)-10)
-	}
 	return fmt.Sprintf("role %s may not read the source's %s %s: grant it the right to read them all "+
 		"(GRANT pg_read_all_data TO %[4]s on PostgreSQL 14 and later, or GRANT USAGE ON SCHEMA public TO %[4]s and GRANT SELECT ON ALL TABLES IN SCHEMA public TO %[4]s), or read as the tables' owner (nothing was written)",
-		e.Role, plural(len(e.Tables), "table", "tables"), list, pgx.Identifier{e.Role}.Sanitize())
+		e.Role, prose.Plural(len(e.Tables), "table", "tables"), prose.List(e.Tables, 10), pgx.Identifier{e.Role}.Sanitize())
 }
 
 // checkReadable returns a ReadPrivilegeError naming the source's tables
 // (all of them, without USAGE on schema public) whose every column the
 // session's role may not select.
 func checkReadable(ctx context.Context, conn Querier) error {
-	rows, err := conn.Query(ctx, `
-		SELECT current_user::text, c.relname::text
-		FROM pg_class c
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-			AND (NOT has_schema_privilege('public', 'USAGE')
-				OR NOT has_table_privilege(c.oid, 'SELECT') AND EXISTS (
-					SELECT FROM pg_attribute a
-					WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT')))
+	role, tables, err := tablesWhere(ctx, conn, "privileges", `NOT has_schema_privilege('public', 'USAGE')
+		OR NOT has_table_privilege(c.oid, 'SELECT') AND EXISTS (
+			SELECT FROM pg_attribute a
+			WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT'))`)
+	if err != nil || len(tables) == 0 {
+		return err
+	}
+	return &ReadPrivilegeError{Role: role, Tables: tables}
+}
+
+// tablesWhere returns the session's role and the names, sorted, of the
+// tables of public (aliased c, from pg_class) for which cond holds; what
+// names the read in its errors.
+func tablesWhere(ctx context.Context, conn Querier, what, cond string) (role string, tables []string, err error) {
+	rows, err := conn.Query(ctx, `SELECT current_user::text, c.relname::text FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND (`+cond+`)
 		ORDER BY c.relname`)
 	if err != nil {
-		return fmt.Errorf("read the source's privileges: %w", err)
+		return "", nil, fmt.Errorf("read the source's %s: %w", what, err)
 	}
-	var e ReadPrivilegeError
 	for rows.Next() {
 		var table string
-		if err := rows.Scan(&e.Role, &table); err != nil {
-			return fmt.Errorf("read the source's privileges: %w", err)
+		if err := rows.Scan(&role, &table); err != nil {
+			return "", nil, fmt.Errorf("read the source's %s: %w", what, err)
 		}
-		e.Tables = append(e.Tables, table)
+		tables = append(tables, table)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the source's privileges: %w", err)
+		return "", nil, fmt.Errorf("read the source's %s: %w", what, err)
 	}
-	if len(e.Tables) > 0 {
-		return &e
-	}
-	return nil
+	return role, tables, nil
 }
 
 // RowSecurityError refuses a source whose tables have row-level security
@@ -431,7 +432,7 @@ type RowSecurityError struct {
 func (e *RowSecurityError) Error() string {
 	return fmt.Sprintf("row-level security on the source's %s applies to role %s and would hide rows from the cutover's reads and counts: "+
 		"read the source as the tables' owner, a superuser, or a role with BYPASSRLS (ALTER ROLE %s BYPASSRLS, as a superuser) (nothing was written)",
-		plural(len(e.Tables), "table", "tables")+" "+strings.Join(e.Tables, ", "), e.Role, pgx.Identifier{e.Role}.Sanitize())
+		prose.Plural(len(e.Tables), "table", "tables")+" "+strings.Join(e.Tables, ", "), e.Role, pgx.Identifier{e.Role}.Sanitize())
 }
 
 // checkRowSecurity returns a RowSecurityError when row-level security
@@ -439,31 +440,13 @@ func (e *RowSecurityError) Error() string {
 // enabled, for a role that is neither a superuser nor BYPASSRLS, and not
 // the table's owner unless the table forces it on its owner too.
 func checkRowSecurity(ctx context.Context, conn Querier) error {
-	rows, err := conn.Query(ctx, `
-		SELECT current_user::text, c.relname::text
-		FROM pg_class c
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relrowsecurity
-			AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
-			AND (c.relforcerowsecurity OR NOT pg_has_role(current_user, c.relowner, 'USAGE'))
-		ORDER BY c.relname`)
-	if err != nil {
-		return fmt.Errorf("read the source's row-level security: %w", err)
+	role, tables, err := tablesWhere(ctx, conn, "row-level security", `c.relrowsecurity
+		AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
+		AND (c.relforcerowsecurity OR NOT pg_has_role(current_user, c.relowner, 'USAGE'))`)
+	if err != nil || len(tables) == 0 {
+		return err
 	}
-	var e RowSecurityError
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&e.Role, &table); err != nil {
-			return fmt.Errorf("read the source's row-level security: %w", err)
-		}
-		e.Tables = append(e.Tables, table)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the source's row-level security: %w", err)
-	}
-	if len(e.Tables) > 0 {
-		return &e
-	}
-	return nil
+	return &RowSecurityError{Role: role, Tables: tables}
 }
 
 func readEncoding(ctx context.Context, conn Querier) (string, error) {

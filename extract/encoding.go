@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cutover/cutover/internal/prose"
 )
 
 // Binary COPY carries text in the bytes the server stores, converting
@@ -140,7 +142,7 @@ func (e *NotUTF8Error) Error() string {
 	}
 	var b strings.Builder
 	b.WriteString(e.Err.Error())
-	fmt.Fprintf(&b, " (%d %s of the source %s not UTF-8, which the target stores: ", e.Count, plural(e.Count, "value", "values"), plural(e.Count, "is", "are"))
+	fmt.Fprintf(&b, " (%d %s of the source %s not UTF-8, which the target stores: ", e.Count, prose.Plural(e.Count, "value", "values"), prose.Plural(e.Count, "is", "are"))
 	for i, v := range e.Found {
 		if i > 0 {
 			b.WriteString(", ")
@@ -181,11 +183,4 @@ func quoteBytes(p []byte) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/migrations"
 )
 
@@ -28,7 +29,7 @@ func (e *ForeignRowsError) Unwrap() error { return e.Err }
 
 func (e *ForeignRowsError) Error() string {
 	ids := strings.Join(e.IDs, ", ")
-	if e.Count > int64(len(e.IDs)) {
+	if e.Count > int64(len(e.IDs)) { // the query returns the first few only
 		ids += fmt.Sprintf(" and %d more", e.Count-int64(len(e.IDs)))
 	}
 	constraint := "its constraints"
@@ -38,7 +39,7 @@ func (e *ForeignRowsError) Error() string {
 	}
 	return fmt.Sprintf("%v (the target's %s holds %d %s the cutover did not write, in neither its ledger nor the schema's seeds (id %s), and a legacy row meets one on %s: "+
 		"rows written by the application or by hand. Remove them, or give a fresh target, then run again; nothing of this mapping was written)",
-		e.Err, e.Table, e.Count, plural(e.Count, "row", "rows"), ids, constraint)
+		e.Err, e.Table, e.Count, prose.Plural(e.Count, "row", "rows"), ids, constraint)
 }
 
 // explainViolation returns err, a mapping's apply stopped by a constraint
@@ -72,11 +73,4 @@ func (s *session) explainViolation(ctx context.Context, target string, err error
 		return err
 	}
 	return e
-}
-
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

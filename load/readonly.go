@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/prose"
 )
 
 // Refused reports whether err is a refusal of the source or the target
@@ -100,10 +101,7 @@ type TargetOwnerError struct {
 }
 
 func (e *TargetOwnerError) Error() string {
-	list := strings.Join(e.Objects, ", ")
-	if len(e.Objects) > 5 {
-		list = strings.Join(e.Objects[:5], ", ") + fmt.Sprintf(" and %d more", len(e.Objects)-5)
-	}
+	list := prose.List(e.Objects, 5)
 	owners := strings.Join(e.Owners, ", ")
 	return fmt.Sprintf("role %s does not own the schema of the target %s: %s belong to %s, who applied it. A run creates its bookkeeping and ledger partitions there and rebuilds the indexes of the tables it fills first, which only their owner may: "+
 		"run as %s, or as a role that is a member of it (GRANT %s TO %s, as a superuser) (nothing was written)",

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/prose"
 )
 
 // NotNewDatabaseError refuses to apply the schema to a database that
@@ -22,10 +24,7 @@ type NotNewDatabaseError struct {
 }
 
 func (e *NotNewDatabaseError) Error() string {
-	list := strings.Join(e.Tables, ", ")
-	if len(e.Tables) > 5 {
-		list = strings.Join(e.Tables[:5], ", ") + fmt.Sprintf(" and %d more", len(e.Tables)-5)
-	}
+	list := prose.List(e.Tables, 5)
 	return fmt.Sprintf("schema apply: the database already holds tables the target schema creates (%s), and no migration of it was applied: "+
 		"it is not a new database (the legacy database, given as the target?). Apply the schema to a new, empty database (nothing was written)", list)
 }
@@ -35,25 +34,32 @@ var createTable = regexp.MustCompile(`(?mi)^\s*CREATE TABLE (?:IF NOT EXISTS )?(
 
 // CreatedTables lists, sorted, the tables of public the migrations create.
 func CreatedTables() ([]string, error) {
+	out, err := matchMigrations(createTable, func(string) bool { return true })
+	if err != nil {
+		return nil, fmt.Errorf("read the tables the migrations create: %w", err)
+	}
+	return out, nil
+}
+
+// matchMigrations returns, sorted and once each, the first group of every
+// match of re in the embedded migrations whose file name keep accepts.
+func matchMigrations(re *regexp.Regexp, keep func(name string) bool) ([]string, error) {
 	var out []string
 	err := fs.WalkDir(FS(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".sql") {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".sql") || !keep(path) {
 			return err
 		}
 		b, err := fs.ReadFile(FS(), path)
 		if err != nil {
 			return err
 		}
-		for _, m := range createTable.FindAllStringSubmatch(string(b), -1) {
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
 			out = append(out, m[1])
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read the tables the migrations create: %w", err)
-	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out), err
 }
 
 // checkNewDatabase returns a NotNewDatabaseError when the database of conn

@@ -8,9 +8,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
+
+// newRole creates a login role named prefix and this process's id, with
+// CREATE ROLE options, and drops it when the test ends, with what it was
+// granted in the database of db.
+func newRole(t *testing.T, admin, db *pgx.Conn, prefix, options string) string {
+	t.Helper()
+	role := fmt.Sprintf("%s_%d", prefix, os.Getpid())
+	if _, err := admin.Exec(context.Background(), `CREATE ROLE `+role+` LOGIN `+options); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Exec(context.Background(), `DROP OWNED BY `+role)
+		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
+	})
+	return role
+}
 
 // TestRowLevelSecurityOnTheSourceIsRefused: a source table with
 // row-level security whose policy applies to the role the cutover reads
@@ -24,12 +42,8 @@ func TestRowLevelSecurityOnTheSourceIsRefused(t *testing.T) {
 	ctx := context.Background()
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
-	role := fmt.Sprintf("cutover_rls_%d", os.Getpid())
-	if _, err := admin.Exec(ctx, `CREATE ROLE `+role+` LOGIN IN ROLE pg_read_all_data`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role) })
 	conn := pgtest.Connect(t, src)
+	role := newRole(t, admin, conn, "cutover_rls", "IN ROLE pg_read_all_data")
 	var all, visible int
 	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE role = 'user') FROM users`).Scan(&all, &visible); err != nil {
 		t.Fatal(err)
@@ -90,14 +104,7 @@ func TestUnreadableSourceTablesAreNamed(t *testing.T) {
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	conn := pgtest.Connect(t, src)
-	role := fmt.Sprintf("cutover_grants_%d", os.Getpid())
-	if _, err := admin.Exec(ctx, `CREATE ROLE `+role+` LOGIN`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), `DROP OWNED BY `+role)
-		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
-	})
+	role := newRole(t, admin, conn, "cutover_grants", "")
 	if _, err := conn.Exec(ctx, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role+`; REVOKE SELECT ON sessions FROM `+role+`; GRANT SELECT (id, user_id) ON sessions TO `+role); err != nil {
 		t.Fatal(err)
 	}
@@ -138,18 +145,11 @@ func TestRunRefusesARoleThatDoesNotOwnTheTarget(t *testing.T) {
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	conn := pgtest.Connect(t, dst)
-	role := fmt.Sprintf("cutover_app_%d", os.Getpid())
+	role := newRole(t, admin, conn, "cutover_app", "")
 	var owner string
 	if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.users'::regclass`).Scan(&owner); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, `CREATE ROLE `+role+` LOGIN`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), `DROP OWNED BY `+role)
-		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
-	})
 	u, err := url.Parse(dst)
 	if err != nil {
 		t.Fatal(err)
