@@ -50,12 +50,7 @@ func TestEncodingsTheCutoverCannotCopyAreRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := []string{"CUTOVER_SOURCE_URL=" + c.src, "CUTOVER_TARGET_URL=" + c.dst}
-			for _, args := range c.commands {
-				stdout, stderr, code := runMain(t, env, args...)
-				if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "re-running") {
-					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", args[0], code, c.want, stdout, stderr)
-				}
-			}
+			refusedByAll(t, env, c.want, c.commands...)
 			conn := pgtest.Connect(t, c.dst)
 			var users int
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil || users != 0 {

@@ -30,6 +30,29 @@ func newRole(t *testing.T, admin, db *pgx.Conn, prefix, options string) string {
 	return role
 }
 
+// asRole returns connURL with its user set to role.
+func asRole(t *testing.T, connURL, role string) string {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
+
+// refusedByAll runs each of commands with env, and checks that every one
+// fails saying want, without advice to re-run.
+func refusedByAll(t *testing.T, env []string, want string, commands ...[]string) {
+	t.Helper()
+	for _, args := range commands {
+		stdout, stderr, code := runMain(t, env, args...)
+		if code == 0 || !strings.Contains(stderr, want) || strings.Contains(stderr, "re-running") {
+			t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+		}
+	}
+}
+
 // TestRowLevelSecurityOnTheSourceIsRefused: a source table with
 // row-level security whose policy applies to the role the cutover reads
 // as would hide rows from every read, the conservation law's counts
@@ -54,19 +77,9 @@ func TestRowLevelSecurityOnTheSourceIsRefused(t *testing.T) {
 	if _, err := conn.Exec(ctx, `ALTER TABLE users ENABLE ROW LEVEL SECURITY; CREATE POLICY only_users ON users USING (role = 'user')`); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	env := []string{"CUTOVER_SOURCE_URL=" + u.String(), "CUTOVER_TARGET_URL=" + dst}
+	env := []string{"CUTOVER_SOURCE_URL=" + asRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
 	want := "row-level security on the source's table users applies to role " + role + " and would hide rows from the cutover's reads and counts"
-	for _, args := range [][]string{{"run", "--max-rejects", "-1"}, {"diff"}, {"verify"}, {"status"}} {
-		stdout, stderr, code := runMain(t, env, args...)
-		if code == 0 || !strings.Contains(stderr, want) || strings.Contains(stderr, "re-running") {
-			t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", args[0], code, want, stdout, stderr)
-		}
-	}
+	refusedByAll(t, env, want, []string{"run", "--max-rejects", "-1"}, []string{"diff"}, []string{"verify"}, []string{"status"})
 	target := pgtest.Connect(t, dst)
 	count := func() (n int) {
 		t.Helper()
@@ -108,19 +121,9 @@ func TestUnreadableSourceTablesAreNamed(t *testing.T) {
 	if _, err := conn.Exec(ctx, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role+`; REVOKE SELECT ON sessions FROM `+role+`; GRANT SELECT (id, user_id) ON sessions TO `+role); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	env := []string{"CUTOVER_SOURCE_URL=" + u.String(), "CUTOVER_TARGET_URL=" + dst}
+	env := []string{"CUTOVER_SOURCE_URL=" + asRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
 	want := "role " + role + " may not read the source's table sessions: grant it the right to read them all"
-	for _, args := range [][]string{{"run", "--max-rejects", "-1"}, {"diff"}, {"verify"}, {"status"}} {
-		stdout, stderr, code := runMain(t, env, args...)
-		if code == 0 || !strings.Contains(stderr, want) || strings.Contains(stderr, "re-running") {
-			t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", args[0], code, want, stdout, stderr)
-		}
-	}
+	refusedByAll(t, env, want, []string{"run", "--max-rejects", "-1"}, []string{"diff"}, []string{"verify"}, []string{"status"})
 	var users int
 	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil || users != 0 {
 		t.Fatalf("the refused commands wrote %d users (%v)", users, err)

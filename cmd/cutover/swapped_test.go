@@ -32,12 +32,7 @@ func TestSwappedSourceAndTargetAreNamed(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := []string{"CUTOVER_SOURCE_URL=" + c.src, "CUTOVER_TARGET_URL=" + c.dst}
-			for _, args := range c.commands {
-				stdout, stderr, code := runMain(t, env, args...)
-				if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "re-running") {
-					t.Errorf("%s: exit %d, want %q and no advice to re-run\n%s\n%s", strings.Join(args, " "), code, c.want, stdout, stderr)
-				}
-			}
+			refusedByAll(t, env, c.want, c.commands...)
 		})
 	}
 }
