@@ -244,8 +244,13 @@ type Querier interface {
 }
 
 // Detect reads the source catalog and recognises every table's shape
-// against KnownShapes. It reads no row. An unknown table or shape fails with
-// a *DetectError that names each table and the columns that differ.
+// against KnownShapes. It reads no row. An unknown table or shape, or an
+// encoding the cutover cannot copy (SourceEncodingError), fails with a
+// *DetectError that names each table and the columns that differ. Before
+// that it refuses a cutover target given as the source
+// (SourceIsATargetError), and a role that may not read every table
+// (ReadPrivilegeError) or reads one through row-level security
+// (RowSecurityError).
 func Detect(ctx context.Context, conn Querier) (*Source, error) {
 	cols, err := ReadColumns(ctx, conn)
 	if err != nil {
@@ -449,6 +454,7 @@ func checkRowSecurity(ctx context.Context, conn Querier) error {
 	return &RowSecurityError{Role: role, Tables: tables}
 }
 
+// readEncoding returns the database's server_encoding.
 func readEncoding(ctx context.Context, conn Querier) (string, error) {
 	rows, err := conn.Query(ctx, `SELECT current_setting('server_encoding')`)
 	if err != nil {
