@@ -53,11 +53,11 @@ type NotUTF8 struct {
 }
 
 // FindNotUTF8 reads the rows of batch b of t and returns up to limit of
-// its values that are not UTF-8 (in the source's own bytes, before any
-// conversion to the client's encoding), and how many there are in all.
-// Only columns whose text a client could have written freely are read:
-// every type but numbers, booleans, uuids, dates and times, whose text the
-// server writes itself.
+// its values that are not UTF-8 (in the bytes a SQL_ASCII source stores,
+// which it sends unconverted), and how many there are in all. Only
+// columns whose text a client could have written freely are read: every
+// type but numbers, booleans, uuids, dates and times, network addresses
+// and bytea, whose text the server writes itself (serverWritten).
 func FindNotUTF8(ctx context.Context, conn *pgx.Conn, t Table, b Batch, limit int) ([]NotUTF8, int, error) {
 	key := "ctid"
 	var cols []string
