@@ -348,22 +348,12 @@ func (e *SourceIsATargetError) Error() string {
 // applied. A version table with none (an old build's failed schema apply
 // against the legacy database left one) does not make a target.
 func checkNotATarget(ctx context.Context, conn Querier) error {
-	one := func(q string) (bool, error) {
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			return false, fmt.Errorf("read whether the source is a cutover target: %w", err)
-		}
-		v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[bool])
-		if err != nil {
-			return false, fmt.Errorf("read whether the source is a cutover target: %w", err)
-		}
-		return v, nil
-	}
-	exists, err := one(`SELECT to_regclass('` + migrations.VersionTable + `') IS NOT NULL`)
+	const what = "whether the source is a cutover target"
+	exists, err := queryOne[bool](ctx, conn, what, `SELECT to_regclass('`+migrations.VersionTable+`') IS NOT NULL`)
 	if err != nil || !exists {
 		return err
 	}
-	applied, err := one(`SELECT EXISTS (SELECT FROM ` + migrations.VersionTable + ` WHERE version_id > 0 AND is_applied)`)
+	applied, err := queryOne[bool](ctx, conn, what, `SELECT EXISTS (SELECT FROM `+migrations.VersionTable+` WHERE version_id > 0 AND is_applied)`)
 	if err != nil {
 		return err
 	}
@@ -371,6 +361,20 @@ func checkNotATarget(ctx context.Context, conn Querier) error {
 		return &SourceIsATargetError{}
 	}
 	return nil
+}
+
+// queryOne runs q, which returns one row of one column, on conn; what
+// names the read in its errors.
+func queryOne[T any](ctx context.Context, conn Querier, what, q string) (T, error) {
+	var v T
+	rows, err := conn.Query(ctx, q)
+	if err == nil {
+		v, err = pgx.CollectExactlyOneRow(rows, pgx.RowTo[T])
+	}
+	if err != nil {
+		return v, fmt.Errorf("read %s: %w", what, err)
+	}
+	return v, nil
 }
 
 // ReadPrivilegeError refuses a source with tables the role the cutover
@@ -456,15 +460,7 @@ func checkRowSecurity(ctx context.Context, conn Querier) error {
 
 // readEncoding returns the database's server_encoding.
 func readEncoding(ctx context.Context, conn Querier) (string, error) {
-	rows, err := conn.Query(ctx, `SELECT current_setting('server_encoding')`)
-	if err != nil {
-		return "", fmt.Errorf("read the source's encoding: %w", err)
-	}
-	enc, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", fmt.Errorf("read the source's encoding: %w", err)
-	}
-	return enc, nil
+	return queryOne[string](ctx, conn, "the source's encoding", `SELECT current_setting('server_encoding')`)
 }
 
 func readSizes(ctx context.Context, conn Querier, src *Source) error {

@@ -94,7 +94,6 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 }
 
 func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
-	cfg.defaults()
 	s, err := open(ctx, cfg, DryRunStage, "cutover diff")
 	if err != nil {
 		return nil, err

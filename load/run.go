@@ -221,7 +221,6 @@ func Connections(workers int) dburl.Connections {
 }
 
 func run(ctx context.Context, cfg Config) (*Summary, error) {
-	cfg.defaults()
 	// The target's schema is checked while the source is detected.
 	schemaChecked := make(chan error, 1)
 	go func() { schemaChecked <- checkSchema(ctx, cfg.TargetURL) }()

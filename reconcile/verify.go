@@ -265,7 +265,6 @@ func Connections(workers int) dburl.Connections {
 }
 
 func verify(ctx context.Context, cfg Config) (*Result, error) {
-	cfg.defaults()
 	start := time.Now()
 	v := &verifier{cfg: cfg, listed: map[[3]string]int{},
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
