@@ -302,8 +302,7 @@ func newProvider(targetURL string, logger *slog.Logger) (*goose.Provider, *sql.D
 	if err != nil {
 		return nil, nil, &dburl.Error{Role: "target", Server: dburl.Redact(targetURL), Err: err}
 	}
-	dburl.WithoutTimeouts(&cfg.Config)
-	dburl.PinSessionSettings(&cfg.Config)
+	dburl.StartSessions(&cfg.Config)
 	if _, named := cfg.RuntimeParams["application_name"]; !named {
 		cfg.RuntimeParams["application_name"] = appName
 	}

@@ -60,11 +60,10 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 	for k, v := range sessionParams {
 		cfg.RuntimeParams[k] = v
 	}
-	dburl.WithoutTimeouts(&cfg.Config)
-	dburl.PinSessionSettings(&cfg.Config)
+	dburl.StartSessions(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, &dburl.Error{Role: role, Server: dburl.Describe(url), Err: err}
+		return nil, dburl.ConnectError(role, url, err)
 	}
 	return conn, nil
 }

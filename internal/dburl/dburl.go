@@ -169,9 +169,24 @@ const TooManyConnectionsHint = "the server has no connection left for this role 
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ConnectError is err, a failure to connect to the role database at
+// connURL, as an *Error; a refusal of the session's start-up parameters
+// is a *PoolerError within it.
+func ConnectError(role, connURL string, err error) *Error {
+	return &Error{Role: role, Server: Describe(connURL), Err: pooled(err)}
+}
+
 func (e *Error) cause() string {
+	var pe *PoolerError
+	if errors.As(e.Err, &pe) {
+		return pe.Error()
+	}
+	return connectCause(e.Err)
+}
+
+// connectCause is the cause of a failed connection on one line.
+func connectCause(err error) string {
 	// pgconn's ConnectError repeats the config; its inner error is the cause.
-	err := e.Err
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) && ce.Unwrap() != nil {
 		err = ce.Unwrap()
@@ -209,37 +224,9 @@ func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
 // idle_in_transaction_session_timeout (the readers' imports then fail
 // with "invalid snapshot identifier"); a lock wait that outlasts
 // lock_timeout (55P03). idle_session_timeout (PostgreSQL 14+, see
-// WithoutTimeouts) would end the session that holds the run lock while
+// StartSessions) would end the session that holds the run lock while
 // the others work.
 var noTimeouts = []Setting{{"statement_timeout", "0"}, {"lock_timeout", "0"}, {"idle_in_transaction_session_timeout", "0"}}
-
-// WithoutTimeouts makes the connections of cfg start with the server's
-// timeouts off (noTimeouts), except those the URL sets itself (a
-// statement_timeout=… parameter of the URL wins): every connection of the
-// cutover goes through it.
-func WithoutTimeouts(cfg *pgconn.Config) {
-	unlessSet(cfg.RuntimeParams, noTimeouts)
-	if _, set := cfg.RuntimeParams["idle_session_timeout"]; set {
-		return
-	}
-	// Not a start-up parameter: a server before 14 refuses the connection
-	// for a setting it does not know. Set by the first statement, it does
-	// not save a session from a server that ends sessions idle for less
-	// than the moment before that statement (real ones count in minutes).
-	after := cfg.AfterConnect
-	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
-		if after != nil {
-			if err := after(ctx, c); err != nil {
-				return err
-			}
-		}
-		if serverMajor(c) < 14 {
-			return nil
-		}
-		_, err := c.Exec(ctx, "SET idle_session_timeout = 0").ReadAll()
-		return err
-	}
-}
 
 // pinned are session settings a database or role may set that the
 // cutover's work cannot run under; every session starts with these values
@@ -261,18 +248,39 @@ func WithoutTimeouts(cfg *pgconn.Config) {
 //     before that (extract.RowSecurityError).
 var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolation", "read committed"}, {"row_security", "off"}}
 
-// PinSessionSettings makes the sessions of cfg start with the pinned
-// settings, except those the URL sets itself. Every connection of the
-// cutover goes through it.
-func PinSessionSettings(cfg *pgconn.Config) { unlessSet(cfg.RuntimeParams, pinned) }
-
-// unlessSet sets settings on params, the URL's parameters, except those
-// the URL sets itself.
-func unlessSet(params map[string]string, settings []Setting) {
-	for _, s := range settings {
-		if _, set := params[s.Name]; !set {
-			params[s.Name] = s.Value
+// StartSessions makes the sessions of cfg start without the server's
+// timeouts (noTimeouts, and idle_session_timeout from PostgreSQL 14) and
+// with the pinned settings, except those the URL sets itself (a
+// statement_timeout=… parameter of the URL wins). Every connection of the
+// cutover goes through it. A session that does not show the values asked
+// for fails to connect with a *PoolerError: something between the cutover
+// and the server dropped them.
+func StartSessions(cfg *pgconn.Config) {
+	var asked []Setting
+	for _, s := range append(slices.Clone(noTimeouts), pinned...) {
+		if _, set := cfg.RuntimeParams[s.Name]; !set {
+			cfg.RuntimeParams[s.Name] = s.Value
+			asked = append(asked, s)
 		}
+	}
+	_, idleSet := cfg.RuntimeParams["idle_session_timeout"]
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
+		if after != nil {
+			if err := after(ctx, c); err != nil {
+				return err
+			}
+		}
+		// idle_session_timeout is not a start-up parameter: a server
+		// before 14 refuses the connection for a setting it does not
+		// know. Set by the first statement, it does not save a session
+		// from a server that ends sessions idle for less than the moment
+		// before that statement (real ones count in minutes).
+		stmt := ""
+		if !idleSet && serverMajor(c) >= 14 {
+			stmt = "SET idle_session_timeout = 0"
+		}
+		return checkStarted(ctx, c, stmt, asked)
 	}
 }
 
@@ -292,19 +300,18 @@ func majorVersion(v string) int {
 }
 
 // Connect opens one connection, starting with settings and without the
-// server's timeouts (WithoutTimeouts), and checks it, wrapping errors as
+// server's timeouts (StartSessions), and checks it, wrapping errors as
 // *Error.
 func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
-	WithoutTimeouts(&cfg.Config)
-	PinSessionSettings(&cfg.Config)
+	StartSessions(&cfg.Config)
 	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+		return nil, ConnectError(role, connURL, err)
 	}
 	return conn, nil
 }
@@ -340,15 +347,14 @@ var NoJIT = Setting{"jit", "off"}
 var NoParallelQuery = Setting{"max_parallel_workers_per_gather", "0"}
 
 // Pool opens a pool of at most maxConns connections, each starting with
-// settings and without the server's timeouts (WithoutTimeouts), and checks
+// settings and without the server's timeouts (StartSessions), and checks
 // that the server answers, wrapping errors as *Error.
 func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ...Setting) (*pgxpool.Pool, error) {
 	cfg, err := ParseConfig(role, connURL)
 	if err != nil {
 		return nil, err
 	}
-	WithoutTimeouts(&cfg.ConnConfig.Config)
-	PinSessionSettings(&cfg.ConnConfig.Config)
+	StartSessions(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
@@ -359,7 +365,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+		return nil, ConnectError(role, connURL, err)
 	}
 	return pool, nil
 }

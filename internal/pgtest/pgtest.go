@@ -271,3 +271,20 @@ func AlterDatabase(t testing.TB, u string, clauses ...string) {
 	}
 	admin.Close(context.Background())
 }
+
+// Pooled returns a URL for the database at u through a PgBouncer of its
+// own (pgcluster.StartPooler, transaction pooling, with the further
+// [pgbouncer] settings given), stopped when the test ends.
+func Pooled(t testing.TB, u string, settings map[string]string) string {
+	t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pgcluster.StartPooler(context.Background(), u, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	return p.URL(strings.TrimPrefix(parsed.Path, "/"))
+}

@@ -1,0 +1,179 @@
+package pgcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Pooler is a running PgBouncer in front of a server: what an operator
+// reaches when the URL at hand is the application's, for tests of what
+// the cutover does with it.
+type Pooler struct {
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{}
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// FindPgBouncer returns the pgbouncer binary: the CUTOVER_PGBOUNCER
+// environment variable when set, otherwise pgbouncer on PATH, otherwise
+// Debian's /usr/sbin/pgbouncer (package pgbouncer).
+func FindPgBouncer() (string, error) {
+	if p := os.Getenv("CUTOVER_PGBOUNCER"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("pgbouncer"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/pgbouncer"); err == nil {
+		return "/usr/sbin/pgbouncer", nil
+	}
+	return "", errors.New("no pgbouncer binary found: install the pgbouncer package or set CUTOVER_PGBOUNCER")
+}
+
+// StartPooler starts a PgBouncer in transaction pooling mode that serves
+// every database of the server serverURL points at, as serverURL's user,
+// to any client on 127.0.0.1. settings are further [pgbouncer] settings
+// (ignore_startup_parameters, pool_mode, …). The caller must call Stop.
+func StartPooler(ctx context.Context, serverURL string, settings map[string]string) (*Pooler, error) {
+	removeStale()
+	bin, err := FindPgBouncer()
+	if err != nil {
+		return nil, err
+	}
+	server, err := pgconn.ParseConfig(serverURL)
+	if err != nil {
+		return nil, fmt.Errorf("start pgbouncer: the server's URL: %w", err)
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("start pgbouncer: %w", err)
+	}
+	p := &Pooler{dir: dir, exited: make(chan struct{})}
+	fail := func(err error) (*Pooler, error) {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start pgbouncer in %s: %w", dir, err)
+	}
+	if p.port, err = freePort(); err != nil {
+		return fail(err)
+	}
+	target := []string{"host=" + server.Host, "port=" + strconv.Itoa(int(server.Port)), "user=" + server.User}
+	if server.Password != "" {
+		target = append(target, "password="+server.Password)
+	}
+	for _, kv := range target {
+		if strings.ContainsAny(kv, " '\\\n") {
+			return fail(fmt.Errorf("a connection setting with a space, quote or backslash (%s)", strings.SplitN(kv, "=", 2)[0]))
+		}
+	}
+	all := map[string]string{
+		"listen_addr":       "127.0.0.1",
+		"listen_port":       strconv.Itoa(p.port),
+		"unix_socket_dir":   "",
+		"auth_type":         "any", // every database logs in as the server URL's user
+		"pool_mode":         "transaction",
+		"max_client_conn":   "200",
+		"default_pool_size": "20",
+		"logfile":           filepath.Join(dir, "pgbouncer.log"),
+	}
+	for k, v := range settings {
+		all[k] = v
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var ini strings.Builder
+	fmt.Fprintf(&ini, "[databases]\n* = %s\n\n[pgbouncer]\n", strings.Join(target, " "))
+	for _, k := range keys {
+		fmt.Fprintf(&ini, "%s = %s\n", k, all[k])
+	}
+	conf := filepath.Join(dir, "pgbouncer.ini")
+	if err := os.WriteFile(conf, []byte(ini.String()), 0o600); err != nil {
+		return fail(err)
+	}
+	// PgBouncer refuses to run as root, as the server does.
+	cred, err := serverCredential()
+	if err != nil {
+		return fail(err)
+	}
+	if cred != nil {
+		for _, f := range []string{dir, conf} {
+			if err := os.Chown(f, int(cred.Uid), int(cred.Gid)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	cmd := exec.Command(bin, conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	p.cmd = cmd
+	go func() { cmd.Wait(); close(p.exited) }()
+	if err := p.waitListening(ctx); err != nil {
+		log, _ := os.ReadFile(all["logfile"])
+		p.Stop()
+		return nil, fmt.Errorf("start pgbouncer: %w\n%s", err, log)
+	}
+	return p, nil
+}
+
+func (p *Pooler) waitListening(ctx context.Context) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return errors.New("pgbouncer exited during start")
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p.port), time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("pgbouncer not listening after 20s")
+}
+
+// URL returns a URL for database db through the pooler.
+func (p *Pooler) URL(db string) string {
+	return fmt.Sprintf("postgres://cutover@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
+}
+
+// Stop ends the pooler and removes its directory. It is safe to call
+// more than once.
+func (p *Pooler) Stop() error {
+	p.stopOnce.Do(func() {
+		if p.cmd != nil && p.cmd.Process != nil {
+			p.cmd.Process.Signal(syscall.SIGTERM) // immediate shutdown
+			select {
+			case <-p.exited:
+			case <-time.After(10 * time.Second):
+				syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-p.exited
+			}
+		}
+		p.stopErr = os.RemoveAll(p.dir)
+	})
+	return p.stopErr
+}
