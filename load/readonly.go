@@ -21,7 +21,7 @@ import (
 func Refused(err error) bool {
 	for _, target := range []any{
 		new(*extract.DetectError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
-		new(*dburl.SameDatabaseError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
+		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
 		new(*TargetOwnerError), new(*TargetIsLegacyError),
 	} {
 		if errors.As(err, target) {
