@@ -244,14 +244,19 @@ type Querier interface {
 }
 
 // Detect reads the source catalog and recognises every table's shape
-// against KnownShapes. It reads no row. An unknown table or shape, or an
-// encoding the cutover cannot copy (SourceEncodingError), fails with a
+// against KnownShapes. It reads no row. A server older than
+// MinSourceVersion is refused first (SourceVersionError). An unknown
+// table or shape, or an encoding the cutover cannot copy
+// (SourceEncodingError), fails with a
 // *DetectError that names each table and the columns that differ. Before
 // that it refuses a cutover target given as the source
 // (SourceIsATargetError), and a role that may not read every table
 // (ReadPrivilegeError) or reads one through row-level security
 // (RowSecurityError).
 func Detect(ctx context.Context, conn Querier) (*Source, error) {
+	if err := checkVersion(ctx, conn); err != nil {
+		return nil, err
+	}
 	cols, err := ReadColumns(ctx, conn)
 	if err != nil {
 		return nil, err

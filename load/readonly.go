@@ -20,7 +20,7 @@ import (
 // not a re-run.
 func Refused(err error) bool {
 	for _, target := range []any{
-		new(*extract.DetectError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
+		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
 		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
 		new(*TargetOwnerError), new(*TargetIsLegacyError),
 	} {
