@@ -2,44 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
-
-// newRole creates a login role named prefix and this process's id, with
-// CREATE ROLE options, and drops it when the test ends, with what it was
-// granted in the database of db.
-func newRole(t *testing.T, admin, db *pgx.Conn, prefix, options string) string {
-	t.Helper()
-	role := fmt.Sprintf("%s_%d", prefix, os.Getpid())
-	if _, err := admin.Exec(context.Background(), `CREATE ROLE `+role+` LOGIN `+options); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Exec(context.Background(), `DROP OWNED BY `+role)
-		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
-	})
-	return role
-}
-
-// asRole returns connURL with its user set to role.
-func asRole(t *testing.T, connURL, role string) string {
-	t.Helper()
-	u, err := url.Parse(connURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	return u.String()
-}
 
 // refusedByAll runs each of commands with env, and checks that every one
 // fails saying want, without advice to re-run.
@@ -66,7 +35,7 @@ func TestRowLevelSecurityOnTheSourceIsRefused(t *testing.T) {
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	conn := pgtest.Connect(t, src)
-	role := newRole(t, admin, conn, "cutover_rls", "IN ROLE pg_read_all_data")
+	role := pgtest.NewRole(t, admin, conn, "cutover_rls", "IN ROLE pg_read_all_data")
 	var all, visible int
 	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE role = 'user') FROM users`).Scan(&all, &visible); err != nil {
 		t.Fatal(err)
@@ -77,7 +46,7 @@ func TestRowLevelSecurityOnTheSourceIsRefused(t *testing.T) {
 	if _, err := conn.Exec(ctx, `ALTER TABLE users ENABLE ROW LEVEL SECURITY; CREATE POLICY only_users ON users USING (role = 'user')`); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"CUTOVER_SOURCE_URL=" + asRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
+	env := []string{"CUTOVER_SOURCE_URL=" + pgtest.AsRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
 	want := "row-level security on the source's table users applies to role " + role + " and would hide rows from the cutover's reads and counts"
 	refusedByAll(t, env, want, []string{"run", "--max-rejects", "-1"}, []string{"diff"}, []string{"verify"}, []string{"status"})
 	target := pgtest.Connect(t, dst)
@@ -117,11 +86,11 @@ func TestUnreadableSourceTablesAreNamed(t *testing.T) {
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	conn := pgtest.Connect(t, src)
-	role := newRole(t, admin, conn, "cutover_grants", "")
+	role := pgtest.NewRole(t, admin, conn, "cutover_grants", "")
 	if _, err := conn.Exec(ctx, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO `+role+`; REVOKE SELECT ON sessions FROM `+role+`; GRANT SELECT (id, user_id) ON sessions TO `+role); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"CUTOVER_SOURCE_URL=" + asRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
+	env := []string{"CUTOVER_SOURCE_URL=" + pgtest.AsRole(t, src, role), "CUTOVER_TARGET_URL=" + dst}
 	want := "role " + role + " may not read the source's table sessions: grant it the right to read them all"
 	refusedByAll(t, env, want, []string{"run", "--max-rejects", "-1"}, []string{"diff"}, []string{"verify"}, []string{"status"})
 	var users int
@@ -148,7 +117,7 @@ func TestRunRefusesARoleThatDoesNotOwnTheTarget(t *testing.T) {
 	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	conn := pgtest.Connect(t, dst)
-	role := newRole(t, admin, conn, "cutover_app", "")
+	role := pgtest.NewRole(t, admin, conn, "cutover_app", "")
 	var owner string
 	if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.users'::regclass`).Scan(&owner); err != nil {
 		t.Fatal(err)

@@ -288,3 +288,30 @@ func Pooled(t testing.TB, u string, settings map[string]string) string {
 	t.Cleanup(func() { p.Stop() })
 	return p.URL(strings.TrimPrefix(parsed.Path, "/"))
 }
+
+// NewRole creates a login role named prefix and this process's id, with
+// CREATE ROLE options, as admin, and drops it when the test ends, with what
+// it was granted and owns in the database of db.
+func NewRole(t testing.TB, admin, db *pgx.Conn, prefix, options string) string {
+	t.Helper()
+	role := fmt.Sprintf("%s_%d", prefix, os.Getpid())
+	if _, err := admin.Exec(context.Background(), `CREATE ROLE `+role+` LOGIN `+options); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Exec(context.Background(), `DROP OWNED BY `+role)
+		admin.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
+	})
+	return role
+}
+
+// AsRole returns connURL with its user set to role.
+func AsRole(t testing.TB, connURL, role string) string {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	return u.String()
+}
