@@ -113,7 +113,9 @@ type Status struct {
 
 // Apply applies every pending migration to the database at targetURL and
 // returns the files it applied. It fails with a *TamperedError, before
-// applying anything, when an applied migration's file has changed.
+// applying anything, when an applied migration's file has changed, and
+// with a *CreatePrivilegeError, before creating anything, when the role
+// may not create what it would.
 func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string, error) {
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
@@ -126,6 +128,9 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(applyLockID))
 
 	if err := checkNewDatabase(ctx, conn); err != nil {
+		return nil, err
+	}
+	if err := checkCreatePrivileges(ctx, conn); err != nil {
 		return nil, err
 	}
 	if err := ensureBookkeeping(ctx, conn); err != nil {
