@@ -288,6 +288,43 @@ func TestRerunAfterFault(t *testing.T) {
 	}
 }
 
+// TestStatusAfterAFirstRunFailed: after a first run that failed
+// deciding users, status names the table and says that every table is
+// still to do; after one that failed assigning sort_order, past its last
+// mapping, it says that every table's batches are done (not "0 of 81
+// tables are not done ()"). The re-run it advises finishes.
+func TestStatusAfterAFirstRunFailed(t *testing.T) {
+	for _, c := range []struct {
+		name, point, want string
+	}{
+		{"deciding", "decide:users", "run 1 failed in users; 81 of 81 tables are not done (accounts, achievement_definitions, "},
+		{"after every mapping", "sort_order:user_quests", "run 1 failed; every table's batches are done; a re-run finishes what came after them. Re-running the same command is safe"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := rerunSource(t), testkit.MigratedTarget(t)
+			cfg := rerunConfig(src, dst)
+			SetHook(&cfg, failAt(c.point, 1))
+			if _, err := Run(ctx, cfg); !errors.Is(err, errInjected) {
+				t.Fatalf("run: %v, want the injected fault", err)
+			}
+			st, err := Status(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Next.Action != "finish" || !strings.Contains(st.Next.Message, c.want) {
+				t.Errorf("status after the failed run: %q: %s\nwant %q", st.Next.Action, st.Next.Message, c.want)
+			}
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil || !sum.OK() {
+				t.Fatalf("re-run: %v", err)
+			}
+			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+		})
+	}
+}
+
 // status reads the status of cfg's target (and source, when set).
 func status(t *testing.T, ctx context.Context, cfg Config) *StatusReport {
 	t.Helper()

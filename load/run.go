@@ -1332,6 +1332,9 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 func (s *session) decide(ctx context.Context, plans map[string]*Plan) error {
 	return s.inOrder(ctx, "decide", subset(s.ms, s.only.decide), false, func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
+		if err := s.cfg.at("decide:" + m.Legacy); err != nil {
+			return err
+		}
 		conn, err := s.pool.Acquire(ctx)
 		if err != nil {
 			return err

@@ -397,9 +397,16 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 				where += fmt.Sprintf(" batch %d", last.FailedBatch)
 			}
 		}
-		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %d of %d tables are not done (%s). "+
+		left := fmt.Sprintf("%d of %d tables are not done (%s)", len(pending), len(rep.Tables), abbreviate(pending, 8))
+		switch {
+		case len(rep.Tables) == 0: // no mapping committed, nor any batch failed
+			left = "no table is recorded as done yet, so a re-run does it all again"
+		case len(pending) == 0:
+			left = "every table's batches are done; a re-run finishes what came after them"
+		}
+		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %s. "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
-			last.ID, where, len(pending), len(rep.Tables), abbreviate(pending, 8))}
+			last.ID, where, left)}
 	case len(rep.Vanished) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("%d legacy tables that run %d loaded are no longer in the source (%s): a re-run removes the rows their mappings loaded, and their bookkeeping",
 			len(rep.Vanished), lastDone(rep.Runs), abbreviate(rep.Vanished, 8))}
