@@ -10,29 +10,51 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
 )
 
-// TestCtrlC interrupts a run with SIGINT once it is copying: the command
-// exits with 130 and says a re-run is safe, and the re-run finishes.
+// TestCtrlC interrupts a run once it is copying: with SIGINT (Ctrl-C) or
+// SIGHUP (the operator's terminal closed), the command exits as the
+// signal's number says (130, 129), says it was interrupted and that a
+// re-run is safe, and the re-run finishes; started under nohup, the run
+// ignores SIGHUP and finishes by itself.
 func TestCtrlC(t *testing.T) {
-	ctx := context.Background()
-	src := pgtest.NewDB(t)
-	if _, err := legacygen.Generate(ctx, src, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 9}); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name   string
+		sig    syscall.Signal
+		nohup  bool
+		code   int
+		stderr string // in the interrupted command's output
+	}{
+		{"SIGINT", syscall.SIGINT, false, 130, "cutover: interrupted (interrupt); nothing half-written is kept, re-running the same command is safe"},
+		{"SIGHUP", syscall.SIGHUP, false, 129, "cutover: interrupted (hangup); nothing half-written is kept, re-running the same command is safe"},
+		{"SIGHUP under nohup", syscall.SIGHUP, true, 0, "conservation law holds for all 81 legacy tables"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			interrupt(t, c.sig, c.nohup, c.code, c.stderr)
+		})
 	}
+}
+
+func interrupt(t *testing.T, sig syscall.Signal, nohup bool, wantCode int, want string) {
+	ctx := context.Background()
+	src := reportLegacy(t)
 	dst := pgtest.NewDB(t)
 	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "run", "--workers", "2")
+	if nohup {
+		cmd = exec.Command("nohup", os.Args[0], "run", "--workers", "2")
+	}
 	cmd.Env = append(os.Environ(), envRunMain+"=1", "CUTOVER_SOURCE_URL="+src, "CUTOVER_TARGET_URL="+dst)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stdout = cmd.Stderr // nohup writes stdout to nohup.out unless it is a pipe
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +64,7 @@ func TestCtrlC(t *testing.T) {
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
 		if !sent && (strings.Contains(sc.Text(), "extract:") || strings.Contains(sc.Text(), "decide:")) {
-			cmd.Process.Signal(syscall.SIGINT)
+			cmd.Process.Signal(sig)
 			sent = true
 		}
 	}
@@ -54,15 +76,18 @@ func TestCtrlC(t *testing.T) {
 	if !sent {
 		t.Fatalf("the run never reached the copy:\n%s", log.String())
 	}
-	if code != 130 || !strings.Contains(log.String(), "interrupted") || !strings.Contains(log.String(), "re-running the same command is safe") {
-		t.Fatalf("after SIGINT: exit %d, want 130 and a clear message:\n%s", code, log.String())
+	if code != wantCode || !strings.Contains(log.String(), want) {
+		t.Fatalf("after %s: exit %d, want %d and %q:\n%s", sig, code, wantCode, want, log.String())
+	}
+	if wantCode == 0 {
+		return
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		stdout, stderr, code := runMain(t, []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}, "run")
 		if code != 0 || !strings.Contains(stdout, "conservation law holds for all 81 legacy tables") {
-			t.Errorf("re-run after SIGINT: exit %d\n%s\n%s", code, stdout, stderr)
+			t.Errorf("re-run after %s: exit %d\n%s\n%s", sig, code, stdout, stderr)
 		}
 	}()
 	select {

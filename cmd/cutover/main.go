@@ -17,13 +17,13 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, caught := stopOnSignals()
 	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "cutover: interrupted; nothing half-written is kept, re-running the same command is safe")
-			os.Exit(130)
+			sig := (<-caught).(syscall.Signal)
+			fmt.Fprintf(os.Stderr, "cutover: interrupted (%s); nothing half-written is kept, re-running the same command is safe\n", sig)
+			os.Exit(128 + int(sig)) // as a shell reports a process the signal ended
 		}
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
@@ -35,6 +35,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cutover:", err)
 		os.Exit(1)
 	}
+}
+
+// stopOnSignals returns a context cancelled by the first of Ctrl-C
+// (SIGINT), SIGTERM and a closed terminal (SIGHUP: an operator's SSH
+// connection dropped), and a channel that then holds that signal. Each
+// stops a command as Ctrl-C does: what is committed stays committed, and
+// the run records that it was interrupted. A process started with SIGHUP
+// ignored (nohup) keeps ignoring it and runs on: asking for SIGHUP would
+// undo that.
+func stopOnSignals() (context.Context, <-chan os.Signal) {
+	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		signals = append(signals, syscall.SIGHUP)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got, caught := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	signal.Notify(got, signals...)
+	go func() {
+		sig := <-got
+		signal.Stop(got) // a second Ctrl-C ends the process at once
+		caught <- sig
+		cancel()
+	}()
+	return ctx, caught
 }
 
 // newApp builds the command tree; stdout and stderr are injectable for tests.
