@@ -30,7 +30,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -43,13 +42,8 @@ const dirPrefix = "cutover-pg-"
 
 // Cluster is a running throwaway PostgreSQL server.
 type Cluster struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-
-	stopOnce sync.Once
-	stopErr  error
-	exited   chan struct{}
+	process // postgres; Stop is a fast shutdown, then a kill
+	port    int
 }
 
 // Options tune Start. The zero value is fine.
@@ -101,7 +95,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start throwaway postgres: %w", err)
 	}
-	c := &Cluster{dir: dir, exited: make(chan struct{})}
+	c := &Cluster{process: process{dir: dir, exited: make(chan struct{}), shutdown: syscall.SIGINT, orphaned: syscall.SIGQUIT, grace: 20 * time.Second}}
 	fail := func(err error) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start throwaway postgres in %s: %w", dir, err)
@@ -165,13 +159,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// started with CommandContext.
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := c.start(cmd, cred, logf); err != nil {
 		logf.Close()
 		return fail(err)
 	}
-	c.cmd = cmd
-	go func() { cmd.Wait(); logf.Close(); close(c.exited) }()
 	if err := c.waitReady(ctx); err != nil {
 		tail := c.logTail() // before Stop removes the log
 		c.Stop()
@@ -236,24 +227,6 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("server not ready after 60s: %w", last)
-}
-
-// Stop shuts the server down (fast shutdown, then kill) and removes the
-// cluster's directory. It is safe to call more than once.
-func (c *Cluster) Stop() error {
-	c.stopOnce.Do(func() {
-		if c.cmd != nil && c.cmd.Process != nil {
-			c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
-			select {
-			case <-c.exited:
-			case <-time.After(20 * time.Second):
-				syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-				<-c.exited
-			}
-		}
-		c.stopErr = os.RemoveAll(c.dir)
-	})
-	return c.stopErr
 }
 
 // serverCredential returns the credential of the postgres user when running

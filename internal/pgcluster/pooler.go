@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -22,13 +21,8 @@ import (
 // reaches when the URL at hand is the application's, for tests of what
 // the cutover does with it.
 type Pooler struct {
-	dir    string
-	port   int
-	cmd    *exec.Cmd
-	exited chan struct{}
-
-	stopOnce sync.Once
-	stopErr  error
+	process // pgbouncer; Stop is an immediate shutdown (SIGTERM), then a kill
+	port    int
 }
 
 // FindPgBouncer returns the pgbouncer binary: the CUTOVER_PGBOUNCER
@@ -65,7 +59,7 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 	if err != nil {
 		return nil, fmt.Errorf("start pgbouncer: %w", err)
 	}
-	p := &Pooler{dir: dir, exited: make(chan struct{})}
+	p := &Pooler{process: process{dir: dir, exited: make(chan struct{}), shutdown: syscall.SIGTERM, orphaned: syscall.SIGTERM, grace: 10 * time.Second}}
 	fail := func(err error) (*Pooler, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start pgbouncer in %s: %w", dir, err)
@@ -121,13 +115,9 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 			}
 		}
 	}
-	cmd := exec.Command(bin, conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	if err := p.start(exec.Command(bin, conf), cred, nil); err != nil {
 		return fail(err)
 	}
-	p.cmd = cmd
-	go func() { cmd.Wait(); close(p.exited) }()
 	if err := p.waitListening(ctx); err != nil {
 		log, _ := os.ReadFile(all["logfile"])
 		p.Stop()
@@ -158,22 +148,4 @@ func (p *Pooler) waitListening(ctx context.Context) error {
 // URL returns a URL for database db through the pooler.
 func (p *Pooler) URL(db string) string {
 	return fmt.Sprintf("postgres://cutover@127.0.0.1:%d/%s?sslmode=disable", p.port, db)
-}
-
-// Stop ends the pooler and removes its directory. It is safe to call
-// more than once.
-func (p *Pooler) Stop() error {
-	p.stopOnce.Do(func() {
-		if p.cmd != nil && p.cmd.Process != nil {
-			p.cmd.Process.Signal(syscall.SIGTERM) // immediate shutdown
-			select {
-			case <-p.exited:
-			case <-time.After(10 * time.Second):
-				syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-				<-p.exited
-			}
-		}
-		p.stopErr = os.RemoveAll(p.dir)
-	})
-	return p.stopErr
 }
