@@ -21,12 +21,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,12 +145,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		settings[k] = v
 	}
 	args := []string{"-D", c.dataDir(), "-p", strconv.Itoa(port)}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		args = append(args, "-c", k+"="+settings[k])
 	}
 	logf, err := os.Create(c.logPath())

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,14 +90,9 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 	for k, v := range settings {
 		all[k] = v
 	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var ini strings.Builder
 	fmt.Fprintf(&ini, "[databases]\n* = %s\n\n[pgbouncer]\n", strings.Join(target, " "))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(all)) {
 		fmt.Fprintf(&ini, "%s = %s\n", k, all[k])
 	}
 	conf := filepath.Join(dir, "pgbouncer.ini")
