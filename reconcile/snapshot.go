@@ -63,7 +63,7 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 	dburl.StartSessions(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, dburl.ConnectError(role, url, err)
+		return nil, dburl.ConnectFailed(role, url, err)
 	}
 	return conn, nil
 }

@@ -169,10 +169,10 @@ const TooManyConnectionsHint = "the server has no connection left for this role 
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// ConnectError is err, a failure to connect to the role database at
+// ConnectFailed is err, a failure to connect to the role database at
 // connURL, as an *Error; a refusal of the session's start-up parameters
 // is a *PoolerError within it.
-func ConnectError(role, connURL string, err error) *Error {
+func ConnectFailed(role, connURL string, err error) *Error {
 	return &Error{Role: role, Server: Describe(connURL), Err: pooled(err)}
 }
 
@@ -253,8 +253,9 @@ var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolatio
 // with the pinned settings, except those the URL sets itself (a
 // statement_timeout=… parameter of the URL wins). Every connection of the
 // cutover goes through it. A session that does not show the values asked
-// for fails to connect with a *PoolerError: something between the cutover
-// and the server dropped them.
+// for, or runs in another server process than the one its connection was
+// told of, fails to connect with a *PoolerError: something between the
+// cutover and the server (a pooler) dropped them, or hands sessions out.
 func StartSessions(cfg *pgconn.Config) {
 	var asked []Setting
 	for _, s := range append(slices.Clone(noTimeouts), pinned...) {
@@ -311,7 +312,7 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, ConnectError(role, connURL, err)
+		return nil, ConnectFailed(role, connURL, err)
 	}
 	return conn, nil
 }
@@ -365,7 +366,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, ConnectError(role, connURL, err)
+		return nil, ConnectFailed(role, connURL, err)
 	}
 	return pool, nil
 }

@@ -15,10 +15,14 @@ import (
 // an operator has at hand. The cutover cannot work through one: it keeps
 // state in its sessions that a pooler in transaction mode hands to other
 // clients or loses between transactions (the run lock, the snapshot the
-// readers share, the settings below), and PgBouncer, whatever its mode,
-// refuses the start-up parameters every session of the cutover starts
-// with (startSettings), or drops them when told to ignore them. Both are
-// refused with PoolerError before anything is read or written.
+// readers share, its settings), and PgBouncer, whatever its mode, refuses
+// the start-up parameters every session of the cutover starts with
+// (StartSessions), or drops them when told to ignore them; either way it
+// gives the connection a process id of its own. All three are refused
+// with a PoolerError before anything is read or written. A proxy that
+// keeps sessions whole but gives them its own process ids is refused as
+// well: the run lock's watch looks for the lock under the process id the
+// connection was given.
 
 // PoolerError refuses a connection that does not reach a session of the
 // server's own: something between the cutover and PostgreSQL refused the
@@ -47,7 +51,7 @@ func (e *PoolerError) Error() string {
 	}
 	if e.Setting.Name == "" {
 		return fmt.Sprintf("the connection was given process id %d at start-up, but its session runs in server process %d: something between cutover and the server hands sessions out, "+
-			"a connection pooler such as PgBouncer, and the next transaction may run in another session; %s", e.PID, e.Backend, poolerAdvice)
+			"a connection pooler such as PgBouncer or a proxy, and the next transaction may run in another session; %s", e.PID, e.Backend, poolerAdvice)
 	}
 	return fmt.Sprintf("the session started with %s = %q instead of the %q cutover asked for at start-up: something between cutover and the server drops start-up parameters, "+
 		"as a connection pooler such as PgBouncer does with ignore_startup_parameters; %s", e.Setting.Name, e.Got, e.Setting.Value, poolerAdvice)
