@@ -25,7 +25,7 @@ func (e *CreatePrivilegeError) Error() string {
 		grants[i] = "GRANT " + m + " TO " + pgx.Identifier{e.Role}.Sanitize()
 	}
 	return fmt.Sprintf("role %s may not create the target schema in database %s: it lacks %s. Apply the schema as the database's owner, "+
-		"or make %[1]s its owner (ALTER DATABASE %[4]s OWNER TO %[5]s, as a superuser; the owner of a database owns its schema public), or, as the owner, %[6]s (nothing was created)",
+		"or make %[1]s its owner (ALTER DATABASE %[4]s OWNER TO %[5]s, as a superuser; from PostgreSQL 15 the owner of a database owns its schema public), or, as the owner, %[6]s (nothing was created)",
 		e.Role, e.Database, strings.Join(e.Missing, " and "), pgx.Identifier{e.Database}.Sanitize(), pgx.Identifier{e.Role}.Sanitize(), strings.Join(grants, "; "))
 }
 
