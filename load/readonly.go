@@ -28,7 +28,7 @@ func Refused(err error) bool {
 			return true
 		}
 	}
-	return false
+	return dburl.WrongURL(err)
 }
 
 // ReadOnlyTargetError refuses a target that cannot be written: a hot

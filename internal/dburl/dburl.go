@@ -94,7 +94,36 @@ func (e *Error) Error() string {
 	if TooManyConnections(e.Err) {
 		msg += " (" + TooManyConnectionsHint + ")"
 	}
+	if hint := wrongURL[sqlState(e.Err)]; hint != "" {
+		msg += " (" + hint + ")"
+	}
 	return msg
+}
+
+// wrongURL says what to check of a URL for each SQLSTATE with which a
+// server refuses a connection for what the URL says, rather than for a
+// passing condition.
+var wrongURL = map[string]string{
+	"3D000": "the server has no database of that name: check the URL's database; a target is an empty database created for the cutover, then given the schema by `cutover schema apply`",
+	"28P01": "the server refused the password for that role: check the URL's password, or PGPASSWORD and ~/.pgpass",
+	"28000": "the server has no such role, or its pg_hba.conf refuses this role, database or client address: check the URL's user, or the server's pg_hba.conf",
+}
+
+// WrongURL reports whether err is a connection refused for what its URL
+// says (a database or role the server does not have, a wrong password):
+// running the same command again cannot help.
+func WrongURL(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && wrongURL[sqlState(e.Err)] != ""
+}
+
+// sqlState is the SQLSTATE of the server error in err, "" when there is none.
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }
 
 // TooManyConnections reports whether err is a server's refusal of a new

@@ -1,0 +1,74 @@
+package dburl_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/pgtest"
+)
+
+// TestWrongURLsSayWhatToCheck: a connection refused for what its URL says
+// (a database the server does not have, a role it does not know, a wrong
+// password, on a server that asks for passwords) names what to check of
+// the URL, never the password, and is one that running the same command
+// again cannot help (WrongURL); a server that does not answer is not.
+func TestWrongURLsSayWhatToCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "cutover-hba-") // not t.TempDir: its parent is private to this user
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // the server, run as postgres, reads the file
+		t.Fatal(err)
+	}
+	hba := filepath.Join(dir, "pg_hba.conf")
+	if err := os.WriteFile(hba, []byte("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	server, err := pgcluster.Start(ctx, pgcluster.Options{Settings: map[string]string{"hba_file": hba}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Stop()
+	admin := pgtest.Connect(t, server.URL("postgres"))
+	if _, err := admin.Exec(ctx, `CREATE ROLE cutover_pw LOGIN PASSWORD 'right-one'`); err != nil {
+		t.Fatal(err)
+	}
+	tcp := func(user, db string) string {
+		return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, server.Port(), db)
+	}
+	for _, c := range []struct {
+		name, url string
+		wrong     bool
+		want      string
+	}{
+		{"no such database", server.URL("nosuchdb"), true, "(the server has no database of that name: check the URL's database"},
+		{"no such role", server.URL("postgres") + "&user=nosuchrole", true, "(the server has no such role, or its pg_hba.conf refuses this role, database or client address"},
+		{"a wrong password", tcp("cutover_pw:wrong-one", "postgres"), true, "(the server refused the password for that role: check the URL's password"},
+		{"the right password", tcp("cutover_pw:right-one", "postgres"), false, ""},
+		{"no server", "postgres://u:wrong-one@127.0.0.1:1/app?sslmode=disable&connect_timeout=5", false, "connection refused"},
+	} {
+		conn, err := dburl.Connect(ctx, "target", c.url)
+		if conn != nil {
+			conn.Close(ctx)
+		}
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v\nwant it to say %q", c.name, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "wrong-one"):
+			t.Errorf("%s: the error shows the password: %v", c.name, err)
+		case dburl.WrongURL(err) != c.wrong:
+			t.Errorf("%s: WrongURL = %t, want %t: %v", c.name, !c.wrong, c.wrong, err)
+		}
+	}
+}
