@@ -110,11 +110,13 @@ var wrongURL = map[string]string{
 }
 
 // WrongURL reports whether err is a connection refused for what its URL
-// says (a database or role the server does not have, a wrong password):
-// running the same command again cannot help.
+// says (a database or role the server does not have, a wrong password),
+// or a URL that cannot be parsed: running the same command again cannot
+// help.
 func WrongURL(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && wrongURL[sqlState(e.Err)] != ""
+	var parse *pgconn.ParseConfigError
+	return errors.As(err, &e) && (wrongURL[sqlState(e.Err)] != "" || errors.As(e.Err, &parse))
 }
 
 // sqlState is the SQLSTATE of the server error in err, "" when there is none.

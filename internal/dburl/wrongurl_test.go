@@ -55,6 +55,7 @@ func TestWrongURLsSayWhatToCheck(t *testing.T) {
 		{"a wrong password", tcp("cutover_pw:wrong-one", "postgres"), true, "(the server refused the password for that role: check the URL's password"},
 		{"the right password", tcp("cutover_pw:right-one", "postgres"), false, ""},
 		{"no server", "postgres://u:wrong-one@127.0.0.1:1/app?sslmode=disable&connect_timeout=5", false, "connection refused"},
+		{"no URL", "postgres://u:wrong-one@127.0.0.1:notaport/app", true, "the URL cannot be parsed"},
 	} {
 		conn, err := dburl.Connect(ctx, "target", c.url)
 		if conn != nil {
