@@ -30,7 +30,7 @@ func diffCommand() *cli.Command {
 			"The application tables and the bookkeeping are not touched; the source is only read.",
 		Flags: []cli.Flag{
 			sourceFlag(), targetFlag(),
-			&cli.IntFlag{Name: "workers", Usage: "parallel readers and writers", Value: runtime.NumCPU(), EnvVars: []string{"CUTOVER_WORKERS"}},
+			workersFlag("parallel readers and writers", runtime.NumCPU()),
 			&cli.BoolFlag{Name: "no-sessions", Usage: "preview a run that discards every session", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 			&cli.BoolFlag{Name: "full", Usage: "preview `cutover run --full`: every mapping redone, so no change in the target is left alone"},
 			&cli.IntFlag{Name: "samples", Usage: "row diffs shown per target table", Value: defaultSamples},

@@ -95,6 +95,18 @@ func targetFlag() *cli.StringFlag {
 	return &cli.StringFlag{Name: "target", Usage: "target database URL", EnvVars: []string{"CUTOVER_TARGET_URL"}, Required: true}
 }
 
+// workersFlag is --workers, what a command does side by side (usage), by
+// default def; it must be at least 1.
+func workersFlag(usage string, def int) *cli.IntFlag {
+	return &cli.IntFlag{Name: "workers", Usage: usage, Value: def, EnvVars: []string{"CUTOVER_WORKERS"},
+		Action: func(_ *cli.Context, n int) error {
+			if n < 1 {
+				return fmt.Errorf("--workers %d: give at least 1 (the default is %d)", n, def)
+			}
+			return nil
+		}}
+}
+
 func logger(c *cli.Context) *slog.Logger {
 	level := slog.LevelInfo
 	if c.Bool("verbose") {

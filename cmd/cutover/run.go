@@ -19,7 +19,7 @@ import (
 func runFlags() []cli.Flag {
 	return []cli.Flag{
 		sourceFlag(), targetFlag(),
-		&cli.IntFlag{Name: "workers", Usage: "parallel readers and writers", Value: runtime.NumCPU(), EnvVars: []string{"CUTOVER_WORKERS"}},
+		workersFlag("parallel readers and writers", runtime.NumCPU()),
 		&cli.BoolFlag{Name: "no-sessions", Usage: "discard every session (forces every user to log in again)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 		&cli.Int64Flag{Name: "max-rejects", Usage: "stop once more rows than this are rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},

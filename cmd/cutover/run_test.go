@@ -159,3 +159,14 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("run --full after a hand edit: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestWorkersMustBePositive: --workers (or CUTOVER_WORKERS) below 1 is
+// refused before anything connects, with the default, instead of being
+// taken silently for the default.
+func TestWorkersMustBePositive(t *testing.T) {
+	t.Parallel()
+	env := []string{"CUTOVER_SOURCE_URL=postgres://u@127.0.0.1:1/src", "CUTOVER_TARGET_URL=postgres://u@127.0.0.1:1/dst"}
+	refusedByAll(t, env, "--workers 0: give at least 1 (the default is ", []string{"run", "--workers", "0"}, []string{"diff", "--workers", "0"},
+		[]string{"status", "--workers", "0"}, []string{"verify", "--workers", "0"})
+	refusedByAll(t, append(env, "CUTOVER_WORKERS=-3"), "--workers -3: give at least 1", []string{"run"})
+}

@@ -34,7 +34,7 @@ func verifyCommand() *cli.Command {
 			"it cannot verify (e.g. a database is unreachable).",
 		Flags: []cli.Flag{
 			sourceFlag(), targetFlag(),
-			&cli.IntFlag{Name: "workers", Usage: "checks run at once (each holds one connection per database)", Value: min(8, max(2, runtime.NumCPU())), EnvVars: []string{"CUTOVER_WORKERS"}},
+			workersFlag("checks run at once (each holds one connection per database)", min(8, max(2, runtime.NumCPU()))),
 			&cli.IntFlag{Name: "samples", Usage: "findings listed per check and table (the counts are always complete)", Value: 20},
 			reportDirFlag(),
 		},
