@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,4 +99,24 @@ func isCatalog(table string) bool {
 		return true
 	}
 	return false
+}
+
+// TestReportDirIsCheckedFirst: a --report-dir that cannot be created stops
+// verify, diff and run --dry-run before they connect to anything, instead
+// of after all their work; a plain run, which writes no report, ignores it.
+func TestReportDirIsCheckedFirst(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=postgres://u@127.0.0.1:1/src", "CUTOVER_TARGET_URL=postgres://u@127.0.0.1:1/dst", "CUTOVER_REPORT_DIR=" + filepath.Join(file, "reports")}
+	for _, args := range [][]string{{"verify"}, {"diff"}, {"run", "--dry-run"}, {"run"}} {
+		_, stderr, code := runMain(t, env, args...)
+		refused := strings.Contains(stderr, "report directory "+filepath.Join(file, "reports")+" cannot be created")
+		connected := strings.Contains(stderr, "connect to source database")
+		if code == 0 || refused == (args[0] == "run" && len(args) == 1) || refused == connected {
+			t.Errorf("%s: exit %d, refused for the report directory: %t, tried to connect: %t\n%s", strings.Join(args, " "), code, refused, connected, stderr)
+		}
+	}
 }

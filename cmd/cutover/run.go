@@ -35,6 +35,13 @@ func runFlags() []cli.Flag {
 func dryRunReportDir() *cli.StringFlag {
 	f := reportDirFlag()
 	f.Usage = "with --dry-run: " + f.Usage + " (for a run, `cutover verify --report-dir` writes its proof)"
+	prepare := f.Action
+	f.Action = func(c *cli.Context, dir string) error {
+		if !c.Bool("dry-run") {
+			return nil // a run writes no report (runAndReport says so)
+		}
+		return prepare(c, dir)
+	}
 	return f
 }
 

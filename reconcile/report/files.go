@@ -18,6 +18,21 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return enc.Encode(r)
 }
 
+// PrepareDir creates dir when it is missing and checks that files can be
+// written in it, so that a command finds out before its work, not after,
+// that it could not keep its report.
+func PrepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report directory %s cannot be created: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".cutover-report-check-")
+	if err != nil {
+		return fmt.Errorf("report directory %s cannot be written: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // WriteDir writes report.json, report.md and report.html into dir, creating
 // it. Each file is written to a temporary name first and renamed, so a
 // reader never sees half a report.
