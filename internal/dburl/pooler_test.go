@@ -19,8 +19,9 @@ import (
 // database's statement_timeout, which would stop the cutover's long
 // statements). Where the database's own settings are the values the
 // cutover asks for, the session shows them all, and the pooler is told by
-// the process id it gave the connection, which is not the session's. The
-// same databases reached directly connect.
+// the process id it gave the connection, which is not the session's; so
+// is one that keeps each session whole (pool_mode session). The same
+// databases reached directly connect.
 func TestConnectionPoolersAreRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -39,6 +40,8 @@ func TestConnectionPoolersAreRefused(t *testing.T) {
 		{"ignoring start-up parameters", u, map[string]string{"ignore_startup_parameters": ignored}, false,
 			`the session started with statement_timeout = "5s" instead of the "0" cutover asked for at start-up`},
 		{"ignoring start-up parameters the database sets alike", same, map[string]string{"ignore_startup_parameters": ignored}, false,
+			"at start-up, but its session runs in server process"},
+		{"session pooling, ignoring start-up parameters the database sets alike", same, map[string]string{"ignore_startup_parameters": ignored, "pool_mode": "session"}, false,
 			"at start-up, but its session runs in server process"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
