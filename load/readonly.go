@@ -22,7 +22,7 @@ func Refused(err error) bool {
 	for _, target := range []any{
 		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
 		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
-		new(*TargetOwnerError), new(*TargetIsLegacyError),
+		new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError),
 	} {
 		if errors.As(err, target) {
 			return true

@@ -29,6 +29,7 @@ func TestRefused(t *testing.T) {
 		{&load.TargetEncodingError{}, true},
 		{&load.TargetOwnerError{Owners: []string{"o"}}, true},
 		{&load.TargetIsLegacyError{}, true},
+		{&load.SchemaError{File: "0001_auth.sql"}, true},
 		{&extract.SourceVersionError{Num: 130012}, true},
 		{&dburl.PoolerError{Setting: dburl.Setting{Name: "search_path", Value: "public"}}, true},
 		{&dburl.Error{Role: "target", Err: &pgconn.PgError{Code: "3D000"}}, true},

@@ -453,17 +453,32 @@ func (e *TargetIsLegacyError) Error() string {
 		"The target is a new database that `cutover schema apply --target …` migrated (nothing was written)", e.Target, e.Flavor)
 }
 
+// SchemaError refuses a target whose schema is not the embedded
+// migrations': one of them is pending, or was changed after it was
+// applied. Nothing was written.
+type SchemaError struct {
+	File     string // the first such migration
+	Tampered bool   // applied, then changed; else pending
+}
+
+func (e *SchemaError) Error() string {
+	if e.Tampered {
+		return fmt.Sprintf("the target schema's migration %s changed since it was applied (`cutover schema status --target …` marks it): "+
+			"give a target migrated by this build's files (nothing was written)", e.File)
+	}
+	return fmt.Sprintf("the target schema is not applied (%s is pending): run `cutover schema apply --target …` first (nothing was written)", e.File)
+}
+
+// checkSchema refuses, with a *SchemaError, a target whose schema is not
+// the embedded migrations'.
 func checkSchema(ctx context.Context, targetURL string) error {
 	st, err := migrations.Statuses(ctx, targetURL)
 	if err != nil {
 		return err
 	}
 	for _, s := range st {
-		if !s.Applied {
-			return fmt.Errorf("the target schema is not applied (%s is pending): run `cutover schema apply --target …` first", s.File)
-		}
-		if s.Tampered {
-			return fmt.Errorf("the target schema's migration %s changed since it was applied", s.File)
+		if !s.Applied || s.Tampered {
+			return &SchemaError{File: s.File, Tampered: s.Tampered}
 		}
 	}
 	return nil

@@ -54,3 +54,28 @@ func TestLegacyWithEmptySchemaRecordsIsASource(t *testing.T) {
 		t.Errorf("diff from the legacy database with empty schema records: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestRunRefusesATargetWithoutTheSchema: a target no one migrated, and
+// one whose applied migration was changed since, are refused by run and
+// diff before anything is written, with what to do and no advice to
+// re-run, which could not help.
+func TestRunRefusesATargetWithoutTheSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := reportLegacy(t)
+	empty, changed := pgtest.NewDB(t), testkit.MigratedTarget(t)
+	if _, err := pgtest.Connect(t, changed).Exec(ctx, `UPDATE cutover.schema_checksums SET sha256 = md5(sha256) WHERE version = 4`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dst, want string }{
+		{empty, "the target schema is not applied (0001_auth.sql is pending): run `cutover schema apply --target …` first (nothing was written)"},
+		{changed, "the target schema's migration 0004_habits_goals.sql changed since it was applied"},
+	} {
+		refusedByAll(t, []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + c.dst}, c.want,
+			[]string{"run", "--max-rejects", "-1"}, []string{"diff"})
+		var written bool
+		if err := pgtest.Connect(t, c.dst).QueryRow(ctx, `SELECT to_regclass('cutover.runs') IS NOT NULL`).Scan(&written); err != nil || written {
+			t.Errorf("the refused commands wrote the run bookkeeping (%v)", err)
+		}
+	}
+}
