@@ -14,7 +14,7 @@ import (
 func reportDirFlag() *cli.StringFlag {
 	return &cli.StringFlag{Name: "report-dir", Usage: "also write report.json, report.md and report.html (one self-contained file) into this directory",
 		EnvVars: []string{"CUTOVER_REPORT_DIR"},
-		Action: func(_ *cli.Context, dir string) error { return report.PrepareDir(dir) }} // before the work, not after it
+		Action:  func(_ *cli.Context, dir string) error { return report.PrepareDir(dir) }} // before the work, not after it
 }
 
 // defaultSamples is the row diffs a dry run shows per target table.
