@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,6 +83,9 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	switch {
 	case load.Refused(err):
 		return err // the same command is refused again: it needs another source or target, or a new build
+	case errors.Is(err, load.ErrTooManyRejects):
+		// The same command stops again: the source or the limit must change.
+		return fmt.Errorf("%w\nfix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe", err)
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 	}

@@ -83,7 +83,8 @@ func TestRunRefusesOneDatabaseAsBoth(t *testing.T) {
 }
 
 // TestRunCommand runs `cutover run` twice through the real main: the second
-// run writes nothing; a bad --max-rejects stops before writing.
+// run writes nothing; a bad --max-rejects stops before writing, saying to
+// fix the rows or raise the limit (the same command would stop again).
 func TestRunCommand(t *testing.T) {
 	ctx := context.Background()
 	src := pgtest.NewDB(t)
@@ -97,7 +98,8 @@ func TestRunCommand(t *testing.T) {
 	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
 
 	_, stderr, code := runMain(t, env, "run", "--max-rejects", "1")
-	if code == 0 || !strings.Contains(stderr, "max-rejects") || !strings.Contains(stderr, "re-running the same command is safe") {
+	if code == 0 || !strings.Contains(stderr, "more than --max-rejects 1") || !strings.Contains(stderr, "fix those rows in the source, or raise --max-rejects, then run again") ||
+		strings.Contains(stderr, "re-running the same command") {
 		t.Fatalf("--max-rejects 1: exit %d\n%s", code, stderr)
 	}
 	stdout, stderr, code := runMain(t, env, "run", "--dry-run")
