@@ -31,6 +31,9 @@ type Pooler struct {
 // Debian's /usr/sbin/pgbouncer (package pgbouncer).
 func FindPgBouncer() (string, error) {
 	if p := os.Getenv("CUTOVER_PGBOUNCER"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("CUTOVER_PGBOUNCER: %w", err)
+		}
 		return p, nil
 	}
 	if p, err := exec.LookPath("pgbouncer"); err == nil {

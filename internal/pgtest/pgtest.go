@@ -272,11 +272,25 @@ func AlterDatabase(t testing.TB, u string, clauses ...string) {
 	admin.Close(context.Background())
 }
 
+// RequirePgBouncer names the environment variable that makes Pooled fail,
+// rather than skip its test, when no pgbouncer binary is installed;
+// .ci/run sets it, after installing one.
+const RequirePgBouncer = "CUTOVER_REQUIRE_PGBOUNCER"
+
 // Pooled returns a URL for the database at u through a PgBouncer of its
 // own (pgcluster.StartPooler, transaction pooling, with the further
-// [pgbouncer] settings given), stopped when the test ends.
+// [pgbouncer] settings given), stopped when the test ends. Without a
+// pgbouncer binary it skips the test, saying how to get one, unless
+// RequirePgBouncer is set: PgBouncer is not a database, and a machine
+// with only the PostgreSQL server runs every other test.
 func Pooled(t testing.TB, u string, settings map[string]string) string {
 	t.Helper()
+	if _, err := pgcluster.FindPgBouncer(); err != nil {
+		if os.Getenv(RequirePgBouncer) != "" {
+			t.Fatalf("%v (%s is set)", err, RequirePgBouncer)
+		}
+		t.Skipf("%v: this test puts a real PgBouncer in front of the server (.ci/run installs it)", err)
+	}
 	parsed, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
