@@ -127,6 +127,9 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(applyLockID))
 
+	if err := checkBookkeepingRights(ctx, conn, true); err != nil {
+		return nil, err
+	}
 	if err := checkNewDatabase(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -179,6 +182,9 @@ func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
 	for i, f := range all {
 		out[i] = Status{File: f.Name, Version: f.Version}
 	}
+	if err := checkBookkeepingRights(ctx, conn, false); err != nil {
+		return nil, err
+	}
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", versionTable).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("schema status: %w", err)
@@ -219,6 +225,16 @@ func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
 }
 
 func ensureBookkeeping(ctx context.Context, conn *pgx.Conn) error {
+	// Only when missing: CREATE SCHEMA IF NOT EXISTS asks for CREATE on the
+	// database even when the schema exists, which a role another role
+	// applied the schema for need not have.
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, checksumTable).Scan(&exists); err != nil {
+		return fmt.Errorf("schema apply: read the bookkeeping schema %s: %w", BookkeepingSchema, err)
+	}
+	if exists {
+		return nil
+	}
 	_, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+BookkeepingSchema+`;
 CREATE TABLE IF NOT EXISTS `+checksumTable+` (
 	version    bigint PRIMARY KEY,

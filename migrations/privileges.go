@@ -2,6 +2,7 @@ package migrations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -66,6 +67,52 @@ func checkCreatePrivileges(ctx context.Context, conn *pgx.Conn) error {
 	}
 	if len(missing) > 0 {
 		return &CreatePrivilegeError{Role: role, Database: db, Missing: missing}
+	}
+	return nil
+}
+
+// BookkeepingRightsError refuses a role that may not read (for status)
+// or write (for apply) the records of a schema another role applied: the
+// cutover schema's version and checksum tables. Without it both commands
+// stopped at a bare "permission denied for schema cutover".
+type BookkeepingRightsError struct {
+	Role, Owner string // the role connected, and the owner of the cutover schema
+	Write       bool   // apply, which records what it applies
+}
+
+func (e *BookkeepingRightsError) Error() string {
+	rights, cmd := "SELECT", "schema status"
+	if e.Write {
+		rights, cmd = "SELECT, INSERT, UPDATE, DELETE", "schema apply"
+	}
+	role := pgx.Identifier{e.Role}.Sanitize()
+	return fmt.Sprintf("role %s may not %s the records of the target schema, which %s applied: run `cutover %s` as %[3]s, "+
+		"or, as %[3]s, GRANT USAGE ON SCHEMA %[5]s TO %[6]s; GRANT %[7]s ON %[8]s, %[9]s TO %[6]s",
+		e.Role, map[bool]string{false: "read", true: "write"}[e.Write], e.Owner, cmd, BookkeepingSchema, role, rights, VersionTable, checksumTable)
+}
+
+// checkBookkeepingRights refuses, with a *BookkeepingRightsError, a role
+// that may not read (write: and write) the cutover schema's records when
+// that schema exists.
+func checkBookkeepingRights(ctx context.Context, conn *pgx.Conn, write bool) error {
+	privileges := "SELECT"
+	if write {
+		privileges = "SELECT, INSERT, UPDATE, DELETE"
+	}
+	var role, owner string
+	var allowed *bool // nil: no cutover schema
+	if err := conn.QueryRow(ctx, `SELECT current_user, n.nspowner::regrole::text,
+			has_schema_privilege(n.oid, 'USAGE')
+			AND coalesce(has_table_privilege(to_regclass($2), $4), true)
+			AND coalesce(has_table_privilege(to_regclass($3), $4), true)
+		FROM pg_namespace n WHERE n.nspname = $1`, BookkeepingSchema, VersionTable, checksumTable, privileges).Scan(&role, &owner, &allowed); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return fmt.Errorf("read the rights on the %s schema: %w", BookkeepingSchema, err)
+	}
+	if allowed != nil && !*allowed {
+		return &BookkeepingRightsError{Role: role, Owner: owner, Write: write}
 	}
 	return nil
 }

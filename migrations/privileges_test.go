@@ -63,3 +63,47 @@ func TestApplyRefusesARoleThatMayNotCreate(t *testing.T) {
 		t.Fatalf("Apply as the database's owner: applied %d of %d files: %v %v", len(applied), len(files), err, ferr)
 	}
 }
+
+// TestSchemaCommandsNameTheRightsTheyLack: on a target another role
+// applied, a role with no rights on the cutover schema is refused by
+// Statuses (read) and Apply (write) with the applying role's name and the
+// grants that let it in; given them, as the error says, both work.
+func TestSchemaCommandsNameTheRightsTheyLack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	admin, conn := pgtest.Connect(t, pgtest.AdminURL(t)), pgtest.Connect(t, db)
+	owner := pgtest.NewRole(t, admin, conn, "cutover_applier", "")
+	other := pgtest.NewRole(t, admin, conn, "cutover_other", "")
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+name+` OWNER TO `+owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Apply(ctx, pgtest.AsRole(t, db, owner), nil); err != nil {
+		t.Fatal(err)
+	}
+	asOther := pgtest.AsRole(t, db, other)
+	var re *migrations.BookkeepingRightsError
+	_, err := migrations.Statuses(ctx, asOther)
+	if !errors.As(err, &re) || re.Write || re.Owner != owner ||
+		!strings.Contains(err.Error(), "role "+other+" may not read the records of the target schema, which "+owner+" applied: run `cutover schema status` as "+owner) {
+		t.Fatalf("Statuses as %s: %v", other, err)
+	}
+	_, err = migrations.Apply(ctx, asOther, nil)
+	if !errors.As(err, &re) || !re.Write || !strings.Contains(err.Error(), "GRANT SELECT, INSERT, UPDATE, DELETE ON cutover.schema_migrations, cutover.schema_checksums TO \""+other+"\"") {
+		t.Fatalf("Apply as %s: %v", other, err)
+	}
+	grants := err.Error()[strings.Index(err.Error(), "GRANT USAGE"):]
+	if _, err := pgtest.Connect(t, pgtest.AsRole(t, db, owner)).Exec(ctx, grants); err != nil {
+		t.Fatalf("the grants the error gives: %v", err)
+	}
+	if st, err := migrations.Statuses(ctx, asOther); err != nil || !st[len(st)-1].Applied {
+		t.Errorf("Statuses after the grants: %v", err)
+	}
+	if applied, err := migrations.Apply(ctx, asOther, nil); err != nil || len(applied) != 0 {
+		t.Errorf("Apply after the grants: applied %v, %v; want nothing to apply", applied, err)
+	}
+}
