@@ -12,6 +12,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/prose"
+	"github.com/cutover/cutover/migrations"
 )
 
 // Refused reports whether err is a refusal of the source or the target
@@ -22,7 +23,7 @@ func Refused(err error) bool {
 	for _, target := range []any{
 		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
 		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
-		new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError),
+		new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError), new(*migrations.BookkeepingRightsError),
 	} {
 		if errors.As(err, target) {
 			return true

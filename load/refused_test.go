@@ -10,6 +10,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
 )
 
 // TestRefused: the refusals of a source or target given are told apart,
@@ -30,6 +31,7 @@ func TestRefused(t *testing.T) {
 		{&load.TargetOwnerError{Owners: []string{"o"}}, true},
 		{&load.TargetIsLegacyError{}, true},
 		{&load.SchemaError{File: "0001_auth.sql"}, true},
+		{&migrations.BookkeepingRightsError{Role: "app", Owner: "owner"}, true},
 		{&extract.SourceVersionError{Num: 130012}, true},
 		{&dburl.PoolerError{Setting: dburl.Setting{Name: "search_path", Value: "public"}}, true},
 		{&dburl.Error{Role: "target", Err: &pgconn.PgError{Code: "3D000"}}, true},
