@@ -101,10 +101,12 @@ func checkBookkeepingRights(ctx context.Context, conn *pgx.Conn, write bool) err
 	}
 	var role, owner string
 	var allowed *bool // nil: no cutover schema
+	// CASE, not AND: without USAGE on the schema, to_regclass of a name in
+	// it fails instead of returning NULL, and AND does not promise an order.
 	if err := conn.QueryRow(ctx, `SELECT current_user, n.nspowner::regrole::text,
-			has_schema_privilege(n.oid, 'USAGE')
-			AND coalesce(has_table_privilege(to_regclass($2), $4), true)
-			AND coalesce(has_table_privilege(to_regclass($3), $4), true)
+			CASE WHEN has_schema_privilege(n.oid, 'USAGE') THEN
+				coalesce(has_table_privilege(to_regclass($2), $4), true) AND coalesce(has_table_privilege(to_regclass($3), $4), true)
+			ELSE false END
 		FROM pg_namespace n WHERE n.nspname = $1`, BookkeepingSchema, VersionTable, checksumTable, privileges).Scan(&role, &owner, &allowed); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
