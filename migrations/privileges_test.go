@@ -7,10 +7,24 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
 )
+
+// ownedByTheServer returns a new database that the test server's
+// superuser owns (its URL and name), with a superuser connection to the
+// server and one to the database, for tests of other roles' rights.
+func ownedByTheServer(t *testing.T) (db, name string, admin, conn *pgx.Conn) {
+	t.Helper()
+	db = pgtest.NewDB(t)
+	admin, conn = pgtest.Connect(t, pgtest.AdminURL(t)), pgtest.Connect(t, db)
+	if err := conn.QueryRow(context.Background(), `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return db, name, admin, conn
+}
 
 // TestApplyRefusesARoleThatMayNotCreate: a role that neither owns the
 // target database nor may create in it and in its schema public (which
@@ -21,13 +35,8 @@ import (
 func TestApplyRefusesARoleThatMayNotCreate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.NewDB(t)
-	admin, conn := pgtest.Connect(t, pgtest.AdminURL(t)), pgtest.Connect(t, db)
+	db, name, admin, conn := ownedByTheServer(t)
 	role := pgtest.NewRole(t, admin, conn, "cutover_schema", "")
-	var name string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
 	asRole := pgtest.AsRole(t, db, role)
 	refused := func(want ...string) {
 		t.Helper()
@@ -71,14 +80,9 @@ func TestApplyRefusesARoleThatMayNotCreate(t *testing.T) {
 func TestSchemaCommandsNameTheRightsTheyLack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.NewDB(t)
-	admin, conn := pgtest.Connect(t, pgtest.AdminURL(t)), pgtest.Connect(t, db)
+	db, name, admin, conn := ownedByTheServer(t)
 	owner := pgtest.NewRole(t, admin, conn, "cutover_applier", "")
 	other := pgtest.NewRole(t, admin, conn, "cutover_other", "")
-	var name string
-	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := admin.Exec(ctx, `ALTER DATABASE `+name+` OWNER TO `+owner); err != nil {
 		t.Fatal(err)
 	}
