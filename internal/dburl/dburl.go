@@ -131,10 +131,7 @@ func sqlState(err error) string {
 // TooManyConnections reports whether err is a server's refusal of a new
 // connection for want of a free slot (SQLSTATE 53300: max_connections, or
 // the role's or the database's CONNECTION LIMIT).
-func TooManyConnections(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "53300"
-}
+func TooManyConnections(err error) bool { return sqlState(err) == "53300" }
 
 // ExplainLimits explains err when a limit of the server stopped a command,
 // at whatever step: a connection refused for want of a free slot
@@ -147,7 +144,6 @@ func TooManyConnections(err error) bool {
 func ExplainLimits(err error, need Connections) error {
 	var explained *limitError
 	var said *Error
-	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &explained):
 		return err
@@ -162,7 +158,7 @@ func ExplainLimits(err error, need Connections) error {
 			hint += "; " + need.String()
 		}
 		return &limitError{err, hint}
-	case errors.As(err, &pgErr) && pgErr.Code == "53400":
+	case sqlState(err) == "53400":
 		return &limitError{err, "a limit of the server's configuration stopped the statement; temp_file_limit, the room a sort or a hash may take in temporary files, is the usual one for the cutover's large statements: " +
 			"lift it for the cutover's role (ALTER ROLE … SET temp_file_limit = -1, as a superuser), then re-run the same command"}
 	}

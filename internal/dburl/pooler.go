@@ -2,7 +2,6 @@ package dburl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -65,8 +64,7 @@ func (e *PoolerError) Unwrap() error { return e.Refusal }
 // value with 22023); only something that speaks the protocol in its stead
 // answers 08P01 to a well-formed start-up message.
 func pooled(err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "08P01" {
+	if sqlState(err) == "08P01" {
 		return &PoolerError{Refusal: err}
 	}
 	return err
