@@ -37,7 +37,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "target", Usage: "an EMPTY target database (default: a throwaway server); pgcopydb clones into a sibling database", EnvVars: []string{"CUTOVER_BENCH_TARGET_URL"}},
 			&cli.BoolFlag{Name: "skip-pgcopydb", Usage: "do not run pgcopydb even when it is installed"},
 			&cli.StringFlag{Name: "baseline", Usage: "a --json report from another scale, to check that peak RSS does not grow with scale", TakesFile: true},
-			&cli.StringFlag{Name: "compare", Usage: "another cutover binary (say, a build of an earlier commit): also run each binary's `cutover run` --rounds times, alternating, on the same source", TakesFile: true},
+			&cli.StringFlag{Name: "compare", Usage: "`OTHER`, another cutover binary (say, a build of an earlier commit): also run each binary's cutover run --rounds times, alternating, on the same source", TakesFile: true},
 			&cli.IntFlag{Name: "rounds", Usage: "with --compare: runs of each binary", Value: 2},
 		},
 		Before: func(c *cli.Context) error {

@@ -33,7 +33,7 @@ func diffCommand() *cli.Command {
 			sourceFlag(), targetFlag(),
 			workersFlag("parallel readers and writers", runtime.NumCPU()),
 			&cli.BoolFlag{Name: "no-sessions", Usage: "preview a run that discards every session", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
-			&cli.BoolFlag{Name: "full", Usage: "preview `cutover run --full`: every mapping redone, so no change in the target is left alone"},
+			&cli.BoolFlag{Name: "full", Usage: "preview cutover run --full: every mapping redone, so no change in the target is left alone"},
 			&cli.IntFlag{Name: "samples", Usage: "row diffs shown per target table", Value: defaultSamples},
 			reportDirFlag(),
 		},

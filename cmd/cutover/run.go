@@ -25,7 +25,7 @@ func runFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-rejects", Usage: "stop once more rows than this are rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
 		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as `cutover diff`)"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as cutover diff does)"},
 		&cli.IntFlag{Name: "samples", Usage: "with --dry-run: row diffs shown per target table", Value: defaultSamples},
 		dryRunReportDir(),
 	}
@@ -35,7 +35,7 @@ func runFlags() []cli.Flag {
 // run's proof is `cutover verify --report-dir`).
 func dryRunReportDir() *cli.StringFlag {
 	f := reportDirFlag()
-	f.Usage = "with --dry-run: " + f.Usage + " (for a run, `cutover verify --report-dir` writes its proof)"
+	f.Usage = "with --dry-run: " + f.Usage + " (for a run, cutover verify --report-dir writes its proof)"
 	prepare := f.Action
 	f.Action = func(c *cli.Context, dir string) error {
 		if !c.Bool("dry-run") {

@@ -23,7 +23,7 @@ func statusCommand() *cli.Command {
 		Flags: []cli.Flag{
 			targetFlag(),
 			&cli.StringFlag{Name: "source", Usage: "legacy database URL, to tell exactly what a re-run would do (only read)", EnvVars: []string{"CUTOVER_SOURCE_URL"}},
-			&cli.BoolFlag{Name: "no-sessions", Usage: "the re-run would discard every session (as `run --no-sessions`)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
+			&cli.BoolFlag{Name: "no-sessions", Usage: "the re-run would discard every session (as run --no-sessions)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 			workersFlag("parallel readers of the source", runtime.NumCPU()),
 		},
 		Action: func(c *cli.Context) error {
