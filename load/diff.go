@@ -15,6 +15,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // DryRunStage is the scratch schema of dry runs, apart from a real run's.
@@ -102,7 +103,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err // the dry run writes its scratch stage there
 	}
-	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+	if err := migrations.CheckTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err
 	}
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {

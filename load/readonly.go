@@ -22,7 +22,7 @@ import (
 func Refused(err error) bool {
 	for _, target := range []any{
 		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
-		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*TargetEncodingError),
+		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*migrations.TargetEncodingError),
 		new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError), new(*migrations.BookkeepingRightsError),
 	} {
 		if errors.As(err, target) {
@@ -57,33 +57,6 @@ func checkWritable(ctx context.Context, conn *pgx.Conn, target string) error {
 	}
 	if recovering || readOnly {
 		return &ReadOnlyTargetError{Target: target, Standby: recovering}
-	}
-	return nil
-}
-
-// TargetEncodingError refuses a target database whose encoding is not
-// UTF8: a run copies the source's text in its UTF-8 bytes, converting
-// nothing (binary COPY), so a target in another encoding would store them
-// as characters of its own (mojibake), and no check could tell, as both
-// sides would hash the same bytes. Nothing was written.
-type TargetEncodingError struct {
-	Target   string // dburl.Describe of its URL
-	Encoding string
-}
-
-func (e *TargetEncodingError) Error() string {
-	return fmt.Sprintf("the target %s is a database in encoding %s, and the cutover writes the application's text as UTF-8: create the target database with ENCODING 'UTF8' (CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8'), apply the schema there, and run against it (nothing was written)", e.Target, e.Encoding)
-}
-
-// checkTargetEncoding refuses a target whose encoding is not UTF8
-// (TargetEncodingError).
-func checkTargetEncoding(ctx context.Context, conn *pgx.Conn, target string) error {
-	var enc string
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err != nil {
-		return fmt.Errorf("read the target's encoding: %w", err)
-	}
-	if enc != "UTF8" {
-		return &TargetEncodingError{Target: target, Encoding: enc}
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func TestRefused(t *testing.T) {
 		{&dburl.SameDatabaseError{}, true},
 		{&load.SealedError{}, true},
 		{&load.ReadOnlyTargetError{}, true},
-		{&load.TargetEncodingError{}, true},
+		{&migrations.TargetEncodingError{}, true},
 		{&load.TargetOwnerError{Owners: []string{"o"}}, true},
 		{&load.TargetIsLegacyError{}, true},
 		{&load.SchemaError{File: "0001_auth.sql"}, true},

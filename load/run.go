@@ -230,14 +230,18 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	defer s.close()
+	// A target that cannot be written, or not in UTF-8, is refused before
+	// its schema is judged: applying the schema would not help it.
+	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		<-schemaChecked
+		return nil, err
+	}
+	if err := migrations.CheckTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
+		<-schemaChecked
+		return nil, err
+	}
 	if err := <-schemaChecked; err != nil {
 		return nil, s.explainSchemaError(ctx, err)
-	}
-	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
-		return nil, err
-	}
-	if err := checkTargetEncoding(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
-		return nil, err
 	}
 	if err := checkTargetOwner(ctx, s.target, dburl.Describe(cfg.TargetURL), s.targetTables()); err != nil {
 		return nil, err

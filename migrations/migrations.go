@@ -113,9 +113,10 @@ type Status struct {
 
 // Apply applies every pending migration to the database at targetURL and
 // returns the files it applied. It fails with a *TamperedError, before
-// applying anything, when an applied migration's file has changed, and
-// with a *CreatePrivilegeError, before creating anything, when the role
-// may not create what it would.
+// applying anything, when an applied migration's file has changed, with a
+// *TargetEncodingError when the database is not in UTF-8, and with a
+// *CreatePrivilegeError when the role may not create what it would (both
+// before creating anything).
 func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string, error) {
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
@@ -127,6 +128,9 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(applyLockID))
 
+	if err := CheckTargetEncoding(ctx, conn, dburl.Describe(targetURL)); err != nil {
+		return nil, err
+	}
 	if err := checkBookkeepingRights(ctx, conn, true); err != nil {
 		return nil, err
 	}
