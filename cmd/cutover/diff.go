@@ -63,10 +63,7 @@ func dryRun(c *cli.Context, cfg load.Config) error {
 		return err
 	}
 	rep := report.FromDryRun(d, dburl.Describe(cfg.SourceURL), dburl.Describe(cfg.TargetURL), true, report.Options{})
-	if err := report.WriteText(c.App.Writer, rep, 2*samples); err != nil {
-		return err
-	}
-	if err := writeReports(c, rep); err != nil {
+	if err := printReport(c, rep, 2*samples); err != nil {
 		return err
 	}
 	if !rep.OK {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,4 +121,64 @@ func TestReportDirIsCheckedFirst(t *testing.T) {
 			t.Errorf("%s: exit %d, refused for the report directory: %t, tried to connect: %t\n%s", strings.Join(args, " "), code, refused, connected, stderr)
 		}
 	}
+}
+
+// TestReportsOutliveAClosedStdout: an operator who pipes the summary into
+// `head` or a pager closes stdout early, and the process ends at its next
+// write there (SIGPIPE). The reports of --report-dir are written before the
+// summary, so that they are kept all the same, for a dry run and for a
+// verification alike.
+func TestReportsOutliveAClosedStdout(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		command string
+		dbs     func(t *testing.T) (src, dst string)
+	}{
+		{"diff", func(t *testing.T) (string, string) { return reportLegacy(t), testkit.MigratedTarget(t) }},
+		{"verify", reportFinished},
+	} {
+		t.Run(c.command, func(t *testing.T) {
+			t.Parallel()
+			src, dst := c.dbs(t)
+			dir := t.TempDir()
+			code, stderr := runMainStdoutClosed(t, c.command, "--source", src, "--target", dst, "--report-dir", dir, "--workers", "2")
+			if code == 0 {
+				t.Errorf("%s with its stdout closed: exit 0; the test did not close it in time", c.command)
+			}
+			for _, f := range []string{"report.json", "report.md", "report.html"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s with its stdout closed (exit %d) kept no %s: %v\n%s", c.command, code, f, err, stderr)
+				}
+			}
+			if t.Failed() {
+				return
+			}
+			if r, _ := readReport(t, dir); !r.OK {
+				t.Errorf("%s: the kept report.json says the %s failed", c.command, r.Kind)
+			}
+		})
+	}
+}
+
+// runMainStdoutClosed runs the cutover command with args, its stdout a
+// pipe whose reading end is closed before it starts; it returns the exit
+// code (-1 when a signal ended it) and stderr.
+func runMainStdoutClosed(t *testing.T, args ...string) (code int, stderr string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	var errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = w, &errOut
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), errOut.String()
 }

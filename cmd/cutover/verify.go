@@ -50,10 +50,7 @@ func verifyCommand() *cli.Command {
 				return err
 			}
 			rep := report.FromVerify(res, report.Options{})
-			if err := report.WriteText(c.App.Writer, rep, 25); err != nil {
-				return err
-			}
-			if err := writeReports(c, rep); err != nil {
+			if err := printReport(c, rep, 25); err != nil {
 				return err
 			}
 			if !res.OK() {
@@ -65,16 +62,35 @@ func verifyCommand() *cli.Command {
 }
 
 // writeReports writes report.json, report.md and report.html when
-// --report-dir is set.
-func writeReports(c *cli.Context, rep *report.Report) error {
+// --report-dir is set, and returns the line that says so ("" when it is
+// not), for after the summary. Call it before the summary goes to stdout:
+// a stdout closed early (`| head`, a pager quit) ends the process at its
+// next write there (SIGPIPE), and the reports asked for would be lost.
+func writeReports(c *cli.Context, rep *report.Report) (string, error) {
 	dir := c.String("report-dir")
 	if dir == "" {
-		return nil
+		return "", nil
 	}
 	if err := report.WriteDir(dir, rep); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("reports written: %s/report.json, report.md, report.html", dir), nil
+}
+
+// printReport writes the text summary of rep (samples findings per check
+// and table) on stdout, after the reports (writeReports), then the line
+// that says where those are on stderr.
+func printReport(c *cli.Context, rep *report.Report, samples int) error {
+	written, err := writeReports(c, rep)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "reports written: %s/report.json, report.md, report.html\n", dir)
+	if err := report.WriteText(c.App.Writer, rep, samples); err != nil {
+		return err
+	}
+	if written != "" {
+		fmt.Fprintln(c.App.ErrWriter, written)
+	}
 	return nil
 }
 
