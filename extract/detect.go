@@ -127,14 +127,25 @@ func (e *ShapeError) Error() string {
 // the fewest changes; Missing are its tables the source lacks, Foreign the
 // source's tables in a shape it does not have, each with the flavors whose
 // shape or table it is ("focus_pause_state in its v15 shape").
+//
+// A source with none of the legacy tables in public names the other
+// schemas that hold tables of their names (Elsewhere): a legacy database
+// restored under another schema name.
 type FlavorError struct {
 	Closest          string
 	Of               int // the closest flavor's table count, drift tables aside
 	Missing, Foreign []string
+	Elsewhere        []SchemaTables
 }
 
+// none is a source with none of the legacy tables in public.
+func (e *FlavorError) none() bool { return e.Of == len(e.Missing) && len(e.Foreign) == 0 }
+
 func (e *FlavorError) Error() string {
-	if e.Of == len(e.Missing) && len(e.Foreign) == 0 {
+	if e.none() && len(e.Elsewhere) > 0 {
+		return "the source has none of the legacy tables in schema public, but " + elsewhereAdvice(e.Elsewhere) + " (nothing was written)"
+	}
+	if e.none() {
 		return "the source has none of the legacy tables in schema public: is it the legacy database? (nothing was written)"
 	}
 	var parts []string
@@ -330,7 +341,13 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		}
 	}
 	if src.Flavor == "" {
-		return nil, &DetectError{Problems: []error{flavorError(src.Tables)}}
+		fe := flavorError(src.Tables)
+		if fe.none() {
+			if fe.Elsewhere, err = schemasHolding(ctx, conn); err != nil {
+				return nil, err
+			}
+		}
+		return nil, &DetectError{Problems: []error{fe}}
 	}
 	if err := readSizes(ctx, conn, src); err != nil {
 		return nil, err

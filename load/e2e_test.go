@@ -624,7 +624,9 @@ func TestRefusesUnknownSource(t *testing.T) {
 		{"unknown table", `CREATE TABLE public.mystery (id int PRIMARY KEY, note text)`, []string{`"mystery"`}},
 		{"altered shape", `ALTER TABLE public.habits ADD COLUMN colour2 text`, []string{`"habits"`, "colour2"}},
 		{"retyped column", `ALTER TABLE public.books ALTER COLUMN rating TYPE bigint`, []string{`"books"`, "rating"}},
-		{"empty database", `DROP SCHEMA public CASCADE; CREATE SCHEMA public`, []string{"none of the legacy tables"}},
+		{"empty database", `DROP SCHEMA public CASCADE; CREATE SCHEMA public`, []string{"none of the legacy tables in schema public: is it the legacy database?"}},
+		{"restored into another schema", `ALTER SCHEMA public RENAME TO legacy; CREATE SCHEMA public; CREATE SCHEMA other; CREATE TABLE other.users (id int)`,
+			[]string{"none of the legacy tables in schema public, but schema legacy holds 7", "schema other holds 1 of them", `ALTER SCHEMA "legacy" RENAME TO public`}},
 		{"missing table", `DROP TABLE public.books CASCADE`, []string{"matches no legacy flavor", "closest is v21", "lacks 1 of its", "(books)"}},
 		{"two flavors' migrations", v15Pause, []string{"matches no legacy flavor", "closest is v21", "focus_pause_state in its v15 shape"}},
 	}
