@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -278,20 +279,23 @@ var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolatio
 // StartSessions makes the sessions of cfg start without the server's
 // timeouts (noTimeouts, and idle_session_timeout from PostgreSQL 14) and
 // with the pinned settings, except those the URL sets itself (a
-// statement_timeout=… parameter of the URL wins). Every connection of the
+// statement_timeout=… parameter of the URL wins, and so does an
+// options=-c statement_timeout=… one). Every connection of the
 // cutover goes through it. A session that does not show the values asked
 // for, or runs in another server process than the one its connection was
 // told of, fails to connect with a *PoolerError: something between the
 // cutover and the server (a pooler) dropped them, or hands sessions out.
 func StartSessions(cfg *pgconn.Config) {
 	var asked []Setting
+	inOptions := optionSettings(cfg.RuntimeParams["options"])
 	for _, s := range append(slices.Clone(noTimeouts), pinned...) {
-		if _, set := cfg.RuntimeParams[s.Name]; !set {
+		if _, set := cfg.RuntimeParams[s.Name]; !set && !inOptions[s.Name] {
 			cfg.RuntimeParams[s.Name] = s.Value
 			asked = append(asked, s)
 		}
 	}
 	_, idleSet := cfg.RuntimeParams["idle_session_timeout"]
+	idleSet = idleSet || inOptions["idle_session_timeout"]
 	after := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
 		if after != nil {
@@ -310,6 +314,58 @@ func StartSessions(cfg *pgconn.Config) {
 		}
 		return checkStarted(ctx, c, stmt, asked)
 	}
+}
+
+// optionSettings returns the names of the settings that options, the
+// start-up parameter of command-line switches (a URL's
+// options=-c name=value), sets: "-c name=value", "-cname=value" and
+// "--name=value", split at white space that no backslash escapes, as the
+// server splits them. The server applies these before the other start-up
+// parameters, so a setting the cutover pinned beside them would win.
+func optionSettings(options string) map[string]bool {
+	var args []string
+	var arg strings.Builder
+	escaped, inArg := false, false
+	for _, r := range options {
+		switch {
+		case escaped:
+			arg.WriteRune(r)
+			escaped, inArg = false, true
+		case r == '\\':
+			escaped, inArg = true, true
+		case unicode.IsSpace(r):
+			if inArg {
+				args = append(args, arg.String())
+				arg.Reset()
+				inArg = false
+			}
+		default:
+			arg.WriteRune(r)
+			inArg = true
+		}
+	}
+	if inArg {
+		args = append(args, arg.String())
+	}
+	set := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		var setting string
+		switch a := args[i]; {
+		case a == "-c" && i+1 < len(args):
+			i++
+			setting = args[i]
+		case strings.HasPrefix(a, "--"):
+			setting = a[2:]
+		case strings.HasPrefix(a, "-c"):
+			setting = a[2:]
+		default:
+			continue
+		}
+		if name, _, ok := strings.Cut(setting, "="); ok {
+			set[strings.ReplaceAll(strings.ToLower(name), "-", "_")] = true
+		}
+	}
+	return set
 }
 
 // serverMajor is the major version the server reported, 0 when it cannot

@@ -208,7 +208,7 @@ func TestErrorIsOneLineWithoutRepeats(t *testing.T) {
 
 // TestSessionsWithoutServerTimeouts: on a database that sets every timeout
 // to a millisecond (idle sessions: a second), a connection and a pool's connections start with them
-// off; a timeout the URL sets is kept.
+// off; a timeout the URL sets is kept, as a parameter or in its options.
 func TestSessionsWithoutServerTimeouts(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewDB(t)
@@ -238,15 +238,20 @@ func TestSessionsWithoutServerTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	withURLTimeout := parsed.Query()
-	withURLTimeout.Set("statement_timeout", "2h")
-	parsed.RawQuery = withURLTimeout.Encode()
+	withParam := func(name, value string) string {
+		p := *parsed
+		q := p.Query()
+		q.Set(name, value)
+		p.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads a '+' as itself
+		return p.String()
+	}
 	for _, c := range []struct {
 		name, url string
 		want      map[string]string // setting → value; the others 0
 	}{
 		{"server's timeouts", u, nil},
-		{"the URL's statement_timeout", parsed.String(), map[string]string{"statement_timeout": "2h"}},
+		{"the URL's statement_timeout", withParam("statement_timeout", "2h"), map[string]string{"statement_timeout": "2h"}},
+		{"the URL's options", withParam("options", "-c statement_timeout=2h --lock-timeout=3s"), map[string]string{"statement_timeout": "2h", "lock_timeout": "3s"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			show := func(q interface {
