@@ -109,6 +109,9 @@ func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, s.explainSchemaError(ctx, err)
 	}
+	if err := migrations.WorkingRun(ctx, s.target); err != nil {
+		return nil, err // what a run is rewriting cannot be compared
+	}
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
 		return nil, err
 	}

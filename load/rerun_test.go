@@ -31,6 +31,7 @@ import (
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/migrations"
 )
 
 // errInjected is the failure the fault hooks inject.
@@ -925,7 +926,7 @@ func TestSecondRunRefuses(t *testing.T) {
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	var re *RunningError
+	var re *migrations.RunningError
 	if !errors.As(second, &re) {
 		t.Fatalf("second run: got %v, want a RunningError", second)
 	}

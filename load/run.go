@@ -24,8 +24,8 @@ import (
 )
 
 // runLockID is the advisory lock a run holds on the target for its whole
-// duration, so that two runs never work on one target at once.
-const runLockID = 7_401_100_002
+// duration (migrations.RunLockID).
+const runLockID = migrations.RunLockID
 
 // Config is everything a run needs.
 type Config struct {
@@ -81,22 +81,6 @@ type Event struct {
 // ErrTooManyRejects is returned by Run when more rows than MaxRejects would
 // be rejected.
 var ErrTooManyRejects = errors.New("too many rejects")
-
-// RunningError reports that another run holds the target.
-type RunningError struct {
-	RunID     int64
-	Host      string
-	PID       int
-	StartedAt time.Time
-}
-
-func (e *RunningError) Error() string {
-	if e.RunID == 0 {
-		return "another cutover run is working on this target (it holds the run lock); wait for it to finish"
-	}
-	return fmt.Sprintf("another cutover run (run %d, pid %d on %s, started %s) is working on this target; wait for it to finish",
-		e.RunID, e.PID, e.Host, e.StartedAt.UTC().Format(time.RFC3339))
-}
 
 // StepError is a run's failure in one batch of a legacy table (extract), or
 // in the mapping of a legacy table (decide, apply: Batch is 0, all of its
@@ -494,10 +478,7 @@ func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("take the run lock: %w", err)
 	}
 	if !got {
-		re := &RunningError{}
-		conn.QueryRow(ctx, `SELECT id, host, pid, started_at FROM `+bk+`.runs WHERE status = 'running' ORDER BY id DESC LIMIT 1`).
-			Scan(&re.RunID, &re.Host, &re.PID, &re.StartedAt)
-		return re
+		return migrations.RunningRecord(ctx, conn)
 	}
 	return nil
 }

@@ -72,7 +72,8 @@ func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
 
 // SealTarget seals the target at targetURL (see Seal): its last run must
 // have finished (ErrNotFinished otherwise), and no run may be working on
-// it (it takes the run lock for the moment, *RunningError otherwise).
+// it (it takes the run lock for the moment, *migrations.RunningError
+// otherwise).
 // Sealing a sealed target returns its seal unchanged.
 func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))

@@ -15,6 +15,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // StatusReport is what the bookkeeping of a target says: the runs, each
@@ -312,11 +313,9 @@ func movedTables(plan []extract.Batch, sums map[string]extract.Checksum, recs ma
 
 // read reads the runs, the lock and the rejects.
 func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1)`,
-		int64(runLockID>>32), int64(runLockID&0xffffffff)).Scan(&rep.LockHeld); err != nil {
-		return fmt.Errorf("read the run lock: %w", err)
+	var err error
+	if rep.LockHeld, err = migrations.RunLockHeld(ctx, conn); err != nil {
+		return err
 	}
 	// The sizes through to_jsonb: bookkeeping of an earlier build has no
 	// such columns (status changes nothing, and adds none).

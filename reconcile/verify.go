@@ -410,6 +410,11 @@ func (v *verifier) prepare(ctx context.Context) error {
 			v.tgt.put(tc)
 		}
 	}()
+	// Not while a run works: the checks would read a target being
+	// rewritten, its catalog included (indexes dropped and rebuilt).
+	if err := migrations.WorkingRun(ctx, tc); err != nil {
+		return err
+	}
 	if v.tcat, err = readCatalog(ctx, tc, true); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}

@@ -315,9 +315,13 @@ func TestSecondRunRefusesNamingTheFirst(t *testing.T) {
 	host, _ := os.Hostname()
 	var runID int64
 	procQuery(t, dst, `SELECT max(id) FROM cutover.runs`, &runID)
-	_, stderr, code := runMain(t, nil, "run", "--workers", "2", "--source", src, "--target", dst)
-	if name := fmt.Sprintf("another cutover run (run %d, pid %d on %s,", runID, first.cmd.Process.Pid, host); code != 1 || !strings.Contains(stderr, name) {
-		t.Errorf("second run: exit %d, want 1 and a message naming %q:\n%s", code, name, stderr)
+	// A second run refuses; so do a dry run and a verification, which
+	// would read a target being rewritten.
+	for _, command := range []string{"run", "diff", "verify"} {
+		_, stderr, code := runMain(t, nil, command, "--workers", "2", "--source", src, "--target", dst)
+		if name := fmt.Sprintf("another cutover run (run %d, pid %d on %s,", runID, first.cmd.Process.Pid, host); code != 1 || !strings.Contains(stderr, name) {
+			t.Errorf("%s during the run: exit %d, want 1 and a message naming %q:\n%s", command, code, name, stderr)
+		}
 	}
 	stdout, _, _ := runMain(t, nil, "status", "--target", dst)
 	if name := fmt.Sprintf("run %d (pid %d on %s) is working on this target", runID, first.cmd.Process.Pid, host); !strings.Contains(stdout, name) {

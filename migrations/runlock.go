@@ -1,0 +1,74 @@
+package migrations
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RunLockID is the advisory lock a run holds on the target for its whole
+// duration, in the session that records it, so that two runs never work
+// on one target at once.
+const RunLockID = 7_401_100_002
+
+// RunningError reports that a run holds the target: a second run, a seal,
+// a dry run or a verification refuses to start while it works.
+type RunningError struct {
+	RunID     int64 // 0 when the working run's record cannot be read
+	Host      string
+	PID       int
+	StartedAt time.Time
+}
+
+func (e *RunningError) Error() string {
+	if e.RunID == 0 {
+		return "another cutover run is working on this target (it holds the run lock); wait for it to finish"
+	}
+	return fmt.Sprintf("another cutover run (run %d, pid %d on %s, started %s) is working on this target; wait for it to finish",
+		e.RunID, e.PID, e.Host, e.StartedAt.UTC().Format(time.RFC3339))
+}
+
+// Queryer is what the run lock's readers need of a connection.
+type Queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// RunLockHeld reports whether a session holds the run lock on q's
+// database.
+func RunLockHeld(ctx context.Context, q Queryer) (bool, error) {
+	var held bool
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1)`,
+		int64(RunLockID>>32), int64(RunLockID&0xffffffff)).Scan(&held); err != nil {
+		return false, fmt.Errorf("read the run lock: %w", err)
+	}
+	return held, nil
+}
+
+// WorkingRun returns a *RunningError naming the run whose session holds
+// the run lock on q's database, or nil when none does. A reader (a dry
+// run, a verification) calls it before it starts: what it would read of
+// a target that a run is rewriting says nothing. A run may still start
+// after it; only the run lock itself excludes runs from each other.
+func WorkingRun(ctx context.Context, q Queryer) error {
+	held, err := RunLockHeld(ctx, q)
+	if err != nil || !held {
+		return err
+	}
+	return RunningRecord(ctx, q)
+}
+
+// RunningRecord returns a *RunningError naming the newest run recorded
+// as running on q's database, for a caller that found the run lock held.
+// When no such record can be read, RunID is 0: the lock said enough.
+func RunningRecord(ctx context.Context, q Queryer) *RunningError {
+	re := &RunningError{}
+	if err := q.QueryRow(ctx, `SELECT id, host, pid, started_at FROM `+pgx.Identifier{BookkeepingSchema}.Sanitize()+`.runs WHERE status = 'running' ORDER BY id DESC LIMIT 1`).
+		Scan(&re.RunID, &re.Host, &re.PID, &re.StartedAt); err != nil {
+		return &RunningError{}
+	}
+	return re
+}
