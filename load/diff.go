@@ -85,7 +85,8 @@ func (d *Diff) Changes() int64 {
 // transform, decide — and compares the decisions with the target, writing
 // nothing to the application tables or the bookkeeping schema. It uses a
 // scratch schema (DryRunStage) in the target and drops it at the end.
-// samples bounds the row diffs shown per table.
+// samples bounds the row diffs shown per table. While a run works on the
+// target it fails with a *migrations.RunningError.
 func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	cfg.defaults()
 	d, err := dryRun(ctx, cfg, samples)

@@ -249,7 +249,8 @@ type verifier struct {
 // Verify proves the cutover from the two databases themselves (see the
 // package documentation). It reads both in read-only transactions on one
 // snapshot each and writes nothing. It returns an error only when it cannot
-// verify; what does not hold is in the Result's findings.
+// verify (a *migrations.RunningError while a run works on the target);
+// what does not hold is in the Result's findings.
 func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
 	res, err := verify(ctx, cfg)

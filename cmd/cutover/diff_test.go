@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/reconcile/report"
 
@@ -171,7 +173,9 @@ func runMainStdoutClosed(t *testing.T, args ...string) (code int, stderr string)
 	}
 	r.Close()
 	defer w.Close()
-	cmd := exec.Command(os.Args[0], args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envRunMain+"=1")
 	var errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = w, &errOut
