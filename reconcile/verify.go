@@ -100,7 +100,7 @@ type Reason struct {
 // RunInfo describes a run recorded in the target.
 type RunInfo struct {
 	ID     int64
-	Status string // running, done, failed
+	Status string // done, failed, or interrupted (recorded as running, and no run holds the lock)
 	Error  string
 }
 
@@ -445,9 +445,18 @@ func (v *verifier) prepare(ctx context.Context) error {
 		if errText != nil {
 			v.res.LastRun.Error = *errText
 		}
+		if v.res.LastRun.Status == "running" {
+			// No run holds the run lock (WorkingRun above): its
+			// process or connection ended before it could say so.
+			v.res.LastRun.Status = "interrupted"
+		}
 		if v.res.LastRun.Status != "done" {
+			how := v.res.LastRun.Status
+			if how == "interrupted" {
+				how = "was interrupted (its process or connection ended)"
+			}
 			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone,
-				Message: fmt.Sprintf("the last run (%d) is %s, not done: run `cutover run` again to finish it", v.res.LastRun.ID, v.res.LastRun.Status)})
+				Message: fmt.Sprintf("the last run (%d) %s and did not finish: run `cutover run` again to finish it", v.res.LastRun.ID, how)})
 		}
 		// Another flavor than the run loaded: every check after this
 		// fails, and this finding says why. (Another database name alone

@@ -365,6 +365,10 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE cutover.runs SET status = 'failed', error = 'killed' WHERE id = (SELECT max(id) FROM cutover.runs)`)
 			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
 		}},
+		{"the last run was interrupted", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `UPDATE cutover.runs SET status = 'running', finished_at = NULL WHERE id = (SELECT max(id) FROM cutover.runs)`)
+			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
+		}},
 		{"a changed secret is named but not shown", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM sessions ORDER BY id LIMIT 1`)
 			exec(t, dst, `UPDATE sessions SET token = 'tampered-token-value' WHERE id = '`+id+`'`)
@@ -373,6 +377,17 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}
 	// Further checks of the result, by case.
 	also := map[string]func(t *testing.T, res *reconcile.Result){
+		"the last run did not finish": func(t *testing.T, res *reconcile.Result) {
+			if f := failures(res); res.LastRun.Status != "failed" || len(f) != 1 || !strings.Contains(f[0], ") failed and did not finish: run `cutover run` again") {
+				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
+			}
+		},
+		"the last run was interrupted": func(t *testing.T, res *reconcile.Result) {
+			// Recorded as running, and no run holds the run lock.
+			if f := failures(res); res.LastRun.Status != "interrupted" || len(f) != 1 || !strings.Contains(f[0], ") was interrupted (its process or connection ended) and did not finish") {
+				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
+			}
+		},
 		"a ledger entry swapped for one the data never had": func(t *testing.T, res *reconcile.Result) {
 			// Nothing else sees it: the counts agree.
 			if f := failures(res); len(f) != 1 || !strings.Contains(f[0], "as many, but not the same keys") {
