@@ -73,15 +73,19 @@ func ReadStandby(ctx context.Context, q Querier) (*Standby, error) {
 // Position says how far the standby has replayed its primary's changes,
 // which is all a run on it reads: the last replayed commit's time, and the
 // WAL it has received but not replayed yet.
-func (s Standby) Position() string {
+func (s Standby) Position() string { return s.PositionBefore("the run") }
+
+// PositionBefore is Position for another reader than a run: reader is
+// what began when the standby was read ("verify").
+func (s Standby) PositionBefore(reader string) string {
 	last := "no commit replayed since the standby started"
 	if !s.LastReplayed.IsZero() {
 		age := s.ReadAt.Sub(s.LastReplayed)
 		if age >= time.Second {
 			age = age.Round(time.Second)
 		}
-		last = fmt.Sprintf("its last replayed commit is from %s, %s before the run began",
-			s.LastReplayed.UTC().Format(time.RFC3339), age.Round(time.Millisecond))
+		last = fmt.Sprintf("its last replayed commit is from %s, %s before %s began",
+			s.LastReplayed.UTC().Format(time.RFC3339), age.Round(time.Millisecond), reader)
 	}
 	return fmt.Sprintf("%s, and %d bytes of WAL it received are not replayed yet", last, s.Unreplayed)
 }

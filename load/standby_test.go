@@ -16,6 +16,7 @@ import (
 	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/reconcile"
 )
 
 // TestRunFromAHotStandby reads the legacy database from a hot standby of
@@ -175,6 +176,18 @@ func TestRunFromAHotStandby(t *testing.T) {
 	}
 	if d.Standby == nil || !d.Standby.Waits() || d.Standby.LastReplayed.IsZero() {
 		t.Errorf("a dry run on the standby tells of it as %+v, want its settings (waiting) and replay position", d.Standby)
+	}
+	// Verify reads the standby too, and says so: what it has not replayed
+	// would show as differences.
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: standby.URL("legacy"), TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := regexp.MustCompile(`^the source is a hot standby, and verify compares the target with what it has replayed: its last replayed commit is from [0-9T:Z-]+, [0-9.a-z]+ before verify began, and [0-9]+ bytes of WAL it received are not replayed yet\. A row its primary wrote`)
+	if !res.OK() || !slices.ContainsFunc(res.Findings, func(f reconcile.Finding) bool {
+		return f.Kind == reconcile.KindHotStandby && f.Severity == reconcile.Info && told.MatchString(f.Message)
+	}) {
+		t.Errorf("verify on the standby: ok %v, findings %+v; want it to hold, with a note matching %s", res.OK(), res.Findings, told)
 	}
 }
 

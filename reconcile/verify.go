@@ -288,6 +288,11 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	v.res.Flavor = src.Flavor
+	if standby != nil {
+		v.add(Finding{Severity: Info, Check: CheckSource, Kind: KindHotStandby, Message: "the source is a hot standby, and verify compares the target with what it has replayed: " +
+			standby.PositionBefore("verify") + ". A row its primary wrote that it has not replayed yet shows as a difference: " +
+			"verify once the application has stopped and the standby has replayed all its primary wrote (pg_current_wal_lsn() on the primary at most pg_last_wal_replay_lsn() on the standby)"})
+	}
 	if v.ms, err = mappings.For(src.Shapes()); err != nil {
 		return nil, err
 	}
