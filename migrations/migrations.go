@@ -171,13 +171,22 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string
 const appName = "cutover schema"
 
 // Statuses reports every embedded migration's state in the target database,
-// without changing it.
+// without changing it. A database no run may write (a *TargetEncodingError)
+// is an error returned with the statuses, which are read all the same.
 func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close(context.Background())
+	st, err := statuses(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	return st, CheckTargetEncoding(ctx, conn, dburl.Describe(targetURL))
+}
+
+func statuses(ctx context.Context, conn *pgx.Conn) ([]Status, error) {
 	all, err := Files()
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func TestEncodingsTheCutoverCannotCopyAreRefused(t *testing.T) {
 	}{
 		{"LATIN1 source", latin1Source, testkit.MigratedTarget(t), [][]string{{"run"}, {"diff"}, {"verify"}, {"status"}},
 			"the source database's encoding is LATIN1, and cutover copies text in the bytes the server stores"},
-		{"LATIN1 target", reportLegacy(t), latin1Target, [][]string{{"schema", "apply"}, {"run"}, {"diff"}},
+		{"LATIN1 target", reportLegacy(t), latin1Target, [][]string{{"schema", "apply"}, {"schema", "status"}, {"run"}, {"diff"}},
 			"is a database in encoding LATIN1, and the cutover writes the application's text as UTF-8: create the target database with ENCODING 'UTF8'"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -39,7 +40,8 @@ func schemaCommand() *cli.Command {
 				Flags: []cli.Flag{targetFlag()},
 				Action: func(c *cli.Context) error {
 					st, err := migrations.Statuses(c.Context, c.String("target"))
-					if err != nil {
+					var encoding *migrations.TargetEncodingError
+					if err != nil && !errors.As(err, &encoding) {
 						return err
 					}
 					w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -59,6 +61,9 @@ func schemaCommand() *cli.Command {
 					}
 					w.Flush()
 					fmt.Fprintf(c.App.Writer, "%d of %d applied\n", applied, len(st))
+					if encoding != nil {
+						return encoding // after the statuses: a run refuses the database
+					}
 					if tampered > 0 {
 						return cli.Exit(fmt.Sprintf("%d applied migration(s) changed since they were applied", tampered), 1)
 					}
