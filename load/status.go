@@ -258,6 +258,16 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 	if rep.Sealed != nil {
 		rep.Next = NextRun{Action: "sealed", Message: (&SealedError{Seal: *rep.Sealed}).Error() + ". A run refuses; unsealed: " + rep.Next.Message}
 	}
+	if !rep.LockHeld {
+		// A target whose schema a run refuses: that first.
+		switch err := checkSchema(ctx, cfg.TargetURL); {
+		case err == nil:
+		case Refused(err):
+			rep.Next = NextRun{Action: "refused", Message: "a run would refuse this target: " + strings.TrimSuffix(err.Error(), " (nothing was written)")}
+		default:
+			return nil, fmt.Errorf("status: %w", err)
+		}
+	}
 	return rep, nil
 }
 

@@ -71,8 +71,16 @@ func TestRunRefusesATargetWithoutTheSchema(t *testing.T) {
 		{empty, "the target schema is not applied (0001_auth.sql is pending): run `cutover schema apply --target …` first (nothing was written)"},
 		{changed, "the target schema's migration 0004_habits_goals.sql changed since it was applied"},
 	} {
-		refusedByAll(t, []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + c.dst}, c.want,
-			[]string{"run", "--max-rejects", "-1"}, []string{"diff"})
+		env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + c.dst}
+		refusedByAll(t, env, c.want, []string{"run", "--max-rejects", "-1"}, []string{"diff"})
+		// Status says what the run would refuse, where it used to say
+		// that a run loads everything.
+		for _, args := range [][]string{{"status"}, {"status", "--source", src}} {
+			want := "NEXT RUN\n  a run would refuse this target: " + strings.TrimSuffix(c.want, " (nothing was written)")
+			if stdout, stderr, code := runMain(t, env, args...); code != 0 || !strings.Contains(stdout, want) || strings.Contains(stdout, "nothing was written") {
+				t.Errorf("%v: exit %d, want 0 and %q:\n%s\n%s", args, code, want, stdout, stderr)
+			}
+		}
 		var written bool
 		if err := pgtest.Connect(t, c.dst).QueryRow(ctx, `SELECT to_regclass('cutover.runs') IS NOT NULL`).Scan(&written); err != nil || written {
 			t.Errorf("the refused commands wrote the run bookkeeping (%v)", err)
