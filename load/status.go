@@ -100,7 +100,8 @@ type NextRun struct {
 	// working), "finish" (the last run did not finish), "update" (the
 	// source changed), "nothing" (the source is unchanged since the last
 	// finished run), "unknown" (the source was not read), "sealed" (the
-	// target went live: a run refuses).
+	// target went live: a run refuses), "refused" (a run refuses the
+	// target's schema or encoding).
 	Action  string
 	Message string
 	// Redo names the mappings the run would redo and Extract the legacy
