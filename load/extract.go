@@ -20,6 +20,7 @@ import (
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // checkSourceWrites reads the source's write counts again once the run
@@ -320,16 +321,12 @@ func (s *session) restamp(ctx context.Context) error {
 
 // holdsLock fails with errLockLost when the session holding the run lock
 // has ended: the run would then write without excluding another.
-func (s *session) holdsLock(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) error {
-	var held bool
-	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1
-		AND classid::bigint = $2 AND objid::bigint = $3 AND objsubid = 1)`,
-		s.target.PgConn().PID(), int64(runLockID>>32), int64(runLockID&0xffffffff)).Scan(&held); err != nil {
+func (s *session) holdsLock(ctx context.Context, q migrations.Queryer) error {
+	pid, err := migrations.RunLockHolder(ctx, q)
+	if err != nil {
 		return fmt.Errorf("check the run lock: %w", err)
 	}
-	if !held {
+	if pid != int(s.target.PgConn().PID()) {
 		return errLockLost
 	}
 	return nil

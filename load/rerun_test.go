@@ -873,7 +873,7 @@ func TestRerunAfterKilledConnections(t *testing.T) {
 				if c.onlyLock {
 					which = fmt.Sprintf(`pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
 						AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-						AND classid = %d AND objid = %d AND objsubid = 1)`, runLockID>>32, runLockID&0xffffffff)
+						AND classid = %d AND objid = %d AND objsubid = 1)`, migrations.RunLockID>>32, migrations.RunLockID&0xffffffff)
 				}
 				killErr = withConn(ctx, dst, func(conn *pgx.Conn) error {
 					return conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE `+which).Scan(&killed)

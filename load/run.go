@@ -23,10 +23,6 @@ import (
 	"github.com/cutover/cutover/migrations"
 )
 
-// runLockID is the advisory lock a run holds on the target for its whole
-// duration (migrations.RunLockID).
-const runLockID = migrations.RunLockID
-
 // Config is everything a run needs.
 type Config struct {
 	SourceURL, TargetURL string
@@ -234,7 +230,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := takeRunLock(ctx, s.target); err != nil {
 		return nil, err
 	}
-	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(runLockID))
+	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(migrations.RunLockID))
 	if seal, err := readSeal(ctx, s.target); err != nil {
 		return nil, err
 	} else if seal != nil {
@@ -474,7 +470,7 @@ func checkSchema(ctx context.Context, targetURL string) error {
 // returns a RunningError naming the run that holds it.
 func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
 	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(runLockID)).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(migrations.RunLockID)).Scan(&got); err != nil {
 		return fmt.Errorf("take the run lock: %w", err)
 	}
 	if !got {

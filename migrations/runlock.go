@@ -35,17 +35,24 @@ type Queryer interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// RunLockHolder returns the server process id of the session that holds
+// the run lock on q's database, or 0 when none does.
+func RunLockHolder(ctx context.Context, q Queryer) (int, error) {
+	var pid int
+	if err := q.QueryRow(ctx, `SELECT coalesce((SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1), 0)`,
+		int64(RunLockID>>32), int64(RunLockID&0xffffffff)).Scan(&pid); err != nil {
+		return 0, fmt.Errorf("read the run lock: %w", err)
+	}
+	return pid, nil
+}
+
 // RunLockHeld reports whether a session holds the run lock on q's
 // database.
 func RunLockHeld(ctx context.Context, q Queryer) (bool, error) {
-	var held bool
-	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1)`,
-		int64(RunLockID>>32), int64(RunLockID&0xffffffff)).Scan(&held); err != nil {
-		return false, fmt.Errorf("read the run lock: %w", err)
-	}
-	return held, nil
+	pid, err := RunLockHolder(ctx, q)
+	return pid != 0, err
 }
 
 // WorkingRun returns a *RunningError naming the run whose session holds
