@@ -126,10 +126,10 @@ func TestReportDirIsCheckedFirst(t *testing.T) {
 }
 
 // TestReportsOutliveAClosedStdout: an operator who pipes the summary into
-// `head` or a pager closes stdout early, and the process ends at its next
-// write there (SIGPIPE). The reports of --report-dir are written before the
-// summary, so that they are kept all the same, for a dry run and for a
-// verification alike.
+// `head` or a pager closes stdout early. The command still runs to its end
+// and keeps its reports (written before the summary in any case), and it
+// exits 141, as a process that SIGPIPE ended, saying on stderr that its
+// output was cut short: for a dry run and for a verification alike.
 func TestReportsOutliveAClosedStdout(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -143,9 +143,9 @@ func TestReportsOutliveAClosedStdout(t *testing.T) {
 			t.Parallel()
 			src, dst := c.dbs(t)
 			dir := t.TempDir()
-			code, stderr := runMainStdoutClosed(t, c.command, "--source", src, "--target", dst, "--report-dir", dir, "--workers", "2")
-			if code == 0 {
-				t.Errorf("%s with its stdout closed: exit 0; the test did not close it in time", c.command)
+			code, stderr := runMainOutputClosed(t, false, c.command, "--source", src, "--target", dst, "--report-dir", dir, "--workers", "2")
+			if code != 141 || !strings.Contains(stderr, outputCut) {
+				t.Errorf("%s with its stdout closed: exit %d, want 141 and %q on stderr:\n%s", c.command, code, outputCut, stderr)
 			}
 			for _, f := range []string{"report.json", "report.md", "report.html"} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -162,10 +162,35 @@ func TestReportsOutliveAClosedStdout(t *testing.T) {
 	}
 }
 
-// runMainStdoutClosed runs the cutover command with args, its stdout a
-// pipe whose reading end is closed before it starts; it returns the exit
-// code (-1 when a signal ended it) and stderr.
-func runMainStdoutClosed(t *testing.T, args ...string) (code int, stderr string) {
+// outputCut is what main says on stderr when a command's output was cut.
+const outputCut = "the command finished, but its output was cut short"
+
+// TestARunOutlivesItsClosedOutput: `cutover run 2>&1 | head` closes both
+// of the run's outputs at its first progress lines. The run still goes on
+// to its end, and exits 141 to say its output was cut; SIGPIPE used to end
+// it at its next progress line, in the middle of its work.
+func TestARunOutlivesItsClosedOutput(t *testing.T) {
+	t.Parallel()
+	src, dst := reportLegacy(t), testkit.MigratedTarget(t)
+	code, _ := runMainOutputClosed(t, true, "run", "--source", src, "--target", dst, "--workers", "2")
+	if code != 141 {
+		t.Errorf("a run with its stdout and stderr closed: exit %d, want 141", code)
+	}
+	if got := reportScalar(t, dst, `SELECT coalesce(string_agg(status, ', ' ORDER BY id), 'none') FROM cutover.runs`); got != "done" {
+		t.Errorf("a run with its stdout and stderr closed: runs recorded %q, want one done", got)
+	}
+	// The re-run finds nothing left to do: the first one finished it.
+	stdout, stderr, code := runMain(t, nil, "run", "--source", src, "--target", dst, "--workers", "2")
+	if code != 0 || !strings.Contains(stdout, "; 0 application rows written") {
+		t.Errorf("the run after it: exit %d, want 0 and nothing written:\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// runMainOutputClosed runs the cutover command with args, its stdout (and
+// its stderr too, with stderrToo) a pipe whose reading end is closed
+// before it starts; it returns the exit code (-1 when a signal ended it)
+// and stderr.
+func runMainOutputClosed(t *testing.T, stderrToo bool, args ...string) (code int, stderr string) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -179,6 +204,9 @@ func runMainStdoutClosed(t *testing.T, args ...string) (code int, stderr string)
 	cmd.Env = append(os.Environ(), envRunMain+"=1")
 	var errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = w, &errOut
+	if stderrToo {
+		cmd.Stderr = w
+	}
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {

@@ -18,7 +18,9 @@ import (
 
 func main() {
 	ctx, caught := stopOnSignals()
-	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	keepRunningWithoutReaders()
+	stdout, stderr := &output{f: os.Stdout}, &output{f: os.Stderr}
+	err := newApp(stdout, stderr).RunContext(ctx, os.Args)
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			sig := (<-caught).(syscall.Signal)
@@ -34,6 +36,11 @@ func main() {
 		}
 		fmt.Fprintln(os.Stderr, "cutover:", err)
 		os.Exit(1)
+	}
+	if stdout.Broken() || stderr.Broken() {
+		// Only stdout may be gone (`| head`): say why the exit status.
+		fmt.Fprintln(os.Stderr, "cutover: the command finished, but its output was cut short: nothing read the rest of it")
+		os.Exit(128 + int(syscall.SIGPIPE))
 	}
 }
 

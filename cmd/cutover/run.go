@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 	"text/tabwriter"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/cutover/cutover/load"
 )
@@ -111,12 +109,8 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
 	start := time.Now()
-	return &progress{w: w, tty: tty, start: start, prev: start, now: time.Now}
+	return &progress{w: w, tty: isTerminal(w), start: start, prev: start, now: time.Now}
 }
 
 // rowPhases are the phases whose events count rows, with what is done to them.

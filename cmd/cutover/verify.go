@@ -3,14 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/reconcile/report"
@@ -105,11 +103,7 @@ type verifyProgress struct {
 }
 
 func newVerifyProgress(w io.Writer) *verifyProgress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	return &verifyProgress{w: w, tty: tty, last: time.Now()}
+	return &verifyProgress{w: w, tty: isTerminal(w), last: time.Now()}
 }
 
 func (p *verifyProgress) event(e reconcile.Event) {
