@@ -180,9 +180,11 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		slices.SortFunc(rewritten, func(a, b extract.Batch) int { return cmp.Compare(batchKey(a.Table, a.No), batchKey(b.Table, b.No)) })
 		s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf(
 			"%d batches have new row versions: copying them into the stage, which checksums them", len(rewritten))})
-		if err := s.openStage(ctx); err != nil {
+		if err := s.openStage(ctx, snap, readers); err != nil {
 			return false, err
 		}
+		// What an interrupted run left in the stage is there already.
+		rewritten = slices.DeleteFunc(rewritten, func(b extract.Batch) bool { return s.staged[batchKey(b.Table, b.No)] })
 		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", done, estimated); err != nil {
 			return false, err
 		}
@@ -332,18 +334,24 @@ func (s *session) holdsLock(ctx context.Context, q migrations.Queryer) error {
 	return nil
 }
 
-// openStage drops what an earlier run left of the stage schema and
-// creates it empty, once per run.
-func (s *session) openStage(ctx context.Context) error {
+// openStage opens the stage schema, once per run: it keeps the stage
+// tables an interrupted run left whose rows the source still holds
+// (resumeStage), and drops the rest; without such a stage it creates the
+// schema empty.
+func (s *session) openStage(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
 	if s.staged != nil {
 		return nil
-	}
-	if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE; CREATE SCHEMA `+ident(s.stage)); err != nil {
-		return fmt.Errorf("create the stage schema %s: %w", s.stage, err)
 	}
 	s.staged, s.stageTables = map[string]bool{}, map[string]bool{}
 	if s.sums == nil {
 		s.sums = map[string]extract.Checksum{}
+	}
+	if ready, err := s.resumeStage(ctx, snap, readers); err != nil || ready {
+		return err
+	}
+	if _, err := s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE; CREATE SCHEMA `+ident(s.stage)+`;
+		`+stagedBatchesDDL(s.stage)); err != nil {
+		return fmt.Errorf("create the stage schema %s: %w", s.stage, err)
 	}
 	return nil
 }
@@ -421,6 +429,9 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			if checksummed && c.Rows != want.Rows {
 				return fmt.Errorf("extract %s: copied %d rows but the snapshot holds %d", b, c.Rows, want.Rows)
 			}
+			if err := s.recordStaged(gctx, tx, *t, b, c); err != nil {
+				return fmt.Errorf("extract %s: record it in the stage: %w", b, err)
+			}
 			if err := s.cfg.at("extract.commit:" + b.Table); err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
@@ -476,7 +487,7 @@ func (s *session) explainNotUTF8(ctx context.Context, reader *pgx.Conn, t extrac
 // parallel batches (page ranges), and indexes the copies. Batches checksums
 // copied already stay; tables it copied that the run does not read go.
 func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {
-	if err := s.openStage(ctx); err != nil {
+	if err := s.openStage(ctx, snap, readers); err != nil {
 		return err
 	}
 	for _, t := range slices.Sorted(maps.Keys(s.stageTables)) {
@@ -527,7 +538,9 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			// check looks rows up one by one.
 			var stmts []string
 			if t.Name == "users" {
-				stmts = append(stmts, "CREATE INDEX ON "+st+" (lower(email))")
+				// Named, so that a stage kept from an interrupted run,
+				// which has it, does not get it twice.
+				stmts = append(stmts, "CREATE INDEX IF NOT EXISTS users_lower_email ON "+st+" (lower(email))")
 			}
 			stmts = append(stmts, sampledAnalyze(st, s.analyzed(t)))
 			for _, q := range stmts {

@@ -287,11 +287,11 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 }
 
 // dropFailedStage drops the stage schema that a failed run created, and
-// says how much room that gave back: the next run copies what it reads
-// again, so the copies serve nothing, and after a full disk they hold the
-// room the target lacks. It leaves the stage to a run that keeps it
-// (KeepStage) or was cancelled (the operator's Ctrl-C does not wait for
-// the drop; the next run drops it first). A drop that fails (say, the
+// says how much room that gave back: after a full disk the copies hold
+// the room the target lacks, and the next run copies what it reads again.
+// It leaves the stage to a run that keeps it (KeepStage) or was cancelled
+// (the operator's Ctrl-C does not wait for the drop; the next run keeps
+// what it can of it, see resumeStage). A drop that fails (say, the
 // connection is gone) fails nothing more: it is logged.
 func (s *session) dropFailedStage(ctx context.Context) {
 	if s.staged == nil || s.cfg.KeepStage || ctx.Err() != nil {

@@ -42,6 +42,10 @@ type StatusReport struct {
 	// Sealed is the target's seal: it went live, and runs refuse (nil:
 	// not sealed).
 	Sealed *Seal
+	// Staged counts the batches, and their rows, that a run which did not
+	// finish left in the stage; the next run keeps those whose rows the
+	// source still holds (resumeStage).
+	Staged struct{ Batches, Rows int64 }
 	Next   NextRun
 }
 
@@ -136,6 +140,9 @@ func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
 			return nil, fmt.Errorf("status: %w", err)
 		}
 		if recs, err = readBatches(ctx, target); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
+		if rep.Staged.Batches, rep.Staged.Rows, err = readStaged(ctx, target, mappings.StageSchema); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}
 		if results, err = readResults(ctx, target); err != nil {
@@ -413,6 +420,10 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 			left = "no table is recorded as done yet, so a re-run does it all again"
 		case len(pending) == 0:
 			left = "every table's batches are done; a re-run finishes what came after them"
+		}
+		if rep.Staged.Batches > 0 {
+			left += fmt.Sprintf("; the stage holds %d batches (%d rows) it copied, which a re-run keeps where the source still holds their rows",
+				rep.Staged.Batches, rep.Staged.Rows)
 		}
 		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %s. "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",

@@ -1,0 +1,230 @@
+package load
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/migrations"
+)
+
+// insufficientPrivilege is the SQLSTATE of a statement the role may not run.
+const insufficientPrivilege = "42501"
+
+// stagedBatchesTable is the stage's own record of the batches it holds:
+// one row per batch committed into a stage table, written in the batch's
+// transaction. It lives in the stage schema and is unlogged like the stage
+// tables, so that whatever empties or drops them (a server crash, the drop
+// at the end of a run) empties or drops it too.
+const stagedBatchesTable = "_staged_batches"
+
+// stagedBatchesDDL creates the record in stage schema stage.
+func stagedBatchesDDL(stage string) string {
+	return `CREATE UNLOGGED TABLE ` + ident(stage, stagedBatchesTable) + ` (
+		legacy_table text NOT NULL,
+		batch        int NOT NULL,
+		batches      int NOT NULL,
+		pages        text NOT NULL, -- the batch's condition (Batch.Where)
+		stage_table  text NOT NULL, -- the stage table's DDL, its columns
+		rows         bigint NOT NULL,
+		hash         text NOT NULL,
+		fingerprint  text NOT NULL,
+		PRIMARY KEY (legacy_table, batch)
+	) ` + extract.StageStorage
+}
+
+// recordStaged records batch b of t, copied with checksum c, in tx, the
+// transaction that copied it. A batch without a fingerprint is not
+// recorded: nothing could tell a later run that its rows are unchanged.
+func (s *session) recordStaged(ctx context.Context, tx pgx.Tx, t extract.Table, b extract.Batch, c extract.Checksum) error {
+	if c.Fingerprint == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+ident(s.stage, stagedBatchesTable)+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		b.Table, b.No, b.Of, b.Where(), extract.CreateStageSQL(s.stage, t), c.Rows, c.Hash, c.Fingerprint)
+	return err
+}
+
+// stagedBatch is a batch recorded by stagedBatchesTable.
+type stagedBatch struct {
+	batch, batches int
+	pages, ddl     string
+	sum            extract.Checksum
+}
+
+// resumeStage keeps what an interrupted run (Ctrl-C, a closed terminal,
+// kill -9: whatever left its stage behind) copied into the stage, where
+// the source still holds the same rows, and drops the rest of the stage.
+// A stage table is kept whole or not at all (its rows do not say which
+// batch they came from): when every batch this run plans for its table
+// is recorded as copied, cut the same way, into a table of the same
+// columns, and the source's fingerprint of each batch in this run's
+// snapshot is the recorded one. The fingerprint names the physical row
+// versions (see extract.Checksum), so an equal one means the same rows,
+// which the recorded checksum then counts and hashes. Kept batches count
+// as copied (s.staged) with their recorded checksums. It reports whether
+// the stage schema is ready: false when there is none, or none made by a
+// build that records its batches, and the caller then makes a new one.
+func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
+	var exists bool
+	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(s.stage, stagedBatchesTable)).Scan(&exists); err != nil {
+		return false, fmt.Errorf("read the stage schema %s: %w", s.stage, err)
+	}
+	if !exists {
+		return false, nil
+	}
+	recorded := map[string][]stagedBatch{}
+	rows, err := s.target.Query(ctx, `SELECT r.legacy_table, r.batch, r.batches, r.pages, r.stage_table, r.rows, r.hash, r.fingerprint
+		FROM `+ident(s.stage, stagedBatchesTable)+` r
+		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`, s.stage)
+	if err != nil {
+		return false, fmt.Errorf("read the batches the stage holds: %w", err)
+	}
+	for rows.Next() {
+		var table string
+		var r stagedBatch
+		if err := rows.Scan(&table, &r.batch, &r.batches, &r.pages, &r.ddl, &r.sum.Rows, &r.sum.Hash, &r.sum.Fingerprint); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("read the batches the stage holds: %w", err)
+		}
+		recorded[table] = append(recorded[table], r)
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("read the batches the stage holds: %w", err)
+	}
+	// The candidates: tables whose every planned batch is recorded alike.
+	planned := map[string][]extract.Batch{}
+	for _, b := range s.batches {
+		planned[b.Table] = append(planned[b.Table], b)
+	}
+	var check []extract.Batch
+	same := map[string]stagedBatch{} // by batchKey
+	for table, recs := range recorded {
+		t := s.src.Table(table)
+		bs := planned[table]
+		if t == nil || len(bs) != len(recs) {
+			continue
+		}
+		alike := true
+		for _, b := range bs {
+			i := slices.IndexFunc(recs, func(r stagedBatch) bool { return r.batch == b.No })
+			if i < 0 || recs[i].batches != b.Of || recs[i].pages != b.Where() || recs[i].ddl != extract.CreateStageSQL(s.stage, *t) {
+				alike = false
+				break
+			}
+			same[batchKey(b.Table, b.No)] = recs[i]
+		}
+		if alike {
+			check = append(check, bs...)
+		}
+	}
+	// Each candidate batch's fingerprint in this run's snapshot.
+	changed := map[string]bool{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Workers)
+	for _, b := range check {
+		g.Go(func() error {
+			reader := <-readers
+			defer func() { readers <- reader }()
+			fp, err := extract.FingerprintBatch(gctx, reader, snap.ID, b)
+			if err != nil {
+				return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
+			}
+			if fp == "" || fp != same[batchKey(b.Table, b.No)].sum.Fingerprint {
+				mu.Lock()
+				changed[b.Table] = true
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return false, err
+	}
+	var kept []string
+	var rowsKept int64
+	nBatches := 0
+	for _, b := range check {
+		if changed[b.Table] {
+			continue
+		}
+		key := batchKey(b.Table, b.No)
+		s.staged[key], s.sums[key] = true, same[key].sum
+		rowsKept += same[key].sum.Rows
+		nBatches++
+		if !slices.Contains(kept, b.Table) {
+			kept = append(kept, b.Table)
+			s.stageTables[b.Table] = true
+		}
+	}
+	// Everything else goes: the other stage tables, the decisions and the
+	// prepared tables, which this run makes again from the stage.
+	var drops []string
+	rels, err := s.target.Query(ctx, `SELECT c.relname, c.relkind FROM pg_class c
+		WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> ALL($2)`,
+		ident(s.stage), append(slices.Clone(kept), stagedBatchesTable))
+	if err != nil {
+		return false, fmt.Errorf("read the stage schema %s: %w", s.stage, err)
+	}
+	for rels.Next() {
+		var name string
+		var kind byte
+		if err := rels.Scan(&name, &kind); err != nil {
+			rels.Close()
+			return false, fmt.Errorf("read the stage schema %s: %w", s.stage, err)
+		}
+		what := map[byte]string{'v': "VIEW", 'm': "MATERIALIZED VIEW", 'f': "FOREIGN TABLE"}[kind]
+		drops = append(drops, "DROP "+cmp.Or(what, "TABLE")+" IF EXISTS "+ident(s.stage, name)+" CASCADE")
+	}
+	if err := rels.Err(); err != nil {
+		return false, fmt.Errorf("read the stage schema %s: %w", s.stage, err)
+	}
+	drops = append(drops, `DELETE FROM `+ident(s.stage, stagedBatchesTable)+` WHERE legacy_table <> ALL(`+textArray(kept)+`)`)
+	if _, err := s.target.Exec(ctx, strings.Join(drops, ";\n")); err != nil {
+		return false, fmt.Errorf("drop what the stage schema %s holds that this run copies again: %w", s.stage, err)
+	}
+	if nBatches > 0 {
+		slices.Sort(kept)
+		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
+			"keeping %d batches (%d rows of %d tables) that an interrupted run copied into the stage: the source holds the same rows",
+			nBatches, rowsKept, len(kept))})
+	}
+	return true, nil
+}
+
+// textArray is a text[] literal of ss.
+func textArray(ss []string) string {
+	quoted := make([]string, len(ss))
+	for i, s := range ss {
+		quoted[i] = lit(s)
+	}
+	return "ARRAY[" + strings.Join(quoted, ", ") + "]::text[]"
+}
+
+// readStaged counts the batches, and their rows, recorded in stage schema
+// stage whose stage tables are still there: what a run that did not
+// finish left for the next one to keep. A target without such a stage, or
+// whose stage the role may not read, counts none.
+func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batches, rows int64, err error) {
+	err = q.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.rows), 0)::bigint
+		FROM `+ident(stage, stagedBatchesTable)+` r
+		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`, stage).Scan(&batches, &rows)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == undefinedTable || pgErr.Code == insufficientPrivilege) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("read the batches the stage holds: %w", err)
+	}
+	return batches, rows, nil
+}

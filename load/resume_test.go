@@ -1,0 +1,111 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cutover/cutover/internal/testkit"
+)
+
+// TestRerunKeepsTheStageOfAnInterruptedRun: a run interrupted while it
+// copies (Ctrl-C, a closed terminal, kill -9) leaves its stage behind. The
+// re-run keeps the stage tables whose rows the source still holds, copies
+// only the rest, and leaves the target a fresh run gives. When the source
+// changed in between (changeSource: users, habits and more), the tables
+// it changed are copied again, and the target is the changed source's.
+func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change bool
+		want   string // the reference the re-run's target must equal
+	}{
+		{"unchanged source", false, "S0"},
+		{"changed source", true, "S1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			want := reference(t, c.want)
+			src, dst := rerunSource(t), testkit.MigratedTarget(t)
+
+			// Interrupted as it starts the last table's batch (workouts),
+			// when users and every table before it are in the stage: the
+			// operator's Ctrl-C cancels the run's context.
+			cfg := rerunConfig(src, dst)
+			runCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			SetHook(&cfg, func(point string) error {
+				if point == "extract.before:workouts" {
+					cancel()
+					return runCtx.Err()
+				}
+				return nil
+			})
+			if _, err := Run(runCtx, cfg); !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: %v, want it cancelled", err)
+			}
+			staged := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches`)
+			// users is among what changeSource changes: it must be in the
+			// stage for the changed case to show that a changed table is
+			// not kept.
+			users := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches WHERE legacy_table = 'users'`)
+			if staged == 0 || users == 0 {
+				t.Fatalf("the interrupted run left %d batches in the stage (%d of users), want some of users", staged, users)
+			}
+			// Status says what the re-run will keep.
+			st, err := Status(ctx, Config{TargetURL: dst})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("; the stage holds %d batches (", staged); st.Next.Action != "finish" || !strings.Contains(st.Next.Message, want) {
+				t.Errorf("status after the interrupted run: %s: %s, want it to say %q", st.Next.Action, st.Next.Message, want)
+			}
+			if c.change {
+				// S1 is S0 changed (changeSource), copied as the reference's
+				// source was: the same row versions, whose fingerprints the
+				// ledger records, as an edit here would not have.
+				src = changedSource(t)
+			}
+			cfg = rerunConfig(src, dst)
+			var mu sync.Mutex
+			var kept string
+			cfg.Progress = func(e Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Phase == "extract" && strings.HasPrefix(e.Message, "keeping ") {
+					kept = e.Message
+				}
+			}
+			var copied atomic.Int64 // the batches the re-run copies
+			SetHook(&cfg, func(point string) error {
+				if strings.HasPrefix(point, "extract.before:") {
+					copied.Add(1)
+				}
+				return nil
+			})
+			if _, err := Run(ctx, cfg); err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			m := regexp.MustCompile(`^keeping (\d+) batches \((\d+) rows of (\d+) tables\) that an interrupted run copied into the stage: the source holds the same rows$`).FindStringSubmatch(kept)
+			if m == nil {
+				t.Fatalf("the re-run did not say what it kept of the stage: %q", kept)
+			}
+			n, _ := strconv.Atoi(m[1])
+			if n == 0 || int64(n) > staged {
+				t.Errorf("the re-run kept %d batches of the %d in the stage", n, staged)
+			}
+			if all := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.batches`); copied.Load()+int64(n) != all {
+				t.Errorf("the re-run kept %d batches and copied %d, want %d in all", n, copied.Load(), all)
+			}
+			testkit.SameAs(t, want, dst)
+			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+		})
+	}
+}
