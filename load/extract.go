@@ -185,7 +185,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		}
 		// What an interrupted run left in the stage is there already.
 		rewritten = slices.DeleteFunc(rewritten, func(b extract.Batch) bool { return s.staged[batchKey(b.Table, b.No)] })
-		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", done, estimated); err != nil {
+		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", done, 0, estimated); err != nil {
 			return false, err
 		}
 	}
@@ -372,8 +372,9 @@ func (s *session) createStageTable(ctx context.Context, t extract.Table) error {
 // in parallel, each in its own target transaction. A batch s holds no
 // checksum of gets the one its copy takes; one it holds must have the
 // copy's row count. Its progress events are of phase, counting rows on
-// from done (rows copied before, of a total that allRows starts at).
-func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, batches []extract.Batch, phase string, done, allRows int64) error {
+// from done (rows copied before, of a total that allRows starts at), of
+// which kept were found done (Event.Kept).
+func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, batches []extract.Batch, phase string, done, kept, allRows int64) error {
 	for _, b := range batches {
 		if err := s.createStageTable(ctx, *s.src.Table(b.Table)); err != nil {
 			return err
@@ -444,7 +445,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			}
 			s.staged[batchKey(b.Table, b.No)] = true
 			done += c.Rows
-			e := Event{Phase: phase, Table: b.Table, Done: done, Total: max(allRows, done)}
+			e := Event{Phase: phase, Table: b.Table, Done: done, Total: max(allRows, done), Kept: kept}
 			mu.Unlock()
 			s.cfg.Progress(e)
 			return nil
@@ -521,12 +522,12 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	var done int64
 	for _, b := range carried {
 		done += s.sums[batchKey(b.Table, b.No)].Rows
-		s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done)})
+		s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done), Kept: done})
 	}
 	// Every table has a batch (PlanBatches), so every table read has its
 	// stage table: created now, or with the batches copied while
 	// checksumming.
-	if err := s.copyBatches(ctx, snap, readers, batches, "extract", done, allRows); err != nil {
+	if err := s.copyBatches(ctx, snap, readers, batches, "extract", done, done, allRows); err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)

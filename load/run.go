@@ -71,7 +71,11 @@ type Event struct {
 	Phase       string
 	Table       string
 	Done, Total int64
-	Message     string
+	// Kept is the part of Done that the phase found done and did not do
+	// itself (batches copied earlier, in the checksum phase or by an
+	// interrupted run): a rate leaves it out.
+	Kept    int64
+	Message string
 }
 
 // ErrTooManyRejects is returned by Run when more rows than MaxRejects would

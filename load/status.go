@@ -422,6 +422,7 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 			left = "every table's batches are done; a re-run finishes what came after them"
 		}
 		if rep.Staged.Batches > 0 {
+			left = strings.TrimSuffix(left, ", so a re-run does it all again")
 			left += fmt.Sprintf("; the stage holds %d batches (%d rows) it copied, which a re-run keeps where the source still holds their rows",
 				rep.Staged.Batches, rep.Staged.Rows)
 		}

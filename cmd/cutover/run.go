@@ -154,8 +154,15 @@ func (p *progress) event(e load.Event) {
 	if !p.tty && (now.Sub(p.last) > 2*time.Second || e.Done == e.Total) {
 		p.last = now
 		if verb := rowPhases[e.Phase]; verb != "" {
-			rate := float64(e.Done) / max(now.Sub(p.since).Seconds(), 1e-3)
-			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s (%.0f rows/s; last: %s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, rate, e.Table)
+			// The rows found done came at no speed: the rate is of the others.
+			kept, rate := "", ""
+			if e.Kept > 0 {
+				kept = fmt.Sprintf(", %d of them kept from before", e.Kept)
+			}
+			if e.Done > e.Kept {
+				rate = fmt.Sprintf("%.0f rows/s; ", float64(e.Done-e.Kept)/max(now.Sub(p.since).Seconds(), 1e-3))
+			}
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s%s (%slast: %s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, kept, rate, e.Table)
 		} else {
 			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
 		}
