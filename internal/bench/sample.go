@@ -284,13 +284,15 @@ func classify(onSource bool, query string) string {
 		return "apply: foreign-key checks"
 	case pre(q, "SET LOCAL session_replication_role"):
 		return "apply: rows"
+	case has(q, `"_staged_batches"`):
+		return "extract" // the stage's record of its batches, and a re-run's reading of what it can keep
 	case has(q, "quests_typed"), has(q, "market_item_keys"), pre(q, "SELECT") && has(q, st):
 		return "prepare"
 	case pre(q, "COPY "+st), pre(q, "CREATE UNLOGGED TABLE "+st) && !has(q, st+`"d_`):
 		return "extract"
 	case has(q, st+`"d_`), pre(q, "SELECT coalesce(sum(n)"):
 		return "decide"
-	case pre(q, "CREATE INDEX ON "+st), pre(q, "ANALYZE "+st):
+	case pre(q, "CREATE INDEX ON "+st), pre(q, "CREATE INDEX IF NOT EXISTS ") && has(q, " ON "+st), pre(q, "ANALYZE "+st):
 		return "stage indexes"
 	case pre(q, "SELECT legacy_table, batch"), pre(q, "SELECT no_sessions"):
 		return "checksum"
