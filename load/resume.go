@@ -196,7 +196,7 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	if nBatches > 0 {
 		slices.Sort(kept)
 		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
-			"keeping %d batches (%d rows of %d tables) that an interrupted run copied into the stage: the source holds the same rows",
+			"keeping %d batches (%d rows of %d tables) that an earlier run copied into the stage: the source holds the same rows",
 			nBatches, rowsKept, len(kept))})
 	}
 	return true, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,7 +95,7 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 			if _, err := Run(ctx, cfg); err != nil {
 				t.Fatalf("re-run: %v", err)
 			}
-			m := regexp.MustCompile(`^keeping (\d+) batches \((\d+) rows of (\d+) tables\) that an interrupted run copied into the stage: the source holds the same rows$`).FindStringSubmatch(kept)
+			m := regexp.MustCompile(`^keeping (\d+) batches \((\d+) rows of (\d+) tables\) that an earlier run copied into the stage: the source holds the same rows$`).FindStringSubmatch(kept)
 			if m == nil {
 				t.Fatalf("the re-run did not say what it kept of the stage: %q", kept)
 			}
@@ -109,4 +110,51 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 			allDone(t, status(t, ctx, Config{TargetURL: dst}))
 		})
 	}
+}
+
+// TestRerunAfterTooManyRejectsKeepsTheStage: a run stopped by
+// --max-rejects (after deciding, with every table copied) keeps its stage
+// and says so; the operator's re-run, here with the limit raised, copies
+// nothing again and leaves the target a fresh run gives.
+func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	cfg.MaxRejects = 1
+	var mu sync.Mutex
+	var said []string
+	cfg.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Message != "" {
+			said = append(said, e.Phase+": "+e.Message)
+		}
+	}
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
+		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
+	}
+	keptLine := regexp.MustCompile(`^finish: kept the failed run's stage \(schema cutover_stage, \d+ [kMG]?B\): the next run keeps the tables whose rows the source still holds, and copies the rest$`)
+	if !slices.ContainsFunc(said, keptLine.MatchString) {
+		t.Errorf("the failed run did not say it kept its stage:\n%s", strings.Join(said, "\n"))
+	}
+	staged := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches`)
+
+	cfg = rerunConfig(src, dst)
+	var copied atomic.Int64
+	SetHook(&cfg, func(point string) error {
+		if strings.HasPrefix(point, "extract.before:") {
+			copied.Add(1)
+		}
+		return nil
+	})
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if all := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.batches`); copied.Load() != 0 || staged != all {
+		t.Errorf("the re-run copied %d batches; the failed run's stage held %d of %d", copied.Load(), staged, all)
+	}
+	testkit.SameAs(t, want, dst)
+	allDone(t, status(t, ctx, Config{TargetURL: dst}))
 }

@@ -256,7 +256,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	changes, runErr := s.execute(ctx)
 	runErr = dburl.ExplainLimits(runErr, Connections(cfg.Workers)) // as the run records it
 	if runErr != nil {
-		s.dropFailedStage(ctx)
+		s.closeFailedStage(ctx, runErr)
 		s.recordSpace(ctx, space())
 	}
 	status, errText := "done", ""
@@ -290,25 +290,40 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	return sum, nil
 }
 
-// dropFailedStage drops the stage schema that a failed run created, and
-// says how much room that gave back: after a full disk the copies hold
-// the room the target lacks, and the next run copies what it reads again.
-// It leaves the stage to a run that keeps it (KeepStage) or was cancelled
-// (the operator's Ctrl-C does not wait for the drop; the next run keeps
-// what it can of it, see resumeStage). A drop that fails (say, the
-// connection is gone) fails nothing more: it is logged.
-func (s *session) dropFailedStage(ctx context.Context) {
+// closeFailedStage deals with the stage schema that a run which failed
+// with err created, and says what it did and how much room the stage
+// holds. After the target's disk was full (SQLSTATE 53100) it drops the
+// stage: its copies hold the room the target lacks, and the next run
+// copies what it reads again. After any other failure (too many rejects,
+// a lost connection, a timeout, the source's full disk) it keeps it: the
+// next run keeps the stage tables whose rows the source still holds
+// (resumeStage) and copies only the rest. It leaves alone the stage of a
+// run that keeps it (KeepStage) or was cancelled (the operator's Ctrl-C
+// does not wait; the next run keeps what it can of it). A statement here
+// that fails (say, the connection is gone) fails nothing more: it is
+// logged.
+func (s *session) closeFailedStage(ctx context.Context, err error) {
 	if s.staged == nil || s.cfg.KeepStage || ctx.Err() != nil {
 		return
 	}
 	var size string
-	err := s.target.QueryRow(ctx, `SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
+	serr := s.target.QueryRow(ctx, `SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
 		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, ident(s.stage)).Scan(&size)
-	if err == nil {
-		_, err = s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`)
+	var pgErr *pgconn.PgError
+	var read *extract.ReadError // the source's disk: the stage takes none of its room
+	if !errors.As(err, &pgErr) || pgErr.Code != diskFull || errors.As(err, &read) {
+		if serr != nil {
+			s.cfg.Logger.Debug("could not measure the stage of the failed run", "schema", s.stage, "err", serr)
+			return
+		}
+		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("kept the failed run's stage (schema %s, %s): the next run keeps the tables whose rows the source still holds, and copies the rest", s.stage, size)})
+		return
 	}
-	if err != nil {
-		s.cfg.Logger.Debug("could not drop the stage of the failed run", "schema", s.stage, "err", err)
+	if serr == nil {
+		_, serr = s.target.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(s.stage)+` CASCADE`)
+	}
+	if serr != nil {
+		s.cfg.Logger.Debug("could not drop the stage of the failed run", "schema", s.stage, "err", serr)
 		return
 	}
 	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("dropped the failed run's stage (schema %s, %s), which the next run copies again", s.stage, size)})

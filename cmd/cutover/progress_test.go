@@ -86,12 +86,12 @@ func TestProgressRateLeavesOutKeptRows(t *testing.T) {
 	p := newProgress(&buf)
 	clock := p.start
 	p.now = func() time.Time { return clock }
-	p.event(load.Event{Phase: "extract", Message: "keeping 5 batches (960 rows of 4 tables) that an interrupted run copied into the stage: the source holds the same rows"})
+	p.event(load.Event{Phase: "extract", Message: "keeping 5 batches (960 rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows"})
 	p.event(load.Event{Phase: "extract", Table: "habits", Done: 960, Total: 1000, Kept: 960})
 	clock = clock.Add(2 * time.Second)
 	p.event(load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000, Kept: 960})
 	want := []string{
-		"[   0.0s] extract: keeping 5 batches (960 rows of 4 tables) that an interrupted run copied into the stage: the source holds the same rows",
+		"[   0.0s] extract: keeping 5 batches (960 rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows",
 		"[   0.0s] extract: 960 of 1000 rows copied, 960 of them kept from before (last: habits)",
 		"[   2.0s] extract: 1000 of 1000 rows copied, 960 of them kept from before (20 rows/s; last: users)",
 	}
