@@ -159,7 +159,12 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 			continue
 		}
 		key := batchKey(b.Table, b.No)
-		s.staged[key], s.sums[key] = true, same[key].sum
+		s.staged[key] = true
+		if _, ok := s.sums[key]; !ok {
+			// One the bookkeeping gave, for the same row versions, stays:
+			// the digests compare with what it recorded.
+			s.sums[key] = same[key].sum
+		}
 		rowsKept += same[key].sum.Rows
 		nBatches++
 		if !slices.Contains(kept, b.Table) {
