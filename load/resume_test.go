@@ -69,6 +69,11 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 				strings.Contains(st.Next.Message, "does it all again") {
 				t.Errorf("status after the interrupted run: %s: %s, want it to say %q", st.Next.Action, st.Next.Message, want)
 			}
+			// Cancelled, not failed in the table it was copying.
+			if want := "run 1 was interrupted (Ctrl-C, SIGTERM or a closed terminal); "; len(st.Runs) != 1 || st.Runs[0].Status != "interrupted" ||
+				st.Runs[0].FailedTable != "" || !strings.HasPrefix(st.Next.Message, want) {
+				t.Errorf("status after the interrupted run: runs %+v, next %q, want one interrupted run and %q", st.Runs, st.Next.Message, want)
+			}
 			if c.change {
 				// S1 is S0 changed (changeSource), copied as the reference's
 				// source was: the same row versions, whose fingerprints the

@@ -261,9 +261,12 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	status, errText := "done", ""
 	var failed StepError
-	if runErr != nil {
+	var se *StepError
+	switch {
+	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Canceled):
+		status, errText = "failed", migrations.CancelledRun // no table's failure
+	case runErr != nil:
 		status, errText = "failed", runErr.Error()
-		var se *StepError
 		if errors.As(runErr, &se) {
 			failed = *se
 		}

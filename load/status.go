@@ -53,7 +53,8 @@ type StatusReport struct {
 type RunInfo struct {
 	ID int64
 	// Status is running, done or failed; "interrupted" for a run still
-	// marked running that no longer holds the run lock (its process died).
+	// marked running that no longer holds the run lock (its process died),
+	// or one that recorded its cancellation (migrations.CancelledRun).
 	Status     string
 	StartedAt  time.Time
 	FinishedAt *time.Time
@@ -348,7 +349,7 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 	var before, peak, after *int64
 	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Flavor, &r.Source, &r.Host, &r.PID,
 		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch, &before, &peak, &after}, func() error {
-		if r.Status == "running" && !rep.LockHeld {
+		if r.Status == "running" && !rep.LockHeld || r.Status == "failed" && r.Error == migrations.CancelledRun {
 			r.Status = "interrupted"
 		}
 		r.Space = nil
@@ -406,7 +407,7 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case last.Status != "done":
 		where := "failed"
 		if last.Status == "interrupted" {
-			where = "was interrupted (its process or connection ended)"
+			where = migrations.Interrupted(last.Error)
 		}
 		if last.FailedTable != "" {
 			where += " in " + last.FailedTable

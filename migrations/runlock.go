@@ -13,6 +13,23 @@ import (
 // on one target at once.
 const RunLockID = 7_401_100_002
 
+// CancelledRun is the error a run records (status failed) when its
+// context was cancelled: the operator's Ctrl-C, SIGTERM or a closed
+// terminal, not a failure of any table. `cutover status` and verify show
+// such a run as interrupted, and say how.
+const CancelledRun = "interrupted: the run was cancelled (Ctrl-C, SIGTERM or a closed terminal)"
+
+// Interrupted says how a run that status or verify shows as interrupted
+// ended: cancelled (its recorded error is CancelledRun), or recorded as
+// running while no run holds the run lock (its process or connection
+// ended before it could say so).
+func Interrupted(recordedError string) string {
+	if recordedError == CancelledRun {
+		return "was interrupted (Ctrl-C, SIGTERM or a closed terminal)"
+	}
+	return "was interrupted (its process or connection ended)"
+}
+
 // RunningError reports that a run holds the target: a second run, a seal,
 // a dry run or a verification refuses to start while it works.
 type RunningError struct {

@@ -450,15 +450,16 @@ func (v *verifier) prepare(ctx context.Context) error {
 		if errText != nil {
 			v.res.LastRun.Error = *errText
 		}
-		if v.res.LastRun.Status == "running" {
+		if v.res.LastRun.Status == "running" || v.res.LastRun.Status == "failed" && v.res.LastRun.Error == migrations.CancelledRun {
 			// No run holds the run lock (WorkingRun above): its
-			// process or connection ended before it could say so.
+			// process or connection ended before it could say so; or
+			// the operator cancelled it.
 			v.res.LastRun.Status = "interrupted"
 		}
 		if v.res.LastRun.Status != "done" {
 			how := v.res.LastRun.Status
 			if how == "interrupted" {
-				how = "was interrupted (its process or connection ended)"
+				how = migrations.Interrupted(v.res.LastRun.Error)
 			}
 			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone,
 				Message: fmt.Sprintf("the last run (%d) %s and did not finish: run `cutover run` again to finish it", v.res.LastRun.ID, how)})

@@ -369,6 +369,10 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE cutover.runs SET status = 'running', finished_at = NULL WHERE id = (SELECT max(id) FROM cutover.runs)`)
 			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
 		}},
+		{"the last run was cancelled", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `UPDATE cutover.runs SET status = 'failed', error = '`+migrations.CancelledRun+`' WHERE id = (SELECT max(id) FROM cutover.runs)`)
+			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
+		}},
 		{"a changed secret is named but not shown", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM sessions ORDER BY id LIMIT 1`)
 			exec(t, dst, `UPDATE sessions SET token = 'tampered-token-value' WHERE id = '`+id+`'`)
@@ -385,6 +389,12 @@ func TestVerifyFindsTampering(t *testing.T) {
 		"the last run was interrupted": func(t *testing.T, res *reconcile.Result) {
 			// Recorded as running, and no run holds the run lock.
 			if f := failures(res); res.LastRun.Status != "interrupted" || len(f) != 1 || !strings.Contains(f[0], ") was interrupted (its process or connection ended) and did not finish") {
+				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
+			}
+		},
+		"the last run was cancelled": func(t *testing.T, res *reconcile.Result) {
+			// Ctrl-C: recorded as failed, with the cancellation's error.
+			if f := failures(res); res.LastRun.Status != "interrupted" || len(f) != 1 || !strings.Contains(f[0], ") was interrupted (Ctrl-C, SIGTERM or a closed terminal) and did not finish") {
 				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
 			}
 		},
