@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/mappings"
 )
 
 // Once the application goes live on the target, its users change the rows
@@ -25,6 +26,10 @@ type Seal struct {
 	At   time.Time
 	Run  int64  // the last run before it, which finished
 	Host string // where `cutover seal` ran
+	// DroppedStage is the size of the stage schema that sealing dropped
+	// (a --keep-stage run's, with copies of legacy rows), "" when there
+	// was none. Only SealTarget sets it.
+	DroppedStage string
 }
 
 // SealedError refuses a run on a sealed target.
@@ -110,6 +115,22 @@ func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
 	if err := conn.QueryRow(ctx, `INSERT INTO `+bk+`.seal (run_id, host) VALUES ($1, $2) RETURNING sealed_at, run_id, host`, last, host).
 		Scan(&s.At, &s.Run, &s.Host); err != nil {
 		return nil, fmt.Errorf("seal the target: %w", err)
+	}
+	// Past go-live no run reads the stage, and a stage a --keep-stage run
+	// left holds copies of legacy rows (password hashes, tokens) in the
+	// application's database: it goes. The run lock keeps runs away.
+	stage := ident(mappings.StageSchema)
+	var exists bool
+	var size string
+	if err := conn.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL, pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
+		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, stage).Scan(&exists, &size); err != nil {
+		return nil, fmt.Errorf("the target is sealed, but its stage schema %s could not be read: %w", mappings.StageSchema, err)
+	}
+	if exists {
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+stage+` CASCADE`); err != nil {
+			return nil, fmt.Errorf("the target is sealed, but its stage schema %s, which holds copies of legacy rows, could not be dropped: %w", mappings.StageSchema, err)
+		}
+		s.DroppedStage = size
 	}
 	return &s, nil
 }

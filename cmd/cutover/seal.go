@@ -16,7 +16,8 @@ func sealCommand() *cli.Command {
 		Description: "Once the application runs on the target, its users change the rows the cutover wrote; a run\n" +
 			"after that would overwrite their changes and remove rows whose legacy rows are gone. Seal the\n" +
 			"target when it goes live. Its last run must have finished. `cutover diff`, `verify` and\n" +
-			"`status` still work on a sealed target; they write nothing.",
+			"`status` still work on a sealed target; they write nothing. Sealing drops the stage schema\n" +
+			"a --keep-stage run left, with its copies of legacy rows.",
 		Flags: []cli.Flag{
 			targetFlag(),
 			&cli.BoolFlag{Name: "undo", Usage: "lift the seal, so that runs may write to the target again"},
@@ -40,6 +41,9 @@ func sealCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.Writer, "the target is sealed since %s (after run %d): every `cutover run` on it refuses until `cutover seal --undo`\n",
 				s.At.UTC().Format(time.RFC3339), s.Run)
+			if s.DroppedStage != "" {
+				fmt.Fprintf(c.App.Writer, "dropped the stage schema a run kept (%s): it held copies of legacy rows\n", s.DroppedStage)
+			}
 			return nil
 		},
 	}

@@ -37,12 +37,17 @@ func TestSealCommand(t *testing.T) {
 	if _, stderr := must(1, "seal"); !regexp.MustCompile(`the cutover is not finished: its last run \(1\) is failed`).MatchString(stderr) {
 		t.Errorf("seal after a failed run:\n%s", stderr)
 	}
-	must(0, "run")
+	// The finished run keeps its stage: sealing drops it.
+	must(0, "run", "--keep-stage")
 	sealed := regexp.MustCompile(`^the target is sealed since (\S+) \(after run 2\)`)
 	stdout, _ := must(0, "seal")
 	first := sealed.FindStringSubmatch(stdout)
 	if first == nil {
 		t.Fatalf("seal after a finished run:\n%s", stdout)
+	}
+	if !regexp.MustCompile(`\ndropped the stage schema a run kept \(\d+ [kMG]?B\): it held copies of legacy rows\n`).MatchString(stdout) ||
+		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_stage') IS NULL)::text`) != "true" {
+		t.Errorf("seal after a run that kept its stage did not drop it:\n%s", stdout)
 	}
 	if stdout, _ := must(0, "seal"); !strings.HasPrefix(stdout, first[0]) {
 		t.Errorf("sealing again changed the seal:\n%s\nwant %s", stdout, first[0])
