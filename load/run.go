@@ -319,7 +319,7 @@ func (s *session) closeFailedStage(ctx context.Context, err error) {
 			s.cfg.Logger.Debug("could not measure the stage of the failed run", "schema", s.stage, "err", serr)
 			return
 		}
-		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("kept the failed run's stage (schema %s, %s): the next run keeps the tables whose rows the source still holds, and copies the rest", s.stage, size)})
+		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("kept the failed run's stage (schema %s, %s): the next run keeps the tables whose rows the source still holds, and copies the rest (`DROP SCHEMA %s CASCADE` gives its room back)", s.stage, size, ident(s.stage))})
 		return
 	}
 	if serr == nil {
