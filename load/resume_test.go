@@ -90,13 +90,7 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 					kept = e.Message
 				}
 			}
-			var copied atomic.Int64 // the batches the re-run copies
-			SetHook(&cfg, func(point string) error {
-				if strings.HasPrefix(point, "extract.before:") {
-					copied.Add(1)
-				}
-				return nil
-			})
+			copied := countCopies(&cfg)
 			if _, err := Run(ctx, cfg); err != nil {
 				t.Fatalf("re-run: %v", err)
 			}
@@ -147,13 +141,7 @@ func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
 	staged := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches`)
 
 	cfg = rerunConfig(src, dst)
-	var copied atomic.Int64
-	SetHook(&cfg, func(point string) error {
-		if strings.HasPrefix(point, "extract.before:") {
-			copied.Add(1)
-		}
-		return nil
-	})
+	copied := countCopies(&cfg)
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatalf("re-run: %v", err)
 	}
@@ -162,4 +150,16 @@ func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
 	}
 	testkit.SameAs(t, want, dst)
 	allDone(t, status(t, ctx, Config{TargetURL: dst}))
+}
+
+// countCopies counts the batches a run with cfg copies (its hook).
+func countCopies(cfg *Config) *atomic.Int64 {
+	var copied atomic.Int64
+	SetHook(cfg, func(point string) error {
+		if strings.HasPrefix(point, "extract.before:") {
+			copied.Add(1)
+		}
+		return nil
+	})
+	return &copied
 }
