@@ -334,8 +334,8 @@ func (s *session) holdsLock(ctx context.Context, q migrations.Queryer) error {
 	return nil
 }
 
-// openStage opens the stage schema, once per run: it keeps the stage
-// tables an interrupted run left whose rows the source still holds
+// openStage opens the stage schema, once per run: it keeps the batches
+// a run that did not finish copied whose rows the source still holds
 // (resumeStage), and drops the rest; without such a stage it creates the
 // schema empty.
 func (s *session) openStage(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) error {

@@ -20,6 +20,9 @@ import (
 // insufficientPrivilege is the SQLSTATE of a statement the role may not run.
 const insufficientPrivilege = "42501"
 
+// undefinedColumn is the SQLSTATE of a column that does not exist.
+const undefinedColumn = "42703"
+
 // stagedBatchesTable is the stage's own record of the batches it holds:
 // one row per batch committed into a stage table, written in the batch's
 // transaction. It lives in the stage schema and is unlogged like the stage
@@ -38,6 +41,9 @@ func stagedBatchesDDL(stage string) string {
 		rows         bigint NOT NULL,
 		hash         text NOT NULL,
 		fingerprint  text NOT NULL,
+		-- the copying transaction's id (32 bits): the xmin of the batch's
+		-- rows in the stage table, which are never updated
+		xid          bigint NOT NULL,
 		PRIMARY KEY (legacy_table, batch)
 	) ` + extract.StageStorage
 }
@@ -49,7 +55,7 @@ func (s *session) recordStaged(ctx context.Context, tx pgx.Tx, t extract.Table, 
 	if c.Fingerprint == "" {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+ident(s.stage, stagedBatchesTable)+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := tx.Exec(ctx, `INSERT INTO `+ident(s.stage, stagedBatchesTable)+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, txid_current() % 4294967296)`,
 		b.Table, b.No, b.Of, b.Where(), extract.CreateStageSQL(s.stage, t), c.Rows, c.Hash, c.Fingerprint)
 	return err
 }
@@ -59,21 +65,23 @@ type stagedBatch struct {
 	batch, batches int
 	pages, ddl     string
 	sum            extract.Checksum
+	xid            int64
 }
 
-// resumeStage keeps what an interrupted run (Ctrl-C, a closed terminal,
-// kill -9: whatever left its stage behind) copied into the stage, where
-// the source still holds the same rows, and drops the rest of the stage.
-// A stage table is kept whole or not at all (its rows do not say which
-// batch they came from): when every batch this run plans for its table
-// is recorded as copied, cut the same way, into a table of the same
-// columns, and the source's fingerprint of each batch in this run's
-// snapshot is the recorded one. The fingerprint names the physical row
-// versions (see extract.Checksum), so an equal one means the same rows,
-// which the recorded checksum then counts and hashes. Kept batches count
-// as copied (s.staged) with their recorded checksums. It reports whether
-// the stage schema is ready: false when there is none, or none made by a
-// build that records its batches, and the caller then makes a new one.
+// resumeStage keeps what an interrupted or failed run copied into the
+// stage, where the source still holds the same rows, and drops the rest
+// of the stage. A batch is kept when this run plans it cut the same way,
+// into a stage table of the same columns, and the source's fingerprint of
+// it in this run's snapshot is the recorded one. The fingerprint names the
+// physical row versions (see extract.Checksum), so an equal one means the
+// same rows, which the recorded checksum then counts and hashes. The rows
+// of a batch not kept leave its stage table: they are the rows whose xmin
+// is the recorded transaction's (each batch is copied in a transaction of
+// its own, and stage rows are never updated). A stage table with nothing
+// kept is dropped. Kept batches count as copied (s.staged) with their
+// recorded checksums. It reports whether the stage schema is ready: false
+// when there is none, or none made by a build that records its batches
+// so, and the caller then makes a new one.
 func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
 	var exists bool
 	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(s.stage, stagedBatchesTable)).Scan(&exists); err != nil {
@@ -83,16 +91,20 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 		return false, nil
 	}
 	recorded := map[string][]stagedBatch{}
-	rows, err := s.target.Query(ctx, `SELECT r.legacy_table, r.batch, r.batches, r.pages, r.stage_table, r.rows, r.hash, r.fingerprint
+	rows, err := s.target.Query(ctx, `SELECT r.legacy_table, r.batch, r.batches, r.pages, r.stage_table, r.rows, r.hash, r.fingerprint, r.xid
 		FROM `+ident(s.stage, stagedBatchesTable)+` r
 		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`, s.stage)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == undefinedColumn {
+		return false, nil // an earlier build's record, without the transactions
+	}
 	if err != nil {
 		return false, fmt.Errorf("read the batches the stage holds: %w", err)
 	}
 	for rows.Next() {
 		var table string
 		var r stagedBatch
-		if err := rows.Scan(&table, &r.batch, &r.batches, &r.pages, &r.ddl, &r.sum.Rows, &r.sum.Hash, &r.sum.Fingerprint); err != nil {
+		if err := rows.Scan(&table, &r.batch, &r.batches, &r.pages, &r.ddl, &r.sum.Rows, &r.sum.Hash, &r.sum.Fingerprint, &r.xid); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("read the batches the stage holds: %w", err)
 		}
@@ -101,34 +113,23 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("read the batches the stage holds: %w", err)
 	}
-	// The candidates: tables whose every planned batch is recorded alike.
-	planned := map[string][]extract.Batch{}
-	for _, b := range s.batches {
-		planned[b.Table] = append(planned[b.Table], b)
-	}
+	// The candidates: planned batches recorded alike, in stage tables of
+	// this run's columns.
 	var check []extract.Batch
 	same := map[string]stagedBatch{} // by batchKey
-	for table, recs := range recorded {
-		t := s.src.Table(table)
-		bs := planned[table]
-		if t == nil || len(bs) != len(recs) {
+	for _, b := range s.batches {
+		t := s.src.Table(b.Table)
+		recs := recorded[b.Table]
+		if t == nil || slices.ContainsFunc(recs, func(r stagedBatch) bool { return r.ddl != extract.CreateStageSQL(s.stage, *t) }) {
 			continue
 		}
-		alike := true
-		for _, b := range bs {
-			i := slices.IndexFunc(recs, func(r stagedBatch) bool { return r.batch == b.No })
-			if i < 0 || recs[i].batches != b.Of || recs[i].pages != b.Where() || recs[i].ddl != extract.CreateStageSQL(s.stage, *t) {
-				alike = false
-				break
-			}
+		if i := slices.IndexFunc(recs, func(r stagedBatch) bool { return r.batch == b.No }); i >= 0 && recs[i].batches == b.Of && recs[i].pages == b.Where() {
+			check = append(check, b)
 			same[batchKey(b.Table, b.No)] = recs[i]
-		}
-		if alike {
-			check = append(check, bs...)
 		}
 	}
 	// Each candidate batch's fingerprint in this run's snapshot.
-	changed := map[string]bool{}
+	var keep []extract.Batch
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
@@ -140,9 +141,9 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 			if err != nil {
 				return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
 			}
-			if fp == "" || fp != same[batchKey(b.Table, b.No)].sum.Fingerprint {
+			if fp != "" && fp == same[batchKey(b.Table, b.No)].sum.Fingerprint {
 				mu.Lock()
-				changed[b.Table] = true
+				keep = append(keep, b)
 				mu.Unlock()
 			}
 			return nil
@@ -151,13 +152,10 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
-	var kept []string
+	var kept []string // the stage tables that keep batches
 	var rowsKept int64
-	nBatches := 0
-	for _, b := range check {
-		if changed[b.Table] {
-			continue
-		}
+	keptXIDs := map[string]bool{} // table/xid
+	for _, b := range keep {
 		key := batchKey(b.Table, b.No)
 		s.staged[key] = true
 		if _, ok := s.sums[key]; !ok {
@@ -166,15 +164,30 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 			s.sums[key] = same[key].sum
 		}
 		rowsKept += same[key].sum.Rows
-		nBatches++
+		keptXIDs[fmt.Sprintf("%s/%d", b.Table, same[key].xid)] = true
 		if !slices.Contains(kept, b.Table) {
 			kept = append(kept, b.Table)
 			s.stageTables[b.Table] = true
 		}
 	}
+	slices.Sort(kept)
+	// The rows of the recorded batches not kept, in the tables that keep
+	// others, and their records.
+	var drops []string
+	for _, table := range kept {
+		var stale []string
+		for _, r := range recorded[table] {
+			if !keptXIDs[fmt.Sprintf("%s/%d", table, r.xid)] {
+				stale = append(stale, fmt.Sprint(r.xid))
+			}
+		}
+		if len(stale) > 0 {
+			drops = append(drops, `DELETE FROM `+extract.StageTable(s.stage, table).Sanitize()+` WHERE xmin::text::bigint IN (`+strings.Join(stale, ", ")+`)`,
+				`DELETE FROM `+ident(s.stage, stagedBatchesTable)+` WHERE legacy_table = `+lit(table)+` AND xid IN (`+strings.Join(stale, ", ")+`)`)
+		}
+	}
 	// Everything else goes: the other stage tables, the decisions and the
 	// prepared tables, which this run makes again from the stage.
-	var drops []string
 	rels, err := s.target.Query(ctx, `SELECT c.relname, c.relkind FROM pg_class c
 		WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> ALL($2)`,
 		ident(s.stage), append(slices.Clone(kept), stagedBatchesTable))
@@ -198,11 +211,10 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	if _, err := s.target.Exec(ctx, strings.Join(drops, ";\n")); err != nil {
 		return false, fmt.Errorf("drop what the stage schema %s holds that this run copies again: %w", s.stage, err)
 	}
-	if nBatches > 0 {
-		slices.Sort(kept)
+	if len(keep) > 0 {
 		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
 			"keeping %d batches (%d rows of %d tables) that an earlier run copied into the stage: the source holds the same rows",
-			nBatches, rowsKept, len(kept))})
+			len(keep), rowsKept, len(kept))})
 	}
 	return true, nil
 }

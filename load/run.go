@@ -299,7 +299,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 // stage: its copies hold the room the target lacks, and the next run
 // copies what it reads again. After any other failure (too many rejects,
 // a lost connection, a timeout, the source's full disk) it keeps it: the
-// next run keeps the stage tables whose rows the source still holds
+// next run keeps the batches whose rows the source still holds
 // (resumeStage) and copies only the rest. It leaves alone the stage of a
 // run that keeps it (KeepStage) or was cancelled (the operator's Ctrl-C
 // does not wait; the next run keeps what it can of it). A statement here
@@ -319,7 +319,7 @@ func (s *session) closeFailedStage(ctx context.Context, err error) {
 			s.cfg.Logger.Debug("could not measure the stage of the failed run", "schema", s.stage, "err", serr)
 			return
 		}
-		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("kept the failed run's stage (schema %s, %s): the next run keeps the tables whose rows the source still holds, and copies the rest (`DROP SCHEMA %s CASCADE` gives its room back)", s.stage, size, ident(s.stage))})
+		s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("kept the failed run's stage (schema %s, %s): the next run keeps the batches whose rows the source still holds, and copies the rest (`DROP SCHEMA %s CASCADE` gives its room back)", s.stage, size, ident(s.stage))})
 		return
 	}
 	if serr == nil {
