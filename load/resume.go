@@ -171,19 +171,23 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 		}
 	}
 	slices.Sort(kept)
-	// The rows of the recorded batches not kept, in the tables that keep
-	// others, and their records.
+	// In the tables that keep some batches and not others, every row but
+	// the kept batches' leaves (a scan of the table), and so do the other
+	// batches' records.
 	var drops []string
 	for _, table := range kept {
-		var stale []string
+		var keptIDs []string
+		stale := false
 		for _, r := range recorded[table] {
-			if !keptXIDs[fmt.Sprintf("%s/%d", table, r.xid)] {
-				stale = append(stale, fmt.Sprint(r.xid))
+			if keptXIDs[fmt.Sprintf("%s/%d", table, r.xid)] {
+				keptIDs = append(keptIDs, fmt.Sprint(r.xid))
+			} else {
+				stale = true
 			}
 		}
-		if len(stale) > 0 {
-			drops = append(drops, `DELETE FROM `+extract.StageTable(s.stage, table).Sanitize()+` WHERE xmin::text::bigint IN (`+strings.Join(stale, ", ")+`)`,
-				`DELETE FROM `+ident(s.stage, stagedBatchesTable)+` WHERE legacy_table = `+lit(table)+` AND xid IN (`+strings.Join(stale, ", ")+`)`)
+		if stale {
+			drops = append(drops, `DELETE FROM `+extract.StageTable(s.stage, table).Sanitize()+` WHERE xmin::text::bigint NOT IN (`+strings.Join(keptIDs, ", ")+`)`,
+				`DELETE FROM `+ident(s.stage, stagedBatchesTable)+` WHERE legacy_table = `+lit(table)+` AND xid NOT IN (`+strings.Join(keptIDs, ", ")+`)`)
 		}
 	}
 	// Everything else goes: the other stage tables, the decisions and the
