@@ -212,15 +212,7 @@ func TestRerunKeepsTheBatchesTheSourceStillHolds(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// What an uninterrupted run of the changed source leaves.
-	ref := testkit.MigratedTarget(t)
-	if _, err := Run(ctx, rerunConfig(src, ref)); err != nil {
-		t.Fatalf("reference run: %v", err)
-	}
-	want, err := testkit.Fingerprint(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := freshRun(t, src) // what an uninterrupted run of the changed source leaves
 
 	cfg = rerunConfig(src, dst)
 	var copied atomic.Int64 // habit_completions' batches the re-run copies
