@@ -349,9 +349,7 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 	var before, peak, after *int64
 	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Flavor, &r.Source, &r.Host, &r.PID,
 		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch, &before, &peak, &after}, func() error {
-		if r.Status == "running" && !rep.LockHeld || r.Status == "failed" && r.Error == migrations.CancelledRun {
-			r.Status = "interrupted"
-		}
+		r.Status = migrations.ShownStatus(r.Status, r.Error, rep.LockHeld)
 		r.Space = nil
 		if before != nil && peak != nil && after != nil {
 			r.Space = &Space{Before: *before, Peak: *peak, After: *after}

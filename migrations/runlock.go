@@ -19,6 +19,18 @@ const RunLockID = 7_401_100_002
 // such a run as interrupted, and say how.
 const CancelledRun = "interrupted: the run was cancelled (Ctrl-C, SIGTERM or a closed terminal)"
 
+// ShownStatus is how status and verify show a run recorded with status
+// and recordedError: "interrupted" for one recorded as running while no
+// session holds the run lock (lockHeld false: its process or connection
+// ended before it could say so), or recorded as cancelled (CancelledRun);
+// else status as recorded.
+func ShownStatus(status, recordedError string, lockHeld bool) string {
+	if status == "running" && !lockHeld || status == "failed" && recordedError == CancelledRun {
+		return "interrupted"
+	}
+	return status
+}
+
 // Interrupted says how a run that status or verify shows as interrupted
 // ended: cancelled (its recorded error is CancelledRun), or recorded as
 // running while no run holds the run lock (its process or connection

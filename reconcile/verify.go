@@ -100,7 +100,7 @@ type Reason struct {
 // RunInfo describes a run recorded in the target.
 type RunInfo struct {
 	ID     int64
-	Status string // done, failed, or interrupted (recorded as running, and no run holds the lock)
+	Status string // done, failed, or interrupted (migrations.ShownStatus)
 	Error  string
 }
 
@@ -450,12 +450,8 @@ func (v *verifier) prepare(ctx context.Context) error {
 		if errText != nil {
 			v.res.LastRun.Error = *errText
 		}
-		if v.res.LastRun.Status == "running" || v.res.LastRun.Status == "failed" && v.res.LastRun.Error == migrations.CancelledRun {
-			// No run holds the run lock (WorkingRun above): its
-			// process or connection ended before it could say so; or
-			// the operator cancelled it.
-			v.res.LastRun.Status = "interrupted"
-		}
+		// No run holds the run lock (WorkingRun above).
+		v.res.LastRun.Status = migrations.ShownStatus(v.res.LastRun.Status, v.res.LastRun.Error, false)
 		if v.res.LastRun.Status != "done" {
 			how := v.res.LastRun.Status
 			if how == "interrupted" {
