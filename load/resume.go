@@ -249,3 +249,11 @@ func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batche
 	}
 	return batches, rows, nil
 }
+
+// stageSize reports whether schema stage exists and, pretty-printed, the
+// room its tables take.
+func stageSize(ctx context.Context, q migrations.Queryer, stage string) (exists bool, size string, err error) {
+	err = q.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL, pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
+		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, ident(stage)).Scan(&exists, &size)
+	return exists, size, err
+}

@@ -309,9 +309,7 @@ func (s *session) closeFailedStage(ctx context.Context, err error) {
 	if s.staged == nil || s.cfg.KeepStage || ctx.Err() != nil {
 		return
 	}
-	var size string
-	serr := s.target.QueryRow(ctx, `SELECT pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
-		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, ident(s.stage)).Scan(&size)
+	_, size, serr := stageSize(ctx, s.target, s.stage)
 	var pgErr *pgconn.PgError
 	var read *extract.ReadError // the source's disk: the stage takes none of its room
 	if !errors.As(err, &pgErr) || pgErr.Code != diskFull || errors.As(err, &read) {

@@ -119,15 +119,12 @@ func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
 	// Past go-live no run reads the stage, and a stage a --keep-stage run
 	// left holds copies of legacy rows (password hashes, tokens) in the
 	// application's database: it goes. The run lock keeps runs away.
-	stage := ident(mappings.StageSchema)
-	var exists bool
-	var size string
-	if err := conn.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL, pg_size_pretty(coalesce(sum(pg_total_relation_size(c.oid)), 0))
-		FROM pg_class c WHERE c.relnamespace = to_regnamespace($1) AND c.relkind IN ('r', 'm')`, stage).Scan(&exists, &size); err != nil {
+	exists, size, err := stageSize(ctx, conn, mappings.StageSchema)
+	if err != nil {
 		return nil, fmt.Errorf("the target is sealed, but its stage schema %s could not be read: %w", mappings.StageSchema, err)
 	}
 	if exists {
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+stage+` CASCADE`); err != nil {
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+ident(mappings.StageSchema)+` CASCADE`); err != nil {
 			return nil, fmt.Errorf("the target is sealed, but its stage schema %s, which holds copies of legacy rows, could not be dropped: %w", mappings.StageSchema, err)
 		}
 		s.DroppedStage = size
