@@ -60,6 +60,14 @@ func (s *session) recordStaged(ctx context.Context, tx pgx.Tx, t extract.Table, 
 	return err
 }
 
+// stagedRecords follows FROM: the records (r) of stage schema
+// stage whose stage tables are still there (an apply drops a table once
+// nothing reads it), given the schema's name as $1.
+func stagedRecords(stage string) string {
+	return ident(stage, stagedBatchesTable) + ` r
+		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`
+}
+
 // stagedBatch is a batch recorded by stagedBatchesTable.
 type stagedBatch struct {
 	batch, batches int
@@ -92,8 +100,7 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	}
 	recorded := map[string][]stagedBatch{}
 	rows, err := s.target.Query(ctx, `SELECT r.legacy_table, r.batch, r.batches, r.pages, r.stage_table, r.rows, r.hash, r.fingerprint, r.xid
-		FROM `+ident(s.stage, stagedBatchesTable)+` r
-		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`, s.stage)
+		FROM `+stagedRecords(s.stage), s.stage)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == undefinedColumn {
 		return false, nil // an earlier build's record, without the transactions
@@ -238,8 +245,7 @@ func textArray(ss []string) string {
 // whose stage the role may not read, counts none.
 func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batches, rows int64, err error) {
 	err = q.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.rows), 0)::bigint
-		FROM `+ident(stage, stagedBatchesTable)+` r
-		WHERE to_regclass(format('%I.%I', $1::text, r.legacy_table)) IS NOT NULL`, stage).Scan(&batches, &rows)
+		FROM `+stagedRecords(stage), stage).Scan(&batches, &rows)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == undefinedTable || pgErr.Code == insufficientPrivilege) {
 		return 0, 0, nil
