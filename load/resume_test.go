@@ -173,6 +173,10 @@ func countCopies(cfg *Config) *atomic.Int64 {
 // from the stage table and copies it again, keeps the table's batches the
 // source still holds, and leaves the target an uninterrupted run of the
 // changed source gives.
+//
+// The stage table is frozen in between (a night's `vacuumdb --freeze`, or
+// an anti-wraparound vacuum): the rows of a batch are told by their xmin,
+// which freezing must not take from them.
 func TestRerunKeepsTheBatchesTheSourceStillHolds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -213,6 +217,18 @@ func TestRerunKeepsTheBatchesTheSourceStillHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := freshRun(t, src) // what an uninterrupted run of the changed source leaves
+	if err := withConn(ctx, dst, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `VACUUM (FREEZE) cutover_stage.habit_completions`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Every staged row is frozen: the table's horizon is past the
+	// transactions that copied it.
+	if frozen := scalarOf[bool](t, ctx, dst, `SELECT (SELECT relfrozenxid::text::bigint FROM pg_class WHERE oid = 'cutover_stage.habit_completions'::regclass) >
+		(SELECT max(xid) FROM cutover_stage._staged_batches WHERE legacy_table = 'habit_completions')`); !frozen {
+		t.Fatal("VACUUM (FREEZE) left rows of the stage table unfrozen")
+	}
 
 	cfg = rerunConfig(src, dst)
 	var copied atomic.Int64 // habit_completions' batches the re-run copies
