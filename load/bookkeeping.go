@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
 	finished_at timestamptz,
-	status      text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+	status      text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_check
+		CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
 	flavor      text NOT NULL,
 	source      text NOT NULL,          -- server and database, never a password
 	host        text NOT NULL,          -- where the run's process ran
@@ -36,6 +37,17 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	failed_table text,                  -- the legacy table a failed run stopped in
 	failed_batch integer                -- and its batch (NULL: the whole table)
 );
+-- interrupted: a run cancelled by Ctrl-C, SIGTERM or a closed terminal
+-- (migrations.CancelledRun), which earlier builds recorded as failed.
+-- Their runs table gains the value here, once: afterwards the check
+-- already has it, and no lock is taken.
+DO $status$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = '` + bk + `.runs'::regclass
+			AND conname = 'runs_status_check' AND pg_get_constraintdef(oid) LIKE '%''interrupted''%') THEN
+		ALTER TABLE ` + bk + `.runs DROP CONSTRAINT IF EXISTS runs_status_check,
+			ADD CONSTRAINT runs_status_check CHECK (status IN ('running', 'done', 'failed', 'interrupted'));
+	END IF;
+END $status$;
 -- the target database's size before, at the peak of and after each run
 -- (load.Space): the room a run took on the target's disk
 ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS size_before bigint,

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/migrations"
 )
 
 // TestRerunKeepsTheStageOfAnInterruptedRun: a run interrupted while it
@@ -72,7 +73,11 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 				strings.Contains(st.Next.Message, "does it all again") {
 				t.Errorf("status after the interrupted run: %s: %s, want it to say %q", st.Next.Action, st.Next.Message, want)
 			}
-			// Cancelled, not failed in the table it was copying.
+			// Cancelled, not failed in the table it was copying, and
+			// recorded so.
+			if got := scalarOf[string](t, ctx, dst, `SELECT status || ': ' || error FROM cutover.runs WHERE id = 1`); got != "interrupted: "+migrations.CancelledRun {
+				t.Errorf("the interrupted run is recorded %q, want status interrupted and migrations.CancelledRun", got)
+			}
 			if want := "run 1 was interrupted (Ctrl-C, SIGTERM or a closed terminal); "; len(st.Runs) != 1 || st.Runs[0].Status != "interrupted" ||
 				st.Runs[0].FailedTable != "" || !strings.HasPrefix(st.Next.Message, want) {
 				t.Errorf("status after the interrupted run: runs %+v, next %q, want one interrupted run and %q", st.Runs, st.Next.Message, want)

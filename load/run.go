@@ -264,7 +264,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	var se *StepError
 	switch {
 	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Canceled):
-		status, errText = "failed", migrations.CancelledRun // no table's failure
+		status, errText = "interrupted", migrations.CancelledRun // no table's failure
 	case runErr != nil:
 		status, errText = "failed", runErr.Error()
 		if errors.As(runErr, &se) {

@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -127,12 +128,16 @@ func TestDryRunThenRunThenNoop(t *testing.T) {
 	checkLedgerStatistics(t, ctx, dst)
 }
 
+// errRollback ends a transaction a test only tries.
+var errRollback = errors.New("rolled back on purpose")
+
 // TestRunIntoUnpartitionedLedger: a target whose bookkeeping was made
 // before the ledger was partitioned, and indexed by (target_table,
 // target_id), and whose kept rows (rejects, archive, discards) had foreign
 // keys to the runs, keeps working. Its first apply of each table writes the
 // ledger with plain inserts, its index by target row is replaced, the
-// foreign keys are dropped, and a re-run writes nothing.
+// foreign keys are dropped, and a re-run writes nothing. Its runs table,
+// made before a run could be recorded as interrupted, gains that status.
 func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	ctx := context.Background()
 	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
@@ -147,11 +152,18 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 		_, after, _ := strings.Cut(rest, "END $kept$;\n")
 		old = before + after
 	}
+	if before, rest, ok := strings.Cut(old, "DO $status$"); ok {
+		_, after, _ := strings.Cut(rest, "END $status$;\n")
+		old = before + after
+	}
+	old = strings.Replace(old, "CONSTRAINT runs_status_check\n\t\tCHECK (status IN ('running', 'done', 'failed', 'interrupted'))",
+		"CHECK (status IN ('running', 'done', 'failed'))", 1)
 	for _, kept := range []string{"rejects", "archive", "discards"} {
 		old += "ALTER TABLE cutover." + kept + " ADD FOREIGN KEY (run_id) REFERENCES cutover.runs(id);\n"
 	}
-	if old == load.BookkeepingDDL || strings.Contains(old, "dispositions_target_id") || strings.Contains(old, "$kept$") {
-		t.Fatal("the bookkeeping DDL no longer partitions the ledger, indexes it by target_id or drops the kept rows' foreign keys: update this test")
+	if old == load.BookkeepingDDL || strings.Contains(old, "dispositions_target_id") || strings.Contains(old, "$kept$") ||
+		strings.Contains(old, "'interrupted'") {
+		t.Fatal("the bookkeeping DDL no longer partitions the ledger, indexes it by target_id, drops the kept rows' foreign keys or checks the runs' status: update this test")
 	}
 	conn, err := pgx.Connect(ctx, dst)
 	if err != nil {
@@ -168,6 +180,16 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 	}
 	if !sum.OK() || sum.Changed() == 0 {
 		t.Fatalf("run into the old ledger: conservation %v, %d rows changed", sum.OK(), sum.Changed())
+	}
+	// A run of this build may record itself interrupted (rolled back).
+	if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE cutover.runs SET status = 'interrupted' WHERE id = $1`, sum.RunID)
+		if err == nil {
+			err = errRollback
+		}
+		return err
+	}); err != errRollback {
+		t.Errorf("record a run of the old bookkeeping as interrupted: %v", err)
 	}
 	var kind string
 	var rows, tables int64

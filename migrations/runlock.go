@@ -13,17 +13,19 @@ import (
 // on one target at once.
 const RunLockID = 7_401_100_002
 
-// CancelledRun is the error a run records (status failed) when its
-// context was cancelled: the operator's Ctrl-C, SIGTERM or a closed
-// terminal, not a failure of any table. `cutover status` and verify show
-// such a run as interrupted, and say how.
+// CancelledRun is the error a run records, with status interrupted, when
+// its context was cancelled: the operator's Ctrl-C, SIGTERM or a closed
+// terminal, not a failure of any table. Earlier builds recorded it with
+// status failed; `cutover status` and verify show those as interrupted
+// too, and say how.
 const CancelledRun = "interrupted: the run was cancelled (Ctrl-C, SIGTERM or a closed terminal)"
 
 // ShownStatus is how status and verify show a run recorded with status
 // and recordedError: "interrupted" for one recorded as running while no
 // session holds the run lock (lockHeld false: its process or connection
-// ended before it could say so), or recorded as cancelled (CancelledRun);
-// else status as recorded.
+// ended before it could say so), or recorded as cancelled (CancelledRun,
+// with status interrupted, or failed by earlier builds); else status as
+// recorded.
 func ShownStatus(status, recordedError string, lockHeld bool) string {
 	if status == "running" && !lockHeld || status == "failed" && recordedError == CancelledRun {
 		return "interrupted"
