@@ -153,7 +153,7 @@ func (e *FlavorError) Error() string {
 		parts = append(parts, fmt.Sprintf("it lacks %d of its %d tables (%s)", len(e.Missing), e.Of, abbreviate(e.Missing, 10)))
 	}
 	if len(e.Foreign) > 0 {
-		parts = append(parts, fmt.Sprintf("%d tables have another flavor's shape (%s)", len(e.Foreign), abbreviate(e.Foreign, 10)))
+		parts = append(parts, fmt.Sprintf("%s another flavor's shape (%s)", prose.Count(len(e.Foreign), "table has", "tables have"), abbreviate(e.Foreign, 10)))
 	}
 	return fmt.Sprintf("the source matches no legacy flavor (v21, v16 or v15); the closest is %s, but %s (nothing was written)", e.Closest, strings.Join(parts, " and "))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -317,8 +318,8 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return fmt.Errorf("check foreign key %s: %w", c.FK.Name, err)
 				}
 				if bad > 0 {
-					return fmt.Errorf("%d rows of %s would break foreign key %s (%s → %s.%s): a mapping bug; nothing of this mapping was written",
-						bad, m.Target, c.FK.Name, c.FK.Column, c.FK.Parent, c.FK.ParentColumn)
+					return fmt.Errorf("%s of %s would break foreign key %s (%s → %s.%s): a mapping bug; nothing of this mapping was written",
+						prose.Count(bad, "row", "rows"), m.Target, c.FK.Name, c.FK.Column, c.FK.Parent, c.FK.ParentColumn)
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -155,8 +156,8 @@ func (s *session) checkRejects(ctx context.Context) error {
 		return fmt.Errorf("count rejects: %w", err)
 	}
 	if n > s.cfg.MaxRejects {
-		return fmt.Errorf("%w: %d rows would be rejected, more than --max-rejects %d; nothing was written to the application tables (run `cutover diff` to see them)",
-			ErrTooManyRejects, n, s.cfg.MaxRejects)
+		return fmt.Errorf("%w: %s would be rejected, more than --max-rejects %d; nothing was written to the application tables (run `cutover diff` to see them)",
+			ErrTooManyRejects, prose.Count(n, "row", "rows"), s.cfg.MaxRejects)
 	}
 	return nil
 }

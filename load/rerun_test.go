@@ -819,7 +819,7 @@ func TestStatusAfterRowsMoved(t *testing.T) {
 			t.Errorf("status of a table the source left alone: %+v", other)
 		}
 	}
-	if st.Next.Action != "update" || len(st.Next.Redo) != 0 || !strings.Contains(st.Next.Message, "other pages") ||
+	if st.Next.Action != "update" || len(st.Next.Redo) != 0 || !strings.Contains(st.Next.Message, "the rows of 1 table are on other pages") ||
 		!strings.Contains(st.Next.Message, "(points_ledger;") || !strings.Contains(st.Next.Message, "writes no application row") {
 		t.Errorf("status before the re-run: next run %q redoing %v (%s)", st.Next.Action, st.Next.Redo, st.Next.Message)
 	}

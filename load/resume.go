@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/migrations"
 )
 
@@ -224,8 +225,8 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	}
 	if len(keep) > 0 {
 		s.cfg.Progress(Event{Phase: "extract", Message: fmt.Sprintf(
-			"keeping %d batches (%d rows of %d tables) that an earlier run copied into the stage: the source holds the same rows",
-			len(keep), rowsKept, len(kept))})
+			"keeping %s (%s of %s) that an earlier run copied into the stage: the source holds the same rows",
+			prose.Count(len(keep), "batch", "batches"), prose.Count(rowsKept, "row", "rows"), prose.Count(len(kept), "table", "tables"))})
 	}
 	return true, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
@@ -422,24 +423,24 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 		}
 		if rep.Staged.Batches > 0 {
 			left = strings.TrimSuffix(left, ", so a re-run does it all again")
-			left += fmt.Sprintf("; the stage holds %d batches (%d rows) it copied, which a re-run keeps where the source still holds their rows",
-				rep.Staged.Batches, rep.Staged.Rows)
+			left += fmt.Sprintf("; the stage holds %s (%s) it copied, which a re-run keeps where the source still holds their rows",
+				prose.Count(rep.Staged.Batches, "batch", "batches"), prose.Count(rep.Staged.Rows, "row", "rows"))
 		}
 		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %s. "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
 			last.ID, where, left)}
 	case len(rep.Vanished) > 0:
-		return NextRun{Action: "update", Message: fmt.Sprintf("%d legacy tables that run %d loaded are no longer in the source (%s): a re-run removes the rows their mappings loaded, and their bookkeeping",
-			len(rep.Vanished), lastDone(rep.Runs), abbreviate(rep.Vanished, 8))}
+		return NextRun{Action: "update", Message: fmt.Sprintf("%s that run %d loaded %s no longer in the source (%s): a re-run removes the rows their mappings loaded, and their bookkeeping",
+			prose.Count(len(rep.Vanished), "legacy table", "legacy tables"), lastDone(rep.Runs), prose.Plural(len(rep.Vanished), "is", "are"), abbreviate(rep.Vanished, 8))}
 	case !rep.SourceRead:
 		return NextRun{Action: "unknown", Message: fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
 	case len(changed) > 0:
-		return NextRun{Action: "update", Message: fmt.Sprintf("%d batches of %d tables changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
-			changedBatches, len(changed), lastDone(rep.Runs), abbreviate(changed, 8))}
+		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
+			prose.Count(changedBatches, "batch", "batches"), prose.Count(len(changed), "table", "tables"), lastDone(rep.Runs), abbreviate(changed, 8))}
 	case len(moved) > 0:
-		return NextRun{Action: "update", Message: fmt.Sprintf("the rows of %d tables are on other pages than when run %d loaded them (%s; VACUUM FULL, CLUSTER "+
+		return NextRun{Action: "update", Message: fmt.Sprintf("the rows of %s are on other pages than when run %d loaded them (%s; VACUUM FULL, CLUSTER "+
 			"or a dump and restore moves them), but they are the same rows: a re-run records their new batches",
-			len(moved), lastDone(rep.Runs), abbreviate(moved, 8))}
+			prose.Count(len(moved), "table", "tables"), lastDone(rep.Runs), abbreviate(moved, 8))}
 	case sourceSame:
 		return NextRun{Action: "update", Message: fmt.Sprintf("the source is unchanged since run %d finished, but what some mappings would decide is not what they recorded "+
 			"(another build of cutover, or another target catalog): a re-run redoes them, writing only the rows that differ", lastDone(rep.Runs))}

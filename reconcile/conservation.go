@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -419,7 +420,7 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 	}
 	if tc.Unexplained > int64(len(unexplained)) && !t.has("id") {
 		v.add(Finding{Severity: Failure, Check: CheckTargetRows, Kind: KindUnexplainedRow, Table: t.Name,
-			Message: fmt.Sprintf("%d rows more than the ledger's %d", tc.Unexplained, tc.Loaded)})
+			Message: fmt.Sprintf("%s more than the ledger's %d", prose.Count(tc.Unexplained, "row", "rows"), tc.Loaded)})
 	}
 	tc.Holds = tc.Unexplained == 0 && tc.Missing == 0
 	v.mu.Lock()

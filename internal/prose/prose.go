@@ -16,6 +16,12 @@ func List(items []string, most int) string {
 	return strings.Join(items[:most], ", ") + fmt.Sprintf(" and %d more", len(items)-most)
 }
 
+// Count returns n followed by one when n is 1, else by many: "1 batch",
+// "3 batches".
+func Count[N ~int | ~int64](n N, one, many string) string {
+	return fmt.Sprintf("%d %s", n, Plural(n, one, many))
+}
+
 // Plural returns one when n is 1, else many.
 func Plural[N ~int | ~int64](n N, one, many string) string {
 	if n == 1 {

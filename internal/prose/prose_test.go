@@ -19,6 +19,14 @@ func TestList(t *testing.T) {
 	}
 }
 
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 batches", 1: "1 batch", 12: "12 batches"} {
+		if got := Count(n, "batch", "batches"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestPlural(t *testing.T) {
 	for n, want := range map[int64]string{0: "rows", 1: "row", 2: "rows"} {
 		if got := Plural(n, "row", "rows"); got != want {

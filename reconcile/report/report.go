@@ -18,6 +18,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/reconcile"
@@ -416,8 +417,9 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		if n := d.LeftAlone[t.Table]; n > 0 {
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,
 				Kind: reconcile.KindLeftAlone, Domain: targetDomain(t.Table), Table: t.Table,
-				Message: fmt.Sprintf("%d rows differ from what the source decides, but every mapping writing this table holds its recorded inputs: "+
-					"they were changed in the target after the cutover wrote them, and a plain `cutover run` leaves them; `cutover run --full` writes them back", n)})
+				Message: fmt.Sprintf("%s from what the source decides, but every mapping writing this table holds its recorded inputs: "+
+					"they were changed in the target after the cutover wrote them, and a plain `cutover run` leaves them; `cutover run --full` writes them back",
+					prose.Count(n, "row differs", "rows differ"))})
 		}
 	}
 	r.finish()
