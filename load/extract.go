@@ -19,6 +19,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
@@ -179,13 +180,24 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	if len(rewritten) > 0 {
 		slices.SortFunc(rewritten, func(a, b extract.Batch) int { return cmp.Compare(batchKey(a.Table, a.No), batchKey(b.Table, b.No)) })
 		s.cfg.Progress(Event{Phase: "checksum", Message: fmt.Sprintf(
-			"%d batches have new row versions: copying them into the stage, which checksums them", len(rewritten))})
+			"%s new row versions: copying %s into the stage, which checksums %[2]s",
+			prose.Count(len(rewritten), "batch has", "batches have"), prose.Plural(len(rewritten), "it", "them"))})
 		if err := s.openStage(ctx, snap, readers); err != nil {
 			return false, err
 		}
+		tally := rowTally{done: done, total: estimated, counted: map[string]int64{}}
+		for _, b := range rewritten {
+			tally.counted[batchKey(b.Table, b.No)] = recorded[batchKey(b.Table, b.No)].Sum.Rows
+		}
 		// What an interrupted run left in the stage is there already.
-		rewritten = slices.DeleteFunc(rewritten, func(b extract.Batch) bool { return s.staged[batchKey(b.Table, b.No)] })
-		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", done, 0, estimated); err != nil {
+		rewritten = slices.DeleteFunc(rewritten, func(b extract.Batch) bool {
+			key := batchKey(b.Table, b.No)
+			if s.staged[key] {
+				tally.carry(key, s.sums[key].Rows, s.resumed[key])
+			}
+			return s.staged[key]
+		})
+		if err := s.copyBatches(ctx, snap, readers, rewritten, "checksum", &tally); err != nil {
 			return false, err
 		}
 	}
@@ -342,7 +354,7 @@ func (s *session) openStage(ctx context.Context, snap *extract.Snapshot, readers
 	if s.staged != nil {
 		return nil
 	}
-	s.staged, s.stageTables = map[string]bool{}, map[string]bool{}
+	s.staged, s.stageTables, s.resumed = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	if s.sums == nil {
 		s.sums = map[string]extract.Checksum{}
 	}
@@ -368,13 +380,49 @@ func (s *session) createStageTable(ctx context.Context, t extract.Table) error {
 	return nil
 }
 
+// rowTally counts a phase's rows for its progress events.
+type rowTally struct {
+	done, kept, resumed int64 // Event.Done, Event.Kept, Event.Resumed
+	// total is Event.Total: exact where a checksum says, else estimated;
+	// counted is what it counts for each batch not done yet (by
+	// batchKey), which the batch's rows replace when it is done, so that
+	// the last event's Done is its Total.
+	total   int64
+	counted map[string]int64
+}
+
+// carry counts batch key's rows as found done, by an earlier run when
+// resumed.
+func (t *rowTally) carry(key string, rows int64, resumed bool) {
+	t.done += rows
+	t.kept += rows
+	if resumed {
+		t.resumed += rows
+	}
+	t.total += rows - t.counted[key]
+	delete(t.counted, key)
+}
+
+// copied counts batch key's rows as copied.
+func (t *rowTally) copied(key string, rows int64) {
+	t.done += rows
+	if n, ok := t.counted[key]; ok {
+		t.total += rows - n
+		delete(t.counted, key)
+	}
+}
+
+// event is the progress event of phase after a batch of table.
+func (t *rowTally) event(phase, table string) Event {
+	return Event{Phase: phase, Table: table, Done: t.done, Total: max(t.total, t.done), Kept: t.kept, Resumed: t.resumed}
+}
+
 // copyBatches copies batches into their stage tables (created as needed)
 // in parallel, each in its own target transaction. A batch s holds no
 // checksum of gets the one its copy takes; one it holds must have the
 // copy's row count. Its progress events are of phase, counting rows on
-// from done (rows copied before, of a total that allRows starts at), of
-// which kept were found done (Event.Kept).
-func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, batches []extract.Batch, phase string, done, kept, allRows int64) error {
+// in tally.
+func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, batches []extract.Batch, phase string, tally *rowTally) error {
 	for _, b := range batches {
 		if err := s.createStageTable(ctx, *s.src.Table(b.Table)); err != nil {
 			return err
@@ -444,8 +492,8 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				s.sums[batchKey(b.Table, b.No)] = c
 			}
 			s.staged[batchKey(b.Table, b.No)] = true
-			done += c.Rows
-			e := Event{Phase: phase, Table: b.Table, Done: done, Total: max(allRows, done), Kept: kept}
+			tally.copied(batchKey(b.Table, b.No), c.Rows)
+			e := tally.event(phase, b.Table)
 			mu.Unlock()
 			s.cfg.Progress(e)
 			return nil
@@ -503,31 +551,33 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 	tables := slices.DeleteFunc(slices.Clone(s.src.Tables), func(t extract.Table) bool { return !has(s.only.stage, t.Name) })
 	// The batches copied while checksumming count as copied.
 	var batches, carried []extract.Batch
-	var allRows int64 // exact where a checksum says, else the catalog's estimate
+	tally := rowTally{counted: map[string]int64{}}
 	for _, b := range s.batches {
 		if !has(s.only.stage, b.Table) {
 			continue
 		}
-		if c, ok := s.sums[batchKey(b.Table, b.No)]; ok {
-			allRows += c.Rows
+		key := batchKey(b.Table, b.No)
+		if c, ok := s.sums[key]; ok {
+			tally.counted[key] = c.Rows
 		} else {
-			allRows += max(s.src.Table(b.Table).EstimatedRows, 0) / int64(max(b.Of, 1))
+			tally.counted[key] = max(s.src.Table(b.Table).EstimatedRows, 0) / int64(max(b.Of, 1)) // the catalog's estimate
 		}
-		if s.staged[batchKey(b.Table, b.No)] {
+		tally.total += tally.counted[key]
+		if s.staged[key] {
 			carried = append(carried, b)
 		} else {
 			batches = append(batches, b)
 		}
 	}
-	var done int64
 	for _, b := range carried {
-		done += s.sums[batchKey(b.Table, b.No)].Rows
-		s.cfg.Progress(Event{Phase: "extract", Table: b.Table, Done: done, Total: max(allRows, done), Kept: done})
+		key := batchKey(b.Table, b.No)
+		tally.carry(key, s.sums[key].Rows, s.resumed[key])
+		s.cfg.Progress(tally.event("extract", b.Table))
 	}
 	// Every table has a batch (PlanBatches), so every table read has its
 	// stage table: created now, or with the batches copied while
 	// checksumming.
-	if err := s.copyBatches(ctx, snap, readers, batches, "extract", done, done, allRows); err != nil {
+	if err := s.copyBatches(ctx, snap, readers, batches, "extract", &tally); err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)

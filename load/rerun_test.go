@@ -1041,6 +1041,7 @@ func TestRerunRedoesOnlyWhatChanged(t *testing.T) {
 			var mu sync.Mutex
 			extracted := map[string]bool{}
 			var narrowed, recopied string
+			var kept, resumed int64 // of the extract's rows (Event.Kept, Event.Resumed)
 			// What status says the re-run will redo and extract, and the
 			// digests recorded before it.
 			st := status(t, ctx, rerunConfig(src, dst))
@@ -1055,11 +1056,12 @@ func TestRerunRedoesOnlyWhatChanged(t *testing.T) {
 				defer mu.Unlock()
 				if e.Phase == "extract" && e.Table != "" {
 					extracted[e.Table] = true
+					kept, resumed = max(kept, e.Kept), max(resumed, e.Resumed)
 				}
 				if strings.Contains(e.Message, "mappings hold what their unchanged inputs decide") {
 					narrowed = e.Message
 				}
-				if strings.Contains(e.Message, "have new row versions: copying them into the stage") {
+				if regexp.MustCompile(`^\d+ (batch has|batches have) new row versions: copying (it|them) into the stage`).MatchString(e.Message) {
 					recopied = e.Message
 				}
 			}
@@ -1075,6 +1077,11 @@ func TestRerunRedoesOnlyWhatChanged(t *testing.T) {
 			// content, which the re-run then does not extract).
 			if recopied == "" {
 				t.Error("the re-run did not report copying the batches with new row versions")
+			}
+			// The extract counts the edited table's batches as copied
+			// already, by this run (no earlier run's stage is there).
+			if kept == 0 || resumed != 0 {
+				t.Errorf("the extract counted %d rows copied before it, %d of them by an earlier run; want some, none by an earlier run", kept, resumed)
 			}
 			for _, table := range c.extract {
 				if !extracted[table] {

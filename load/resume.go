@@ -165,7 +165,7 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	keptXIDs := map[string]bool{} // table/xid
 	for _, b := range keep {
 		key := batchKey(b.Table, b.No)
-		s.staged[key] = true
+		s.staged[key], s.resumed[key] = true, true
 		if _, ok := s.sums[key]; !ok {
 			// One the bookkeeping gave, for the same row versions, stays:
 			// the digests compare with what it recorded.

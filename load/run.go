@@ -73,9 +73,10 @@ type Event struct {
 	Done, Total int64
 	// Kept is the part of Done that the phase found done and did not do
 	// itself (batches copied earlier, in the checksum phase or by an
-	// interrupted run): a rate leaves it out.
-	Kept    int64
-	Message string
+	// interrupted run): a rate leaves it out. Resumed is the part of Kept
+	// that an earlier run copied.
+	Kept, Resumed int64
+	Message       string
 }
 
 // ErrTooManyRejects is returned by Run when more rows than MaxRejects would
@@ -139,7 +140,9 @@ type session struct {
 	sums    map[string]extract.Checksum // by table/batch
 	// staged holds the batches copied into the stage (by batchKey), and
 	// stageTables the stage tables created; both nil until openStage.
-	staged, stageTables map[string]bool
+	// resumed holds those of staged that an earlier run copied
+	// (resumeStage).
+	staged, stageTables, resumed map[string]bool
 	// unchanged: the source is the last finished run's, so there was
 	// nothing to do.
 	unchanged bool

@@ -254,6 +254,7 @@ func TestProgressCountsRows(t *testing.T) {
 		Announced bool  // a message came before the first count
 		Counts    int   // events that count rows
 		Last      int64 // the highest Done
+		LastTotal int64 // and its Total
 	}
 	phases := func() map[string]phase {
 		out := map[string]phase{}
@@ -266,7 +267,9 @@ func TestProgressCountsRows(t *testing.T) {
 				p.Announced = p.Announced || p.Counts == 0
 			} else {
 				p.Counts++
-				p.Last = max(p.Last, e.Done)
+				if e.Done >= p.Last {
+					p.Last, p.LastTotal = e.Done, e.Total
+				}
 				if e.Done > e.Total {
 					t.Errorf("%s: done %d > total %d", e.Phase, e.Done, e.Total)
 				}
@@ -291,8 +294,8 @@ func TestProgressCountsRows(t *testing.T) {
 		t.Fatal("the fixture has no rows")
 	}
 	got := phases()
-	if p := got["extract"]; p.Counts == 0 || p.Last != rows {
-		t.Errorf("first run, extract: %+v; want row counts up to %d", p, rows)
+	if p := got["extract"]; p.Counts == 0 || p.Last != rows || p.LastTotal != rows {
+		t.Errorf("first run, extract: %+v; want row counts up to %d of %[2]d", p, rows)
 	}
 	if p := got["checksum"]; !p.Announced || p.Counts != 0 {
 		t.Errorf("first run, checksum: %+v; want it announced (taken by the extract) and counting nothing", p)
@@ -302,8 +305,8 @@ func TestProgressCountsRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = phases()
-	if p := got["checksum"]; !p.Announced || p.Counts == 0 || p.Last != rows {
-		t.Errorf("no-op re-run, checksum: %+v; want it announced and counting up to %d rows", p, rows)
+	if p := got["checksum"]; !p.Announced || p.Counts == 0 || p.Last != rows || p.LastTotal != rows {
+		t.Errorf("no-op re-run, checksum: %+v; want it announced and counting up to %d of %[2]d rows", p, rows)
 	}
 	if p, ok := got["extract"]; ok {
 		t.Errorf("no-op re-run extracted: %+v", p)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -78,25 +79,41 @@ func TestProgressRate(t *testing.T) {
 }
 
 // TestProgressRateLeavesOutKeptRows: rows a run found copied (an
-// interrupted run's stage) are counted, said, and left out of the rate:
-// 40 rows copied in 2 s is 20 rows/s, beside 960 kept, where counting
-// them all gave 500 rows/s, and millions for the kept rows alone.
+// interrupted run's stage, or batches its checksum pass copied) are
+// counted, said as what they are, and left out of the rate: 40 rows copied
+// in 2 s is 20 rows/s, beside 960 kept, where counting them all gave 500
+// rows/s, and millions for the kept rows alone.
 func TestProgressRateLeavesOutKeptRows(t *testing.T) {
-	var buf bytes.Buffer
-	p := newProgress(&buf)
-	clock := p.start
-	p.now = func() time.Time { return clock }
-	p.event(load.Event{Phase: "extract", Message: "keeping 5 batches (960 rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows"})
-	p.event(load.Event{Phase: "extract", Table: "habits", Done: 960, Total: 1000, Kept: 960})
-	clock = clock.Add(2 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000, Kept: 960})
-	want := []string{
-		"[   0.0s] extract: keeping 5 batches (960 rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows",
-		"[   0.0s] extract: 960 of 1000 rows copied, 960 of them kept from before (last: habits)",
-		"[   2.0s] extract: 1000 of 1000 rows copied, 960 of them kept from before (20 rows/s; last: users)",
-	}
-	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
-		t.Errorf("progress lines (-want +got):\n%s", d)
+	for _, c := range []struct {
+		name    string
+		resumed int64 // of the 960 kept
+		said    string
+	}{
+		{"kept from an interrupted run", 960, "960 of them kept from an earlier run"},
+		{"copied while checksumming", 0, "960 of them copied while checksumming"},
+		{"both", 900, "900 of them kept from an earlier run and 60 copied while checksumming"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := newProgress(&buf)
+			clock := p.start
+			p.now = func() time.Time { return clock }
+			var want []string
+			if c.resumed > 0 {
+				msg := fmt.Sprintf("keeping 5 batches (%d rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows", c.resumed)
+				p.event(load.Event{Phase: "extract", Message: msg})
+				want = append(want, "[   0.0s] extract: "+msg)
+			}
+			p.event(load.Event{Phase: "extract", Table: "habits", Done: 960, Total: 1000, Kept: 960, Resumed: c.resumed})
+			clock = clock.Add(2 * time.Second)
+			p.event(load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000, Kept: 960, Resumed: c.resumed})
+			want = append(want,
+				"[   0.0s] extract: 960 of 1000 rows copied, "+c.said+" (last: habits)",
+				"[   2.0s] extract: 1000 of 1000 rows copied, "+c.said+" (20 rows/s; last: users)")
+			if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
+				t.Errorf("progress lines (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
@@ -118,5 +135,22 @@ func TestProgressBarAfterAMessage(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out[:before], "still working: extract habits batch 2/2 (for 30s)") || !strings.Contains(out[before:], "extract habits") || !strings.Contains(out[before:], "/9") {
 		t.Errorf("terminal output:\n%q\nwant the message, then the extract bar again", out)
+	}
+}
+
+// TestProgressBarFollowsTheTotal: a phase's total is the catalog's
+// estimate until the batches are counted; the bar's end moves with it, so
+// that a finished phase shows all of its rows done (8/8), not 8/9.
+func TestProgressBarFollowsTheTotal(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.tty = true
+	p.event(load.Event{Phase: "extract", Table: "habits", Done: 5, Total: 9})
+	p.event(load.Event{Phase: "extract", Table: "users", Done: 8, Total: 8})
+	if p.bar == nil {
+		t.Fatal("no bar")
+	}
+	if st := p.bar.State(); st.CurrentNum != 8 || st.Max != 8 || st.CurrentPercent != 1 {
+		t.Errorf("bar at %d of %d (%.0f%%), want 8 of 8", st.CurrentNum, st.Max, 100*st.CurrentPercent)
 	}
 }

@@ -148,6 +148,9 @@ func (p *progress) event(e load.Event) {
 			progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 	}
 	if p.bar != nil {
+		if e.Total != p.bar.GetMax64() { // an estimate the counted rows replaced
+			p.bar.ChangeMax64(e.Total)
+		}
 		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))
 		p.bar.Set64(e.Done)
 	}
@@ -156,8 +159,13 @@ func (p *progress) event(e load.Event) {
 		if verb := rowPhases[e.Phase]; verb != "" {
 			// The rows found done came at no speed: the rate is of the others.
 			kept, rate := "", ""
-			if e.Kept > 0 {
-				kept = fmt.Sprintf(", %d of them kept from before", e.Kept)
+			switch checksummed := e.Kept - e.Resumed; {
+			case e.Resumed > 0 && checksummed > 0:
+				kept = fmt.Sprintf(", %d of them kept from an earlier run and %d copied while checksumming", e.Resumed, checksummed)
+			case e.Resumed > 0:
+				kept = fmt.Sprintf(", %d of them kept from an earlier run", e.Resumed)
+			case checksummed > 0:
+				kept = fmt.Sprintf(", %d of them copied while checksumming", checksummed)
 			}
 			if e.Done > e.Kept {
 				rate = fmt.Sprintf("%.0f rows/s; ", float64(e.Done-e.Kept)/max(now.Sub(p.since).Seconds(), 1e-3))
