@@ -190,10 +190,19 @@ func beginBatch(ctx context.Context, src *pgx.Conn, snapshotID string) error {
 // error says when the transaction exporting it has ended (ErrSnapshotEnded).
 func importSnapshot(ctx context.Context, src *pgx.Conn, snapshotID string) error {
 	_, err := src.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshotID+"'")
+	return importError(err)
+}
+
+// importError is the error of SET TRANSACTION SNAPSHOT with an identifier
+// the exporter gave: ErrSnapshotEnded when the server says that no open
+// transaction exports it (its file is gone: invalidParameterValue) or
+// that the transaction exporting it is no longer running (its file not
+// removed yet: objectNotInPrerequisiteState). Which of the two a run meets
+// depends on when it asks.
+func importError(err error) error {
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == invalidParameterValue:
-		// The identifier is the one the exporter gave, so it is gone.
+	case errors.As(err, &pgErr) && (pgErr.Code == invalidParameterValue || pgErr.Code == objectNotInPrerequisiteState):
 		return fmt.Errorf("import snapshot: %w: %w", ErrSnapshotEnded, err)
 	case err != nil:
 		return fmt.Errorf("import snapshot: %w", err)
@@ -201,9 +210,13 @@ func importSnapshot(ctx context.Context, src *pgx.Conn, snapshotID string) error
 	return nil
 }
 
-// invalidParameterValue is the SQLSTATE of SET TRANSACTION SNAPSHOT with an
-// identifier no open transaction exports.
-const invalidParameterValue = "22023"
+// The SQLSTATEs of SET TRANSACTION SNAPSHOT whose exporter has ended:
+// "invalid snapshot identifier" and "could not import the requested
+// snapshot" (DETAIL: the source transaction is not running anymore).
+const (
+	invalidParameterValue        = "22023"
+	objectNotInPrerequisiteState = "55000"
+)
 
 // ReadError is a batch's failure on the source's side of its copy: the
 // source server's error (say, a full disk under its temporary files), not
