@@ -95,12 +95,13 @@ func DryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
 	return d, dburl.ExplainLimits(err, need)
 }
 
-func dryRun(ctx context.Context, cfg Config, samples int) (*Diff, error) {
+func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	s, err := open(ctx, cfg, DryRunStage, "cutover diff")
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
+	defer func() { err = explainLost(ctx, err, s.target) }()
 	if err := checkWritable(ctx, s.target, dburl.Describe(cfg.TargetURL)); err != nil {
 		return nil, err // the dry run writes its scratch stage there
 	}

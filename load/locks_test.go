@@ -81,6 +81,19 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 	}
 }
 
+// syncServer starts a throwaway server whose commits wait for their WAL
+// (synchronous_commit on, as on a production server; the shared test
+// server has it off), stopped when t ends.
+func syncServer(t *testing.T) *pgcluster.Cluster {
+	t.Helper()
+	server, err := pgcluster.Start(context.Background(), pgcluster.Options{Settings: map[string]string{"synchronous_commit": "on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Stop() })
+	return server
+}
+
 // TestRunNamesAStandbyThatHoldsItsCommits: the target's server waits for
 // a synchronous standby that does not exist (synchronous_standby_names
 // names one that is down), so every commit of the run waits. Its progress
@@ -89,11 +102,7 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 func TestRunNamesAStandbyThatHoldsItsCommits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	server, err := pgcluster.Start(ctx, pgcluster.Options{Settings: map[string]string{"synchronous_commit": "on"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Stop() })
+	server := syncServer(t)
 	dst := server.URL("postgres")
 	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -261,4 +262,155 @@ func TestRerunKeepsTheBatchesTheSourceStillHolds(t *testing.T) {
 		t.Errorf("the re-run copied %d of habit_completions' %d batches, want the changed first one (and the one the row moved to), not all", n, planned)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// TestRerunAfterTheTargetServerCrashed: the target's server crashes while
+// a run copies into the stage (a backend killed with SIGKILL: the server
+// ends every session and recovers). Recovery empties every unlogged
+// table: the stage tables and the stage's record of its batches alike,
+// so no batch is recorded whose rows are gone. The run fails before it
+// writes an application row (its session, which holds the run lock, is
+// gone); the re-run keeps only what the stage still holds, and leaves the
+// target an uninterrupted run gives.
+func TestRerunAfterTheTargetServerCrashed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Commits wait for their WAL, as on a production server: with the
+	// throwaway servers' synchronous_commit off, a crash may also take the
+	// last commits before it (the stage's own tables among them), and the
+	// checks below would read a stage the crash half undid. (A run meets
+	// that too, and says the connection was lost: explainLost asks its
+	// session.)
+	server := syncServer(t)
+	cases := []struct {
+		name, point string // where the run is when its server crashes
+	}{
+		{"while copying into the stage", "extract.before:workouts"}, // the last table: most are in the stage
+		{"while deciding", "decide:users"},                          // every batch in the stage
+	}
+	// Targets with the same seeds: one for an uninterrupted run, the
+	// reference, and one for each crash. The cases run one after the
+	// other: a crash ends every session of the server.
+	if _, err := migrations.Apply(ctx, server.URL("postgres"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := withConn(ctx, server.URL("template1"), func(c *pgx.Conn) error {
+		for i := range len(cases) + 1 {
+			if _, err := c.Exec(ctx, fmt.Sprintf(`CREATE DATABASE target%d TEMPLATE postgres`, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	src := rerunSource(t)
+	if _, err := Run(ctx, rerunConfig(src, server.URL("target0"))); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	want, err := testkit.Fingerprint(ctx, server.URL("target0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dst := server.URL(fmt.Sprintf("target%d", i+1))
+			cfg := rerunConfig(src, dst)
+			var staged int64 // batches recorded in the stage before the crash
+			var once sync.Once
+			var crashed atomic.Bool
+			var mu sync.Mutex
+			var decided []string // the mappings decided after the crash
+			SetHook(&cfg, func(point string) (err error) {
+				if strings.HasPrefix(point, "decide:") && crashed.Load() {
+					mu.Lock()
+					decided = append(decided, point)
+					mu.Unlock()
+				}
+				if point == c.point {
+					once.Do(func() { staged, err = crash(ctx, dst); crashed.Store(true) })
+				}
+				return err
+			})
+			if _, err := Run(ctx, cfg); err == nil {
+				t.Fatal("the run finished after its target's server crashed under it, with its stage emptied")
+			} else if !strings.HasSuffix(err.Error(), lostHint) && !errors.Is(err, errLockLost) {
+				t.Errorf("the run's error: %v\nwant it to say the connection or the run lock was lost, and that a re-run is safe", err)
+			}
+			// A crash while copying stops the run before it decides.
+			if strings.HasPrefix(c.point, "extract.") && len(decided) > 0 {
+				t.Errorf("the run decided %d mappings over the emptied stage after the crash (%s…)", len(decided), decided[0])
+			}
+			if staged == 0 {
+				t.Fatal("the crash came before any batch was in the stage")
+			}
+			// Nothing reached the application tables after the crash.
+			if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users`); n != 0 {
+				t.Errorf("the run wrote %d users after its server crashed", n)
+			}
+			// Recovery emptied the record with the rows: users, copied
+			// before the crash, has neither, and every batch still
+			// recorded (copied after it) has its rows in its stage table.
+			if rec, rows := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches WHERE legacy_table = 'users'`),
+				scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage.users`); rec != 0 || rows != 0 {
+				t.Fatalf("after recovery the stage records %d batches of users and holds %d users, want neither (%d batches were recorded before the crash)", rec, rows, staged)
+			}
+			for _, r := range scalarOf[[]string](t, ctx, dst, `SELECT coalesce(array_agg(format('%s %s', legacy_table, rows)), '{}') FROM
+				(SELECT legacy_table, sum(rows) AS rows FROM cutover_stage._staged_batches GROUP BY 1) r`) {
+				table, recorded, _ := strings.Cut(r, " ")
+				if held := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage.`+pgx.Identifier{table}.Sanitize()); fmt.Sprint(held) != recorded {
+					t.Errorf("after recovery the stage records %s rows of %s and holds %d", recorded, table, held)
+				}
+			}
+			// The re-run keeps what the stage still records, and no more.
+			left := scalarOf[int64](t, ctx, dst, `SELECT coalesce(sum(rows), 0)::bigint FROM cutover_stage._staged_batches`)
+			cfg = rerunConfig(src, dst)
+			var resumed int64
+			cfg.Progress = func(e Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				if e.Phase == "extract" {
+					resumed = max(resumed, e.Resumed)
+				}
+			}
+			if _, err := Run(ctx, cfg); err != nil {
+				t.Fatalf("re-run after the crash: %v", err)
+			}
+			if resumed != left {
+				t.Errorf("the re-run kept %d rows of the stage, which holds %d after the crash", resumed, left)
+			}
+			testkit.SameAs(t, want, dst)
+			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+		})
+	}
+}
+
+// crash counts the batches recorded in the stage of target u, then
+// crashes u's server: it kills one of its backends with SIGKILL, and the
+// server ends every other session and recovers, as after a power loss.
+// It returns once the server accepts connections again, restarted.
+func crash(ctx context.Context, u string) (staged int64, err error) {
+	var pid int
+	if err := withConn(ctx, u, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT (SELECT count(*) FROM cutover_stage._staged_batches), pg_backend_pid()`).Scan(&staged, &pid)
+	}); err != nil {
+		return 0, err
+	}
+	killed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return 0, fmt.Errorf("kill backend %d: %w", pid, err)
+	}
+	// The restart starts a new checkpointer; connections are accepted
+	// once recovery is over.
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var restarted bool
+		last = withConn(ctx, u, func(c *pgx.Conn) error {
+			return c.QueryRow(ctx, `SELECT coalesce(bool_and(backend_start > $1), false) FROM pg_stat_activity WHERE backend_type = 'checkpointer'`, killed).Scan(&restarted)
+		})
+		if last == nil && restarted {
+			return staged, nil
+		}
+	}
+	return 0, fmt.Errorf("the server did not recover from the crash: %v", last)
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,7 +100,7 @@ func (e *StepError) Error() string { return e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
 
 // errLockLost stops a run whose session holding the run lock has ended.
-var errLockLost = errors.New("the session holding the run lock on the target has ended (terminated, or cut by a timeout): " +
+var errLockLost = errors.New("the session holding the run lock on the target has ended (terminated, cut by a timeout, or its server restarted): " +
 	"stopping before another run can interleave; re-running the same command is safe")
 
 func (c *Config) defaults() {
@@ -258,6 +261,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	changes, runErr := s.execute(ctx)
 	runErr = dburl.ExplainLimits(runErr, Connections(cfg.Workers)) // as the run records it
+	runErr = explainLost(ctx, runErr, s.target)
 	if runErr != nil {
 		s.closeFailedStage(ctx, runErr)
 		s.recordSpace(ctx, space())
@@ -615,6 +619,11 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A target server that restarted while the run copied (a crash
+	// empties the stage) stops the run here, not after deciding.
+	if err := s.holdsLock(ctx, s.pool); err != nil {
+		return nil, err
+	}
 	// The batches checksums left to the extract have their checksums now:
 	// the digests the run records are over them. Only the digests of
 	// mappings the run redoes change: a batch is left to the extract when
@@ -662,7 +671,43 @@ const diskFull = "53100"
 // timeout, its session left open.
 const queryCanceled = "57014"
 
-// sqlstateHint adds advice for the SQLSTATE classes an operator can act on.
+// lostHint is the advice for a connection lost under a statement.
+const lostHint = " (the connection was lost: the server restarted or crashed, or an administrator, a proxy or the network ended it; re-running the same command is safe)"
+
+// explainLost adds lostHint to err, the error a run or a dry run ends
+// with, when a connection was lost under it: the server's SQLSTATE says
+// so (class 08, or 57 but for a cancelled statement), its socket closed or
+// reset, a statement went to a connection that had broken before
+// (pgconn.ErrConnClosed: "conn closed"), or session, the one the command
+// holds on the target from start to end, no longer answers. The last
+// catches a failure that a crash of the target's server caused without
+// saying so: a table whose committing transaction the crash lost (with
+// synchronous_commit off) is missing to the statement after it. A
+// cancelled command's error, and errLockLost, stay as they are.
+func explainLost(ctx context.Context, err error, session *pgx.Conn) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, errLockLost) { // that one says it
+		return err
+	}
+	var pgErr *pgconn.PgError
+	var netErr *net.OpError
+	lost := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed)
+	if errors.As(err, &pgErr) {
+		lost = strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57") && pgErr.Code != queryCanceled
+	}
+	if !lost && session != nil {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		lost = session.Ping(pctx) != nil
+	}
+	if !lost {
+		return err
+	}
+	return fmt.Errorf("%w%s", err, lostHint)
+}
+
+// sqlstateHint adds advice for the SQLSTATE classes an operator can act on
+// (a lost connection's is added once, to the run's error: explainLost).
 // A disk-full error names the server it came from: the source's when the
 // read side of a batch's copy failed (extract.ReadError), else the target's.
 func sqlstateHint(err error) string {
@@ -681,8 +726,6 @@ func sqlstateHint(err error) string {
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
 	case pgErr.Code == queryCanceled:
 		return " (a statement was cancelled: by an administrator, or by a statement_timeout that the connection URL sets, since the cutover turns the server's own off; re-running the same command is safe)"
-	case strings.HasPrefix(pgErr.Code, "08"), strings.HasPrefix(pgErr.Code, "57"):
-		return " (the connection was lost: re-running the same command is safe)"
 	}
 	return ""
 }
