@@ -508,9 +508,10 @@ func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
 
 // startRun records the run; its session holds the run lock.
 func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSessions bool) (int64, error) {
-	// Holding the lock, any run still marked running died.
-	if _, err := conn.Exec(ctx, `UPDATE `+bk+`.runs SET status = 'failed', finished_at = clock_timestamp(),
-		error = coalesce(error, 'the process ended before the run finished') WHERE status = 'running'`); err != nil {
+	// Holding the lock, any run still marked running died: status shows
+	// it as interrupted already, and it stays so.
+	if _, err := conn.Exec(ctx, `UPDATE `+bk+`.runs SET status = 'interrupted', finished_at = clock_timestamp(),
+		error = coalesce(error, $1) WHERE status = 'running'`, migrations.EndedRun); err != nil {
 		return 0, fmt.Errorf("close interrupted runs: %w", err)
 	}
 	host, _ := os.Hostname()

@@ -20,14 +20,20 @@ const RunLockID = 7_401_100_002
 // too, and say how.
 const CancelledRun = "interrupted: the run was cancelled (Ctrl-C, SIGTERM or a closed terminal)"
 
+// EndedRun is the error the next run records, with status interrupted,
+// for a run still recorded as running when it takes the run lock: its
+// process (kill -9, a lost machine) or its connection ended before it
+// could say so. Earlier builds recorded it with status failed.
+const EndedRun = "the process ended before the run finished"
+
 // ShownStatus is how status and verify show a run recorded with status
 // and recordedError: "interrupted" for one recorded as running while no
 // session holds the run lock (lockHeld false: its process or connection
-// ended before it could say so), or recorded as cancelled (CancelledRun,
-// with status interrupted, or failed by earlier builds); else status as
-// recorded.
+// ended before it could say so), or recorded as cancelled or ended
+// (CancelledRun or EndedRun, with status interrupted, or failed by
+// earlier builds); else status as recorded.
 func ShownStatus(status, recordedError string, lockHeld bool) string {
-	if status == "running" && !lockHeld || status == "failed" && recordedError == CancelledRun {
+	if status == "running" && !lockHeld || status == "failed" && (recordedError == CancelledRun || recordedError == EndedRun) {
 		return "interrupted"
 	}
 	return status
