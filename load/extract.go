@@ -168,9 +168,9 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			}
 			s.sums[batchKey(b.Table, b.No)] = c
 			done += c.Rows
-			e := Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done)}
+			// Said under the lock: the counts arrive in order.
+			s.cfg.Progress(Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done)})
 			mu.Unlock()
-			s.cfg.Progress(e)
 			return nil
 		})
 	}
@@ -493,9 +493,8 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			}
 			s.staged[batchKey(b.Table, b.No)] = true
 			tally.copied(batchKey(b.Table, b.No), c.Rows)
-			e := tally.event(phase, b.Table)
+			s.cfg.Progress(tally.event(phase, b.Table)) // under the lock: in order
 			mu.Unlock()
-			s.cfg.Progress(e)
 			return nil
 		})
 	}

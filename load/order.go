@@ -96,9 +96,8 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 			close(finished[m.Name()])
 			mu.Lock()
 			n++
-			done := n
+			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms))}) // under the lock: in order
 			mu.Unlock()
-			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: done, Total: int64(len(ms))})
 			return nil
 		})
 	}

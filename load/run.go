@@ -54,7 +54,10 @@ type Config struct {
 	// re-run writes such rows back (and only those: rows already as
 	// decided are not touched).
 	Full bool
-	// Progress receives events; it must be safe for concurrent use.
+	// Progress receives events; it must be safe for concurrent use. The
+	// events that count a phase's work come one at a time and in order:
+	// Done never goes down within a phase. Progress should return
+	// quickly, since the workers counting wait for it.
 	Progress func(Event)
 	Logger   *slog.Logger
 
