@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/migrations"
 )
@@ -337,7 +338,7 @@ func TestRerunAfterTheTargetServerCrashed(t *testing.T) {
 			})
 			if _, err := Run(ctx, cfg); err == nil {
 				t.Fatal("the run finished after its target's server crashed under it, with its stage emptied")
-			} else if !strings.HasSuffix(err.Error(), lostHint) && !errors.Is(err, errLockLost) {
+			} else if !strings.HasSuffix(err.Error(), dburl.LostHint) && !errors.Is(err, errLockLost) {
 				t.Errorf("the run's error: %v\nwant it to say the connection or the run lock was lost, and that a re-run is safe", err)
 			}
 			// A crash while copying stops the run before it decides.

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -675,30 +672,19 @@ const diskFull = "53100"
 // timeout, its session left open.
 const queryCanceled = "57014"
 
-// lostHint is the advice for a connection lost under a statement.
-const lostHint = " (the connection was lost: the server restarted or crashed, or an administrator, a proxy or the network ended it; re-running the same command is safe)"
-
-// explainLost adds lostHint to err, the error a run or a dry run ends
-// with, when a connection was lost under it: the server's SQLSTATE says
-// so (class 08, or 57 but for a cancelled statement), its socket closed or
-// reset, a statement went to a connection that had broken before
-// (pgconn.ErrConnClosed: "conn closed"), or session, the one the command
-// holds on the target from start to end, no longer answers. The last
-// catches a failure that a crash of the target's server caused without
-// saying so: a table whose committing transaction the crash lost (with
-// synchronous_commit off) is missing to the statement after it. A
-// cancelled command's error, and errLockLost, stay as they are.
+// explainLost adds dburl.LostHint to err, the error a run or a dry run
+// ends with, when a connection was lost under it (dburl.Lost), or when
+// session, the one the command holds on the target from start to end, no
+// longer answers. The last catches a failure that a crash of the target's
+// server caused without saying so: a table whose committing transaction
+// the crash lost (with synchronous_commit off) is missing to the statement
+// after it. A cancelled command's error, and errLockLost, stay as they
+// are.
 func explainLost(ctx context.Context, err error, session *pgx.Conn) error {
 	if err == nil || ctx.Err() != nil || errors.Is(err, errLockLost) { // that one says it
 		return err
 	}
-	var pgErr *pgconn.PgError
-	var netErr *net.OpError
-	lost := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed)
-	if errors.As(err, &pgErr) {
-		lost = strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57") && pgErr.Code != queryCanceled
-	}
+	lost := dburl.Lost(err)
 	if !lost && session != nil {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -707,7 +693,7 @@ func explainLost(ctx context.Context, err error, session *pgx.Conn) error {
 	if !lost {
 		return err
 	}
-	return fmt.Errorf("%w%s", err, lostHint)
+	return fmt.Errorf("%w%s", err, dburl.LostHint)
 }
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on

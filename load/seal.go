@@ -80,7 +80,8 @@ func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
 // it (it takes the run lock for the moment, *migrations.RunningError
 // otherwise).
 // Sealing a sealed target returns its seal unchanged.
-func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
+func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
+	defer func() { err = dburl.ExplainLost(ctx, err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
 	if err != nil {
 		return nil, err
@@ -134,7 +135,8 @@ func SealTarget(ctx context.Context, targetURL string) (*Seal, error) {
 
 // UnsealTarget lifts the target's seal and returns it (nil: there was
 // none), so that runs may write to it again.
-func UnsealTarget(ctx context.Context, targetURL string) (*Seal, error) {
+func UnsealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
+	defer func() { err = dburl.ExplainLost(ctx, err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
 	if err != nil {
 		return nil, err

@@ -121,7 +121,8 @@ type NextRun struct {
 // would, to tell exactly what a re-run would do (cfg.BatchBytes and
 // cfg.NoSessions must then be the run's). It writes nothing anywhere and
 // takes no lock, so it can watch a run that is working.
-func Status(ctx context.Context, cfg Config) (*StatusReport, error) {
+func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
+	defer func() { err = dburl.ExplainLost(ctx, err) }()
 	cfg.defaults()
 	target, err := dburl.Connect(ctx, "target", cfg.TargetURL, dburl.AppName("cutover status"))
 	if err != nil {

@@ -254,7 +254,7 @@ type verifier struct {
 func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
 	res, err := verify(ctx, cfg)
-	return res, dburl.ExplainLimits(err, Connections(cfg.Workers))
+	return res, dburl.ExplainLost(ctx, dburl.ExplainLimits(err, Connections(cfg.Workers)))
 }
 
 // Connections is the most connections a verification with the given
