@@ -459,6 +459,15 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			defer tx.Rollback(context.WithoutCancel(gctx))
+			// A run copies only while its session holds the run lock: a
+			// crash of the target's server, which empties the stage, or
+			// the end of that session stops it at its next batch rather
+			// than at the end of the extract.
+			if s.locked {
+				if err := s.holdsLock(gctx, tx); err != nil {
+					return fmt.Errorf("extract %s: %w", b, err)
+				}
+			}
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 			if extract.IsNotUTF8(err) {

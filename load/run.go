@@ -130,14 +130,17 @@ func (c *Config) at(point string) error {
 
 // session is one run's state.
 type session struct {
-	cfg     Config
-	src     *extract.Source
-	ms      []mappings.Mapping
-	target  *pgx.Conn
-	pool    *pgxpool.Pool
-	stage   string
-	app     string // application_name of its sessions: "cutover run", "cutover diff"
-	runID   int64
+	cfg    Config
+	src    *extract.Source
+	ms     []mappings.Mapping
+	target *pgx.Conn
+	pool   *pgxpool.Pool
+	stage  string
+	app    string // application_name of its sessions: "cutover run", "cutover diff"
+	runID  int64
+	// locked: the session target holds the run lock (a run, not a dry
+	// run).
+	locked  bool
 	started time.Time
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
@@ -240,6 +243,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := takeRunLock(ctx, s.target); err != nil {
 		return nil, err
 	}
+	s.locked = true
 	defer s.target.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(migrations.RunLockID))
 	if seal, err := readSeal(ctx, s.target); err != nil {
 		return nil, err
