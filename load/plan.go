@@ -907,6 +907,16 @@ type books struct {
 	ledgerRows string
 }
 
+// noNestLoop and nestLoopAgain surround the statements of a transaction
+// that compare two whole tables (an anti-join of the ledger or of the kept
+// rows with the decisions), where only a hash or merge join has a bounded
+// cost whatever the planner's estimates; the statements after them keep
+// the planner's choice.
+const (
+	noNestLoop    = `SET LOCAL enable_nestloop = off`
+	nestLoopAgain = `SET LOCAL enable_nestloop TO DEFAULT`
+)
+
 // bookkeeping returns the books of mapping m, whose decisions are in d.
 func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) books {
 	L := lit(m.Legacy)
@@ -924,6 +934,11 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	// decision row x.
 	ledgerValues := lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid`
 	stmts := []string{
+		// The ledger's rows against the decisions, both the whole legacy
+		// table's rows: a hash or merge join is the right plan, and a
+		// nested loop, which the planner takes when it underestimates
+		// one side, costs a probe per row (see noNestLoop).
+		noNestLoop,
 		`DELETE FROM ` + bk + `.dispositions o WHERE o.legacy_table = ` + L + `
 			AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._k::text = o.legacy_key)`,
 		// Ledger rows already as decided are left out first, as the
@@ -931,9 +946,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		// probes the partition's primary key once per decision (a nested
 		// loop: 7.9-12 s for habit_completions' 2M rows at 10M, no better
 		// than the upsert's own probes); hashing the partition instead
-		// compares the two tables in 3.6 s. Both sides are the whole
-		// legacy table's rows, where a hash join is the right plan.
-		`SET LOCAL enable_nestloop = off`,
+		// compares the two tables in 3.6 s.
 		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
 			SELECT ` + L + `, x._k::text, ` + ledgerValues + `, $1 FROM ` + d + ` x
 			WHERE NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions p WHERE p.legacy_table = ` + L + ` AND p.legacy_key = x._k::text
@@ -942,7 +955,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
 			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM
 				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id)`,
-		`SET LOCAL enable_nestloop TO DEFAULT`,
+		nestLoopAgain,
 	}
 	for _, kind := range []struct{ table, disp, extraCols, extraVals string }{
 		{"rejects", "rejected", ", message, row", ", coalesce(x._msg, x._reason), to_jsonb(s)"},
@@ -950,9 +963,16 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		{"discards", "discarded", "", ""},
 	} {
 		t := bk + "." + kind.table
-		stmts = append(stmts,
+		// The kept rows of this table that are decided otherwise now.
+		// Without a nested loop: a first load fills the kept tables and
+		// leaves their statistics to autovacuum, so a re-run soon after
+		// may plan them as a few rows, and probe the whole decision
+		// table once for each (a 10M bench's re-run spent over 20
+		// minutes in this DELETE for 18k rejected habit_completions).
+		stmts = append(stmts, noNestLoop,
 			`DELETE FROM `+t+` o WHERE o.legacy_table = `+L+` AND NOT EXISTS (
-				SELECT 1 FROM `+d+` x WHERE x._k::text = o.legacy_key AND x._disp = '`+kind.disp+`')`)
+				SELECT 1 FROM `+d+` x WHERE x._k::text = o.legacy_key AND x._disp = '`+kind.disp+`')`,
+			nestLoopAgain) // the insert below reads the stage by ctid: a nested loop
 		sets := "reason = excluded.reason, run_id = excluded.run_id"
 		cmp1, cmp2 := "o.reason", "excluded.reason"
 		if kind.extraCols != "" {
