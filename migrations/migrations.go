@@ -117,7 +117,8 @@ type Status struct {
 // *TargetEncodingError when the database is not in UTF-8, and with a
 // *CreatePrivilegeError when the role may not create what it would (both
 // before creating anything).
-func Apply(ctx context.Context, targetURL string, logger *slog.Logger) ([]string, error) {
+func Apply(ctx context.Context, targetURL string, logger *slog.Logger) (_ []string, err error) {
+	defer func() { err = dburl.ExplainLost(ctx, err) }() // each migration is its own transaction
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
@@ -173,7 +174,8 @@ const appName = "cutover schema"
 // Statuses reports every embedded migration's state in the target database,
 // without changing it. A database no run may write (a *TargetEncodingError)
 // is an error returned with the statuses, which are read all the same.
-func Statuses(ctx context.Context, targetURL string) ([]Status, error) {
+func Statuses(ctx context.Context, targetURL string) (_ []Status, err error) {
+	defer func() { err = dburl.ExplainLost(ctx, err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err

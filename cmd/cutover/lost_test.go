@@ -9,33 +9,40 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/migrations"
 )
 
-// TestCommandsWhoseSessionIsTerminated: status, verify and seal, whose
-// target session an administrator terminates while it waits on a lock,
-// fail saying that the connection was lost and that re-running is safe;
-// re-run, each finishes.
+// TestCommandsWhoseSessionIsTerminated: status, verify, schema apply,
+// schema status and seal, whose target session an administrator
+// terminates while it waits on a lock, fail saying that the connection was
+// lost and that re-running is safe; re-run, each finishes.
 func TestCommandsWhoseSessionIsTerminated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := reportFinished(t)
-	for _, args := range [][]string{
-		{"status", "--source", src, "--target", dst},
-		{"verify", "--source", src, "--target", dst},
-		{"seal", "--target", dst}, // last: it seals the target
+	for _, c := range []struct {
+		args   []string
+		app    string // its sessions' application_name
+		locked string // a table it reads
+	}{
+		{[]string{"status", "--source", src, "--target", dst}, "cutover status", "cutover.runs"},
+		{[]string{"verify", "--source", src, "--target", dst}, "cutover verify", "cutover.runs"},
+		{[]string{"schema", "apply", "--target", dst}, "cutover schema", migrations.VersionTable},
+		{[]string{"schema", "status", "--target", dst}, "cutover schema", migrations.VersionTable},
+		{[]string{"seal", "--target", dst}, "cutover seal", "cutover.runs"}, // last: it seals the target
 	} {
-		t.Run(args[0], func(t *testing.T) {
-			// Every one of them reads the runs.
+		args, app := c.args, c.app
+		command, _, _ := strings.Cut(strings.Join(args, " "), " --")
+		t.Run(command, func(t *testing.T) {
 			locker, err := pgx.Connect(ctx, dst)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer locker.Close(ctx)
-			if _, err := locker.Exec(ctx, "BEGIN; LOCK TABLE cutover.runs IN ACCESS EXCLUSIVE MODE"); err != nil {
+			if _, err := locker.Exec(ctx, "BEGIN; LOCK TABLE "+c.locked+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 				t.Fatal(err)
 			}
 			p := procStart(t, args...)
-			app := "cutover " + args[0]
 			var n int
 			procWaitUntil(t, app+" waits on the lock", p, func() bool {
 				procQuery(t, dst, fmt.Sprintf(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -47,10 +54,10 @@ func TestCommandsWhoseSessionIsTerminated(t *testing.T) {
 			}
 			<-p.done
 			if code := p.cmd.ProcessState.ExitCode(); code != 1 || !strings.HasSuffix(p.stderr(), dburl.LostHint) {
-				t.Errorf("%s, its session terminated: exit %d, want 1 and the error ending with %q:\n%s", app, code, dburl.LostHint, p.stderr())
+				t.Errorf("cutover %s, its session terminated: exit %d, want 1 and the error ending with %q:\n%s", command, code, dburl.LostHint, p.stderr())
 			}
 			if stdout, stderr, code := runMain(t, nil, args...); code != 0 {
-				t.Errorf("%s again: exit %d\n%s\n%s", app, code, stdout, stderr)
+				t.Errorf("cutover %s again: exit %d\n%s\n%s", command, code, stdout, stderr)
 			}
 		})
 	}
