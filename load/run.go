@@ -672,10 +672,6 @@ const uniqueViolation = "23505"
 // diskFull is the SQLSTATE of a write the server's disk had no room for.
 const diskFull = "53100"
 
-// queryCanceled is the SQLSTATE of a statement cancelled by a request or a
-// timeout, its session left open.
-const queryCanceled = "57014"
-
 // explainLost adds dburl.LostHint to err, the error a run or a dry run
 // ends with, when a connection was lost under it (dburl.Lost), or when
 // session, the one the command holds on the target from start to end, no
@@ -718,7 +714,7 @@ func sqlstateHint(err error) string {
 		return " (the target's disk is full: make room, then re-run the same command; the run needs room for its stage, a copy of the legacy tables it reads, besides the target's rows)"
 	case strings.HasPrefix(pgErr.Code, "23") && !errors.As(err, new(*ForeignRowsError)):
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
-	case pgErr.Code == queryCanceled:
+	case pgErr.Code == dburl.QueryCanceled:
 		return " (a statement was cancelled: by an administrator, or by a statement_timeout that the connection URL sets, since the cutover turns the server's own off; re-running the same command is safe)"
 	}
 	return ""

@@ -15,9 +15,9 @@ import (
 // LostHint is the advice for a connection lost under a statement.
 const LostHint = " (the connection was lost: the server restarted or crashed, or an administrator, a proxy or the network ended it; re-running the same command is safe)"
 
-// queryCanceled is the SQLSTATE of a statement cancelled by
-// pg_cancel_backend or a statement_timeout: its session goes on.
-const queryCanceled = "57014"
+// QueryCanceled is the SQLSTATE of a statement cancelled by a request
+// (pg_cancel_backend) or a timeout: its session goes on.
+const QueryCanceled = "57014"
 
 // Lost reports whether err says that a connection was lost under a
 // statement: the server's SQLSTATE says so (class 08, or 57 but for a
@@ -32,7 +32,7 @@ func Lost(err error) bool {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57") && pgErr.Code != queryCanceled
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57") && pgErr.Code != QueryCanceled
 	}
 	var netErr *net.OpError
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
