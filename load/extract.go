@@ -394,16 +394,15 @@ type rowTally struct {
 // carry counts batch key's rows as found done, by an earlier run when
 // resumed.
 func (t *rowTally) carry(key string, rows int64, resumed bool) {
-	t.done += rows
+	t.copied(key, rows)
 	t.kept += rows
 	if resumed {
 		t.resumed += rows
 	}
-	t.total += rows - t.counted[key]
-	delete(t.counted, key)
 }
 
-// copied counts batch key's rows as copied.
+// copied counts batch key's rows as done: they replace what total
+// counted for the batch.
 func (t *rowTally) copied(key string, rows int64) {
 	t.done += rows
 	if n, ok := t.counted[key]; ok {
