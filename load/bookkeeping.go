@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.runs (
 	failed_batch integer                -- and its batch (NULL: the whole table)
 );
 -- interrupted: a run cancelled by Ctrl-C, SIGTERM or a closed terminal
--- (migrations.CancelledRun), which earlier builds recorded as failed.
+-- (migrations.CancelledRun), or whose process ended first, closed by the
+-- next run (migrations.EndedRun); earlier builds recorded both as failed.
 -- Their runs table gains the value here, once: afterwards the check
 -- already has it, and no lock is taken.
 DO $status$ BEGIN
