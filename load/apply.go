@@ -21,12 +21,27 @@ import (
 	"github.com/cutover/cutover/mappings"
 )
 
+// keptTables are the bookkeeping tables that keep the legacy rows of a
+// disposition, by disposition.
+var keptTables = map[string]string{"rejected": "rejects", "archived": "archive", "discarded": "discards"}
+
 // keptRowsKind names the disposition whose rows statement q keeps with
 // their legacy row (rejects, archive, discards), or "".
 func keptRowsKind(q string) string {
-	for table, disp := range map[string]string{"rejects": "rejected", "archive": "archived", "discards": "discarded"} {
+	for disp, table := range keptTables {
 		if strings.HasPrefix(q, "INSERT INTO "+bk+"."+table+" ") {
 			return disp
+		}
+	}
+	return ""
+}
+
+// keptTableChanged names the table of kept rows (see keptTables) that
+// statement q inserts into or deletes from, or "".
+func keptTableChanged(q string) string {
+	for _, table := range keptTables {
+		if strings.HasPrefix(q, "INSERT INTO "+bk+"."+table+" ") || strings.HasPrefix(q, "DELETE FROM "+bk+"."+table+" ") {
+			return table
 		}
 	}
 	return ""
@@ -80,6 +95,7 @@ func firstResults(ctx context.Context, tx pgx.Tx, stmts []string, runID int64) (
 func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string]int64, error) {
 	var mu sync.Mutex
 	changes := map[string]int64{}
+	kept := map[string]bool{} // the tables of kept rows the run changed
 	count := func(table string, n int64) {
 		if table == "" || n == 0 {
 			return
@@ -305,6 +321,11 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if !bookkeeping {
 				count(m.Target, tag.RowsAffected())
 			}
+			if t := keptTableChanged(q); t != "" && tag.RowsAffected() > 0 {
+				mu.Lock()
+				kept[t] = true
+				mu.Unlock()
+			}
 			if i == 0 && bulk {
 				if err := buildIndexes(ctx, tx, "public."+ident(m.Target), dropped); err != nil {
 					return err
@@ -383,7 +404,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		}
 		count(table, moved)
 	}
-	if err := s.analyzeTargets(ctx, changes); err != nil {
+	if err := s.analyzeTargets(ctx, changes, slices.Sorted(maps.Keys(kept))); err != nil {
 		return nil, err
 	}
 	return changes, nil
@@ -473,31 +494,51 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 // gets to them. The largest tables go first, so that the last ones to
 // finish are small: this is the run's tail, and two workers that got the
 // two largest tables last would leave one idle for a second or more.
-func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64) error {
+//
+// The tables of kept rows the run changed (kept, names in the bookkeeping
+// schema) get a sampled analysis of the columns their joins read: a re-run
+// soon after, or verify, would otherwise plan them from no statistics (as
+// a few rows) until autovacuum gets to them.
+func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64, kept []string) error {
 	var written []string
 	for t, n := range changes {
 		if n > 0 {
 			written = append(written, t)
 		}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT relname::text FROM pg_stat_user_tables
+	rows, err := s.pool.Query(ctx, `SELECT schemaname::text, relname::text FROM pg_stat_user_tables
 		WHERE schemaname = 'public' AND (n_mod_since_analyze > 0 OR last_analyze IS NULL AND last_autoanalyze IS NULL OR relname = ANY($1))
-		ORDER BY pg_relation_size(relid) DESC, relname`, written)
+			OR schemaname = $2 AND relname = ANY($3)
+		ORDER BY pg_relation_size(relid) DESC, schemaname, relname`, written, bk, kept)
 	if err != nil {
 		return fmt.Errorf("read which target tables have statistics: %w", err)
 	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type table struct{ schema, name string }
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (t table, err error) {
+		err = r.Scan(&t.schema, &t.name)
+		return t, err
+	})
 	if err != nil {
 		return fmt.Errorf("read which target tables have statistics: %w", err)
 	}
-	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("gathering statistics of %d target tables (ANALYZE)", len(tables))})
+	var public int
+	for _, t := range tables {
+		if t.schema == "public" {
+			public++
+		}
+	}
+	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("gathering statistics of %d target tables (ANALYZE)", public)})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, t := range tables {
 		g.Go(func() error {
-			defer s.steps.begin("analyze " + t)()
-			if _, err := s.pool.Exec(gctx, "ANALYZE public."+ident(t)); err != nil {
-				return fmt.Errorf("analyze %s: %w", t, err)
+			defer s.steps.begin("analyze " + t.name)()
+			q := "ANALYZE public." + ident(t.name)
+			if t.schema != "public" {
+				q = sampledAnalyze(bk+"."+ident(t.name), []string{"legacy_table", "legacy_key"})
+			}
+			if _, err := s.pool.Exec(gctx, q); err != nil {
+				return fmt.Errorf("analyze %s.%s: %w", t.schema, t.name, err)
 			}
 			return nil
 		})

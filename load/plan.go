@@ -964,11 +964,12 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 	} {
 		t := bk + "." + kind.table
 		// The kept rows of this table that are decided otherwise now.
-		// Without a nested loop: a first load fills the kept tables and
-		// leaves their statistics to autovacuum, so a re-run soon after
-		// may plan them as a few rows, and probe the whole decision
-		// table once for each (a 10M bench's re-run spent over 20
-		// minutes in this DELETE for 18k rejected habit_completions).
+		// Without a nested loop: a run analyzes the kept tables it
+		// changed only at its end, so a re-run after a failed one may
+		// find them without statistics, plan them as a few rows, and
+		// probe the whole decision table once for each (a 10M bench's
+		// re-run spent over 20 minutes in this DELETE for 18k rejected
+		// habit_completions, before runs analyzed them).
 		stmts = append(stmts, noNestLoop,
 			`DELETE FROM `+t+` o WHERE o.legacy_table = `+L+` AND NOT EXISTS (
 				SELECT 1 FROM `+d+` x WHERE x._k::text = o.legacy_key AND x._disp = '`+kind.disp+`')`,
