@@ -198,6 +198,7 @@ func TestClassify(t *testing.T) {
 		{false, "UPDATE public.inbox_items t SET sort_order = o.rn - 1", "finish: sort_order"},
 		{false, "WITH u AS (UPDATE public.inbox_items t SET sort_order = o.rn - 1", "finish: sort_order"},
 		{false, `ANALYZE public."habits"`, "finish: analyze"},
+		{false, `SET LOCAL default_statistics_target = 10; ANALYZE cutover."rejects" (legacy_table, legacy_key)`, "finish: analyze"},
 		{false, `copy "cutover"."batches" ( "legacy_table" ) from stdin binary;`, "apply: bookkeeping"},
 		{false, `DROP SCHEMA IF EXISTS "cutover_stage" CASCADE`, "finish"},
 		{false, `DROP TABLE IF EXISTS "cutover_stage"."d_users"`, "apply: stage drops"},

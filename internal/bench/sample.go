@@ -265,8 +265,8 @@ func classify(onSource bool, query string) string {
 		return "apply: remove"
 	case (pre(q, "UPDATE public.") || pre(q, "WITH u AS (UPDATE public.")) && has(q, "sort_order"):
 		return "finish: sort_order"
-	case pre(q, "ANALYZE public."):
-		return "finish: analyze"
+	case pre(q, "ANALYZE public."), pre(q, "ANALYZE "+bk) && !has(q, bk+"dispositions"):
+		return "finish: analyze" // the kept rows' tables too, analyzed with the target's
 	case pre(q, "UPDATE public."):
 		return "apply: rows"
 	case pre(q, "DROP SCHEMA"):
