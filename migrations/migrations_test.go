@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -807,32 +806,13 @@ func TestConcurrentApply(t *testing.T) {
 // names the host and never shows the password.
 func TestBadTargetURL(t *testing.T) {
 	t.Parallel()
-	const secret = "s3cr3tpw"
-	missing, err := url.Parse(pgtest.URLFor(t, "no_such_database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, hasPW := missing.User.Password()
-	if !hasPW {
-		pw = secret
-		missing.User = url.UserPassword(missing.User.Username(), pw)
-	}
-	missingCfg, err := pgconn.ParseConfig(missing.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct{ name, url, host, password string }{
-		{"unparseable", "postgres://u:" + secret + "@127.0.0.1:notaport/db", "127.0.0.1", secret},
-		{"port out of range", "postgres://u:" + secret + "@127.0.0.1:99999/db", "127.0.0.1", secret},
-		{"closed port", "postgres://u:" + secret + "@127.0.0.1:1/db", "127.0.0.1:1", secret},
-		{"missing database", missing.String(), missingCfg.Host, pw},
-	}
+	cases := pgtest.BadURLs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, applyErr := migrations.Apply(ctx, tc.url, nil)
-			_, statusErr := migrations.Statuses(ctx, tc.url)
+		t.Run(tc.Name, func(t *testing.T) {
+			_, applyErr := migrations.Apply(ctx, tc.URL, nil)
+			_, statusErr := migrations.Statuses(ctx, tc.URL)
 			for what, err := range map[string]error{"Apply": applyErr, "Statuses": statusErr} {
 				if err == nil {
 					t.Fatalf("%s succeeded", what)
@@ -842,14 +822,14 @@ func TestBadTargetURL(t *testing.T) {
 					t.Errorf("%s: %T is not a *dburl.Error", what, err)
 				}
 				msg := err.Error()
-				if strings.Contains(msg, tc.password) {
+				if strings.Contains(msg, tc.Password) {
 					t.Errorf("%s: error shows the password: %s", what, msg)
 				}
 				if strings.Contains(msg, "\n") {
 					t.Errorf("%s: error is not one line: %q", what, msg)
 				}
-				if !strings.Contains(msg, tc.host) {
-					t.Errorf("%s: error does not name host %s: %s", what, tc.host, msg)
+				if !strings.Contains(msg, tc.Host) {
+					t.Errorf("%s: error does not name host %s: %s", what, tc.Host, msg)
 				}
 				t.Logf("%s: %s", what, msg)
 			}

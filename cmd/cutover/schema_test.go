@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/internal/pgtest"
@@ -202,52 +200,33 @@ func TestSchemaTampered(t *testing.T) {
 
 func TestSchemaBadTarget(t *testing.T) {
 	t.Parallel()
-	const secret = "s3cr3tpw"
-	missing, err := url.Parse(pgtest.URLFor(t, "no_such_database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, hasPW := missing.User.Password()
-	if !hasPW {
-		pw = secret
-		missing.User = url.UserPassword(missing.User.Username(), pw)
-	}
-	cfg, err := pgconn.ParseConfig(missing.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct{ name, url, host, password string }{
-		{"unparseable", "postgres://u:" + secret + "@127.0.0.1:notaport/db", "127.0.0.1", secret},
-		{"closed port", "postgres://u:" + secret + "@127.0.0.1:1/db", "127.0.0.1:1", secret},
-		{"missing database", missing.String(), cfg.Host, pw},
-	}
-	for _, tc := range cases {
+	for _, tc := range pgtest.BadURLs(t) {
 		for _, sub := range []string{"apply", "status"} {
-			t.Run(tc.name+"/"+sub, func(t *testing.T) {
-				stdout, stderr, err := cutover(t, "schema", sub, "--target", tc.url)
+			t.Run(tc.Name+"/"+sub, func(t *testing.T) {
+				stdout, stderr, err := cutover(t, "schema", sub, "--target", tc.URL)
 				if err == nil {
 					t.Fatal("succeeded")
 				}
 				msg := err.Error()
 				for what, s := range map[string]string{"error": msg, "stdout": stdout, "stderr": stderr} {
-					if strings.Contains(s, tc.password) {
+					if strings.Contains(s, tc.Password) {
 						t.Errorf("%s shows the password: %s", what, s)
 					}
 				}
-				if strings.Contains(msg, "\n") || !strings.Contains(msg, tc.host) {
-					t.Errorf("error is not one line naming %s: %q", tc.host, msg)
+				if strings.Contains(msg, "\n") || !strings.Contains(msg, tc.Host) {
+					t.Errorf("error is not one line naming %s: %q", tc.Host, msg)
 				}
 
 				// The real command prints it as one line on stderr, and
 				// exits 1.
-				stdout, stderr, code := runMain(t, nil, "schema", sub, "--target", tc.url)
+				stdout, stderr, code := runMain(t, nil, "schema", sub, "--target", tc.URL)
 				if code != 1 {
 					t.Errorf("exit code %d, want 1", code)
 				}
 				if stderr != "cutover: "+msg+"\n" {
 					t.Errorf("stderr %q, want the one-line error", stderr)
 				}
-				if strings.Contains(stdout+stderr, tc.password) {
+				if strings.Contains(stdout+stderr, tc.Password) {
 					t.Errorf("output shows the password:\n%s%s", stdout, stderr)
 				}
 			})
