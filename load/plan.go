@@ -403,30 +403,26 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for _, r := range m.ByDesign {
 		arms = append(arms, ruleArm(r))
 	}
-	for _, r := range m.Refs {
-		if r.Kind == mappings.SetNull {
-			continue
+	// Rows whose reference (one that is not cleared instead) fails the
+	// stage's flag column flag+column are rejected with reason; msg
+	// formats the column, the parent table and the column's value. Every
+	// reference's orphan arm comes before any parent_rejected arm.
+	rejectRefs := func(flag, reason, msg string) {
+		for _, r := range m.Refs {
+			if r.Kind == mappings.SetNull {
+				continue
+			}
+			c := "s." + ident(r.Column)
+			arms = append(arms, arm{
+				when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s", c, ident(flag+r.Column)),
+				disp: "rejected", reason: lit(reason),
+				msg: fmt.Sprintf(msg, r.Column, r.Parent, c),
+				tid: "NULL::uuid",
+			})
 		}
-		c := "s." + ident(r.Column)
-		arms = append(arms, arm{
-			when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s", c, ident("_src_"+r.Column)),
-			disp: "rejected", reason: lit(mappings.ReasonOrphan),
-			msg: fmt.Sprintf("format('%s %%s points at no row of %s in the legacy database', %s)", r.Column, r.Parent, c),
-			tid: "NULL::uuid",
-		})
 	}
-	for _, r := range m.Refs {
-		if r.Kind == mappings.SetNull {
-			continue
-		}
-		c := "s." + ident(r.Column)
-		arms = append(arms, arm{
-			when: fmt.Sprintf("%s IS NOT NULL AND NOT s.%s", c, ident("_tgt_"+r.Column)),
-			disp: "rejected", reason: lit(mappings.ReasonParentRejected),
-			msg: fmt.Sprintf("format('%s %%s: that %s row does not reach the target (see its own disposition)', %s)", r.Column, r.Parent, c),
-			tid: "NULL::uuid",
-		})
-	}
+	rejectRefs("_src_", mappings.ReasonOrphan, "format('%s %%s points at no row of %s in the legacy database', %s)")
+	rejectRefs("_tgt_", mappings.ReasonParentRejected, "format('%s %%s: that %s row does not reach the target (see its own disposition)', %s)")
 	for _, r := range m.Refs {
 		if !r.Tenant {
 			continue
