@@ -61,6 +61,22 @@ func TestPlanBatches(t *testing.T) {
 	if s := extract.PlanBatches(src, 8<<20, 4)[3].String(); s != "big batch 3/3 (pages 2048 to the end)" {
 		t.Errorf("String() = %q", s)
 	}
+	// A source before TID range scans reads every table in one batch;
+	// one on this server's version (15) or of an unknown one, in ranges.
+	for _, c := range []struct {
+		version int
+		batches int
+	}{{130023, 4}, {140000, 9}, {150018, 9}, {0, 9}} {
+		src.Version = c.version
+		got := describe(extract.PlanBatches(src, 8<<20, 4))
+		n := 0
+		for _, bs := range got {
+			n += len(bs)
+		}
+		if n != c.batches || (c.version == 130023 && got["huge"][0] != "1/1 true") {
+			t.Errorf("version %d: %d batches %v, want %d", c.version, n, got, c.batches)
+		}
+	}
 }
 
 // TestBatchReadsItsPages: a batch's predicate is planned as a TID range

@@ -60,7 +60,14 @@ type Source struct {
 	// Encoding is the database's server_encoding: UTF8 or SQL_ASCII
 	// (Detect refuses others, see ReadableEncoding).
 	Encoding string
+	// Version is the server's server_version_num (Detect refuses one
+	// older than MinSourceVersion); 0 when unknown, taken as current.
+	Version int
 }
+
+// PageRanges reports whether the source reads a range of a table's heap
+// pages without scanning the rest (PageRangeVersion or later).
+func (s *Source) PageRanges() bool { return s.Version == 0 || s.Version >= PageRangeVersion }
 
 // TableNames returns the names of the source's tables.
 func (s *Source) TableNames() []string {
@@ -256,7 +263,8 @@ type Querier interface {
 
 // Detect reads the source catalog and recognises every table's shape
 // against KnownShapes. It reads no row. A server older than
-// MinSourceVersion is refused first (SourceVersionError). An unknown
+// MinSourceVersion is refused first (SourceVersionError); the version of
+// one it reads is Source.Version. An unknown
 // table or shape, or an encoding the cutover cannot copy
 // (SourceEncodingError), fails with a
 // *DetectError that names each table and the columns that differ. Before
@@ -265,7 +273,8 @@ type Querier interface {
 // (ReadPrivilegeError) or reads one through row-level security
 // (RowSecurityError).
 func Detect(ctx context.Context, conn Querier) (*Source, error) {
-	if err := checkVersion(ctx, conn); err != nil {
+	version, err := checkVersion(ctx, conn)
+	if err != nil {
 		return nil, err
 	}
 	cols, err := ReadColumns(ctx, conn)
@@ -277,7 +286,7 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		names = append(names, t)
 	}
 	sort.Strings(names)
-	src := &Source{}
+	src := &Source{Version: version}
 	var problems []error
 	if err := checkNotATarget(ctx, conn); err != nil {
 		return nil, err

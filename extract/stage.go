@@ -83,13 +83,15 @@ func (b Batch) Where() string {
 // PlanBatches splits every table into batches of about batchBytes of heap
 // each, at most maxBatches per table. The bounds are multiples of one
 // chunk of pages, so a table that grows keeps its batches and gains one at
-// the end. The plan depends only on the sizes, never on the data.
+// the end. The plan depends only on the sizes, never on the data. On a
+// source without TID range scans (Source.PageRanges) every table is one
+// batch: each range of its pages would read all of them.
 func PlanBatches(src *Source, batchBytes int64, maxBatches int) []Batch {
 	var out []Batch
 	perBatch := max(1, batchBytes/max(1, src.BlockSize))
 	for _, t := range src.Tables {
 		chunk := max(perBatch, (t.Pages+int64(maxBatches)-1)/int64(maxBatches))
-		if batchBytes <= 0 {
+		if batchBytes <= 0 || !src.PageRanges() {
 			chunk = max(1, t.Pages)
 		}
 		out = append(out, splitChunks(t.Name, t.Pages, chunk)...)

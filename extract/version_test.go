@@ -12,17 +12,18 @@ import (
 	"github.com/cutover/cutover/internal/pgtest"
 )
 
-// TestCheckSourceVersion: sources older than PostgreSQL 14 are refused,
-// named as PostgreSQL names its versions; 14 and later are read.
+// TestCheckSourceVersion: sources older than PostgreSQL 13 are refused,
+// named as PostgreSQL names its versions; 13 and later are read.
 func TestCheckSourceVersion(t *testing.T) {
 	for _, c := range []struct {
 		num  int
 		want string // in the refusal; "" when the version is read
 	}{
-		{90624, "the source runs PostgreSQL 9.6.24, and cutover reads sources on PostgreSQL 14 or later"},
+		{90624, "the source runs PostgreSQL 9.6.24, and cutover reads sources on PostgreSQL 13 or later"},
 		{120015, "the source runs PostgreSQL 12.15,"},
-		{130012, "the source runs PostgreSQL 13.12,"},
-		{139999, "the source runs PostgreSQL 13.9999,"},
+		{129999, "the source runs PostgreSQL 12.9999,"},
+		{130000, ""},
+		{130023, ""},
 		{140000, ""},
 		{150018, ""},
 		{170002, ""},
@@ -41,8 +42,7 @@ func TestCheckSourceVersion(t *testing.T) {
 }
 
 // olderServer is a real connection to the test server whose answer to
-// the version query is another server's: the only PostgreSQL on these
-// machines is 15, and Debian 12 packages no older one.
+// the version query is another server's.
 type olderServer struct {
 	*pgx.Conn
 	num    string
@@ -58,19 +58,20 @@ func (o *olderServer) Query(ctx context.Context, sql string, args ...any) (pgx.R
 }
 
 // TestDetectRefusesOldServersFirst: Detect asks the version before it
-// reads anything else, and refuses a legacy database on PostgreSQL 13;
-// the same database on this server's version is detected.
+// reads anything else, and refuses a legacy database on PostgreSQL 12;
+// the same database on this server's version is detected, with its
+// version. (A real PostgreSQL 13 source: load's TestRunFromPostgreSQL13.)
 func TestDetectRefusesOldServersFirst(t *testing.T) {
 	ctx := context.Background()
 	conn := pgtest.Connect(t, legacyDB(t, "v21", true))
-	old := &olderServer{Conn: conn, num: "130012"}
+	old := &olderServer{Conn: conn, num: "120015"}
 	_, err := extract.Detect(ctx, old)
 	var ve *extract.SourceVersionError
-	if !errors.As(err, &ve) || ve.Num != 130012 || old.others != 0 {
-		t.Errorf("Detect on PostgreSQL 13.12: %v after %d other queries; want a *SourceVersionError before any", err, old.others)
+	if !errors.As(err, &ve) || ve.Num != 120015 || old.others != 0 {
+		t.Errorf("Detect on PostgreSQL 12.15: %v after %d other queries; want a *SourceVersionError before any", err, old.others)
 	}
 	src, err := extract.Detect(ctx, conn)
-	if err != nil || src.Flavor != "v21" {
+	if err != nil || src.Flavor != "v21" || src.Version/10000 != 15 || !src.PageRanges() {
 		t.Errorf("Detect on this server: %+v, %v", src, err)
 	}
 }

@@ -32,7 +32,7 @@ func TestRefused(t *testing.T) {
 		{&load.TargetIsLegacyError{}, true},
 		{&load.SchemaError{File: "0001_auth.sql"}, true},
 		{&migrations.BookkeepingRightsError{Role: "app", Owner: "owner"}, true},
-		{&extract.SourceVersionError{Num: 130012}, true},
+		{&extract.SourceVersionError{Num: 120015}, true},
 		{&dburl.PoolerError{Setting: dburl.Setting{Name: "search_path", Value: "public"}}, true},
 		{&dburl.Error{Role: "target", Err: &pgconn.PgError{Code: "3D000"}}, true},
 		{&dburl.Error{Role: "target", Err: &pgconn.PgError{Code: "28P01"}}, true},

@@ -399,6 +399,11 @@ func (s *session) detect(ctx context.Context) (string, error) {
 		msg += " with drift tables " + strings.Join(s.src.Drift, ", ")
 	}
 	s.cfg.Progress(Event{Phase: "detect", Message: msg})
+	if !s.src.PageRanges() {
+		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
+			"source runs PostgreSQL %d, before TID range scans (14): each table is read in one batch, by one connection",
+			s.src.Version/10000)})
+	}
 	if s.standby, err = extract.ReadStandby(ctx, source); err != nil {
 		return id, err
 	}

@@ -1,0 +1,141 @@
+package load_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/reconcile"
+)
+
+// TestRunFromPostgreSQL13: a legacy database on a real PostgreSQL 13
+// server (the oldest INVENTORY.md allows) is read with every table in one
+// batch, as that server has no TID range scans (its batches still have
+// fingerprints), and its target equals the
+// one a run from the same data on this machine's PostgreSQL 15 writes, in
+// batches of a few pages. It verifies, a re-run writes nothing, and a dry
+// run after finds nothing to change.
+func TestRunFromPostgreSQL13(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := pgcluster.PostgreSQL13.BinDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	admin := pgtest.Connect(t, cluster.URL("postgres"))
+	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
+		t.Fatal(err)
+	}
+	src := cluster.URL("legacy")
+	opts := legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 11}
+	if _, err := legacygen.Generate(ctx, src, opts); err != nil {
+		t.Fatalf("generate the legacy database on PostgreSQL 13: %v", err)
+	}
+	var version int
+	if err := admin.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil || version/10000 != 13 {
+		t.Fatalf("the source server's version: %d, %v; want 13", version, err)
+	}
+
+	// Batches of 64 kB: the larger tables would be cut into page ranges.
+	const batchBytes = 64 << 10
+	dst := testkit.MigratedTarget(t)
+	var said []string
+	var saidMu sync.Mutex
+	cfg := load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2, BatchBytes: batchBytes,
+		Progress: func(e load.Event) {
+			saidMu.Lock()
+			defer saidMu.Unlock()
+			if e.Phase == "detect" {
+				said = append(said, e.Message)
+			}
+		}}
+	sum, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run from PostgreSQL 13: %v", err)
+	}
+	if !slices.ContainsFunc(said, func(m string) bool {
+		return strings.HasPrefix(m, "source runs PostgreSQL 13,") && strings.Contains(m, "one batch")
+	}) {
+		t.Errorf("the run did not say how it reads a PostgreSQL 13 source; it said %q", said)
+	}
+	if !sum.OK() {
+		t.Fatalf("conservation law fails: %+v", sum.Tables)
+	}
+	var tables, split int
+	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT count(DISTINCT legacy_table), count(*) FILTER (WHERE batches > 1)
+		FROM cutover.batches`).Scan(&tables, &split); err != nil {
+		t.Fatal(err)
+	}
+	if tables < 80 || split != 0 {
+		t.Errorf("batches recorded for %d tables, %d of them in page ranges; want every table, each in one batch", tables, split)
+	}
+	// Each with the fingerprint of its row versions, which a re-run reads
+	// instead of hashing the rows again.
+	var unprinted int
+	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT count(*) FROM cutover.batches WHERE fingerprint IS NULL OR fingerprint NOT LIKE 'f:%'`).Scan(&unprinted); err != nil || unprinted != 0 {
+		t.Errorf("%d batches without a fingerprint (%v), want none", unprinted, err)
+	}
+
+	// The same data on PostgreSQL 15, read in page ranges.
+	src15 := testkit.GeneratedLegacy(t, opts)
+	dst15 := testkit.MigratedTarget(t)
+	if _, err := load.Run(ctx, load.Config{SourceURL: src15, TargetURL: dst15, MaxRejects: -1, Workers: 2, BatchBytes: batchBytes}); err != nil {
+		t.Fatalf("run from PostgreSQL 15: %v", err)
+	}
+	if err := pgtest.Connect(t, dst15).QueryRow(ctx, `SELECT count(*) FILTER (WHERE batches > 1) FROM cutover.batches`).Scan(&split); err != nil || split == 0 {
+		t.Errorf("from PostgreSQL 15: %d batches in page ranges, %v; want some (else this test compares nothing of them)", split, err)
+	}
+	if d := cmp.Diff(tableChecksums(t, ctx, dst15), tableChecksums(t, ctx, dst)); d != "" {
+		t.Errorf("the target of a PostgreSQL 13 source differs from a PostgreSQL 15 one's (-15 +13):\n%s", d)
+	}
+
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify from PostgreSQL 13: %v", err)
+	}
+	if !res.OK() {
+		t.Errorf("verify from PostgreSQL 13: %d findings: %+v", len(res.Findings), res.Findings)
+	}
+	again, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("re-run from PostgreSQL 13: %v", err)
+	}
+	if n := again.Changed(); n != 0 {
+		t.Errorf("re-run from PostgreSQL 13 changed %d rows: %v", n, again.Changes)
+	}
+	d, err := load.DryRun(ctx, cfg, 3)
+	if err != nil {
+		t.Fatalf("dry run from PostgreSQL 13: %v", err)
+	}
+	if n := d.Changes(); n != 0 {
+		t.Errorf("dry run after a finished run from PostgreSQL 13: %d changes: %+v", n, d.Targets)
+	}
+	// Changed on the source, the re-run finds the change.
+	if _, err := pgtest.Connect(t, src).Exec(ctx, `UPDATE public.learn_drills SET title = title || ' (edited)'
+		WHERE id = (SELECT id FROM public.learn_drills ORDER BY id LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := load.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("re-run after a change on PostgreSQL 13: %v", err)
+	}
+	if n := edited.Changes["learn_drills"]; n != 1 {
+		t.Errorf("re-run after editing a drill on PostgreSQL 13: %d learn_drills changed (all: %v), want 1", n, edited.Changes)
+	}
+}
