@@ -88,7 +88,7 @@ func TestDiffCommand(t *testing.T) {
 			t.Errorf("diff after a hand edit: exit %d, want the edit named as left alone\n%s\n%s", code, stdout, stderr)
 		}
 		stdout, stderr, code = runMain(t, nil, "diff", "--full", "--source", src, "--target", dst, "--workers", "2")
-		if code != 0 || strings.Contains(stdout, leftAlone) || !strings.Contains(stdout, "a run would write 1 rows (0 inserts, 1 updates, 0 deletes)") {
+		if code != 0 || strings.Contains(stdout, leftAlone) || !strings.Contains(stdout, "a run would write 1 row (0 inserts, 1 update, 0 deletes)") {
 			t.Errorf("diff --full after a hand edit: exit %d, want 1 update and nothing left alone\n%s\n%s", code, stdout, stderr)
 		}
 	})

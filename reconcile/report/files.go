@@ -81,7 +81,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		c := t.Changes
 		status = "a run would change nothing"
 		if c != nil && c.Total() > 0 {
-			status = fmt.Sprintf("a run would write %s rows (%s inserts, %s updates, %s deletes)", num(c.Total()), num(c.Insert), num(c.Update), num(c.Delete))
+			status = "a run would write " + changesPhrase(c)
 		}
 		p("# cutover dry run: legacy %s\n\n**%s.** Nothing was written.\n\n", r.Flavor, status)
 	} else {

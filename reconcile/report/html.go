@@ -162,7 +162,7 @@ func buildView(r *Report) htmlView {
 		v.Title = "cutover dry run"
 		v.Status = "a run would change nothing"
 		if c := r.Totals.Changes; c != nil && c.Total() > 0 {
-			v.Status = fmt.Sprintf("a run would write %s rows", num(c.Total()))
+			v.Status = "a run would write " + changesPhrase(c)
 		}
 		if !r.OK {
 			v.Status = "the conservation law would not hold"

@@ -182,7 +182,7 @@ func TestDryRunReport(t *testing.T) {
 	wellFormed(t, h.String())
 	var text bytes.Buffer
 	WriteText(&text, r, 5)
-	for _, want := range []string{"users", "a run would write 2 rows (1 inserts, 1 updates, 0 deletes)", "(1 more target tables would not change)", "u1"} {
+	for _, want := range []string{"users", "a run would write 2 rows (1 insert, 1 update, 0 deletes)", "(1 more target table would not change)", "u1"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
 		}
@@ -295,5 +295,22 @@ func TestDryRunReportHotStandby(t *testing.T) {
 	}
 	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Kind == reconcile.KindHotStandby }) {
 		t.Errorf("a dry run of a primary has a hot_standby finding: %+v", r.Findings)
+	}
+}
+
+// TestChangesPhrase: each count of a dry run's changes agrees with its
+// noun, with thousands separated.
+func TestChangesPhrase(t *testing.T) {
+	for _, c := range []struct {
+		changes Changes
+		want    string
+	}{
+		{Changes{Update: 1}, "1 row (0 inserts, 1 update, 0 deletes)"},
+		{Changes{Insert: 1, Delete: 1}, "2 rows (1 insert, 0 updates, 1 delete)"},
+		{Changes{Insert: 54273, Update: 18}, "54,291 rows (54,273 inserts, 18 updates, 0 deletes)"},
+	} {
+		if got := changesPhrase(&c.changes); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.changes, got, c.want)
+		}
 	}
 }

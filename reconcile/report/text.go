@@ -8,8 +8,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/reconcile"
 )
+
+// changesPhrase names c's rows and their kinds, each noun agreeing with
+// its count: "1 row (0 inserts, 1 update, 0 deletes)".
+func changesPhrase(c *Changes) string {
+	count := func(n int64, one, many string) string { return num(n) + " " + prose.Plural(n, one, many) }
+	return fmt.Sprintf("%s (%s, %s, %s)", count(c.Total(), "row", "rows"),
+		count(c.Insert, "insert", "inserts"), count(c.Update, "update", "updates"), count(c.Delete, "delete", "deletes"))
+}
 
 // num formats n with thousands separators.
 func num(n int64) string {
@@ -174,7 +183,7 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", pad("total"), num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))
 	tw.Flush()
 	if quiet > 0 {
-		fmt.Fprintf(w, "(%d more target tables would not change)\n", quiet)
+		fmt.Fprintf(w, "(%s would not change)\n", prose.Count(quiet, "more target table", "more target tables"))
 	}
 	t := r.Totals
 	fmt.Fprintf(w, "\nconservation preview: %d/%d legacy tables hold: %s source rows = %s\n",
@@ -233,8 +242,7 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	if c.Total() == 0 {
 		fmt.Fprintln(w, "\ndry run: a run would change nothing: the target already equals the source")
 	} else {
-		fmt.Fprintf(w, "\ndry run: a run would write %s rows (%s inserts, %s updates, %s deletes)\n",
-			num(c.Total()), num(c.Insert), num(c.Update), num(c.Delete))
+		fmt.Fprintf(w, "\ndry run: a run would write %s\n", changesPhrase(c))
 	}
 	return nil
 }
