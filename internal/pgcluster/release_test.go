@@ -22,42 +22,45 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestPostgreSQL13: the fetched PostgreSQL 13 release starts a cluster
-// that says it is 13, and a second BinDir reuses the first one's copy.
-func TestPostgreSQL13(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bin, err := PostgreSQL13.BinDir(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"initdb", "postgres", "pg_ctl"} {
-		if fi, err := os.Stat(filepath.Join(bin, name)); err != nil || fi.Mode()&0o001 == 0 {
-			t.Errorf("%s: %v (mode %v), want a file everyone may run", name, err, fi.Mode())
-		}
-	}
-	again, err := PostgreSQL13.BinDir(ctx)
-	if err != nil || again != bin {
-		t.Errorf("second BinDir: %q, %v; want %q", again, err, bin)
-	}
-	c, err := Start(ctx, Options{BinDir: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var version int
-	var uuid string
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, gen_random_uuid()::text`).Scan(&version, &uuid); err != nil {
-		t.Fatal(err)
-	}
-	if version/10000 != 13 || len(uuid) != 36 {
-		t.Errorf("server_version_num %d, gen_random_uuid %q; want 13xxxx and a uuid", version, uuid)
+// TestReleases: each fetched release starts a cluster that says it is
+// that version, and a second BinDir reuses the first one's copy.
+func TestReleases(t *testing.T) {
+	for _, r := range []Release{PostgreSQL13, PostgreSQL18} {
+		t.Run(r.Version, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			bin, err := r.BinDir(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"initdb", "postgres", "pg_ctl"} {
+				if fi, err := os.Stat(filepath.Join(bin, name)); err != nil || fi.Mode()&0o001 == 0 {
+					t.Errorf("%s: %v, want a file everyone may run", name, err)
+				}
+			}
+			again, err := r.BinDir(ctx)
+			if err != nil || again != bin {
+				t.Errorf("second BinDir: %q, %v; want %q", again, err, bin)
+			}
+			c, err := Start(ctx, Options{BinDir: bin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Stop()
+			conn, err := pgx.Connect(ctx, c.URL("postgres"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			var version, uuid string
+			if err := conn.QueryRow(ctx, `SELECT current_setting('server_version'), gen_random_uuid()::text`).Scan(&version, &uuid); err != nil {
+				t.Fatal(err)
+			}
+			if version != r.Version || len(uuid) != 36 {
+				t.Errorf("server_version %q, gen_random_uuid %q; want %q and a uuid", version, uuid, r.Version)
+			}
+		})
 	}
 }
 
