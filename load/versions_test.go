@@ -25,15 +25,18 @@ import (
 // server (the oldest INVENTORY.md allows) is read with every table in one
 // batch, as that server has no TID range scans (its batches still have
 // fingerprints), into a target on PostgreSQL 18 (the newest), and that
-// target equals the one a run from the same data writes on this machine's
-// PostgreSQL 15, read there in batches of a few pages. It verifies, a
-// re-run writes nothing, a dry run after finds nothing to change, and a
-// re-run after an edit writes the edit.
+// target equals the one a run from the same data on this machine's
+// PostgreSQL 15, read there in batches of a few pages, writes into a
+// target on PostgreSQL 13. It verifies, a re-run writes nothing, a dry
+// run after finds nothing to change, and a re-run after an edit writes
+// the edit.
 func TestRunAcrossServerVersions(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	server := func(r pgcluster.Release, db string) (url string, admin *pgx.Conn) {
+	// server starts r and returns its database URL maker and a
+	// connection to its postgres database.
+	server := func(r pgcluster.Release) (func(db string) string, *pgx.Conn) {
 		bin, err := r.BinDir(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -43,17 +46,25 @@ func TestRunAcrossServerVersions(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cluster.Stop() })
-		admin = pgtest.Connect(t, cluster.URL("postgres"))
-		if _, err := admin.Exec(ctx, `CREATE DATABASE `+db); err != nil {
+		return cluster.URL, pgtest.Connect(t, cluster.URL("postgres"))
+	}
+	// migrated creates database target on a server and applies the schema.
+	migrated := func(url func(string) string, admin *pgx.Conn) string {
+		if _, err := admin.Exec(ctx, `CREATE DATABASE target`); err != nil {
 			t.Fatal(err)
 		}
-		return cluster.URL(db), admin
+		if _, err := migrations.Apply(ctx, url("target"), nil); err != nil {
+			t.Fatalf("apply the target schema on %s: %v", url("target"), err)
+		}
+		return url("target")
 	}
-	src, admin := server(pgcluster.PostgreSQL13, "legacy")
-	dst, _ := server(pgcluster.PostgreSQL18, "target")
-	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
-		t.Fatalf("apply the target schema on PostgreSQL 18: %v", err)
+	url13, admin := server(pgcluster.PostgreSQL13)
+	url18, admin18 := server(pgcluster.PostgreSQL18)
+	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
+		t.Fatal(err)
 	}
+	src := url13("legacy")
+	dst := migrated(url18, admin18)
 	opts := legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 60, Seed: 11}
 	if _, err := legacygen.Generate(ctx, src, opts); err != nil {
 		t.Fatalf("generate the legacy database on PostgreSQL 13: %v", err)
@@ -102,17 +113,18 @@ func TestRunAcrossServerVersions(t *testing.T) {
 		t.Errorf("%d batches without a fingerprint (%v), want none", unprinted, err)
 	}
 
-	// The same data on PostgreSQL 15, read in page ranges.
+	// The same data on PostgreSQL 15, read in page ranges, into a target
+	// on PostgreSQL 13.
 	src15 := testkit.GeneratedLegacy(t, opts)
-	dst15 := testkit.MigratedTarget(t)
-	if _, err := load.Run(ctx, load.Config{SourceURL: src15, TargetURL: dst15, MaxRejects: -1, Workers: 2, BatchBytes: batchBytes}); err != nil {
-		t.Fatalf("run from PostgreSQL 15: %v", err)
+	dst13 := migrated(url13, admin)
+	if _, err := load.Run(ctx, load.Config{SourceURL: src15, TargetURL: dst13, MaxRejects: -1, Workers: 2, BatchBytes: batchBytes}); err != nil {
+		t.Fatalf("run from PostgreSQL 15 into PostgreSQL 13: %v", err)
 	}
-	if err := pgtest.Connect(t, dst15).QueryRow(ctx, `SELECT count(*) FILTER (WHERE batches > 1) FROM cutover.batches`).Scan(&split); err != nil || split == 0 {
+	if err := pgtest.Connect(t, dst13).QueryRow(ctx, `SELECT count(*) FILTER (WHERE batches > 1) FROM cutover.batches`).Scan(&split); err != nil || split == 0 {
 		t.Errorf("from PostgreSQL 15: %d batches in page ranges, %v; want some (else this test compares nothing of them)", split, err)
 	}
-	if d := cmp.Diff(contentBesidesSeedTimes(t, ctx, dst15), contentBesidesSeedTimes(t, ctx, dst)); d != "" {
-		t.Errorf("the PostgreSQL 18 target of a PostgreSQL 13 source differs from the PostgreSQL 15 target of a PostgreSQL 15 source (-15 +13/18):\n%s", d)
+	if d := cmp.Diff(contentBesidesSeedTimes(t, ctx, dst13), contentBesidesSeedTimes(t, ctx, dst)); d != "" {
+		t.Errorf("the PostgreSQL 18 target of a PostgreSQL 13 source differs from the PostgreSQL 13 target of a PostgreSQL 15 source (-15→13 +13→18):\n%s", d)
 	}
 
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
