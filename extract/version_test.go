@@ -60,7 +60,7 @@ func (o *olderServer) Query(ctx context.Context, sql string, args ...any) (pgx.R
 // TestDetectRefusesOldServersFirst: Detect asks the version before it
 // reads anything else, and refuses a legacy database on PostgreSQL 12;
 // the same database on this server's version is detected, with its
-// version. (A real PostgreSQL 13 source: load's TestRunFromPostgreSQL13.)
+// version. (Real servers of 12, 13 and 18: load's versions_test.go.)
 func TestDetectRefusesOldServersFirst(t *testing.T) {
 	ctx := context.Background()
 	conn := pgtest.Connect(t, legacyDB(t, "v21", true))

@@ -23,7 +23,7 @@ func Refused(err error) bool {
 	for _, target := range []any{
 		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
 		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*migrations.TargetEncodingError),
-		new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError), new(*migrations.BookkeepingRightsError),
+		new(*migrations.TargetVersionError), new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError), new(*migrations.BookkeepingRightsError),
 	} {
 		if errors.As(err, target) {
 			return true

@@ -28,6 +28,7 @@ func TestRefused(t *testing.T) {
 		{&load.SealedError{}, true},
 		{&load.ReadOnlyTargetError{}, true},
 		{&migrations.TargetEncodingError{}, true},
+		{&migrations.TargetVersionError{}, true},
 		{&load.TargetOwnerError{Owners: []string{"o"}}, true},
 		{&load.TargetIsLegacyError{}, true},
 		{&load.SchemaError{File: "0001_auth.sql"}, true},

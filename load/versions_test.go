@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
@@ -188,4 +190,53 @@ func contentBesidesSeedTimes(t *testing.T, ctx context.Context, target string) m
 		t.Fatalf("%d target tables read, want every one", len(out))
 	}
 	return out
+}
+
+// TestRefusesServersBefore13: on a real PostgreSQL 12 server, a run
+// refuses the source and `schema apply` the target, each saying so before
+// anything is written.
+func TestRefusesServersBefore13(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := pgcluster.PostgreSQL12.BinDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	admin := pgtest.Connect(t, cluster.URL("postgres"))
+	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `CREATE DATABASE target`); err != nil {
+		t.Fatal(err)
+	}
+
+	dst := testkit.MigratedTarget(t)
+	const bookkeeping = `SELECT coalesce(string_agg(c.relname::text, ', ' ORDER BY c.relname), '') FROM pg_class c
+		WHERE c.relnamespace = to_regnamespace('cutover')`
+	before := scalar[string](t, ctx, dst, bookkeeping)
+	_, err = load.Run(ctx, load.Config{SourceURL: cluster.URL("legacy"), TargetURL: dst, MaxRejects: -1})
+	var sv *extract.SourceVersionError
+	if !errors.As(err, &sv) || sv.Num/10000 != 12 || !load.Refused(err) || !strings.Contains(err.Error(), "PostgreSQL 12.22") {
+		t.Errorf("run from PostgreSQL 12: %v, want a refusal of its version", err)
+	}
+	if after := scalar[string](t, ctx, dst, bookkeeping); after != before {
+		t.Errorf("the refused run changed the target's bookkeeping from [%s] to [%s], want nothing written", before, after)
+	}
+
+	target := cluster.URL("target")
+	applied, err := migrations.Apply(ctx, target, nil)
+	var tv *migrations.TargetVersionError
+	if !errors.As(err, &tv) || tv.Num/10000 != 12 || len(applied) != 0 || !load.Refused(err) ||
+		!strings.Contains(err.Error(), "PostgreSQL 12.22") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Errorf("schema apply on PostgreSQL 12: applied %v, %v; want a refusal of its version", applied, err)
+	}
+	if n := scalar[int64](t, ctx, target, `SELECT count(*) FROM pg_class WHERE relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)`); n != 0 {
+		t.Errorf("the refused schema apply created %d relations, want none", n)
+	}
 }

