@@ -51,13 +51,13 @@ func SourceWritesMessage(w []extract.TableWrites) string {
 	var b strings.Builder
 	for i, t := range w {
 		if i == 5 {
-			fmt.Fprintf(&b, " and %d more tables", len(w)-i)
+			fmt.Fprintf(&b, " and %s", prose.Count(len(w)-i, "more table", "more tables"))
 			break
 		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s (%d rows)", t.Table, t.Rows)
+		fmt.Fprintf(&b, "%s (%s)", t.Table, prose.Count(t.Rows, "row", "rows"))
 	}
 	return "the source changed while the run read it: " + b.String() + " written since the run began, by the server's statistics. " +
 		"What was written after the run's snapshot is not in the target: at the cutover, stop the application's writes before the run; a re-run picks the changes up"

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,5 +79,31 @@ func TestRunSaysTheSourceChangedUnderIt(t *testing.T) {
 	}
 	if len(again.SourceWrites) != 0 {
 		t.Errorf("the re-run on a quiet source saw writes %v", again.SourceWrites)
+	}
+}
+
+// TestSourceWritesMessage: the warning names at most five tables, each
+// count agreeing with its noun.
+func TestSourceWritesMessage(t *testing.T) {
+	tables := func(rows ...int64) []extract.TableWrites {
+		var out []extract.TableWrites
+		for i, n := range rows {
+			out = append(out, extract.TableWrites{Table: fmt.Sprintf("t%d", i+1), Rows: n})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		writes []extract.TableWrites
+		want   string
+	}{
+		{tables(1), "t1 (1 row) written"},
+		{tables(2, 1), "t1 (2 rows), t2 (1 row) written"},
+		{tables(1, 1, 1, 1, 1, 1), "t5 (1 row) and 1 more table written"},
+		{tables(1, 1, 1, 1, 1, 1, 1), "t5 (1 row) and 2 more tables written"},
+	} {
+		got := SourceWritesMessage(c.writes)
+		if !strings.HasPrefix(got, "the source changed while the run read it: ") || !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want it to say %q", c.writes, got, c.want)
+		}
 	}
 }

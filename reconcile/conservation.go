@@ -217,9 +217,9 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 		if ledger.equal(data) {
 			continue
 		}
-		msg := fmt.Sprintf("the ledger records %d %s keys, cutover.%s holds %d", ledger.n, k.disp, k.table, data.n)
+		msg := fmt.Sprintf("the ledger records %s, cutover.%s holds %d", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table, data.n)
 		if ledger.n == data.n {
-			msg = fmt.Sprintf("the ledger records %d %s keys and cutover.%s holds as many, but not the same keys", ledger.n, k.disp, k.table)
+			msg = fmt.Sprintf("the ledger records %s and cutover.%s holds as many, but not the same keys", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table)
 		}
 		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy, Message: msg})
 	}
