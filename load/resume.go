@@ -243,8 +243,14 @@ func textArray(ss []string) string {
 // readStaged counts the batches, and their rows, recorded in stage schema
 // stage whose stage tables are still there: what a run that did not
 // finish left for the next one to keep. A target without such a stage, or
-// whose stage the role may not read, counts none.
+// whose stage the role may not read, counts none. It asks whether the
+// record exists first, so that a target without one (every finished
+// cutover's) logs no error for it.
 func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batches, rows int64, err error) {
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(stage, stagedBatchesTable)).Scan(&exists); err != nil || !exists {
+		return 0, 0, err
+	}
 	err = q.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.rows), 0)::bigint
 		FROM `+stagedRecords(stage), stage).Scan(&batches, &rows)
 	var pgErr *pgconn.PgError

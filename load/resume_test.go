@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
 
@@ -414,4 +416,25 @@ func crash(ctx context.Context, u string) (staged int64, err error) {
 		}
 	}
 	return 0, fmt.Errorf("the server did not recover from the crash: %v", last)
+}
+
+// TestReadStagedWithoutAStage: a target without a stage (every finished
+// cutover's) counts no staged batches, and the server meets no error for
+// it: the transaction read in is still usable after.
+func TestReadStagedWithoutAStage(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, testkit.MigratedTarget(t))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	batches, rows, err := readStaged(ctx, tx, mappings.StageSchema)
+	if err != nil || batches != 0 || rows != 0 {
+		t.Fatalf("readStaged without a stage: %d batches, %d rows, %v; want none", batches, rows, err)
+	}
+	var one int
+	if err := tx.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Errorf("the transaction after readStaged: %v, want it untouched by any error", err)
+	}
 }
