@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Release is a build of PostgreSQL server binaries (initdb, pg_ctl,
@@ -99,18 +100,6 @@ func (r Release) BinDir(ctx context.Context) (string, error) {
 // fetch downloads r, checks its digest and unpacks the files under Prefix
 // into dir, with their links.
 func (r Release) fetch(ctx context.Context, dir string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %s", resp.Status)
-	}
 	// The whole tarball is checked before a file of it is written.
 	tmp, err := os.CreateTemp(dir, "download-")
 	if err != nil {
@@ -119,8 +108,29 @@ func (r Release) fetch(ctx context.Context, dir string) error {
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	sum := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, sum), resp.Body); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		err := r.download(ctx, io.MultiWriter(tmp, sum))
+		if err == nil {
+			break
+		}
+		var refused *refusedError
+		if attempt == downloadAttempts || ctx.Err() != nil || errors.As(err, &refused) {
+			return fmt.Errorf("attempt %d: %w", attempt, err)
+		}
+		// A connection that failed, or a server's error: again, from the
+		// start.
+		if err := tmp.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		sum.Reset()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); got != r.SHA256 {
 		return fmt.Errorf("the download's SHA-256 is %s, want %s", got, r.SHA256)
@@ -166,6 +176,36 @@ func (r Release) fetch(ctx context.Context, dir string) error {
 	}
 	return r.link(dir)
 }
+
+// downloadAttempts is how many times fetch tries to download a release.
+const downloadAttempts = 3
+
+// download writes r's tarball to w.
+func (r Release) download(ctx context.Context, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		return &refusedError{status: resp.Status}
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+// refusedError is a download the server refused (a 4xx status), which
+// asking again would not change.
+type refusedError struct{ status string }
+
+func (e *refusedError) Error() string { return "HTTP " + e.status }
 
 // link makes the library links r's Symlinks file lists, in dir.
 func (r Release) link(dir string) error {

@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,12 +103,28 @@ func TestReleaseFetch(t *testing.T) {
 		"package/native/links.json":      `[{"source": "native/lib/libx.so.1.2", "target": "native/lib/libx.so.1"}]`,
 	})
 	escaping := tarball(t, map[string]string{"package/native/../../escaped": "x"})
-	served := map[string][]byte{"/good.tgz": good, "/escaping.tgz": escaping}
-	var hits atomic.Int32
+	served := map[string][]byte{"/good.tgz": good, "/flaky.tgz": good, "/escaping.tgz": escaping}
+	var mu sync.Mutex
+	hits := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Write(served[r.URL.Path])
+		mu.Lock()
+		hits[r.URL.Path]++
+		n := hits[r.URL.Path]
+		mu.Unlock()
+		switch body, ok := served[r.URL.Path]; {
+		case !ok:
+			http.NotFound(w, r)
+		case r.URL.Path == "/flaky.tgz" && n == 1:
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		default:
+			w.Write(body)
+		}
 	}))
+	hitsOf := func(path string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits[path]
+	}
 	defer srv.Close()
 	digest := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	release := func(path string, sum string) Release {
@@ -134,8 +150,18 @@ func TestReleaseFetch(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home(r), "README.md")); !os.IsNotExist(err) {
 		t.Errorf("a file outside the prefix was unpacked: %v", err)
 	}
-	if _, err := r.BinDir(ctx); err != nil || hits.Load() != 1 {
-		t.Errorf("second BinDir: %v after %d downloads, want the first copy", err, hits.Load())
+	if _, err := r.BinDir(ctx); err != nil || hitsOf("/good.tgz") != 1 {
+		t.Errorf("second BinDir: %v after %d downloads, want the first copy", err, hitsOf("/good.tgz"))
+	}
+	// A server's error is asked again; a refusal is not.
+	flaky := release("/flaky.tgz", digest(good))
+	t.Cleanup(func() { os.RemoveAll(home(flaky)) })
+	if _, err := flaky.BinDir(ctx); err != nil || hitsOf("/flaky.tgz") != 2 {
+		t.Errorf("BinDir after a 503: %v after %d requests, want it fetched at the second", err, hitsOf("/flaky.tgz"))
+	}
+	missing := release("/missing.tgz", digest(good))
+	if _, err := missing.BinDir(ctx); err == nil || !strings.Contains(err.Error(), "404") || hitsOf("/missing.tgz") != 1 {
+		t.Errorf("BinDir of a missing tarball: %v after %d requests, want a 404 after one", err, hitsOf("/missing.tgz"))
 	}
 
 	for _, bad := range []struct {
