@@ -248,11 +248,14 @@ func textArray(ss []string) string {
 // cutover's) logs no error for it.
 func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batches, rows int64, err error) {
 	var exists bool
-	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(stage, stagedBatchesTable)).Scan(&exists); err != nil || !exists {
-		return 0, 0, err
+	err = q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(stage, stagedBatchesTable)).Scan(&exists)
+	if err == nil && !exists {
+		return 0, 0, nil
 	}
-	err = q.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.rows), 0)::bigint
-		FROM `+stagedRecords(stage), stage).Scan(&batches, &rows)
+	if err == nil {
+		err = q.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.rows), 0)::bigint
+			FROM `+stagedRecords(stage), stage).Scan(&batches, &rows)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == undefinedTable || pgErr.Code == insufficientPrivilege) {
 		return 0, 0, nil
