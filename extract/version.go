@@ -3,6 +3,8 @@ package extract
 import (
 	"context"
 	"fmt"
+
+	"github.com/cutover/cutover/internal/dburl"
 )
 
 // MinSourceVersion is the oldest PostgreSQL (as server_version_num) the
@@ -24,7 +26,7 @@ type SourceVersionError struct{ Num int } // server_version_num
 func (e *SourceVersionError) Error() string {
 	return fmt.Sprintf("the source runs PostgreSQL %s, and cutover reads sources on PostgreSQL %s or later (the legacy schema's keys default to gen_random_uuid, built in from %[2]s): "+
 		"is this the legacy database? If it is, restore a copy of it on PostgreSQL %[2]s or later (pg_dump -Fc, then pg_restore) and give that as the source (nothing was read or written)",
-		versionName(e.Num), versionName(MinSourceVersion))
+		dburl.VersionName(e.Num), dburl.VersionName(MinSourceVersion))
 }
 
 // CheckSourceVersion returns a *SourceVersionError when num, a source's
@@ -34,19 +36,6 @@ func CheckSourceVersion(num int) error {
 		return &SourceVersionError{Num: num}
 	}
 	return nil
-}
-
-// versionName names a server_version_num as PostgreSQL does: 130012 is
-// 13.12, 140000 is 14 (before 10, 90624 is 9.6.24).
-func versionName(num int) string {
-	major, minor := num/10000, num%10000
-	if major < 10 {
-		return fmt.Sprintf("%d.%d.%d", major, minor/100, minor%100)
-	}
-	if minor == 0 {
-		return fmt.Sprint(major)
-	}
-	return fmt.Sprintf("%d.%d", major, minor)
 }
 
 // checkVersion returns the source's server_version_num, and refuses one

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/dburl"
 )
 
 // MinTargetVersion is the oldest PostgreSQL (as server_version_num) the
@@ -21,17 +23,7 @@ type TargetVersionError struct {
 
 func (e *TargetVersionError) Error() string {
 	return fmt.Sprintf("the target %s runs PostgreSQL %s, and the target schema needs PostgreSQL 13 or later (its keys default to gen_random_uuid, built in from 13): "+
-		"create the target database on a newer server (nothing was written)", e.Target, versionName(e.Num))
-}
-
-// versionName names a server_version_num as PostgreSQL does: 120022 is
-// 12.22 (before 10, 90624 is 9.6.24).
-func versionName(num int) string {
-	major, minor := num/10000, num%10000
-	if major < 10 {
-		return fmt.Sprintf("%d.%d.%d", major, minor/100, minor%100)
-	}
-	return fmt.Sprintf("%d.%d", major, minor)
+		"create the target database on a newer server (nothing was written)", e.Target, dburl.VersionName(e.Num))
 }
 
 // checkTargetVersion refuses a target older than MinTargetVersion

@@ -372,6 +372,19 @@ func optionSettings(options string) map[string]bool {
 // be read.
 func serverMajor(c *pgconn.PgConn) int { return majorVersion(c.ParameterStatus("server_version")) }
 
+// VersionName names a server_version_num as PostgreSQL does: 130012 is
+// 13.12, 140000 is 14 (before 10, 90624 is 9.6.24).
+func VersionName(num int) string {
+	major, minor := num/10000, num%10000
+	if major < 10 {
+		return fmt.Sprintf("%d.%d.%d", major, minor/100, minor%100)
+	}
+	if minor == 0 {
+		return fmt.Sprint(major)
+	}
+	return fmt.Sprintf("%d.%d", major, minor)
+}
+
 // majorVersion reads the major version of a server_version ("15.4 (Debian
 // 15.4-1)" → 15, "14beta1" → 14), 0 when there is none.
 func majorVersion(v string) int {

@@ -2,6 +2,16 @@ package dburl
 
 import "testing"
 
+// TestVersionName: server_version_num is named as PostgreSQL names its
+// versions.
+func TestVersionName(t *testing.T) {
+	for num, want := range map[int]string{90624: "9.6.24", 120022: "12.22", 130000: "13", 130023: "13.23", 180004: "18.4"} {
+		if got := VersionName(num); got != want {
+			t.Errorf("VersionName(%d) = %q, want %q", num, got, want)
+		}
+	}
+}
+
 // TestMajorVersion: the major version decides whether idle_session_timeout
 // exists (14+); a server before 14 refuses a connection that sets it.
 func TestMajorVersion(t *testing.T) {
