@@ -36,20 +36,6 @@ func TestRunAcrossServerVersions(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// server starts r and returns its database URL maker and a
-	// connection to its postgres database.
-	server := func(r pgcluster.Release) (func(db string) string, *pgx.Conn) {
-		bin, err := r.BinDir(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cluster.Stop() })
-		return cluster.URL, pgtest.Connect(t, cluster.URL("postgres"))
-	}
 	// migrated creates database target on a server and applies the schema.
 	migrated := func(url func(string) string, admin *pgx.Conn) string {
 		if _, err := admin.Exec(ctx, `CREATE DATABASE target`); err != nil {
@@ -60,8 +46,8 @@ func TestRunAcrossServerVersions(t *testing.T) {
 		}
 		return url("target")
 	}
-	url13, admin := server(pgcluster.PostgreSQL13)
-	url18, admin18 := server(pgcluster.PostgreSQL18)
+	url13, admin := releaseServer(t, ctx, pgcluster.PostgreSQL13)
+	url18, admin18 := releaseServer(t, ctx, pgcluster.PostgreSQL18)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +150,22 @@ func TestRunAcrossServerVersions(t *testing.T) {
 	}
 }
 
+// releaseServer starts a throwaway server of release r for the test and
+// returns its URLs by database and a connection to its postgres database.
+func releaseServer(t *testing.T, ctx context.Context, r pgcluster.Release) (func(db string) string, *pgx.Conn) {
+	t.Helper()
+	bin, err := r.BinDir(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	return cluster.URL, pgtest.Connect(t, cluster.URL("postgres"))
+}
+
 // contentBesidesSeedTimes renders every public table of a target as one
 // md5 each, as tableChecksums does, except that the seeded rows' times of
 // creation and update are left out: each target's seeds were written when
@@ -199,16 +201,7 @@ func TestRefusesServersBefore13(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bin, err := pgcluster.PostgreSQL12.BinDir(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
-	admin := pgtest.Connect(t, cluster.URL("postgres"))
+	url, admin := releaseServer(t, ctx, pgcluster.PostgreSQL12)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +213,7 @@ func TestRefusesServersBefore13(t *testing.T) {
 	const bookkeeping = `SELECT coalesce(string_agg(c.relname::text, ', ' ORDER BY c.relname), '') FROM pg_class c
 		WHERE c.relnamespace = to_regnamespace('cutover')`
 	before := scalar[string](t, ctx, dst, bookkeeping)
-	_, err = load.Run(ctx, load.Config{SourceURL: cluster.URL("legacy"), TargetURL: dst, MaxRejects: -1})
+	_, err := load.Run(ctx, load.Config{SourceURL: url("legacy"), TargetURL: dst, MaxRejects: -1})
 	var sv *extract.SourceVersionError
 	if !errors.As(err, &sv) || sv.Num/10000 != 12 || !load.Refused(err) || !strings.Contains(err.Error(), "PostgreSQL 12.22") {
 		t.Errorf("run from PostgreSQL 12: %v, want a refusal of its version", err)
@@ -229,7 +222,7 @@ func TestRefusesServersBefore13(t *testing.T) {
 		t.Errorf("the refused run changed the target's bookkeeping from [%s] to [%s], want nothing written", before, after)
 	}
 
-	target := cluster.URL("target")
+	target := url("target")
 	applied, err := migrations.Apply(ctx, target, nil)
 	var tv *migrations.TargetVersionError
 	if !errors.As(err, &tv) || tv.Num/10000 != 12 || len(applied) != 0 || !load.Refused(err) ||
