@@ -98,6 +98,13 @@ func scalar[T any](t *testing.T, ctx context.Context, connURL, sql string, args 
 // tableChecksums renders every public table of a database as one md5 each.
 func tableChecksums(t *testing.T, ctx context.Context, connURL string) map[string]string {
 	t.Helper()
+	return tableDigests(t, ctx, connURL, "x::text")
+}
+
+// tableDigests renders every public table of a database as one md5 of
+// its rows x, each rendered by SQL expression row (which may read args).
+func tableDigests(t *testing.T, ctx context.Context, connURL, row string, args ...any) map[string]string {
+	t.Helper()
 	names, err := pgx.CollectRows(query(t, ctx, connURL, `SELECT relname FROM pg_class
 		WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1`), pgx.RowTo[string])
 	if err != nil {
@@ -106,7 +113,7 @@ func tableChecksums(t *testing.T, ctx context.Context, connURL string) map[strin
 	out := map[string]string{}
 	for _, n := range names {
 		out[n] = scalar[string](t, ctx, connURL, fmt.Sprintf(
-			`SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM public.%s x`, pgx.Identifier{n}.Sanitize()))
+			`SELECT coalesce(md5(string_agg(r, ',' ORDER BY r)), '') FROM (SELECT %s AS r FROM public.%s x) rows`, row, pgx.Identifier{n}.Sanitize()), args...)
 	}
 	return out
 }

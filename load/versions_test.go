@@ -3,7 +3,6 @@ package load_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -176,18 +175,8 @@ func contentBesidesSeedTimes(t *testing.T, ctx context.Context, target string) m
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := pgtest.Connect(t, target)
-	names := pgtest.PublicTables(t, conn)
-	out := map[string]string{}
-	for _, n := range names {
-		var sum string
-		if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(md5(string_agg(r, ',' ORDER BY r)), '') FROM (
-			SELECT CASE WHEN to_jsonb(x)->>'id' = ANY($1) THEN (to_jsonb(x) - 'created_at' - 'updated_at')::text ELSE x::text END AS r
-			FROM public.%s x) rows`, pgx.Identifier{n}.Sanitize()), seeds).Scan(&sum); err != nil {
-			t.Fatalf("content of %s: %v", n, err)
-		}
-		out[n] = sum
-	}
+	out := tableDigests(t, ctx, target,
+		`CASE WHEN to_jsonb(x)->>'id' = ANY($1) THEN (to_jsonb(x) - 'created_at' - 'updated_at')::text ELSE x::text END`, seeds)
 	if len(out) < 60 {
 		t.Fatalf("%d target tables read, want every one", len(out))
 	}
