@@ -165,8 +165,8 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var version int
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+	version, err := dburl.ServerVersionNum(ctx, conn)
+	if err != nil {
 		return err
 	}
 	if version < 140000 {

@@ -556,8 +556,8 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 	// their statements, locks and the run lock until each statement ends;
 	// checking the client's socket every few seconds (PostgreSQL 14+) ends
 	// them soon, so that the re-run can start.
-	var version int
-	if err := s.target.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+	version, err := dburl.ServerVersionNum(ctx, s.target)
+	if err != nil {
 		return nil, fmt.Errorf("read the target's version: %w", err)
 	}
 	if version >= 140000 {

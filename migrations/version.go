@@ -29,8 +29,8 @@ func (e *TargetVersionError) Error() string {
 // checkTargetVersion refuses a target older than MinTargetVersion
 // (TargetVersionError); target is how errors name it.
 func checkTargetVersion(ctx context.Context, conn *pgx.Conn, target string) error {
-	var num int
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&num); err != nil {
+	num, err := dburl.ServerVersionNum(ctx, conn)
+	if err != nil {
 		return fmt.Errorf("read the target's PostgreSQL version: %w", err)
 	}
 	if num < MinTargetVersion {

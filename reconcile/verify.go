@@ -550,8 +550,8 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 
 // serverVersion returns the server's version number (e.g. 150004).
 func serverVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
-	var n int
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&n); err != nil {
+	n, err := dburl.ServerVersionNum(ctx, conn)
+	if err != nil {
 		return 0, fmt.Errorf("read the server version: %w", err)
 	}
 	return n, nil

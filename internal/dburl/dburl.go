@@ -372,6 +372,16 @@ func optionSettings(options string) map[string]bool {
 // be read.
 func serverMajor(c *pgconn.PgConn) int { return majorVersion(c.ParameterStatus("server_version")) }
 
+// ServerVersionNum reads the server_version_num of q's server (150004 for
+// 15.4).
+func ServerVersionNum(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int, error) {
+	var num int
+	err := q.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&num)
+	return num, err
+}
+
 // VersionName names a server_version_num as PostgreSQL does: 130012 is
 // 13.12, 140000 is 14 (before 10, 90624 is 9.6.24).
 func VersionName(num int) string {
