@@ -176,7 +176,17 @@ func TestChecksumWithoutFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snap.Close(ctx)
-	reader := pgtest.Connect(t, url)
+	readerConfig, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := &failedStatements{}
+	readerConfig.Tracer = failed
+	reader, err := pgx.ConnectConfig(ctx, readerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
 	if _, err := reader.Exec(ctx, `SET ROLE `+role); err != nil {
 		t.Fatal(err)
 	}
@@ -201,5 +211,23 @@ func TestChecksumWithoutFingerprint(t *testing.T) {
 	fp, err := extract.FingerprintBatch(ctx, reader, snap.ID, b)
 	if err != nil || fp != "" {
 		t.Errorf("FingerprintBatch without the cluster's identity: %q, %v; want \"\", no error", fp, err)
+	}
+	// Each failed statement is an ERROR in the source server's log, once
+	// per batch: the reader asks whether it may instead of trying.
+	if len(failed.errs) > 0 {
+		t.Errorf("statements failed on the source without the cluster's identity: %v", failed.errs)
+	}
+}
+
+// failedStatements records the errors of a connection's statements.
+type failedStatements struct{ errs []string }
+
+func (f *failedStatements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (f *failedStatements) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	if d.Err != nil {
+		f.errs = append(f.errs, d.Err.Error())
 	}
 }
