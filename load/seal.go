@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // Once the application goes live on the target, its users change the rows
@@ -96,15 +97,12 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	if s, err := readSeal(ctx, conn); err != nil || s != nil {
 		return s, err
 	}
-	var last int64
-	var status string
-	err = conn.QueryRow(ctx, `SELECT id, status FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).Scan(&last, &status)
-	var pgErr *pgconn.PgError
+	last, status, err := lastRun(ctx, conn)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pgErr) && pgErr.Code == undefinedTable:
-		return nil, fmt.Errorf("%w: no run has loaded this target", ErrNotFinished)
 	case err != nil:
-		return nil, fmt.Errorf("read the last run: %w", err)
+		return nil, err
+	case last == 0:
+		return nil, fmt.Errorf("%w: no run has loaded this target", ErrNotFinished)
 	case status != "done":
 		return nil, fmt.Errorf("%w: its last run (%d) is %s; run `cutover run` again until it finishes, then seal", ErrNotFinished, last, status)
 	}
@@ -131,6 +129,25 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 		s.DroppedStage = size
 	}
 	return &s, nil
+}
+
+// lastRun returns the id and status of the target's last run, 0 when it
+// has none (or no bookkeeping: asked of the catalog first, so that a
+// target no run has written to logs no error).
+func lastRun(ctx context.Context, q migrations.Queryer) (id int64, status string, err error) {
+	var exists bool
+	err = q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&exists)
+	if err == nil && exists {
+		err = q.QueryRow(ctx, `SELECT id, status FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).Scan(&id, &status)
+	}
+	var pgErr *pgconn.PgError
+	if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) && pgErr.Code == undefinedTable {
+		return 0, "", nil // dropped between the two statements: none either
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("read the last run: %w", err)
+	}
+	return id, status, nil
 }
 
 // UnsealTarget lifts the target's seal and returns it (nil: there was
