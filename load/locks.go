@@ -35,6 +35,7 @@ type lockWait struct {
 	PID     int    // the waiting session of the run
 	What    string // the relation (or the kind of lock) waited for
 	Waited  time.Duration
+	AtLeast bool // Waited is how long the watch has seen it wait (before PostgreSQL 14)
 	Holders []lockHolder
 }
 
@@ -76,19 +77,31 @@ func (w lockWait) Message() string {
 	if len(pids) > 1 {
 		end = "end those sessions (SELECT pg_terminate_backend(pid) FROM unnest('{" + strings.Join(pids, ",") + "}'::int[]) pid) or let them finish"
 	}
+	waited := w.Waited.Round(time.Second).String()
+	if w.AtLeast {
+		waited = "at least " + waited
+	}
 	return fmt.Sprintf("%s: the run has waited %s for a lock on %s, blocked by %s; %s: the run goes on by itself once the lock is free",
-		w.Server, w.Waited.Round(time.Second), w.What, strings.Join(hs, " and "), end)
+		w.Server, waited, w.What, strings.Join(hs, " and "), end)
 }
 
 // lockWaitsSQL lists the sessions of this database named like the asking
 // session (the run's sessions share its application_name, see
-// dburl.AppName) that have waited longer than $1 for a lock, with the
-// sessions blocking them that are not the run's own (the run's sessions
-// wait for each other briefly, in order). It needs pg_locks.waitstart
-// (PostgreSQL 14+).
-const lockWaitsSQL = `SELECT w.pid, coalesce((SELECT n.nspname || '.' || c.relname FROM pg_class c
+// dburl.AppName) that wait for a lock, with the sessions blocking them
+// that are not the run's own (the run's sessions wait for each other
+// briefly, in order). With waitStart (pg_locks.waitstart, PostgreSQL 14+)
+// it lists only those that have waited longer than $1 seconds, and how
+// long; without, it lists them all, with 0, and the watch times them
+// (waitSightings).
+func lockWaitsSQL(waitStart bool) string {
+	waited, longer := "0::float8", ""
+	if waitStart {
+		waited = "extract(epoch FROM now() - l.waitstart)::float8"
+		longer = "\n\tAND l.waitstart < now() - make_interval(secs => $1)"
+	}
+	return `SELECT w.pid, coalesce((SELECT n.nspname || '.' || c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype),
-	extract(epoch FROM now() - l.waitstart)::float8,
+	` + waited + `,
 	b.pid, coalesce(b.usename::text, ''), coalesce(b.application_name, ''), coalesce(b.state, ''),
 	coalesce(extract(epoch FROM now() - b.xact_start), 0)::float8
 FROM pg_stat_activity w
@@ -97,14 +110,19 @@ CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)
 JOIN pg_stat_activity b ON b.pid = bp.pid
 WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
 	AND w.application_name = current_setting('application_name')
-	AND b.application_name IS DISTINCT FROM current_setting('application_name')
-	AND l.waitstart < now() - make_interval(secs => $1)
+	AND b.application_name IS DISTINCT FROM current_setting('application_name')` + longer + `
 ORDER BY w.pid, b.pid`
+}
 
-// lockWaits lists the run's sessions on conn's database waiting longer
-// than after for others' locks (lockWaitsSQL).
-func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) ([]lockWait, error) {
-	rows, err := conn.Query(ctx, lockWaitsSQL, after.Seconds())
+// lockWaits lists the run's sessions on conn's database waiting for
+// others' locks (lockWaitsSQL): with waitStart those waiting longer than
+// after, each with how long; without, all of them, with Waited 0.
+func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration, waitStart bool) ([]lockWait, error) {
+	var args []any
+	if waitStart {
+		args = append(args, after.Seconds())
+	}
+	rows, err := conn.Query(ctx, lockWaitsSQL(waitStart), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +146,57 @@ func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Du
 	return out, rows.Err()
 }
 
+// sightings remembers since when the watch has seen each wait, for waits
+// the server does not say the start of: a lock wait before PostgreSQL 14,
+// a commit waiting for a synchronous standby.
+type sightings[K comparable] map[K]time.Time
+
+// see records that the waits seen are waiting at now, forgets the others,
+// and returns for each wait seen how long it has been seen (0 the first
+// time): a lower bound of how long it has waited, short of it by up to a
+// poll's interval.
+func (s sightings[K]) see(now time.Time, seen []K) map[K]time.Duration {
+	waiting := make(map[K]time.Duration, len(seen))
+	for _, k := range seen {
+		if _, ok := s[k]; !ok {
+			s[k] = now
+		}
+		waiting[k] = now.Sub(s[k])
+	}
+	for k := range s {
+		if _, ok := waiting[k]; !ok {
+			delete(s, k)
+		}
+	}
+	return waiting
+}
+
+// timeWaits gives the waits of a server without pg_locks.waitstart how
+// long the watch has seen them (seen), and keeps those seen longer than
+// after.
+func timeWaits(seen sightings[string], now time.Time, waits []lockWait, after time.Duration) []lockWait {
+	keys := make([]string, len(waits))
+	for i, w := range waits {
+		keys[i] = fmt.Sprint(w.PID, w.What)
+	}
+	long := seen.see(now, keys)
+	var out []lockWait
+	for i, w := range waits {
+		if w.Waited, w.AtLeast = long[keys[i]], true; w.Waited >= after {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 // watchLocks watches the run's sessions on the source and the target, each
 // from a connection of its own named like them (app), and reports through
 // Progress (phase "waiting") every wait for a lock held by others longer
 // than the configured time, again every lockWaitRepeat while it lasts,
 // and likewise a commit of the run held for a synchronous standby
 // (syncRepWatch). It never fails the run: a server it cannot watch
-// (before PostgreSQL 14, or unreachable) is not watched, which the debug
-// log says. stop ends the watch and waits for it.
+// (unreachable) is not watched, which the debug log says. stop ends the
+// watch and waits for it.
 func (s *session) watchLocks(ctx context.Context) (stop func()) {
 	after := s.cfg.LockWaitReported
 	if after <= 0 {
@@ -169,9 +230,8 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 	if err != nil {
 		return err
 	}
-	if version < 140000 {
-		return fmt.Errorf("PostgreSQL %d has no pg_locks.waitstart", version/10000)
-	}
+	waitStart := version >= 140000 // before, the watch times the waits it sees
+	seen := sightings[string]{}
 	reported := map[string]time.Time{} // waiter and what → when last said
 	var syncRep syncRepWatch
 	tick := time.NewTicker(lockWatchEvery)
@@ -182,9 +242,12 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			return nil
 		case <-tick.C:
 		}
-		waits, err := lockWaits(ctx, conn, role, after)
+		waits, err := lockWaits(ctx, conn, role, after, waitStart)
 		if err != nil {
 			return err
+		}
+		if !waitStart {
+			waits = timeWaits(seen, time.Now(), waits, after)
 		}
 		if msg, err := syncRep.poll(ctx, conn, role, after); err != nil {
 			return err
@@ -220,7 +283,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 // waiting for a synchronous standby (pg_stat_activity says that it waits,
 // not since when), and when the wait was last said.
 type syncRepWatch struct {
-	since map[int]time.Time
+	since sightings[int]
 	said  time.Time
 }
 
@@ -233,28 +296,21 @@ func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server string, 
 	}
 	var pid int
 	var names string
-	waiting := map[int]bool{}
+	var pids []int
 	if _, err := pgx.ForEachRow(rows, []any{&pid, &names}, func() error {
-		waiting[pid] = true
+		pids = append(pids, pid)
 		return nil
 	}); err != nil {
 		return "", err
 	}
 	now := time.Now()
 	if w.since == nil {
-		w.since = map[int]time.Time{}
+		w.since = sightings[int]{}
 	}
+	waiting := w.since.see(now, pids)
 	var longest time.Duration
-	for pid := range w.since {
-		if !waiting[pid] {
-			delete(w.since, pid)
-		}
-	}
-	for pid := range waiting {
-		if _, ok := w.since[pid]; !ok {
-			w.since[pid] = now
-		}
-		longest = max(longest, now.Sub(w.since[pid]))
+	for _, d := range waiting {
+		longest = max(longest, d)
 	}
 	if len(waiting) == 0 || longest < after || now.Sub(w.said) < lockWaitRepeat {
 		return "", nil

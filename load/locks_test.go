@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgcluster"
@@ -18,12 +19,54 @@ import (
 	"github.com/cutover/cutover/migrations"
 )
 
+// server13 starts a throwaway PostgreSQL 13 server (the oldest a run
+// accepts, whose pg_locks does not say since when a lock is awaited) with
+// settings, stopped when t ends.
+func server13(t *testing.T, settings map[string]string) *pgcluster.Cluster {
+	t.Helper()
+	bin, err := pgcluster.PostgreSQL13.BinDir(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := pgcluster.Start(context.Background(), pgcluster.Options{BinDir: bin, Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Stop() })
+	return server
+}
+
 // TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
 // idle in a transaction that locked habits) holds a lock that a run, or a
 // dry run, needs. Its progress says which session blocks it, on which
 // relation and what to do, while it waits; once that session ends, it
-// finishes on its own.
+// finishes on its own. On a PostgreSQL 13 target, whose pg_locks does not
+// say since when a session waits, it says how long the run has seen it
+// wait ("at least").
 func TestRunNamesWhoBlocksIt(t *testing.T) {
+	t.Parallel()
+	old := server13(t, nil)
+	var created sync.Mutex
+	targets := []struct {
+		name    string
+		migrate func(t *testing.T) string
+		waited  string // how the message says how long
+	}{
+		{"", func(t *testing.T) string { return testkit.MigratedTarget(t) }, `[0-9hms.]+`},
+		{" on PostgreSQL 13", func(t *testing.T) string {
+			name := "t" + strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+			created.Lock()
+			_, err := pgtest.Connect(t, old.URL("postgres")).Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+			created.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := migrations.Apply(context.Background(), old.URL(name), nil); err != nil {
+				t.Fatal(err)
+			}
+			return old.URL(name)
+		}, `at least [0-9hms.]+`},
+	}
 	for _, c := range []struct {
 		name string
 		run  func(context.Context, Config) error
@@ -40,44 +83,46 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 			return err
 		}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			src, dst := rerunSource(t), testkit.MigratedTarget(t)
-			cfg, err := pgx.ParseConfig(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.RuntimeParams["application_name"] = "psql"
-			blocker, err := pgx.ConnectConfig(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
-				t.Fatal(err)
-			}
-			var once sync.Once
-			release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
-			defer release()
-			timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
-			defer timeout.Stop()
-
-			want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
-			h := heard{phase: "waiting", on: func(m string) {
-				if want.MatchString(m) {
-					go release()
+		for _, target := range targets {
+			t.Run(c.name+target.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				src, dst := rerunSource(t), target.migrate(t)
+				cfg, err := pgx.ParseConfig(dst)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}}
-			run := rerunConfig(src, dst)
-			run.LockWaitReported = 300 * time.Millisecond
-			run.Progress = h.progress
-			if err := c.run(ctx, run); err != nil {
-				t.Fatalf("%s after the blocking session ended: %v", c.name, err)
-			}
-			if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
-				t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
-			}
-		})
+				cfg.RuntimeParams["application_name"] = "psql"
+				blocker, err := pgx.ConnectConfig(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
+					t.Fatal(err)
+				}
+				var once sync.Once
+				release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
+				defer release()
+				timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
+				defer timeout.Stop()
+
+				want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited `+target.waited+` for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
+				h := heard{phase: "waiting", on: func(m string) {
+					if want.MatchString(m) {
+						go release()
+					}
+				}}
+				run := rerunConfig(src, dst)
+				run.LockWaitReported = 300 * time.Millisecond
+				run.Progress = h.progress
+				if err := c.run(ctx, run); err != nil {
+					t.Fatalf("%s after the blocking session ended: %v", c.name, err)
+				}
+				if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
+					t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
+				}
+			})
+		}
 	}
 }
 
@@ -98,11 +143,29 @@ func syncServer(t *testing.T) *pgcluster.Cluster {
 // a synchronous standby that does not exist (synchronous_standby_names
 // names one that is down), so every commit of the run waits. Its progress
 // says so and what to do; once the setting is emptied, the run finishes
-// on its own.
+// on its own. The same on PostgreSQL 13.
 func TestRunNamesAStandbyThatHoldsItsCommits(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		server func(t *testing.T) *pgcluster.Cluster
+	}{
+		{"PostgreSQL 15", syncServer},
+		{"PostgreSQL 13", func(t *testing.T) *pgcluster.Cluster {
+			return server13(t, map[string]string{"synchronous_commit": "on"})
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			nameStandbyThatHoldsCommits(t, c.server(t))
+		})
+	}
+}
+
+// nameStandbyThatHoldsCommits is TestRunNamesAStandbyThatHoldsItsCommits
+// with a target on server.
+func nameStandbyThatHoldsCommits(t *testing.T, server *pgcluster.Cluster) {
 	ctx := context.Background()
-	server := syncServer(t)
 	dst := server.URL("postgres")
 	if _, err := migrations.Apply(ctx, dst, nil); err != nil {
 		t.Fatal(err)
@@ -141,5 +204,46 @@ func TestRunNamesAStandbyThatHoldsItsCommits(t *testing.T) {
 	}
 	if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
 		t.Errorf("while its commits waited the run said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
+	}
+}
+
+// TestTimeWaits: on a server that does not say since when a session waits
+// for a lock, a wait counts from the poll that first saw it, is reported
+// once seen for longer than the threshold (as "at least"), and starts
+// anew when it was not seen at one poll.
+func TestTimeWaits(t *testing.T) {
+	start := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	wait := func(pid int, what string) lockWait { return lockWait{PID: pid, What: what} }
+	seen := sightings[string]{}
+	for _, step := range []struct {
+		at    time.Duration
+		waits []lockWait
+		want  []string // "pid what waited"
+	}{
+		{0, []lockWait{wait(1, "public.habits")}, nil},
+		{2 * time.Second, []lockWait{wait(1, "public.habits"), wait(2, "public.users")}, nil},
+		{4 * time.Second, []lockWait{wait(1, "public.habits"), wait(2, "public.users")}, []string{"1 public.habits 4s"}},
+		{6 * time.Second, []lockWait{wait(2, "public.users"), wait(1, "public.goals")}, []string{"2 public.users 4s"}},
+		{8 * time.Second, []lockWait{wait(1, "public.habits")}, nil},
+		{13 * time.Second, []lockWait{wait(1, "public.habits")}, []string{"1 public.habits 5s"}},
+	} {
+		var got []string
+		for _, w := range timeWaits(seen, start.Add(step.at), step.waits, 3*time.Second) {
+			if !w.AtLeast {
+				t.Errorf("at %s: %+v not marked as a lower bound", step.at, w)
+			}
+			got = append(got, fmt.Sprintf("%d %s %s", w.PID, w.What, w.Waited))
+		}
+		if d := cmp.Diff(step.want, got); d != "" {
+			t.Errorf("at %s: reported (-want +got):\n%s", step.at, d)
+		}
+	}
+	if len(seen) != 1 {
+		t.Errorf("the watch remembers %d waits, want the one still waiting: %v", len(seen), seen)
+	}
+	msg := lockWait{Server: "target", PID: 7, What: "public.habits", Waited: 4 * time.Second, AtLeast: true,
+		Holders: []lockHolder{{PID: 9}}}.Message()
+	if !strings.HasPrefix(msg, "target: the run has waited at least 4s for a lock on public.habits, blocked by pid 9;") {
+		t.Errorf("message of a lower bound: %q", msg)
 	}
 }
