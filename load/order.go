@@ -66,7 +66,10 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 		finished[m.Name()] = make(chan struct{})
 	}
 	var mu sync.Mutex
-	var n int64
+	var n, rows, totalRows int64
+	for _, m := range ms {
+		totalRows += s.sourceRows(m.Legacy)
+	}
 	workers := make(chan struct{}, s.cfg.Workers)
 	g, gctx := errgroup.WithContext(ctx)
 	for _, m := range ms {
@@ -96,10 +99,25 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 			close(finished[m.Name()])
 			mu.Lock()
 			n++
-			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms))}) // under the lock: in order
+			rows += s.sourceRows(m.Legacy)
+			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms)), Rows: rows, TotalRows: totalRows}) // under the lock: in order
 			mu.Unlock()
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// sourceRows counts the rows of legacy table legacy that the extract
+// counted (checksummed or copied): the measure of a mapping's work in
+// progress events. It reads s.sums, which no phase after the extract
+// writes.
+func (s *session) sourceRows(legacy string) int64 {
+	var n int64
+	for _, b := range s.batches {
+		if b.Table == legacy {
+			n += s.sums[batchKey(b.Table, b.No)].Rows
+		}
+	}
+	return n
 }

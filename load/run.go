@@ -69,17 +69,44 @@ type Config struct {
 // count rows of all tables (Total is the catalog's estimate when no exact
 // count is known yet, and never less than Done) and Table is the table of
 // the batch that just finished; for decide, remove and apply they count
-// mappings.
+// mappings, and Rows and TotalRows weigh them.
 type Event struct {
 	Phase       string
 	Table       string
 	Done, Total int64
+	// Rows and TotalRows are, for decide, remove and apply, the source
+	// rows of the mappings done and of all the phase's mappings (the rows
+	// the extract counted in their legacy tables): a mapping's work grows
+	// with its rows, and the mappings differ in rows by orders of
+	// magnitude. TotalRows is 0 when the extract counted none.
+	Rows, TotalRows int64
 	// Kept is the part of Done that the phase found done and did not do
 	// itself (batches copied earlier, in the checksum phase or by an
 	// interrupted run): a rate leaves it out. Resumed is the part of Kept
 	// that an earlier run copied.
 	Kept, Resumed int64
 	Message       string
+}
+
+// Left estimates how long the phase of e needs to finish, having run for
+// elapsed when e came: the work left at the rate of the work done so far
+// (rows; for mappings, weighed by their rows; work found done, Kept, came
+// at no rate and is left out). ok is false when there is no rate to go by
+// (less than a twentieth of the work done: the first batches, of the
+// smallest tables, say little of the rest; or mappings without rows) or
+// nothing is left.
+func (e Event) Left(elapsed time.Duration) (left time.Duration, ok bool) {
+	var done, total int64
+	switch {
+	case e.TotalRows > 0:
+		done, total = e.Rows, e.TotalRows
+	case e.Phase == "checksum" || e.Phase == "extract":
+		done, total = e.Done-e.Kept, e.Total-e.Kept
+	}
+	if done <= 0 || done*20 < total || total <= done || elapsed <= 0 {
+		return 0, false
+	}
+	return time.Duration(float64(elapsed) * float64(total-done) / float64(done)), true
 }
 
 // ErrTooManyRejects is returned by Run when more rows than MaxRejects would

@@ -240,7 +240,8 @@ func TestRunIntoUnpartitionedLedger(t *testing.T) {
 // to the source's; on a first run it says that the extract takes the
 // checksums, and counts nothing; the extract counts rows up to the
 // source's. The counts of a phase never go down, though its batches are
-// copied in parallel.
+// copied in parallel. Decide and apply count mappings, weighed by the rows
+// of their legacy tables up to all of them.
 func TestProgressCountsRows(t *testing.T) {
 	ctx := context.Background()
 	src, dst := legacyDB(t, "v21", true), testkit.MigratedTarget(t)
@@ -261,6 +262,14 @@ func TestProgressCountsRows(t *testing.T) {
 		out := map[string]phase{}
 		for _, e := range events {
 			if e.Phase != "checksum" && e.Phase != "extract" {
+				if e.Table != "" && (e.Phase == "decide" || e.Phase == "apply") {
+					p := out[e.Phase]
+					if p.Counts++; e.Rows < p.Last || e.Rows > e.TotalRows {
+						t.Errorf("%s: %d of %d rows done after %d", e.Phase, e.Rows, e.TotalRows, p.Last)
+					}
+					p.Last, p.LastTotal = e.Rows, e.TotalRows
+					out[e.Phase] = p
+				}
 				continue
 			}
 			p := out[e.Phase]
@@ -284,9 +293,10 @@ func TestProgressCountsRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows int64
+	var rows, mapped int64 // source rows, and summed over the mappings reading them
 	seen := map[string]bool{}
 	for _, r := range sum.Tables {
+		mapped += r.Source
 		if !seen[r.Legacy] {
 			seen[r.Legacy] = true
 			rows += r.Source
@@ -296,6 +306,11 @@ func TestProgressCountsRows(t *testing.T) {
 		t.Fatal("the fixture has no rows")
 	}
 	got := phases()
+	for _, name := range []string{"decide", "apply"} {
+		if p := got[name]; p.Counts != len(sum.Tables) || p.Last != mapped || p.LastTotal != mapped {
+			t.Errorf("first run, %s: %+v; want %d mappings counted, weighed up to %d of %[3]d rows", name, p, len(sum.Tables), mapped)
+		}
+	}
 	if p := got["extract"]; p.Counts == 0 || p.Last != rows || p.LastTotal != rows {
 		t.Errorf("first run, extract: %+v; want row counts up to %d of %[2]d", p, rows)
 	}

@@ -32,6 +32,10 @@ func TestProgressLines(t *testing.T) {
 		{"apply", []load.Event{
 			{Phase: "apply", Table: "habits", Done: 2, Total: 81},
 		}, []string{"apply: 2/81 (habits)"}},
+		{"apply, weighed by rows", []load.Event{
+			{Phase: "apply", Table: "habits", Done: 2, Total: 81, Rows: 500, TotalRows: 2000},
+			{Phase: "apply", Table: "users", Done: 81, Total: 81, Rows: 2000, TotalRows: 2000},
+		}, []string{"apply: 2/81 (habits; 25% of their rows)", "apply: 81/81 (users)"}},
 	}
 	stamp := regexp.MustCompile(`^\[ *[0-9.]+s\] `)
 	rate := regexp.MustCompile(`\([0-9]+ rows/s`)
@@ -72,6 +76,44 @@ func TestProgressRate(t *testing.T) {
 		"[   0.2s] checksum: the extract checksums each batch",
 		"[   1.0s] extract: 25 of 1000 rows copied (31 rows/s; last: achievement_definitions)",
 		"[   4.0s] extract: 1000 of 1000 rows copied (263 rows/s; last: users)",
+	}
+	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
+		t.Errorf("progress lines (-want +got):\n%s", d)
+	}
+}
+
+// TestProgressTimeLeft: the lines of a phase say about how long it has
+// left, at the rate of its work so far, in rows: for decide and apply, the
+// rows of the mappings done (here a tenth of them in the first of 81
+// mappings), so that the many small mappings do not promise an early end;
+// rounded to what an estimate can tell; and nothing before a twentieth of
+// the work is done (the first, small, tables tell little) or once it is.
+func TestProgressTimeLeft(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	clock := p.start
+	p.now = func() time.Time { return clock }
+	p.event(load.Event{Phase: "prepare", Message: "deriving v21 market item keys"})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "apply", Table: "habit_completions", Done: 1, Total: 81, Rows: 100_000, TotalRows: 1_000_000})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "apply", Table: "users", Done: 81, Total: 81, Rows: 1_000_000, TotalRows: 1_000_000})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "extract", Table: "users", Done: 1_000, Total: 1_000_000})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "extract", Table: "users", Done: 100_000, Total: 1_000_000})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "extract", Table: "users", Done: 600_000, Total: 1_000_000})
+	clock = clock.Add(3 * time.Second)
+	p.event(load.Event{Phase: "extract", Table: "users", Done: 990_000, Total: 1_000_000})
+	want := []string{
+		"[   0.0s] prepare: deriving v21 market item keys",
+		"[   3.0s] apply: 1/81 (habit_completions; 10% of their rows, about 27s left)",
+		"[   6.0s] apply: 81/81 (users)",
+		"[   9.0s] extract: 1000 of 1000000 rows copied (333 rows/s; last: users)",
+		"[  12.0s] extract: 100000 of 1000000 rows copied (16667 rows/s, about 54s left; last: users)",
+		"[  15.0s] extract: 600000 of 1000000 rows copied (66667 rows/s, about 6s left; last: users)",
+		"[  18.0s] extract: 990000 of 1000000 rows copied (82500 rows/s; last: users)",
 	}
 	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
 		t.Errorf("progress lines (-want +got):\n%s", d)
@@ -152,5 +194,43 @@ func TestProgressBarFollowsTheTotal(t *testing.T) {
 	}
 	if st := p.bar.State(); st.CurrentNum != 8 || st.Max != 8 || st.CurrentPercent != 1 {
 		t.Errorf("bar at %d of %d (%.0f%%), want 8 of 8", st.CurrentNum, st.Max, 100*st.CurrentPercent)
+	}
+}
+
+// TestFormatLeft: an estimate is said as precisely as it can tell.
+func TestFormatLeft(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		1400 * time.Millisecond:                    "1s",
+		27 * time.Second:                           "27s",
+		59*time.Second + 600*time.Millisecond:      "1m",
+		2*time.Minute + 27*time.Second:             "2m30s",
+		2*time.Minute + 2*time.Second:              "2m",
+		25*time.Minute + 20*time.Second:            "25m",
+		time.Hour + 4*time.Minute + 40*time.Second: "1h5m",
+		2*time.Hour + 20*time.Second:               "2h",
+	} {
+		if got := formatLeft(d); got != want {
+			t.Errorf("formatLeft(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestProgressBarWeighsMappings: on a terminal, the bar of a phase that
+// counts mappings fills with their rows, so that its predicted time weighs
+// each mapping by its work.
+func TestProgressBarWeighsMappings(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.tty = true
+	p.event(load.Event{Phase: "apply", Table: "habit_completions", Done: 1, Total: 81, Rows: 400, TotalRows: 1000})
+	if p.bar == nil {
+		t.Fatal("no bar")
+	}
+	if st := p.bar.State(); st.CurrentNum != 400 || st.Max != 1000 {
+		t.Errorf("bar at %d of %d, want 400 of 1000 rows", st.CurrentNum, st.Max)
+	}
+	p.event(load.Event{Phase: "decide", Table: "users", Done: 1, Total: 81})
+	if st := p.bar.State(); st.CurrentNum != 1 || st.Max != 81 {
+		t.Errorf("bar of mappings without rows at %d of %d, want 1 of 81", st.CurrentNum, st.Max)
 	}
 }

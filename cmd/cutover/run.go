@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -136,23 +137,31 @@ func (p *progress) event(e load.Event) {
 	}
 	// A new phase starts a bar; so does a phase whose bar a message line
 	// (a lock wait, a heartbeat) ended.
+	// A bar counts rows, also of the mappings' phases when their rows are
+	// known: its predicted time then weighs each mapping by its rows.
+	done, total, unit := e.Done, e.Total, "tables"
+	if rowPhases[e.Phase] != "" {
+		unit = "rows"
+	} else if e.TotalRows > 0 {
+		done, total, unit = e.Rows, e.TotalRows, "rows"
+	}
 	if p.tty && p.bar == nil {
-		unit := "tables"
-		if rowPhases[e.Phase] != "" {
-			unit = "rows"
-		}
-		p.bar = progressbar.NewOptions64(e.Total,
+		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 	}
 	if p.bar != nil {
-		if e.Total != p.bar.GetMax64() { // an estimate the counted rows replaced
-			p.bar.ChangeMax64(e.Total)
+		if total != p.bar.GetMax64() { // an estimate the counted rows replaced
+			p.bar.ChangeMax64(total)
 		}
 		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))
-		p.bar.Set64(e.Done)
+		p.bar.Set64(done)
+	}
+	left := ""
+	if d, ok := e.Left(now.Sub(p.since)); ok && d >= time.Second {
+		left = "about " + formatLeft(d) + " left"
 	}
 	if !p.tty && (now.Sub(p.last) > 2*time.Second || e.Done == e.Total) {
 		p.last = now
@@ -168,13 +177,43 @@ func (p *progress) event(e load.Event) {
 				kept = fmt.Sprintf(", %d of them copied while checksumming", checksummed)
 			}
 			if e.Done > e.Kept {
-				rate = fmt.Sprintf("%.0f rows/s; ", float64(e.Done-e.Kept)/max(now.Sub(p.since).Seconds(), 1e-3))
+				rate = fmt.Sprintf("%.0f rows/s", float64(e.Done-e.Kept)/max(now.Sub(p.since).Seconds(), 1e-3))
+				if left != "" {
+					rate += ", " + left
+				}
+				rate += "; "
 			}
 			fmt.Fprintf(p.w, "[%6.1fs] %s: %d of %d rows %s%s (%slast: %s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, verb, kept, rate, e.Table)
 		} else {
-			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table)
+			weight := ""
+			if e.TotalRows > 0 && e.Done < e.Total {
+				weight = fmt.Sprintf("; %d%% of their rows", e.Rows*100/e.TotalRows)
+				if left != "" {
+					weight += ", " + left
+				}
+			}
+			fmt.Fprintf(p.w, "[%6.1fs] %s: %d/%d (%s%s)\n", now.Sub(p.start).Seconds(), e.Phase, e.Done, e.Total, e.Table, weight)
 		}
 	}
+}
+
+// formatLeft renders an estimate of the time left as precisely as it can
+// tell: seconds under a minute, then tens of seconds, then minutes
+// ("27s", "2m30s", "25m", "1h5m").
+func formatLeft(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		d = d.Round(time.Second)
+	case d < 10*time.Minute:
+		d = d.Round(10 * time.Second)
+	default:
+		d = d.Round(time.Minute)
+	}
+	s := strings.Replace(d.String(), "m0s", "m", 1) // "25m0s", "1h5m0s"
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m") // "2h0m"
+	}
+	return s
 }
 
 func (p *progress) finishBar() {
