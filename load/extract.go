@@ -126,7 +126,7 @@ func batchKey(table string, no int) string { return fmt.Sprintf("%s/%d", table, 
 // reads each once), else into nothing (HashBatch).
 func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn, stage bool) (bool, error) {
 	var mu sync.Mutex
-	s.sums = map[string]extract.Checksum{}
+	s.sums, s.printed = map[string]extract.Checksum{}, map[string]string{}
 	// A batch whose row versions are the ones a run recorded has that
 	// run's checksum: only its fingerprint is read (a third of the work).
 	recorded, err := recordedBatches(ctx, s.target)
@@ -153,7 +153,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			reader := <-readers
 			defer func() { readers <- reader }()
 			rec := recorded[batchKey(b.Table, b.No)]
-			c, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
+			c, fp, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
 			if hint := s.sourceHint(err); hint != "" {
 				err = fmt.Errorf("%w%s", err, hint)
 			}
@@ -161,6 +161,9 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 				return &StepError{Table: b.Table, Batch: b.No, Err: err}
 			}
 			mu.Lock()
+			if fp != "" {
+				s.printed[batchKey(b.Table, b.No)] = fp
+			}
 			if !same && stage {
 				rewritten = append(rewritten, b)
 				mu.Unlock()
@@ -209,23 +212,26 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 
 // checksum returns batch b's checksum and true when the batch's
 // fingerprint is the one recorded with it (the recorded checksum, rec).
-// Otherwise it returns false, and with hash a checksum computed from the
-// batch's rows.
-func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, rec batchRecord, hash bool) (extract.Checksum, bool, error) {
+// Otherwise it returns false, the fingerprint it read ("" when none), and
+// with hash a checksum computed from the batch's rows.
+func (s *session) checksum(ctx context.Context, reader *pgx.Conn, snapshotID string, b extract.Batch, rec batchRecord, hash bool) (_ extract.Checksum, fp string, _ bool, _ error) {
 	if rec.Sum.Fingerprint != "" {
-		fp, err := extract.FingerprintBatch(ctx, reader, snapshotID, b)
-		if err != nil {
-			return extract.Checksum{}, false, err
+		if err := s.cfg.at("extract.fingerprint:" + batchKey(b.Table, b.No)); err != nil {
+			return extract.Checksum{}, "", false, err
+		}
+		var err error
+		if fp, err = extract.FingerprintBatch(ctx, reader, snapshotID, b); err != nil {
+			return extract.Checksum{}, "", false, err
 		}
 		if fp == rec.Sum.Fingerprint {
-			return rec.Sum, true, nil
+			return rec.Sum, fp, true, nil
 		}
 	}
 	if !hash {
-		return extract.Checksum{}, false, nil
+		return extract.Checksum{}, fp, false, nil
 	}
 	c, err := extract.HashBatch(ctx, reader, snapshotID, *s.src.Table(b.Table), b)
-	return c, false, err
+	return c, fp, false, err
 }
 
 // refreshFingerprints records the fingerprints of a source found unchanged

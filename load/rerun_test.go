@@ -276,7 +276,18 @@ func TestRerunAfterFault(t *testing.T) {
 					t.Errorf("status: table %s has no failed batch: %+v", c.wantTable, ts)
 				}
 			}
-			sum, err := Run(ctx, rerunConfig(src, dst))
+			rerun := rerunConfig(src, dst)
+			var fpMu sync.Mutex
+			fingerprinted := map[string]int{} // by batch
+			SetHook(&rerun, func(p string) error {
+				if key, ok := strings.CutPrefix(p, "extract.fingerprint:"); ok {
+					fpMu.Lock()
+					fingerprinted[key]++
+					fpMu.Unlock()
+				}
+				return nil
+			})
+			sum, err := Run(ctx, rerun)
 			if err != nil {
 				t.Fatalf("re-run: %v", err)
 			}
@@ -285,6 +296,17 @@ func TestRerunAfterFault(t *testing.T) {
 			}
 			testkit.SameAs(t, want, dst)
 			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+			// Each batch's row versions are read once: the checksum pass's
+			// fingerprint of a changed batch also tells whether the failed
+			// run's stage still holds its rows.
+			if len(fingerprinted) == 0 {
+				t.Error("the re-run read no fingerprint")
+			}
+			for key, n := range fingerprinted {
+				if n > 1 {
+					t.Errorf("the re-run read the fingerprint of %s %d times", key, n)
+				}
+			}
 		})
 	}
 }

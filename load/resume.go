@@ -136,20 +136,28 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 			same[batchKey(b.Table, b.No)] = recs[i]
 		}
 	}
-	// Each candidate batch's fingerprint in this run's snapshot.
+	// Each candidate batch's fingerprint in this run's snapshot (read by
+	// the checksum pass already, for a batch the target records).
 	var keep []extract.Batch
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range check {
 		g.Go(func() error {
-			reader := <-readers
-			defer func() { readers <- reader }()
-			fp, err := extract.FingerprintBatch(gctx, reader, snap.ID, b)
-			if err != nil {
-				return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
+			key := batchKey(b.Table, b.No)
+			fp, read := s.printed[key]
+			if !read {
+				if err := s.cfg.at("extract.fingerprint:" + key); err != nil {
+					return err
+				}
+				reader := <-readers
+				defer func() { readers <- reader }()
+				var err error
+				if fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b); err != nil {
+					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
+				}
 			}
-			if fp != "" && fp == same[batchKey(b.Table, b.No)].sum.Fingerprint {
+			if fp != "" && fp == same[key].sum.Fingerprint {
 				mu.Lock()
 				keep = append(keep, b)
 				mu.Unlock()

@@ -171,6 +171,10 @@ type session struct {
 	started time.Time
 	batches []extract.Batch
 	sums    map[string]extract.Checksum // by table/batch
+	// printed holds the fingerprints the checksum pass read in this run's
+	// snapshot (by batchKey): resumeStage compares a kept stage's batches
+	// with them instead of reading them again.
+	printed map[string]string
 	// staged holds the batches copied into the stage (by batchKey), and
 	// stageTables the stage tables created; both nil until openStage.
 	// resumed holds those of staged that an earlier run copied
