@@ -107,8 +107,13 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 				defer timeout.Stop()
 
 				want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited `+target.waited+` for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
+				// What status says meanwhile, from another connection.
+				var statusOnce sync.Once
+				var during *StatusReport
+				var statusErr error
 				h := heard{phase: "waiting", on: func(m string) {
 					if want.MatchString(m) {
+						statusOnce.Do(func() { during, statusErr = Status(ctx, Config{TargetURL: dst}) })
 						go release()
 					}
 				}}
@@ -120,6 +125,21 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 				}
 				if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
 					t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
+				}
+				// A run holds the run lock, and status lists its sessions: one
+				// waits for the lock on habits. A dry run holds none.
+				waiting := func(a SessionActivity) bool {
+					return strings.HasPrefix(a.Wait, "Lock:") && strings.Contains(a.Statement, "habits") && a.State == "active"
+				}
+				switch {
+				case statusErr != nil:
+					t.Errorf("status while the %s waited: %v", c.name, statusErr)
+				case during == nil:
+					t.Errorf("status was not read while the %s waited", c.name)
+				case c.name == "run" && (!during.LockHeld || !slices.ContainsFunc(during.Working, waiting)):
+					t.Errorf("status while the run waited: lock held %v, busy sessions %+v; want one waiting for the lock on habits", during.LockHeld, during.Working)
+				case c.name == "dry run" && len(during.Working) > 0:
+					t.Errorf("status while a dry run waited lists busy sessions of a run: %+v", during.Working)
 				}
 			})
 		}

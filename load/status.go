@@ -27,6 +27,11 @@ type StatusReport struct {
 	Bookkeeping bool
 	// LockHeld is true while a run holds the run lock on the target.
 	LockHeld bool
+	// Working are the busy sessions on the target of the run holding the
+	// lock, the longest busy first: what it is doing now. Only the
+	// sessions the reading role may see (its own, or all with
+	// pg_read_all_stats) are listed.
+	Working []SessionActivity
 	// Runs are the last runs, newest first.
 	Runs []RunInfo
 	// Tables are the legacy tables, by name.
@@ -48,6 +53,51 @@ type StatusReport struct {
 	// source still holds (resumeStage).
 	Staged struct{ Batches, Rows int64 }
 	Next   NextRun
+}
+
+// SessionActivity is a busy session of a working run (pg_stat_activity).
+type SessionActivity struct {
+	PID   int
+	State string // "active", "idle in transaction", …
+	// Wait is what the session waits for ("Lock:relation", "IO:DataFileRead";
+	// "" when it is not waiting).
+	Wait string
+	// For is how long its statement has run.
+	For time.Duration
+	// Statement is the start of its statement, on one line.
+	Statement string
+}
+
+// workingSQL lists the busy sessions of the database's session $1 (the
+// run lock's holder) and of the sessions named like it (a run's sessions
+// share its application_name), the longest busy first.
+const workingSQL = `SELECT a.pid, a.state, coalesce(a.wait_event_type || ':' || a.wait_event, ''),
+	coalesce(extract(epoch FROM clock_timestamp() - a.query_start), 0)::float8,
+	left(regexp_replace(a.query, '\s+', ' ', 'g'), 160)
+FROM pg_stat_activity a JOIN pg_stat_activity h ON h.pid = $1
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+	AND (a.pid = h.pid OR a.application_name = h.application_name)
+	AND a.state IS NOT NULL AND a.state <> 'idle'
+ORDER BY a.query_start, a.pid`
+
+// working reads the busy sessions of the run whose session holder holds
+// the run lock (workingSQL).
+func working(ctx context.Context, conn *pgx.Conn, holder int) ([]SessionActivity, error) {
+	rows, err := conn.Query(ctx, workingSQL, holder)
+	if err != nil {
+		return nil, fmt.Errorf("read what the working run does: %w", err)
+	}
+	var out []SessionActivity
+	var a SessionActivity
+	var busy float64
+	if _, err := pgx.ForEachRow(rows, []any{&a.PID, &a.State, &a.Wait, &busy, &a.Statement}, func() error {
+		a.For = time.Duration(busy * float64(time.Second))
+		out = append(out, a)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read what the working run does: %w", err)
+	}
+	return out, nil
 }
 
 // RunInfo is one run as the bookkeeping recorded it.
@@ -334,9 +384,14 @@ func movedTables(plan []extract.Batch, sums map[string]extract.Checksum, recs ma
 
 // read reads the runs, the lock and the rejects.
 func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
-	var err error
-	if rep.LockHeld, err = migrations.RunLockHeld(ctx, conn); err != nil {
+	holder, err := migrations.RunLockHolder(ctx, conn)
+	if err != nil {
 		return err
+	}
+	if rep.LockHeld = holder != 0; rep.LockHeld {
+		if rep.Working, err = working(ctx, conn, holder); err != nil {
+			return err
+		}
 	}
 	// The sizes through to_jsonb: bookkeeping of an earlier build has no
 	// such columns (status changes nothing, and adds none).

@@ -107,6 +107,24 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 		tw.Flush()
 	}
 	fmt.Fprintf(w, "\nNEXT RUN\n  %s\n", r.Next.Message)
+	printWorking(w, r.Working)
+}
+
+// printWorking lists what the sessions of a working run are busy with.
+func printWorking(w io.Writer, sessions []load.SessionActivity) {
+	if len(sessions) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nWORKING (the run's busy sessions on the target, the longest busy first)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, a := range sessions {
+		what := a.State
+		if a.Wait != "" {
+			what += ", waiting for " + a.Wait
+		}
+		fmt.Fprintf(tw, "  pid %d\t%s\tfor %s\t%s\n", a.PID, what, a.For.Round(time.Second), oneLine(a.Statement, 100))
+	}
+	tw.Flush()
 }
 
 // oneLine shortens an error to its first line and at most n characters.

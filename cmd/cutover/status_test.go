@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/load"
+)
+
+// TestPrintWorking: status lists what a working run's sessions are busy
+// with, each on one line: whether it waits and for what, how long its
+// statement has run, and the statement's start.
+func TestPrintWorking(t *testing.T) {
+	var buf bytes.Buffer
+	printWorking(&buf, []load.SessionActivity{
+		{PID: 4242, State: "active", Wait: "Lock:relation", For: 41*time.Second + 300*time.Millisecond,
+			Statement: `INSERT INTO public."habits" AS t (id, user_id, title) SELECT s.id, s.user_id, s.title FROM "cutover_stage"."habits" s JOIN "cutover_stage"."d_habits" d ON d._k = s.id`},
+		{PID: 4243, State: "active", For: 2 * time.Second, Statement: `CREATE INDEX ON public.habit_completions (habit_id)`},
+	})
+	want := `
+WORKING (the run's busy sessions on the target, the longest busy first)
+  pid 4242  active, waiting for Lock:relation  for 41s  INSERT INTO public."habits" AS t (id, user_id, title) SELECT s.id, s.user_id, s.title FROM "cutover…
+  pid 4243  active                             for 2s   CREATE INDEX ON public.habit_completions (habit_id)
+`
+	if d := cmp.Diff(want, buf.String()); d != "" {
+		t.Errorf("status of a working run (-want +got):\n%s", d)
+	}
+	buf.Reset()
+	printWorking(&buf, nil)
+	if buf.Len() != 0 {
+		t.Errorf("status with no busy session printed %q", buf.String())
+	}
+}
