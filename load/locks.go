@@ -92,7 +92,7 @@ func (w lockWait) Message() string {
 // briefly, in order). With waitStart (pg_locks.waitstart, PostgreSQL 14+)
 // it lists only those that have waited longer than $1 seconds, and how
 // long; without, it lists them all, with 0, and the watch times them
-// (waitSightings).
+// (timeWaits).
 func lockWaitsSQL(waitStart bool) string {
 	waited, longer := "0::float8", ""
 	if waitStart {
