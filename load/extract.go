@@ -150,8 +150,11 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 	g.SetLimit(s.cfg.Workers)
 	for _, b := range read {
 		g.Go(func() error {
-			reader := <-readers
+			reader, err := s.reader(gctx, readers)
 			defer func() { readers <- reader }()
+			if err != nil {
+				return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("checksum %s: %w", b, err)}
+			}
 			rec := recorded[batchKey(b.Table, b.No)]
 			c, fp, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
 			if hint := s.sourceHint(err); hint != "" {
@@ -448,12 +451,15 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 					err = &StepError{Table: b.Table, Batch: b.No, Err: err}
 				}
 			}()
-			reader := <-readers
-			defer func() { readers <- reader }()
-			defer s.steps.begin(phase + " " + b.String())()
 			if err := s.cfg.at("extract.before:" + b.Table); err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
+			reader, err := s.reader(gctx, readers)
+			defer func() { readers <- reader }()
+			if err != nil {
+				return fmt.Errorf("extract %s: %w", b, err)
+			}
+			defer s.steps.begin(phase + " " + b.String())()
 			conn, err := s.pool.Acquire(gctx)
 			if err != nil {
 				return fmt.Errorf("extract %s: %w", b, err)
@@ -542,6 +548,31 @@ func (s *session) explainNotUTF8(ctx context.Context, reader *pgx.Conn, t extrac
 		s.cfg.Logger.Debug("could not look for values that are not UTF-8", "err", ferr)
 	}
 	return reader, e
+}
+
+// reader takes a reader connection from readers, in place of one the
+// source's server ended since its last batch a new one: a recovery
+// conflict on a hot standby ends a reader that idles in its batch's
+// transaction (before its ROLLBACK), an administrator may end an idle
+// one. A connection's end is seen by pgconn's CheckConn, which waits a
+// millisecond for a message the server may have sent (its FATAL) and
+// finds none on a live one. Each batch imports the run's snapshot anew,
+// so a new connection reads the same rows, and a snapshot that ended too
+// fails the batch as such (extract.ErrSnapshotEnded) instead of as "conn
+// closed". The caller puts the connection returned back, also with an
+// error.
+func (s *session) reader(ctx context.Context, readers chan *pgx.Conn) (*pgx.Conn, error) {
+	r := <-readers
+	if !r.IsClosed() && r.PgConn().CheckConn() == nil {
+		return r, nil
+	}
+	r.Close(ctx)
+	c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery, dburl.AppName(s.app))
+	if err != nil {
+		return r, fmt.Errorf("connect again in place of a source connection the server closed: %w", err)
+	}
+	s.cfg.Logger.Debug("connected again in place of a source connection the server closed")
+	return c, nil
 }
 
 // stageAll copies the source tables the run reads (all, or those of

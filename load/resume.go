@@ -150,9 +150,11 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 				if err := s.cfg.at("extract.fingerprint:" + key); err != nil {
 					return err
 				}
-				reader := <-readers
+				reader, err := s.reader(gctx, readers)
 				defer func() { readers <- reader }()
-				var err error
+				if err != nil {
+					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("fingerprint %s: %w", b, err)}
+				}
 				if fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b); err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
@@ -436,5 +437,71 @@ func TestReadStagedWithoutAStage(t *testing.T) {
 	var one int
 	if err := tx.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
 		t.Errorf("the transaction after readStaged: %v, want it untouched by any error", err)
+	}
+}
+
+// TestRunReplacesASourceConnectionTheServerClosed: an administrator (or a
+// recovery conflict on a hot standby) ends the run's source connections
+// that are idle between batches. Each batch imports the run's snapshot
+// anew, which its session still holds, so the run reads the rest with
+// new connections and finishes as an uninterrupted run does, where it
+// failed with "conn closed" at the next batch of each.
+func TestRunReplacesASourceConnectionTheServerClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	cfg.Workers = 1 // its one reader is idle at every batch's hook
+	var ended int64
+	var endErr error
+	var once sync.Once
+	SetHook(&cfg, func(p string) error {
+		if p == "extract.before:habit_logs" { // after the first tables
+			once.Do(func() {
+				endErr = withConn(ctx, src, func(c *pgx.Conn) error {
+					return c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+						WHERE datname = current_database() AND application_name = 'cutover run' AND state = 'idle'`).Scan(&ended)
+				})
+			})
+		}
+		return nil
+	})
+	sum, err := Run(ctx, cfg)
+	if endErr != nil || ended == 0 {
+		t.Fatalf("ended %d idle source connections of the run (%v); want some", ended, endErr)
+	}
+	if err != nil {
+		t.Fatalf("run after %d of its idle source connections were ended: %v", ended, err)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	testkit.SameAs(t, want, dst)
+}
+
+// TestReaderKeepsAnOpenConnection: a reader the server has not closed is
+// used as it is; one it closed is replaced by a new connection.
+func TestReaderKeepsAnOpenConnection(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDB(t)
+	s := &session{cfg: Config{SourceURL: url, Logger: slog.New(slog.DiscardHandler)}, app: "cutover test"}
+	readers := make(chan *pgx.Conn, 1)
+	open := pgtest.Connect(t, url)
+	readers <- open
+	if r, err := s.reader(ctx, readers); r != open || err != nil {
+		t.Errorf("reader of an open connection: %p, %v; want the same connection %p", r, err, open)
+	}
+	closed := pgtest.Connect(t, url)
+	closed.Close(ctx)
+	readers <- closed
+	r, err := s.reader(ctx, readers)
+	if err != nil || r == closed || r.IsClosed() {
+		t.Fatalf("reader of a closed connection: %v, %v; want a new open one", r, err)
+	}
+	defer r.Close(ctx)
+	var app string
+	if err := r.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&app); err != nil || app != "cutover test" {
+		t.Errorf("the new reader's application_name: %q, %v; want the run's", app, err)
 	}
 }
