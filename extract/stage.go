@@ -227,6 +227,11 @@ type ReadError struct {
 	Batch Batch
 	What  string // rendered after the batch: "", " from source" or ": the fingerprint's identity"
 	Err   error
+	// Unread is set when the batch failed before it read a row or wrote
+	// to the stage (beginning its transaction, importing the snapshot,
+	// reading the fingerprint's identity): it may be read again, on
+	// another connection when the server ended this one.
+	Unread bool
 }
 
 func (e *ReadError) Error() string { return fmt.Sprintf("read %s%s: %v", e.Batch, e.What, e.Err) }
@@ -235,7 +240,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // copyBatch is CopyBatch, and with hash StageBatch (dst nil: HashBatch).
 func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error, hash bool) (Checksum, error) {
 	if err := beginBatch(ctx, src, snapshotID); err != nil {
-		return Checksum{}, &ReadError{Batch: b, Err: err}
+		return Checksum{}, &ReadError{Batch: b, Err: err, Unread: true}
 	}
 	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	table := pgx.Identifier{"public", t.Name}.Sanitize()
@@ -256,7 +261,7 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 			err = src.QueryRow(ctx, "SELECT "+identityColumn(table)).Scan(&identity)
 		}
 		if err != nil {
-			return Checksum{}, &ReadError{Batch: b, What: ": the fingerprint's identity", Err: err}
+			return Checksum{}, &ReadError{Batch: b, What: ": the fingerprint's identity", Err: err, Unread: true}
 		}
 		if may {
 			rows.fingerprinted = true

@@ -157,6 +157,11 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			}
 			rec := recorded[batchKey(b.Table, b.No)]
 			c, fp, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
+			if readAgain(gctx, err, reader, false) {
+				if reader, err = s.reconnect(gctx, reader); err == nil {
+					c, fp, same, err = s.checksum(gctx, reader, snap.ID, b, rec, !stage)
+				}
+			}
 			if hint := s.sourceHint(err); hint != "" {
 				err = fmt.Errorf("%w%s", err, hint)
 			}
@@ -481,6 +486,11 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			}
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
+			if readAgain(gctx, err, reader, true) {
+				if reader, err = s.reconnect(gctx, reader); err == nil {
+					c, err = extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
+				}
+			}
 			if extract.IsNotUTF8(err) {
 				var explained error
 				reader, explained = s.explainNotUTF8(gctx, reader, *t, b, err)
@@ -550,29 +560,43 @@ func (s *session) explainNotUTF8(ctx context.Context, reader *pgx.Conn, t extrac
 	return reader, e
 }
 
-// reader takes a reader connection from readers, in place of one the
-// source's server ended since its last batch a new one: a recovery
-// conflict on a hot standby ends a reader that idles in its batch's
-// transaction (before its ROLLBACK), an administrator may end an idle
-// one. A connection's end is seen by pgconn's CheckConn, which waits a
-// millisecond for a message the server may have sent (its FATAL) and
-// finds none on a live one. Each batch imports the run's snapshot anew,
-// so a new connection reads the same rows, and a snapshot that ended too
-// fails the batch as such (extract.ErrSnapshotEnded) instead of as "conn
-// closed". The caller puts the connection returned back, also with an
-// error.
+// reader takes a reader connection from readers, in place of one that
+// a failed statement found ended (say, the ROLLBACK of its last batch,
+// when a hot standby's recovery conflict ended it in that batch's
+// transaction) a new one. The caller puts the connection returned back,
+// also with an error.
 func (s *session) reader(ctx context.Context, readers chan *pgx.Conn) (*pgx.Conn, error) {
 	r := <-readers
-	if !r.IsClosed() && r.PgConn().CheckConn() == nil {
+	if !r.IsClosed() {
 		return r, nil
 	}
+	return s.reconnect(ctx, r)
+}
+
+// reconnect connects to the source in place of reader r, which the server
+// ended: each batch imports the run's snapshot anew, so a new connection
+// reads the same rows, and a snapshot that ended too fails the batch as
+// such (extract.ErrSnapshotEnded) instead of as "conn closed". On error
+// it returns r, for the caller to put back.
+func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error) {
 	r.Close(ctx)
 	c, err := dburl.Connect(ctx, "source", s.cfg.SourceURL, dburl.NoParallelQuery, dburl.AppName(s.app))
 	if err != nil {
-		return r, fmt.Errorf("connect again in place of a source connection the server closed: %w", err)
+		return r, fmt.Errorf("connect again in place of a source connection the server ended: %w", err)
 	}
-	s.cfg.Logger.Debug("connected again in place of a source connection the server closed")
+	s.cfg.Logger.Debug("connected again in place of a source connection the server ended")
 	return c, nil
+}
+
+// readAgain reports whether a batch that failed with err on reader, a
+// source connection now ended, may be read again on a new connection: the
+// server ended reader (an administrator ending idle sessions, a recovery
+// conflict) while the run goes on (ctx), and the batch wrote nothing
+// (copied, only when it failed before reading a row:
+// extract.ReadError.Unread; else a read into nothing).
+func readAgain(ctx context.Context, err error, reader *pgx.Conn, copied bool) bool {
+	var re *extract.ReadError
+	return err != nil && ctx.Err() == nil && reader.IsClosed() && (!copied || errors.As(err, &re) && re.Unread)
 }
 
 // stageAll copies the source tables the run reads (all, or those of

@@ -155,7 +155,13 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 				if err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("fingerprint %s: %w", b, err)}
 				}
-				if fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b); err != nil {
+				fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b)
+				if readAgain(gctx, err, reader, false) {
+					if reader, err = s.reconnect(gctx, reader); err == nil {
+						fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b)
+					}
+				}
+				if err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
 				}
 			}

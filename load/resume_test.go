@@ -442,42 +442,50 @@ func TestReadStagedWithoutAStage(t *testing.T) {
 
 // TestRunReplacesASourceConnectionTheServerClosed: an administrator (or a
 // recovery conflict on a hot standby) ends the run's source connections
-// that are idle between batches. Each batch imports the run's snapshot
-// anew, which its session still holds, so the run reads the rest with
-// new connections and finishes as an uninterrupted run does, where it
-// failed with "conn closed" at the next batch of each.
+// that are idle between batches, during the extract of a first run and
+// during the checksum pass of a re-run. Each batch imports the run's
+// snapshot anew, which its session still holds, so the run reads the
+// batch again on a new connection and finishes as an uninterrupted run
+// does, where it failed with a FATAL at the next batch of each.
 func TestRunReplacesASourceConnectionTheServerClosed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	want := reference(t, "S0")
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	cfg.Workers = 1 // its one reader is idle at every batch's hook
-	var ended int64
-	var endErr error
-	var once sync.Once
-	SetHook(&cfg, func(p string) error {
-		if p == "extract.before:habit_logs" { // after the first tables
-			once.Do(func() {
-				endErr = withConn(ctx, src, func(c *pgx.Conn) error {
-					return c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-						WHERE datname = current_database() AND application_name = 'cutover run' AND state = 'idle'`).Scan(&ended)
+	for _, c := range []struct {
+		name, point string
+	}{
+		{"first run, extract", "extract.before:habit_logs"}, // after the first tables
+		{"re-run, checksum", "extract.fingerprint:habit_logs/1"},
+	} {
+		cfg := rerunConfig(src, dst)
+		cfg.Workers = 1 // its one reader is idle at every batch's hook
+		var ended int64
+		var endErr error
+		var once sync.Once
+		SetHook(&cfg, func(p string) error {
+			if p == c.point {
+				once.Do(func() {
+					endErr = withConn(ctx, src, func(c *pgx.Conn) error {
+						return c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+							WHERE datname = current_database() AND application_name = 'cutover run' AND state = 'idle'`).Scan(&ended)
+					})
 				})
-			})
+			}
+			return nil
+		})
+		sum, err := Run(ctx, cfg)
+		if endErr != nil || ended == 0 {
+			t.Fatalf("%s: ended %d idle source connections of the run (%v); want some", c.name, ended, endErr)
 		}
-		return nil
-	})
-	sum, err := Run(ctx, cfg)
-	if endErr != nil || ended == 0 {
-		t.Fatalf("ended %d idle source connections of the run (%v); want some", ended, endErr)
+		if err != nil {
+			t.Fatalf("%s after %d of its idle source connections were ended: %v", c.name, ended, err)
+		}
+		if !sum.OK() {
+			t.Errorf("%s: conservation law fails: %+v", c.name, sum.Tables)
+		}
+		testkit.SameAs(t, want, dst)
 	}
-	if err != nil {
-		t.Fatalf("run after %d of its idle source connections were ended: %v", ended, err)
-	}
-	if !sum.OK() {
-		t.Errorf("conservation law fails: %+v", sum.Tables)
-	}
-	testkit.SameAs(t, want, dst)
 }
 
 // TestReaderKeepsAnOpenConnection: a reader the server has not closed is
