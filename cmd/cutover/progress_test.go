@@ -62,24 +62,40 @@ func TestProgressLines(t *testing.T) {
 // 25 rows copied 0.8 s after the checksum said its piece read 31 rows/s,
 // where counting from the first count itself gave millions.
 func TestProgressRate(t *testing.T) {
-	var buf bytes.Buffer
-	p := newProgress(&buf)
-	clock := p.start
-	p.now = func() time.Time { return clock }
-	clock = clock.Add(200 * time.Millisecond)
-	p.event(load.Event{Phase: "checksum", Message: "the extract checksums each batch"})
-	clock = clock.Add(800 * time.Millisecond)
-	p.event(load.Event{Phase: "extract", Table: "achievement_definitions", Done: 25, Total: 1000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000})
+	got := playProgress([]timedEvent{
+		{200 * time.Millisecond, load.Event{Phase: "checksum", Message: "the extract checksums each batch"}},
+		{800 * time.Millisecond, load.Event{Phase: "extract", Table: "achievement_definitions", Done: 25, Total: 1000}},
+		{3 * time.Second, load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000}},
+	})
 	want := []string{
 		"[   0.2s] checksum: the extract checksums each batch",
 		"[   1.0s] extract: 25 of 1000 rows copied (31 rows/s; last: achievement_definitions)",
 		"[   4.0s] extract: 1000 of 1000 rows copied (263 rows/s; last: users)",
 	}
-	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("progress lines (-want +got):\n%s", d)
 	}
+}
+
+// timedEvent is a progress event that comes after the one before it.
+type timedEvent struct {
+	after time.Duration
+	e     load.Event
+}
+
+// playProgress feeds events, each after its wait on a clock that moves
+// only by those, to a progress that is not on a terminal, and returns the
+// lines it wrote.
+func playProgress(events []timedEvent) []string {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	clock := p.start
+	p.now = func() time.Time { return clock }
+	for _, te := range events {
+		clock = clock.Add(te.after)
+		p.event(te.e)
+	}
+	return strings.Split(strings.TrimSpace(buf.String()), "\n")
 }
 
 // TestProgressTimeLeft: the lines of a phase say about how long it has
@@ -89,23 +105,16 @@ func TestProgressRate(t *testing.T) {
 // rounded to what an estimate can tell; and nothing before a twentieth of
 // the work is done (the first, small, tables tell little) or once it is.
 func TestProgressTimeLeft(t *testing.T) {
-	var buf bytes.Buffer
-	p := newProgress(&buf)
-	clock := p.start
-	p.now = func() time.Time { return clock }
-	p.event(load.Event{Phase: "prepare", Message: "deriving v21 market item keys"})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "apply", Table: "habit_completions", Done: 1, Total: 81, Rows: 100_000, TotalRows: 1_000_000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "apply", Table: "users", Done: 81, Total: 81, Rows: 1_000_000, TotalRows: 1_000_000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 1_000, Total: 1_000_000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 100_000, Total: 1_000_000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 600_000, Total: 1_000_000})
-	clock = clock.Add(3 * time.Second)
-	p.event(load.Event{Phase: "extract", Table: "users", Done: 990_000, Total: 1_000_000})
+	const s = time.Second
+	got := playProgress([]timedEvent{
+		{0, load.Event{Phase: "prepare", Message: "deriving v21 market item keys"}},
+		{3 * s, load.Event{Phase: "apply", Table: "habit_completions", Done: 1, Total: 81, Rows: 100_000, TotalRows: 1_000_000}},
+		{3 * s, load.Event{Phase: "apply", Table: "users", Done: 81, Total: 81, Rows: 1_000_000, TotalRows: 1_000_000}},
+		{3 * s, load.Event{Phase: "extract", Table: "users", Done: 1_000, Total: 1_000_000}},
+		{3 * s, load.Event{Phase: "extract", Table: "users", Done: 100_000, Total: 1_000_000}},
+		{3 * s, load.Event{Phase: "extract", Table: "users", Done: 600_000, Total: 1_000_000}},
+		{3 * s, load.Event{Phase: "extract", Table: "users", Done: 990_000, Total: 1_000_000}},
+	})
 	want := []string{
 		"[   0.0s] prepare: deriving v21 market item keys",
 		"[   3.0s] apply: 1/81 (habit_completions; 10% of their rows, about 27s left)",
@@ -115,7 +124,7 @@ func TestProgressTimeLeft(t *testing.T) {
 		"[  15.0s] extract: 600000 of 1000000 rows copied (66667 rows/s, about 6s left; last: users)",
 		"[  18.0s] extract: 990000 of 1000000 rows copied (82500 rows/s; last: users)",
 	}
-	if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("progress lines (-want +got):\n%s", d)
 	}
 }
@@ -136,23 +145,20 @@ func TestProgressRateLeavesOutKeptRows(t *testing.T) {
 		{"both", 900, "900 of them kept from an earlier run and 60 copied while checksumming"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			p := newProgress(&buf)
-			clock := p.start
-			p.now = func() time.Time { return clock }
+			var events []timedEvent
 			var want []string
 			if c.resumed > 0 {
 				msg := fmt.Sprintf("keeping 5 batches (%d rows of 4 tables) that an earlier run copied into the stage: the source holds the same rows", c.resumed)
-				p.event(load.Event{Phase: "extract", Message: msg})
+				events = append(events, timedEvent{0, load.Event{Phase: "extract", Message: msg}})
 				want = append(want, "[   0.0s] extract: "+msg)
 			}
-			p.event(load.Event{Phase: "extract", Table: "habits", Done: 960, Total: 1000, Kept: 960, Resumed: c.resumed})
-			clock = clock.Add(2 * time.Second)
-			p.event(load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000, Kept: 960, Resumed: c.resumed})
+			events = append(events,
+				timedEvent{0, load.Event{Phase: "extract", Table: "habits", Done: 960, Total: 1000, Kept: 960, Resumed: c.resumed}},
+				timedEvent{2 * time.Second, load.Event{Phase: "extract", Table: "users", Done: 1000, Total: 1000, Kept: 960, Resumed: c.resumed}})
 			want = append(want,
 				"[   0.0s] extract: 960 of 1000 rows copied, "+c.said+" (last: habits)",
 				"[   2.0s] extract: 1000 of 1000 rows copied, "+c.said+" (20 rows/s; last: users)")
-			if d := cmp.Diff(want, strings.Split(strings.TrimSpace(buf.String()), "\n")); d != "" {
+			if d := cmp.Diff(want, playProgress(events)); d != "" {
 				t.Errorf("progress lines (-want +got):\n%s", d)
 			}
 		})
