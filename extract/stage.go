@@ -407,9 +407,8 @@ func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b B
 // mayFingerprint reports whether the session's user may call the functions
 // a fingerprint needs: pg_control_system (the cluster's identity, which
 // hardened servers revoke from PUBLIC), pg_relation_filenode and
-// hashtidextended. It asks the
-// catalog rather than calling them, so that a server that forbids them
-// logs no error for each batch.
+// hashtidextended. It asks the catalog rather than calling them, so that
+// a server that forbids them logs no error for each batch.
 func mayFingerprint(ctx context.Context, src *pgx.Conn) (bool, error) {
 	var may bool
 	err := src.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
