@@ -135,8 +135,6 @@ func (p *progress) event(e load.Event) {
 		// first line would report that batch's rows in no time.
 		p.since = p.prev
 	}
-	// A new phase starts a bar; so does a phase whose bar a message line
-	// (a lock wait, a heartbeat) ended.
 	// A bar counts rows, also of the mappings' phases when their rows are
 	// known: its predicted time then weighs each mapping by its rows.
 	done, total, unit := e.Done, e.Total, "tables"
@@ -145,6 +143,8 @@ func (p *progress) event(e load.Event) {
 	} else if e.TotalRows > 0 {
 		done, total, unit = e.Rows, e.TotalRows, "rows"
 	}
+	// A new phase starts a bar; so does a phase whose bar a message line
+	// (a lock wait, a heartbeat) ended.
 	if p.tty && p.bar == nil {
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
