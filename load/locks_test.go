@@ -19,23 +19,6 @@ import (
 	"github.com/cutover/cutover/migrations"
 )
 
-// server13 starts a throwaway PostgreSQL 13 server (the oldest a run
-// accepts, whose pg_locks does not say since when a lock is awaited) with
-// settings, stopped when t ends.
-func server13(t *testing.T, settings map[string]string) *pgcluster.Cluster {
-	t.Helper()
-	bin, err := pgcluster.PostgreSQL13.BinDir(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := pgcluster.Start(context.Background(), pgcluster.Options{BinDir: bin, Settings: settings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Stop() })
-	return server
-}
-
 // TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
 // idle in a transaction that locked habits) holds a lock that a run, or a
 // dry run, needs. Its progress says which session blocks it, on which
@@ -45,7 +28,7 @@ func server13(t *testing.T, settings map[string]string) *pgcluster.Cluster {
 // wait ("at least").
 func TestRunNamesWhoBlocksIt(t *testing.T) {
 	t.Parallel()
-	old := server13(t, nil)
+	old := pgtest.ReleaseServer(t, pgcluster.PostgreSQL13, nil) // its pg_locks does not say since when a lock is awaited
 	var created sync.Mutex
 	targets := []struct {
 		name    string
@@ -172,7 +155,7 @@ func TestRunNamesAStandbyThatHoldsItsCommits(t *testing.T) {
 	}{
 		{"PostgreSQL 15", syncServer},
 		{"PostgreSQL 13", func(t *testing.T) *pgcluster.Cluster {
-			return server13(t, map[string]string{"synchronous_commit": "on"})
+			return pgtest.ReleaseServer(t, pgcluster.PostgreSQL13, map[string]string{"synchronous_commit": "on"})
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -45,8 +45,8 @@ func TestRunAcrossServerVersions(t *testing.T) {
 		}
 		return url("target")
 	}
-	url13, admin := releaseServer(t, ctx, pgcluster.PostgreSQL13)
-	url18, admin18 := releaseServer(t, ctx, pgcluster.PostgreSQL18)
+	url13, admin := releaseServer(t, pgcluster.PostgreSQL13)
+	url18, admin18 := releaseServer(t, pgcluster.PostgreSQL18)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
 		t.Fatal(err)
 	}
@@ -151,17 +151,9 @@ func TestRunAcrossServerVersions(t *testing.T) {
 
 // releaseServer starts a throwaway server of release r for the test and
 // returns its URLs by database and a connection to its postgres database.
-func releaseServer(t *testing.T, ctx context.Context, r pgcluster.Release) (func(db string) string, *pgx.Conn) {
+func releaseServer(t *testing.T, r pgcluster.Release) (func(db string) string, *pgx.Conn) {
 	t.Helper()
-	bin, err := r.BinDir(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{BinDir: bin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
+	cluster := pgtest.ReleaseServer(t, r, nil)
 	return cluster.URL, pgtest.Connect(t, cluster.URL("postgres"))
 }
 
@@ -190,7 +182,7 @@ func TestRefusesServersBefore13(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	url, admin := releaseServer(t, ctx, pgcluster.PostgreSQL12)
+	url, admin := releaseServer(t, pgcluster.PostgreSQL12)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE legacy`); err != nil {
 		t.Fatal(err)
 	}

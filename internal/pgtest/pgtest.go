@@ -220,6 +220,23 @@ func sanitize(s string) string {
 	}, strings.ToLower(s))
 }
 
+// ReleaseServer starts a throwaway server of release r (a PostgreSQL
+// version this machine's packages do not have, fetched once: see
+// pgcluster.Release) with settings, stopped when t ends.
+func ReleaseServer(t testing.TB, r pgcluster.Release, settings map[string]string) *pgcluster.Cluster {
+	t.Helper()
+	bin, err := r.BinDir(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := pgcluster.Start(context.Background(), pgcluster.Options{BinDir: bin, Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Stop() })
+	return server
+}
+
 // Connect opens a connection to database u for the rest of test t.
 func Connect(t testing.TB, u string) *pgx.Conn {
 	t.Helper()
