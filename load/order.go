@@ -67,8 +67,9 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 	}
 	var mu sync.Mutex
 	var n, rows, totalRows int64
+	tableRows := s.sourceRows()
 	for _, m := range ms {
-		totalRows += s.sourceRows(m.Legacy)
+		totalRows += tableRows[m.Legacy]
 	}
 	workers := make(chan struct{}, s.cfg.Workers)
 	g, gctx := errgroup.WithContext(ctx)
@@ -99,7 +100,7 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 			close(finished[m.Name()])
 			mu.Lock()
 			n++
-			rows += s.sourceRows(m.Legacy)
+			rows += tableRows[m.Legacy]
 			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms)), Rows: rows, TotalRows: totalRows}) // under the lock: in order
 			mu.Unlock()
 			return nil
@@ -108,16 +109,14 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 	return g.Wait()
 }
 
-// sourceRows counts the rows of legacy table legacy that the extract
+// sourceRows counts the rows of each legacy table that the extract
 // counted (checksummed or copied): the measure of a mapping's work in
 // progress events. It reads s.sums, which no phase after the extract
 // writes.
-func (s *session) sourceRows(legacy string) int64 {
-	var n int64
+func (s *session) sourceRows() map[string]int64 {
+	n := map[string]int64{}
 	for _, b := range s.batches {
-		if b.Table == legacy {
-			n += s.sums[batchKey(b.Table, b.No)].Rows
-		}
+		n[b.Table] += s.sums[batchKey(b.Table, b.No)].Rows
 	}
 	return n
 }
