@@ -156,12 +156,13 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 				return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("checksum %s: %w", b, err)}
 			}
 			rec := recorded[batchKey(b.Table, b.No)]
-			c, fp, same, err := s.checksum(gctx, reader, snap.ID, b, rec, !stage)
-			if readAgain(gctx, err, reader, false) {
-				if reader, err = s.reconnect(gctx, reader); err == nil {
-					c, fp, same, err = s.checksum(gctx, reader, snap.ID, b, rec, !stage)
-				}
-			}
+			var c extract.Checksum
+			var fp string
+			var same bool
+			err = s.read(gctx, &reader, false, func(r *pgx.Conn) (err error) {
+				c, fp, same, err = s.checksum(gctx, r, snap.ID, b, rec, !stage)
+				return err
+			})
 			if hint := s.sourceHint(err); hint != "" {
 				err = fmt.Errorf("%w%s", err, hint)
 			}
@@ -485,12 +486,11 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				}
 			}
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
-			c, err := extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
-			if readAgain(gctx, err, reader, true) {
-				if reader, err = s.reconnect(gctx, reader); err == nil {
-					c, err = extract.StageBatch(gctx, reader, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
-				}
-			}
+			var c extract.Checksum
+			err = s.read(gctx, &reader, true, func(r *pgx.Conn) (err error) {
+				c, err = extract.StageBatch(gctx, r, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
+				return err
+			})
 			if extract.IsNotUTF8(err) {
 				var explained error
 				reader, explained = s.explainNotUTF8(gctx, reader, *t, b, err)
@@ -588,15 +588,22 @@ func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error)
 	return c, nil
 }
 
-// readAgain reports whether a batch that failed with err on reader, a
-// source connection now ended, may be read again on a new connection: the
-// server ended reader (an administrator ending idle sessions, a recovery
-// conflict) while the run goes on (ctx), and the batch wrote nothing
-// (copied, only when it failed before reading a row:
-// extract.ReadError.Unread; else a read into nothing).
-func readAgain(ctx context.Context, err error, reader *pgx.Conn, copied bool) bool {
+// read runs f, a batch's read, with *reader, and once more with a new
+// connection in its place (reconnect) when the server had ended it: a
+// batch that failed on a source connection now ended may be read again
+// when the run goes on (ctx) and the batch wrote nothing (copied, only
+// when it failed before reading a row: extract.ReadError.Unread; else a
+// read into nothing). *reader is the connection to put back.
+func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, f func(*pgx.Conn) error) error {
+	err := f(*reader)
 	var re *extract.ReadError
-	return err != nil && ctx.Err() == nil && reader.IsClosed() && (!copied || errors.As(err, &re) && re.Unread)
+	if err == nil || ctx.Err() != nil || !(*reader).IsClosed() || copied && !(errors.As(err, &re) && re.Unread) {
+		return err
+	}
+	if *reader, err = s.reconnect(ctx, *reader); err != nil {
+		return err
+	}
+	return f(*reader)
 }
 
 // stageAll copies the source tables the run reads (all, or those of

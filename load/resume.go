@@ -155,13 +155,10 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 				if err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("fingerprint %s: %w", b, err)}
 				}
-				fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b)
-				if readAgain(gctx, err, reader, false) {
-					if reader, err = s.reconnect(gctx, reader); err == nil {
-						fp, err = extract.FingerprintBatch(gctx, reader, snap.ID, b)
-					}
-				}
-				if err != nil {
+				if err = s.read(gctx, &reader, false, func(r *pgx.Conn) (err error) {
+					fp, err = extract.FingerprintBatch(gctx, r, snap.ID, b)
+					return err
+				}); err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("%w%s", err, s.sourceHint(err))}
 				}
 			}
