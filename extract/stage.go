@@ -222,16 +222,14 @@ const (
 
 // ReadError is a batch's failure on the source's side of its copy: the
 // source server's error (say, a full disk under its temporary files), not
-// the target's. Its text is "read <batch>…: <cause>".
+// the target's. Its text is "read <batch>…: <cause>". When the source
+// server ended the connection, the batch may be read again on another
+// (load writes it in a new stage transaction); a failure to write to the
+// stage ends the read too, and is not a ReadError.
 type ReadError struct {
 	Batch Batch
 	What  string // rendered after the batch: "", " from source" or ": the fingerprint's identity"
 	Err   error
-	// Unread is set when the batch failed before it read a row or wrote
-	// to the stage (beginning its transaction, importing the snapshot,
-	// reading the fingerprint's identity): it may be read again, on
-	// another connection when the server ended this one.
-	Unread bool
 }
 
 func (e *ReadError) Error() string { return fmt.Sprintf("read %s%s: %v", e.Batch, e.What, e.Err) }
@@ -240,7 +238,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // copyBatch is CopyBatch, and with hash StageBatch (dst nil: HashBatch).
 func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgconn.PgConn, schema string, t Table, b Batch, mid func() error, hash bool) (Checksum, error) {
 	if err := beginBatch(ctx, src, snapshotID); err != nil {
-		return Checksum{}, &ReadError{Batch: b, Err: err, Unread: true}
+		return Checksum{}, &ReadError{Batch: b, Err: err}
 	}
 	defer src.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 	table := pgx.Identifier{"public", t.Name}.Sanitize()
@@ -261,7 +259,7 @@ func copyBatch(ctx context.Context, src *pgx.Conn, snapshotID string, dst *pgcon
 			err = src.QueryRow(ctx, "SELECT "+identityColumn(table)).Scan(&identity)
 		}
 		if err != nil {
-			return Checksum{}, &ReadError{Batch: b, What: ": the fingerprint's identity", Err: err, Unread: true}
+			return Checksum{}, &ReadError{Batch: b, What: ": the fingerprint's identity", Err: err}
 		}
 		if may {
 			rows.fingerprinted = true

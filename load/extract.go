@@ -471,23 +471,36 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 				return fmt.Errorf("extract %s: %w", b, err)
 			}
 			defer conn.Release()
-			tx, err := conn.Begin(gctx)
-			if err != nil {
-				return fmt.Errorf("extract %s: %w", b, err)
-			}
-			defer tx.Rollback(context.WithoutCancel(gctx))
-			// A run copies only while its session holds the run lock: a
-			// crash of the target's server, which empties the stage, or
-			// the end of that session stops it at its next batch rather
-			// than at the end of the extract.
-			if s.locked {
-				if err := s.holdsLock(gctx, tx); err != nil {
-					return fmt.Errorf("extract %s: %w", b, err)
+			// Each attempt writes in a transaction of its own, so that a
+			// copy its source connection lost halfway leaves no row when
+			// it is read again.
+			var tx pgx.Tx
+			defer func() {
+				if tx != nil {
+					tx.Rollback(context.WithoutCancel(gctx))
 				}
-			}
+			}()
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			var c extract.Checksum
 			err = s.read(gctx, &reader, true, func(r *pgx.Conn) (err error) {
+				if tx != nil {
+					if err := tx.Rollback(gctx); err != nil {
+						return err
+					}
+				}
+				if tx, err = conn.Begin(gctx); err != nil {
+					tx = nil
+					return err
+				}
+				// A run copies only while its session holds the run
+				// lock: a crash of the target's server, which empties the
+				// stage, or the end of that session stops it at its next
+				// batch rather than at the end of the extract.
+				if s.locked {
+					if err := s.holdsLock(gctx, tx); err != nil {
+						return err
+					}
+				}
 				c, err = extract.StageBatch(gctx, r, snap.ID, tx.Conn().PgConn(), s.stage, *t, b, mid)
 				return err
 			})
@@ -591,13 +604,16 @@ func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error)
 // read runs f, a batch's read, with *reader, and once more with a new
 // connection in its place (reconnect) when the server had ended it: a
 // batch that failed on a source connection now ended may be read again
-// when the run goes on (ctx) and the batch wrote nothing (copied, only
-// when it failed before reading a row: extract.ReadError.Unread; else a
-// read into nothing). *reader is the connection to put back.
+// when the run goes on (ctx). A copy (copied) is read again only when it
+// failed on its source's side (extract.ReadError), before it read a row
+// or halfway: f then writes in a new transaction, the failed attempt's
+// rolled back. One that failed writing to the stage is not, as ending the
+// read ends the source connection too. *reader is the connection to put
+// back.
 func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, f func(*pgx.Conn) error) error {
 	err := f(*reader)
 	var re *extract.ReadError
-	if err == nil || ctx.Err() != nil || !(*reader).IsClosed() || copied && !(errors.As(err, &re) && re.Unread) {
+	if err == nil || ctx.Err() != nil || !(*reader).IsClosed() || copied && !errors.As(err, &re) {
 		return err
 	}
 	if *reader, err = s.reconnect(ctx, *reader); err != nil {

@@ -488,6 +488,83 @@ func TestRunReplacesASourceConnectionTheServerClosed(t *testing.T) {
 	}
 }
 
+// TestRunReadsAgainACopyItsSourceConnectionLostHalfway: a batch whose
+// source connection the server ends in the middle of its copy is read
+// again on a new connection, its stage rows written in a new
+// transaction: the run finishes, and its target is the one an
+// uninterrupted run of the same source leaves (no row staged twice).
+func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := rerunSource(t)
+	// Rows of a mebibyte each on the wire (a few kilobytes stored): the
+	// batch is still being sent when its first rows arrive.
+	var rows int64
+	if err := withConn(ctx, src, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `WITH u AS (UPDATE plan_templates SET description = repeat('x', 1 << 20) RETURNING 1)
+			SELECT count(*) FROM u`).Scan(&rows)
+	}); err != nil || rows < 4 {
+		t.Fatalf("pad plan_templates: %d rows, %v; want at least 4", rows, err)
+	}
+	fresh := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, fresh)); err != nil {
+		t.Fatalf("uninterrupted run: %v", err)
+	}
+	want, err := testkit.Fingerprint(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dst := testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	var attempts, ended int64
+	var endErr error
+	SetHook(&cfg, func(p string) error {
+		if p != "extract.copy:plan_templates" {
+			return nil
+		}
+		if atomic.AddInt64(&attempts, 1) == 1 {
+			endErr = withConn(ctx, src, func(c *pgx.Conn) error {
+				return c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+					WHERE datname = current_database() AND application_name = 'cutover run' AND state = 'active'
+						AND query LIKE 'COPY (SELECT %plan_templates%'`).Scan(&ended)
+			})
+		}
+		return nil
+	})
+	sum, err := Run(ctx, cfg)
+	if endErr != nil || ended != 1 {
+		t.Fatalf("ended %d source connections copying plan_templates (%v); want 1", ended, endErr)
+	}
+	if err != nil {
+		t.Fatalf("run whose source connection was ended halfway through a copy: %v", err)
+	}
+	if attempts != 2 {
+		t.Errorf("plan_templates' copy began %d times; want 2 (the lost one and one more)", attempts)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	testkit.SameAs(t, want, dst)
+
+	// A copy that failed on the target's side (here, once, as a stage
+	// write can) is not read again: ending its read ended its source
+	// connection too, but the cause is the target's.
+	failed := testkit.MigratedTarget(t)
+	cfg = rerunConfig(src, failed)
+	attempts = 0
+	writeFailed := errors.New("stage write failed")
+	SetHook(&cfg, func(p string) error {
+		if p == "extract.copy:plan_templates" && atomic.AddInt64(&attempts, 1) == 1 {
+			return writeFailed
+		}
+		return nil
+	})
+	if _, err := Run(ctx, cfg); !errors.Is(err, writeFailed) || attempts != 1 {
+		t.Errorf("run whose stage write failed once: %v after %d attempts; want %v after 1", err, attempts, writeFailed)
+	}
+}
+
 // TestReaderKeepsAnOpenConnection: a reader the server has not closed is
 // used as it is; one it closed is replaced by a new connection.
 func TestReaderKeepsAnOpenConnection(t *testing.T) {
