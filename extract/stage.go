@@ -406,14 +406,29 @@ func FingerprintBatch(ctx context.Context, src *pgx.Conn, snapshotID string, b B
 // a fingerprint needs: pg_control_system (the cluster's identity, which
 // hardened servers revoke from PUBLIC), pg_relation_filenode and
 // hashtidextended. It asks the catalog rather than calling them, so that
-// a server that forbids them logs no error for each batch.
+// a server that forbids them logs no error for each batch. It asks once
+// per connection (the answer is kept with it, under mayFingerprintKey):
+// every batch a connection reads would otherwise pay a round trip for it.
+// A privilege revoked while the connection lives then fails the batch that
+// needed it, as a read error.
 func mayFingerprint(ctx context.Context, src *pgx.Conn) (bool, error) {
+	kept := src.PgConn().CustomData()
+	if may, ok := kept[mayFingerprintKey].(bool); ok {
+		return may, nil
+	}
 	var may bool
-	err := src.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+	if err := src.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
 		AND has_function_privilege('pg_catalog.hashtidextended(tid, bigint)', 'EXECUTE')
-		AND has_function_privilege('pg_catalog.pg_relation_filenode(regclass)', 'EXECUTE')`).Scan(&may)
-	return may, err
+		AND has_function_privilege('pg_catalog.pg_relation_filenode(regclass)', 'EXECUTE')`).Scan(&may); err != nil {
+		return false, err
+	}
+	kept[mayFingerprintKey] = may
+	return may, nil
 }
+
+// mayFingerprintKey keeps mayFingerprint's answer in a connection's
+// custom data.
+const mayFingerprintKey = "cutover.extract.mayFingerprint"
 
 // errStageWriteEnded ends the read side of a COPY whose write side ended.
 var errStageWriteEnded = errors.New("stage write ended")

@@ -212,17 +212,31 @@ func TestChecksumWithoutFingerprint(t *testing.T) {
 	if err != nil || fp != "" {
 		t.Errorf("FingerprintBatch without the cluster's identity: %q, %v; want \"\", no error", fp, err)
 	}
+	if again, err := extract.HashBatch(ctx, reader, snap.ID, table, b); err != nil || !again.SameContent(c) {
+		t.Errorf("checksum read again: %+v, %v; want %+v", again, err, c)
+	}
 	// Each failed statement is an ERROR in the source server's log, once
 	// per batch: the reader asks whether it may instead of trying.
 	if len(failed.errs) > 0 {
 		t.Errorf("statements failed on the source without the cluster's identity: %v", failed.errs)
 	}
+	// And it asks once per connection, not once per batch.
+	asked := 0
+	for _, q := range failed.sqls {
+		if strings.Contains(q, "has_function_privilege") {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("the reader asked %d times whether it may fingerprint, over three batches; want once", asked)
+	}
 }
 
-// failedStatements records the errors of a connection's statements.
-type failedStatements struct{ errs []string }
+// failedStatements records a connection's statements and their errors.
+type failedStatements struct{ errs, sqls []string }
 
-func (f *failedStatements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (f *failedStatements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	f.sqls = append(f.sqls, d.SQL)
 	return ctx
 }
 
