@@ -219,13 +219,15 @@ func (s *session) watchLocks(ctx context.Context) (stop func()) {
 	}
 }
 
-// watchServer is watchLocks on one server.
+// watchServer is watchLocks on one server. When the server ends its
+// connection (an administrator's cleanup of idle sessions, which are named
+// like the run's), it goes on with a new one; any other error ends it.
 func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
 	conn, err := dburl.Connect(ctx, role, url, dburl.AppName(s.app))
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { conn.Close(context.WithoutCancel(ctx)) }()
 	version, err := dburl.ServerVersionNum(ctx, conn)
 	if err != nil {
 		return err
@@ -243,15 +245,27 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 		case <-tick.C:
 		}
 		waits, err := lockWaits(ctx, conn, role, after, waitStart)
+		var msg string
+		if err == nil {
+			msg, err = syncRep.poll(ctx, conn, role, after)
+		}
 		if err != nil {
-			return err
+			if ctx.Err() != nil || !conn.IsClosed() {
+				return err
+			}
+			again, err := dburl.Connect(ctx, role, url, dburl.AppName(s.app))
+			if err != nil {
+				return err
+			}
+			conn.Close(ctx)
+			conn = again
+			s.cfg.Logger.Debug("the lock watch connected again in place of a connection the server ended", "server", role)
+			continue
 		}
 		if !waitStart {
 			waits = timeWaits(seen, time.Now(), waits, after)
 		}
-		if msg, err := syncRep.poll(ctx, conn, role, after); err != nil {
-			return err
-		} else if msg != "" {
+		if msg != "" {
 			s.cfg.Progress(Event{Phase: "waiting", Message: msg})
 		}
 		now := time.Now()

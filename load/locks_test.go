@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -248,5 +249,90 @@ func TestTimeWaits(t *testing.T) {
 		Holders: []lockHolder{{PID: 9}}}.Message()
 	if !strings.HasPrefix(msg, "target: the run has waited at least 4s for a lock on public.habits, blocked by pid 9;") {
 		t.Errorf("message of a lower bound: %q", msg)
+	}
+}
+
+// TestLockWatchOutlivesItsConnection: the server ends the lock watch's
+// connection (an administrator's cleanup of idle sessions named like the
+// run's); the watch goes on with a new one, and still says who blocks a
+// session of the run that waits afterwards.
+func TestLockWatchOutlivesItsConnection(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := pgtest.NewDB(t)
+	const app = "cutover watch test"
+	admin := pgtest.Connect(t, url)
+	if _, err := admin.Exec(ctx, `CREATE TABLE held (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(name string) *pgx.Conn {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["application_name"] = name
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	blocker := connect("psql")
+	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	found := make(chan string, 1)
+	h := heard{phase: "waiting", on: func(m string) {
+		select {
+		case found <- m:
+		default:
+		}
+	}}
+	s := &session{cfg: Config{Progress: h.progress, Logger: slog.New(slog.DiscardHandler)}, app: app}
+	watched := make(chan error, 1)
+	go func() { watched <- s.watchServer(ctx, "target", url, 100*time.Millisecond) }()
+
+	// The watch's connection, the only one named so yet, ended by the
+	// server while it is idle between its polls.
+	var ended int64
+	for deadline := time.Now().Add(30 * time.Second); ended == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch's connection never showed in pg_stat_activity")
+		}
+		if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = $1 AND state = 'idle'`, app).Scan(&ended); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// A session of the run that waits for the lock only now.
+	waiter := connect(app)
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := waiter.Exec(ctx, "SELECT count(*) FROM held")
+		waiting <- err
+	}()
+	const want = "target: the run has waited " // then how long, on what, by whom
+	select {
+	case m := <-found:
+		if !strings.HasPrefix(m, want) || !strings.Contains(m, "public.held") || !strings.Contains(m, fmt.Sprintf("pid %d", blocker.PgConn().PID())) {
+			t.Errorf("the watch said %q; want the wait on public.held, blocked by pid %d", m, blocker.PgConn().PID())
+		}
+	case err := <-watched:
+		t.Fatalf("the watch ended after the server ended its connection: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watch said nothing of the waiting session in 30s")
+	}
+	blocker.Close(ctx)
+	if err := <-waiting; err != nil {
+		t.Errorf("the waiting session: %v", err)
+	}
+	cancel()
+	if err := <-watched; err != nil {
+		t.Errorf("the watch, cancelled: %v", err)
 	}
 }
