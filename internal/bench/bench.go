@@ -211,10 +211,14 @@ func dropDatabase(ctx context.Context, adminURL, name string) error {
 	return nil
 }
 
-// settle checkpoints the target server and returns the load average, just
-// before a measurement.
-func settle(ctx context.Context, adminURL string) float64 {
-	checkpoint(ctx, adminURL)
+// settle checkpoints both servers (connURLs) and returns the load average,
+// just before a measurement: the source's too, as the VACUUM after the
+// generator, or a re-run after a change, leaves it gigabytes of dirty
+// pages that its next checkpoint would write during the measurement.
+func settle(ctx context.Context, connURLs ...string) float64 {
+	for _, u := range connURLs {
+		checkpoint(ctx, u)
+	}
 	return loadAverage()
 }
 
@@ -267,7 +271,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	// step takes one measurement after a checkpoint; it stops the bench
 	// when the measurement cannot be taken or the bench was interrupted.
 	step := func(letter string, m *Measurement, measure func() (Measurement, error)) error {
-		load := settle(ctx, srv.targetAdmin)
+		load := settle(ctx, srv.source, srv.targetAdmin)
 		got, err := measure()
 		if err != nil {
 			return err

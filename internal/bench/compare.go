@@ -115,7 +115,7 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 				}
 				m = Measurement{Name: name, Status: StatusFailed, Note: "schema apply: " + note}
 			} else {
-				load := settle(ctx, srv.targetAdmin)
+				load := settle(ctx, srv.source, srv.targetAdmin)
 				m = measureCommand(ctx, o, srv, b.path, name, append([]string{"run"}, args...))
 				m.LoadAvg = load
 				r.finish(&m)
