@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +21,14 @@ import (
 // re-run is safe, and the re-run finishes; started under nohup, the run
 // ignores SIGHUP and finishes by itself.
 func TestCtrlC(t *testing.T) {
+	// A test process started under nohup (a long test run on a remote
+	// machine, say) ignores SIGHUP, and a command it starts would inherit
+	// that and take itself for one started under nohup. Handled here, the
+	// signal is back to its default in the commands (exec resets handled
+	// signals, not ignored ones); the nohup case sets it ignored itself.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	t.Cleanup(func() { signal.Stop(hup) })
 	for _, c := range []struct {
 		name   string
 		sig    syscall.Signal
