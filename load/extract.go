@@ -573,11 +573,11 @@ func (s *session) explainNotUTF8(ctx context.Context, reader *pgx.Conn, t extrac
 	return reader, e
 }
 
-// reader takes a reader connection from readers, in place of one that
-// a failed statement found ended (say, the ROLLBACK of its last batch,
-// when a hot standby's recovery conflict ended it in that batch's
-// transaction) a new one. The caller puts the connection returned back,
-// also with an error.
+// reader takes a reader connection from readers; one that a failed
+// statement found ended (say, the ROLLBACK of its last batch, when a hot
+// standby's recovery conflict ended it in that batch's transaction) it
+// replaces with a new one (reconnect). The caller puts the connection
+// returned back, also with an error.
 func (s *session) reader(ctx context.Context, readers chan *pgx.Conn) (*pgx.Conn, error) {
 	r := <-readers
 	if !r.IsClosed() {
