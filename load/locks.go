@@ -85,19 +85,19 @@ func (w lockWait) Message() string {
 		w.Server, waited, w.What, strings.Join(hs, " and "), end)
 }
 
-// lockWaitsSQL lists the sessions of this database named like the asking
-// session (the run's sessions share its application_name, see
-// dburl.AppName) that wait for a lock, with the sessions blocking them
-// that are not the run's own (the run's sessions wait for each other
-// briefly, in order). With waitStart (pg_locks.waitstart, PostgreSQL 14+)
-// it lists only those that have waited longer than $1 seconds, and how
-// long; without, it lists them all, with 0, and the watch times them
+// lockWaitsSQL lists the sessions of this database named $1 (the run's
+// sessions share its application_name, see dburl.AppName) that wait for a
+// lock, with the sessions blocking them that are neither the run's own
+// (the run's sessions wait for each other briefly, in order) nor the
+// asking watch. With waitStart (pg_locks.waitstart, PostgreSQL 14+) it
+// lists only those that have waited longer than $2 seconds, and how long;
+// without, it lists them all, with 0, and the watch times them
 // (timeWaits).
 func lockWaitsSQL(waitStart bool) string {
 	waited, longer := "0::float8", ""
 	if waitStart {
 		waited = "extract(epoch FROM now() - l.waitstart)::float8"
-		longer = "\n\tAND l.waitstart < now() - make_interval(secs => $1)"
+		longer = "\n\tAND l.waitstart < now() - make_interval(secs => $2)"
 	}
 	return `SELECT w.pid, coalesce((SELECT n.nspname || '.' || c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype),
@@ -109,16 +109,16 @@ JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted
 CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS bp(pid)
 JOIN pg_stat_activity b ON b.pid = bp.pid
 WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
-	AND w.application_name = current_setting('application_name')
-	AND b.application_name IS DISTINCT FROM current_setting('application_name')` + longer + `
+	AND w.application_name = $1
+	AND b.application_name IS DISTINCT FROM $1 AND b.pid <> pg_backend_pid()` + longer + `
 ORDER BY w.pid, b.pid`
 }
 
-// lockWaits lists the run's sessions on conn's database waiting for
+// lockWaits lists the sessions named run on conn's database waiting for
 // others' locks (lockWaitsSQL): with waitStart those waiting longer than
 // after, each with how long; without, all of them, with Waited 0.
-func lockWaits(ctx context.Context, conn *pgx.Conn, server string, after time.Duration, waitStart bool) ([]lockWait, error) {
-	var args []any
+func lockWaits(ctx context.Context, conn *pgx.Conn, server, run string, after time.Duration, waitStart bool) ([]lockWait, error) {
+	args := []any{run}
 	if waitStart {
 		args = append(args, after.Seconds())
 	}
@@ -190,7 +190,8 @@ func timeWaits(seen sightings[string], now time.Time, waits []lockWait, after ti
 }
 
 // watchLocks watches the run's sessions on the source and the target, each
-// from a connection of its own named like them (app), and reports through
+// from a connection of its own (named watchName(app), so that status and
+// an administrator tell its polls from the run's work), and reports through
 // Progress (phase "waiting") every wait for a lock held by others longer
 // than the configured time, again every lockWaitRepeat while it lasts,
 // and likewise a commit of the run held for a synchronous standby
@@ -219,11 +220,15 @@ func (s *session) watchLocks(ctx context.Context) (stop func()) {
 	}
 }
 
+// watchName is the application_name of a run's lock watch connections,
+// the run's sessions being named app.
+func watchName(app string) string { return app + " lock watch" }
+
 // watchServer is watchLocks on one server. When the server ends its
-// connection (an administrator's cleanup of idle sessions, which are named
-// like the run's), it goes on with a new one; any other error ends it.
+// connection (an administrator's cleanup of idle sessions), it goes on
+// with a new one; any other error ends it.
 func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
-	conn, err := dburl.Connect(ctx, role, url, dburl.AppName(s.app))
+	conn, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app)))
 	if err != nil {
 		return err
 	}
@@ -231,6 +236,15 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 	version, err := dburl.ServerVersionNum(ctx, conn)
 	if err != nil {
 		return err
+	}
+	// The run's sessions are named s.app, unless the URL names every
+	// session itself (dburl.AppName): then the watch is named so too.
+	run := s.app
+	if err := conn.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&run); err != nil {
+		return err
+	}
+	if run == watchName(s.app) {
+		run = s.app
 	}
 	waitStart := version >= 140000 // before, the watch times the waits it sees
 	seen := sightings[string]{}
@@ -244,16 +258,16 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			return nil
 		case <-tick.C:
 		}
-		waits, err := lockWaits(ctx, conn, role, after, waitStart)
+		waits, err := lockWaits(ctx, conn, role, run, after, waitStart)
 		var msg string
 		if err == nil {
-			msg, err = syncRep.poll(ctx, conn, role, after)
+			msg, err = syncRep.poll(ctx, conn, role, run, after)
 		}
 		if err != nil {
 			if ctx.Err() != nil || !conn.IsClosed() {
 				return err
 			}
-			again, err := dburl.Connect(ctx, role, url, dburl.AppName(s.app))
+			again, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app)))
 			if err != nil {
 				return err
 			}
@@ -285,12 +299,12 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 // run's sessions wait on the wait event SyncRep, which no lock shows, and
 // the run makes no progress.
 
-// syncRepWaitsSQL lists the run's sessions on this database (named like
-// the asking session) waiting for a synchronous standby to confirm their
-// commit, with the server's synchronous_standby_names.
+// syncRepWaitsSQL lists the run's sessions on this database (named $1)
+// waiting for a synchronous standby to confirm their commit, with the
+// server's synchronous_standby_names.
 const syncRepWaitsSQL = `SELECT pid, current_setting('synchronous_standby_names') FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid()
-	AND application_name = current_setting('application_name')
+	AND application_name = $1
 	AND wait_event_type = 'IPC' AND wait_event = 'SyncRep'`
 
 // syncRepWatch tracks since when each session of the run has been seen
@@ -303,8 +317,8 @@ type syncRepWatch struct {
 
 // poll asks once, and returns a message when a session of the run has
 // waited longer than after (again every lockWaitRepeat while it lasts).
-func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server string, after time.Duration) (string, error) {
-	rows, err := conn.Query(ctx, syncRepWaitsSQL)
+func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server, run string, after time.Duration) (string, error) {
+	rows, err := conn.Query(ctx, syncRepWaitsSQL, run)
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -253,86 +254,133 @@ func TestTimeWaits(t *testing.T) {
 }
 
 // TestLockWatchOutlivesItsConnection: the server ends the lock watch's
-// connection (an administrator's cleanup of idle sessions named like the
-// run's); the watch goes on with a new one, and still says who blocks a
-// session of the run that waits afterwards.
+// connection (an administrator's cleanup of idle sessions); the watch
+// goes on with a new one, and still says who blocks a session of the run
+// that waits afterwards. The watch's connections are named apart from
+// the run's sessions (status lists those as the run's work), unless the
+// URL names every session itself: then the watch tells the run's by that
+// name.
 func TestLockWatchOutlivesItsConnection(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	url := pgtest.NewDB(t)
 	const app = "cutover watch test"
-	admin := pgtest.Connect(t, url)
-	if _, err := admin.Exec(ctx, `CREATE TABLE held (id int)`); err != nil {
+	for _, c := range []struct {
+		name  string
+		param string // the URL's application_name, or ""
+		run   string // the run's sessions' name
+		watch string // the watch's connections' name
+	}{
+		{name: "named by the run", run: app, watch: app + " lock watch"},
+		{name: "named by the URL", param: "nightly", run: "nightly", watch: "nightly"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			url := pgtest.NewDB(t)
+			admin := pgtest.Connect(t, url)
+			if c.param != "" {
+				url = withParam(t, url, "application_name", c.param)
+			}
+			if _, err := admin.Exec(ctx, `CREATE TABLE held (id int)`); err != nil {
+				t.Fatal(err)
+			}
+			connect := func(name string) *pgx.Conn {
+				cfg, err := pgx.ParseConfig(url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.RuntimeParams["application_name"] = name
+				c, err := pgx.ConnectConfig(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close(context.Background()) })
+				return c
+			}
+			blocker := connect("psql")
+			if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE"); err != nil {
+				t.Fatal(err)
+			}
+
+			found := make(chan string, 1)
+			h := heard{phase: "waiting", on: func(m string) {
+				select {
+				case found <- m:
+				default:
+				}
+			}}
+			s := &session{cfg: Config{Progress: h.progress, Logger: slog.New(slog.DiscardHandler)}, app: app}
+			watched := make(chan error, 1)
+			go func() { watched <- s.watchServer(ctx, "target", url, 100*time.Millisecond) }()
+
+			// The watch's connection, the only one named so yet, ended by
+			// the server while it is idle between its polls.
+			var ended int64
+			for deadline := time.Now().Add(30 * time.Second); ended == 0; {
+				if time.Now().After(deadline) {
+					t.Fatalf("no connection named %q showed in pg_stat_activity", c.watch)
+				}
+				if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+					WHERE datname = current_database() AND application_name = $1 AND state = 'idle'`, c.watch).Scan(&ended); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+
+			// A session of the run that waits for the lock only now.
+			waiter := connect(c.run)
+			waiting := make(chan error, 1)
+			go func() {
+				_, err := waiter.Exec(ctx, "SELECT count(*) FROM held")
+				waiting <- err
+			}()
+			const want = "target: the run has waited " // then how long, on what, by whom
+			select {
+			case m := <-found:
+				if !strings.HasPrefix(m, want) || !strings.Contains(m, "public.held") || !strings.Contains(m, fmt.Sprintf("pid %d", blocker.PgConn().PID())) {
+					t.Errorf("the watch said %q; want the wait on public.held, blocked by pid %d", m, blocker.PgConn().PID())
+				}
+			case err := <-watched:
+				t.Fatalf("the watch ended after the server ended its connection: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the watch said nothing of the waiting session in 30s")
+			}
+			// Named apart, the watch is not among the sessions named like
+			// the run's.
+			var named []string
+			if err := admin.QueryRow(ctx, `SELECT array_agg(application_name ORDER BY application_name) FROM pg_stat_activity
+				WHERE datname = current_database() AND application_name IN ($1, $2)`, c.run, c.watch).Scan(&named); err != nil {
+				t.Fatal(err)
+			}
+			wantNamed := []string{c.run, c.watch}
+			if c.run == c.watch {
+				wantNamed = []string{c.run, c.run}
+			}
+			slices.Sort(wantNamed)
+			if d := cmp.Diff(wantNamed, named); d != "" {
+				t.Errorf("the sessions named like the run and its watch (-want +got):\n%s", d)
+			}
+			blocker.Close(ctx)
+			if err := <-waiting; err != nil {
+				t.Errorf("the waiting session: %v", err)
+			}
+			cancel()
+			if err := <-watched; err != nil {
+				t.Errorf("the watch, cancelled: %v", err)
+			}
+		})
+	}
+}
+
+// withParam returns connURL with its query parameter name set to value.
+func withParam(t *testing.T, connURL, name, value string) string {
+	t.Helper()
+	u, err := neturl.Parse(connURL)
+	if err != nil {
 		t.Fatal(err)
 	}
-	connect := func(name string) *pgx.Conn {
-		cfg, err := pgx.ParseConfig(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.RuntimeParams["application_name"] = name
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(context.Background()) })
-		return c
-	}
-	blocker := connect("psql")
-	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE held IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-
-	found := make(chan string, 1)
-	h := heard{phase: "waiting", on: func(m string) {
-		select {
-		case found <- m:
-		default:
-		}
-	}}
-	s := &session{cfg: Config{Progress: h.progress, Logger: slog.New(slog.DiscardHandler)}, app: app}
-	watched := make(chan error, 1)
-	go func() { watched <- s.watchServer(ctx, "target", url, 100*time.Millisecond) }()
-
-	// The watch's connection, the only one named so yet, ended by the
-	// server while it is idle between its polls.
-	var ended int64
-	for deadline := time.Now().Add(30 * time.Second); ended == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the watch's connection never showed in pg_stat_activity")
-		}
-		if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = $1 AND state = 'idle'`, app).Scan(&ended); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
-	// A session of the run that waits for the lock only now.
-	waiter := connect(app)
-	waiting := make(chan error, 1)
-	go func() {
-		_, err := waiter.Exec(ctx, "SELECT count(*) FROM held")
-		waiting <- err
-	}()
-	const want = "target: the run has waited " // then how long, on what, by whom
-	select {
-	case m := <-found:
-		if !strings.HasPrefix(m, want) || !strings.Contains(m, "public.held") || !strings.Contains(m, fmt.Sprintf("pid %d", blocker.PgConn().PID())) {
-			t.Errorf("the watch said %q; want the wait on public.held, blocked by pid %d", m, blocker.PgConn().PID())
-		}
-	case err := <-watched:
-		t.Fatalf("the watch ended after the server ended its connection: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the watch said nothing of the waiting session in 30s")
-	}
-	blocker.Close(ctx)
-	if err := <-waiting; err != nil {
-		t.Errorf("the waiting session: %v", err)
-	}
-	cancel()
-	if err := <-watched; err != nil {
-		t.Errorf("the watch, cancelled: %v", err)
-	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
