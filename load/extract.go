@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
@@ -159,7 +160,7 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			var c extract.Checksum
 			var fp string
 			var same bool
-			err = s.read(gctx, &reader, false, func(r *pgx.Conn) (err error) {
+			err = s.read(gctx, &reader, false, b.String(), func(r *pgx.Conn) (err error) {
 				c, fp, same, err = s.checksum(gctx, r, snap.ID, b, rec, !stage)
 				return err
 			})
@@ -482,7 +483,7 @@ func (s *session) copyBatches(ctx context.Context, snap *extract.Snapshot, reade
 			}()
 			mid := func() error { return s.cfg.at("extract.copy:" + b.Table) }
 			var c extract.Checksum
-			err = s.read(gctx, &reader, true, func(r *pgx.Conn) (err error) {
+			err = s.read(gctx, &reader, true, b.String(), func(r *pgx.Conn) (err error) {
 				if tx != nil {
 					if err := tx.Rollback(gctx); err != nil {
 						return err
@@ -601,25 +602,47 @@ func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error)
 	return c, nil
 }
 
-// read runs f, a batch's read, with *reader, and once more with a new
-// connection in its place (reconnect) when the server had ended it: a
-// batch that failed on a source connection now ended may be read again
-// when the run goes on (ctx). A copy (copied) is read again only when it
-// failed on its source's side (extract.ReadError), before it read a row
-// or halfway: f then writes in a new transaction, the failed attempt's
-// rolled back. One that failed writing to the stage is not, as ending the
-// read ends the source connection too. *reader is the connection to put
-// back.
-func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, f func(*pgx.Conn) error) error {
-	err := f(*reader)
-	var re *extract.ReadError
-	if err == nil || ctx.Err() != nil || !(*reader).IsClosed() || copied && !errors.As(err, &re) {
-		return err
+// readAttempts is how many times a batch is read at most when the server
+// ends its source connection each time (an administrator's cleanup, a
+// network that drops connections); readBackoff is the wait before the
+// second attempt, doubled before each further one.
+const readAttempts = 3
+
+var readBackoff = 250 * time.Millisecond
+
+// read runs f, a read of batch what, with *reader, and again with a new
+// connection in its place (reconnect) while the server had ended it, up to
+// readAttempts in all, each after a wait (readBackoff): a batch that
+// failed on a source connection now ended may be read again when the run
+// goes on (ctx). A copy (copied) is read again only when it failed on its
+// source's side (extract.ReadError), before it read a row or halfway: f
+// then writes in a new transaction, the failed attempt's rolled back. One
+// that failed writing to the stage is not, as ending the read ends the
+// source connection too. Each new attempt is logged as a warning. *reader
+// is the connection to put back.
+func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, what string, f func(*pgx.Conn) error) error {
+	wait := readBackoff
+	for attempt := 1; ; attempt++ {
+		err := f(*reader)
+		var re *extract.ReadError
+		if err == nil || ctx.Err() != nil || !(*reader).IsClosed() || copied && !errors.As(err, &re) {
+			return err
+		}
+		if attempt == readAttempts {
+			return fmt.Errorf("the source server ended the connection of each of %d attempts: %w", readAttempts, err)
+		}
+		s.cfg.Logger.Warn("the source server ended the connection reading a batch; reading it again",
+			"batch", what, "attempt", attempt+1, "of", readAttempts, "after", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+		if *reader, err = s.reconnect(ctx, *reader); err != nil {
+			return err
+		}
 	}
-	if *reader, err = s.reconnect(ctx, *reader); err != nil {
-		return err
-	}
-	return f(*reader)
 }
 
 // stageAll copies the source tables the run reads (all, or those of

@@ -155,7 +155,7 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 				if err != nil {
 					return &StepError{Table: b.Table, Batch: b.No, Err: fmt.Errorf("fingerprint %s: %w", b, err)}
 				}
-				if err = s.read(gctx, &reader, false, func(r *pgx.Conn) (err error) {
+				if err = s.read(gctx, &reader, false, b.String(), func(r *pgx.Conn) (err error) {
 					fp, err = extract.FingerprintBatch(gctx, r, snap.ID, b)
 					return err
 				}); err != nil {

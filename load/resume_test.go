@@ -491,8 +491,11 @@ func TestRunReplacesASourceConnectionTheServerClosed(t *testing.T) {
 // TestRunReadsAgainACopyItsSourceConnectionLostHalfway: a batch whose
 // source connection the server ends in the middle of its copy is read
 // again on a new connection, its stage rows written in a new
-// transaction: the run finishes, and its target is the one an
-// uninterrupted run of the same source leaves (no row staged twice).
+// transaction, up to readAttempts times, each new attempt said as a
+// warning: the run finishes, and its target is the one an uninterrupted
+// run of the same source leaves (no row staged twice). A batch whose
+// every attempt loses its connection fails the run, saying so, and the
+// re-run finishes the job.
 func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -515,43 +518,73 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dst := testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	var attempts, ended int64
-	var endErr error
-	SetHook(&cfg, func(p string) error {
-		if p != "extract.copy:plan_templates" {
-			return nil
-		}
-		if atomic.AddInt64(&attempts, 1) == 1 {
-			endErr = withConn(ctx, src, func(c *pgx.Conn) error {
+	// lose returns a config for dst whose run has the server end the
+	// source connection of plan_templates' first ended copies, counting
+	// the copies begun (attempts) and logging to log.
+	lose := func(dst string, ended int64, attempts *int64, log *strings.Builder) Config {
+		cfg := rerunConfig(src, dst)
+		cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		SetHook(&cfg, func(p string) error {
+			if p != "extract.copy:plan_templates" || atomic.AddInt64(attempts, 1) > ended {
+				return nil
+			}
+			var n int64
+			if err := withConn(ctx, src, func(c *pgx.Conn) error {
 				return c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 					WHERE datname = current_database() AND application_name = 'cutover run' AND state = 'active'
-						AND query LIKE 'COPY (SELECT %plan_templates%'`).Scan(&ended)
-			})
-		}
-		return nil
-	})
-	sum, err := Run(ctx, cfg)
-	if endErr != nil || ended != 1 {
-		t.Fatalf("ended %d source connections copying plan_templates (%v); want 1", ended, endErr)
+						AND query LIKE 'COPY (SELECT %plan_templates%'`).Scan(&n)
+			}); err != nil || n != 1 {
+				return fmt.Errorf("ended %d source connections copying plan_templates (%v); want 1", n, err)
+			}
+			return nil
+		})
+		return cfg
 	}
+
+	dst := testkit.MigratedTarget(t)
+	var attempts int64
+	var log strings.Builder
+	sum, err := Run(ctx, lose(dst, readAttempts-1, &attempts, &log))
 	if err != nil {
-		t.Fatalf("run whose source connection was ended halfway through a copy: %v", err)
+		t.Fatalf("run whose source connection was ended halfway through a copy, %d times: %v", readAttempts-1, err)
 	}
-	if attempts != 2 {
-		t.Errorf("plan_templates' copy began %d times; want 2 (the lost one and one more)", attempts)
+	if attempts != readAttempts {
+		t.Errorf("plan_templates' copy began %d times; want %d (the lost ones and one more)", attempts, readAttempts)
+	}
+	for a := 2; a <= readAttempts; a++ {
+		if w := fmt.Sprintf("attempt=%d of=%d", a, readAttempts); !strings.Contains(log.String(), w) {
+			t.Errorf("the run's warnings do not say %q:\n%s", w, log.String())
+		}
 	}
 	if !sum.OK() {
 		t.Errorf("conservation law fails: %+v", sum.Tables)
 	}
 	testkit.SameAs(t, want, dst)
 
+	// Every attempt lost: the run fails on that batch, and the re-run
+	// leaves what an uninterrupted run does.
+	lost := testkit.MigratedTarget(t)
+	attempts = 0
+	log.Reset()
+	_, err = Run(ctx, lose(lost, readAttempts, &attempts, &log))
+	var step *StepError
+	if !errors.As(err, &step) || step.Table != "plan_templates" ||
+		!strings.Contains(err.Error(), fmt.Sprintf("ended the connection of each of %d attempts", readAttempts)) {
+		t.Errorf("run whose every copy of a batch lost its connection: %v; want a StepError of plan_templates saying %d attempts", err, readAttempts)
+	}
+	if attempts != readAttempts {
+		t.Errorf("plan_templates' copy began %d times; want %d", attempts, readAttempts)
+	}
+	if _, err := Run(ctx, rerunConfig(src, lost)); err != nil {
+		t.Fatalf("re-run after the lost batch: %v", err)
+	}
+	testkit.SameAs(t, want, lost)
+
 	// A copy that failed on the target's side (here, once, as a stage
 	// write can) is not read again: ending its read ended its source
 	// connection too, but the cause is the target's.
 	failed := testkit.MigratedTarget(t)
-	cfg = rerunConfig(src, failed)
+	cfg := rerunConfig(src, failed)
 	attempts = 0
 	writeFailed := errors.New("stage write failed")
 	SetHook(&cfg, func(p string) error {
