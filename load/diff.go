@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -111,6 +112,17 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err := checkSchema(ctx, cfg.TargetURL); err != nil {
 		return nil, s.explainSchemaError(ctx, err)
 	}
+	// One dry run at a time: they share the scratch schema.
+	if err := takeDryRunLock(ctx, s.target); err != nil {
+		return nil, err
+	}
+	defer s.target.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrations.DryRunLockID))
+	// The runs recorded before it looks: a later one worked on the target
+	// while it compared (runDuring).
+	lastRun, err := lastRunID(ctx, s.target)
+	if err != nil {
+		return nil, err
+	}
 	if err := migrations.WorkingRun(ctx, s.target); err != nil {
 		return nil, err // what a run is rewriting cannot be compared
 	}
@@ -179,13 +191,90 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 		d.Space = space() // before the stage is dropped
 		d.Standby = s.standby
 	}
-	if err != nil || !recorded {
-		return d, err
+	if err == nil && recorded {
+		d.LeftAlone, err = s.leftAlone(ctx, d.Targets)
 	}
-	if d.LeftAlone, err = s.leftAlone(ctx, d.Targets); err != nil {
+	if err == nil {
+		err = runDuring(ctx, s.target, lastRun)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// takeDryRunLock takes the dry-run lock on the target for the session of
+// conn, or returns a *migrations.DryRunningError naming the dry run that
+// holds it.
+func takeDryRunLock(ctx context.Context, conn *pgx.Conn) error {
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(migrations.DryRunLockID)).Scan(&got); err != nil {
+		return fmt.Errorf("take the dry-run lock: %w", err)
+	}
+	if got {
+		return nil
+	}
+	holder, err := migrations.DryRunHolder(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if holder == nil { // it finished in between
+		return takeDryRunLock(ctx, conn)
+	}
+	return holder
+}
+
+// lastRunID returns the id of the newest run recorded on the target, 0
+// when none is (or no run ever recorded one).
+func lastRunID(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var recorded bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&recorded); err != nil || !recorded {
+		return 0, err
+	}
+	var id int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM `+bk+`.runs`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read the runs: %w", err)
+	}
+	return id, nil
+}
+
+// RunDuringDryRunError reports that a run worked on the target while a dry
+// run compared it: the comparison mixes the target before and during that
+// run, so the dry run reports nothing.
+type RunDuringDryRunError struct{ *migrations.RunningError }
+
+func (e *RunDuringDryRunError) Error() string {
+	what := "a cutover run"
+	if e.RunID != 0 {
+		what = fmt.Sprintf("cutover run %d (pid %d on %s, started %s)", e.RunID, e.PID, e.Host, e.StartedAt.UTC().Format(time.RFC3339))
+	}
+	return what + " worked on this target while the dry run compared it, so what it compared mixes the target before and during that run: " +
+		"run the dry run again once that run has finished (nothing was written)"
+}
+
+// runDuring returns a *RunDuringDryRunError when a run holds the run lock
+// now, or was recorded after run lastRun.
+func runDuring(ctx context.Context, conn *pgx.Conn, lastRun int64) error {
+	if held, err := migrations.RunLockHeld(ctx, conn); err != nil || held {
+		if err != nil {
+			return err
+		}
+		return &RunDuringDryRunError{migrations.RunningRecord(ctx, conn)}
+	}
+	var recorded bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&recorded); err != nil || !recorded {
+		return err
+	}
+	re := &migrations.RunningError{}
+	err := conn.QueryRow(ctx, `SELECT id, host, pid, started_at FROM `+bk+`.runs WHERE id > $1 ORDER BY id LIMIT 1`, lastRun).
+		Scan(&re.RunID, &re.Host, &re.PID, &re.StartedAt)
+	switch {
+	case err == nil:
+		return &RunDuringDryRunError{re}
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	}
+	return fmt.Errorf("read the runs: %w", err)
 }
 
 // recordsInputs reports whether the target's bookkeeping records any

@@ -13,14 +13,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/mappings"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // dryrunSource returns a fresh copy of the generated legacy database: v21
@@ -230,4 +234,100 @@ func lookupMapping(name string) (mappings.Mapping, bool) {
 		}
 	}
 	return mappings.Mapping{}, false
+}
+
+// TestDryRunsTakeTurns: dry runs share one scratch schema in the target.
+// A second dry run started while one works refuses, naming it, and
+// touches nothing of it: the first finishes with the figures of a dry run
+// alone. Status names the working dry run. A run may start while a dry
+// run works; that dry run then fails, naming the run, as what it compared
+// changed under it.
+func TestDryRunsTakeTurns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := testkit.MigratedTarget(t)
+	cfg := Config{SourceURL: dryrunSource(t), TargetURL: dst, MaxRejects: -1, Workers: 2}
+	alone, err := DryRun(ctx, cfg, 3)
+	if err != nil {
+		t.Fatalf("dry run alone: %v", err)
+	}
+	admin := pgtest.Connect(t, dst)
+
+	// paused runs a dry run that waits at its first decision while
+	// meanwhile runs, and returns its result.
+	paused := func(meanwhile func(holder int)) (*Diff, error) {
+		c := cfg
+		reached, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		SetHook(&c, func(p string) error {
+			if strings.HasPrefix(p, "decide:") {
+				once.Do(func() { close(reached); <-release })
+			}
+			return nil
+		})
+		type result struct {
+			d   *Diff
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			d, err := DryRun(ctx, c, 3)
+			done <- result{d, err}
+		}()
+		select {
+		case <-reached:
+		case r := <-done:
+			t.Fatalf("the dry run ended before its first decision: %v", r.err)
+		}
+		holder, err := migrations.DryRunHolder(ctx, admin)
+		if err != nil || holder == nil {
+			t.Errorf("the dry-run lock's holder while a dry run works: %v, %v; want its session", holder, err)
+		}
+		pid := 0
+		if holder != nil {
+			pid = holder.PID
+		}
+		meanwhile(pid)
+		close(release)
+		r := <-done
+		return r.d, r.err
+	}
+
+	first, err := paused(func(holder int) {
+		var dr *migrations.DryRunningError
+		if _, err := DryRun(ctx, cfg, 3); !errors.As(err, &dr) || dr.PID != holder || !strings.Contains(err.Error(), "nothing was written") {
+			t.Errorf("a second dry run while one works: %v; want a *migrations.DryRunningError naming pid %d", err, holder)
+		}
+		rep, err := Status(ctx, Config{TargetURL: dst})
+		if err != nil || rep.DryRun == nil || rep.DryRun.PID != holder {
+			t.Errorf("status while a dry run works: %+v, %v; want it named, pid %d", rep, err, holder)
+		}
+	})
+	if err != nil {
+		t.Fatalf("the dry run a second one tried to join: %v", err)
+	}
+	if d := cmp.Diff(alone.Targets, first.Targets, cmp.AllowUnexported(TableDiff{})); d != "" {
+		t.Errorf("the dry run a second one tried to join predicts otherwise than one alone (-alone +joined):\n%s", d)
+	}
+	if d := cmp.Diff(alone.Tables, first.Tables); d != "" {
+		t.Errorf("the dry run a second one tried to join previews otherwise than one alone (-alone +joined):\n%s", d)
+	}
+	if rep, err := Status(ctx, Config{TargetURL: dst}); err != nil || rep.DryRun != nil {
+		t.Errorf("status after the dry run: %+v, %v; want no dry run named", rep, err)
+	}
+
+	var sum *Summary
+	_, err = paused(func(int) {
+		var rerr error
+		if sum, rerr = Run(ctx, cfg); rerr != nil {
+			t.Fatalf("a run while a dry run works: %v", rerr)
+		}
+	})
+	var during *RunDuringDryRunError
+	if !errors.As(err, &during) || during.RunID != sum.RunID || !strings.Contains(err.Error(), "run the dry run again") {
+		t.Errorf("a dry run during which a run worked: %v; want a *RunDuringDryRunError naming run %d", err, sum.RunID)
+	}
+	if _, err := DryRun(ctx, cfg, 3); err != nil {
+		t.Errorf("a dry run after the run: %v", err)
+	}
 }

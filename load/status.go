@@ -32,6 +32,10 @@ type StatusReport struct {
 	// sessions the reading role may see (its own, or all with
 	// pg_read_all_stats) are listed.
 	Working []SessionActivity
+	// DryRun names the dry run working on the target (it holds the
+	// dry-run lock), or is nil: a run may start meanwhile, and that dry
+	// run then fails.
+	DryRun *migrations.DryRunningError
 	// Runs are the last runs, newest first.
 	Runs []RunInfo
 	// Tables are the legacy tables, by name.
@@ -181,6 +185,9 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 	defer target.Close(context.WithoutCancel(ctx))
 	rep := &StatusReport{}
 	if err := target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&rep.Bookkeeping); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if rep.DryRun, err = migrations.DryRunHolder(ctx, target); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	recs := map[string]batchRecord{}

@@ -2,6 +2,7 @@ package migrations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,14 +76,71 @@ type Queryer interface {
 // RunLockHolder returns the server process id of the session that holds
 // the run lock on q's database, or 0 when none does.
 func RunLockHolder(ctx context.Context, q Queryer) (int, error) {
-	var pid int
-	if err := q.QueryRow(ctx, `SELECT coalesce((SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1), 0)`,
-		int64(RunLockID>>32), int64(RunLockID&0xffffffff)).Scan(&pid); err != nil {
+	pid, err := lockHolder(ctx, q, RunLockID)
+	if err != nil {
 		return 0, fmt.Errorf("read the run lock: %w", err)
 	}
 	return pid, nil
+}
+
+// lockHolder returns the server process id of the session that holds the
+// advisory lock id (taken with a bigint key) on q's database, or 0.
+func lockHolder(ctx context.Context, q Queryer, id int64) (int, error) {
+	var pid int
+	err := q.QueryRow(ctx, `SELECT coalesce((SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1), 0)`,
+		id>>32, id&0xffffffff).Scan(&pid)
+	return pid, err
+}
+
+// DryRunLockID is the advisory lock a dry run holds on the target for its
+// whole duration, in its first session: dry runs share one scratch schema
+// (load.DryRunStage), so two at once would fill, and drop, each other's
+// tables. Runs do not take it: a run may start while a dry run works, and
+// the dry run then fails (load.RunDuringDryRunError).
+const DryRunLockID = 7_401_100_003
+
+// DryRunningError reports that a dry run holds the target's dry-run lock:
+// a second dry run refuses to start.
+type DryRunningError struct {
+	PID int
+	// Client is the address its session connected from ("" for a unix
+	// socket, or when the reading role may not see it).
+	Client string
+	// Since is when its session connected (zero when not visible).
+	Since time.Time
+}
+
+func (e *DryRunningError) Error() string {
+	who := fmt.Sprintf("pid %d", e.PID)
+	if e.Client != "" {
+		who += " from " + e.Client
+	}
+	if !e.Since.IsZero() {
+		who += ", connected " + e.Since.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("another cutover dry run (%s) is working on this target, in the scratch schema dry runs share: "+
+		"wait for it to finish, or end it (SELECT pg_terminate_backend(%d)); nothing was written", who, e.PID)
+}
+
+// DryRunHolder returns a *DryRunningError naming the session that holds
+// the dry-run lock on q's database, or nil when none does.
+func DryRunHolder(ctx context.Context, q Queryer) (*DryRunningError, error) {
+	pid, err := lockHolder(ctx, q, DryRunLockID)
+	if err != nil || pid == 0 {
+		return nil, err
+	}
+	e := &DryRunningError{PID: pid}
+	var since *time.Time
+	if err := q.QueryRow(ctx, `SELECT coalesce(host(client_addr), ''), backend_start FROM pg_stat_activity WHERE pid = $1`, pid).
+		Scan(&e.Client, &since); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read the dry run's session: %w", err)
+	}
+	if since != nil {
+		e.Since = *since
+	}
+	return e, nil
 }
 
 // RunLockHeld reports whether a session holds the run lock on q's

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
 )
 
 func statusCommand() *cli.Command {
@@ -43,6 +44,7 @@ func statusCommand() *cli.Command {
 func printStatus(w io.Writer, r *load.StatusReport) {
 	if !r.Bookkeeping {
 		fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
+		printDryRun(w, r.DryRun)
 		return
 	}
 	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
@@ -108,6 +110,23 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	}
 	fmt.Fprintf(w, "\nNEXT RUN\n  %s\n", r.Next.Message)
 	printWorking(w, r.Working)
+	printDryRun(w, r.DryRun)
+}
+
+// printDryRun says that a dry run works on the target, when one does.
+func printDryRun(w io.Writer, d *migrations.DryRunningError) {
+	if d == nil {
+		return
+	}
+	who := fmt.Sprintf("pid %d", d.PID)
+	if d.Client != "" {
+		who += " from " + d.Client
+	}
+	if !d.Since.IsZero() {
+		who += ", connected " + d.Since.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	fmt.Fprintf(w, "\nDRY RUN\n  a dry run (%s) is working on this target, in the scratch schema %s; "+
+		"a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)\n", who, load.DryRunStage)
 }
 
 // printWorking lists what the sessions of a working run are busy with.

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
 )
 
 // TestPrintWorking: status lists what a working run's sessions are busy
@@ -32,5 +33,34 @@ WORKING (the run's busy sessions on the target, the longest busy first)
 	printWorking(&buf, nil)
 	if buf.Len() != 0 {
 		t.Errorf("status with no busy session printed %q", buf.String())
+	}
+}
+
+// TestPrintDryRun: status says that a dry run works on the target, who it
+// is (what the reading role may see of its session), and what that means
+// for a run; with no dry run it says nothing of one.
+func TestPrintDryRun(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dry  *migrations.DryRunningError
+		want string
+	}{
+		{"none", nil, ""},
+		{"visible", &migrations.DryRunningError{PID: 777, Client: "10.0.0.8", Since: time.Date(2026, 12, 6, 3, 50, 7, 0, time.UTC)}, `
+DRY RUN
+  a dry run (pid 777 from 10.0.0.8, connected 2026-12-06 03:50:07Z) is working on this target, in the scratch schema cutover_dryrun; a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)
+`},
+		{"another role's", &migrations.DryRunningError{PID: 778}, `
+DRY RUN
+  a dry run (pid 778) is working on this target, in the scratch schema cutover_dryrun; a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			printDryRun(&buf, c.dry)
+			if d := cmp.Diff(c.want, buf.String()); d != "" {
+				t.Errorf("status of a dry run (-want +got):\n%s", d)
+			}
+		})
 	}
 }
