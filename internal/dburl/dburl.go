@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
@@ -98,7 +99,26 @@ func (e *Error) Error() string {
 	if hint := wrongURL[sqlState(e.Err)]; hint != "" {
 		msg += " (" + hint + ")"
 	}
+	if hint := unreachable(e.Err); hint != "" {
+		msg += " (" + hint + ")"
+	}
 	return msg
+}
+
+// unreachable says what to check when err is a failure to reach any
+// server at the URL's address, "" otherwise. Unlike wrongURL's, these can
+// pass (a server that restarts), so they do not make WrongURL true.
+func unreachable(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "no such host: check the URL's host name"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing accepts connections at that address: check the URL's host and port, and that the server runs (pg_isready -h HOST -p PORT)"
+	case errors.Is(err, syscall.ENOENT):
+		return "no server listens on that socket: check the URL's host (the socket's directory) and port, and that the server runs (pg_isready -h DIR -p PORT)"
+	}
+	return ""
 }
 
 // wrongURL says what to check of a URL for each SQLSTATE with which a

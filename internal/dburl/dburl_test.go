@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -380,5 +381,51 @@ func TestExplainLimits(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnreachableServerHints: a URL whose address no server answers at (a
+// TCP port nothing listens on, a socket directory without the port's
+// socket, a host name that does not resolve) fails with what to check;
+// a server that answers needs no such hint, nor do other errors.
+func TestUnreachableServerHints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	for _, c := range []struct {
+		name, url, want string
+	}{
+		{"a TCP port nothing listens on", fmt.Sprintf("postgres://u:pw@127.0.0.1:%d/app?connect_timeout=5&sslmode=disable", closedPort),
+			"(nothing accepts connections at that address: check the URL's host and port, and that the server runs (pg_isready -h HOST -p PORT))"},
+		{"a socket directory without the port's socket", fmt.Sprintf("postgres://u:pw@/app?host=%s&port=%d", t.TempDir(), closedPort),
+			"(no server listens on that socket: check the URL's host (the socket's directory) and port, and that the server runs (pg_isready -h DIR -p PORT))"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := dburl.Connect(ctx, "source", c.url)
+			if err == nil {
+				conn.Close(ctx)
+				t.Fatal("connected")
+			}
+			if !strings.HasSuffix(err.Error(), c.want) {
+				t.Errorf("error %q\nwant it to end with %q", err, c.want)
+			}
+			if dburl.WrongURL(err) {
+				t.Errorf("WrongURL(%v) = true; a server may come up there", err)
+			}
+		})
+	}
+	notFound := &dburl.Error{Role: "source", Server: "u@db.invalid:5432/app", Err: fmt.Errorf("dial error: %w", &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "db.invalid", IsNotFound: true}})}
+	if got, want := notFound.Error(), "(no such host: check the URL's host name)"; !strings.HasSuffix(got, want) {
+		t.Errorf("error %q\nwant it to end with %q", got, want)
+	}
+	other := &dburl.Error{Role: "source", Server: "u@db:5432/app", Err: errors.New("server error: FATAL: the database system is starting up (SQLSTATE 57P03)")}
+	if got := other.Error(); strings.Contains(got, "check the URL") {
+		t.Errorf("a server that answers got an address hint: %q", got)
 	}
 }
