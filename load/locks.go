@@ -228,7 +228,8 @@ func watchName(app string) string { return app + " lock watch" }
 // connection (an administrator's cleanup of idle sessions), it goes on
 // with a new one; any other error ends it.
 func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
-	conn, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app)))
+	connect := func() (*pgx.Conn, error) { return dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app))) }
+	conn, err := connect()
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			if ctx.Err() != nil || !conn.IsClosed() {
 				return err
 			}
-			again, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app)))
+			again, err := connect()
 			if err != nil {
 				return err
 			}
