@@ -101,7 +101,10 @@ func (s *Source) Table(name string) *Table {
 type UnknownTableError struct{ Table string }
 
 func (e *UnknownTableError) Error() string {
-	return fmt.Sprintf("source table %q is not a known legacy or drift table: no mapping knows it (nothing was written)", e.Table)
+	t := pgx.Identifier{e.Table}.Sanitize()
+	return fmt.Sprintf("source table %q is not a known legacy or drift table: no mapping knows it; "+
+		"if it is not the application's (a backup, a copy made by hand), move it out of schema public, the only one the cutover reads, "+
+		"on the legacy database (CREATE SCHEMA attic; ALTER TABLE public.%s SET SCHEMA attic): its rows stay there (nothing was written)", e.Table, t)
 }
 
 // ShapeError reports a known table whose columns match none of its known

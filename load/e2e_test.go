@@ -654,7 +654,7 @@ func TestRefusesUnknownSource(t *testing.T) {
 		name, ddl string
 		want      []string
 	}{
-		{"unknown table", `CREATE TABLE public.mystery (id int PRIMARY KEY, note text)`, []string{`"mystery"`}},
+		{"unknown table", `CREATE TABLE public.mystery (id int PRIMARY KEY, note text)`, []string{`"mystery"`, `ALTER TABLE public."mystery" SET SCHEMA attic`}},
 		{"altered shape", `ALTER TABLE public.habits ADD COLUMN colour2 text`, []string{`"habits"`, "colour2"}},
 		{"retyped column", `ALTER TABLE public.books ALTER COLUMN rating TYPE bigint`, []string{`"books"`, "rating"}},
 		{"empty database", `DROP SCHEMA public CASCADE; CREATE SCHEMA public`, []string{"none of the legacy tables in schema public: is it the legacy database?"}},
@@ -694,6 +694,40 @@ func TestRefusesUnknownSource(t *testing.T) {
 				t.Error("the refused run created bookkeeping in the target")
 			}
 		})
+	}
+}
+
+// TestTablesOutsidePublicAreNotRead: what the refusal of an unknown table
+// advises holds: a table moved out of schema public (a backup the
+// operator keeps) is neither read nor refused, and the run accounts for
+// every legacy row of public.
+func TestTablesOutsidePublicAreNotRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := legacyDB(t, "v21", false), testkit.MigratedTarget(t)
+	conn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.users_backup AS SELECT * FROM public.users;
+		CREATE SCHEMA attic; ALTER TABLE public.users_backup SET SCHEMA attic`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	sum, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
+	if err != nil {
+		t.Fatalf("run beside a table in another schema: %v", err)
+	}
+	if !sum.OK() {
+		t.Errorf("conservation law fails: %+v", sum.Tables)
+	}
+	for _, r := range sum.Tables {
+		if strings.Contains(r.Mapping, "users_backup") {
+			t.Errorf("the run read attic.users_backup: %+v", r)
+		}
+	}
+	if n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions WHERE legacy_table LIKE '%backup%'`); n != 0 {
+		t.Errorf("%d ledger rows of attic.users_backup", n)
 	}
 }
 
