@@ -113,23 +113,32 @@ type DryRunningError struct {
 }
 
 func (e *DryRunningError) Error() string {
+	return fmt.Sprintf("another cutover dry run (%s) is working on this target, in the scratch schema dry runs share: "+
+		"wait for it to finish, or end it (SELECT pg_terminate_backend(%d)); nothing was written", e.Who(time.RFC3339), e.PID)
+}
+
+// Who names the dry run's session as much as the reading role may see:
+// "pid 81234 from 10.0.0.8, connected …", its time in UTC by layout.
+func (e *DryRunningError) Who(layout string) string {
 	who := fmt.Sprintf("pid %d", e.PID)
 	if e.Client != "" {
 		who += " from " + e.Client
 	}
 	if !e.Since.IsZero() {
-		who += ", connected " + e.Since.UTC().Format(time.RFC3339)
+		who += ", connected " + e.Since.UTC().Format(layout)
 	}
-	return fmt.Sprintf("another cutover dry run (%s) is working on this target, in the scratch schema dry runs share: "+
-		"wait for it to finish, or end it (SELECT pg_terminate_backend(%d)); nothing was written", who, e.PID)
+	return who
 }
 
 // DryRunHolder returns a *DryRunningError naming the session that holds
 // the dry-run lock on q's database, or nil when none does.
 func DryRunHolder(ctx context.Context, q Queryer) (*DryRunningError, error) {
 	pid, err := lockHolder(ctx, q, DryRunLockID)
-	if err != nil || pid == 0 {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("read the dry-run lock: %w", err)
+	}
+	if pid == 0 {
+		return nil, nil
 	}
 	e := &DryRunningError{PID: pid}
 	var since *time.Time

@@ -118,15 +118,9 @@ func printDryRun(w io.Writer, d *migrations.DryRunningError) {
 	if d == nil {
 		return
 	}
-	who := fmt.Sprintf("pid %d", d.PID)
-	if d.Client != "" {
-		who += " from " + d.Client
-	}
-	if !d.Since.IsZero() {
-		who += ", connected " + d.Since.UTC().Format("2006-01-02 15:04:05Z")
-	}
 	fmt.Fprintf(w, "\nDRY RUN\n  a dry run (%s) is working on this target, in the scratch schema %s; "+
-		"a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)\n", who, load.DryRunStage)
+		"a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)\n",
+		d.Who("2006-01-02 15:04:05Z"), load.DryRunStage)
 }
 
 // printWorking lists what the sessions of a working run are busy with.
