@@ -667,17 +667,9 @@ func TestRefusesUnknownSource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src, dst := legacyDB(t, "v21", false), testkit.MigratedTarget(t)
-			conn, err := pgx.Connect(ctx, src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.Exec(ctx, tt.ddl); err != nil {
-				t.Fatal(err)
-			}
-			conn.Close(ctx)
+			src, dst := alteredLegacy(t, tt.ddl), testkit.MigratedTarget(t)
 			before := tableChecksums(t, ctx, dst)
-			_, err = load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
+			_, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
 			var de *extract.DetectError
 			if !errors.As(err, &de) {
 				t.Fatalf("want a DetectError, got %v", err)
@@ -697,6 +689,23 @@ func TestRefusesUnknownSource(t *testing.T) {
 	}
 }
 
+// alteredLegacy returns a new v21 legacy database (without the drift
+// tables) on which ddl has run.
+func alteredLegacy(t *testing.T, ddl string) string {
+	t.Helper()
+	ctx := context.Background()
+	src := legacyDB(t, "v21", false)
+	conn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, ddl); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 // TestTablesOutsidePublicAreNotRead: what the refusal of an unknown table
 // advises holds: a table moved out of schema public (a backup the
 // operator keeps) is neither read nor refused, and the run accounts for
@@ -704,16 +713,9 @@ func TestRefusesUnknownSource(t *testing.T) {
 func TestTablesOutsidePublicAreNotRead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := legacyDB(t, "v21", false), testkit.MigratedTarget(t)
-	conn, err := pgx.Connect(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `CREATE TABLE public.users_backup AS SELECT * FROM public.users;
-		CREATE SCHEMA attic; ALTER TABLE public.users_backup SET SCHEMA attic`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	src := alteredLegacy(t, `CREATE TABLE public.users_backup AS SELECT * FROM public.users;
+		CREATE SCHEMA attic; ALTER TABLE public.users_backup SET SCHEMA attic`)
+	dst := testkit.MigratedTarget(t)
 	sum, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1})
 	if err != nil {
 		t.Fatalf("run beside a table in another schema: %v", err)
