@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -317,10 +318,21 @@ func TestDryRunsTakeTurns(t *testing.T) {
 	}
 
 	var sum *Summary
-	_, err = paused(func(int) {
+	_, err = paused(func(holder int) {
+		c := cfg
+		var said []string
+		c.Progress = func(e Event) {
+			if e.Phase == "start" {
+				said = append(said, e.Message)
+			}
+		}
 		var rerr error
-		if sum, rerr = Run(ctx, cfg); rerr != nil {
+		if sum, rerr = Run(ctx, c); rerr != nil {
 			t.Fatalf("a run while a dry run works: %v", rerr)
+		}
+		want := fmt.Sprintf("a dry run (pid %d", holder)
+		if !slices.ContainsFunc(said, func(m string) bool { return strings.HasPrefix(m, want) && strings.Contains(m, "will fail") }) {
+			t.Errorf("the run, started while a dry run works, said %q; want %q…", said, want)
 		}
 	})
 	var during *RunDuringDryRunError

@@ -291,6 +291,14 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
 		return nil, err
 	}
+	// A dry run working on the target shares its CPUs, and fails once it
+	// sees the run (RunDuringDryRunError): said, so that neither surprises.
+	if dry, err := migrations.DryRunHolder(ctx, s.target); err != nil {
+		return nil, err
+	} else if dry != nil {
+		s.cfg.Progress(Event{Phase: "start", Message: fmt.Sprintf("a dry run (%s) is working on this target: the run goes on, "+
+			"and that dry run will fail, as the run changes what it compares", dry.Who(time.RFC3339))})
+	}
 	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
 	defer space()
 
