@@ -110,12 +110,19 @@ func (e *Error) Error() string {
 // pass (a server that restarts), so they do not make WrongURL true.
 func unreachable(err error) string {
 	var dns *net.DNSError
-	switch {
-	case errors.As(err, &dns) && dns.IsNotFound:
+	if errors.As(err, &dns) && dns.IsNotFound {
 		return "no such host: check the URL's host name"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	}
+	// Only the dial's own errors: a missing file elsewhere (a client
+	// certificate, say) is no missing socket.
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return ""
+	}
+	switch {
+	case errors.Is(op.Err, syscall.ECONNREFUSED):
 		return "nothing accepts connections at that address: check the URL's host and port, and that the server runs (pg_isready -h HOST -p PORT)"
-	case errors.Is(err, syscall.ENOENT):
+	case errors.Is(op.Err, syscall.ENOENT):
 		return "no server listens on that socket: check the URL's host (the socket's directory) and port, and that the server runs (pg_isready -h DIR -p PORT)"
 	}
 	return ""

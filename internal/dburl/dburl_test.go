@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -424,8 +425,13 @@ func TestUnreachableServerHints(t *testing.T) {
 	if got, want := notFound.Error(), "(no such host: check the URL's host name)"; !strings.HasSuffix(got, want) {
 		t.Errorf("error %q\nwant it to end with %q", got, want)
 	}
-	other := &dburl.Error{Role: "source", Server: "u@db:5432/app", Err: errors.New("server error: FATAL: the database system is starting up (SQLSTATE 57P03)")}
-	if got := other.Error(); strings.Contains(got, "check the URL") {
-		t.Errorf("a server that answers got an address hint: %q", got)
+	for _, other := range []error{
+		errors.New("server error: FATAL: the database system is starting up (SQLSTATE 57P03)"),
+		fmt.Errorf("tls error: %w", &os.PathError{Op: "open", Path: "/root/.postgresql/postgresql.crt", Err: syscall.ENOENT}),
+	} {
+		e := &dburl.Error{Role: "source", Server: "u@db:5432/app", Err: other}
+		if got := e.Error(); strings.Contains(got, "check the URL") {
+			t.Errorf("a failure other than the dial's got an address hint: %q", got)
+		}
 	}
 }
