@@ -294,7 +294,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	// A dry run working on the target shares its CPUs, and fails once it
 	// sees the run (RunDuringDryRunError): said, so that neither surprises.
 	if dry, err := migrations.DryRunHolder(ctx, s.target); err != nil {
-		return nil, err
+		s.cfg.Logger.Debug("could not look for a dry run working on the target", "err", err)
 	} else if dry != nil {
 		s.cfg.Progress(Event{Phase: "start", Message: fmt.Sprintf("a dry run (%s) is working on this target: the run goes on, "+
 			"and that dry run will fail, as the run changes what it compares", dry.Who(time.RFC3339))})
