@@ -259,6 +259,11 @@ func TestDryRunsTakeTurns(t *testing.T) {
 	paused := func(meanwhile func(holder int)) (*Diff, error) {
 		c := cfg
 		reached, release := make(chan struct{}), make(chan struct{})
+		// Released on every way out, a failing check's too: else the
+		// dry run waits in its hook for good, holding its connections.
+		var released sync.Once
+		unpause := func() { released.Do(func() { close(release) }) }
+		defer unpause()
 		var once sync.Once
 		SetHook(&c, func(p string) error {
 			if strings.HasPrefix(p, "decide:") {
@@ -289,7 +294,7 @@ func TestDryRunsTakeTurns(t *testing.T) {
 			pid = holder.PID
 		}
 		meanwhile(pid)
-		close(release)
+		unpause()
 		r := <-done
 		return r.d, r.err
 	}
