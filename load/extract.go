@@ -635,7 +635,9 @@ func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, what
 			"batch", what, "attempt", attempt+1, "of", readAttempts, "after", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			return err
+			// Cancelled (Ctrl-C) while it waited: the run is interrupted,
+			// not failed in this batch.
+			return fmt.Errorf("%w (waiting to read %s again, whose source connection the server had ended: %v)", ctx.Err(), what, err)
 		case <-time.After(wait):
 		}
 		wait *= 2

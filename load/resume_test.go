@@ -519,8 +519,8 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 	}
 
 	// lose returns a config for dst whose run has the server end the
-	// source connection of plan_templates' first ended copies, counting
-	// the copies begun (attempts) and logging to log.
+	// source connections of the first `ended` copies of plan_templates,
+	// counting the copies begun (attempts) and logging warnings to log.
 	lose := func(dst string, ended int64, attempts *int64, log *strings.Builder) Config {
 		cfg := rerunConfig(src, dst)
 		cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -580,11 +580,27 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 	}
 	testkit.SameAs(t, want, lost)
 
+	// Cancelled (Ctrl-C) while it waits to read a lost batch again: the
+	// run is recorded as interrupted, not as failed in that batch.
+	cancelled := testkit.MigratedTarget(t)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	attempts = 0
+	cfg := lose(cancelled, 1, &attempts, &log)
+	cfg.Logger = slog.New(cancelOnWarn{cancel})
+	cfg.Workers = 1 // no other batch's cancelled copy to stand for the run's error
+	if _, err := Run(cctx, cfg); !errors.Is(err, context.Canceled) || attempts != 1 {
+		t.Errorf("run cancelled while it waited to read a batch again: %v after %d copies begun; want context.Canceled after 1", err, attempts)
+	}
+	if rep, err := Status(ctx, Config{TargetURL: cancelled}); err != nil || len(rep.Runs) == 0 || rep.Runs[0].Status != "interrupted" {
+		t.Errorf("the cancelled run's record: %+v, %v; want it interrupted", rep, err)
+	}
+
 	// A copy that failed on the target's side (here, once, as a stage
 	// write can) is not read again: ending its read ended its source
 	// connection too, but the cause is the target's.
 	failed := testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, failed)
+	cfg = rerunConfig(src, failed)
 	attempts = 0
 	writeFailed := errors.New("stage write failed")
 	SetHook(&cfg, func(p string) error {
@@ -597,6 +613,20 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 		t.Errorf("run whose stage write failed once: %v after %d attempts; want %v after 1", err, attempts, writeFailed)
 	}
 }
+
+// cancelOnWarn is a log handler that cancels a run at its warning that it
+// reads a batch again (and records nothing).
+type cancelOnWarn struct{ cancel context.CancelFunc }
+
+func (h cancelOnWarn) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h cancelOnWarn) Handle(_ context.Context, r slog.Record) error {
+	if strings.HasSuffix(r.Message, "; reading it again") {
+		h.cancel()
+	}
+	return nil
+}
+func (h cancelOnWarn) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h cancelOnWarn) WithGroup(string) slog.Handler      { return h }
 
 // TestReaderKeepsAnOpenConnection: a reader the server has not closed is
 // used as it is; one it closed is replaced by a new connection.
