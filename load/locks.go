@@ -224,40 +224,72 @@ func (s *session) watchLocks(ctx context.Context) (stop func()) {
 // the run's sessions being named app.
 func watchName(app string) string { return app + " lock watch" }
 
+// watchConnectAttempts is how many connections in a row the lock watch
+// tries, one per poll, before it stops watching a server.
+const watchConnectAttempts = 3
+
 // watchServer is watchLocks on one server. When the server ends its
-// connection (an administrator's cleanup of idle sessions), it goes on
-// with a new one; any other error ends it.
+// connection (an administrator's cleanup of idle sessions, which may come
+// while the watch is still connecting), it goes on with a new one; it
+// stops after watchConnectAttempts connections in a row failed, and at
+// any other error.
 func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
-	connect := func() (*pgx.Conn, error) { return dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app))) }
-	conn, err := connect()
-	if err != nil {
-		return err
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	var run string     // the name of the run's sessions
+	var waitStart bool // pg_locks.waitstart (14+); before, the watch times the waits it sees
+	connect := func() error {
+		c, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(s.app)))
+		if err != nil {
+			return err
+		}
+		// The run's sessions are named s.app, unless the URL names every
+		// session itself (dburl.AppName): then the watch is named so too.
+		version, err := dburl.ServerVersionNum(ctx, c)
+		if err == nil {
+			err = c.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&run)
+		}
+		if err != nil {
+			c.Close(context.WithoutCancel(ctx))
+			return err
+		}
+		if run == watchName(s.app) {
+			run = s.app
+		}
+		conn, waitStart = c, version >= 140000
+		return nil
 	}
-	defer func() { conn.Close(context.WithoutCancel(ctx)) }()
-	version, err := dburl.ServerVersionNum(ctx, conn)
-	if err != nil {
-		return err
-	}
-	// The run's sessions are named s.app, unless the URL names every
-	// session itself (dburl.AppName): then the watch is named so too.
-	run := s.app
-	if err := conn.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&run); err != nil {
-		return err
-	}
-	if run == watchName(s.app) {
-		run = s.app
-	}
-	waitStart := version >= 140000 // before, the watch times the waits it sees
 	seen := sightings[string]{}
 	reported := map[string]time.Time{} // waiter and what → when last said
 	var syncRep syncRepWatch
 	tick := time.NewTicker(lockWatchEvery)
 	defer tick.Stop()
+	failed := 0 // connections in a row
 	for {
+		if conn == nil {
+			if err := connect(); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if failed++; failed == watchConnectAttempts {
+					return err
+				}
+				s.cfg.Logger.Debug("the lock watch could not connect; it tries again at its next poll", "server", role, "err", err)
+			} else {
+				failed = 0
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+		if conn == nil {
+			continue
 		}
 		waits, err := lockWaits(ctx, conn, role, run, after, waitStart)
 		var msg string
@@ -268,13 +300,9 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			if ctx.Err() != nil || !conn.IsClosed() {
 				return err
 			}
-			again, err := connect()
-			if err != nil {
-				return err
-			}
 			conn.Close(ctx)
-			conn = again
-			s.cfg.Logger.Debug("the lock watch connected again in place of a connection the server ended", "server", role)
+			conn = nil
+			s.cfg.Logger.Debug("the server ended the lock watch's connection; it connects again", "server", role)
 			continue
 		}
 		if !waitStart {

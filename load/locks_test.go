@@ -2,8 +2,10 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	neturl "net/url"
 	"regexp"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -383,4 +386,31 @@ func withParam(t *testing.T, connURL, name, value string) string {
 	q.Set(name, value)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TestLockWatchGivesUpOnAServerItCannotReach: a watch whose connections
+// keep failing (here, no server at all) tries again at its next poll, and
+// stops after watchConnectAttempts of them with the last connection's
+// error, rather than trying for the rest of the run.
+func TestLockWatchGivesUpOnAServerItCannotReach(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("postgres://u@127.0.0.1:%d/app?sslmode=disable&connect_timeout=5", l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	var debug strings.Builder
+	s := &session{cfg: Config{Progress: func(Event) {}, Logger: slog.New(slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+		app: "cutover watch test"}
+	err = s.watchServer(ctx, "target", url, time.Second)
+	var de *dburl.Error
+	if !errors.As(err, &de) {
+		t.Fatalf("the watch of a server it cannot reach ended with %v; want the connection's *dburl.Error", err)
+	}
+	if tries := strings.Count(debug.String(), "tries again at its next poll"); tries != watchConnectAttempts-1 {
+		t.Errorf("the watch said it tries again %d times; want %d:\n%s", tries, watchConnectAttempts-1, debug.String())
+	}
 }
