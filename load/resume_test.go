@@ -509,14 +509,7 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 	}); err != nil || rows < 4 {
 		t.Fatalf("pad plan_templates: %d rows, %v; want at least 4", rows, err)
 	}
-	fresh := testkit.MigratedTarget(t)
-	if _, err := Run(ctx, rerunConfig(src, fresh)); err != nil {
-		t.Fatalf("uninterrupted run: %v", err)
-	}
-	want, err := testkit.Fingerprint(ctx, fresh)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := freshRun(t, src) // an uninterrupted run's target
 
 	// lose returns a config for dst whose run has the server end the
 	// source connections of the first `ended` copies of plan_templates,
