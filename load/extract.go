@@ -606,9 +606,10 @@ func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error)
 // ends its source connection each time (an administrator's cleanup, a
 // network that drops connections); readBackoff is the wait before the
 // second attempt, doubled before each further one.
-const readAttempts = 3
-
-var readBackoff = 250 * time.Millisecond
+const (
+	readAttempts = 3
+	readBackoff  = 250 * time.Millisecond
+)
 
 // read runs f, a read of batch what, with *reader, and again with a new
 // connection in its place (reconnect) while the server had ended it, up to
