@@ -49,6 +49,10 @@ DO $status$ BEGIN
 			ADD CONSTRAINT runs_status_check CHECK (status IN ('running', 'done', 'failed', 'interrupted'));
 	END IF;
 END $status$;
+-- source_id: the source database's identity that outlives restarts
+-- (dburl.DatabaseID); NULL when the run's role could not read it. A run
+-- says when it reads another database than the last run that knew its own.
+ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS source_id text;
 -- the target database's size before, at the peak of and after each run
 -- (load.Space): the room a run took on the target's disk
 ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS size_before bigint,

@@ -118,41 +118,6 @@ func tableDigests(t *testing.T, ctx context.Context, connURL, row string, args .
 	return out
 }
 
-// ensureRole creates the login role name (no superuser) with the grants
-// statement, unless it exists; roles are cluster-wide and tests run in
-// parallel.
-func ensureRole(t *testing.T, ctx context.Context, conn *pgx.Conn, name, grants string) {
-	t.Helper()
-	create := "CREATE ROLE " + pgx.Identifier{name}.Sanitize() + " LOGIN NOSUPERUSER;"
-	if grants != "" {
-		create += grants + ";"
-	}
-	_, err := conn.Exec(ctx, `DO $$ BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '`+name+`') THEN `+create+` END IF;
-	END $$`)
-	var pgErr interface{ SQLState() string }
-	if err != nil && !(errors.As(err, &pgErr) && pgErr.SQLState() == "23505") { // concurrent creation
-		t.Fatal(err)
-	}
-}
-
-// readOnlyURL returns connURL with a role that may only read.
-func readOnlyURL(t *testing.T, ctx context.Context, connURL string) string {
-	t.Helper()
-	conn, err := pgx.Connect(ctx, connURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	ensureRole(t, ctx, conn, "cutover_reader", "GRANT pg_read_all_data TO cutover_reader")
-	u, err := url.Parse(connURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User("cutover_reader")
-	return u.String()
-}
-
 // TestCutoverEveryFlavor is issue 4's proof on generated data with drift
 // tables and every anomaly, for each flavor.
 func TestCutoverEveryFlavor(t *testing.T) {
@@ -164,7 +129,7 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			dst := testkit.MigratedTarget(t)
 			before := tableChecksums(t, ctx, src)
 			indexesBefore := indexOIDs(t, ctx, dst)
-			sum, err := load.Run(ctx, load.Config{SourceURL: readOnlyURL(t, ctx, src), TargetURL: dst, MaxRejects: -1, Workers: 2})
+			sum, err := load.Run(ctx, load.Config{SourceURL: testkit.ReadOnlyURL(t, ctx, src), TargetURL: dst, MaxRejects: -1, Workers: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -744,7 +709,7 @@ func ownedTarget(t *testing.T, ctx context.Context) (dst, owner string) {
 		t.Fatal(err)
 	}
 	conn := pgtest.Connect(t, dst)
-	ensureRole(t, ctx, conn, "cutover_owner", "")
+	testkit.EnsureRole(t, ctx, conn, "cutover_owner", "")
 	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
 		t.Fatal(err)
 	}
@@ -891,7 +856,7 @@ func TestRunOutOfConnections(t *testing.T) {
 func TestCommandsWithinTheirConnections(t *testing.T) {
 	ctx := context.Background()
 	src, _ := generated(t, "v21")
-	reader := readOnlyURL(t, ctx, src)
+	reader := testkit.ReadOnlyURL(t, ctx, src)
 	dst, owner := ownedTarget(t, ctx)
 	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	limit := func(c dburl.Connections) {

@@ -199,6 +199,9 @@ type session struct {
 	// legacy tables written to between then and the end of the extract.
 	writesBefore map[string]int64
 	sourceWrites []extract.TableWrites
+	// sourceID is the source's dburl.DatabaseID ("" when it could not be
+	// read), which the run records (see otherSource).
+	sourceID string
 }
 
 // waitStage waits for the stage's drop to end. A failed drop fails nothing
@@ -288,7 +291,9 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
 		return nil, err
 	}
-	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), cfg.NoSessions); err != nil {
+	s.noteOtherSource(ctx, "start", "The run makes the target this source's image, as after any change of the source: "+
+		"if this is not the source meant, stop the run (Ctrl-C) and run again with the right --source")
+	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), s.sourceID, cfg.NoSessions); err != nil {
 		return nil, err
 	}
 	// A dry run working on the target shares its CPUs, and fails once it
@@ -449,6 +454,9 @@ func (s *session) detect(ctx context.Context) (string, error) {
 	if s.writesBefore, err = extract.WriteCounts(ctx, source); err != nil {
 		s.cfg.Logger.Debug("not watching the source for writes", "err", err)
 	}
+	if s.sourceID, err = dburl.DatabaseID(ctx, source); err != nil {
+		s.cfg.Logger.Debug("could not read the source's identity across restarts", "err", err)
+	}
 	if sb := s.standby; sb != nil {
 		s.cfg.Progress(Event{Phase: "detect", Message: fmt.Sprintf(
 			"source is a hot standby, and the run reads only what it has replayed: %s. At the cutover, once the application has stopped, wait until the standby has replayed all its primary wrote (pg_current_wal_lsn() on the primary at most pg_last_wal_replay_lsn() on the standby), or the last writes miss the target", sb.Position())})
@@ -555,7 +563,7 @@ func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // startRun records the run; its session holds the run lock.
-func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSessions bool) (int64, error) {
+func startRun(ctx context.Context, conn *pgx.Conn, flavor, source, sourceID string, noSessions bool) (int64, error) {
 	// Holding the lock, any run still marked running died: status shows
 	// it as interrupted already, and it stays so.
 	if _, err := conn.Exec(ctx, `UPDATE `+bk+`.runs SET status = 'interrupted', finished_at = clock_timestamp(),
@@ -564,8 +572,9 @@ func startRun(ctx context.Context, conn *pgx.Conn, flavor, source string, noSess
 	}
 	host, _ := os.Hostname()
 	var id int64
-	err := conn.QueryRow(ctx, `INSERT INTO `+bk+`.runs (flavor, source, host, pid, no_sessions) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		flavor, source, host, os.Getpid(), noSessions).Scan(&id)
+	err := conn.QueryRow(ctx, `INSERT INTO `+bk+`.runs (flavor, source, source_id, host, pid, no_sessions)
+		VALUES ($1, $2, nullif($3, ''), $4, $5, $6) RETURNING id`,
+		flavor, source, sourceID, host, os.Getpid(), noSessions).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record the run: %w", err)
 	}

@@ -57,6 +57,10 @@ type StatusReport struct {
 	// source still holds (resumeStage).
 	Staged struct{ Batches, Rows int64 }
 	Next   NextRun
+	// OtherSource says, when the source was read and is not the database
+	// that the newest run knowing its source read (otherSource), so;
+	// "" otherwise.
+	OtherSource string
 }
 
 // SessionActivity is a busy session of a working run (pg_stat_activity).
@@ -234,6 +238,11 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			return nil, err
 		}
 		plan, sums, rep.SourceRead, mappingCount = s.batches, s.sums, true, len(s.ms)
+		if o, err := s.otherSource(ctx); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		} else if o != nil {
+			rep.OtherSource = o.Notice(dburl.Describe(cfg.SourceURL))
+		}
 		if rep.Bookkeeping {
 			// The digests a run would compare: the same plans, from the
 			// same catalog and options.

@@ -43,7 +43,7 @@ func statusCommand() *cli.Command {
 
 func printStatus(w io.Writer, r *load.StatusReport) {
 	if !r.Bookkeeping {
-		fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
+		printNext(w, r)
 		printDryRun(w, r.DryRun)
 		return
 	}
@@ -108,9 +108,19 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "\nNEXT RUN\n  %s\n", r.Next.Message)
+	fmt.Fprintln(w)
+	printNext(w, r)
 	printWorking(w, r.Working)
 	printDryRun(w, r.DryRun)
+}
+
+// printNext says what the next run would do, and that the source given is
+// not the database the last run read, when it is not.
+func printNext(w io.Writer, r *load.StatusReport) {
+	fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
+	if r.OtherSource != "" {
+		fmt.Fprintf(w, "  Note: %s. A run makes the target this source's image, as after any change of the source.\n", r.OtherSource)
+	}
 }
 
 // printDryRun says that a dry run works on the target, when one does.

@@ -64,3 +64,32 @@ DRY RUN
 		})
 	}
 }
+
+// TestPrintNext: status says what the next run would do, and adds a note
+// when the source given is not the database the last run read.
+func TestPrintNext(t *testing.T) {
+	next := load.NextRun{Action: "none", Message: "nothing to do: the target holds what a run would write"}
+	other := (&load.OtherSource{Run: 4, Status: "done", Source: "app@10.0.0.5:5432/legacy", Started: time.Date(2026, 12, 1, 22, 10, 0, 0, time.UTC)}).
+		Notice("app@10.0.0.9:5432/legacy")
+	for _, c := range []struct {
+		name string
+		rep  load.StatusReport
+		want string
+	}{
+		{"the same source", load.StatusReport{Next: next}, `NEXT RUN
+  nothing to do: the target holds what a run would write
+`},
+		{"another database", load.StatusReport{Next: next, OtherSource: other}, `NEXT RUN
+  nothing to do: the target holds what a run would write
+  Note: the source app@10.0.0.9:5432/legacy is not the database run 4 read (app@10.0.0.5:5432/legacy; the run started 2026-12-01T22:10:00Z and finished): it is a database restored or created anew since, or another server's. A run makes the target this source's image, as after any change of the source.
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			printNext(&buf, &c.rep)
+			if d := cmp.Diff(c.want, buf.String()); d != "" {
+				t.Errorf("next run (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -521,3 +521,22 @@ func Identity(ctx context.Context, conn *pgx.Conn) (string, error) {
 	err := conn.QueryRow(ctx, `SELECT pg_postmaster_start_time()::text || '/' || oid::text FROM pg_database WHERE datname = current_database()`).Scan(&id)
 	return id, err
 }
+
+// DatabaseID names the database conn is connected to for longer than
+// Identity does: the cluster's system identifier and the database's oid,
+// which outlive server restarts. A database restored from a dump, created
+// anew or in another cluster has another; a physical standby, or a clone by
+// base backup, has its primary's. It returns "" when the role may not read
+// the cluster's identity (pg_control_system, which hardened servers revoke
+// from PUBLIC); it asks the catalog first, so that such a server logs no
+// error.
+func DatabaseID(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var may bool
+	if err := conn.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')`).Scan(&may); err != nil || !may {
+		return "", err
+	}
+	var id string
+	err := conn.QueryRow(ctx, `SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || oid::text
+		FROM pg_database WHERE datname = current_database()`).Scan(&id)
+	return id, err
+}
