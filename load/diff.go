@@ -71,6 +71,10 @@ type Diff struct {
 	// Standby is the source's standby settings and replay position when
 	// it is a hot standby (nil: a primary).
 	Standby *extract.Standby
+	// OtherSource says that the source is not the database the last run
+	// that knew its source read (migrations.OtherSource.Notice); "" when
+	// it is, or when that cannot be told.
+	OtherSource string
 }
 
 // Changes is the application rows a run would write in all.
@@ -126,7 +130,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err := migrations.WorkingRun(ctx, s.target); err != nil {
 		return nil, err // what a run is rewriting cannot be compared
 	}
-	s.noteOtherSource(ctx, "start", "The diff compares this source with what the target holds, and shows what a run from it would change")
+	otherSource := s.noteOtherSource(ctx, "start", "The diff compares this source with what the target holds, and shows what a run from it would change")
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
 		return nil, err
 	}
@@ -190,7 +194,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	d, err := s.diff(ctx, plans, samples)
 	if err == nil {
 		d.Space = space() // before the stage is dropped
-		d.Standby = s.standby
+		d.Standby, d.OtherSource = s.standby, otherSource
 	}
 	if err == nil && recorded {
 		d.LeftAlone, err = s.leftAlone(ctx, d.Targets)

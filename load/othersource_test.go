@@ -74,7 +74,13 @@ func TestCommandsSayWhenTheSourceIsAnotherDatabase(t *testing.T) {
 	if st.Next.Action != "nothing" {
 		t.Errorf("status from a copy of the same rows: next run %q (%s), want nothing", st.Next.Action, st.Next.Message)
 	}
-	wantNotice("diff", said(second, func(cfg Config) error { _, err := DryRun(ctx, cfg, 3); return err }), second, 2, first,
+	wantNotice("diff", said(second, func(cfg Config) error {
+		d, err := DryRun(ctx, cfg, 3)
+		if err == nil && !strings.HasPrefix(d.OtherSource, "the source "+dburl.Describe(second)+" is not the database run 2 read") {
+			t.Errorf("the dry run's report keeps %q, want the notice", d.OtherSource)
+		}
+		return err
+	}), second, 2, first,
 		"The diff compares this source with what the target holds")
 	wantNotice("run", said(second, run), second, 2, first, "stop the run (Ctrl-C) and run again with the right --source")
 	if got := said(second, run); len(got) != 0 {

@@ -200,7 +200,7 @@ type session struct {
 	writesBefore map[string]int64
 	sourceWrites []extract.TableWrites
 	// sourceID is the source's dburl.DatabaseID ("" when it could not be
-	// read), which the run records (see otherSource).
+	// read), which the run records (see noteOtherSource).
 	sourceID string
 }
 

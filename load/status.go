@@ -58,8 +58,8 @@ type StatusReport struct {
 	Staged struct{ Batches, Rows int64 }
 	Next   NextRun
 	// OtherSource says, when the source was read and is not the database
-	// that the newest run knowing its source read (otherSource), so;
-	// "" otherwise.
+	// that the newest run knowing its source read
+	// (migrations.ReadOtherSource), so; "" otherwise.
 	OtherSource string
 }
 
@@ -238,7 +238,7 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			return nil, err
 		}
 		plan, sums, rep.SourceRead, mappingCount = s.batches, s.sums, true, len(s.ms)
-		if o, err := s.otherSource(ctx); err != nil {
+		if o, err := migrations.ReadOtherSource(ctx, s.target, s.sourceID); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		} else if o != nil {
 			rep.OtherSource = o.Notice(dburl.Describe(cfg.SourceURL))

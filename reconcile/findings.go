@@ -38,7 +38,7 @@ const (
 // Kinds of findings.
 const (
 	KindRunNotDone      = "run_not_done"       // the last run did not finish
-	KindOtherSource     = "other_source"       // the source is not the database the last run read
+	KindOtherSource     = "other_source"       // the source is of another flavor than the last run loaded
 	KindUnaccounted     = "unaccounted"        // a source key with no disposition in the data
 	KindNotInSource     = "not_in_source"      // data in the target for a key the source does not have
 	KindCountedTwice    = "counted_twice"      // a source key with more than one disposition in the data
@@ -57,6 +57,7 @@ const (
 	KindWalletMismatch  = "wallet_ledger_diff" // wallet coins differ from the ledger sum
 	KindLeftAlone       = "left_alone"         // target rows changed after the cutover, which only run --full writes back
 	KindHotStandby      = "hot_standby"        // the source is a hot standby: a run reads what it has replayed
+	KindOtherDatabase   = "other_database"     // the source is not the database the last run read (information)
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/reconcile/report"
 )
 
@@ -26,6 +28,12 @@ func TestReportGolden(t *testing.T) {
 	t.Parallel()
 	src, dst := finishedDB(t, genOptions)
 	res := verify(t, src, dst)
+	// The fixtures' targets are copies of one template, whose run read
+	// another copy of the source than src, or src itself when this test
+	// built the template: whether verify notes another database depends
+	// on the order the tests ran in. TestVerifySaysWhenTheSourceIsAnother-
+	// Database covers that note.
+	res.Findings = slices.DeleteFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindOtherDatabase })
 	rep := report.FromVerify(res, report.Options{Stable: true})
 	var got bytes.Buffer
 	if err := report.WriteJSON(&got, rep); err != nil {

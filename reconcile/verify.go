@@ -239,6 +239,9 @@ type verifier struct {
 	// typed says that both servers have hash_record_extended (PostgreSQL
 	// 14 or later), so that rowHash hashes values by type (see rowHash).
 	typed bool
+	// sourceID is the source's dburl.DatabaseID ("" when it could not be
+	// read), compared with the one the last run recorded.
+	sourceID string
 
 	mu  sync.Mutex
 	res *Result
@@ -276,6 +279,9 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	src, err := extract.Detect(ctx, detect)
+	if err == nil {
+		v.sourceID, _ = dburl.DatabaseID(ctx, detect) // "": nothing to compare, which verifies the same
+	}
 	if same := sameDatabase(ctx, detect, cfg.TargetURL); same != nil {
 		err = same // explains a source refused for the target's tables
 	}
@@ -468,6 +474,14 @@ func (v *verifier) prepare(ctx context.Context) error {
 				"run %d loaded a legacy %s database (%s), and this source is legacy %s: verify against the source that run read, or run `cutover run` from this one first",
 				v.res.LastRun.ID, flavor, source, v.res.Flavor)})
 		}
+	}
+	// Another database with the same rows verifies: said, so that the
+	// findings of one with other rows are read for what they are.
+	if o, err := migrations.ReadOtherSource(ctx, tc, v.sourceID); err != nil {
+		return fmt.Errorf("target: %w", err)
+	} else if o != nil {
+		v.add(Finding{Severity: Info, Check: CheckSource, Kind: KindOtherDatabase,
+			Message: o.Notice(v.res.Source) + ". Verify compares the rows: a restore of the rows that run read verifies, and other rows show as differences"})
 	}
 	v.recorded = map[string]*Line{}
 	rows, err := tc.Query(ctx, `SELECT mapping, source_rows, loaded, merged, folded, archived, discarded, rejected FROM `+bk+`.results`)

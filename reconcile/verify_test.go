@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -505,6 +506,38 @@ func TestVerifyAgainstAnotherFlavor(t *testing.T) {
 		if f.Kind == reconcile.KindOtherSource {
 			t.Errorf("verify against the source's flavor: %s", f.Message)
 		}
+	}
+}
+
+// TestVerifySaysWhenTheSourceIsAnotherDatabase: verify against the very
+// database a run read notes nothing of its source. Against a copy of it (a
+// database created anew, with the same rows) it verifies all the same,
+// and notes for information that the source is not the database that run
+// read, naming it.
+func TestVerifySaysWhenTheSourceIsAnotherDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, copied := legacyDB(t, genOptions), legacyDB(t, genOptions)
+	dst := testkit.MigratedTarget(t)
+	if _, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	notes := func(res *reconcile.Result) []string {
+		var out []string
+		for _, f := range res.Findings {
+			if f.Kind == reconcile.KindOtherDatabase {
+				out = append(out, fmt.Sprintf("%s %s: %s", f.Severity, f.Check, f.Message))
+			}
+		}
+		return out
+	}
+	if res := verify(t, src, dst); !res.OK() || len(notes(res)) != 0 {
+		t.Errorf("verify against the database the run read: OK %v, notes %q", res.OK(), notes(res))
+	}
+	res := verify(t, copied, dst)
+	want := fmt.Sprintf("info source: the source %s is not the database run 1 read (%s; the run started ", dburl.Describe(copied), dburl.Describe(src))
+	if got := notes(res); !res.OK() || len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.HasSuffix(got[0], "a restore of the rows that run read verifies, and other rows show as differences") {
+		t.Errorf("verify against a copy of the database the run read: OK %v, notes %q; want one starting %q\nfailures:\n%s", res.OK(), got, want, strings.Join(failures(res), "\n"))
 	}
 }
 

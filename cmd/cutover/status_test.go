@@ -69,7 +69,7 @@ DRY RUN
 // when the source given is not the database the last run read.
 func TestPrintNext(t *testing.T) {
 	next := load.NextRun{Action: "none", Message: "nothing to do: the target holds what a run would write"}
-	other := (&load.OtherSource{Run: 4, Status: "done", Source: "app@10.0.0.5:5432/legacy", Started: time.Date(2026, 12, 1, 22, 10, 0, 0, time.UTC)}).
+	other := (&migrations.OtherSource{Run: 4, Status: "done", Source: "app@10.0.0.5:5432/legacy", Started: time.Date(2026, 12, 1, 22, 10, 0, 0, time.UTC)}).
 		Notice("app@10.0.0.9:5432/legacy")
 	for _, c := range []struct {
 		name string

@@ -413,6 +413,10 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		}
 		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckSource, Kind: reconcile.KindHotStandby, Message: msg})
 	}
+	if d.OtherSource != "" {
+		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckSource, Kind: reconcile.KindOtherDatabase,
+			Message: d.OtherSource + ". The dry run compared this source with what the target holds: a run makes the target this source's image"})
+	}
 	for _, t := range d.Targets {
 		if n := d.LeftAlone[t.Table]; n > 0 {
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile"
 )
 
@@ -312,5 +313,27 @@ func TestChangesPhrase(t *testing.T) {
 		if got := changesPhrase(&c.changes); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.changes, got, c.want)
 		}
+	}
+}
+
+// TestDryRunReportOtherDatabase: a dry run whose source is not the
+// database the last run read lists that as an informational finding of
+// the source, which fails nothing; one from the same database lists none.
+func TestDryRunReportOtherDatabase(t *testing.T) {
+	notice := (&migrations.OtherSource{Run: 4, Status: "done", Source: "app@10.0.0.5:5432/legacy", Started: time.Date(2026, 12, 1, 22, 10, 0, 0, time.UTC)}).
+		Notice("app@10.0.0.9:5432/legacy")
+	r := FromDryRun(&load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "users", Insert: 3}}, OtherSource: notice}, "s", "t", false, Options{Stable: true})
+	var got []Finding
+	for _, f := range r.Findings {
+		if f.Kind == reconcile.KindOtherDatabase {
+			got = append(got, f)
+		}
+	}
+	want := notice + ". The dry run compared this source with what the target holds: a run makes the target this source's image"
+	if len(got) != 1 || got[0].Severity != string(reconcile.Info) || got[0].Check != reconcile.CheckSource || got[0].Message != want || !r.OK {
+		t.Errorf("findings %+v (ok %v), want one informational other_database finding %q", r.Findings, r.OK, want)
+	}
+	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Kind == reconcile.KindOtherDatabase }) {
+		t.Errorf("a dry run from the last run's database has an other_database finding: %+v", r.Findings)
 	}
 }
