@@ -19,9 +19,10 @@ import (
 // source (migrations.ReadOtherSource), followed by then: what follows
 // from it for this command. It returns what it said ("" when nothing).
 // Failing to look is only logged: the notice changes nothing the command
-// does.
+// does. No other run may work meanwhile: the session holds the run lock
+// (a run), or saw no run hold it (a dry run).
 func (s *session) noteOtherSource(ctx context.Context, phase, then string) string {
-	o, err := migrations.ReadOtherSource(ctx, s.target, s.sourceID)
+	o, err := migrations.ReadOtherSource(ctx, s.target, s.sourceID, false)
 	if err != nil {
 		s.cfg.Logger.Debug("could not compare the source with the last run's", "err", err)
 		return ""

@@ -57,20 +57,20 @@ func TestCommandsSayWhenTheSourceIsAnotherDatabase(t *testing.T) {
 	}
 	// Another database: the same rows, so nothing to write, but said.
 	// wantNotice checks that got is one notice that source src is not
-	// the database run read (from source was).
-	wantNotice := func(what string, got []string, src string, run int, was, then string) {
+	// the database run read (from source was), which ended so.
+	wantNotice := func(what string, got []string, src string, run int, was, ended, then string) {
 		t.Helper()
 		if len(got) != 1 {
 			t.Fatalf("%s from another database: %d notices %q, want one", what, len(got), got)
 		}
-		for _, part := range []string{"the source " + dburl.Describe(src) + " ", fmt.Sprintf("run %d read (%s; the run started ", run, dburl.Describe(was)), " and finished): ", then} {
+		for _, part := range []string{"the source " + dburl.Describe(src) + " ", fmt.Sprintf("run %d read (%s; the run started ", run, dburl.Describe(was)), " and " + ended + "): ", then} {
 			if !strings.Contains(got[0], part) {
 				t.Errorf("%s from another database says %q, want it to contain %q", what, got[0], part)
 			}
 		}
 	}
 	st := status(t, ctx, Config{SourceURL: second, TargetURL: dst, BatchBytes: rerunConfig("", "").BatchBytes})
-	wantNotice("status", []string{st.OtherSource}, second, 2, first, "another server's")
+	wantNotice("status", []string{st.OtherSource}, second, 2, first, "finished", "another server's")
 	if st.Next.Action != "nothing" {
 		t.Errorf("status from a copy of the same rows: next run %q (%s), want nothing", st.Next.Action, st.Next.Message)
 	}
@@ -80,9 +80,9 @@ func TestCommandsSayWhenTheSourceIsAnotherDatabase(t *testing.T) {
 			t.Errorf("the dry run's report keeps %q, want the notice", d.OtherSource)
 		}
 		return err
-	}), second, 2, first,
+	}), second, 2, first, "finished",
 		"The diff compares this source with what the target holds")
-	wantNotice("run", said(second, run), second, 2, first, "stop the run (Ctrl-C) and run again with the right --source")
+	wantNotice("run", said(second, run), second, 2, first, "finished", "stop the run (Ctrl-C) and run again with the right --source")
 	if got := said(second, run); len(got) != 0 {
 		t.Errorf("a second run from the new source: %q", got)
 	}
@@ -107,5 +107,15 @@ func TestCommandsSayWhenTheSourceIsAnotherDatabase(t *testing.T) {
 	if got := scalarOf[bool](t, ctx, dst, `SELECT source_id IS NULL FROM cutover.runs WHERE id = 5`); !got {
 		t.Error("a run whose role may not read the source's identity recorded one")
 	}
-	wantNotice("run after one that did not know its source", said(first, run), first, 4, second, "stop the run")
+	// Run 4 recorded as running, as a process killed meanwhile leaves it:
+	// it was interrupted, as status shows it.
+	if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `UPDATE cutover.runs SET status = 'running', finished_at = NULL WHERE id = 4`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st = status(t, ctx, Config{SourceURL: first, TargetURL: dst, BatchBytes: rerunConfig("", "").BatchBytes})
+	wantNotice("status after a run that did not know its source", []string{st.OtherSource}, first, 4, second, "was interrupted", "another server's")
+	wantNotice("run after one that did not know its source", said(first, run), first, 4, second, "was interrupted", "stop the run")
 }

@@ -238,7 +238,7 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			return nil, err
 		}
 		plan, sums, rep.SourceRead, mappingCount = s.batches, s.sums, true, len(s.ms)
-		if o, err := migrations.ReadOtherSource(ctx, s.target, s.sourceID); err != nil {
+		if o, err := migrations.ReadOtherSource(ctx, s.target, s.sourceID, rep.LockHeld); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		} else if o != nil {
 			rep.OtherSource = o.Notice(dburl.Describe(cfg.SourceURL))

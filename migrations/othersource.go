@@ -36,8 +36,11 @@ func (o *OtherSource) Notice(source string) string {
 // builds before the identity, or roles that may not read it), or when
 // sourceID is "" (unknown). It asks the catalog before it reads, so that
 // a read in a transaction does not fail the transaction on a target
-// without the column.
-func ReadOtherSource(ctx context.Context, q Queryer, sourceID string) (*OtherSource, error) {
+// without the column. The run's status is the one ShownStatus gives,
+// where lockHeld says that another session than the caller's may hold
+// the run lock now (status, which watches working runs); a run, which
+// holds it, and a reader that checked WorkingRun pass false.
+func ReadOtherSource(ctx context.Context, q Queryer, sourceID string, lockHeld bool) (*OtherSource, error) {
 	if sourceID == "" {
 		return nil, nil
 	}
@@ -49,9 +52,10 @@ func ReadOtherSource(ctx context.Context, q Queryer, sourceID string) (*OtherSou
 		return nil, nil
 	}
 	var o OtherSource
-	var id string
-	err := q.QueryRow(ctx, `SELECT id, status, source, started_at, source_id FROM `+BookkeepingSchema+`.runs
-		WHERE source_id IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&o.Run, &o.Status, &o.Source, &o.Started, &id)
+	var id, errText string
+	err := q.QueryRow(ctx, `SELECT id, status, coalesce(error, ''), source, started_at, source_id FROM `+BookkeepingSchema+`.runs
+		WHERE source_id IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&o.Run, &o.Status, &errText, &o.Source, &o.Started, &id)
+	o.Status = ShownStatus(o.Status, errText, lockHeld)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil // no run recorded one

@@ -477,7 +477,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 	}
 	// Another database with the same rows verifies: said, so that the
 	// findings of one with other rows are read for what they are.
-	if o, err := migrations.ReadOtherSource(ctx, tc, v.sourceID); err != nil {
+	if o, err := migrations.ReadOtherSource(ctx, tc, v.sourceID, false); err != nil {
 		return fmt.Errorf("target: %w", err)
 	} else if o != nil {
 		v.add(Finding{Severity: Info, Check: CheckSource, Kind: KindOtherDatabase,
