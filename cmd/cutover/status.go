@@ -47,29 +47,10 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 		printDryRun(w, r.DryRun)
 		return
 	}
-	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
-	fmt.Fprintln(w, "RUNS (newest first)")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  RUN\tSTATUS\tSTARTED\tFINISHED\tPROCESS\tROOM TAKEN\tERROR")
-	for i, run := range r.Runs {
-		if i == 10 {
-			fmt.Fprintf(tw, "  …\t%d more\n", len(r.Runs)-i)
-			break
-		}
-		finished := ""
-		if run.FinishedAt != nil {
-			finished = stamp(*run.FinishedAt)
-		}
-		room := "-"
-		if run.Space != nil {
-			room = humanize.IBytes(uint64(max(run.Space.Room(), 0)))
-		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\tpid %d on %s\t%s\t%s\n", run.ID, run.Status, stamp(run.StartedAt), finished, run.PID, run.Host, room, oneLine(run.Error, 100))
-	}
-	tw.Flush()
+	printRuns(w, r.Runs)
 
 	fmt.Fprintln(w, "\nTABLES (batches of each legacy table, by ranges of its pages)")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	changed := ""
 	if r.SourceRead {
 		changed = "CHANGED\t"
@@ -112,6 +93,33 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	printNext(w, r)
 	printWorking(w, r.Working)
 	printDryRun(w, r.DryRun)
+}
+
+// printRuns lists the last ten runs, newest first: how each ended, the
+// source it read (never a password), the process that ran it and the room
+// it took.
+func printRuns(w io.Writer, runs []load.RunInfo) {
+	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+	fmt.Fprintln(w, "RUNS (newest first)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RUN\tSTATUS\tSTARTED\tFINISHED\tSOURCE\tPROCESS\tROOM TAKEN\tERROR")
+	for i, run := range runs {
+		if i == 10 {
+			fmt.Fprintf(tw, "  …\t%d more\n", len(runs)-i)
+			break
+		}
+		finished := ""
+		if run.FinishedAt != nil {
+			finished = stamp(*run.FinishedAt)
+		}
+		room := "-"
+		if run.Space != nil {
+			room = humanize.IBytes(uint64(max(run.Space.Room(), 0)))
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\tpid %d on %s\t%s\t%s\n", run.ID, run.Status, stamp(run.StartedAt), finished, run.Source,
+			run.PID, run.Host, room, oneLine(run.Error, 100))
+	}
+	tw.Flush()
 }
 
 // printNext says what the next run would do, and that the source given is

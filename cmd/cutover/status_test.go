@@ -93,3 +93,36 @@ func TestPrintNext(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintRuns: status lists the last ten runs, newest first, each with
+// how it ended, the source it read and the room it took.
+func TestPrintRuns(t *testing.T) {
+	at := func(m int) *time.Time { x := time.Date(2026, 12, 6, 2, m, 0, 0, time.UTC); return &x }
+	var runs []load.RunInfo
+	for id := int64(12); id >= 1; id-- {
+		runs = append(runs, load.RunInfo{ID: id, Status: "done", StartedAt: *at(int(id)), FinishedAt: at(int(id) + 1),
+			Source: "app@10.0.0.5:5432/legacy", Host: "vm", PID: 900 + int(id)})
+	}
+	runs[0].Status, runs[0].FinishedAt, runs[0].Source = "running", nil, "app@10.0.0.9:5432/legacy"
+	runs[1].Status, runs[1].Error = "failed", "extract habits batch 2/3: write to stage: disk full\nsecond line"
+	runs[2].Space = &load.Space{Before: 10 << 20, Peak: 130 << 20, After: 120 << 20}
+	var buf bytes.Buffer
+	printRuns(&buf, runs)
+	want := `RUNS (newest first)
+  RUN  STATUS   STARTED               FINISHED              SOURCE                    PROCESS        ROOM TAKEN  ERROR
+  12   running  2026-12-06 02:12:00Z                        app@10.0.0.9:5432/legacy  pid 912 on vm  -           
+  11   failed   2026-12-06 02:11:00Z  2026-12-06 02:12:00Z  app@10.0.0.5:5432/legacy  pid 911 on vm  -           extract habits batch 2/3: write to stage: disk full
+  10   done     2026-12-06 02:10:00Z  2026-12-06 02:11:00Z  app@10.0.0.5:5432/legacy  pid 910 on vm  120 MiB     
+  9    done     2026-12-06 02:09:00Z  2026-12-06 02:10:00Z  app@10.0.0.5:5432/legacy  pid 909 on vm  -           
+  8    done     2026-12-06 02:08:00Z  2026-12-06 02:09:00Z  app@10.0.0.5:5432/legacy  pid 908 on vm  -           
+  7    done     2026-12-06 02:07:00Z  2026-12-06 02:08:00Z  app@10.0.0.5:5432/legacy  pid 907 on vm  -           
+  6    done     2026-12-06 02:06:00Z  2026-12-06 02:07:00Z  app@10.0.0.5:5432/legacy  pid 906 on vm  -           
+  5    done     2026-12-06 02:05:00Z  2026-12-06 02:06:00Z  app@10.0.0.5:5432/legacy  pid 905 on vm  -           
+  4    done     2026-12-06 02:04:00Z  2026-12-06 02:05:00Z  app@10.0.0.5:5432/legacy  pid 904 on vm  -           
+  3    done     2026-12-06 02:03:00Z  2026-12-06 02:04:00Z  app@10.0.0.5:5432/legacy  pid 903 on vm  -           
+  …    2 more
+`
+	if d := cmp.Diff(want, buf.String()); d != "" {
+		t.Errorf("status's runs (-want +got):\n%s", d)
+	}
+}
