@@ -55,7 +55,6 @@ func ReadOtherSource(ctx context.Context, q Queryer, sourceID string, lockHeld b
 	var id, errText string
 	err := q.QueryRow(ctx, `SELECT id, status, coalesce(error, ''), source, started_at, source_id FROM `+BookkeepingSchema+`.runs
 		WHERE source_id IS NOT NULL ORDER BY id DESC LIMIT 1`).Scan(&o.Run, &o.Status, &errText, &o.Source, &o.Started, &id)
-	o.Status = ShownStatus(o.Status, errText, lockHeld)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil // no run recorded one
@@ -64,5 +63,6 @@ func ReadOtherSource(ctx context.Context, q Queryer, sourceID string, lockHeld b
 	case id == sourceID:
 		return nil, nil
 	}
+	o.Status = ShownStatus(o.Status, errText, lockHeld)
 	return &o, nil
 }
