@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -240,7 +241,8 @@ func lookupMapping(name string) (mappings.Mapping, bool) {
 // TestDryRunsTakeTurns: dry runs share one scratch schema in the target.
 // A second dry run started while one works refuses, naming it, and
 // touches nothing of it: the first finishes with the figures of a dry run
-// alone. Status names the working dry run. A run may start while a dry
+// alone. Status names the working dry run, and lists its session that
+// waits for a lock on its stage. A run may start while a dry
 // run works; that dry run then fails, naming the run, as what it compared
 // changed under it.
 func TestDryRunsTakeTurns(t *testing.T) {
@@ -299,6 +301,9 @@ func TestDryRunsTakeTurns(t *testing.T) {
 		return r.d, r.err
 	}
 
+	// waiting receives the dry run's busy sessions that status listed
+	// once one waited for a lock (nil: none did within half a minute).
+	waiting := make(chan []SessionActivity, 1)
 	first, err := paused(func(holder int) {
 		var dr *migrations.DryRunningError
 		if _, err := DryRun(ctx, cfg, 3); !errors.As(err, &dr) || dr.PID != holder || !strings.Contains(err.Error(), "nothing was written") {
@@ -308,9 +313,35 @@ func TestDryRunsTakeTurns(t *testing.T) {
 		if err != nil || rep.DryRun == nil || rep.DryRun.PID != holder {
 			t.Errorf("status while a dry run works: %+v, %v; want it named, pid %d", rep, err, holder)
 		}
+		// Its stage of users locked: deciding users waits, until status
+		// has listed that, or half a minute has passed.
+		tx, err := pgtest.Connect(t, dst).Begin(ctx)
+		if err == nil {
+			_, err = tx.Exec(ctx, `LOCK TABLE `+ident(DryRunStage, "users")+` IN ACCESS EXCLUSIVE MODE`)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer tx.Rollback(ctx)
+			for range 300 {
+				rep, err := Status(ctx, Config{TargetURL: dst})
+				if err == nil && slices.ContainsFunc(rep.DryRunWorking, func(a SessionActivity) bool { return a.Wait == "Lock:relation" }) {
+					waiting <- rep.DryRunWorking
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			waiting <- nil
+		}()
 	})
 	if err != nil {
 		t.Fatalf("the dry run a second one tried to join: %v", err)
+	}
+	if busy := <-waiting; !slices.ContainsFunc(busy, func(a SessionActivity) bool {
+		return a.Wait == "Lock:relation" && strings.Contains(a.Statement, DryRunStage) && a.State == "active"
+	}) {
+		t.Errorf("status's busy sessions of a dry run waiting for a lock on its stage: %+v; want the waiting one", busy)
 	}
 	if d := cmp.Diff(alone.Targets, first.Targets, cmp.AllowUnexported(TableDiff{})); d != "" {
 		t.Errorf("the dry run a second one tried to join predicts otherwise than one alone (-alone +joined):\n%s", d)

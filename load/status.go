@@ -34,8 +34,10 @@ type StatusReport struct {
 	Working []SessionActivity
 	// DryRun names the dry run working on the target (it holds the
 	// dry-run lock), or is nil: a run may start meanwhile, and that dry
-	// run then fails.
-	DryRun *migrations.DryRunningError
+	// run then fails. DryRunWorking are its busy sessions on the target,
+	// as Working are a run's.
+	DryRun        *migrations.DryRunningError
+	DryRunWorking []SessionActivity
 	// Runs are the last runs, newest first.
 	Runs []RunInfo
 	// Tables are the legacy tables, by name.
@@ -88,12 +90,12 @@ WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
 	AND a.state IS NOT NULL AND a.state <> 'idle'
 ORDER BY a.query_start, a.pid`
 
-// working reads the busy sessions of the run whose session holder holds
-// the run lock (workingSQL).
-func working(ctx context.Context, conn *pgx.Conn, holder int) ([]SessionActivity, error) {
+// working reads the busy sessions of what (a run, or a dry run) whose
+// session holder holds its lock (workingSQL).
+func working(ctx context.Context, conn *pgx.Conn, holder int, what string) ([]SessionActivity, error) {
 	rows, err := conn.Query(ctx, workingSQL, holder)
 	if err != nil {
-		return nil, fmt.Errorf("read what the working run does: %w", err)
+		return nil, fmt.Errorf("read what the working %s does: %w", what, err)
 	}
 	var out []SessionActivity
 	var a SessionActivity
@@ -103,7 +105,7 @@ func working(ctx context.Context, conn *pgx.Conn, holder int) ([]SessionActivity
 		out = append(out, a)
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("read what the working run does: %w", err)
+		return nil, fmt.Errorf("read what the working %s does: %w", what, err)
 	}
 	return out, nil
 }
@@ -193,6 +195,10 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 	}
 	if rep.DryRun, err = migrations.DryRunHolder(ctx, target); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
+	} else if rep.DryRun != nil {
+		if rep.DryRunWorking, err = working(ctx, target, rep.DryRun.PID, "dry run"); err != nil {
+			return nil, fmt.Errorf("status: %w", err)
+		}
 	}
 	recs := map[string]batchRecord{}
 	results := map[string]TableResult{}
@@ -405,7 +411,7 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	if rep.LockHeld = holder != 0; rep.LockHeld {
-		if rep.Working, err = working(ctx, conn, holder); err != nil {
+		if rep.Working, err = working(ctx, conn, holder, "run"); err != nil {
 			return err
 		}
 	}

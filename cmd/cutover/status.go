@@ -44,7 +44,7 @@ func statusCommand() *cli.Command {
 func printStatus(w io.Writer, r *load.StatusReport) {
 	if !r.Bookkeeping {
 		printNext(w, r)
-		printDryRun(w, r.DryRun)
+		printDryRun(w, r.DryRun, r.DryRunWorking)
 		return
 	}
 	printRuns(w, r.Runs)
@@ -91,8 +91,8 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	}
 	fmt.Fprintln(w)
 	printNext(w, r)
-	printWorking(w, r.Working)
-	printDryRun(w, r.DryRun)
+	printWorking(w, "the run's", r.Working)
+	printDryRun(w, r.DryRun, r.DryRunWorking)
 }
 
 // printRuns lists the last ten runs, newest first: how each ended, the
@@ -131,22 +131,25 @@ func printNext(w io.Writer, r *load.StatusReport) {
 	}
 }
 
-// printDryRun says that a dry run works on the target, when one does.
-func printDryRun(w io.Writer, d *migrations.DryRunningError) {
+// printDryRun says that a dry run works on the target, when one does, and
+// what its sessions are busy with.
+func printDryRun(w io.Writer, d *migrations.DryRunningError, sessions []load.SessionActivity) {
 	if d == nil {
 		return
 	}
 	fmt.Fprintf(w, "\nDRY RUN\n  a dry run (%s) is working on this target, in the scratch schema %s; "+
 		"a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)\n",
 		d.Who("2006-01-02 15:04:05Z"), load.DryRunStage)
+	printWorking(w, "the dry run's", sessions)
 }
 
-// printWorking lists what the sessions of a working run are busy with.
-func printWorking(w io.Writer, sessions []load.SessionActivity) {
+// printWorking lists what the sessions of a working run (whose: "the
+// run's", "the dry run's") are busy with.
+func printWorking(w io.Writer, whose string, sessions []load.SessionActivity) {
 	if len(sessions) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nWORKING (the run's busy sessions on the target, the longest busy first)")
+	fmt.Fprintf(w, "\nWORKING (%s busy sessions on the target, the longest busy first)\n", whose)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, a := range sessions {
 		what := a.State

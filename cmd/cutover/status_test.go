@@ -16,7 +16,7 @@ import (
 // statement has run, and the statement's start.
 func TestPrintWorking(t *testing.T) {
 	var buf bytes.Buffer
-	printWorking(&buf, []load.SessionActivity{
+	printWorking(&buf, "the run's", []load.SessionActivity{
 		{PID: 4242, State: "active", Wait: "Lock:relation", For: 41*time.Second + 300*time.Millisecond,
 			Statement: `INSERT INTO public."habits" AS t (id, user_id, title) SELECT s.id, s.user_id, s.title FROM "cutover_stage"."habits" s JOIN "cutover_stage"."d_habits" d ON d._k = s.id`},
 		{PID: 4243, State: "active", For: 2 * time.Second, Statement: `CREATE INDEX ON public.habit_completions (habit_id)`},
@@ -30,34 +30,45 @@ WORKING (the run's busy sessions on the target, the longest busy first)
 		t.Errorf("status of a working run (-want +got):\n%s", d)
 	}
 	buf.Reset()
-	printWorking(&buf, nil)
+	printWorking(&buf, "the run's", nil)
 	if buf.Len() != 0 {
 		t.Errorf("status with no busy session printed %q", buf.String())
 	}
 }
 
 // TestPrintDryRun: status says that a dry run works on the target, who it
-// is (what the reading role may see of its session), and what that means
-// for a run; with no dry run it says nothing of one.
+// is (what the reading role may see of its session), what that means
+// for a run, and what its sessions are busy with; with no dry run it says
+// nothing of one.
 func TestPrintDryRun(t *testing.T) {
+	busy := []load.SessionActivity{{PID: 779, State: "active", Wait: "Lock:relation", For: 12 * time.Second,
+		Statement: `CREATE UNLOGGED TABLE "cutover_dryrun"."d_users" AS SELECT s.id AS _k FROM "cutover_dryrun"."users" s`}}
 	for _, c := range []struct {
-		name string
-		dry  *migrations.DryRunningError
-		want string
+		name     string
+		dry      *migrations.DryRunningError
+		sessions []load.SessionActivity
+		want     string
 	}{
-		{"none", nil, ""},
-		{"visible", &migrations.DryRunningError{PID: 777, Client: "10.0.0.8", Since: time.Date(2026, 12, 6, 3, 50, 7, 0, time.UTC)}, `
+		{"none", nil, nil, ""},
+		{"visible", &migrations.DryRunningError{PID: 777, Client: "10.0.0.8", Since: time.Date(2026, 12, 6, 3, 50, 7, 0, time.UTC)}, nil, `
 DRY RUN
   a dry run (pid 777 from 10.0.0.8, connected 2026-12-06 03:50:07Z) is working on this target, in the scratch schema cutover_dryrun; a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)
 `},
-		{"another role's", &migrations.DryRunningError{PID: 778}, `
+		{"another role's", &migrations.DryRunningError{PID: 778}, nil, `
 DRY RUN
   a dry run (pid 778) is working on this target, in the scratch schema cutover_dryrun; a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)
+`},
+		{"busy", &migrations.DryRunningError{PID: 778}, busy, `
+DRY RUN
+  a dry run (pid 778) is working on this target, in the scratch schema cutover_dryrun; a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)
+
+WORKING (the dry run's busy sessions on the target, the longest busy first)
+  pid 779  active, waiting for Lock:relation  for 12s  CREATE UNLOGGED TABLE "cutover_dryrun"."d_users" AS SELECT s.id AS _k FROM "cutover_dryrun"."users"…
 `},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			printDryRun(&buf, c.dry)
+			printDryRun(&buf, c.dry, c.sessions)
 			if d := cmp.Diff(c.want, buf.String()); d != "" {
 				t.Errorf("status of a dry run (-want +got):\n%s", d)
 			}
