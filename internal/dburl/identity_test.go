@@ -16,8 +16,9 @@ import (
 
 // TestDatabaseID: two sessions of one database share its DatabaseID;
 // another database of the cluster has another oid under the same cluster
-// identifier, and a database of another cluster another identifier. A
-// role that may not call pg_control_system gets "", and no error.
+// identifier, and a database of another cluster another identifier; the
+// same database on a physical standby has its primary's. A role that may
+// not call pg_control_system gets "", and no error.
 func TestDatabaseID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -47,8 +48,17 @@ func TestDatabaseID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer server.Stop()
-	if got := id(server.URL("postgres")); strings.HasPrefix(got, cluster+"/") {
-		t.Errorf("a database of another cluster: %q, the first %q", got, first)
+	primary := id(server.URL("postgres"))
+	if strings.HasPrefix(primary, cluster+"/") {
+		t.Errorf("a database of another cluster: %q, the first %q", primary, first)
+	}
+	standby, err := pgcluster.Start(ctx, pgcluster.Options{StandbyOf: server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Stop()
+	if got := id(standby.URL("postgres")); got != primary {
+		t.Errorf("the database on a physical standby: %q, on its primary %q", got, primary)
 	}
 
 	admin := pgtest.Connect(t, one)
