@@ -280,7 +280,11 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	src, err := extract.Detect(ctx, detect)
 	if err == nil {
-		v.sourceID, _ = dburl.DatabaseID(ctx, detect) // "": nothing to compare, which verifies the same
+		// "": nothing to compare, which verifies the same; said as the run says it.
+		var idErr error
+		if v.sourceID, idErr = dburl.DatabaseID(ctx, detect); idErr != nil {
+			cfg.Logger.Debug("could not read the source's identity across restarts", "err", idErr)
+		}
 	}
 	if same := sameDatabase(ctx, detect, cfg.TargetURL); same != nil {
 		err = same // explains a source refused for the target's tables
