@@ -209,6 +209,13 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return fmt.Errorf("remove the rows that still reference removed %s rows (%s): %w", fk.Parent, fk.Name, err)
 				}
 			}
+			if q := p.RestoreReferencing(fk, removed[fk.Parent]); q != "" {
+				var freed int64
+				if err := s.pool.QueryRow(ctx, q).Scan(&freed); err != nil {
+					return fmt.Errorf("restore the seeded rows that reference removed %s rows (%s): %w", fk.Parent, fk.Name, err)
+				}
+				count(m.Target, freed)
+			}
 		}
 		return nil
 	})

@@ -167,6 +167,10 @@ type Plan struct {
 	// ownedIDs selects the ids of the target rows this mapping owns, by
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
+	// seedRestore gives seeded rows of the target that a merge replaced
+	// their seeded content back, counting those this run merges nothing
+	// onto; RestoreReferencing completes it ("" without a natural key).
+	seedRestore string
 	// MergeCount counts the seeded rows the natural-key merge would update,
 	// RestoreCount those it no longer merges onto, which get their seeded
 	// content back ("" without a natural key).
@@ -807,6 +811,13 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE t.id IN (SELECT _tid FROM `+d+` WHERE _disp = 'merged' AND _reason = 'natural_key')
 				ON CONFLICT (target_table, target_id) DO NOTHING`)
 			plan.RestoreCount = `SELECT count(*) FROM ` + ident(p.ledger()) + `.seeds_replaced s WHERE ` + notMerging
+			plan.seedRestore = `WITH restored AS (UPDATE ` + tgt + ` t SET ` + restoreSets + `
+				FROM ` + bk + `.seeds_replaced s, jsonb_populate_record(NULL::` + tgt + `, s.row) r
+				WHERE s.target_table = ` + lit(m.Target) + ` AND t.id = s.target_id
+				AND (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)
+				AND {{referencing}}
+				RETURNING NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = t.id AND x._disp = 'merged' AND x._reason = 'natural_key') AS freed)
+				SELECT count(*) FILTER (WHERE freed) FROM restored`
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
 				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
 			plan.MergeCount = `SELECT count(*) FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into
@@ -836,6 +847,25 @@ func (p *Plan) RemoveReferencing(fk FK, parentIDs []string) string {
 	}
 	return `DELETE FROM public.` + ident(p.M.Target) + ` t WHERE t.` + ident(fk.Column) + ` IN (` + strings.Join(parentIDs, " UNION ALL ") + `)
 		AND t.id IN (` + p.ownedIDs + `)`
+}
+
+// RestoreReferencing gives the seeded rows of this mapping's target whose
+// column fk references a parent row among parentIDs (a union of the parent
+// mappings' RemoveIDs) their seeded content back, before the parent's
+// removal: a merge onto a seed (a catalog collision) wrote the legacy
+// row's reference into the seed, to a row the cutover loaded, and
+// removing that row would delete the seed with it (ON DELETE CASCADE: a
+// learn drill merged onto a seeded one, of a topic the source no longer
+// has), fail (NO ACTION) or clear the reference. Seeds are never the
+// cutover's to remove; the upsert merges onto them again what the source
+// still merges. The statement returns how many of the rows it restored no
+// decision merges onto (the upsert counts the others when it merges).
+// "" when the mapping merges onto no seed or no parent row goes.
+func (p *Plan) RestoreReferencing(fk FK, parentIDs []string) string {
+	if p.seedRestore == "" || len(parentIDs) == 0 {
+		return ""
+	}
+	return strings.Replace(p.seedRestore, "{{referencing}}", `t.`+ident(fk.Column)+` IN (`+strings.Join(parentIDs, " UNION ALL ")+`)`, 1)
 }
 
 // vacate builds Plan.Vacate for target table tgt with primary key pk,
