@@ -130,6 +130,9 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err := migrations.WorkingRun(ctx, s.target); err != nil {
 		return nil, err // what a run is rewriting cannot be compared
 	}
+	if err := s.flavorRefusal(ctx); err != nil {
+		return nil, err // a run would refuse: there is nothing to preview
+	}
 	otherSource := s.noteOtherSource(ctx, "start", "The diff compares this source with what the target holds, and shows what a run from it would change")
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ func Refused(err error) bool {
 		new(*extract.DetectError), new(*extract.SourceVersionError), new(*extract.SourceIsATargetError), new(*extract.RowSecurityError), new(*extract.ReadPrivilegeError),
 		new(*dburl.SameDatabaseError), new(*dburl.PoolerError), new(*SealedError), new(*ReadOnlyTargetError), new(*migrations.TargetEncodingError),
 		new(*migrations.TargetVersionError), new(*TargetOwnerError), new(*TargetIsLegacyError), new(*SchemaError), new(*migrations.BookkeepingRightsError),
+		new(*OtherFlavorError),
 	} {
 		if errors.As(err, target) {
 			return true

@@ -1028,6 +1028,59 @@ func TestRerunFromAnotherDatabase(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunFromAnotherFlavorRefuses: a target loaded from a v21 source is
+// given a v16 or a v15 one, whose market_items, user_wallet (and, in v15,
+// focus_pause_state) have other shapes. A run, a dry run and status all
+// say that a run refuses, naming those tables, the flavor that loaded the
+// target and what to do; the target is left as it was, and no run is
+// recorded.
+func TestRerunFromAnotherFlavorRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, c := range []struct {
+		flavor string
+		tables []string
+	}{
+		{"v16", []string{"market_items", "user_wallet"}},
+		{"v15", []string{"focus_pause_state", "market_items", "user_wallet"}},
+	} {
+		t.Run(c.flavor, func(t *testing.T) {
+			t.Parallel()
+			src := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: c.flavor, Drift: true, Anomalies: true, Users: 40, Seed: 3})
+			dst := finishedTarget(t)
+			const runs = `SELECT count(*) FROM cutover.runs`
+			before := scalarOf[int64](t, ctx, dst, runs)
+			check := func(what string, err error) {
+				t.Helper()
+				var refused *OtherFlavorError
+				if !errors.As(err, &refused) || !Refused(err) {
+					t.Fatalf("%s from a %s source: %v, want an OtherFlavorError", what, c.flavor, err)
+				}
+				if d := cmp.Diff(c.tables, refused.Tables); d != "" || refused.Loaded != "v21" || refused.Flavor != c.flavor {
+					t.Errorf("%s: refused %s loaded by %s (-want +got tables):\n%s", what, refused.Flavor, refused.Loaded, d)
+				}
+				for _, phrase := range []string{"loaded from a legacy v21 database", "this source is legacy " + c.flavor, strings.Join(c.tables, ", "), "new target database", "nothing was written"} {
+					if !strings.Contains(err.Error(), phrase) {
+						t.Errorf("%s: the refusal does not say %q: %v", what, phrase, err)
+					}
+				}
+			}
+			_, err := Run(ctx, rerunConfig(src, dst))
+			check("run", err)
+			_, err = DryRun(ctx, rerunConfig(src, dst), 0)
+			check("dry run", err)
+			st := status(t, ctx, rerunConfig(src, dst))
+			if st.Next.Action != "refused" || !strings.Contains(st.Next.Message, "this source is legacy "+c.flavor) {
+				t.Errorf("status: next run %q (%s), want refused", st.Next.Action, st.Next.Message)
+			}
+			if after := scalarOf[int64](t, ctx, dst, runs); after != before {
+				t.Errorf("the refused commands recorded %d runs", after-before)
+			}
+			testkit.SameAs(t, reference(t, "S0"), dst)
+		})
+	}
+}
+
 // TestRerunOnRevertedSource: a run on a changed source fails after it has
 // changed the target (after every table, or after some), then the source
 // is changed back. The re-run must not take the target for up to date.

@@ -291,6 +291,9 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := ensureBookkeeping(ctx, s.target); err != nil {
 		return nil, err
 	}
+	if err := s.flavorRefusal(ctx); err != nil {
+		return nil, err
+	}
 	s.noteOtherSource(ctx, "start", "The run makes the target this source's image, as after any change of the source: "+
 		"if this is not the source meant, stop the run (Ctrl-C) and run again with the right --source")
 	if s.runID, err = startRun(ctx, s.target, s.src.Flavor, dburl.Describe(cfg.SourceURL), s.sourceID, cfg.NoSessions); err != nil {

@@ -228,6 +228,7 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 	var mappingCount int
 	var redo, toExtract []string // what a run would redo and extract (redoSet)
 	redoNone := false            // and it would redo no mapping
+	var flavor *OtherFlavorError // a run would refuse the source's flavor
 	if cfg.SourceURL != "" {
 		s, err := open(ctx, cfg, mappings.StageSchema, "cutover status")
 		if err != nil {
@@ -266,6 +267,11 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			// is not the recorded one (another build, say) is redone, and
 			// the rows of tables the source lost are removed.
 			if rep.Vanished, err = vanishedTables(ctx, target, s.src.TableNames()); err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			switch err := s.flavorRefusal(ctx); {
+			case errors.As(err, &flavor): // said as the next run
+			case err != nil:
 				return nil, fmt.Errorf("status: %w", err)
 			}
 			sourceSame, upToDate = upToDate, upToDate && n.redo != nil && len(n.redo) == 0 && len(rep.Vanished) == 0
@@ -337,6 +343,9 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			mappingCount, len(redo), abbreviate(redo, 8), len(toExtract), len(rep.Tables), abbreviate(toExtract, 8))
 	case redoNone && len(rep.Vanished) == 0 && rep.Next.Action == "update":
 		rep.Next.Message += ", and writes no application row: every mapping already holds what it would write"
+	}
+	if flavor != nil {
+		rep.Next = NextRun{Action: "refused", Message: "a run would refuse this target: " + strings.TrimSuffix(flavor.Error(), " (nothing was written)")}
 	}
 	if rep.Sealed != nil {
 		rep.Next = NextRun{Action: "sealed", Message: (&SealedError{Seal: *rep.Sealed}).Error() + ". A run refuses; unsealed: " + rep.Next.Message}

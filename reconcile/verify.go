@@ -475,7 +475,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 		// says nothing: a replica or a restore of the source verifies.)
 		if flavor != v.res.Flavor {
 			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindOtherSource, Message: fmt.Sprintf(
-				"run %d loaded a legacy %s database (%s), and this source is legacy %s: verify against the source that run read, or run `cutover run` from this one first",
+				"run %d loaded a legacy %s database (%s), and this source is legacy %s: verify against the source that run read (a run from this one refuses a target loaded from another flavor: load it into a new target database)",
 				v.res.LastRun.ID, flavor, source, v.res.Flavor)})
 		}
 	}
