@@ -24,6 +24,7 @@ func TestEventLeft(t *testing.T) {
 		{"extract, half of it kept", load.Event{Phase: "extract", Done: 600, Total: 1000, Kept: 500}, 2 * time.Second, 8 * time.Second, true},
 		{"checksum", load.Event{Phase: "checksum", Done: 900, Total: 1000}, 9 * time.Second, time.Second, true},
 		{"apply, by rows not mappings", load.Event{Phase: "apply", Done: 80, Total: 81, Rows: 100, TotalRows: 1000}, 5 * time.Second, 45 * time.Second, true},
+		{"apply, the mappings under way half done", load.Event{Phase: "apply", Done: 40, Total: 81, Rows: 200, Running: 200, TotalRows: 1000}, 3 * time.Second, 7 * time.Second, true},
 		{"decide, no rows counted", load.Event{Phase: "decide", Done: 10, Total: 81}, 5 * time.Second, 0, false},
 		{"extract, under a twentieth copied", load.Event{Phase: "extract", Done: 49, Total: 1000}, 5 * time.Second, 0, false},
 		{"extract, a twentieth copied", load.Event{Phase: "extract", Done: 50, Total: 1000}, 5 * time.Second, 95 * time.Second, true},

@@ -66,7 +66,7 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 		finished[m.Name()] = make(chan struct{})
 	}
 	var mu sync.Mutex
-	var n, rows, totalRows int64
+	var n, rows, running, totalRows int64
 	tableRows := s.sourceRows()
 	for _, m := range ms {
 		totalRows += tableRows[m.Legacy]
@@ -91,6 +91,9 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 				return gctx.Err()
 			}
 			defer func() { <-workers }()
+			mu.Lock()
+			running += tableRows[m.Legacy]
+			mu.Unlock()
 			end := s.steps.begin(phase + " " + m.Name())
 			err := f(gctx, m)
 			end()
@@ -101,7 +104,8 @@ func (s *session) ordered(ctx context.Context, phase string, ms []mappings.Mappi
 			mu.Lock()
 			n++
 			rows += tableRows[m.Legacy]
-			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms)), Rows: rows, TotalRows: totalRows}) // under the lock: in order
+			running -= tableRows[m.Legacy]
+			s.cfg.Progress(Event{Phase: phase, Table: m.Name(), Done: n, Total: int64(len(ms)), Rows: rows, TotalRows: totalRows, Running: running}) // under the lock: in order
 			mu.Unlock()
 			return nil
 		})

@@ -129,6 +129,25 @@ func TestProgressTimeLeft(t *testing.T) {
 	}
 }
 
+// TestProgressBarSaysTheTimeLeft: on a terminal, the bar says the time
+// left that the log lines would (Event.Left: the mappings under way count
+// half done), not progressbar's guess from its count: 2 of 10 rows done
+// and 4 under way in 4 s leave about 6 s, where the count alone says 16.
+func TestProgressBarSaysTheTimeLeft(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf)
+	p.tty = true
+	clock := p.start
+	p.now = func() time.Time { return clock }
+	p.event(load.Event{Phase: "decide", Table: "users", Done: 81, Total: 81, Rows: 10, TotalRows: 10})
+	clock = clock.Add(4 * time.Second)
+	p.event(load.Event{Phase: "apply", Table: "users", Done: 1, Total: 81, Rows: 2, Running: 4, TotalRows: 10})
+	p.close()
+	if out := buf.String(); !strings.Contains(out, "apply   users") || !strings.Contains(out, "about 6s left") || strings.Contains(out, "16s") {
+		t.Errorf("terminal output:\n%q\nwant the apply bar saying about 6s left", out)
+	}
+}
+
 // TestProgressRateLeavesOutKeptRows: rows a run found copied (an
 // interrupted run's stage, or batches its checksum pass copied) are
 // counted, said as what they are, and left out of the rate: 40 rows copied

@@ -143,25 +143,27 @@ func (p *progress) event(e load.Event) {
 	} else if e.TotalRows > 0 {
 		done, total, unit = e.Rows, e.TotalRows, "rows"
 	}
+	left := ""
+	if d, ok := e.Left(now.Sub(p.since)); ok && d >= time.Second {
+		left = "about " + formatLeft(d) + " left"
+	}
 	// A new phase starts a bar; so does a phase whose bar a message line
-	// (a lock wait, a heartbeat) ended.
+	// (a lock wait, a heartbeat) ended. The bar says the time left that
+	// the log lines say (Event.Left), not its own guess from the count,
+	// which knows neither the rows found done nor the mappings under way.
 	if p.tty && p.bar == nil {
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(e.Phase),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(false), progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 	}
 	if p.bar != nil {
 		if total != p.bar.GetMax64() { // an estimate the counted rows replaced
 			p.bar.ChangeMax64(total)
 		}
-		p.bar.Describe(fmt.Sprintf("%-7s %-28s", e.Phase, e.Table))
+		p.bar.Describe(fmt.Sprintf("%-7s %-28s %s", e.Phase, e.Table, left))
 		p.bar.Set64(done)
-	}
-	left := ""
-	if d, ok := e.Left(now.Sub(p.since)); ok && d >= time.Second {
-		left = "about " + formatLeft(d) + " left"
 	}
 	if !p.tty && (now.Sub(p.last) > 2*time.Second || e.Done == e.Total) {
 		p.last = now
