@@ -126,7 +126,11 @@ func printRuns(w io.Writer, runs []load.RunInfo) {
 // not the database the last run read, when it is not.
 func printNext(w io.Writer, r *load.StatusReport) {
 	fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
-	if r.OtherSource != "" {
+	switch {
+	case r.OtherSource == "":
+	case r.Next.Action == "refused" || r.Next.Action == "sealed": // no run makes it anything
+		fmt.Fprintf(w, "  Note: %s.\n", r.OtherSource)
+	default:
 		fmt.Fprintf(w, "  Note: %s. A run makes the target this source's image, as after any change of the source.\n", r.OtherSource)
 	}
 }

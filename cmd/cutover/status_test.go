@@ -77,7 +77,8 @@ WORKING (the dry run's busy sessions on the target, the longest busy first)
 }
 
 // TestPrintNext: status says what the next run would do, and adds a note
-// when the source given is not the database the last run read.
+// when the source given is not the database the last run read (without
+// what a run would make of the target, when a run refuses it).
 func TestPrintNext(t *testing.T) {
 	next := load.NextRun{Action: "none", Message: "nothing to do: the target holds what a run would write"}
 	other := (&migrations.OtherSource{Run: 4, Status: "done", Source: "app@10.0.0.5:5432/legacy", Started: time.Date(2026, 12, 1, 22, 10, 0, 0, time.UTC)}).
@@ -93,6 +94,10 @@ func TestPrintNext(t *testing.T) {
 		{"another database", load.StatusReport{Next: next, OtherSource: other}, `NEXT RUN
   nothing to do: the target holds what a run would write
   Note: the source app@10.0.0.9:5432/legacy is not the database run 4 read (app@10.0.0.5:5432/legacy; the run started 2026-12-01T22:10:00Z and finished): it is a database restored or created anew since, or another server's. A run makes the target this source's image, as after any change of the source.
+`},
+		{"another database, refused", load.StatusReport{Next: load.NextRun{Action: "refused", Message: "a run would refuse this target: its flavor"}, OtherSource: other}, `NEXT RUN
+  a run would refuse this target: its flavor
+  Note: the source app@10.0.0.9:5432/legacy is not the database run 4 read (app@10.0.0.5:5432/legacy; the run started 2026-12-01T22:10:00Z and finished): it is a database restored or created anew since, or another server's.
 `},
 	} {
 		t.Run(c.name, func(t *testing.T) {
