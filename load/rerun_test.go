@@ -1012,6 +1012,59 @@ func TestSecondRunRefuses(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunAfterCatalogKeysMove: natural keys move between a run and the
+// next: a loaded learn drill takes a seeded drill's key (it merges onto
+// the seed now), the drill merged onto another seed gives its key up (the
+// seed gets its own content back, the drill loads under its id), and a
+// loaded topic takes a seeded topic's key (its drills follow it onto the
+// seed). The re-run equals a fresh run on the changed source. The dry run
+// counts no more rows than the run writes: rows the removal of the old
+// topic deletes with it (ON DELETE CASCADE: its drills, their stats) are
+// written again whether or not they changed, and only the run counts
+// those that did not.
+func TestRerunAfterCatalogKeysMove(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "catalog_keys_moved", `
+		UPDATE learn_drills SET key = 'moved_' || key WHERE key = 'mixing_level_match';
+		UPDATE learn_drills SET key = 'mixing_level_match' WHERE id = (SELECT id FROM learn_drills
+			WHERE key NOT LIKE 'moved_%' AND key NOT IN ('mixing_eq_cut_or_boost', 'ear_training_band_id', 'ear_training_interval_id') ORDER BY id LIMIT 1);
+		UPDATE learn_topics SET key = 'mixing_basics' WHERE id = (SELECT topic_id FROM learn_drills WHERE key = 'moved_mixing_level_match')
+			AND NOT EXISTS (SELECT FROM learn_topics WHERE key = 'mixing_basics')`)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	// The case as it says: the drill that gave its key up had merged onto
+	// the seed, and its topic, renamed, was one the cutover loaded.
+	drill := scalarOf[string](t, ctx, src, `SELECT id::text FROM learn_drills WHERE key = 'moved_mixing_level_match'`)
+	topic := scalarOf[string](t, ctx, src, `SELECT topic_id::text FROM learn_drills WHERE key = 'moved_mixing_level_match'`)
+	const ledger = `SELECT EXISTS (SELECT FROM cutover.dispositions WHERE legacy_table = $1 AND disposition = $2 AND legacy_key = $3)`
+	merged := scalarOf[bool](t, ctx, dst, ledger, "learn_drills", "merged", drill)
+	renamed := scalarOf[string](t, ctx, src, `SELECT key FROM learn_topics WHERE id::text = $1`, topic) == "mixing_basics"
+	loaded := scalarOf[bool](t, ctx, dst, ledger, "learn_topics", "loaded", topic)
+	if !merged || !renamed || !loaded {
+		t.Fatalf("the edit did not make the case (drill merged %v, topic renamed %v, topic loaded %v)", merged, renamed, loaded)
+	}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(ctx, rerunConfig(src, dst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, td := range diff.Targets {
+		if td.Changes() > sum.Changes[td.Table] {
+			t.Errorf("the dry run counts %d changes of %s, the run wrote %d rows", td.Changes(), td.Table, sum.Changes[td.Table])
+		}
+	}
+	for _, table := range []string{"learn_drills", "learn_topics"} {
+		if sum.Changes[table] == 0 {
+			t.Errorf("the run wrote no row of %s", table)
+		}
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // TestRerunFromAnotherDatabase: a target a run loaded from one legacy
 // database (a rehearsal's staging copy, say) is loaded again from another
 // of the same flavor, with other rows and other ids throughout (catalog
