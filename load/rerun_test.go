@@ -716,6 +716,20 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 	}
 }
 
+// replacedSeed returns the value seed (a query of one column of one seeded
+// row) reads on a freshly migrated target, and stops the test when the
+// finished target dst holds the same: no legacy row merged onto that
+// seed, and the case tests nothing.
+func replacedSeed(t *testing.T, dst, seed string) string {
+	t.Helper()
+	ctx := context.Background()
+	seeded := scalarOf[string](t, ctx, testkit.MigratedTarget(t), seed)
+	if got := scalarOf[string](t, ctx, dst, seed); got == seeded {
+		t.Fatalf("%s: the finished target holds the seed's value (%q): no legacy row merged onto it, the case tests nothing", seed, got)
+	}
+	return seeded
+}
+
 // TestRerunRestoresReplacedSeeds: a legacy achievement merged onto the
 // seeded one with its key (a catalog collision: the seed takes the legacy
 // content) is deleted from the source. A fresh run leaves the seed as the
@@ -728,10 +742,7 @@ func TestRerunRestoresReplacedSeeds(t *testing.T) {
 	want := freshRun(t, src)
 	dst := finishedTarget(t)
 	const seed = `SELECT name FROM public.achievement_definitions WHERE key = 'first_focus'`
-	seeded := scalarOf[string](t, ctx, testkit.MigratedTarget(t), seed)
-	if got := scalarOf[string](t, ctx, dst, seed); got == seeded {
-		t.Fatalf("the finished target's first_focus is the seed's (%q): no legacy row merged onto it, the case tests nothing", got)
-	}
+	seeded := replacedSeed(t, dst, seed)
 	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 		t.Fatal(err)
 	}
@@ -750,17 +761,14 @@ func TestRerunRestoresReplacedSeeds(t *testing.T) {
 func TestRerunKeepsSeedsWhoseParentGoes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const drill = `(SELECT topic_id FROM learn_drills WHERE key = 'mixing_level_match')`
-	src := editedSource(t, "seed_parent_gone", `DELETE FROM learn_topics WHERE id = `+drill)
+	const topicOfDrill = `(SELECT topic_id FROM learn_drills WHERE key = 'mixing_level_match')`
+	src := editedSource(t, "seed_parent_gone", `DELETE FROM learn_topics WHERE id = `+topicOfDrill)
 	want := freshRun(t, src)
 	dst := finishedTarget(t)
 	const seed = `SELECT title FROM public.learn_drills WHERE id = '00000000-0000-4000-8000-000000000703'`
-	seeded := scalarOf[string](t, ctx, testkit.MigratedTarget(t), seed)
-	if got := scalarOf[string](t, ctx, dst, seed); got == seeded {
-		t.Fatalf("the finished target's mixing_level_match is the seed's (%q): no legacy drill merged onto it, the case tests nothing", got)
-	}
+	seeded := replacedSeed(t, dst, seed)
 	if !scalarOf[bool](t, ctx, dst, `SELECT EXISTS (SELECT FROM cutover.dispositions WHERE legacy_table = 'learn_topics'
-		AND disposition = 'loaded' AND target_id = `+drill+`)`) {
+		AND disposition = 'loaded' AND target_id = `+topicOfDrill+`)`) {
 		t.Fatal("the merged seed's topic is not one the cutover loaded: its removal cannot reach the seed, the case tests nothing")
 	}
 	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
