@@ -217,7 +217,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				count(m.Target, freed)
 			}
 		}
-		return nil
+		return s.cfg.at("remove.referencing:" + m.Legacy)
 	})
 	if err != nil {
 		return nil, err

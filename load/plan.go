@@ -172,8 +172,9 @@ type Plan struct {
 	// onto; RestoreReferencing completes it ("" without a natural key).
 	seedRestore string
 	// MergeCount counts the seeded rows the natural-key merge would update,
-	// RestoreCount those it no longer merges onto, which get their seeded
-	// content back ("" without a natural key).
+	// RestoreCount those it no longer merges onto whose content is not
+	// their seeded content, which they get back ("" without a natural
+	// key).
 	MergeCount, RestoreCount string
 	// FirstInsert is a plain INSERT of the rows; FirstResults, then
 	// FirstUpsert, replace Upsert when the mapping has never been applied
@@ -810,7 +811,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				SELECT `+lit(m.Target)+`, t.id, `+lit(m.Name())+`, to_jsonb(t) FROM `+tgt+` t
 				WHERE t.id IN (SELECT _tid FROM `+d+` WHERE _disp = 'merged' AND _reason = 'natural_key')
 				ON CONFLICT (target_table, target_id) DO NOTHING`)
-			plan.RestoreCount = `SELECT count(*) FROM ` + ident(p.ledger()) + `.seeds_replaced s WHERE ` + notMerging
+			plan.RestoreCount = `SELECT count(*) FROM ` + ident(p.ledger()) + `.seeds_replaced s
+				JOIN ` + tgt + ` t ON t.id = s.target_id, jsonb_populate_record(NULL::` + tgt + `, s.row) r
+				WHERE ` + notMerging + ` AND (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)`
 			plan.seedRestore = `WITH restored AS (UPDATE ` + tgt + ` t SET ` + restoreSets + `
 				FROM ` + bk + `.seeds_replaced s, jsonb_populate_record(NULL::` + tgt + `, s.row) r
 				WHERE s.target_table = ` + lit(m.Target) + ` AND t.id = s.target_id

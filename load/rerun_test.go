@@ -757,42 +757,62 @@ func TestRerunRestoresReplacedSeeds(t *testing.T) {
 // included: a topic the cutover loaded. The source then loses that topic
 // (its drills go with it). The re-run removes the topic, whose removal
 // would delete the seed with it (ON DELETE CASCADE) before the seed got
-// its own content back; the seed stays, as in a fresh run on the source.
+// its own content back; the seed stays, as in a fresh run on the source,
+// also when a run stopped between the seed's restore and the topic's
+// removal.
 func TestRerunKeepsSeedsWhoseParentGoes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const topicOfDrill = `(SELECT topic_id FROM learn_drills WHERE key = 'mixing_level_match')`
 	src := editedSource(t, "seed_parent_gone", `DELETE FROM learn_topics WHERE id = `+topicOfDrill)
 	want := freshRun(t, src)
-	dst := finishedTarget(t)
 	const seed = `SELECT title FROM public.learn_drills WHERE id = '00000000-0000-4000-8000-000000000703'`
-	seeded := replacedSeed(t, dst, seed)
-	if !scalarOf[bool](t, ctx, dst, `SELECT EXISTS (SELECT FROM cutover.dispositions WHERE legacy_table = 'learn_topics'
-		AND disposition = 'loaded' AND target_id = `+topicOfDrill+`)`) {
-		t.Fatal("the merged seed's topic is not one the cutover loaded: its removal cannot reach the seed, the case tests nothing")
+	// "after a failed run": a run that stops once the seed got its content
+	// back, before the topic's removal; the next run finishes the job.
+	for _, failed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "re-run", true: "after a failed run"}[failed], func(t *testing.T) {
+			t.Parallel()
+			dst := finishedTarget(t)
+			seeded := replacedSeed(t, dst, seed)
+			if !scalarOf[bool](t, ctx, dst, `SELECT EXISTS (SELECT FROM cutover.dispositions WHERE legacy_table = 'learn_topics'
+				AND disposition = 'loaded' AND target_id = `+topicOfDrill+`)`) {
+				t.Fatal("the merged seed's topic is not one the cutover loaded: its removal cannot reach the seed, the case tests nothing")
+			}
+			if failed {
+				cfg := rerunConfig(src, dst)
+				SetHook(&cfg, failAt("remove.referencing:learn_drills", 1))
+				if _, err := Run(ctx, cfg); !errors.Is(err, errInjected) {
+					t.Fatalf("run failing after the drills' removal: %v", err)
+				}
+				if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((`+seed+`), 'no such row')`); got != seeded {
+					t.Fatalf("after the failed run the seeded drill has title %q, want the seed's %q: the run did not stop where the case needs", got, seeded)
+				}
+			}
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			predicted := map[string]int64{}
+			for _, td := range diff.Targets {
+				if td.Changes() > 0 {
+					predicted[td.Table] = td.Changes()
+				}
+			}
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The seed restored before its topic's removal counts once, as
+			// the dry run counts it (and not again after a failed run).
+			if d := cmp.Diff(predicted, sum.Changes); d != "" {
+				t.Errorf("rows changed per target table, as the dry run predicted them (-dry run +run):\n%s", d)
+			}
+			if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((`+seed+`), 'no such row')`); got != seeded {
+				t.Errorf("after the re-run the seeded drill mixing_level_match has title %q, want the seed's %q", got, seeded)
+			}
+			testkit.SameAs(t, want, dst)
+		})
 	}
-	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	predicted := map[string]int64{}
-	for _, td := range diff.Targets {
-		if td.Changes() > 0 {
-			predicted[td.Table] = td.Changes()
-		}
-	}
-	sum, err := Run(ctx, rerunConfig(src, dst))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The seed restored before its topic's removal counts once, as the dry run counts it.
-	if d := cmp.Diff(predicted, sum.Changes); d != "" {
-		t.Errorf("rows changed per target table, as the dry run predicted them (-dry run +run):\n%s", d)
-	}
-	if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((`+seed+`), 'no such row')`); got != seeded {
-		t.Errorf("after the re-run the seeded drill mixing_level_match has title %q, want the seed's %q", got, seeded)
-	}
-	testkit.SameAs(t, want, dst)
 }
 
 // TestRerunAfterAWeekOfProduction: the source changes the way a week of
