@@ -795,31 +795,40 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
 			mergedRows = strings.Replace(mergedRows, "SELECT ", "SELECT d._tid AS _into, ", 1)
+			// The replaced seeds with their kept content r, in the
+			// ledger schema given; whether the decisions merge onto the
+			// target row id; whether a row's content is not its seed's.
+			replaced := func(schema string) string {
+				return schema + `.seeds_replaced s, jsonb_populate_record(NULL::` + tgt + `, s.row) r`
+			}
+			mergedOnto := func(id string) string {
+				return `EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = ` + id + ` AND x._disp = 'merged' AND x._reason = 'natural_key')`
+			}
+			unseeded := `(` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)`
 			// Seeds this mapping replaced and no longer merges onto get
 			// their own content back; the seeds it merges onto now keep
 			// theirs, the first time, before the merge overwrites it.
 			notMerging := `s.target_table = ` + lit(m.Target) + ` AND s.mapping = ` + lit(m.Name()) + `
-				AND NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = s.target_id AND x._disp = 'merged' AND x._reason = 'natural_key')`
+				AND NOT ` + mergedOnto("s.target_id")
 			restoreSets := "(" + strings.Join(cc, ", ") + ") = ROW(" + strings.Join(rt, ", ") + ")"
 			upsert = append(upsert,
 				`UPDATE `+tgt+` t SET `+restoreSets+`
-				FROM `+bk+`.seeds_replaced s, jsonb_populate_record(NULL::`+tgt+`, s.row) r
+				FROM `+replaced(bk)+`
 				WHERE t.id = s.target_id AND `+notMerging+`
-				AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(rt, ", ")+`)`,
+				AND `+unseeded,
 				`DELETE FROM `+bk+`.seeds_replaced s WHERE `+notMerging,
 				`INSERT INTO `+bk+`.seeds_replaced (target_table, target_id, mapping, row)
 				SELECT `+lit(m.Target)+`, t.id, `+lit(m.Name())+`, to_jsonb(t) FROM `+tgt+` t
 				WHERE t.id IN (SELECT _tid FROM `+d+` WHERE _disp = 'merged' AND _reason = 'natural_key')
 				ON CONFLICT (target_table, target_id) DO NOTHING`)
-			plan.RestoreCount = `SELECT count(*) FROM ` + ident(p.ledger()) + `.seeds_replaced s
-				JOIN ` + tgt + ` t ON t.id = s.target_id, jsonb_populate_record(NULL::` + tgt + `, s.row) r
-				WHERE ` + notMerging + ` AND (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)`
+			plan.RestoreCount = `SELECT count(*) FROM ` + replaced(ident(p.ledger())) + `, ` + tgt + ` t
+				WHERE t.id = s.target_id AND ` + notMerging + ` AND ` + unseeded
 			plan.seedRestore = `WITH restored AS (UPDATE ` + tgt + ` t SET ` + restoreSets + `
-				FROM ` + bk + `.seeds_replaced s, jsonb_populate_record(NULL::` + tgt + `, s.row) r
+				FROM ` + replaced(bk) + `
 				WHERE s.target_table = ` + lit(m.Target) + ` AND t.id = s.target_id
-				AND (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)
+				AND ` + unseeded + `
 				AND {{referencing}}
-				RETURNING NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = t.id AND x._disp = 'merged' AND x._reason = 'natural_key') AS freed)
+				RETURNING NOT ` + mergedOnto("t.id") + ` AS freed)
 				SELECT count(*) FILTER (WHERE freed) FROM restored`
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
 				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
