@@ -42,11 +42,7 @@ func (e *OtherFlavorError) Error() string {
 // source's mappings, reads. A legacy table of no mapping of ms is not
 // refused: the run removes what its mappings loaded (vanished.go).
 func checkFlavor(ctx context.Context, q extract.Querier, target, flavor string, ms []mappings.Mapping) error {
-	found, err := q.Query(ctx, `SELECT true WHERE to_regclass($1) IS NOT NULL`, bk+".results")
-	if err != nil {
-		return fmt.Errorf("read the results: %w", err)
-	}
-	if exists, err := pgx.CollectRows(found, pgx.RowTo[bool]); err != nil || len(exists) == 0 {
+	if recorded, err := resultsRecorded(ctx, q); err != nil || !recorded {
 		return err // no bookkeeping yet
 	}
 	names := map[string][]string{} // this source's mappings, by legacy table

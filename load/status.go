@@ -345,7 +345,7 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 		rep.Next.Message += ", and writes no application row: every mapping already holds what it would write"
 	}
 	if flavor != nil {
-		rep.Next = NextRun{Action: "refused", Message: "a run would refuse this target: " + strings.TrimSuffix(flavor.Error(), " (nothing was written)")}
+		rep.Next = refusedNext(flavor)
 	}
 	if rep.Sealed != nil {
 		rep.Next = NextRun{Action: "sealed", Message: (&SealedError{Seal: *rep.Sealed}).Error() + ". A run refuses; unsealed: " + rep.Next.Message}
@@ -355,12 +355,19 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 		switch err := checkSchema(ctx, cfg.TargetURL); {
 		case err == nil:
 		case Refused(err):
-			rep.Next = NextRun{Action: "refused", Message: "a run would refuse this target: " + strings.TrimSuffix(err.Error(), " (nothing was written)")}
+			rep.Next = refusedNext(err)
 		default:
 			return nil, fmt.Errorf("status: %w", err)
 		}
 	}
 	return rep, nil
+}
+
+// refusedNext is the next run when a run would refuse the target with
+// err (a Refused error, whose closing "(nothing was written)" status
+// leaves out).
+func refusedNext(err error) NextRun {
+	return NextRun{Action: "refused", Message: "a run would refuse this target: " + strings.TrimSuffix(err.Error(), " (nothing was written)")}
 }
 
 // movedTables returns, of the tables of plan whose batches' checksums sums

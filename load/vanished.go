@@ -22,11 +22,7 @@ import (
 // its result commit together, so every table with rows in the target has
 // a result.
 func vanishedTables(ctx context.Context, q extract.Querier, present []string) ([]string, error) {
-	exists, err := q.Query(ctx, `SELECT true WHERE to_regclass($1) IS NOT NULL`, bk+".results")
-	if err != nil {
-		return nil, fmt.Errorf("read the results: %w", err)
-	}
-	if found, err := pgx.CollectRows(exists, pgx.RowTo[bool]); err != nil || len(found) == 0 {
+	if recorded, err := resultsRecorded(ctx, q); err != nil || !recorded {
 		return nil, err // no bookkeeping yet
 	}
 	rows, err := q.Query(ctx, `SELECT DISTINCT legacy_table FROM `+bk+`.results WHERE legacy_table <> ALL($1) ORDER BY 1`, present)
@@ -34,6 +30,20 @@ func vanishedTables(ctx context.Context, q extract.Querier, present []string) ([
 		return nil, fmt.Errorf("read the legacy tables of the results: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// resultsRecorded reports whether the target has the bookkeeping's
+// results table (a Querier has no QueryRow: asked as a row or none).
+func resultsRecorded(ctx context.Context, q extract.Querier) (bool, error) {
+	rows, err := q.Query(ctx, `SELECT true WHERE to_regclass($1) IS NOT NULL`, bk+".results")
+	if err != nil {
+		return false, fmt.Errorf("read the results: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil {
+		return false, fmt.Errorf("read the results: %w", err)
+	}
+	return len(found) > 0, nil
 }
 
 // vanishedIDs selects the ids of the rows of target table target that the
