@@ -222,8 +222,8 @@ func ensureBookkeeping(ctx context.Context, conn *pgx.Conn) error {
 	// Partitions made before only some had a target_id index lost theirs
 	// with the ledger's; the ones decide looks up get it back.
 	for _, legacy := range claimLookups {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ledgerPartition(legacy)).Scan(&exists); err != nil {
+		exists, err := relationExists(ctx, conn, ledgerPartition(legacy))
+		if err != nil {
 			return fmt.Errorf("ledger partition of %s: %w", legacy, err)
 		}
 		if !exists {
@@ -248,6 +248,18 @@ func claimLookupIndex(legacy string) string {
 
 // ledgerPartition names the ledger partition of a legacy table.
 func ledgerPartition(legacy string) string { return ident(bk, "dispositions_"+legacy) }
+
+// relationExists reports whether the relation named rel (qualified and
+// quoted, as ident gives it) exists on q's database. The bookkeeping's
+// readers ask it first, so that a target no run has written to logs no
+// error for a missing table.
+func relationExists(ctx context.Context, q migrations.Queryer, rel string) (bool, error) {
+	var exists bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, rel).Scan(&exists); err != nil {
+		return false, fmt.Errorf("look up %s: %w", rel, err)
+	}
+	return exists, nil
+}
 
 // ledgerBulk prepares the first write of a legacy table's dispositions:
 // when the ledger is partitioned and the table has no partition yet, it

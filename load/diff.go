@@ -235,8 +235,7 @@ func takeDryRunLock(ctx context.Context, conn *pgx.Conn) error {
 // lastRunID returns the id of the newest run recorded on the target, 0
 // when none is (or no run ever recorded one).
 func lastRunID(ctx context.Context, conn *pgx.Conn) (int64, error) {
-	var recorded bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&recorded); err != nil || !recorded {
+	if recorded, err := relationExists(ctx, conn, bk+".runs"); err != nil || !recorded {
 		return 0, err
 	}
 	var id int64
@@ -269,8 +268,7 @@ func runDuring(ctx context.Context, conn *pgx.Conn, lastRun int64) error {
 		}
 		return &RunDuringDryRunError{migrations.RunningRecord(ctx, conn)}
 	}
-	var recorded bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&recorded); err != nil || !recorded {
+	if recorded, err := relationExists(ctx, conn, bk+".runs"); err != nil || !recorded {
 		return err
 	}
 	re := &migrations.RunningError{}
@@ -288,8 +286,8 @@ func runDuring(ctx context.Context, conn *pgx.Conn, lastRun int64) error {
 // recordsInputs reports whether the target's bookkeeping records any
 // mapping's inputs digest.
 func recordsInputs(ctx context.Context, conn *pgx.Conn) (bool, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".results").Scan(&exists); err != nil || !exists {
+	exists, err := relationExists(ctx, conn, bk+".results")
+	if err != nil || !exists {
 		return false, err
 	}
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+bk+`.results r WHERE to_jsonb(r)->>'inputs' IS NOT NULL)`).Scan(&exists); err != nil {

@@ -267,8 +267,7 @@ func (s *session) refreshFingerprints(ctx context.Context) error {
 
 // recordedBatches reads the batch ledger, or nothing when there is none yet.
 func recordedBatches(ctx context.Context, conn *pgx.Conn) (map[string]batchRecord, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&exists); err != nil || !exists {
+	if exists, err := relationExists(ctx, conn, bk+".batches"); err != nil || !exists {
 		return nil, err
 	}
 	return readBatches(ctx, conn)

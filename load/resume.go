@@ -92,8 +92,8 @@ type stagedBatch struct {
 // when there is none, or none made by a build that records its batches
 // so, and the caller then makes a new one.
 func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, readers chan *pgx.Conn) (bool, error) {
-	var exists bool
-	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(s.stage, stagedBatchesTable)).Scan(&exists); err != nil {
+	exists, err := relationExists(ctx, s.target, ident(s.stage, stagedBatchesTable))
+	if err != nil {
 		return false, fmt.Errorf("read the stage schema %s: %w", s.stage, err)
 	}
 	if !exists {
@@ -260,8 +260,7 @@ func textArray(ss []string) string {
 // record exists first, so that a target without one (every finished
 // cutover's) logs no error for it.
 func readStaged(ctx context.Context, q migrations.Queryer, stage string) (batches, rows int64, err error) {
-	var exists bool
-	err = q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ident(stage, stagedBatchesTable)).Scan(&exists)
+	exists, err := relationExists(ctx, q, ident(stage, stagedBatchesTable))
 	if err == nil && !exists {
 		return 0, 0, nil
 	}

@@ -61,8 +61,7 @@ const sealDDL = `CREATE TABLE IF NOT EXISTS ` + bk + `.seal (
 // readSeal returns the target's seal, nil when it has none (or no
 // bookkeeping yet).
 func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".seal").Scan(&exists); err != nil || !exists {
+	if exists, err := relationExists(ctx, conn, bk+".seal"); err != nil || !exists {
 		return nil, err
 	}
 	var s Seal
@@ -135,8 +134,7 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 // has none (or no bookkeeping: asked of the catalog first, so that a
 // target no run has written to logs no error).
 func lastRun(ctx context.Context, q migrations.Queryer) (id int64, status string, err error) {
-	var exists bool
-	err = q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".runs").Scan(&exists)
+	exists, err := relationExists(ctx, q, bk+".runs")
 	if err == nil && exists {
 		err = q.QueryRow(ctx, `SELECT id, status FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).Scan(&id, &status)
 	}

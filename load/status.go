@@ -190,7 +190,7 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 	}
 	defer target.Close(context.WithoutCancel(ctx))
 	rep := &StatusReport{}
-	if err := target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&rep.Bookkeeping); err != nil {
+	if rep.Bookkeeping, err = relationExists(ctx, target, bk+".batches"); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	if rep.DryRun, err = migrations.DryRunHolder(ctx, target); err != nil {
@@ -613,8 +613,8 @@ func readResults(ctx context.Context, conn *pgx.Conn) (map[string]TableResult, e
 // before it changes the target and records each table with its rows, so a
 // run that stopped half-way never leaves a complete set behind.
 func upToDate(ctx context.Context, conn *pgx.Conn, sums map[string]extract.Checksum, ms []mappings.Mapping, noSessions bool) (bool, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".batches").Scan(&exists); err != nil || !exists {
+	exists, err := relationExists(ctx, conn, bk+".batches")
+	if err != nil || !exists {
 		return false, err
 	}
 	recs, err := readBatches(ctx, conn)

@@ -158,14 +158,14 @@ func (s *session) removeVanished(ctx context.Context, count func(table string, n
 // when the ledger has one (a later run that finds the table again then
 // fills a new partition in bulk), else its rows.
 func forgetLedger(ctx context.Context, tx pgx.Tx, legacy string) error {
-	var partition bool
-	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, ledgerPartition(legacy)).Scan(&partition); err != nil {
+	partition, err := relationExists(ctx, tx, ledgerPartition(legacy))
+	if err != nil {
 		return err
 	}
 	if partition {
 		_, err := tx.Exec(ctx, `DROP TABLE `+ledgerPartition(legacy))
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM `+bk+`.dispositions WHERE legacy_table = $1`, legacy)
+	_, err = tx.Exec(ctx, `DELETE FROM `+bk+`.dispositions WHERE legacy_table = $1`, legacy)
 	return err
 }
