@@ -22,7 +22,7 @@ const (
 	ReasonParentRejected      = "parent_rejected"       // rejected: its owner or NOT NULL parent did not reach the target
 	ReasonOrphan              = "orphan"                // rejected: its owner or parent never existed
 	ReasonTenantMismatch      = "tenant_mismatch"       // rejected: its user differs from its parent's owner
-	ReasonInvalidValue        = "invalid_value"         // rejected: a drift value outside the forms DRIFT.md allows (message names column and value)
+	ReasonInvalidValue        = "invalid_value"         // rejected: a drift value outside the forms DRIFT.md allows, or a value the target's checks refuse and the legacy shape allowed (message names column and value)
 	ReasonExpiredSession      = "expired_session"       // discarded
 	ReasonAllSessions         = "sessions_discarded"    // discarded: --no-sessions
 	ReasonCredentialToken     = "credential_token"      // discarded
