@@ -246,8 +246,8 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	err = s.inOrder(ctx, "apply", redo, true, func(ctx context.Context, m mappings.Mapping) (err error) {
 		// After the transaction's rollback: a constraint may have met rows
 		// the cutover did not write.
-		defer func() { err = s.explainViolation(ctx, m.Target, err) }()
 		p := plans[m.Name()]
+		defer func() { err = s.explainViolation(ctx, p, err) }()
 		tx, err := s.pool.Begin(ctx)
 		if err != nil {
 			return err

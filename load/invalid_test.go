@@ -2,9 +2,12 @@ package load
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/reconcile"
@@ -62,4 +65,66 @@ func purchaseKeys(t *testing.T, ctx context.Context, src, item string) []string 
 	t.Helper()
 	keys := scalarOf[string](t, ctx, src, `SELECT coalesce(string_agg(id::text, ' '), '') FROM user_market_purchases WHERE item_id = $1`, item)
 	return strings.Fields(keys)
+}
+
+// TestRunNamesRowsTheTargetRefuses: a target whose schema refuses values
+// the legacy schema allows (here a check and a NOT NULL added to books)
+// stops the mapping's apply with a RefusedRowsError that names the
+// constraint and the legacy rows that break it, and writes nothing of the
+// mapping; once the target allows them, the same run finishes.
+func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loaded := finishedTarget(t) // S0's books as a run loads them
+	two := strings.Fields(scalarOf[string](t, ctx, loaded, `SELECT string_agg(id::text, ' ' ORDER BY id) FROM (SELECT id FROM books ORDER BY id LIMIT 2) b`))
+	edit := `UPDATE books SET total_pages = 9999, author = NULL WHERE id IN ('` + strings.Join(two, "', '") + `')`
+	for _, c := range []struct {
+		name, constrain, allow string
+		constraint, definition string
+		broken                 string // the loaded books that break it, over S0's target
+	}{
+		{"check", `ALTER TABLE books ADD CONSTRAINT books_short CHECK (total_pages < 5000)`, `ALTER TABLE books DROP CONSTRAINT books_short`,
+			"check books_short", "CHECK (total_pages < 5000)", `total_pages >= 5000 OR id = ANY($1::uuid[])`},
+		{"not null", `ALTER TABLE books ALTER COLUMN author SET NOT NULL`, `ALTER TABLE books ALTER COLUMN author DROP NOT NULL`,
+			"column author", "NOT NULL", `author IS NULL OR id = ANY($1::uuid[])`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			src := editedSource(t, "refused_"+strings.ReplaceAll(c.name, " ", "_"), edit)
+			want := strings.Fields(scalarOf[string](t, ctx, loaded, `SELECT coalesce(string_agg(id::text, ' ' ORDER BY id::text), '') FROM books WHERE `+c.broken, two))
+			dst := testkit.MigratedTarget(t)
+			exec := func(sql string) {
+				t.Helper()
+				if _, err := pgtest.Connect(t, dst).Exec(ctx, sql); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exec(c.constrain)
+			_, err := Run(ctx, rerunConfig(src, dst))
+			var refused *RefusedRowsError
+			if !errors.As(err, &refused) {
+				t.Fatalf("run into a target that refuses %d books: %v, want a RefusedRowsError", len(want), err)
+			}
+			first := want[:min(5, len(want))]
+			if refused.Table != "books" || refused.Legacy != "books" || refused.Constraint != c.constraint || refused.Definition != c.definition ||
+				refused.Count != int64(len(want)) || !slices.Equal(refused.Keys, first) {
+				t.Errorf("refused: %+v, want %s (%s) refusing %d books, first %v", refused, c.constraint, c.definition, len(want), first)
+			}
+			for _, s := range append([]string{"apply books: ", c.definition, "Fix them in the source"}, first...) {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("the error does not say %q: %v", s, err)
+				}
+			}
+			if strings.Contains(err.Error(), "a case the mapping does not handle") {
+				t.Errorf("the error blames the mapping: %v", err)
+			}
+			if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM books`); n != 0 {
+				t.Errorf("%d books written", n)
+			}
+			exec(c.allow)
+			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+				t.Fatalf("run once the target allows the rows: %v", err)
+			}
+		})
+	}
 }

@@ -150,6 +150,9 @@ type Plan struct {
 	// Rows is a SELECT of the decided target rows (target columns), for the
 	// dry-run diff; empty when the mapping reaches no target.
 	Rows string
+	// keyedRows is Rows with each row's legacy key first (_k), to name
+	// the legacy rows a target constraint refuses (refusedRows).
+	keyedRows string
 	// TargetCols are the target columns Rows and Upsert write.
 	TargetCols []string
 	// PK is the target table's primary key; Target its table.
@@ -660,6 +663,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	plan.TargetCols = cols
 	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
+	plan.keyedRows = "SELECT d._k, " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
 
 	pk := target.PK
 	plan.PK = pk
