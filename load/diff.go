@@ -55,6 +55,10 @@ type Diff struct {
 	Targets []TableDiff
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
+	// Refusals are the target's checks and NOT NULLs that rows the run
+	// would load break: its apply of each such mapping would stop
+	// (RefusedRowsError), in mapping order.
+	Refusals []Refusal
 	// LeftAlone holds the target tables a plain `cutover run` would not
 	// redo, because every mapping writing them holds its recorded inputs
 	// (see narrow), with the rows of their changes above that it would
@@ -443,6 +447,15 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		if err := s.diffMapping(ctx, p, td, samples); err != nil {
 			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
 		}
+		gs, err := s.guards(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
+		}
+		refused, err := s.refusals(ctx, p, gs)
+		if err != nil {
+			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
+		}
+		out.Refusals = append(out.Refusals, refused...)
 	}
 	// The rows of legacy tables the source no longer has go (removeVanished).
 	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,80 +83,6 @@ func (s *session) foreignRows(ctx context.Context, target string, err error) err
 			AND NOT EXISTS (SELECT FROM `+bk+`.dispositions d WHERE d.target_table = $2 AND d.target_id = t.id)`,
 		seeds, target).Scan(&e.Count, &e.IDs); qerr != nil {
 		s.cfg.Logger.Debug("could not look for rows the cutover did not write", "table", target, "err", qerr)
-		return err
-	}
-	if e.Count == 0 {
-		return err
-	}
-	return e
-}
-
-// SQLSTATEs of the constraints a row of its own breaks.
-const (
-	checkViolation   = "23514"
-	notNullViolation = "23502"
-)
-
-// RefusedRowsError is a mapping's apply stopped by a check constraint or a
-// NOT NULL of its target table that rows the mapping decided to load
-// break: values the legacy schema allowed and that no rule of the mapping
-// rejects. It names the legacy rows, so that the operator can fix them in
-// the source and run again. Nothing of the mapping was written.
-type RefusedRowsError struct {
-	Mapping    string   // the mapping's name
-	Legacy     string   // its legacy table
-	Table      string   // the target table
-	Constraint string   // the constraint's name, or the column of a NOT NULL
-	Definition string   // the check's expression, or "NOT NULL"
-	Count      int64    // the rows decided to load that break it
-	Keys       []string // the first of their legacy keys
-	Err        error    // the violation
-}
-
-func (e *RefusedRowsError) Unwrap() error { return e.Err }
-
-func (e *RefusedRowsError) Error() string {
-	keys := strings.Join(e.Keys, ", ")
-	if e.Count > int64(len(e.Keys)) { // the query returns the first few only
-		keys += fmt.Sprintf(" and %d more", e.Count-int64(len(e.Keys)))
-	}
-	return fmt.Sprintf("%v (the target's %s %s (%s) refuses %d legacy %s %s that the mapping %s decides to load (%s %s): "+
-		"values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again; nothing of this mapping was written)",
-		e.Err, e.Table, e.Constraint, e.Definition, e.Count, e.Legacy, prose.Plural(e.Count, "row", "rows"), e.Mapping,
-		prose.Plural(e.Count, "key", "keys"), keys)
-}
-
-// refusedRows returns err, a check or NOT NULL violation (pgErr) in the
-// apply of plan p's mapping, as a RefusedRowsError naming the decided rows
-// that break the constraint; otherwise, or when none is found (another
-// mapping's rows, say), err as it is. A row breaks a check whose
-// expression is false over its columns (NULL passes, as in the server).
-func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
-	if p.keyedRows == "" {
-		return err
-	}
-	e := &RefusedRowsError{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Err: err}
-	var broken string
-	switch {
-	case pgErr.Code == checkViolation && pgErr.ConstraintName != "":
-		var expr string
-		if qerr := s.pool.QueryRow(ctx, `SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint
-			WHERE conrelid = $1::regclass AND conname = $2 AND contype = 'c'`,
-			"public."+ident(p.M.Target), pgErr.ConstraintName).Scan(&expr); qerr != nil {
-			s.cfg.Logger.Debug("could not read the check constraint", "table", p.M.Target, "constraint", pgErr.ConstraintName, "err", qerr)
-			return err
-		}
-		e.Constraint, e.Definition, broken = "check "+pgErr.ConstraintName, "CHECK "+expr, "("+expr+") IS FALSE"
-	case pgErr.Code == notNullViolation && pgErr.ColumnName != "" && slices.Contains(p.TargetCols, pgErr.ColumnName):
-		e.Constraint, e.Definition, broken = "column "+pgErr.ColumnName, "NOT NULL", "r."+ident(pgErr.ColumnName)+" IS NULL"
-	default:
-		return err
-	}
-	// The check's expression names the target's columns, which keyedRows
-	// gives under their names.
-	if qerr := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(r._k ORDER BY r._k))[1:5], '{}')
-		FROM (`+p.keyedRows+`) r WHERE `+broken).Scan(&e.Count, &e.Keys); qerr != nil {
-		s.cfg.Logger.Debug("could not look for the rows a constraint refuses", "table", p.M.Target, "err", qerr)
 		return err
 	}
 	if e.Count == 0 {

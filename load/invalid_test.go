@@ -69,9 +69,10 @@ func purchaseKeys(t *testing.T, ctx context.Context, src, item string) []string 
 
 // TestRunNamesRowsTheTargetRefuses: a target whose schema refuses values
 // the legacy schema allows (here a check and a NOT NULL added to books)
-// stops the mapping's apply with a RefusedRowsError that names the
-// constraint and the legacy rows that break it, and writes nothing of the
-// mapping; once the target allows them, the same run finishes.
+// is reported by the dry run (Diff.Refusals), and stops the mapping's
+// apply with a RefusedRowsError that names the constraint and the legacy
+// rows that break it, writing nothing of the mapping; once the target
+// allows them, the dry run reports nothing and the same run finishes.
 func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -100,7 +101,16 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 				}
 			}
 			exec(c.constrain)
-			_, err := Run(ctx, rerunConfig(src, dst))
+			// The dry run says so first.
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			if len(diff.Refusals) != 1 || diff.Refusals[0].Constraint != c.constraint || diff.Refusals[0].Count != int64(len(want)) ||
+				!slices.Equal(diff.Refusals[0].Keys, want[:min(5, len(want))]) {
+				t.Errorf("the dry run's refusals: %+v, want %s refusing %d books", diff.Refusals, c.constraint, len(want))
+			}
+			_, err = Run(ctx, rerunConfig(src, dst))
 			var refused *RefusedRowsError
 			if !errors.As(err, &refused) {
 				t.Fatalf("run into a target that refuses %d books: %v, want a RefusedRowsError", len(want), err)
@@ -122,6 +132,11 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 				t.Errorf("%d books written", n)
 			}
 			exec(c.allow)
+			if diff, err := DryRun(ctx, rerunConfig(src, dst), 3); err != nil {
+				t.Errorf("dry run once the target allows the rows: %v", err)
+			} else if len(diff.Refusals) != 0 {
+				t.Errorf("dry run once the target allows the rows: refusals %+v", diff.Refusals)
+			}
 			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 				t.Fatalf("run once the target allows the rows: %v", err)
 			}

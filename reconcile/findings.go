@@ -33,6 +33,7 @@ const (
 	CheckWallet       = "wallet"       // wallet coins vs ledger sum (information)
 	CheckRerun        = "rerun"        // dry runs: what a plain re-run would leave (information)
 	CheckSource       = "source"       // dry runs: what the source server is (information)
+	CheckConstraints  = "constraints"  // dry runs: the target's checks and NOT NULLs over the rows a run would load
 )
 
 // Kinds of findings.
@@ -58,6 +59,7 @@ const (
 	KindLeftAlone       = "left_alone"         // target rows changed after the cutover, which only run --full writes back
 	KindHotStandby      = "hot_standby"        // the source is a hot standby: a run reads what it has replayed
 	KindOtherDatabase   = "other_database"     // the source is not the database the last run read (information)
+	KindRefusedRows     = "refused_rows"       // rows a run would load that a target constraint refuses: the run would stop
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

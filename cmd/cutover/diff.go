@@ -2,11 +2,14 @@ package main
 
 import (
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/reconcile/report"
 )
 
@@ -48,7 +51,8 @@ func diffCommand() *cli.Command {
 
 // dryRun runs load.DryRun with progress on stderr, prints the summary on
 // stdout and writes the reports when --report-dir is set. It fails (exit 2)
-// only when the conservation law would not hold.
+// only when the conservation law would not hold, or when the target
+// refuses rows the run would load.
 func dryRun(c *cli.Context, cfg load.Config) error {
 	samples := c.Int("samples")
 	if samples <= 0 {
@@ -67,7 +71,14 @@ func dryRun(c *cli.Context, cfg load.Config) error {
 		return err
 	}
 	if !rep.OK {
-		return cli.Exit("the conservation law would not hold for at least one legacy table (see FAIL above)", exitFindings)
+		var why []string
+		if rep.Totals.LegacyTablesHolding < rep.Totals.LegacyTables {
+			why = append(why, "the conservation law would not hold for at least one legacy table")
+		}
+		if slices.ContainsFunc(rep.Findings, func(f report.Finding) bool { return f.Kind == reconcile.KindRefusedRows }) {
+			why = append(why, "the target refuses rows a run would load, and the run would stop there")
+		}
+		return cli.Exit(strings.Join(why, "; ")+" (see FAIL above)", exitFindings)
 	}
 	return nil
 }

@@ -92,6 +92,19 @@ func TestDiffCommand(t *testing.T) {
 			t.Errorf("diff --full after a hand edit: exit %d, want 1 update and nothing left alone\n%s\n%s", code, stdout, stderr)
 		}
 	})
+	// A target that refuses rows a run would load: the dry run fails
+	// (exit 2) and names the constraint and the mapping.
+	t.Run("a constraint the rows break", func(t *testing.T) {
+		t.Parallel()
+		src, dst := reportLegacy(t), testkit.MigratedTarget(t)
+		reportExec(t, dst, `ALTER TABLE books ADD CONSTRAINT books_short CHECK (total_pages < 0)`)
+		stdout, stderr, code := runMain(t, nil, "diff", "--source", src, "--target", dst, "--workers", "2")
+		if code != exitFindings || !strings.Contains(stdout, "THE TARGET REFUSES ROWS A RUN WOULD LOAD") ||
+			!strings.Contains(stdout, "a run would stop at the mapping books: the target's books check books_short (CHECK (total_pages < 0))") ||
+			!strings.Contains(stderr, "the target refuses rows a run would load, and the run would stop there (see FAIL above)") {
+			t.Errorf("diff into a target that refuses books: exit %d, want %d and the refusal named\n%s\n%s", code, exitFindings, stdout, stderr)
+		}
+	})
 }
 
 // isCatalog reports whether a legacy table's rows merge onto seeded rows by

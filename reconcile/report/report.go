@@ -400,6 +400,12 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 				Message: "the conservation law would not hold for this table"})
 		}
 	}
+	for _, x := range d.Refusals {
+		r.OK = false
+		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Failure), Check: reconcile.CheckConstraints,
+			Kind: reconcile.KindRefusedRows, Domain: targetDomain(x.Table), Table: x.Table,
+			Message: "a run would stop at the mapping " + x.Mapping + ": " + x.String()})
+	}
 	if sb := d.Standby; sb != nil {
 		msg := "the source is a hot standby, and a run reads only what it has replayed"
 		if !opts.Stable {

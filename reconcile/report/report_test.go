@@ -221,6 +221,37 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 	}
 }
 
+// TestDryRunReportRefusals: rows the target's constraints refuse fail the
+// dry run's report, with a finding per refusal, and the terminal summary
+// names the constraint and the keys.
+func TestDryRunReportRefusals(t *testing.T) {
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "books", Insert: 3}},
+		Refusals: []load.Refusal{{Mapping: "books", Legacy: "books", Table: "books", Constraint: "check books_short",
+			Definition: "CHECK (total_pages < 5000)", Count: 7, Keys: []string{"k1", "k2", "k3", "k4", "k5"}}}}
+	r := FromDryRun(d, "s", "t", false, Options{})
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.Severity+" "+f.Check+" "+f.Kind+" "+f.Table)
+	}
+	if d := cmp.Diff([]string{"failure constraints refused_rows books"}, got); d != "" || r.OK {
+		t.Errorf("findings (-want +got), report OK %v:\n%s", r.OK, d)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, r, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"THE TARGET REFUSES ROWS A RUN WOULD LOAD",
+		"FAIL books: a run would stop at the mapping books: the target's books check books_short (CHECK (total_pages < 5000)) refuses 7 legacy books rows",
+		"(keys k1, k2, k3, k4, k5 and 2 more)"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
+		}
+	}
+	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); !r.OK || len(r.Findings) != 0 {
+		t.Errorf("a dry run without refusals: OK %v, findings %+v", r.OK, r.Findings)
+	}
+}
+
 // TestDryRunReportRoom: the room a dry run took on the target is in every
 // form of its report, and out of a stable one (it differs run to run).
 func TestDryRunReportRoom(t *testing.T) {

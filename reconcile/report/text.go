@@ -196,6 +196,17 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 			fmt.Fprintf(w, "  FAIL %s: source %s ≠ %s\n", l.Table, num(l.Source), num(l.Sum()))
 		}
 	}
+	refused := false
+	for _, f := range r.Findings {
+		if f.Kind != reconcile.KindRefusedRows {
+			continue
+		}
+		if !refused {
+			fmt.Fprintln(w, "\nTHE TARGET REFUSES ROWS A RUN WOULD LOAD (the run would stop there; nothing of that mapping would be written)")
+			refused = true
+		}
+		fmt.Fprintf(w, "  FAIL %s: %s\n", f.Table, f.Message)
+	}
 	if len(r.Reasons) > 0 {
 		fmt.Fprintln(w, "\nREJECTS AND OTHER DISPOSITIONS BY REASON")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
