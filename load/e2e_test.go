@@ -145,7 +145,39 @@ func TestCutoverEveryFlavor(t *testing.T) {
 			t.Run("schema", func(t *testing.T) { checkSchemaKept(t, ctx, dst, indexesBefore) })
 			t.Run("statistics", func(t *testing.T) { testkit.CheckAnalyzed(t, dst) })
 			t.Run("kept_statistics", func(t *testing.T) { checkKeptStatistics(t, ctx, dst) })
+			t.Run("column_loss", func(t *testing.T) { checkColumnLoss(t, ctx, src, dst, sum) })
 		})
+	}
+}
+
+// checkColumnLoss checks the run's count of each dropped column's values
+// (MAPPING.md fine print 10): the source rows holding a value that the
+// ledger says loaded, and no count of another column.
+func checkColumnLoss(t *testing.T, ctx context.Context, src, dst string, sum *load.Summary) {
+	t.Helper()
+	byName := map[string]mappings.Mapping{}
+	for _, m := range mappings.All() {
+		byName[m.Name()] = m
+	}
+	var want []load.ColumnLoss
+	for _, r := range sum.Tables {
+		m := byName[r.Mapping]
+		for _, c := range m.DroppedColumns {
+			holding := scalarList(t, ctx, src, `SELECT id::text FROM `+m.Legacy+` WHERE `+c+` IS NOT NULL`)
+			n := scalar[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions WHERE legacy_table = $1 AND disposition = $2 AND legacy_key = ANY($3)`,
+				m.Legacy, string(m.Disposition()), holding)
+			want = append(want, load.ColumnLoss{Mapping: m.Name(), Column: c, NonNull: n})
+		}
+	}
+	if !slices.ContainsFunc(want, func(c load.ColumnLoss) bool { return c.NonNull > 0 }) {
+		t.Fatalf("no dropped column holds a value in a loaded row (%+v): this check checks nothing", want)
+	}
+	sortLoss := func(a, b load.ColumnLoss) int { return strings.Compare(a.Mapping+"."+a.Column, b.Mapping+"."+b.Column) }
+	got := slices.Clone(sum.ColumnLoss)
+	slices.SortFunc(got, sortLoss)
+	slices.SortFunc(want, sortLoss)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("column loss (-want +got):\n%s", d)
 	}
 }
 
