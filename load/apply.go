@@ -245,7 +245,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	}
 	err = s.inOrder(ctx, "apply", redo, true, func(ctx context.Context, m mappings.Mapping) (err error) {
 		// After the transaction's rollback: a constraint may have met rows
-		// the cutover did not write.
+		// the cutover did not write, or refused rows the mapping decided.
 		p := plans[m.Name()]
 		defer func() { err = s.explainViolation(ctx, p, err) }()
 		tx, err := s.pool.Begin(ctx)
