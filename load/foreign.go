@@ -44,10 +44,11 @@ func (e *ForeignRowsError) Error() string {
 
 // explainViolation returns err, the apply of plan p's mapping stopped by
 // a constraint of its target table, as a RefusedRowsError when a check or
-// a NOT NULL refused rows the mapping decided to load, or as a
+// a NOT NULL refused rows the mapping decided to load, as a
 // ForeignRowsError when another constraint met a table that holds rows
-// the cutover did not write; otherwise err as it is. It reads outside the
-// failed transaction.
+// the cutover did not write, or else, for a unique index, as a
+// DuplicateRowsError when rows the mapping decided share a key; otherwise
+// err as it is. It reads outside the failed transaction.
 func (s *session) explainViolation(ctx context.Context, p *Plan, err error) error {
 	target := p.M.Target
 	var pgErr *pgconn.PgError
@@ -59,6 +60,11 @@ func (s *session) explainViolation(ctx context.Context, p *Plan, err error) erro
 		// A row's own values break these: the mapping's rows, whatever
 		// else the table holds.
 		return s.refusedRows(ctx, p, pgErr, err)
+	case uniqueViolation:
+		if foreign := s.foreignRows(ctx, target, err); foreign != err {
+			return foreign
+		}
+		return s.duplicateRows(ctx, p, pgErr, err)
 	}
 	return s.foreignRows(ctx, target, err)
 }

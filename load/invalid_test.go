@@ -143,3 +143,61 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestRunNamesRowsThatShareAKey: a target unique index that rows the
+// mapping decides to load share a key of (here one added to books, over
+// the user and the title, and two books of one user given one title)
+// stops the apply with a DuplicateRowsError naming the index and the
+// legacy rows by key; once the target allows them, the same run
+// finishes.
+func TestRunNamesRowsThatShareAKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loaded := finishedTarget(t) // S0's books as a run loads them
+	pair := strings.Fields(scalarOf[string](t, ctx, loaded, `SELECT string_agg(id::text, ' ' ORDER BY id::text) FROM (SELECT id FROM books
+		WHERE user_id = (SELECT user_id FROM books GROUP BY user_id HAVING count(*) >= 2 ORDER BY user_id LIMIT 1) ORDER BY id LIMIT 2) b`))
+	if len(pair) != 2 {
+		t.Fatalf("no user with two books: %v", pair)
+	}
+	src := editedSource(t, "shared_title", `UPDATE books SET title = 'One Title' WHERE id IN ('`+strings.Join(pair, "', '")+`')`)
+	// The loaded books that share a key once the two share a title.
+	var groups int64
+	var first []string
+	if err := pgtest.Connect(t, loaded).QueryRow(ctx, `SELECT count(*), coalesce((array_agg(rows ORDER BY rows))[1:5], '{}')
+		FROM (SELECT string_agg(id::text, ' and ' ORDER BY id::text) AS rows
+			FROM (SELECT id, user_id, CASE WHEN id = ANY($1::uuid[]) THEN 'One Title' ELSE title END AS title FROM books) b
+			GROUP BY user_id, lower(title) HAVING count(*) > 1) g`, pair).Scan(&groups, &first); err != nil {
+		t.Fatal(err)
+	}
+	edited := pair[0] + " and " + pair[1]
+	if !slices.Contains(first, edited) {
+		t.Fatalf("the two books are not among the first keys held twice: %v", first)
+	}
+	dst := testkit.MigratedTarget(t)
+	target := pgtest.Connect(t, dst)
+	if _, err := target.Exec(ctx, `CREATE UNIQUE INDEX books_title_once ON books (user_id, lower(title))`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(ctx, rerunConfig(src, dst))
+	var dup *DuplicateRowsError
+	if !errors.As(err, &dup) {
+		t.Fatalf("run into a target whose unique index the books share keys of: %v, want a DuplicateRowsError", err)
+	}
+	if dup.Table != "books" || dup.Index != "books_title_once" || dup.Definition != "(user_id, lower(title))" || dup.Count != groups || !slices.Equal(dup.Rows, first) {
+		t.Errorf("duplicates: %+v, want books_title_once (user_id, lower(title)) with %d keys, first %v", dup, groups, first)
+	}
+	for _, s := range []string{"apply books: ", "unique index books_title_once (user_id, lower(title))", edited, "Fix them in the source"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("the error does not say %q: %v", s, err)
+		}
+	}
+	if strings.Contains(err.Error(), "a case the mapping does not handle") {
+		t.Errorf("the error blames the mapping: %v", err)
+	}
+	if _, err := target.Exec(ctx, `DROP INDEX books_title_once`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run once the target allows the rows: %v", err)
+	}
+}

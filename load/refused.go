@@ -110,7 +110,7 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 	cols := make([]string, 0, 2*len(gs))
 	for _, g := range gs {
 		cols = append(cols, "count(*) FILTER (WHERE "+g.broken+")",
-			"coalesce((array_agg(r._k ORDER BY r._k) FILTER (WHERE "+g.broken+"))[1:5], '{}')")
+			"coalesce((array_agg(r._k::text ORDER BY r._k::text) FILTER (WHERE "+g.broken+"))[1:5], '{}')")
 	}
 	out := make([]Refusal, len(gs))
 	dest := make([]any, 0, 2*len(gs))
@@ -119,7 +119,7 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 		dest = append(dest, &out[i].Count, &out[i].Keys)
 	}
 	// The checks' expressions name the target's columns, which keyedRows
-	// gives under their names.
+	// gives under their names; _k is typed (a uuid, say): keys as text.
 	if err := s.pool.QueryRow(ctx, "SELECT "+strings.Join(cols, ", ")+"\nFROM ("+p.keyedRows+") r").Scan(dest...); err != nil {
 		return nil, fmt.Errorf("check the decided rows of %s against the constraints of %s: %w", p.M.Name(), p.M.Target, err)
 	}
@@ -162,4 +162,73 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 		return err
 	}
 	return &RefusedRowsError{Refusal: rs[0], Err: err}
+}
+
+// DuplicateRowsError is a mapping's apply stopped by a unique index of its
+// target table that rows the mapping decides to load share a key of:
+// duplicates the legacy schema allows and no rule of the mapping merges or
+// rejects. It names them, so that the operator can fix them in the source
+// and run again. Nothing of the mapping was written.
+type DuplicateRowsError struct {
+	Mapping, Legacy, Table string
+	Index                  string   // the unique index
+	Definition             string   // its key, and its predicate when partial
+	Count                  int64    // the keys that more than one row holds
+	Rows                   []string // the first five such keys' legacy rows, by key
+	Err                    error    // the violation
+}
+
+func (e *DuplicateRowsError) Unwrap() error { return e.Err }
+
+func (e *DuplicateRowsError) Error() string {
+	rows := strings.Join(e.Rows, "; ")
+	if e.Count > int64(len(e.Rows)) { // the first few only
+		rows += fmt.Sprintf("; and %d more", e.Count-int64(len(e.Rows)))
+	}
+	return fmt.Sprintf("%v (the target's %s unique index %s %s refuses legacy %s rows that the mapping %s decides to load with one key: "+
+		"%d %s held by more than one row (legacy keys %s): duplicates the legacy schema allows and no mapping rule merges or rejects. "+
+		"Fix them in the source, then run again; nothing of this mapping was written)",
+		e.Err, e.Table, e.Index, e.Definition, e.Legacy, e.Mapping, e.Count, prose.Plural(e.Count, "key", "keys"), rows)
+}
+
+// duplicateRows returns err, a unique violation (pgErr) in the apply of
+// plan p's mapping, as a DuplicateRowsError naming the decided rows that
+// share a key of the violated index (NULL keys are distinct, as in the
+// index); otherwise, or when none do (the key is another mapping's, or
+// an earlier run's), err as it is.
+func (s *session) duplicateRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
+	if p.keyedRows == "" || pgErr.ConstraintName == "" {
+		return err
+	}
+	var keys []string
+	var predicate string
+	if qerr := s.pool.QueryRow(ctx, `SELECT array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+		FROM pg_index i WHERE i.indexrelid = $1::regclass AND i.indisunique`, "public."+ident(pgErr.ConstraintName)).Scan(&keys, &predicate); qerr != nil {
+		s.cfg.Logger.Debug("could not read the unique index", "index", pgErr.ConstraintName, "err", qerr)
+		return err
+	}
+	e := &DuplicateRowsError{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Index: pgErr.ConstraintName,
+		Definition: "(" + strings.Join(keys, ", ") + ")", Err: err}
+	where := make([]string, 0, len(keys)+1)
+	for _, k := range keys {
+		where = append(where, "("+k+") IS NOT NULL")
+	}
+	if predicate != "" {
+		e.Definition += " WHERE " + predicate
+		where = append(where, "("+predicate+")")
+	}
+	// The index's keys name the target's columns, which keyedRows gives
+	// under their names.
+	if qerr := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(g.rows ORDER BY g.rows))[1:5], '{}')
+		FROM (SELECT string_agg(r._k::text, ' and ' ORDER BY r._k::text) AS rows FROM (`+p.keyedRows+`) r
+			WHERE `+strings.Join(where, " AND ")+`
+			GROUP BY `+strings.Join(keys, ", ")+` HAVING count(*) > 1) g`).Scan(&e.Count, &e.Rows); qerr != nil {
+		s.cfg.Logger.Debug("could not look for the rows that share a key", "index", pgErr.ConstraintName, "err", qerr)
+		return err
+	}
+	if e.Count == 0 {
+		return err
+	}
+	return e
 }
