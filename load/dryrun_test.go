@@ -126,6 +126,10 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 	}
 	effects := dryrunEffects(before, dryrunRows(t, dst))
 	var wrong []string
+	// The run finished: nothing refused its rows.
+	for _, r := range dry.Refusals {
+		wrong = append(wrong, "the dry run says a run would stop: "+r.String())
+	}
 	seen := map[string]bool{}
 	for _, td := range dry.Targets {
 		seen[td.Table] = true

@@ -47,7 +47,7 @@ func (e *ForeignRowsError) Error() string {
 // a NOT NULL refused rows the mapping decided to load, as a
 // ForeignRowsError when another constraint met a table that holds rows
 // the cutover did not write, or else, for a unique index, as a
-// DuplicateRowsError when rows the mapping decided share a key; otherwise
+// RefusedRowsError when rows the mapping decided share a key; otherwise
 // err as it is. It reads outside the failed transaction.
 func (s *session) explainViolation(ctx context.Context, p *Plan, err error) error {
 	target := p.M.Target
@@ -64,7 +64,7 @@ func (s *session) explainViolation(ctx context.Context, p *Plan, err error) erro
 		if foreign := s.foreignRows(ctx, target, err); foreign != err {
 			return foreign
 		}
-		return s.duplicateRows(ctx, p, pgErr, err)
+		return s.refusedRows(ctx, p, pgErr, err)
 	}
 	return s.foreignRows(ctx, target, err)
 }

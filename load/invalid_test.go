@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
@@ -146,10 +148,10 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 
 // TestRunNamesRowsThatShareAKey: a target unique index that rows the
 // mapping decides to load share a key of (here one added to books, over
-// the user and the title, and two books of one user given one title)
-// stops the apply with a DuplicateRowsError naming the index and the
-// legacy rows by key; once the target allows them, the same run
-// finishes.
+// the user and the title, and two books of one user given one title) is
+// reported by the dry run, and stops the apply with a RefusedRowsError
+// naming the index and the legacy rows by key; once the target allows
+// them, the same run finishes.
 func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -178,13 +180,23 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	if _, err := target.Exec(ctx, `CREATE UNIQUE INDEX books_title_once ON books (user_id, lower(title))`); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(ctx, rerunConfig(src, dst))
-	var dup *DuplicateRowsError
-	if !errors.As(err, &dup) {
-		t.Fatalf("run into a target whose unique index the books share keys of: %v, want a DuplicateRowsError", err)
+	// The dry run says so first.
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
 	}
-	if dup.Table != "books" || dup.Index != "books_title_once" || dup.Definition != "(user_id, lower(title))" || dup.Count != groups || !slices.Equal(dup.Rows, first) {
-		t.Errorf("duplicates: %+v, want books_title_once (user_id, lower(title)) with %d keys, first %v", dup, groups, first)
+	want := Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_title_once",
+		Definition: "(user_id, lower(title))", Shared: true, Count: groups, Keys: first}
+	if d := cmp.Diff([]Refusal{want}, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *RefusedRowsError
+	if !errors.As(err, &refused) {
+		t.Fatalf("run into a target whose unique index the books share keys of: %v, want a RefusedRowsError", err)
+	}
+	if d := cmp.Diff(want, refused.Refusal); d != "" {
+		t.Errorf("the run's refusal (-want +got):\n%s", d)
 	}
 	for _, s := range []string{"apply books: ", "unique index books_title_once (user_id, lower(title))", edited, "Fix them in the source"} {
 		if !strings.Contains(err.Error(), s) {

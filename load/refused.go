@@ -16,26 +16,41 @@ const (
 	notNullViolation = "23502"
 )
 
-// Refusal is a check constraint or a NOT NULL of a mapping's target table
-// that rows the mapping decides to load break: values the legacy schema
-// allows and no rule of the mapping rejects. The run's apply of the
-// mapping stops on it (RefusedRowsError); a dry run reports it
-// (Diff.Refusals).
+// Refusal is a constraint of a mapping's target table that rows the
+// mapping decides to load break: a check, a NOT NULL, or a unique index
+// whose key more than one of them holds. They are values the legacy
+// schema allows and no rule of the mapping rejects or merges. The run's
+// apply of the mapping stops on it (RefusedRowsError); a dry run reports
+// it (Diff.Refusals).
 type Refusal struct {
-	Mapping    string   // the mapping's name
-	Legacy     string   // its legacy table
-	Table      string   // the target table
-	Constraint string   // "check <name>", or "column <name>" for a NOT NULL
-	Definition string   // the check's expression, or "NOT NULL"
-	Count      int64    // the decided rows that break it
-	Keys       []string // the first five of their legacy keys
+	Mapping    string // the mapping's name
+	Legacy     string // its legacy table
+	Table      string // the target table
+	Constraint string // "check <name>", "column <name>" (a NOT NULL) or "unique index <name>"
+	Definition string // the check's expression, "NOT NULL", or the index's key (and predicate)
+	// Shared is true for a unique index: Count is then the keys more than
+	// one decided row holds, and Keys the first five such keys' legacy
+	// keys, "a and b".
+	Shared bool
+	Count  int64    // the decided rows that break it (keys, when Shared)
+	Keys   []string // the first five of their legacy keys
 }
 
 // String says what refuses which rows, for an operator.
 func (r Refusal) String() string {
-	keys := strings.Join(r.Keys, ", ")
+	sep := ", "
+	if r.Shared {
+		sep = "; "
+	}
+	keys := strings.Join(r.Keys, sep)
 	if r.Count > int64(len(r.Keys)) { // the first few only
-		keys += fmt.Sprintf(" and %d more", r.Count-int64(len(r.Keys)))
+		keys += fmt.Sprintf("%sand %d more", sep, r.Count-int64(len(r.Keys)))
+	}
+	if r.Shared {
+		return fmt.Sprintf("the target's %s %s %s refuses legacy %s rows that the mapping %s decides to load with one key: "+
+			"%d %s held by more than one row (legacy keys %s): duplicates the legacy schema allows and no mapping rule merges or rejects. "+
+			"Fix them in the source, then run again",
+			r.Table, r.Constraint, r.Definition, r.Legacy, r.Mapping, r.Count, prose.Plural(r.Count, "key", "keys"), keys)
 	}
 	return fmt.Sprintf("the target's %s %s (%s) refuses %d legacy %s %s that the mapping %s decides to load (%s %s): "+
 		"values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again",
@@ -57,30 +72,49 @@ func (e *RefusedRowsError) Error() string {
 	return fmt.Sprintf("%v (%s; nothing of this mapping was written)", e.Err, e.Refusal)
 }
 
+// Kinds of guard.
+const (
+	guardCheck   = "check"
+	guardNotNull = "not null"
+	guardUnique  = "unique"
+)
+
 // guard is a constraint of a target table over the columns a mapping
-// writes, and the predicate over a decided row r that breaks it.
+// writes.
 type guard struct {
-	name       string // the constraint's, or the NOT NULL column's
-	notNull    bool
+	name       string // the constraint's or index's, or the NOT NULL column's
+	kind       string // guardCheck, guardNotNull or guardUnique
 	constraint string // as Refusal.Constraint
 	definition string
-	broken     string
+	broken     string   // check, NOT NULL: the predicate over a decided row r that breaks it
+	keys       []string // unique: the index's key columns or expressions
+	predicate  string   // unique: a partial index's predicate, "" for none
 }
 
-// guards reads the checks and NOT NULLs of plan p's target table that
-// only the columns p writes decide (a column p leaves takes its default).
-// A row breaks a check whose expression is false over its columns (NULL
-// passes, as in the server).
+// guards reads the checks, NOT NULLs and unique indexes (the primary key
+// aside) of plan p's target table that only the columns p writes decide
+// (a column p leaves takes its default). A row breaks a check whose
+// expression is false over its columns (NULL passes, as in the server).
+// The columns an index's expressions and predicate read are its
+// dependencies in pg_depend.
 func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
-	rows, err := s.pool.Query(ctx, `SELECT c.conname::text, false, 'check ' || c.conname, 'CHECK ' || pg_get_expr(c.conbin, c.conrelid),
-			'(' || pg_get_expr(c.conbin, c.conrelid) || ') IS FALSE'
+	rows, err := s.pool.Query(ctx, `SELECT c.conname::text, 'check', 'check ' || c.conname, pg_get_expr(c.conbin, c.conrelid),
+			'(' || pg_get_expr(c.conbin, c.conrelid) || ') IS FALSE', '{}'::text[], ''
 		FROM pg_constraint c
 		WHERE c.conrelid = $1::regclass AND c.contype = 'c'
 			AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) AND a.attname <> ALL($2))
 		UNION ALL
-		SELECT a.attname::text, true, 'column ' || a.attname, 'NOT NULL', 'r.' || quote_ident(a.attname) || ' IS NULL'
+		SELECT a.attname::text, 'not null', 'column ' || a.attname, 'NOT NULL', 'r.' || quote_ident(a.attname) || ' IS NULL', '{}', ''
 		FROM pg_attribute a
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND a.attname = ANY($2)
+		UNION ALL
+		SELECT x.relname::text, 'unique', 'unique index ' || x.relname, '', '',
+			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+		FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+		WHERE i.indrelid = $1::regclass AND i.indisunique AND NOT i.indisprimary
+			AND NOT EXISTS (SELECT FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+				WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refobjid = i.indrelid AND a.attname <> ALL($2))
 		ORDER BY 3`, "public."+ident(p.M.Target), p.TargetCols)
 	if err != nil {
 		return nil, fmt.Errorf("read the constraints of %s: %w", p.M.Target, err)
@@ -88,9 +122,18 @@ func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 	var out []guard
 	for rows.Next() {
 		var g guard
-		if err := rows.Scan(&g.name, &g.notNull, &g.constraint, &g.definition, &g.broken); err != nil {
+		if err := rows.Scan(&g.name, &g.kind, &g.constraint, &g.definition, &g.broken, &g.keys, &g.predicate); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read the constraints of %s: %w", p.M.Target, err)
+		}
+		switch g.kind {
+		case guardCheck:
+			g.definition = "CHECK " + g.definition
+		case guardUnique:
+			g.definition = "(" + strings.Join(g.keys, ", ") + ")"
+			if g.predicate != "" {
+				g.definition += " WHERE " + g.predicate
+			}
 		}
 		out = append(out, g)
 	}
@@ -102,26 +145,57 @@ func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 
 // refusals returns the guards of plan p's target table that rows p decides
 // to load break, each with their count and first keys: one scan of the
-// decided rows for all of them.
+// decided rows for all checks and NOT NULLs, and one grouping of them per
+// unique index. Keys are compared as text (_k is typed: a uuid, say).
 func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal, error) {
 	if p.keyedRows == "" || len(gs) == 0 {
 		return nil, nil
 	}
-	cols := make([]string, 0, 2*len(gs))
+	refusal := func(g guard) Refusal {
+		return Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition,
+			Shared: g.kind == guardUnique}
+	}
+	var out []Refusal
+	var cols []string
+	var dest []any
 	for _, g := range gs {
+		if g.kind == guardUnique {
+			continue
+		}
+		out = append(out, refusal(g))
 		cols = append(cols, "count(*) FILTER (WHERE "+g.broken+")",
 			"coalesce((array_agg(r._k::text ORDER BY r._k::text) FILTER (WHERE "+g.broken+"))[1:5], '{}')")
 	}
-	out := make([]Refusal, len(gs))
-	dest := make([]any, 0, 2*len(gs))
-	for i, g := range gs {
-		out[i] = Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition}
+	for i := range out {
 		dest = append(dest, &out[i].Count, &out[i].Keys)
 	}
-	// The checks' expressions name the target's columns, which keyedRows
-	// gives under their names; _k is typed (a uuid, say): keys as text.
-	if err := s.pool.QueryRow(ctx, "SELECT "+strings.Join(cols, ", ")+"\nFROM ("+p.keyedRows+") r").Scan(dest...); err != nil {
-		return nil, fmt.Errorf("check the decided rows of %s against the constraints of %s: %w", p.M.Name(), p.M.Target, err)
+	// The checks' expressions and the indexes' keys name the target's
+	// columns, which keyedRows gives under their names.
+	if len(cols) > 0 {
+		if err := s.pool.QueryRow(ctx, "SELECT "+strings.Join(cols, ", ")+"\nFROM ("+p.keyedRows+") r").Scan(dest...); err != nil {
+			return nil, fmt.Errorf("check the decided rows of %s against the constraints of %s: %w", p.M.Name(), p.M.Target, err)
+		}
+	}
+	for _, g := range gs {
+		if g.kind != guardUnique {
+			continue
+		}
+		// NULL keys are distinct, as in the index.
+		where := make([]string, 0, len(g.keys)+1)
+		for _, k := range g.keys {
+			where = append(where, "("+k+") IS NOT NULL")
+		}
+		if g.predicate != "" {
+			where = append(where, "("+g.predicate+")")
+		}
+		r := refusal(g)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(g.rows ORDER BY g.rows))[1:5], '{}')
+			FROM (SELECT string_agg(r._k::text, ' and ' ORDER BY r._k::text) AS rows FROM (`+p.keyedRows+`) r
+				WHERE `+strings.Join(where, " AND ")+`
+				GROUP BY `+strings.Join(g.keys, ", ")+` HAVING count(*) > 1) g`).Scan(&r.Count, &r.Keys); err != nil {
+			return nil, fmt.Errorf("check the decided rows of %s against %s of %s: %w", p.M.Name(), r.Constraint, p.M.Target, err)
+		}
+		out = append(out, r)
 	}
 	broken := out[:0]
 	for _, r := range out {
@@ -132,24 +206,27 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 	return broken, nil
 }
 
-// refusedRows returns err, a check or NOT NULL violation (pgErr) in the
-// apply of plan p's mapping, as a RefusedRowsError naming the decided rows
-// that break the constraint; otherwise, or when none is found, err as it
-// is.
+// refusedRows returns err, a violation (pgErr) of a check, a NOT NULL or a
+// unique index in the apply of plan p's mapping, as a RefusedRowsError
+// naming the decided rows that break the constraint; otherwise, or when
+// none is found (a key another mapping's rows or an earlier run's hold,
+// say), err as it is.
 func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
 	gs, gerr := s.guards(ctx, p)
 	if gerr != nil {
 		s.cfg.Logger.Debug("could not read the target's constraints", "table", p.M.Target, "err", gerr)
 		return err
 	}
-	notNull := pgErr.Code == notNullViolation
-	name := pgErr.ConstraintName
-	if notNull {
-		name = pgErr.ColumnName
+	kind, name := guardCheck, pgErr.ConstraintName
+	switch pgErr.Code {
+	case notNullViolation:
+		kind, name = guardNotNull, pgErr.ColumnName
+	case uniqueViolation:
+		kind = guardUnique
 	}
 	var violated []guard
 	for _, g := range gs {
-		if g.name == name && g.notNull == notNull {
+		if g.name == name && g.kind == kind {
 			violated = append(violated, g)
 		}
 	}
@@ -162,73 +239,4 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 		return err
 	}
 	return &RefusedRowsError{Refusal: rs[0], Err: err}
-}
-
-// DuplicateRowsError is a mapping's apply stopped by a unique index of its
-// target table that rows the mapping decides to load share a key of:
-// duplicates the legacy schema allows and no rule of the mapping merges or
-// rejects. It names them, so that the operator can fix them in the source
-// and run again. Nothing of the mapping was written.
-type DuplicateRowsError struct {
-	Mapping, Legacy, Table string
-	Index                  string   // the unique index
-	Definition             string   // its key, and its predicate when partial
-	Count                  int64    // the keys that more than one row holds
-	Rows                   []string // the first five such keys' legacy rows, by key
-	Err                    error    // the violation
-}
-
-func (e *DuplicateRowsError) Unwrap() error { return e.Err }
-
-func (e *DuplicateRowsError) Error() string {
-	rows := strings.Join(e.Rows, "; ")
-	if e.Count > int64(len(e.Rows)) { // the first few only
-		rows += fmt.Sprintf("; and %d more", e.Count-int64(len(e.Rows)))
-	}
-	return fmt.Sprintf("%v (the target's %s unique index %s %s refuses legacy %s rows that the mapping %s decides to load with one key: "+
-		"%d %s held by more than one row (legacy keys %s): duplicates the legacy schema allows and no mapping rule merges or rejects. "+
-		"Fix them in the source, then run again; nothing of this mapping was written)",
-		e.Err, e.Table, e.Index, e.Definition, e.Legacy, e.Mapping, e.Count, prose.Plural(e.Count, "key", "keys"), rows)
-}
-
-// duplicateRows returns err, a unique violation (pgErr) in the apply of
-// plan p's mapping, as a DuplicateRowsError naming the decided rows that
-// share a key of the violated index (NULL keys are distinct, as in the
-// index); otherwise, or when none do (the key is another mapping's, or
-// an earlier run's), err as it is.
-func (s *session) duplicateRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
-	if p.keyedRows == "" || pgErr.ConstraintName == "" {
-		return err
-	}
-	var keys []string
-	var predicate string
-	if qerr := s.pool.QueryRow(ctx, `SELECT array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
-		FROM pg_index i WHERE i.indexrelid = $1::regclass AND i.indisunique`, "public."+ident(pgErr.ConstraintName)).Scan(&keys, &predicate); qerr != nil {
-		s.cfg.Logger.Debug("could not read the unique index", "index", pgErr.ConstraintName, "err", qerr)
-		return err
-	}
-	e := &DuplicateRowsError{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Index: pgErr.ConstraintName,
-		Definition: "(" + strings.Join(keys, ", ") + ")", Err: err}
-	where := make([]string, 0, len(keys)+1)
-	for _, k := range keys {
-		where = append(where, "("+k+") IS NOT NULL")
-	}
-	if predicate != "" {
-		e.Definition += " WHERE " + predicate
-		where = append(where, "("+predicate+")")
-	}
-	// The index's keys name the target's columns, which keyedRows gives
-	// under their names.
-	if qerr := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(g.rows ORDER BY g.rows))[1:5], '{}')
-		FROM (SELECT string_agg(r._k::text, ' and ' ORDER BY r._k::text) AS rows FROM (`+p.keyedRows+`) r
-			WHERE `+strings.Join(where, " AND ")+`
-			GROUP BY `+strings.Join(keys, ", ")+` HAVING count(*) > 1) g`).Scan(&e.Count, &e.Rows); qerr != nil {
-		s.cfg.Logger.Debug("could not look for the rows that share a key", "index", pgErr.ConstraintName, "err", qerr)
-		return err
-	}
-	if e.Count == 0 {
-		return err
-	}
-	return e
 }

@@ -774,8 +774,7 @@ func sqlstateHint(err error) string {
 			return " (the source's disk is full, where the read keeps its temporary files: make room on the source, then re-run the same command)"
 		}
 		return " (the target's disk is full: make room, then re-run the same command; the run needs room for its stage, a copy of the legacy tables it reads, besides the target's rows)"
-	case strings.HasPrefix(pgErr.Code, "23") && !errors.As(err, new(*ForeignRowsError)) &&
-		!errors.As(err, new(*RefusedRowsError)) && !errors.As(err, new(*DuplicateRowsError)):
+	case strings.HasPrefix(pgErr.Code, "23") && !errors.As(err, new(*ForeignRowsError)) && !errors.As(err, new(*RefusedRowsError)):
 		return fmt.Sprintf(" (constraint %s: a case the mapping does not handle; nothing of this mapping was written)", pgErr.ConstraintName)
 	case pgErr.Code == dburl.QueryCanceled:
 		return " (a statement was cancelled: by an administrator, or by a statement_timeout that the connection URL sets, since the cutover turns the server's own off; re-running the same command is safe)"
