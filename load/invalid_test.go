@@ -213,3 +213,30 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 		t.Fatalf("run once the target allows the rows: %v", err)
 	}
 }
+
+// TestRefusalString: what an operator reads of each kind of refusal, one
+// row and more than the five named.
+func TestRefusalString(t *testing.T) {
+	for _, c := range []struct {
+		r    Refusal
+		want string
+	}{
+		{Refusal{Mapping: "market_items@v21", Legacy: "market_items", Table: "market_items", Constraint: "check market_items_cost_coins_check",
+			Definition: "CHECK (cost_coins >= 0)", Count: 1, Keys: []string{"k1"}},
+			"the target's market_items check market_items_cost_coins_check (CHECK (cost_coins >= 0)) refuses 1 legacy market_items row " +
+				"that the mapping market_items@v21 decides to load (key k1): values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again"},
+		{Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "column author", Definition: "NOT NULL",
+			Count: 7, Keys: []string{"a", "b", "c", "d", "e"}},
+			"the target's books column author (NOT NULL) refuses 7 legacy books rows that the mapping books decides to load (keys a, b, c, d, e, and 2 more): " +
+				"values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again"},
+		{Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_title_once", Definition: "(user_id, lower(title))",
+			Shared: true, Count: 6, Keys: []string{"a and b", "c and d", "e and f", "g and h", "i and j and k"}},
+			"the target's books unique index books_title_once (user_id, lower(title)) refuses legacy books rows that the mapping books decides to load with one key: " +
+				"6 keys held by more than one row (legacy keys a and b; c and d; e and f; g and h; i and j and k; and 1 more): " +
+				"duplicates the legacy schema allows and no mapping rule merges or rejects. Fix them in the source, then run again"},
+	} {
+		if got := c.r.String(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.r.Constraint, got, c.want)
+		}
+	}
+}
