@@ -60,27 +60,28 @@ func (s *session) explainViolation(ctx context.Context, p *Plan, err error) erro
 		// A row's own values break these: the mapping's rows, whatever
 		// else the table holds.
 		return s.refusedRows(ctx, p, pgErr, err)
-	case uniqueViolation:
-		if foreign := s.foreignRows(ctx, target, err); foreign != err {
-			return foreign
-		}
+	}
+	if foreign := s.foreignRows(ctx, target, err); foreign != nil {
+		return foreign
+	}
+	if pgErr.Code == uniqueViolation {
 		return s.refusedRows(ctx, p, pgErr, err)
 	}
-	return s.foreignRows(ctx, target, err)
+	return err
 }
 
 // foreignRows returns err, a violation of a constraint of target table
 // target, as a ForeignRowsError when that table holds rows the cutover
-// did not write; otherwise err as it is.
-func (s *session) foreignRows(ctx context.Context, target string, err error) error {
+// did not write; nil otherwise (or when that cannot be read).
+func (s *session) foreignRows(ctx context.Context, target string, err error) *ForeignRowsError {
 	seeds, serr := migrations.SeedIDs()
 	if serr != nil {
-		return err
+		return nil
 	}
 	var hasID bool
 	if qerr := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'id' AND NOT attisdropped)`,
 		"public."+ident(target)).Scan(&hasID); qerr != nil || !hasID {
-		return err
+		return nil
 	}
 	e := &ForeignRowsError{Table: target, Err: err}
 	if qerr := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(t.id::text ORDER BY t.id))[1:5], '{}')
@@ -89,10 +90,10 @@ func (s *session) foreignRows(ctx context.Context, target string, err error) err
 			AND NOT EXISTS (SELECT FROM `+bk+`.dispositions d WHERE d.target_table = $2 AND d.target_id = t.id)`,
 		seeds, target).Scan(&e.Count, &e.IDs); qerr != nil {
 		s.cfg.Logger.Debug("could not look for rows the cutover did not write", "table", target, "err", qerr)
-		return err
+		return nil
 	}
 	if e.Count == 0 {
-		return err
+		return nil
 	}
 	return e
 }

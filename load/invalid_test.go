@@ -227,7 +227,7 @@ func TestRefusalString(t *testing.T) {
 				"that the mapping market_items@v21 decides to load (key k1): values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again"},
 		{Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "column author", Definition: "NOT NULL",
 			Count: 7, Keys: []string{"a", "b", "c", "d", "e"}},
-			"the target's books column author (NOT NULL) refuses 7 legacy books rows that the mapping books decides to load (keys a, b, c, d, e, and 2 more): " +
+			"the target's books column author (NOT NULL) refuses 7 legacy books rows that the mapping books decides to load (keys a, b, c, d, e and 2 more): " +
 				"values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again"},
 		{Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_title_once", Definition: "(user_id, lower(title))",
 			Shared: true, Count: 6, Keys: []string{"a and b", "c and d", "e and f", "g and h", "i and j and k"}},

@@ -38,13 +38,13 @@ type Refusal struct {
 
 // String says what refuses which rows, for an operator.
 func (r Refusal) String() string {
-	sep := ", "
-	if r.Shared {
-		sep = "; "
+	sep, more := ", ", " and %d more"
+	if r.Shared { // each key names rows "a and b"
+		sep, more = "; ", "; and %d more"
 	}
 	keys := strings.Join(r.Keys, sep)
 	if r.Count > int64(len(r.Keys)) { // the first few only
-		keys += fmt.Sprintf("%sand %d more", sep, r.Count-int64(len(r.Keys)))
+		keys += fmt.Sprintf(more, r.Count-int64(len(r.Keys)))
 	}
 	if r.Shared {
 		return fmt.Sprintf("the target's %s %s %s refuses legacy %s rows that the mapping %s decides to load with one key: "+
