@@ -74,7 +74,8 @@ func purchaseKeys(t *testing.T, ctx context.Context, src, item string) []string 
 // is reported by the dry run (Diff.Refusals), and stops the mapping's
 // apply with a RefusedRowsError that names the constraint and the legacy
 // rows that break it, writing nothing of the mapping; once the target
-// allows them, the dry run reports nothing and the same run finishes.
+// allows them, the same run finishes. (That a dry run finds no refusal
+// where a run finishes, checkPrediction checks.)
 func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -134,11 +135,6 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 				t.Errorf("%d books written", n)
 			}
 			exec(c.allow)
-			if diff, err := DryRun(ctx, rerunConfig(src, dst), 3); err != nil {
-				t.Errorf("dry run once the target allows the rows: %v", err)
-			} else if len(diff.Refusals) != 0 {
-				t.Errorf("dry run once the target allows the rows: refusals %+v", diff.Refusals)
-			}
 			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 				t.Fatalf("run once the target allows the rows: %v", err)
 			}
@@ -150,8 +146,8 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 // mapping decides to load share a key of (here one added to books, over
 // the user and the title, and two books of one user given one title) is
 // reported by the dry run, and stops the apply with a RefusedRowsError
-// naming the index and the legacy rows by key; once the target allows
-// them, the same run finishes.
+// naming the index and the legacy rows by key, writing nothing of the
+// mapping.
 func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -176,8 +172,7 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 		t.Fatalf("the two books are not among the first keys held twice: %v", first)
 	}
 	dst := testkit.MigratedTarget(t)
-	target := pgtest.Connect(t, dst)
-	if _, err := target.Exec(ctx, `CREATE UNIQUE INDEX books_title_once ON books (user_id, lower(title))`); err != nil {
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX books_title_once ON books (user_id, lower(title))`); err != nil {
 		t.Fatal(err)
 	}
 	// The dry run says so first.
@@ -206,11 +201,8 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	if strings.Contains(err.Error(), "a case the mapping does not handle") {
 		t.Errorf("the error blames the mapping: %v", err)
 	}
-	if _, err := target.Exec(ctx, `DROP INDEX books_title_once`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
-		t.Fatalf("run once the target allows the rows: %v", err)
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM books`); n != 0 {
+		t.Errorf("%d books written", n)
 	}
 }
 
