@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
@@ -41,8 +40,8 @@ func (e *OtherFlavorError) Error() string {
 // mapping of another shape of a legacy table that one of ms, this
 // source's mappings, reads. A legacy table of no mapping of ms is not
 // refused: the run removes what its mappings loaded (vanished.go).
-func checkFlavor(ctx context.Context, q extract.Querier, target, flavor string, ms []mappings.Mapping) error {
-	if recorded, err := resultsRecorded(ctx, q); err != nil || !recorded {
+func checkFlavor(ctx context.Context, q resultsReader, target, flavor string, ms []mappings.Mapping) error {
+	if recorded, err := relationExists(ctx, q, bk+".results"); err != nil || !recorded {
 		return err // no bookkeeping yet
 	}
 	names := map[string][]string{} // this source's mappings, by legacy table

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/migrations"
 )
 
 // Vanished legacy tables: a table an earlier run loaded that the source no
@@ -21,8 +22,8 @@ import (
 // result for and that are not among present, sorted. A mapping's rows and
 // its result commit together, so every table with rows in the target has
 // a result.
-func vanishedTables(ctx context.Context, q extract.Querier, present []string) ([]string, error) {
-	if recorded, err := resultsRecorded(ctx, q); err != nil || !recorded {
+func vanishedTables(ctx context.Context, q resultsReader, present []string) ([]string, error) {
+	if recorded, err := relationExists(ctx, q, bk+".results"); err != nil || !recorded {
 		return nil, err // no bookkeeping yet
 	}
 	rows, err := q.Query(ctx, `SELECT DISTINCT legacy_table FROM `+bk+`.results WHERE legacy_table <> ALL($1) ORDER BY 1`, present)
@@ -32,18 +33,12 @@ func vanishedTables(ctx context.Context, q extract.Querier, present []string) ([
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// resultsRecorded reports whether the target has the bookkeeping's
-// results table (a Querier has no QueryRow: asked as a row or none).
-func resultsRecorded(ctx context.Context, q extract.Querier) (bool, error) {
-	rows, err := q.Query(ctx, `SELECT true WHERE to_regclass($1) IS NOT NULL`, bk+".results")
-	if err != nil {
-		return false, fmt.Errorf("read the results: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[bool])
-	if err != nil {
-		return false, fmt.Errorf("read the results: %w", err)
-	}
-	return len(found) > 0, nil
+// resultsReader is what the readers of the recorded results need of the
+// target: a connection or the pool, which first ask whether the results
+// table exists (relationExists).
+type resultsReader interface {
+	extract.Querier
+	migrations.Queryer
 }
 
 // vanishedIDs selects the ids of the rows of target table target that the
