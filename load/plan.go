@@ -662,8 +662,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		sel2 = append(sel2, "d."+ident(value[c])+" AS "+colList[i])
 	}
 	plan.TargetCols = cols
-	plan.Rows = "SELECT " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
-	plan.keyedRows = "SELECT d._k, " + strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
+	decidedRows := strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
+	plan.Rows = "SELECT " + decidedRows
+	plan.keyedRows = "SELECT d._k, " + decidedRows
 
 	pk := target.PK
 	plan.PK = pk
