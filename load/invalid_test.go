@@ -45,6 +45,19 @@ func TestRunRejectsANegativeItemCost(t *testing.T) {
 	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM market_items WHERE id::text = $1`, id); n != 0 {
 		t.Error("the item of a negative cost is in the target")
 	}
+	checkVerifies(t, ctx, src, dst)
+
+	// The source fixed: S0 again.
+	if _, err := Run(ctx, rerunConfig(rerunSource(t), dst)); err != nil {
+		t.Fatalf("re-run on the fixed source: %v", err)
+	}
+	testkit.SameAs(t, reference(t, "S0"), dst)
+}
+
+// checkVerifies checks that cutover verify of target dst against source
+// src finds no failure, and names each it finds.
+func checkVerifies(t *testing.T, ctx context.Context, src, dst string) {
+	t.Helper()
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
@@ -54,12 +67,6 @@ func TestRunRejectsANegativeItemCost(t *testing.T) {
 			t.Errorf("verify: %s %s %s: %s", f.Check, f.Kind, f.Table, f.Message)
 		}
 	}
-
-	// The source fixed: S0 again.
-	if _, err := Run(ctx, rerunConfig(rerunSource(t), dst)); err != nil {
-		t.Fatalf("re-run on the fixed source: %v", err)
-	}
-	testkit.SameAs(t, reference(t, "S0"), dst)
 }
 
 // purchaseKeys returns the legacy keys of item's purchases in src.

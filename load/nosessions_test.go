@@ -6,7 +6,6 @@ import (
 
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
-	"github.com/cutover/cutover/reconcile"
 )
 
 // TestRunWithoutSessions: `--no-sessions` discards every session, and the
@@ -44,17 +43,7 @@ func TestRunWithoutSessions(t *testing.T) {
 	if n := scalarOf[int64](t, ctx, fresh, `SELECT count(*) FROM audit_log WHERE session_id IS NOT NULL`); n != 0 {
 		t.Errorf("%d audit rows keep a session, want none", n)
 	}
-	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: fresh, Workers: 2})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if !res.OK() {
-		for _, f := range res.Findings {
-			if f.Severity == reconcile.Failure {
-				t.Errorf("verify after run --no-sessions: %s %s %s: %s", f.Check, f.Kind, f.Table, f.Message)
-			}
-		}
-	}
+	checkVerifies(t, ctx, src, fresh)
 	withoutSessions, err := testkit.Fingerprint(ctx, fresh)
 	if err != nil {
 		t.Fatal(err)
