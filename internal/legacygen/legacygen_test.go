@@ -208,7 +208,7 @@ func checkAnomalies(t *testing.T, conn *pgx.Conn, m *Manifest) {
 	}
 	switch m.Flavor {
 	case "v21":
-		want = append(want, "market_items/slug_collision", "user_rewards/claimed_reward", "user_rewards/unclaimed_reward")
+		want = append(want, "market_items/slug_collision", "market_items/negative_cost", "user_market_purchases/negative_cost_child", "user_rewards/claimed_reward", "user_rewards/unclaimed_reward")
 	case "v15":
 		want = append(want, "focus_pause_state/pause_without_session")
 	}
@@ -242,6 +242,8 @@ func checkAnomalies(t *testing.T, conn *pgx.Conn, m *Manifest) {
 		"user_inbox/orphan":                          `SELECT count(*) FROM user_inbox x WHERE x.id::text = $1 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = x.user_id)`,
 		"quests/quest_existing_id":                   `SELECT count(*) FROM quests q JOIN user_quests u ON u.id::text = lower(q.id) WHERE q.id = $1`,
 		"roles/seeded_natural_key":                   `SELECT count(*) FROM roles WHERE id::text = $1 AND name IN ('user', 'admin', 'moderator')`,
+		"market_items/negative_cost":                 `SELECT count(*) FROM market_items WHERE id::text = $1 AND cost_coins < 0`,
+		"user_market_purchases/negative_cost_child":  `SELECT count(*) FROM user_market_purchases p JOIN market_items i ON i.id = p.item_id WHERE p.id::text = $1 AND i.cost_coins < 0`,
 		"focus_pause_state/pause_without_session":    `SELECT count(*) FROM focus_pause_state WHERE id::text = $1 AND session_id IS NULL`,
 	}
 	for k, q := range facts {

@@ -88,6 +88,9 @@ func (g *gen) fillItemsV21(s *sink) {
 		case it.seeded:
 			g.note("market_items", uidString(it.id), "seeded_natural_key", mappings.Merged, "",
 				fmt.Sprintf("name %q slugs to seeded key %q", it.name, it.key))
+		case it.kind == "negative_cost":
+			g.note("market_items", uidString(it.id), "negative_cost", mappings.Rejected, mappings.ReasonInvalidValue,
+				fmt.Sprintf("cost_coins %d: v21 dropped the CHECK (cost_coins >= 0) the target keeps", it.cost))
 		case it.kind == "slug_collision":
 			key := it.key
 			if pos := slices.Index(group, k); pos > 0 {
@@ -201,20 +204,34 @@ func (g *gen) fillWallet(s *sink) {
 	}
 }
 
+// fillMarketPurchases draws up to four purchases per market user. The
+// first market user also buys the item of a negative cost, when one is
+// planted, so that its rejection has a purchase to take with it.
 func (g *gen) fillMarketPurchases(s *sink) {
+	refund := slices.IndexFunc(g.cat.items, func(it item) bool { return it.kind == "negative_cost" })
 	for i := range g.users {
 		u := &g.users[i]
 		if !u.has(fMarket) {
 			continue
 		}
 		r := g.rng("user_market_purchases", i)
-		for _, k := range r.Perm(len(g.cat.items))[:r.n(0, 4)] {
+		bought := r.Perm(len(g.cat.items))[:r.n(0, 4)]
+		if refund >= 0 && !slices.Contains(bought, refund) {
+			bought = append(bought, refund)
+		}
+		refund = -1
+		for _, k := range bought {
 			it := g.cat.items[k]
 			q := 1
 			if r.p(0.2) {
 				q = r.n(2, 5)
 			}
-			s.row(r.uid(), u.id, it.id, q, it.cost*q, r.at(u.from(), Base))
+			id := r.uid()
+			s.row(id, u.id, it.id, q, it.cost*q, r.at(u.from(), Base))
+			if it.kind == "negative_cost" {
+				g.note("user_market_purchases", uidString(id), "negative_cost_child", mappings.Rejected, mappings.ReasonParentRejected,
+					"a purchase of the item of a negative cost")
+			}
 		}
 	}
 }

@@ -385,6 +385,9 @@ func (g *gen) planItems(r rnd) {
 		for _, n := range []string{"Coffee Break", "Theme: Dark"} {
 			c.items = append(c.items, item{catRow: catRow{id: r.uid(), key: slug(n), seeded: true}, name: n, cost: 35})
 		}
+		// v21 dropped the CHECK (cost_coins >= 0) that the target keeps: an
+		// item that gave coins back is rejected, and its purchases with it.
+		c.items = append(c.items, item{catRow: catRow{id: r.uid(), key: "coin-refund"}, name: "Coin Refund", cost: -50, kind: "negative_cost"})
 		return
 	}
 	c.items = append(c.items,
