@@ -41,6 +41,18 @@ type TableDiff struct {
 // Changes is the rows a run would write in this table.
 func (d TableDiff) Changes() int64 { return d.Insert + d.Update + d.Delete }
 
+// add sums into d what another mapping would do to its table, and
+// appends that mapping's row diffs while d holds fewer than samples.
+// Each mapping's diffs are its first by key, so adding them in mapping
+// order gives the samples one mapping after another would have taken.
+func (d *TableDiff) add(o TableDiff, samples int) {
+	d.Insert += o.Insert
+	d.Update += o.Update
+	d.Unchanged += o.Unchanged
+	d.Delete += o.Delete
+	d.Samples = append(d.Samples, o.Samples[:min(len(o.Samples), max(0, samples-len(d.Samples)))]...)
+}
+
 // RowDiff shows one row a run would update, rendered with go-cmp.
 type RowDiff struct {
 	Key  string
@@ -395,48 +407,35 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 	return n, nil
 }
 
+// diff compares the decisions of every mapping with the target: what a
+// run would insert, update and delete there, and the rows it would have
+// to write that the target refuses, with at most samples row diffs per
+// target table.
 func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int) (*Diff, error) {
 	out := &Diff{Flavor: s.src.Flavor}
 	byTable := map[string]*TableDiff{}
 	reasons := map[[2]string]int64{}
-	for _, m := range s.ms {
-		p := plans[m.Name()]
-		d := DecisionTable(s.stage, m.Legacy)
-		r := TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
-		rows, err := s.pool.Query(ctx, `SELECT _disp, coalesce(_reason, ''), count(*) FROM `+d+` GROUP BY 1, 2`)
-		if err != nil {
-			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
+	// The mappings are compared side by side, each into its own part,
+	// and the parts are summed in mapping order: the same Diff as one
+	// mapping after another.
+	parts := make([]mappingDiff, len(s.ms))
+	at := map[string]int{}
+	for i, m := range s.ms {
+		at[m.Name()] = i
+	}
+	if err := s.ordered(ctx, "compare", s.ms, nil, func(ctx context.Context, m mappings.Mapping) error {
+		return s.compareMapping(ctx, plans[m.Name()], samples, &parts[at[m.Name()]])
+	}); err != nil {
+		return nil, err
+	}
+	for i, m := range s.ms {
+		part := &parts[i]
+		out.Tables = append(out.Tables, part.result)
+		for k, n := range part.reasons {
+			reasons[k] += n
 		}
-		for rows.Next() {
-			var disp, reason string
-			var n int64
-			if err := rows.Scan(&disp, &reason, &n); err != nil {
-				return nil, err
-			}
-			r.Source += n
-			switch mappings.Disposition(disp) {
-			case mappings.Loaded:
-				r.Loaded += n
-			case mappings.Merged:
-				r.Merged += n
-			case mappings.Folded:
-				r.Folded += n
-			case mappings.Archived:
-				r.Archived += n
-			case mappings.Discarded:
-				r.Discarded += n
-			case mappings.Rejected:
-				r.Rejected += n
-			}
-			if disp != "loaded" && disp != "folded" {
-				reasons[[2]string{disp, reason}] += n
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		out.Tables = append(out.Tables, r)
-		if p.Rows == "" || m.Target == "" {
+		out.Refusals = append(out.Refusals, part.refusals...)
+		if !part.compared {
 			continue
 		}
 		td := byTable[m.Target]
@@ -444,18 +443,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 			td = &TableDiff{Table: m.Target}
 			byTable[m.Target] = td
 		}
-		if err := s.diffMapping(ctx, p, td, samples); err != nil {
-			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
-		}
-		gs, err := s.guards(ctx, p)
-		if err != nil {
-			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
-		}
-		refused, err := s.refusals(ctx, p, gs)
-		if err != nil {
-			return nil, fmt.Errorf("diff %s: %w", m.Name(), err)
-		}
-		out.Refusals = append(out.Refusals, refused...)
+		td.add(part.td, samples)
 	}
 	// The rows of legacy tables the source no longer has go (removeVanished).
 	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())
@@ -521,6 +509,69 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 	})
 	out.Elapsed = time.Since(s.started)
 	return out, nil
+}
+
+// mappingDiff is what a dry run found for one mapping: its conservation
+// preview, its rows by disposition and reason, and, when it loads rows
+// into a target table (compared), what applying it would do there and
+// the target's constraints its rows break.
+type mappingDiff struct {
+	result   TableResult
+	reasons  map[[2]string]int64
+	compared bool
+	td       TableDiff
+	refusals []Refusal
+}
+
+// compareMapping fills part with what a run would do for the mapping of
+// plan p, from its decision table: at most samples row diffs.
+func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, part *mappingDiff) error {
+	m := p.M
+	part.result = TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
+	part.reasons = map[[2]string]int64{}
+	r := &part.result
+	rows, err := s.pool.Query(ctx, `SELECT _disp, coalesce(_reason, ''), count(*) FROM `+DecisionTable(s.stage, m.Legacy)+` GROUP BY 1, 2`)
+	if err != nil {
+		return err
+	}
+	var disp, reason string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&disp, &reason, &n}, func() error {
+		r.Source += n
+		switch mappings.Disposition(disp) {
+		case mappings.Loaded:
+			r.Loaded += n
+		case mappings.Merged:
+			r.Merged += n
+		case mappings.Folded:
+			r.Folded += n
+		case mappings.Archived:
+			r.Archived += n
+		case mappings.Discarded:
+			r.Discarded += n
+		case mappings.Rejected:
+			r.Rejected += n
+		}
+		if disp != "loaded" && disp != "folded" {
+			part.reasons[[2]string{disp, reason}] += n
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if p.Rows == "" || m.Target == "" {
+		return nil
+	}
+	part.compared = true
+	if err := s.diffMapping(ctx, p, &part.td, samples); err != nil {
+		return err
+	}
+	gs, err := s.guards(ctx, p)
+	if err != nil {
+		return err
+	}
+	part.refusals, err = s.refusals(ctx, p, gs)
+	return err
 }
 
 // diffMapping counts what applying one mapping would do to its target.

@@ -115,10 +115,21 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 	t.Helper()
 	ctx := context.Background()
 	cfg := Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}
+	var compared []Event
+	var mu sync.Mutex
+	cfg.Progress = func(e Event) {
+		if e.Phase == "compare" {
+			mu.Lock()
+			compared = append(compared, e)
+			mu.Unlock()
+		}
+	}
 	dry, err := DryRun(ctx, cfg, 3)
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
+	checkCompared(t, compared, dry)
+	cfg.Progress = nil
 	before := dryrunRows(t, dst)
 	sum, err := Run(ctx, cfg)
 	if err != nil {
@@ -162,6 +173,67 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 		}
 	}
 	return dry, sum
+}
+
+// checkCompared checks the progress of a dry run's comparison, which
+// compares the mappings side by side: one event per mapping of dry, in
+// order, the last of them counting all mappings and all their rows.
+func checkCompared(t *testing.T, events []Event, dry *Diff) {
+	t.Helper()
+	var rows int64
+	for _, r := range dry.Tables {
+		rows += r.Source
+	}
+	seen := map[string]bool{}
+	for i, e := range events {
+		if e.Done != int64(i+1) || e.Total != int64(len(dry.Tables)) || e.Rows > e.TotalRows || e.TotalRows != rows || seen[e.Table] {
+			t.Errorf("compare event %d: %+v; want mapping %d of %d, at most %d rows, each mapping once", i, e, i+1, len(dry.Tables), rows)
+		}
+		seen[e.Table] = true
+	}
+	if len(events) != len(dry.Tables) || len(events) == 0 || events[len(events)-1].Rows != rows {
+		t.Errorf("a dry run of %d mappings (%d rows) said %d compare events", len(dry.Tables), rows, len(events))
+	}
+}
+
+// TestTableDiffAdd: the row diffs of a target table fed by several
+// mappings, compared side by side, are those one mapping after another
+// would take: the first mapping's first, then the next's, up to samples.
+func TestTableDiffAdd(t *testing.T) {
+	rows := func(keys ...string) []RowDiff {
+		var out []RowDiff
+		for _, k := range keys {
+			out = append(out, RowDiff{Key: k})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		samples int
+		parts   [][]RowDiff
+		want    []RowDiff
+	}{
+		{"one mapping", 3, [][]RowDiff{rows("a", "b")}, rows("a", "b")},
+		{"the first fills them", 2, [][]RowDiff{rows("a", "b"), rows("c")}, rows("a", "b")},
+		{"the second adds", 3, [][]RowDiff{rows("a"), rows("c", "d", "e")}, rows("a", "c", "d")},
+		{"none asked", 0, [][]RowDiff{rows("a")}, nil},
+		{"a mapping without updates", 2, [][]RowDiff{nil, rows("c")}, rows("c")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var d TableDiff
+			for i, p := range c.parts {
+				d.add(TableDiff{Insert: 1, Update: int64(len(p)), Unchanged: 2, Delete: int64(i), Samples: p}, c.samples)
+			}
+			n := int64(len(c.parts))
+			want := TableDiff{Insert: n, Unchanged: 2 * n, Delete: n * (n - 1) / 2, Samples: c.want}
+			for _, p := range c.parts {
+				want.Update += int64(len(p))
+			}
+			if diff := cmp.Diff(want, d, cmp.AllowUnexported(TableDiff{})); diff != "" {
+				t.Errorf("added diffs (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func TestDryRunOnEmptyTarget(t *testing.T) {

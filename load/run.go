@@ -65,16 +65,17 @@ type Config struct {
 
 // Event reports progress. Phase is "detect", "checksum", "extract",
 // "prepare", "decide", "remove" (a re-run's removal of rows no longer
-// decided), "apply" or "finish". For checksum and extract, Done and Total
-// count rows of all tables (Total is the catalog's estimate when no exact
-// count is known yet, and never less than Done) and Table is the table of
-// the batch that just finished; for decide, remove and apply they count
-// mappings, and Rows and TotalRows weigh them.
+// decided), "apply" or "finish"; a dry run's "compare" (of its decisions
+// with the target) comes after its decide. For checksum and extract, Done
+// and Total count rows of all tables (Total is the catalog's estimate when
+// no exact count is known yet, and never less than Done) and Table is the
+// table of the batch that just finished; for decide, remove, apply and
+// compare they count mappings, and Rows and TotalRows weigh them.
 type Event struct {
 	Phase       string
 	Table       string
 	Done, Total int64
-	// Rows and TotalRows are, for decide, remove and apply, the source
+	// Rows and TotalRows are, for decide, remove, apply and compare, the source
 	// rows of the mappings done and of all the phase's mappings (the rows
 	// the extract counted in their legacy tables): a mapping's work grows
 	// with its rows, and the mappings differ in rows by orders of
