@@ -534,23 +534,14 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, part
 	if err != nil {
 		return err
 	}
+	count := map[mappings.Disposition]*int64{mappings.Loaded: &r.Loaded, mappings.Merged: &r.Merged, mappings.Folded: &r.Folded,
+		mappings.Archived: &r.Archived, mappings.Discarded: &r.Discarded, mappings.Rejected: &r.Rejected}
 	var disp, reason string
 	var n int64
 	if _, err := pgx.ForEachRow(rows, []any{&disp, &reason, &n}, func() error {
 		r.Source += n
-		switch mappings.Disposition(disp) {
-		case mappings.Loaded:
-			r.Loaded += n
-		case mappings.Merged:
-			r.Merged += n
-		case mappings.Folded:
-			r.Folded += n
-		case mappings.Archived:
-			r.Archived += n
-		case mappings.Discarded:
-			r.Discarded += n
-		case mappings.Rejected:
-			r.Rejected += n
+		if c := count[mappings.Disposition(disp)]; c != nil {
+			*c += n
 		}
 		if disp != "loaded" && disp != "folded" {
 			part.reasons[[2]string{disp, reason}] += n
