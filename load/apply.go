@@ -486,11 +486,26 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 	}
 	tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
-		return tag, fmt.Errorf("rows of %s take each other's values of unique index %s since the last run (a swap, or a cycle of them): "+
-			"no order of updates writes them without a duplicate in between; change one of them in the source and re-run, or load into a fresh target: %w",
-			p.M.Target, pgErr.ConstraintName, err)
+		return tag, &swapError{Table: p.M.Target, Index: pgErr.ConstraintName, Err: err}
 	}
 	return tag, err
+}
+
+// swapError is an upsert that still breaks a unique index after the rows
+// whose new values others held were moved: what is left is rows that
+// take each other's values. explainViolation replaces it when it finds
+// another cause (a key held by another mapping's row, say).
+type swapError struct {
+	Table, Index string
+	Err          error // the violation
+}
+
+func (e *swapError) Unwrap() error { return e.Err }
+
+func (e *swapError) Error() string {
+	return fmt.Sprintf("rows of %s take each other's values of unique index %s since the last run (a swap, or a cycle of them): "+
+		"no order of updates writes them without a duplicate in between; change one of them in the source and re-run, or load into a fresh target: %v",
+		e.Table, e.Index, e.Err)
 }
 
 // analyzeTargets gathers planner statistics of the target tables the run

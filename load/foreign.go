@@ -47,8 +47,9 @@ func (e *ForeignRowsError) Error() string {
 // a NOT NULL refused rows the mapping decided to load, as a
 // ForeignRowsError when another constraint met a table that holds rows
 // the cutover did not write, or else, for a unique index, as a
-// RefusedRowsError when rows the mapping decided share a key; otherwise
-// err as it is. It reads outside the failed transaction.
+// RefusedRowsError when rows the mapping decided share a key, or meet a
+// key another row of the table already holds (another mapping's);
+// otherwise err as it is. It reads outside the failed transaction.
 func (s *session) explainViolation(ctx context.Context, p *Plan, err error) error {
 	target := p.M.Target
 	var pgErr *pgconn.PgError

@@ -193,6 +193,60 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	checkBooksRefused(t, ctx, dst, err, "unique index books_title_once (user_id, lower(title))", edited)
 }
 
+// TestRunNamesRowsHeldByAnotherMapping: a target unique index whose key
+// rows of two mappings of one table share (here one added to inbox_items
+// over the user, for one title, given to an item loaded from inbox_items
+// and to one of that user loaded from the drift table user_inbox) stops
+// the second mapping's apply with a RefusedRowsError that names its row
+// and the legacy row of the first that holds the key, instead of "a case
+// the mapping does not handle"; once the target allows them, the same
+// run finishes.
+func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := finishedTarget(t)
+	var item, drift string
+	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT a.legacy_key, b.legacy_key
+		FROM cutover.dispositions a JOIN inbox_items i ON i.id = a.target_id
+			JOIN inbox_items j ON j.user_id = i.user_id AND j.id <> i.id
+			JOIN cutover.dispositions b ON b.target_table = 'inbox_items' AND b.target_id = j.id AND b.legacy_table = 'user_inbox' AND b.disposition = 'loaded'
+		WHERE a.legacy_table = 'inbox_items' AND a.disposition = 'loaded'
+		ORDER BY 1, 2 LIMIT 1`).Scan(&item, &drift); err != nil {
+		t.Fatalf("an inbox item and a drift item of one user: %v", err)
+	}
+	src := editedSource(t, "held_title", `UPDATE inbox_items SET title = 'One Title' WHERE id = '`+item+`';
+		UPDATE user_inbox SET title = 'One Title' WHERE id = '`+drift+`'`)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := pgtest.Connect(t, dst).Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE UNIQUE INDEX inbox_title_once ON inbox_items (user_id) WHERE title = 'One Title'`)
+	_, err := Run(ctx, rerunConfig(src, dst))
+	var refused *RefusedRowsError
+	if !errors.As(err, &refused) {
+		t.Fatalf("run into a target whose unique index rows of two mappings share a key of: %v, want a RefusedRowsError", err)
+	}
+	want := Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
+		Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}}
+	if d := cmp.Diff(want, refused.Refusal); d != "" {
+		t.Errorf("the run's refusal (-want +got):\n%s", d)
+	}
+	for _, says := range []string{"apply user_inbox: ", "already held by another row of the target", "Fix them in the source"} {
+		if !strings.Contains(err.Error(), says) {
+			t.Errorf("the error does not say %q: %v", says, err)
+		}
+	}
+	if strings.Contains(err.Error(), "a case the mapping does not handle") || strings.Contains(err.Error(), "take each other's values") {
+		t.Errorf("the error blames the mapping, or rows that swap values: %v", err)
+	}
+	exec(`DROP INDEX inbox_title_once`)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run once the target allows the rows: %v", err)
+	}
+}
+
 // checkBooksRefused checks err, a run's stopped by a refusal of books,
 // for what it must say (the mapping, says, the advice) and must not (that
 // the mapping is to blame), and that dst holds no book.
@@ -231,6 +285,16 @@ func TestRefusalString(t *testing.T) {
 			"the target's books unique index books_title_once (user_id, lower(title)) refuses legacy books rows that the mapping books decides to load with one key: " +
 				"6 keys held by more than one row (legacy keys a and b; c and d; e and f; g and h; i and j and k; and 1 more): " +
 				"duplicates the legacy schema allows and no mapping rule merges or rejects. Fix them in the source, then run again"},
+		{Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once", Definition: "(user_id)",
+			Held: true, Count: 1, Keys: []string{"a (held by legacy inbox_items b)"}},
+			"the target's inbox_items unique index inbox_title_once (user_id) refuses 1 legacy user_inbox row that the mapping user_inbox decides to load: " +
+				"its key is already held by another row of the target " +
+				"(legacy keys a (held by legacy inbox_items b)): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
+		{Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once", Definition: "(user_id)",
+			Held: true, Count: 6, Keys: []string{"a (held by legacy inbox_items b)", "c (held by the target row x)", "e", "g", "i"}},
+			"the target's inbox_items unique index inbox_title_once (user_id) refuses 6 legacy user_inbox rows that the mapping user_inbox decides to load: " +
+				"their keys are already held by other rows of the target " +
+				"(legacy keys a (held by legacy inbox_items b); c (held by the target row x); e; g; i; and 1 more): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
 	} {
 		if got := c.r.String(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.r.Constraint, got, c.want)

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,14 +33,21 @@ type Refusal struct {
 	// one decided row holds, and Keys the first five such keys' legacy
 	// keys, "a and b".
 	Shared bool
-	Count  int64    // the decided rows that break it (keys, when Shared)
-	Keys   []string // the first five of their legacy keys
+	// Held is true for a unique index whose keys rows already in the
+	// target hold under other primary keys (rows another mapping of the
+	// table wrote, say): Count is then the decided rows that meet one,
+	// and Keys the first five, each with the row that holds its key,
+	// "a (held by legacy inbox_items b)". Only a run's apply, which sees
+	// the rows written before it, finds these.
+	Held  bool
+	Count int64    // the decided rows that break it (keys, when Shared)
+	Keys  []string // the first five of their legacy keys
 }
 
 // String says what refuses which rows, for an operator.
 func (r Refusal) String() string {
 	sep, more := ", ", " and %d more"
-	if r.Shared { // each key names rows "a and b"
+	if r.Shared || r.Held { // each key names two rows
 		sep, more = "; ", "; and %d more"
 	}
 	keys := strings.Join(r.Keys, sep)
@@ -51,6 +59,13 @@ func (r Refusal) String() string {
 			"%d %s held by more than one row (legacy keys %s): duplicates the legacy schema allows and no mapping rule merges or rejects. "+
 			"Fix them in the source, then run again",
 			r.Table, r.Constraint, r.Definition, r.Legacy, r.Mapping, r.Count, prose.Plural(r.Count, "key", "keys"), keys)
+	}
+	if r.Held {
+		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+
+			"%s already held by %s of the target (legacy keys %s): "+
+			"duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again",
+			r.Table, r.Constraint, r.Definition, r.Count, r.Legacy, prose.Plural(r.Count, "row", "rows"), r.Mapping,
+			prose.Plural(r.Count, "its key is", "their keys are"), prose.Plural(r.Count, "another row", "other rows"), keys)
 	}
 	return fmt.Sprintf("the target's %s %s (%s) refuses %d legacy %s %s that the mapping %s decides to load (%s %s): "+
 		"values the legacy schema allows and no mapping rule rejects. Fix them in the source, then run again",
@@ -208,9 +223,9 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 
 // refusedRows returns err, a violation (pgErr) of a check, a NOT NULL or a
 // unique index in the apply of plan p's mapping, as a RefusedRowsError
-// naming the decided rows that break the constraint; otherwise, or when
-// none is found (a key another mapping's rows or an earlier run's hold,
-// say), err as it is.
+// naming the decided rows that break the constraint (for a unique index:
+// that share a key, or else whose key a row already in the target holds,
+// heldRows); otherwise, or when none is found, err as it is.
 func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
 	gs, gerr := s.guards(ctx, p)
 	if gerr != nil {
@@ -235,8 +250,82 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 		s.cfg.Logger.Debug("could not look for the rows a constraint refuses", "table", p.M.Target, "err", rerr)
 		return err
 	}
+	if len(rs) == 0 && kind == guardUnique && len(violated) == 1 {
+		held, herr := s.heldRows(ctx, p, violated[0])
+		if herr != nil {
+			s.cfg.Logger.Debug("could not look for the rows that hold a key", "table", p.M.Target, "err", herr)
+			return err
+		}
+		if held.Count > 0 {
+			rs = append(rs, held)
+		}
+	}
 	if len(rs) == 0 {
 		return err
 	}
+	// The refusal is the cause: not rows that take each other's values.
+	if swap := (*swapError)(nil); errors.As(err, &swap) {
+		err = swap.Err
+	}
 	return &RefusedRowsError{Refusal: rs[0], Err: err}
+}
+
+// heldRows returns unique index g of plan p's target table as a Held
+// refusal: the decided rows whose key a row of the target already holds
+// under a primary key no decided row has (so that the apply does not
+// overwrite it), each named with that row's legacy table and key from
+// the ledger (its primary key when the ledger has none). Count is 0 when
+// there is none. It reads the target as the failed apply found it, minus
+// that apply's own writes: the rows earlier mappings and runs committed.
+func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, error) {
+	r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition, Held: true}
+	// The index's rows: NULL keys are distinct, a partial index holds only
+	// the rows of its predicate. Its expressions name the table's columns,
+	// which keyedRows gives under their names too.
+	where := make([]string, 0, len(g.keys)+1)
+	for _, k := range g.keys {
+		where = append(where, "("+k+") IS NOT NULL")
+	}
+	if g.predicate != "" {
+		where = append(where, "("+g.predicate+")")
+	}
+	// Keys compare as text, so that a decided value and the table's of
+	// another type (text and uuid, say) still compare.
+	keys := make([]string, len(g.keys))
+	same := make([]string, len(g.keys))
+	for i, k := range g.keys {
+		keys[i] = fmt.Sprintf("(%s)::text AS _held_%d", k, i)
+		same[i] = fmt.Sprintf("t._held_%d = r._held_%d", i, i)
+	}
+	indexed := func(from string) string {
+		return "SELECT x.*, " + strings.Join(keys, ", ") + " FROM " + from + " x WHERE " + strings.Join(where, " AND ")
+	}
+	pk := func(alias string) string {
+		cols := make([]string, len(p.PK))
+		for i, c := range p.PK {
+			cols[i] = alias + "." + ident(c)
+		}
+		return "(" + strings.Join(cols, ", ") + ")"
+	}
+	holder := `'the target row ' || concat_ws(',', ` + strings.Trim(pk("t"), "()") + `)`
+	ledger, args := "", []any{}
+	if len(p.PK) == 1 && p.PK[0] == "id" {
+		holder = `coalesce('legacy ' || l.legacy_table || ' ' || l.legacy_key, ` + holder + `)`
+		ledger = `LEFT JOIN LATERAL (SELECT l.legacy_table, l.legacy_key FROM ` + bk + `.dispositions l
+				WHERE l.target_table = $1 AND l.target_id = t.id
+				ORDER BY l.disposition <> 'loaded', l.legacy_table, l.legacy_key LIMIT 1) l ON true`
+		args = append(args, p.M.Target)
+	}
+	err := s.pool.QueryRow(ctx, `WITH r AS MATERIALIZED (`+indexed("("+p.keyedRows+")")+`),
+			t AS (`+indexed("public."+ident(p.M.Target))+`)
+		SELECT count(*), coalesce((array_agg(h.pair ORDER BY h.pair))[1:5], '{}')
+		FROM (SELECT DISTINCT ON (r._k::text) r._k::text || ' (held by ' || `+holder+` || ')' AS pair
+			FROM r JOIN t ON `+strings.Join(same, " AND ")+` AND `+pk("r")+` IS DISTINCT FROM `+pk("t")+`
+			`+ledger+`
+			WHERE NOT EXISTS (SELECT FROM r o WHERE `+pk("o")+` = `+pk("t")+`)
+			ORDER BY r._k::text, 1) h`, args...).Scan(&r.Count, &r.Keys)
+	if err != nil {
+		return r, fmt.Errorf("look for the rows of %s that hold keys of %s: %w", p.M.Target, g.constraint, err)
+	}
+	return r, nil
 }
