@@ -67,9 +67,10 @@ type Diff struct {
 	Targets []TableDiff
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
-	// Refusals are the target's checks and NOT NULLs that rows the run
-	// would load break: its apply of each such mapping would stop
-	// (RefusedRowsError), in mapping order.
+	// Refusals are the target's checks, NOT NULLs and unique indexes that
+	// rows the run would load break: its apply of each such mapping would
+	// stop (RefusedRowsError). Each mapping's own come in mapping order,
+	// then those between mappings that feed one table.
 	Refusals []Refusal
 	// LeftAlone holds the target tables a plain `cutover run` would not
 	// redo, because every mapping writing them holds its recorded inputs
@@ -428,6 +429,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 	}); err != nil {
 		return nil, err
 	}
+	feeders := map[string][]int{} // target table -> its compared mappings, in order
 	for i, m := range s.ms {
 		part := &parts[i]
 		out.Tables = append(out.Tables, part.result)
@@ -444,6 +446,23 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 			byTable[m.Target] = td
 		}
 		td.add(part.td, samples)
+		feeders[m.Target] = append(feeders[m.Target], i)
+	}
+	for _, m := range s.ms {
+		fed := feeders[m.Target]
+		if len(fed) < 2 || s.ms[fed[0]].Name() != m.Name() {
+			continue // one feeder, or a table already checked
+		}
+		ps := make([]*Plan, len(fed))
+		gs := make([][]guard, len(fed))
+		for i, at := range fed {
+			ps[i], gs[i] = plans[s.ms[at].Name()], parts[at].guards
+		}
+		held, err := s.heldAcross(ctx, ps, gs)
+		if err != nil {
+			return nil, fmt.Errorf("compare the mappings of %s: %w", m.Target, err)
+		}
+		out.Refusals = append(out.Refusals, held...)
 	}
 	// The rows of legacy tables the source no longer has go (removeVanished).
 	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())
@@ -520,6 +539,7 @@ type mappingDiff struct {
 	reasons  map[[2]string]int64
 	compared bool
 	td       TableDiff
+	guards   []guard // the target's constraints over the columns it writes
 	refusals []Refusal
 }
 
@@ -557,11 +577,11 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, part
 	if err := s.diffMapping(ctx, p, &part.td, samples); err != nil {
 		return err
 	}
-	gs, err := s.guards(ctx, p)
+	part.guards, err = s.guards(ctx, p)
 	if err != nil {
 		return err
 	}
-	part.refusals, err = s.refusals(ctx, p, gs)
+	part.refusals, err = s.refusals(ctx, p, part.guards)
 	return err
 }
 

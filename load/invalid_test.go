@@ -196,11 +196,11 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 // TestRunNamesRowsHeldByAnotherMapping: a target unique index whose key
 // rows of two mappings of one table share (here one added to inbox_items
 // over the user, for one title, given to an item loaded from inbox_items
-// and to one of that user loaded from the drift table user_inbox) stops
-// the second mapping's apply with a RefusedRowsError that names its row
-// and the legacy row of the first that holds the key, instead of "a case
-// the mapping does not handle"; once the target allows them, the same
-// run finishes.
+// and to one of that user loaded from the drift table user_inbox) is
+// reported by the dry run, and stops the second mapping's apply with a
+// RefusedRowsError that names its row and the legacy row of the first
+// that holds the key, instead of "a case the mapping does not handle" or
+// a swap; once the target allows them, the same run finishes.
 func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -223,13 +223,21 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 		}
 	}
 	exec(`CREATE UNIQUE INDEX inbox_title_once ON inbox_items (user_id) WHERE title = 'One Title'`)
-	_, err := Run(ctx, rerunConfig(src, dst))
+	want := Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
+		Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}}
+	// The dry run says so first.
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff([]Refusal{want}, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
 	var refused *RefusedRowsError
 	if !errors.As(err, &refused) {
 		t.Fatalf("run into a target whose unique index rows of two mappings share a key of: %v, want a RefusedRowsError", err)
 	}
-	want := Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
-		Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}}
 	if d := cmp.Diff(want, refused.Refusal); d != "" {
 		t.Errorf("the run's refusal (-want +got):\n%s", d)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,8 +38,9 @@ type Refusal struct {
 	// target hold under other primary keys (rows another mapping of the
 	// table wrote, say): Count is then the decided rows that meet one,
 	// and Keys the first five, each with the row that holds its key,
-	// "a (held by legacy inbox_items b)". Only a run's apply, which sees
-	// the rows written before it, finds these.
+	// "a (held by legacy inbox_items b)". A dry run finds those of rows
+	// another mapping of the table would load (heldAcross); a run's apply
+	// also those of rows the target already holds (heldRows).
 	Held  bool
 	Count int64    // the decided rows that break it (keys, when Shared)
 	Keys  []string // the first five of their legacy keys
@@ -300,14 +302,8 @@ func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, erro
 	indexed := func(from string) string {
 		return "SELECT x.*, " + strings.Join(keys, ", ") + " FROM " + from + " x WHERE " + strings.Join(where, " AND ")
 	}
-	pk := func(alias string) string {
-		cols := make([]string, len(p.PK))
-		for i, c := range p.PK {
-			cols[i] = alias + "." + ident(c)
-		}
-		return "(" + strings.Join(cols, ", ") + ")"
-	}
-	holder := `'the target row ' || concat_ws(',', ` + strings.Trim(pk("t"), "()") + `)`
+	pk := func(alias string) string { return "(" + qualified(alias, p.PK) + ")" }
+	holder := `'the target row ' || concat_ws(',', ` + qualified("t", p.PK) + `)`
 	ledger, args := "", []any{}
 	if len(p.PK) == 1 && p.PK[0] == "id" {
 		holder = `coalesce('legacy ' || l.legacy_table || ' ' || l.legacy_key, ` + holder + `)`
@@ -328,4 +324,82 @@ func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, erro
 		return r, fmt.Errorf("look for the rows of %s that hold keys of %s: %w", p.M.Target, g.constraint, err)
 	}
 	return r, nil
+}
+
+// heldAcross returns the unique indexes of a target table fed by several
+// mappings (plans, in apply order, with the guards each found) whose
+// keys rows that more than one of them decide to load hold under other
+// primary keys. Each is a Held refusal of a later mapping, whose apply
+// would stop on the key an earlier one wrote: its rows named with the
+// earliest row that holds the key. Only indexes over columns that every
+// one of them writes are checked. Each later mapping's rows are joined
+// with the earlier mappings' on the index's key: a hash join that reads
+// only the key and primary key columns of the decisions.
+func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guard) ([]Refusal, error) {
+	var out []Refusal
+	for _, g := range guards[0] {
+		if g.kind != guardUnique || !everyHas(guards[1:], g.name) {
+			continue
+		}
+		// indexed selects the rows of plans[i] the index holds (NULL keys
+		// are distinct; a partial index holds its predicate's rows), with
+		// the key as text, so that values of two types still compare.
+		indexed := func(i int) string {
+			p := plans[i]
+			cols := []string{fmt.Sprintf("%d AS _m", i), lit(p.M.Legacy) + " AS _l", "r._k::text AS _k", "concat_ws(',', " + qualified("r", p.PK) + ") AS _pk"}
+			where := make([]string, 0, len(g.keys)+1)
+			for j, k := range g.keys {
+				cols = append(cols, fmt.Sprintf("(%s)::text AS _h%d", k, j))
+				where = append(where, "("+k+") IS NOT NULL")
+			}
+			if g.predicate != "" {
+				where = append(where, "("+g.predicate+")")
+			}
+			return "SELECT " + strings.Join(cols, ", ") + " FROM (" + p.keyedRows + ") r WHERE " + strings.Join(where, " AND ")
+		}
+		same := make([]string, len(g.keys))
+		for j := range g.keys {
+			same[j] = fmt.Sprintf("o._h%d = u._h%d", j, j)
+		}
+		var earlier []string
+		for i, p := range plans {
+			if p.keyedRows == "" {
+				continue
+			}
+			if len(earlier) > 0 {
+				r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition, Held: true}
+				if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(pair ORDER BY pair))[1:5], '{}')
+					FROM (SELECT DISTINCT ON (u._k) u._k || ' (held by legacy ' || o._l || ' ' || o._k || ')' AS pair
+						FROM (`+indexed(i)+`) u JOIN (`+strings.Join(earlier, "\nUNION ALL\n")+`) o
+							ON `+strings.Join(same, " AND ")+` AND o._pk <> u._pk
+						ORDER BY u._k, o._m, o._k) h`).Scan(&r.Count, &r.Keys); err != nil {
+					return nil, fmt.Errorf("check the rows of %s against %s of %s: %w", p.M.Name(), g.constraint, p.M.Target, err)
+				}
+				if r.Count > 0 {
+					out = append(out, r)
+				}
+			}
+			earlier = append(earlier, indexed(i))
+		}
+	}
+	return out, nil
+}
+
+// everyHas reports whether every list of guards has one named name.
+func everyHas(lists [][]guard, name string) bool {
+	for _, gs := range lists {
+		if !slices.ContainsFunc(gs, func(g guard) bool { return g.kind == guardUnique && g.name == name }) {
+			return false
+		}
+	}
+	return true
+}
+
+// qualified lists columns cols of alias, comma-separated.
+func qualified(alias string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + ident(c)
+	}
+	return strings.Join(out, ", ")
 }
