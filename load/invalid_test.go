@@ -172,24 +172,8 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX books_title_once ON books (user_id, lower(title))`); err != nil {
 		t.Fatal(err)
 	}
-	// The dry run says so first.
-	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
-	if err != nil {
-		t.Fatalf("dry run: %v", err)
-	}
-	want := Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_title_once",
-		Definition: "(user_id, lower(title))", Shared: true, Count: groups, Keys: first}
-	if d := cmp.Diff([]Refusal{want}, diff.Refusals); d != "" {
-		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
-	}
-	_, err = Run(ctx, rerunConfig(src, dst))
-	var refused *RefusedRowsError
-	if !errors.As(err, &refused) {
-		t.Fatalf("run into a target whose unique index the books share keys of: %v, want a RefusedRowsError", err)
-	}
-	if d := cmp.Diff(want, refused.Refusal); d != "" {
-		t.Errorf("the run's refusal (-want +got):\n%s", d)
-	}
+	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_title_once",
+		Definition: "(user_id, lower(title))", Shared: true, Count: groups, Keys: first})
 	checkBooksRefused(t, ctx, dst, err, "unique index books_title_once (user_id, lower(title))", edited)
 }
 
@@ -223,24 +207,8 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 		}
 	}
 	exec(`CREATE UNIQUE INDEX inbox_title_once ON inbox_items (user_id) WHERE title = 'One Title'`)
-	want := Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
-		Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}}
-	// The dry run says so first.
-	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
-	if err != nil {
-		t.Fatalf("dry run: %v", err)
-	}
-	if d := cmp.Diff([]Refusal{want}, diff.Refusals); d != "" {
-		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
-	}
-	_, err = Run(ctx, rerunConfig(src, dst))
-	var refused *RefusedRowsError
-	if !errors.As(err, &refused) {
-		t.Fatalf("run into a target whose unique index rows of two mappings share a key of: %v, want a RefusedRowsError", err)
-	}
-	if d := cmp.Diff(want, refused.Refusal); d != "" {
-		t.Errorf("the run's refusal (-want +got):\n%s", d)
-	}
+	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
+		Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}})
 	for _, says := range []string{"apply user_inbox: ", "already held by another row of the target", "Fix them in the source"} {
 		if !strings.Contains(err.Error(), says) {
 			t.Errorf("the error does not say %q: %v", says, err)
@@ -253,6 +221,29 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 		t.Fatalf("run once the target allows the rows: %v", err)
 	}
+}
+
+// refusedAsPredicted runs a dry run of src into dst, which must report
+// want alone, then a run, which must stop with a RefusedRowsError of
+// want; it returns the run's error.
+func refusedAsPredicted(t *testing.T, ctx context.Context, src, dst string, want Refusal) error {
+	t.Helper()
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff([]Refusal{want}, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *RefusedRowsError
+	if !errors.As(err, &refused) {
+		t.Fatalf("run into a target whose %s %s refuses rows: %v, want a RefusedRowsError", want.Table, want.Constraint, err)
+	}
+	if d := cmp.Diff(want, refused.Refusal); d != "" {
+		t.Errorf("the run's refusal (-want +got):\n%s", d)
+	}
+	return err
 }
 
 // checkBooksRefused checks err, a run's stopped by a refusal of books,
@@ -276,6 +267,11 @@ func checkBooksRefused(t *testing.T, ctx context.Context, dst string, err error,
 // TestRefusalString: what an operator reads of each kind of refusal, one
 // row and more than the five named.
 func TestRefusalString(t *testing.T) {
+	// held is a refusal of user_inbox rows whose key rows of inbox_items hold.
+	held := func(n int64, keys ...string) Refusal {
+		return Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once",
+			Definition: "(user_id)", Held: true, Count: n, Keys: keys}
+	}
 	for _, c := range []struct {
 		r    Refusal
 		want string
@@ -293,13 +289,11 @@ func TestRefusalString(t *testing.T) {
 			"the target's books unique index books_title_once (user_id, lower(title)) refuses legacy books rows that the mapping books decides to load with one key: " +
 				"6 keys held by more than one row (legacy keys a and b; c and d; e and f; g and h; i and j and k; and 1 more): " +
 				"duplicates the legacy schema allows and no mapping rule merges or rejects. Fix them in the source, then run again"},
-		{Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once", Definition: "(user_id)",
-			Held: true, Count: 1, Keys: []string{"a (held by legacy inbox_items b)"}},
+		{held(1, "a (held by legacy inbox_items b)"),
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 1 legacy user_inbox row that the mapping user_inbox decides to load: " +
 				"its key is already held by another row of the target " +
 				"(legacy keys a (held by legacy inbox_items b)): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
-		{Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_title_once", Definition: "(user_id)",
-			Held: true, Count: 6, Keys: []string{"a (held by legacy inbox_items b)", "c (held by the target row x)", "e", "g", "i"}},
+		{held(6, "a (held by legacy inbox_items b)", "c (held by the target row x)", "e", "g", "i"),
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 6 legacy user_inbox rows that the mapping user_inbox decides to load: " +
 				"their keys are already held by other rows of the target " +
 				"(legacy keys a (held by legacy inbox_items b); c (held by the target row x); e; g; i; and 1 more): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
