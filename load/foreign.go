@@ -43,8 +43,9 @@ func (e *ForeignRowsError) Error() string {
 }
 
 // explainViolation returns err, the apply of plan p's mapping stopped by
-// a constraint of its target table, as a RefusedRowsError when a check or
-// a NOT NULL refused rows the mapping decided to load, as a
+// a constraint of its target table, as a RefusedRowsError when a check, a
+// NOT NULL or a varchar(n) column's length refused rows the mapping
+// decided to load, as a
 // ForeignRowsError when another constraint met a table that holds rows
 // the cutover did not write, or else, for a unique index, as a
 // RefusedRowsError when rows the mapping decided share a key, or meet a
@@ -53,11 +54,12 @@ func (e *ForeignRowsError) Error() string {
 func (s *session) explainViolation(ctx context.Context, p *Plan, err error) error {
 	target := p.M.Target
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || !strings.HasPrefix(pgErr.Code, "23") || pgErr.TableName != "" && pgErr.TableName != target {
+	if !errors.As(err, &pgErr) || !strings.HasPrefix(pgErr.Code, "23") && pgErr.Code != stringTooLong ||
+		pgErr.TableName != "" && pgErr.TableName != target {
 		return err // not a violation, or one of another table (the ledger's, say)
 	}
 	switch pgErr.Code {
-	case checkViolation, notNullViolation:
+	case checkViolation, notNullViolation, stringTooLong:
 		// A row's own values break these: the mapping's rows, whatever
 		// else the table holds.
 		return s.refusedRows(ctx, p, pgErr, err)

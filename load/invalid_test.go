@@ -77,8 +77,8 @@ func purchaseKeys(t *testing.T, ctx context.Context, src, item string) []string 
 }
 
 // TestRunNamesRowsTheTargetRefuses: a target whose schema refuses values
-// the legacy schema allows (here a check and a NOT NULL added to books)
-// is reported by the dry run (Diff.Refusals), and stops the mapping's
+// the legacy schema allows (here a check, a NOT NULL and a varchar(9)
+// for the author, added to books) is reported by the dry run (Diff.Refusals), and stops the mapping's
 // apply with a RefusedRowsError that names the constraint and the legacy
 // rows that break it, writing nothing of the mapping; once the target
 // allows them, the same run finishes. (That a dry run finds no refusal
@@ -98,6 +98,11 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 			"check books_short", "CHECK (total_pages < 5000)", `total_pages >= 5000 OR id = ANY($1::uuid[])`},
 		{"not null", `ALTER TABLE books ALTER COLUMN author SET NOT NULL`, `ALTER TABLE books ALTER COLUMN author DROP NOT NULL`,
 			"column author", "NOT NULL", `author IS NULL OR id = ANY($1::uuid[])`},
+		// A value longer than a varchar(n) allows stops the apply with a
+		// data exception (22001), which names no column; trailing spaces
+		// beyond n the server drops.
+		{"length", `ALTER TABLE books ALTER COLUMN author TYPE varchar(9)`, `ALTER TABLE books ALTER COLUMN author TYPE text`,
+			"column author", "character varying(9)", `length(rtrim(author, ' ')) > 9 AND id <> ALL($1::uuid[])`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

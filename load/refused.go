@@ -16,6 +16,9 @@ import (
 const (
 	checkViolation   = "23514"
 	notNullViolation = "23502"
+	// stringTooLong is a value longer than its varchar(n) or char(n)
+	// column allows (string_data_right_truncation).
+	stringTooLong = "22001"
 )
 
 // Refusal is a constraint of a mapping's target table that rows the
@@ -28,8 +31,8 @@ type Refusal struct {
 	Mapping    string // the mapping's name
 	Legacy     string // its legacy table
 	Table      string // the target table
-	Constraint string // "check <name>", "column <name>" (a NOT NULL) or "unique index <name>"
-	Definition string // the check's expression, "NOT NULL", or the index's key (and predicate)
+	Constraint string // "check <name>", "column <name>" (a NOT NULL, or a length) or "unique index <name>"
+	Definition string // the check's expression, "NOT NULL", the column's type (character varying(50)), or the index's key (and predicate)
 	// Shared is true for a unique index: Count is then the keys more than
 	// one decided row holds, and Keys the first five such keys' legacy
 	// keys, "a and b".
@@ -93,6 +96,7 @@ func (e *RefusedRowsError) Error() string {
 const (
 	guardCheck   = "check"
 	guardNotNull = "not null"
+	guardLength  = "length" // a varchar(n) or char(n) column
 	guardUnique  = "unique"
 )
 
@@ -100,10 +104,10 @@ const (
 // writes.
 type guard struct {
 	name       string // the constraint's or index's, or the NOT NULL column's
-	kind       string // guardCheck, guardNotNull or guardUnique
+	kind       string // guardCheck, guardNotNull, guardLength or guardUnique
 	constraint string // as Refusal.Constraint
 	definition string
-	broken     string   // check, NOT NULL: the predicate over a decided row r that breaks it
+	broken     string   // check, NOT NULL, length: the predicate over a decided row r that breaks it
 	keys       []string // unique: the index's key columns or expressions
 	predicate  string   // unique: a partial index's predicate, "" for none
 }
@@ -124,6 +128,12 @@ func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 		SELECT a.attname::text, 'not null', 'column ' || a.attname, 'NOT NULL', 'r.' || quote_ident(a.attname) || ' IS NULL', '{}', ''
 		FROM pg_attribute a
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND a.attname = ANY($2)
+		UNION ALL
+		SELECT a.attname::text, 'length', 'column ' || a.attname, format_type(a.atttypid, a.atttypmod),
+			'length(rtrim(r.' || quote_ident(a.attname) || '::text, '' '')) > ' || (a.atttypmod - 4), '{}', ''
+		FROM pg_attribute a
+		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypmod > 4
+			AND a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.attname = ANY($2)
 		UNION ALL
 		SELECT x.relname::text, 'unique', 'unique index ' || x.relname, '', '',
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
@@ -223,8 +233,9 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 	return broken, nil
 }
 
-// refusedRows returns err, a violation (pgErr) of a check, a NOT NULL or a
-// unique index in the apply of plan p's mapping, as a RefusedRowsError
+// refusedRows returns err, a violation (pgErr) of a check, a NOT NULL, a
+// varchar(n) column's length or a unique index in the apply of plan p's
+// mapping, as a RefusedRowsError
 // naming the decided rows that break the constraint (for a unique index:
 // that share a key, or else whose key a row already in the target holds,
 // heldRows); otherwise, or when none is found, err as it is.
@@ -240,10 +251,12 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 		kind, name = guardNotNull, pgErr.ColumnName
 	case uniqueViolation:
 		kind = guardUnique
+	case stringTooLong:
+		kind, name = guardLength, "" // the server names no column: any of them
 	}
 	var violated []guard
 	for _, g := range gs {
-		if g.name == name && g.kind == kind {
+		if g.kind == kind && (g.name == name || name == "" && kind == guardLength) {
 			violated = append(violated, g)
 		}
 	}
