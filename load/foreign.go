@@ -45,12 +45,12 @@ func (e *ForeignRowsError) Error() string {
 // explainViolation returns err, the apply of plan p's mapping stopped by
 // a constraint of its target table, as a RefusedRowsError when a check, a
 // NOT NULL or a varchar(n) column's length refused rows the mapping
-// decided to load, as a
-// ForeignRowsError when another constraint met a table that holds rows
-// the cutover did not write, or else, for a unique index, as a
-// RefusedRowsError when rows the mapping decided share a key, or meet a
-// key another row of the table already holds (another mapping's);
-// otherwise err as it is. It reads outside the failed transaction.
+// decided to load, as a ForeignRowsError when another constraint met a
+// table that holds rows the cutover did not write, or else, for a unique
+// index, as a RefusedRowsError when rows the mapping decided share a key,
+// or meet a key another row of the table already holds (another
+// mapping's); otherwise err as it is. It reads outside the failed
+// transaction.
 func (s *session) explainViolation(ctx context.Context, p *Plan, err error) error {
 	target := p.M.Target
 	var pgErr *pgconn.PgError

@@ -207,18 +207,10 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 		if g.kind != guardUnique {
 			continue
 		}
-		// NULL keys are distinct, as in the index.
-		where := make([]string, 0, len(g.keys)+1)
-		for _, k := range g.keys {
-			where = append(where, "("+k+") IS NOT NULL")
-		}
-		if g.predicate != "" {
-			where = append(where, "("+g.predicate+")")
-		}
 		r := refusal(g)
 		if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(g.rows ORDER BY g.rows))[1:5], '{}')
 			FROM (SELECT string_agg(r._k::text, ' and ' ORDER BY r._k::text) AS rows FROM (`+p.keyedRows+`) r
-				WHERE `+strings.Join(where, " AND ")+`
+				WHERE `+g.holds()+`
 				GROUP BY `+strings.Join(g.keys, ", ")+` HAVING count(*) > 1) g`).Scan(&r.Count, &r.Keys); err != nil {
 			return nil, fmt.Errorf("check the decided rows of %s against %s of %s: %w", p.M.Name(), r.Constraint, p.M.Target, err)
 		}
@@ -235,10 +227,10 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 
 // refusedRows returns err, a violation (pgErr) of a check, a NOT NULL, a
 // varchar(n) column's length or a unique index in the apply of plan p's
-// mapping, as a RefusedRowsError
-// naming the decided rows that break the constraint (for a unique index:
-// that share a key, or else whose key a row already in the target holds,
-// heldRows); otherwise, or when none is found, err as it is.
+// mapping, as a RefusedRowsError naming the decided rows that break the
+// constraint (for a unique index: that share a key, or else whose key a
+// row already in the target holds, heldRows); otherwise, or when none is
+// found, err as it is.
 func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgError, err error) error {
 	gs, gerr := s.guards(ctx, p)
 	if gerr != nil {
@@ -294,27 +286,6 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 // that apply's own writes: the rows earlier mappings and runs committed.
 func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, error) {
 	r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition, Held: true}
-	// The index's rows: NULL keys are distinct, a partial index holds only
-	// the rows of its predicate. Its expressions name the table's columns,
-	// which keyedRows gives under their names too.
-	where := make([]string, 0, len(g.keys)+1)
-	for _, k := range g.keys {
-		where = append(where, "("+k+") IS NOT NULL")
-	}
-	if g.predicate != "" {
-		where = append(where, "("+g.predicate+")")
-	}
-	// Keys compare as text, so that a decided value and the table's of
-	// another type (text and uuid, say) still compare.
-	keys := make([]string, len(g.keys))
-	same := make([]string, len(g.keys))
-	for i, k := range g.keys {
-		keys[i] = fmt.Sprintf("(%s)::text AS _held_%d", k, i)
-		same[i] = fmt.Sprintf("t._held_%d = r._held_%d", i, i)
-	}
-	indexed := func(from string) string {
-		return "SELECT x.*, " + strings.Join(keys, ", ") + " FROM " + from + " x WHERE " + strings.Join(where, " AND ")
-	}
 	pk := func(alias string) string { return "(" + qualified(alias, p.PK) + ")" }
 	holder := `'the target row ' || concat_ws(',', ` + qualified("t", p.PK) + `)`
 	ledger, args := "", []any{}
@@ -325,11 +296,11 @@ func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, erro
 				ORDER BY l.disposition <> 'loaded', l.legacy_table, l.legacy_key LIMIT 1) l ON true`
 		args = append(args, p.M.Target)
 	}
-	err := s.pool.QueryRow(ctx, `WITH r AS MATERIALIZED (`+indexed("("+p.keyedRows+")")+`),
-			t AS (`+indexed("public."+ident(p.M.Target))+`)
+	err := s.pool.QueryRow(ctx, `WITH r AS MATERIALIZED (`+g.keyed("("+p.keyedRows+")", "x.*")+`),
+			t AS (`+g.keyed("public."+ident(p.M.Target), "x.*")+`)
 		SELECT count(*), coalesce((array_agg(h.pair ORDER BY h.pair))[1:5], '{}')
 		FROM (SELECT DISTINCT ON (r._k::text) r._k::text || ' (held by ' || `+holder+` || ')' AS pair
-			FROM r JOIN t ON `+strings.Join(same, " AND ")+` AND `+pk("r")+` IS DISTINCT FROM `+pk("t")+`
+			FROM r JOIN t ON `+g.sameKey("t", "r")+` AND `+pk("r")+` IS DISTINCT FROM `+pk("t")+`
 			`+ledger+`
 			WHERE NOT EXISTS (SELECT FROM r o WHERE `+pk("o")+` = `+pk("t")+`)
 			ORDER BY r._k::text, 1) h`, args...).Scan(&r.Count, &r.Keys)
@@ -354,25 +325,12 @@ func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guar
 		if g.kind != guardUnique || !everyHas(guards[1:], g.name) {
 			continue
 		}
-		// indexed selects the rows of plans[i] the index holds (NULL keys
-		// are distinct; a partial index holds its predicate's rows), with
-		// the key as text, so that values of two types still compare.
+		// indexed is the decided rows of plans[i] the index holds, with
+		// their mapping, legacy key and primary key.
 		indexed := func(i int) string {
 			p := plans[i]
-			cols := []string{fmt.Sprintf("%d AS _m", i), lit(p.M.Legacy) + " AS _l", "r._k::text AS _k", "concat_ws(',', " + qualified("r", p.PK) + ") AS _pk"}
-			where := make([]string, 0, len(g.keys)+1)
-			for j, k := range g.keys {
-				cols = append(cols, fmt.Sprintf("(%s)::text AS _h%d", k, j))
-				where = append(where, "("+k+") IS NOT NULL")
-			}
-			if g.predicate != "" {
-				where = append(where, "("+g.predicate+")")
-			}
-			return "SELECT " + strings.Join(cols, ", ") + " FROM (" + p.keyedRows + ") r WHERE " + strings.Join(where, " AND ")
-		}
-		same := make([]string, len(g.keys))
-		for j := range g.keys {
-			same[j] = fmt.Sprintf("o._h%d = u._h%d", j, j)
+			return g.keyed("("+p.keyedRows+")", fmt.Sprintf("%d AS _m", i), lit(p.M.Legacy)+" AS _l", "x._k::text AS _k",
+				"concat_ws(',', "+qualified("x", p.PK)+") AS _pk")
 		}
 		var earlier []string
 		for i, p := range plans {
@@ -384,7 +342,7 @@ func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guar
 				if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(pair ORDER BY pair))[1:5], '{}')
 					FROM (SELECT DISTINCT ON (u._k) u._k || ' (held by legacy ' || o._l || ' ' || o._k || ')' AS pair
 						FROM (`+indexed(i)+`) u JOIN (`+strings.Join(earlier, "\nUNION ALL\n")+`) o
-							ON `+strings.Join(same, " AND ")+` AND o._pk <> u._pk
+							ON `+g.sameKey("o", "u")+` AND o._pk <> u._pk
 						ORDER BY u._k, o._m, o._k) h`).Scan(&r.Count, &r.Keys); err != nil {
 					return nil, fmt.Errorf("check the rows of %s against %s of %s: %w", p.M.Name(), g.constraint, p.M.Target, err)
 				}
@@ -396,6 +354,41 @@ func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guar
 		}
 	}
 	return out, nil
+}
+
+// holds is the predicate of the rows that unique index g holds: NULL
+// keys are distinct, and a partial index holds only its predicate's rows.
+func (g guard) holds() string {
+	where := make([]string, 0, len(g.keys)+1)
+	for _, k := range g.keys {
+		where = append(where, "("+k+") IS NOT NULL")
+	}
+	if g.predicate != "" {
+		where = append(where, "("+g.predicate+")")
+	}
+	return strings.Join(where, " AND ")
+}
+
+// keyed selects cols, then the key of unique index g as text (_h0, _h1,
+// …), from the rows of from (aliased x) that g holds. The index's
+// expressions name the table's columns, which keyedRows gives under
+// their names too. As text, a decided value and the table's of another
+// type (text and uuid, say) still compare.
+func (g guard) keyed(from string, cols ...string) string {
+	for i, k := range g.keys {
+		cols = append(cols, fmt.Sprintf("(%s)::text AS _h%d", k, i))
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + from + " x WHERE " + g.holds()
+}
+
+// sameKey is the join condition of rows a and b (aliases) of keyed with
+// one key.
+func (g guard) sameKey(a, b string) string {
+	same := make([]string, len(g.keys))
+	for i := range g.keys {
+		same[i] = fmt.Sprintf("%s._h%d = %s._h%d", a, i, b, i)
+	}
+	return strings.Join(same, " AND ")
 }
 
 // everyHas reports whether every list of guards has one named name.
