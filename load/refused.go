@@ -22,9 +22,11 @@ const (
 )
 
 // Refusal is a constraint of a mapping's target table that rows the
-// mapping decides to load break: a check, a NOT NULL, or a unique index
-// whose key more than one of them holds. They are values the legacy
-// schema allows and no rule of the mapping rejects or merges. The run's
+// mapping decides to load break: a check, a NOT NULL, a varchar(n)
+// column's length, or a unique index whose key more than one of them
+// holds (Shared) or another row of the table holds (Held). They are
+// values the legacy schema allows and no rule of the mapping rejects or
+// merges. The run's
 // apply of the mapping stops on it (RefusedRowsError); a dry run reports
 // it (Diff.Refusals).
 type Refusal struct {
@@ -99,6 +101,12 @@ const (
 	guardLength  = "length" // a varchar(n) or char(n) column
 	guardUnique  = "unique"
 )
+
+// refusalOf is guard g of plan p's target table as a Refusal of p's
+// mapping, with no rows counted yet.
+func refusalOf(p *Plan, g guard) Refusal {
+	return Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition}
+}
 
 // guard is a constraint of a target table over the columns a mapping
 // writes.
@@ -178,10 +186,6 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 	if p.keyedRows == "" || len(gs) == 0 {
 		return nil, nil
 	}
-	refusal := func(g guard) Refusal {
-		return Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition,
-			Shared: g.kind == guardUnique}
-	}
 	var out []Refusal
 	var cols []string
 	var dest []any
@@ -189,7 +193,7 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 		if g.kind == guardUnique {
 			continue
 		}
-		out = append(out, refusal(g))
+		out = append(out, refusalOf(p, g))
 		cols = append(cols, "count(*) FILTER (WHERE "+g.broken+")",
 			"coalesce((array_agg(r._k::text ORDER BY r._k::text) FILTER (WHERE "+g.broken+"))[1:5], '{}')")
 	}
@@ -207,7 +211,8 @@ func (s *session) refusals(ctx context.Context, p *Plan, gs []guard) ([]Refusal,
 		if g.kind != guardUnique {
 			continue
 		}
-		r := refusal(g)
+		r := refusalOf(p, g)
+		r.Shared = true
 		if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(g.rows ORDER BY g.rows))[1:5], '{}')
 			FROM (SELECT string_agg(r._k::text, ' and ' ORDER BY r._k::text) AS rows FROM (`+p.keyedRows+`) r
 				WHERE `+g.holds()+`
@@ -285,7 +290,8 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 // there is none. It reads the target as the failed apply found it, minus
 // that apply's own writes: the rows earlier mappings and runs committed.
 func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, error) {
-	r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition, Held: true}
+	r := refusalOf(p, g)
+	r.Held = true
 	pk := func(alias string) string { return "(" + qualified(alias, p.PK) + ")" }
 	holder := `'the target row ' || concat_ws(',', ` + qualified("t", p.PK) + `)`
 	ledger, args := "", []any{}
@@ -338,7 +344,8 @@ func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guar
 				continue
 			}
 			if len(earlier) > 0 {
-				r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: g.constraint, Definition: g.definition, Held: true}
+				r := refusalOf(p, g)
+				r.Held = true
 				if err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(pair ORDER BY pair))[1:5], '{}')
 					FROM (SELECT DISTINCT ON (u._k) u._k || ' (held by legacy ' || o._l || ' ' || o._k || ')' AS pair
 						FROM (`+indexed(i)+`) u JOIN (`+strings.Join(earlier, "\nUNION ALL\n")+`) o
