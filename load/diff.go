@@ -424,8 +424,13 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 	for i, m := range s.ms {
 		at[m.Name()] = i
 	}
+	// The rows of legacy tables the source no longer has go (removeVanished).
+	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.ordered(ctx, "compare", s.ms, nil, func(ctx context.Context, m mappings.Mapping) error {
-		return s.compareMapping(ctx, plans[m.Name()], samples, &parts[at[m.Name()]])
+		return s.compareMapping(ctx, plans[m.Name()], samples, s.awayAtApply(plans, m, gone), &parts[at[m.Name()]])
 	}); err != nil {
 		return nil, err
 	}
@@ -463,11 +468,6 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 			return nil, fmt.Errorf("compare the mappings of %s: %w", m.Target, err)
 		}
 		out.Refusals = append(out.Refusals, held...)
-	}
-	// The rows of legacy tables the source no longer has go (removeVanished).
-	gone, err := vanishedTables(ctx, s.pool, s.src.TableNames())
-	if err != nil {
-		return nil, err
 	}
 	for _, legacy := range gone {
 		rows, err := s.pool.Query(ctx, vanishedOwned, legacy)
@@ -543,9 +543,48 @@ type mappingDiff struct {
 	refusals []Refusal
 }
 
+// awayAtApply selects, for the dry run, the ids of the rows of mapping
+// m's target table that are not there, or not with the values they have
+// now, when m's apply runs: those the run removes before any apply (the
+// rows every mapping of the table no longer decides, and those of legacy
+// tables gone, which apply removes first), and those the mappings of
+// the table before m rewrite. Only for a table whose primary key is id,
+// which the removals select (byID).
+func (s *session) awayAtApply(plans map[string]*Plan, m mappings.Mapping, gone []string) []string {
+	if p := plans[m.Name()]; p.Rows == "" || m.Target == "" || !byID(p) {
+		return nil
+	}
+	var out []string
+	earlier := true
+	for _, o := range s.ms {
+		q := plans[o.Name()]
+		if o.Target != m.Target || q.Rows == "" {
+			continue
+		}
+		if o.Name() == m.Name() {
+			earlier = false
+		} else if earlier {
+			out = append(out, "SELECT v.id FROM ("+q.Rows+") v")
+		}
+		if q.RemoveIDs != "" {
+			out = append(out, q.RemoveIDs)
+		}
+	}
+	if len(gone) > 0 {
+		out = append(out, vanishedIDs(gone, m.Target))
+	}
+	return out
+}
+
+// byID reports whether plan p's target table has primary key id.
+func byID(p *Plan) bool { return len(p.PK) == 1 && p.PK[0] == "id" }
+
 // compareMapping fills part with what a run would do for the mapping of
-// plan p, from its decision table: at most samples row diffs.
-func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, part *mappingDiff) error {
+// plan p, from its decision table: at most samples row diffs. For a
+// table whose primary key is id, it also finds the decided rows whose
+// unique keys rows the target keeps hold, the target's rows minus away
+// (awayAtApply).
+func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away []string, part *mappingDiff) error {
 	m := p.M
 	part.result = TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
 	part.reasons = map[[2]string]int64{}
@@ -582,7 +621,22 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, part
 		return err
 	}
 	part.refusals, err = s.refusals(ctx, p, part.guards)
-	return err
+	if err != nil || !byID(p) {
+		return err
+	}
+	for _, g := range part.guards {
+		if g.kind != guardUnique {
+			continue
+		}
+		held, err := s.heldRows(ctx, p, g, away)
+		if err != nil {
+			return err
+		}
+		if held.Count > 0 {
+			part.refusals = append(part.refusals, held)
+		}
+	}
+	return nil
 }
 
 // diffMapping counts what applying one mapping would do to its target.

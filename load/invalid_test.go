@@ -228,6 +228,122 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 	}
 }
 
+// TestDryRunSeesKeysTheTargetKeeps: a dry run names the decided rows
+// whose unique key a row the run leaves in the target holds (a row the
+// cutover did not write, in a target no run has written to, or one
+// another mapping of the table wrote and does not rewrite before), as
+// the run would stop on them; and not a key that a row the run removes
+// first, or rewrites before, holds.
+func TestDryRunSeesKeysTheTargetKeeps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	exec := func(t *testing.T, dst, sql string) {
+		t.Helper()
+		if _, err := pgtest.Connect(t, dst).Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dryRun := func(t *testing.T, src, dst string) []Refusal {
+		t.Helper()
+		diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+		if err != nil {
+			t.Fatalf("dry run: %v", err)
+		}
+		return diff.Refusals
+	}
+	t.Run("a row the cutover did not write", func(t *testing.T) {
+		t.Parallel()
+		// The week before: a target no run has written to, where the
+		// application (or a hand) added a user.
+		dst := testkit.MigratedTarget(t)
+		src := editedSource(t, "held_email", `UPDATE users SET email = 'held@example.test' WHERE id = (SELECT u.id FROM users u
+			WHERE NOT EXISTS (SELECT FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY u.id LIMIT 1)`)
+		user := scalarOf[string](t, ctx, src, `SELECT id::text FROM users WHERE email = 'held@example.test'`)
+		foreign := scalarOf[string](t, ctx, dst, `INSERT INTO users (email) VALUES ('Held@Example.test') RETURNING id::text`)
+		want := []Refusal{{Mapping: "users", Legacy: "users", Table: "users", Constraint: "unique index idx_users_email_lower",
+			Definition: "(lower(email))", Held: true, Count: 1, Keys: []string{user + " (held by the row the cutover did not write " + foreign + ")"}}}
+		if d := cmp.Diff(want, dryRun(t, src, dst)); d != "" {
+			t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+		}
+		_, err := Run(ctx, rerunConfig(src, dst))
+		var held *ForeignRowsError
+		if !errors.As(err, &held) || !slices.Contains(held.IDs, foreign) {
+			t.Fatalf("run into a target whose row %s holds a legacy user's email: %v, want a ForeignRowsError naming it", foreign, err)
+		}
+	})
+	t.Run("rows the run removes first", func(t *testing.T) {
+		t.Parallel()
+		dst := finishedTarget(t)
+		// A user's two streaks: the first goes, the second takes its type.
+		var gone, kept string
+		if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT a.id::text, b.id::text FROM user_streaks a
+			JOIN user_streaks b ON b.user_id = a.user_id AND b.id > a.id ORDER BY a.id, b.id LIMIT 1`).Scan(&gone, &kept); err != nil {
+			t.Fatalf("a user with two streaks: %v", err)
+		}
+		typ := scalarOf[string](t, ctx, dst, `SELECT streak_type FROM user_streaks WHERE id = $1`, gone)
+		src := editedSource(t, "streak_moves", `DELETE FROM user_streaks WHERE id = '`+gone+`';
+			UPDATE user_streaks SET streak_type = '`+typ+`' WHERE id = '`+kept+`'`)
+		if got := dryRun(t, src, dst); len(got) > 0 {
+			t.Errorf("the dry run refuses rows a run writes: %v", got)
+		}
+		if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+			t.Fatalf("run after a streak took the type of one the source lost: %v", err)
+		}
+		if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM user_streaks WHERE id = $1`, gone); n != 0 {
+			t.Errorf("the target still holds the streak the source lost")
+		}
+		if got := scalarOf[string](t, ctx, dst, `SELECT streak_type FROM user_streaks WHERE id = $1`, kept); got != typ {
+			t.Errorf("the other streak's type is %q, want the lost one's %q", got, typ)
+		}
+	})
+	t.Run("a row a later mapping of the table does not rewrite", func(t *testing.T) {
+		t.Parallel()
+		dst := finishedTarget(t)
+		var item, drift string
+		if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT a.legacy_key, b.legacy_key
+			FROM cutover.dispositions a JOIN inbox_items i ON i.id = a.target_id
+				JOIN inbox_items j ON j.user_id = i.user_id AND j.id <> i.id
+				JOIN cutover.dispositions b ON b.target_table = 'inbox_items' AND b.target_id = j.id AND b.legacy_table = 'user_inbox' AND b.disposition = 'loaded'
+			WHERE a.legacy_table = 'inbox_items' AND a.disposition = 'loaded'
+			ORDER BY 1, 2 LIMIT 1`).Scan(&item, &drift); err != nil {
+			t.Fatalf("an inbox item and a drift item of one user: %v", err)
+		}
+		// The item has the title first, then hands it to the drift item:
+		// the earlier mapping gives it up before the later one takes it.
+		itemTitle := `UPDATE inbox_items SET title = 'One Title' WHERE id = '` + item + `'`
+		if _, err := Run(ctx, rerunConfig(editedSource(t, "item_title", itemTitle), dst)); err != nil {
+			t.Fatalf("run with the item's title: %v", err)
+		}
+		exec(t, dst, `CREATE UNIQUE INDEX inbox_title_once ON inbox_items (user_id) WHERE title = 'One Title'`)
+		driftTitle := `UPDATE user_inbox SET title = 'One Title' WHERE id = '` + drift + `'`
+		handed := editedSource(t, "title_handed", driftTitle+`; UPDATE inbox_items SET title = 'Another Title' WHERE id = '`+item+`'`)
+		if got := dryRun(t, handed, dst); len(got) > 0 {
+			t.Errorf("the dry run refuses a title the earlier mapping gives up: %v", got)
+		}
+		if _, err := Run(ctx, rerunConfig(handed, dst)); err != nil {
+			t.Fatalf("run once the item handed the title to the drift item: %v", err)
+		}
+		// The next run gives it back to the item too, which the index then
+		// refuses: the drift item holds it when the earlier mapping runs.
+		src := editedSource(t, "both_titles", driftTitle+`; UPDATE inbox_items SET title = 'One Title' WHERE id = '`+item+`'`)
+		index := Refusal{Table: "inbox_items", Constraint: "unique index inbox_title_once", Definition: "(user_id) WHERE title = 'One Title'::text", Held: true, Count: 1}
+		earlier, later := index, index
+		earlier.Mapping, earlier.Legacy, earlier.Keys = "inbox_items", "inbox_items", []string{item + " (held by legacy user_inbox " + drift + ")"}
+		later.Mapping, later.Legacy, later.Keys = "user_inbox", "user_inbox", []string{drift + " (held by legacy inbox_items " + item + ")"}
+		if d := cmp.Diff([]Refusal{earlier, later}, dryRun(t, src, dst)); d != "" {
+			t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+		}
+		_, err := Run(ctx, rerunConfig(src, dst))
+		var refused *RefusedRowsError
+		if !errors.As(err, &refused) {
+			t.Fatalf("run into a target whose unique index refuses an item: %v, want a RefusedRowsError", err)
+		}
+		if d := cmp.Diff(earlier, refused.Refusal); d != "" {
+			t.Errorf("the run's refusal (-want +got):\n%s", d)
+		}
+	})
+}
+
 // refusedAsPredicted runs a dry run of src into dst, which must report
 // want alone, then a run, which must stop with a RefusedRowsError of
 // want; it returns the run's error.
@@ -297,11 +413,11 @@ func TestRefusalString(t *testing.T) {
 		{held(1, "a (held by legacy inbox_items b)"),
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 1 legacy user_inbox row that the mapping user_inbox decides to load: " +
 				"its key is already held by another row of the target " +
-				"(legacy keys a (held by legacy inbox_items b)): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
+				"(legacy keys a (held by legacy inbox_items b)): keys that no mapping rule merges or rejects. Fix them in the source (or remove from the target a row that holds one and that the cutover did not write), then run again"},
 		{held(6, "a (held by legacy inbox_items b)", "c (held by the target row x)", "e", "g", "i"),
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 6 legacy user_inbox rows that the mapping user_inbox decides to load: " +
 				"their keys are already held by other rows of the target " +
-				"(legacy keys a (held by legacy inbox_items b); c (held by the target row x); e; g; i; and 1 more): duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again"},
+				"(legacy keys a (held by legacy inbox_items b); c (held by the target row x); e; g; i; and 1 more): keys that no mapping rule merges or rejects. Fix them in the source (or remove from the target a row that holds one and that the cutover did not write), then run again"},
 	} {
 		if got := c.r.String(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.r.Constraint, got, c.want)

@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/prose"
+	"github.com/cutover/cutover/migrations"
 )
 
 // SQLSTATEs of the constraints a row's own values break.
@@ -44,8 +46,9 @@ type Refusal struct {
 	// table wrote, say): Count is then the decided rows that meet one,
 	// and Keys the first five, each with the row that holds its key,
 	// "a (held by legacy inbox_items b)". A dry run finds those of rows
-	// another mapping of the table would load (heldAcross); a run's apply
-	// also those of rows the target already holds (heldRows).
+	// another mapping of the table would load (heldAcross) and those of
+	// rows the target holds and keeps until then (heldRows); a run's apply
+	// finds the ones that stop it (heldRows).
 	Held  bool
 	Count int64    // the decided rows that break it (keys, when Shared)
 	Keys  []string // the first five of their legacy keys
@@ -70,7 +73,7 @@ func (r Refusal) String() string {
 	if r.Held {
 		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+
 			"%s already held by %s of the target (legacy keys %s): "+
-			"duplicates across legacy tables that no mapping rule merges or rejects. Fix them in the source, then run again",
+			"keys that no mapping rule merges or rejects. Fix them in the source (or remove from the target a row that holds one and that the cutover did not write), then run again",
 			r.Table, r.Constraint, r.Definition, r.Count, r.Legacy, prose.Plural(r.Count, "row", "rows"), r.Mapping,
 			prose.Plural(r.Count, "its key is", "their keys are"), prose.Plural(r.Count, "another row", "other rows"), keys)
 	}
@@ -263,7 +266,7 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 		return err
 	}
 	if len(rs) == 0 && kind == guardUnique && len(violated) == 1 {
-		held, herr := s.heldRows(ctx, p, violated[0])
+		held, herr := s.heldRows(ctx, p, violated[0], nil)
 		if herr != nil {
 			s.cfg.Logger.Debug("could not look for the rows that hold a key", "table", p.M.Target, "err", herr)
 			return err
@@ -286,30 +289,65 @@ func (s *session) refusedRows(ctx context.Context, p *Plan, pgErr *pgconn.PgErro
 // refusal: the decided rows whose key a row of the target already holds
 // under a primary key no decided row has (so that the apply does not
 // overwrite it), each named with that row's legacy table and key from
-// the ledger (its primary key when the ledger has none). Count is 0 when
-// there is none. It reads the target as the failed apply found it, minus
-// that apply's own writes: the rows earlier mappings and runs committed.
-func (s *session) heldRows(ctx context.Context, p *Plan, g guard) (Refusal, error) {
+// the ledger, or else as a seeded row or one the cutover did not write.
+// Count is 0 when there is none. A run's apply reads the target as the
+// failed apply found it, minus that apply's own writes: the rows earlier
+// mappings and runs committed (gone is nil). A dry run reads it as it is
+// before the run, and gone selects the ids of the rows that are not
+// there, or not with these values, when p's apply runs (those the run
+// removes first, those earlier mappings of the table rewrite); it is
+// given for tables whose primary key is id only.
+func (s *session) heldRows(ctx context.Context, p *Plan, g guard, gone []string) (Refusal, error) {
 	r := refusalOf(p, g)
 	r.Held = true
 	pk := func(alias string) string { return "(" + qualified(alias, p.PK) + ")" }
 	holder := `'the target row ' || concat_ws(',', ` + qualified("t", p.PK) + `)`
 	ledger, args := "", []any{}
-	if len(p.PK) == 1 && p.PK[0] == "id" {
-		holder = `coalesce('legacy ' || l.legacy_table || ' ' || l.legacy_key, ` + holder + `)`
-		ledger = `LEFT JOIN LATERAL (SELECT l.legacy_table, l.legacy_key FROM ` + bk + `.dispositions l
+	if byID(p) {
+		seeds, err := migrations.SeedIDs()
+		if err != nil {
+			return r, err
+		}
+		holder = `coalesce('legacy ' || l.legacy_table || ' ' || l.legacy_key,
+			CASE WHEN t.id::text = ANY($2::text[]) THEN 'the seeded row ' ELSE 'the row the cutover did not write ' END || t.id)`
+		ledger = `LEFT JOIN LATERAL (SELECT l.legacy_table, l.legacy_key FROM ` + ident(Params{Ledger: s.ledger}.ledger()) + `.dispositions l
 				WHERE l.target_table = $1 AND l.target_id = t.id
 				ORDER BY l.disposition <> 'loaded', l.legacy_table, l.legacy_key LIMIT 1) l ON true`
-		args = append(args, p.M.Target)
+		args = append(args, p.M.Target, seeds)
 	}
-	err := s.pool.QueryRow(ctx, `WITH r AS MATERIALIZED (`+g.keyed("("+p.keyedRows+")", "x.*")+`),
-			t AS (`+g.keyed("public."+ident(p.M.Target), "x.*")+`)
-		SELECT count(*), coalesce((array_agg(h.pair ORDER BY h.pair))[1:5], '{}')
-		FROM (SELECT DISTINCT ON (r._k::text) r._k::text || ' (held by ' || `+holder+` || ')' AS pair
-			FROM r JOIN t ON `+g.sameKey("t", "r")+` AND `+pk("r")+` IS DISTINCT FROM `+pk("t")+`
-			`+ledger+`
-			WHERE NOT EXISTS (SELECT FROM r o WHERE `+pk("o")+` = `+pk("t")+`)
-			ORDER BY r._k::text, 1) h`, args...).Scan(&r.Count, &r.Keys)
+	// The pairs of a decided row and a row of the target that holds its
+	// key under a primary key no decided row has. Against a target that
+	// meets the index there are few or none, so the rows gone at the
+	// apply are only looked up for them, and not at all when there is
+	// none (each is a join of the target with the ledger).
+	pairs := `WITH t AS MATERIALIZED (` + g.keyed("public."+ident(p.M.Target), qualified("x", p.PK)) + `
+			AND NOT EXISTS (SELECT FROM (` + p.keyedRows + `) o WHERE ` + pk("o") + ` = ` + pk("x") + `)),
+		c AS MATERIALIZED (SELECT r._k, ` + qualified("t", p.PK) + ` FROM (` + g.keyed("("+p.keyedRows+")", "x._k::text AS _k") + `) r
+			JOIN t ON ` + g.sameKey("t", "r") + `)`
+	var away strings.Builder
+	for _, q := range gone {
+		away.WriteString(" AND NOT EXISTS (SELECT FROM (" + q + ") e WHERE e.id = t.id)")
+	}
+	// The planner sorts both sides for a merge join on the text keys,
+	// where hashing the smaller one (few target rows, or few decided
+	// rows) is cheaper: 0.6 s against 0.3 s for points_ledger at 1M.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil {
+			return err
+		}
+		if len(gone) > 0 {
+			var n int64
+			if err := tx.QueryRow(ctx, pairs+` SELECT count(*) FROM c`).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, pairs+`
+			SELECT count(*), coalesce((array_agg(h.pair ORDER BY h.pair))[1:5], '{}')
+			FROM (SELECT DISTINCT ON (t._k) t._k || ' (held by ' || `+holder+` || ')' AS pair
+				FROM c t `+ledger+`
+				WHERE true`+away.String()+`
+				ORDER BY t._k, 1) h`, args...).Scan(&r.Count, &r.Keys)
+	})
 	if err != nil {
 		return r, fmt.Errorf("look for the rows of %s that hold keys of %s: %w", p.M.Target, g.constraint, err)
 	}
