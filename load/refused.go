@@ -330,7 +330,8 @@ func (s *session) heldRows(ctx context.Context, p *Plan, g guard, gone []string)
 	}
 	// The planner sorts both sides for a merge join on the text keys,
 	// where hashing the smaller one (few target rows, or few decided
-	// rows) is cheaper: 0.6 s against 0.3 s for points_ledger at 1M.
+	// rows) is cheaper: for points_ledger at 1M, against a finished
+	// target, the join took 0.25 s sorted and 0.09 s hashed.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_mergejoin = off`); err != nil {
 			return err
