@@ -20,7 +20,8 @@ func benchCommand() *cli.Command {
 			"legacy table piped COPY TO STDOUT → COPY FROM STDIN into an unindexed copy on the target\n" +
 			"server; (b) `pgcopydb clone` when pgcopydb is installed; (c) `cutover run` on a freshly\n" +
 			"migrated target; (d) `cutover verify`; (e) a no-op re-run; (f) a re-run after a small\n" +
-			"change to the source. It prints rows/s, MB/s and\n" +
+			"change to the source; (g) `cutover diff` on the freshly migrated target, before (c),\n" +
+			"and (h) on the finished target, after (e). It prints rows/s, MB/s and\n" +
 			"wall time, each as a ratio to (a), the run's peak RSS, and PASS or MISS per target.\n" +
 			"The servers are throwaway ones unless --source/--target name EMPTY databases.\n" +
 			"With --compare OTHER it then runs `cutover run` of this binary and of OTHER --rounds\n" +

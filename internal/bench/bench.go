@@ -11,9 +11,13 @@
 //	(e) rerun    `cutover run` again, with nothing to do;
 //	(f) changed  `cutover run` again after a small change to the source
 //	             (changeSource): the re-run an operator makes after fixing
-//	             rows, or after a failed run.
+//	             rows, or after a failed run;
+//	(g) dry run  `cutover diff` against the freshly migrated target,
+//	             before (c): the operator's dry run the week before;
+//	(h) dry run  `cutover diff` against the target (c) finished, after
+//	             (e): the preview of a re-run.
 //
-// (c) to (f) run the cutover binary as a child process, so that its
+// (c) to (h) run the cutover binary as a child process, so that its
 // peak resident set size is the child's own (its VmHWM, see runProc), and
 // while they run a sampler reads pg_stat_activity on both servers to say
 // where the time goes. Report carries every figure, each wall time as a
@@ -305,6 +309,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("bench: apply the target schema: %w", err)
 	}
 	args := []string{"--source", srv.source, "--target", srv.target, "--workers", fmt.Sprint(o.Workers)}
+	if err := step("g", &r.DryRun, command(dryRunName, append([]string{"diff"}, args...)...)); err != nil {
+		return nil, err
+	}
 	if err := step("c", &r.Run, command("cutover run", append([]string{"run"}, args...)...)); err != nil {
 		return nil, err
 	}
@@ -318,6 +325,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if err := step("e", &r.Rerun, command("no-op re-run", append([]string{"run"}, args...)...)); err != nil {
+		return nil, err
+	}
+	if err := step("h", &r.DryRunFinished, command(dryRunFinishedName, append([]string{"diff"}, args...)...)); err != nil {
 		return nil, err
 	}
 	if r.Change, err = changeSource(ctx, srv.source, r.Rows); err != nil {
@@ -339,8 +349,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// changedName names measurement (f).
-const changedName = "re-run after a change"
+// Names of measurements (f), (g) and (h).
+const (
+	changedName        = "re-run after a change"
+	dryRunName         = "dry run, empty target"
+	dryRunFinishedName = "dry run, finished target"
+)
 
 // changeSource makes the small change (f) re-runs after, in one
 // transaction on the source: about one legacy row in 5,000 updated (habit

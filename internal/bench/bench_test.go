@@ -82,6 +82,16 @@ func TestRunTiny(t *testing.T) {
 	if r.Changed.Note != "" {
 		t.Errorf("re-run after a change: %s", r.Changed.Note)
 	}
+	// The dry runs, of the empty target and of the finished one.
+	for _, m := range []*Measurement{&r.DryRun, &r.DryRunFinished} {
+		mustOK(m)
+		if m.PeakRSSKiB <= 0 || m.Phases == nil {
+			t.Errorf("%s: no peak RSS or no sampler: %+v", m.Name, m)
+		}
+	}
+	if r.DryRun.Name == r.DryRunFinished.Name {
+		t.Errorf("both dry runs are called %q", r.DryRun.Name)
+	}
 	var phases []string
 	for _, p := range r.Run.Phases.Phases {
 		phases = append(phases, p.Name)
@@ -113,8 +123,8 @@ func TestRunTiny(t *testing.T) {
 	default:
 		t.Errorf("verify: %s: %s", r.Verify.Status, r.Verify.Note)
 	}
-	if len(r.Targets) != 7 {
-		t.Errorf("%d targets, want 7", len(r.Targets))
+	if len(r.Targets) != 9 {
+		t.Errorf("%d targets, want 9", len(r.Targets))
 	}
 	for _, tg := range r.Targets {
 		if !slices.Contains([]string{"PASS", "MISS", "n/a"}, tg.Result) {
@@ -283,7 +293,8 @@ func TestTargets(t *testing.T) {
 	ok := func(secs float64) Measurement {
 		return Measurement{Status: StatusOK, Wall: Seconds(secs * float64(time.Second))}
 	}
-	r := &Report{Raw: ok(4), Pgcopydb: ok(12), Run: ok(10), Verify: ok(5), Rerun: ok(1.2), Changed: ok(16)}
+	r := &Report{Raw: ok(4), Pgcopydb: ok(12), Run: ok(10), Verify: ok(5), Rerun: ok(1.2), Changed: ok(16), DryRun: ok(6),
+		DryRunFinished: Measurement{Status: StatusFailed}}
 	r.Raw.VsRaw, r.Run.VsRaw = 1, 2.5
 	r.Run.PeakRSSKiB = 30 << 10
 	r.Pgcopydb.Status = StatusSkipped
@@ -292,13 +303,15 @@ func TestTargets(t *testing.T) {
 		got[tg.Name] = tg.Result + ": " + tg.Got
 	}
 	want := map[string]string{
-		"run wall time vs the raw COPY pipe":               "MISS: 2.50× (10s vs 4s)",
-		"run wall time vs pgcopydb clone":                  "n/a: skipped",
-		"run peak RSS":                                     "PASS: 30.0 MiB",
-		"run peak RSS growth with scale":                   "n/a: needs --baseline (a report at another scale)",
-		"verify wall time vs the run":                      "PASS: 0.50× (5s)",
-		"no-op re-run wall time vs the run":                "MISS: 0.120× (1.2s)",
-		"re-run after a change vs the run (cutover's own)": "MISS: 1.60× (16s)",
+		"run wall time vs the raw COPY pipe":                        "MISS: 2.50× (10s vs 4s)",
+		"run wall time vs pgcopydb clone":                           "n/a: skipped",
+		"run peak RSS":                                              "PASS: 30.0 MiB",
+		"run peak RSS growth with scale":                            "n/a: needs --baseline (a report at another scale)",
+		"verify wall time vs the run":                               "PASS: 0.50× (5s)",
+		"no-op re-run wall time vs the run":                         "MISS: 0.120× (1.2s)",
+		"re-run after a change vs the run (cutover's own)":          "MISS: 1.60× (16s)",
+		"dry run on the empty target vs the run (cutover's own)":    "PASS: 0.60× (6s)",
+		"dry run on the finished target vs the run (cutover's own)": "n/a: failed",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("targets (-want +got):\n%s", d)

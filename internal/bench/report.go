@@ -119,15 +119,20 @@ type Report struct {
 	// Change says what the source's change before (f) was.
 	Change  string      `json:"change"`
 	Changed Measurement `json:"changed"`
+	// DryRun is (g), against the freshly migrated target before (c);
+	// DryRunFinished (h), against the target (c) finished, after (e).
+	DryRun         Measurement `json:"dry_run"`
+	DryRunFinished Measurement `json:"dry_run_finished"`
 
 	Targets []Target `json:"targets"`
 	// Compare is the engine comparison (Options.Compare), or nil.
 	Compare *Comparison `json:"compare,omitempty"`
 }
 
-// Measurements lists (a) to (f) in order.
+// Measurements lists (a) to (h) in order of their letters ((g) is taken
+// before (c)).
 func (r *Report) Measurements() []*Measurement {
-	return []*Measurement{&r.Raw, &r.Pgcopydb, &r.Run, &r.Verify, &r.Rerun, &r.Changed}
+	return []*Measurement{&r.Raw, &r.Pgcopydb, &r.Run, &r.Verify, &r.Rerun, &r.Changed, &r.DryRun, &r.DryRunFinished}
 }
 
 // finish fills in the rates and the ratio to the raw pipe.
@@ -149,6 +154,12 @@ func (r *Report) finish(m *Measurement) {
 // about a run; a re-run that costs several runs has a plan gone wrong (a
 // ledger partition without statistics made it about 6× at 1M).
 const ChangedLimit = 1.5
+
+// DryRunLimit bounds (g) and (h), the dry runs, as a multiple of the
+// run. It is cutover's own target, not issue 7's: a dry run extracts and
+// decides as a run does, then compares instead of writing, so a dry run
+// that costs more than the run it previews has a comparison gone wrong.
+const DryRunLimit = 1.0
 
 // RSSGrowthLimit is how much the run's peak RSS may grow between scales.
 const RSSGrowthLimit = 1.20
@@ -202,6 +213,8 @@ func targets(r *Report, base *Report) []Target {
 	vsRun("verify wall time vs the run", &r.Verify, 0.5, 2)
 	vsRun("no-op re-run wall time vs the run", &r.Rerun, 0.1, 3)
 	vsRun("re-run after a change vs the run (cutover's own)", &r.Changed, ChangedLimit, 2)
+	vsRun("dry run on the empty target vs the run (cutover's own)", &r.DryRun, DryRunLimit, 2)
+	vsRun("dry run on the finished target vs the run (cutover's own)", &r.DryRunFinished, DryRunLimit, 2)
 	return out
 }
 
@@ -222,7 +235,7 @@ func (r *Report) WriteText(w io.Writer) {
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "MEASUREMENT\tWALL\tROWS/S\tMB/S\t× RAW\tPEAK RSS\tLOAD\t")
-	letters := "abcdef"
+	letters := "abcdefgh"
 	var notes []string
 	for i, ms := range r.Measurements() {
 		name := fmt.Sprintf("(%c) %s", letters[i], ms.Name)
@@ -264,7 +277,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	tw.Flush()
 
-	for _, ms := range []*Measurement{&r.Run, &r.Verify, &r.Rerun, &r.Changed} {
+	for _, ms := range []*Measurement{&r.Run, &r.Verify, &r.Rerun, &r.Changed, &r.DryRun, &r.DryRunFinished} {
 		if ms.Phases == nil || !ms.ok() {
 			continue
 		}
