@@ -546,9 +546,9 @@ type mappingDiff struct {
 // awayAtApply selects, for the dry run, the ids of the rows of mapping
 // m's target table that are not there, or not with the values they have
 // now, when m's apply runs: those the run removes before any apply (the
-// rows every mapping of the table no longer decides, and those of legacy
-// tables gone, which apply removes first), and those the mappings of
-// the table before m rewrite. Only for a table whose primary key is id,
+// rows each mapping of the table owns and no longer decides, and those
+// of legacy tables gone), and those the mappings of the table before m
+// rewrite. Only for a table whose primary key is id,
 // which the removals select (byID).
 func (s *session) awayAtApply(plans map[string]*Plan, m mappings.Mapping, gone []string) []string {
 	if p := plans[m.Name()]; p.Rows == "" || m.Target == "" || !byID(p) {
@@ -582,8 +582,8 @@ func byID(p *Plan) bool { return len(p.PK) == 1 && p.PK[0] == "id" }
 // compareMapping fills part with what a run would do for the mapping of
 // plan p, from its decision table: at most samples row diffs. For a
 // table whose primary key is id, it also finds the decided rows whose
-// unique keys rows the target keeps hold, the target's rows minus away
-// (awayAtApply).
+// unique key a row that the target keeps until p's apply holds
+// (heldRows; away, from awayAtApply, selects the rows gone by then).
 func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away []string, part *mappingDiff) error {
 	m := p.M
 	part.result = TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
