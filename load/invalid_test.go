@@ -194,15 +194,7 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dst := finishedTarget(t)
-	var item, drift string
-	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT a.legacy_key, b.legacy_key
-		FROM cutover.dispositions a JOIN inbox_items i ON i.id = a.target_id
-			JOIN inbox_items j ON j.user_id = i.user_id AND j.id <> i.id
-			JOIN cutover.dispositions b ON b.target_table = 'inbox_items' AND b.target_id = j.id AND b.legacy_table = 'user_inbox' AND b.disposition = 'loaded'
-		WHERE a.legacy_table = 'inbox_items' AND a.disposition = 'loaded'
-		ORDER BY 1, 2 LIMIT 1`).Scan(&item, &drift); err != nil {
-		t.Fatalf("an inbox item and a drift item of one user: %v", err)
-	}
+	item, drift := itemsOfOneUser(t, dst)
 	src := editedSource(t, "held_title", `UPDATE inbox_items SET title = 'One Title' WHERE id = '`+item+`';
 		UPDATE user_inbox SET title = 'One Title' WHERE id = '`+drift+`'`)
 	exec := func(sql string) {
@@ -299,15 +291,7 @@ func TestDryRunSeesKeysTheTargetKeeps(t *testing.T) {
 	t.Run("a row a later mapping of the table does not rewrite", func(t *testing.T) {
 		t.Parallel()
 		dst := finishedTarget(t)
-		var item, drift string
-		if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT a.legacy_key, b.legacy_key
-			FROM cutover.dispositions a JOIN inbox_items i ON i.id = a.target_id
-				JOIN inbox_items j ON j.user_id = i.user_id AND j.id <> i.id
-				JOIN cutover.dispositions b ON b.target_table = 'inbox_items' AND b.target_id = j.id AND b.legacy_table = 'user_inbox' AND b.disposition = 'loaded'
-			WHERE a.legacy_table = 'inbox_items' AND a.disposition = 'loaded'
-			ORDER BY 1, 2 LIMIT 1`).Scan(&item, &drift); err != nil {
-			t.Fatalf("an inbox item and a drift item of one user: %v", err)
-		}
+		item, drift := itemsOfOneUser(t, dst)
 		// The item has the title first, then hands it to the drift item:
 		// the earlier mapping gives it up before the later one takes it.
 		itemTitle := `UPDATE inbox_items SET title = 'One Title' WHERE id = '` + item + `'`
@@ -342,6 +326,22 @@ func TestDryRunSeesKeysTheTargetKeeps(t *testing.T) {
 			t.Errorf("the run's refusal (-want +got):\n%s", d)
 		}
 	})
+}
+
+// itemsOfOneUser returns the legacy keys of an inbox item and a drift
+// inbox item (user_inbox) of one user, both loaded into finished target
+// dst.
+func itemsOfOneUser(t *testing.T, dst string) (item, drift string) {
+	t.Helper()
+	if err := pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT a.legacy_key, b.legacy_key
+		FROM cutover.dispositions a JOIN inbox_items i ON i.id = a.target_id
+			JOIN inbox_items j ON j.user_id = i.user_id AND j.id <> i.id
+			JOIN cutover.dispositions b ON b.target_table = 'inbox_items' AND b.target_id = j.id AND b.legacy_table = 'user_inbox' AND b.disposition = 'loaded'
+		WHERE a.legacy_table = 'inbox_items' AND a.disposition = 'loaded'
+		ORDER BY 1, 2 LIMIT 1`).Scan(&item, &drift); err != nil {
+		t.Fatalf("an inbox item and a drift item of one user: %v", err)
+	}
+	return item, drift
 }
 
 // refusedAsPredicted runs a dry run of src into dst, which must report
