@@ -44,6 +44,9 @@ var (
 	templates = map[string]*template{}
 	created   []string // template databases to drop at the end
 	dbCounter atomic.Int64
+	// cloneStrategy is the clause with which CREATE DATABASE copies a
+	// template (fileCopy).
+	cloneStrategy = sync.OnceValues(func() (string, error) { return strategy(context.Background(), adminURL) })
 )
 
 type template struct {
@@ -172,11 +175,14 @@ func newDB(t testing.TB, from, options string) string {
 	name := fmt.Sprintf("t_%d_%d", os.Getpid(), dbCounter.Add(1))
 	ctx := context.Background()
 	q := pgx.Identifier{name}.Sanitize()
-	var err error
+	how, err := cloneStrategy()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
 	for attempt := 0; attempt < 20; attempt++ {
 		// CREATE DATABASE … TEMPLATE fails with 55006 while another session
 		// is still connected to the template; that passes quickly.
-		if err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE "+pgx.Identifier{from}.Sanitize()+" "+options); err == nil {
+		if err = exec(ctx, admin, "CREATE DATABASE "+q+" TEMPLATE "+pgx.Identifier{from}.Sanitize()+" "+options+how); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -190,6 +196,36 @@ func newDB(t testing.TB, from, options string) string {
 		}
 	})
 	return withDatabase(admin, name)
+}
+
+// strategy returns the clause with which CREATE DATABASE clones a
+// template on the server of connURL (fileCopy).
+func strategy(ctx context.Context, connURL string) (string, error) {
+	conn, err := pgx.Connect(ctx, connURL)
+	if err != nil {
+		return "", fmt.Errorf("read the server's version: %w", err)
+	}
+	defer conn.Close(ctx)
+	var version int
+	var fsync string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, current_setting('fsync')`).Scan(&version, &fsync); err != nil {
+		return "", fmt.Errorf("read the server's version: %w", err)
+	}
+	return fileCopy(version, fsync), nil
+}
+
+// fileCopy returns " STRATEGY FILE_COPY" for a server of version (as
+// server_version_num) 15 or later with fsync off, else "" (the server's
+// default). From 15 on, the default writes every page of the template
+// through the WAL: cloning a finished 40-user target (39 MB) took about
+// 0.5 s that way against 0.14 s as a file copy. A file copy costs two
+// checkpoints, which are cheap without fsync and can take seconds with
+// it; before 15 there is no choice.
+func fileCopy(version int, fsync string) string {
+	if version >= 150000 && fsync == "off" {
+		return " STRATEGY FILE_COPY"
+	}
+	return ""
 }
 
 func exec(ctx context.Context, connURL, sql string) error {
