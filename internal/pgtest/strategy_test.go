@@ -2,7 +2,12 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestFileCopy: a template is cloned as a file copy from PostgreSQL 15 on,
@@ -28,5 +33,37 @@ func TestFileCopy(t *testing.T) {
 		if err != nil || got != " STRATEGY FILE_COPY" {
 			t.Errorf("strategy of the throwaway server: %q, %v; want a file copy", got, err)
 		}
+	}
+}
+
+// BenchmarkClone clones a template of about 40 MB (as big as a finished
+// 40-user target) with the server's default strategy and as a file copy:
+//
+//	go test -run '^$' -bench Clone ./internal/pgtest
+func BenchmarkClone(b *testing.B) {
+	ctx := context.Background()
+	admin := AdminURL(b)
+	tmpl := NewDBFrom(b, "clone_bench", func(ctx context.Context, url string) error {
+		return exec(ctx, url, `CREATE TABLE filler AS SELECT g, md5(g::text) AS h FROM generate_series(1, 500000) g`)
+	})
+	u, err := url.Parse(tmpl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	from := strings.TrimPrefix(u.Path, "/")
+	for _, how := range []struct{ name, clause string }{{"default", ""}, {"file_copy", " STRATEGY FILE_COPY"}} {
+		b.Run(how.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				name := pgx.Identifier{fmt.Sprintf("clone_bench_%s_%d", how.name, i)}.Sanitize()
+				if err := exec(ctx, admin, "CREATE DATABASE "+name+" TEMPLATE "+pgx.Identifier{from}.Sanitize()+how.clause); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := exec(ctx, admin, "DROP DATABASE "+name); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }
