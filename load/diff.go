@@ -548,8 +548,8 @@ type mappingDiff struct {
 // now, when m's apply runs: those the run removes before any apply (the
 // rows each mapping of the table owns and no longer decides, and those
 // of legacy tables gone), and those the mappings of the table before m
-// rewrite. Only for a table whose primary key is id,
-// which the removals select (byID).
+// rewrite. Only for a table whose primary key is id, which the removals
+// select (byID).
 func (s *session) awayAtApply(plans map[string]*Plan, m mappings.Mapping, gone []string) []string {
 	if p := plans[m.Name()]; p.Rows == "" || m.Target == "" || !byID(p) {
 		return nil

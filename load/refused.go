@@ -28,9 +28,8 @@ const (
 // column's length, or a unique index whose key more than one of them
 // holds (Shared) or another row of the table holds (Held). They are
 // values the legacy schema allows and no rule of the mapping rejects or
-// merges. The run's
-// apply of the mapping stops on it (RefusedRowsError); a dry run reports
-// it (Diff.Refusals).
+// merges. The run's apply of the mapping stops on it (RefusedRowsError);
+// a dry run reports it (Diff.Refusals).
 type Refusal struct {
 	Mapping    string // the mapping's name
 	Legacy     string // its legacy table
