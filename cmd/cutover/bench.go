@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -27,6 +26,8 @@ func benchCommand() *cli.Command {
 			"With --compare OTHER it then runs `cutover run` of this binary and of OTHER --rounds\n" +
 			"times each, alternating which goes first, each on a reset target: two engines on the\n" +
 			"same servers, data and hour.\n" +
+			"`cutover bench show REPORT` prints a report that --json wrote, as text or (--markdown)\n" +
+			"as the README's tables.\n" +
 			"See the README's Benchmark section.",
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "legacy rows to generate (about; turned into users)", Value: bench.DefaultRows},
@@ -34,6 +35,7 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "workers", Usage: "parallelism of every measurement (cutover's --workers)", Value: runtime.NumCPU()},
 			&cli.Int64Flag{Name: "seed", Usage: "generator seed", Value: 1},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout"},
+			&cli.BoolFlag{Name: "markdown", Usage: "print the measurements and targets as Markdown tables (the README's form)"},
 			&cli.StringFlag{Name: "source", Usage: "an EMPTY database to generate the legacy data into (default: a throwaway server)", EnvVars: []string{"CUTOVER_BENCH_SOURCE_URL"}},
 			&cli.StringFlag{Name: "target", Usage: "an EMPTY target database (default: a throwaway server); pgcopydb clones into a sibling database", EnvVars: []string{"CUTOVER_BENCH_TARGET_URL"}},
 			&cli.BoolFlag{Name: "skip-pgcopydb", Usage: "do not run pgcopydb even when it is installed"},
@@ -44,6 +46,9 @@ func benchCommand() *cli.Command {
 		Before: func(c *cli.Context) error {
 			if c.IsSet("source") != c.IsSet("target") {
 				return cli.Exit("give both --source and --target, or neither", 2)
+			}
+			if c.Bool("json") && c.Bool("markdown") {
+				return cli.Exit("give --json or --markdown, not both", 2)
 			}
 			return nil
 		},
@@ -58,24 +63,50 @@ func benchCommand() *cli.Command {
 				SkipPgcopydb: c.Bool("skip-pgcopydb"), Compare: c.String("compare"), Rounds: c.Int("rounds"), Log: c.App.ErrWriter,
 			}
 			if f := c.String("baseline"); f != "" {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					return err
-				}
-				opts.Baseline = &bench.Report{}
-				if err := json.Unmarshal(b, opts.Baseline); err != nil {
-					return fmt.Errorf("read the baseline %s: %w", f, err)
+				if opts.Baseline, err = bench.ReadReport(f); err != nil {
+					return fmt.Errorf("--baseline: %w", err)
 				}
 			}
 			r, err := bench.Run(c.Context, opts)
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				return r.WriteJSON(c.App.Writer)
-			}
-			r.WriteText(c.App.Writer)
-			return nil
+			return writeReport(c, r)
 		},
+		Subcommands: []*cli.Command{{
+			Name:      "show",
+			Usage:     "print a report that `cutover bench --json` wrote",
+			ArgsUsage: "REPORT",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "json", Usage: "print it as JSON"},
+				&cli.BoolFlag{Name: "markdown", Usage: "print the measurements and targets as Markdown tables (the README's form)"},
+			},
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return cli.Exit("give one report: cutover bench show REPORT", 2)
+				}
+				r, err := bench.ReadReport(c.Args().First())
+				if err != nil {
+					return err
+				}
+				return writeReport(c, r)
+			},
+		}},
 	}
+}
+
+// writeReport prints r in the form c's --json or --markdown asks for, or
+// as text.
+func writeReport(c *cli.Context, r *bench.Report) error {
+	switch {
+	case c.Bool("json") && c.Bool("markdown"):
+		return cli.Exit("give --json or --markdown, not both", 2)
+	case c.Bool("json"):
+		return r.WriteJSON(c.App.Writer)
+	case c.Bool("markdown"):
+		r.WriteMarkdown(c.App.Writer)
+		return nil
+	}
+	r.WriteText(c.App.Writer)
+	return nil
 }
