@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -66,4 +69,108 @@ func TestNoLegacyColumnIsSilentlyLost(t *testing.T) {
 	if checked < 300 {
 		t.Errorf("checked %d legacy columns: the shapes were not read", checked)
 	}
+}
+
+// TestEveryWrittenValueFitsItsColumn: in every flavor, each value a
+// mapping writes has its target column's type, or a type the column takes
+// without a cast that can fail (a narrower integer, varchar into text).
+// The only exception is a string into a varchar(n) or char(n), whose
+// length a run checks and names the rows of when it stops there (guardLength,
+// SQLSTATE 22001), and a dry run checks beforehand. So an apply never
+// stops on a value out of its column's range (22003) or a text that does
+// not parse as its column's type (22P02), which no refusal would name: a
+// mapping that brought one in fails here, not at 3 a.m. The types are
+// those of the plans' rows over a kept stage, decided from the seeded rows
+// of an otherwise empty legacy schema.
+func TestEveryWrittenValueFitsItsColumn(t *testing.T) {
+	for _, flavor := range []string{"v21", "v16", "v15"} {
+		t.Run(flavor, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := legacySchema(t, flavor), testkit.MigratedTarget(t)
+			if _, err := Run(ctx, Config{SourceURL: src, TargetURL: dst, KeepStage: true, MaxRejects: -1}); err != nil {
+				t.Fatal(err)
+			}
+			s, plans := plansOf(t, src, dst)
+			conn := pgtest.Connect(t, dst)
+			type column struct{ table, name string }
+			type typ struct {
+				oid  uint32
+				mod  int32
+				name string
+			}
+			targetTypes := map[column]typ{}
+			rows, err := conn.Query(ctx, `SELECT c.relname::text, a.attname::text, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod)
+				FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+				WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var col column
+			var ty typ
+			if _, err := pgx.ForEachRow(rows, []any{&col.table, &col.name, &ty.oid, &ty.mod, &ty.name}, func() error {
+				targetTypes[col] = ty
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for _, m := range s.ms {
+				p := plans[m.Name()]
+				if p.Rows == "" {
+					continue
+				}
+				sd, err := conn.Prepare(ctx, "", "SELECT * FROM ("+p.Rows+") v")
+				if err != nil {
+					t.Fatalf("%s: %v", m.Name(), err)
+				}
+				if len(sd.Fields) != len(p.TargetCols) {
+					t.Fatalf("%s: its rows have %d columns and it writes %d", m.Name(), len(sd.Fields), len(p.TargetCols))
+				}
+				for i, f := range sd.Fields {
+					c := strings.Trim(p.TargetCols[i], `"`)
+					want, ok := targetTypes[column{m.Target, c}]
+					if !ok {
+						t.Fatalf("%s writes %s.%s, which the target does not have", m.Name(), m.Target, c)
+					}
+					checked++
+					var got string
+					if err := conn.QueryRow(ctx, `SELECT format_type($1, $2)`, f.DataTypeOID, f.TypeModifier).Scan(&got); err != nil {
+						t.Fatal(err)
+					}
+					if !fitsWithoutFailing(f.DataTypeOID, f.TypeModifier, want.oid, want.mod) {
+						t.Errorf("%s writes %s values into %s.%s, of type %s: a cast at apply that a legacy value can fail",
+							m.Name(), got, m.Target, c, want.name)
+					}
+				}
+			}
+			if checked < 500 {
+				t.Errorf("checked %d written columns: the plans were not read", checked)
+			}
+		})
+	}
+}
+
+// fitsWithoutFailing reports whether a value of type from (with its
+// modifier) goes into a column of type to without a cast that can fail,
+// or into a varchar(n) or char(n) column, whose length the run checks.
+func fitsWithoutFailing(from uint32, fromMod int32, to uint32, toMod int32) bool {
+	if from == to && (toMod == -1 || toMod == fromMod) {
+		return true
+	}
+	widens := map[uint32][]uint32{
+		pgtype.Int2OID:    {pgtype.Int4OID, pgtype.Int8OID, pgtype.NumericOID},
+		pgtype.Int4OID:    {pgtype.Int8OID, pgtype.NumericOID},
+		pgtype.Int8OID:    {pgtype.NumericOID},
+		pgtype.Float4OID:  {pgtype.Float8OID},
+		pgtype.VarcharOID: {pgtype.TextOID},
+		pgtype.BPCharOID:  {pgtype.TextOID},
+	}
+	switch {
+	case slices.Contains(widens[from], to) && (to != pgtype.NumericOID || toMod == -1):
+		return true
+	case (to == pgtype.VarcharOID || to == pgtype.BPCharOID) && slices.Contains([]uint32{pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID}, from):
+		return true // guardLength
+	}
+	return false
 }

@@ -21,11 +21,24 @@ import (
 // its drift tables) against a migrated target.
 func realPlans(t *testing.T, flavor string) (*session, map[string]*Plan) {
 	t.Helper()
-	ctx := context.Background()
-	src := pgtest.NewDBFrom(t, "legacy_"+flavor+"_drift", func(ctx context.Context, url string) error {
+	return plansOf(t, legacySchema(t, flavor), testkit.MigratedTarget(t))
+}
+
+// legacySchema is a new database holding the legacy schema of flavor
+// with its drift tables, and only the rows its migrations seed.
+func legacySchema(t *testing.T, flavor string) string {
+	t.Helper()
+	return pgtest.NewDBFrom(t, "legacy_"+flavor+"_drift", func(ctx context.Context, url string) error {
 		return legacyschema.Create(ctx, url, flavor, true)
 	})
-	cfg := Config{SourceURL: src, TargetURL: testkit.MigratedTarget(t)}
+}
+
+// plansOf opens a session from the legacy database src to the target dst
+// and builds every mapping's plan.
+func plansOf(t *testing.T, src, dst string) (*session, map[string]*Plan) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := Config{SourceURL: src, TargetURL: dst}
 	cfg.defaults()
 	s, err := open(ctx, cfg, mappings.StageSchema, "cutover test")
 	if err != nil {
