@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacygen"
@@ -133,7 +134,37 @@ type servers struct {
 	// targetDB builds the URL of another database on the target server
 	// (TCP for throwaway servers); nil when the URL form does not allow it.
 	targetDB func(name string) (string, error)
-	stop     []func()
+	// secrets are the passwords of the URLs the bench was given, which
+	// its children's output may print (pgcopydb does, in some errors).
+	secrets []string
+	stop    []func()
+}
+
+// scrub replaces in a child's output every password of the bench's URLs,
+// as written and as escaped in a URL, by "xxxxx": the output goes into
+// the report, and reports never hold secrets.
+func (s *servers) scrub(out string) string {
+	for _, pw := range s.secrets {
+		for _, form := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw), (&url.URL{User: url.UserPassword("", pw)}).User.String()[1:]} {
+			if form != "" {
+				out = strings.ReplaceAll(out, form, "xxxxx")
+			}
+		}
+	}
+	return out
+}
+
+// passwords returns the passwords the connection URLs (or keyword/value
+// strings) carry, leaving out those that do not parse: a URL that does
+// not parse reaches no child.
+func passwords(connURLs ...string) []string {
+	var out []string
+	for _, u := range connURLs {
+		if cfg, err := pgconn.ParseConfig(u); err == nil && cfg.Password != "" {
+			out = append(out, cfg.Password)
+		}
+	}
+	return out
 }
 
 func (s *servers) close() {
@@ -148,6 +179,7 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 		s.source, s.target = o.SourceURL, o.TargetURL
 		s.sourceTCP, s.targetAdmin = o.SourceURL, o.TargetURL
 		s.targetDB = func(name string) (string, error) { return withDatabase(o.TargetURL, name) }
+		s.secrets = passwords(o.SourceURL, o.TargetURL)
 		return s, nil
 	}
 	for i, role := range []string{"source", "target"} {

@@ -111,7 +111,7 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 			if p, err := runProc(ctx, b.path, "schema", "apply", "--target", srv.target); err != nil || p.exit != 0 {
 				note := fmt.Sprint(err)
 				if err == nil {
-					note = p.exitNote()
+					note = p.exitNote(srv)
 				}
 				m = Measurement{Name: name, Status: StatusFailed, Note: "schema apply: " + note}
 			} else {

@@ -143,9 +143,9 @@ func (p proc) output() string {
 }
 
 // exitNote says how a child that exited non-zero ended: its code and the
-// tail of its output.
-func (p proc) exitNote() string {
-	return fmt.Sprintf("exit code %d:\n%s", p.exit, lastLines(p.output(), 12))
+// tail of its output, without srv's secrets.
+func (p proc) exitNote(srv *servers) string {
+	return fmt.Sprintf("exit code %d:\n%s", p.exit, srv.scrub(lastLines(p.output(), 12)))
 }
 
 // hwmPoll is how often runProc reads the child's VmHWM.
@@ -228,7 +228,7 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name str
 	m.Status = StatusOK
 	if p.exit != 0 {
 		m.Status = StatusFailed
-		m.Note = p.exitNote()
+		m.Note = p.exitNote(srv)
 		return m
 	}
 	noop := strings.Contains(p.stderr.String(), "nothing to do")
@@ -316,7 +316,7 @@ func measurePgcopydb(ctx context.Context, o *Options, srv *servers, machine *Mac
 	}
 	m.Wall, m.PeakRSSKiB, m.ExitCode = Seconds(p.wall), p.hwmKiB, p.exit
 	if p.exit != 0 {
-		m.Status, m.Note = StatusFailed, p.exitNote()
+		m.Status, m.Note = StatusFailed, p.exitNote(srv)
 		return m
 	}
 	m.Status = StatusOK

@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/internal/pgtest"
+)
+
+// TestChildOutputKeepsNoSecrets: a pgcopydb that fails prints the URLs it
+// was given, password and all, as pgcopydb 0.10 does in "Failed to export a
+// snapshot on postgres://bob:…@…" (seen by hand). The bench puts the tail
+// of a failed child's output into its report, which must not hold the
+// password of --source or --target in any of the forms a URL writes it
+// (bare, or escaped in the user info or the query).
+func TestChildOutputKeepsNoSecrets(t *testing.T) {
+	const password = "s3cret pw/+&x"
+	withPassword := func(connURL string) string {
+		u, err := url.Parse(connURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword(u.User.Username(), password)
+		return u.String()
+	}
+	// The test servers trust local connections, so the password is sent
+	// and never checked.
+	o := &Options{SourceURL: withPassword(pgtest.NewDB(t)), TargetURL: withPassword(pgtest.NewDB(t)), Workers: 2, Log: io.Discard}
+	// A pgcopydb that prints its arguments, the password in a query
+	// parameter and in a keyword/value string, and fails.
+	fake := filepath.Join(t.TempDir(), "pgcopydb")
+	script := "#!/bin/sh\n" +
+		"if [ \"$1\" = --version ]; then echo 'pgcopydb version 0.10-1'; exit 0; fi\n" +
+		"echo \"FATAL Failed to export a snapshot on $3\" >&2\n" +
+		"echo \"ERROR target $5\" >&2\n" +
+		"echo 'ERROR postgres://bob@db/x?password=" + url.QueryEscape(password) + " and password=" + password + "' >&2\n" +
+		"exit 12\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o.Pgcopydb = fake
+	srv, err := startServers(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close()
+	m := measurePgcopydb(context.Background(), o, srv, &Machine{})
+	if m.Status != StatusFailed || !strings.Contains(m.Note, "exit code 12") || !strings.Contains(m.Note, "Failed to export a snapshot on") {
+		t.Fatalf("the fake pgcopydb's failure is not reported: %s: %s", m.Status, m.Note)
+	}
+	for _, form := range []string{password, url.QueryEscape(password), url.PathEscape(password), "s3cret"} {
+		if strings.Contains(m.Note, form) {
+			t.Errorf("the report's note holds the password (as %q):\n%s", form, m.Note)
+		}
+	}
+	if strings.Count(m.Note, "xxxxx") < 4 {
+		t.Errorf("the note does not show where the password was taken out:\n%s", m.Note)
+	}
+}
