@@ -140,6 +140,12 @@ type servers struct {
 	stop    []func()
 }
 
+// env is the environment a cutover child gets the URLs from: not its
+// command line, which every user of the machine may read (ps).
+func (s *servers) env() []string {
+	return []string{"CUTOVER_SOURCE_URL=" + s.source, "CUTOVER_TARGET_URL=" + s.target}
+}
+
 // scrub replaces in a child's output every password of the bench's URLs,
 // as written and as escaped in a URL, by "xxxxx": the output goes into
 // the report, and reports never hold secrets.
@@ -340,7 +346,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if _, err := migrations.Apply(ctx, srv.target, nil); err != nil {
 		return nil, fmt.Errorf("bench: apply the target schema: %w", err)
 	}
-	args := []string{"--source", srv.source, "--target", srv.target, "--workers", fmt.Sprint(o.Workers)}
+	args := []string{"--workers", fmt.Sprint(o.Workers)} // the URLs go by srv.env
 	if err := step("g", &r.DryRun, command(dryRunName, append([]string{"diff"}, args...)...)); err != nil {
 		return nil, err
 	}

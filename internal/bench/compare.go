@@ -108,7 +108,7 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 				return nil, fmt.Errorf("bench: compare: %w", err)
 			}
 			var m Measurement
-			if p, err := runProc(ctx, b.path, "schema", "apply", "--target", srv.target); err != nil || p.exit != 0 {
+			if p, err := runProc(ctx, b.path, srv.env(), "schema", "apply"); err != nil || p.exit != 0 {
 				note := fmt.Sprint(err)
 				if err == nil {
 					note = p.exitNote(srv)

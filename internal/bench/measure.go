@@ -151,17 +151,21 @@ func (p proc) exitNote(srv *servers) string {
 // hwmPoll is how often runProc reads the child's VmHWM.
 const hwmPoll = 10 * time.Millisecond
 
-// runProc runs a child process to its end. The error is only for a child
-// that could not start; a failing child is a proc with a non-zero exit.
+// runProc runs a child process to its end, with env added to the bench's
+// environment. The error is only for a child that could not start; a
+// failing child is a proc with a non-zero exit.
 //
 // The peak RSS is read from /proc/<pid>/status (VmHWM, the high-water mark
 // of the child's own address space) every hwmPoll, not from getrusage:
 // on Linux a child's ru_maxrss includes the RSS of the parent it was forked
 // from, which would make the bench's own memory the child's.
-func runProc(ctx context.Context, bin string, args ...string) (proc, error) {
+func runProc(ctx context.Context, bin string, env []string, args ...string) (proc, error) {
 	p := proc{stdout: &tail{max: 16 << 10}, stderr: &tail{max: 16 << 10}}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.WaitDelay = 10 * time.Second
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -218,7 +222,7 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name str
 		m.Status, m.Note = StatusFailed, "sampler: "+err.Error()
 		return m
 	}
-	p, err := runProc(ctx, bin, args...)
+	p, err := runProc(ctx, bin, srv.env(), args...)
 	m.Phases = smp.stop()
 	if err != nil {
 		m.Status, m.Note = StatusFailed, err.Error()
@@ -253,7 +257,7 @@ func lastLines(s string, n int) string {
 
 // verifyAvailable reports whether the binary has a verify command.
 func verifyAvailable(ctx context.Context, bin string) (bool, string) {
-	p, err := runProc(ctx, bin, "help", "verify")
+	p, err := runProc(ctx, bin, nil, "help", "verify")
 	if err != nil {
 		return false, err.Error()
 	}
@@ -284,7 +288,7 @@ func measurePgcopydb(ctx context.Context, o *Options, srv *servers, machine *Mac
 			return m
 		}
 	}
-	if p, err := runProc(ctx, bin, "--version"); err == nil {
+	if p, err := runProc(ctx, bin, nil, "--version"); err == nil {
 		if v, ok := strings.CutPrefix(firstLine(p.stdout.String()+p.stderr.String()), "pgcopydb version "); ok {
 			machine.Pgcopydb = strings.TrimSuffix(v, " …")
 		}
@@ -308,8 +312,10 @@ func measurePgcopydb(ctx context.Context, o *Options, srv *servers, machine *Mac
 	defer os.RemoveAll(dir)
 	o.logf("(b) pgcopydb clone, %d table jobs and %d index jobs", o.Workers, o.Workers)
 	jobs := fmt.Sprint(o.Workers)
-	p, err := runProc(ctx, bin, "clone", "--source", srv.sourceTCP, "--target", dst, "--dir", dir,
-		"--table-jobs", jobs, "--index-jobs", jobs, "--no-owner", "--no-acl")
+	// The URLs go by pgcopydb's environment, not its command line, which
+	// every user of the machine may read (ps).
+	p, err := runProc(ctx, bin, []string{"PGCOPYDB_SOURCE_PGURI=" + srv.sourceTCP, "PGCOPYDB_TARGET_PGURI=" + dst},
+		"clone", "--dir", dir, "--table-jobs", jobs, "--index-jobs", jobs, "--no-owner", "--no-acl")
 	if err != nil {
 		m.Status, m.Note = StatusFailed, err.Error()
 		return m
