@@ -12,6 +12,29 @@ import (
 	"github.com/cutover/cutover/internal/pgtest"
 )
 
+// TestBatchEstimatedRows: each batch is estimated its pages' share of its
+// table's rows, so that a run's progress total holds still as batches
+// come in; the last batch, open and shorter, holds fewer.
+func TestBatchEstimatedRows(t *testing.T) {
+	src := &extract.Source{BlockSize: 8192, Tables: []extract.Table{
+		{Name: "big", Pages: 2500, EstimatedRows: 250_003},
+		{Name: "small", Pages: 3, EstimatedRows: 40},
+		{Name: "unanalyzed", Pages: 2500, EstimatedRows: -1},
+	}}
+	got := map[string][]int64{}
+	for _, b := range extract.PlanBatches(src, 8<<20, 4) {
+		got[b.Table] = append(got[b.Table], b.EstimatedRows(*src.Table(b.Table)))
+	}
+	want := map[string][]int64{
+		"big":        {102_401, 102_401, 45_201}, // pages 0–1024, 1024–2048, 2048 to the end; 250,003 in all
+		"small":      {40},
+		"unanalyzed": {0, 0, 0},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("estimated rows per batch (-want +got):\n%s", d)
+	}
+}
+
 // TestPlanBatches pins how tables are cut into page ranges: whole chunks
 // from the start, the last batch open to the end, at most maxBatches, and a
 // table that grows keeps its batches' bounds.

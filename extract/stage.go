@@ -65,6 +65,25 @@ func (b Batch) String() string {
 	return fmt.Sprintf("%s batch %d/%d (pages %d to %s)", b.Table, b.No, b.Of, b.Lo, hi)
 }
 
+// EstimatedRows is the share of table t's estimated rows (the catalog's)
+// that batch b holds, by its pages: the last batch, open-ended, holds the
+// pages after the others'. The shares of a table's batches add up to its
+// estimate. Shares by batch count instead gave the last batch, which
+// holds only the pages left over, as many rows as the others, and a
+// progress total that fell and rose again as the batches came in.
+func (b Batch) EstimatedRows(t Table) int64 {
+	rows := max(t.EstimatedRows, 0)
+	if b.Of <= 1 || t.Pages <= 0 {
+		return rows / int64(max(b.Of, 1))
+	}
+	upTo := func(page int64) int64 { return rows * min(page, t.Pages) / t.Pages } // the rows before page
+	hi := b.Hi
+	if hi <= 0 {
+		hi = t.Pages
+	}
+	return upTo(hi) - upTo(b.Lo)
+}
+
 // Where is the SQL predicate selecting the batch's rows.
 func (b Batch) Where() string {
 	var conds []string

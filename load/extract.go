@@ -676,7 +676,7 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 		if c, ok := s.sums[key]; ok {
 			tally.counted[key] = c.Rows
 		} else {
-			tally.counted[key] = max(s.src.Table(b.Table).EstimatedRows, 0) / int64(max(b.Of, 1)) // the catalog's estimate
+			tally.counted[key] = b.EstimatedRows(*s.src.Table(b.Table)) // the catalog's estimate
 		}
 		tally.total += tally.counted[key]
 		if s.staged[key] {
