@@ -1,28 +1,13 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
-
-// ReadReport reads a report that WriteJSON wrote to the file at path.
-func ReadReport(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read the bench report: %w", err)
-	}
-	r := &Report{}
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("read the bench report %s: %w", path, err)
-	}
-	return r, nil
-}
 
 // WriteMarkdown writes the report's scale, machine, measurements and
 // targets as Markdown, the form of the README's results: a line on what

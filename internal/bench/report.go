@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -220,6 +221,19 @@ func targets(r *Report, base *Report) []Target {
 	vsRun("dry run on the empty target vs the run (cutover's own)", &r.DryRun, DryRunLimit, 2)
 	vsRun("dry run on the finished target vs the run (cutover's own)", &r.DryRunFinished, DryRunLimit, 2)
 	return out
+}
+
+// ReadReport reads a report that WriteJSON wrote to the file at path.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the bench report: %w", err)
+	}
+	r := &Report{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("read the bench report %s: %w", path, err)
+	}
+	return r, nil
 }
 
 // WriteJSON writes the report as indented JSON.

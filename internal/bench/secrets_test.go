@@ -19,11 +19,12 @@ import (
 const urlsNotInArgs = "case \"$*\" in *://*|*host=*) echo \"a URL on the command line: $*\" >&2; exit 99;; esac\n"
 
 // TestChildOutputKeepsNoSecrets: a pgcopydb that fails prints the URLs it
-// was given (here, in its environment, as the bench gives them), password and all, as pgcopydb 0.10 does in "Failed to export a
-// snapshot on postgres://bob:…@…" (seen by hand). The bench puts the tail
-// of a failed child's output into its report, which must not hold the
-// password of --source or --target in any of the forms a URL writes it
-// (bare, or escaped in the user info or the query).
+// was given (in its environment, as the bench gives them), password and
+// all, as pgcopydb 0.10 does in "Failed to export a snapshot on
+// postgres://bob:…@…" (seen by hand). The bench puts the tail of a failed
+// child's output into its report, which must not hold the password of
+// --source or --target in any of the forms a URL writes it (bare, or
+// escaped in the user info or the query).
 func TestChildOutputKeepsNoSecrets(t *testing.T) {
 	const password = "s3cret pw/+&x"
 	withPassword := func(connURL string) string {
@@ -37,8 +38,8 @@ func TestChildOutputKeepsNoSecrets(t *testing.T) {
 	// The test servers trust local connections, so the password is sent
 	// and never checked.
 	o := &Options{SourceURL: withPassword(pgtest.NewDB(t)), TargetURL: withPassword(pgtest.NewDB(t)), Workers: 2, Log: io.Discard}
-	// A pgcopydb that prints its arguments, the password in a query
-	// parameter and in a keyword/value string, and fails.
+	// A pgcopydb that prints the URLs of its environment, the password in
+	// a query parameter and in a keyword/value string, and fails.
 	fake := filepath.Join(t.TempDir(), "pgcopydb")
 	script := "#!/bin/sh\n" +
 		"if [ \"$1\" = --version ]; then echo 'pgcopydb version 0.10-1'; exit 0; fi\n" +
