@@ -21,6 +21,10 @@ func TestEventLeft(t *testing.T) {
 		ok      bool
 	}{
 		{"extract, a quarter copied", load.Event{Phase: "extract", Done: 250, Total: 1000}, 10 * time.Second, 30 * time.Second, true},
+		{"extract, by bytes when counted", load.Event{Phase: "extract", Done: 250, Total: 1000, Bytes: 500, TotalBytes: 1000}, 10 * time.Second, 10 * time.Second, true},
+		{"extract, bytes kept left out", load.Event{Phase: "extract", Done: 600, Total: 1000, Kept: 500, Bytes: 700, TotalBytes: 1000, KeptBytes: 400}, 3 * time.Second, 3 * time.Second, true},
+		{"checksum, by bytes", load.Event{Phase: "checksum", Done: 100, Total: 1000, Bytes: 900, TotalBytes: 1000}, 9 * time.Second, time.Second, true},
+		{"apply, by rows even with bytes", load.Event{Phase: "apply", Done: 80, Total: 81, Rows: 100, TotalRows: 1000, Bytes: 1, TotalBytes: 2}, 5 * time.Second, 45 * time.Second, true},
 		{"extract, half of it kept", load.Event{Phase: "extract", Done: 600, Total: 1000, Kept: 500}, 2 * time.Second, 8 * time.Second, true},
 		{"checksum", load.Event{Phase: "checksum", Done: 900, Total: 1000}, 9 * time.Second, time.Second, true},
 		{"apply, by rows not mappings", load.Event{Phase: "apply", Done: 80, Total: 81, Rows: 100, TotalRows: 1000}, 5 * time.Second, 45 * time.Second, true},

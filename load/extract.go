@@ -135,11 +135,13 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		return false, err
 	}
 	var read, rewritten []extract.Batch
-	var estimated, done int64 // rows: the recorded counts, and read so far
+	var estimated, done int64           // rows: the recorded counts, and read so far
+	var estimatedBytes, doneBytes int64 // the same batches' bytes (Event.TotalBytes, Event.Bytes)
 	for _, b := range s.batches {
 		if rec, ok := recorded[batchKey(b.Table, b.No)]; ok && rec.Of == b.Of {
 			read = append(read, b)
 			estimated += rec.Sum.Rows
+			estimatedBytes += b.EstimatedBytes(*s.src.Table(b.Table))
 		}
 	}
 	if len(read) == 0 {
@@ -181,8 +183,10 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 			}
 			s.sums[batchKey(b.Table, b.No)] = c
 			done += c.Rows
+			doneBytes += b.EstimatedBytes(*s.src.Table(b.Table))
 			// Said under the lock: the counts arrive in order.
-			s.cfg.Progress(Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done)})
+			s.cfg.Progress(Event{Phase: "checksum", Table: b.Table, Done: done, Total: max(estimated, done),
+				Bytes: doneBytes, TotalBytes: estimatedBytes})
 			mu.Unlock()
 			return nil
 		})
@@ -198,9 +202,12 @@ func (s *session) checksums(ctx context.Context, snap *extract.Snapshot, readers
 		if err := s.openStage(ctx, snap, readers); err != nil {
 			return false, err
 		}
-		tally := rowTally{done: done, total: estimated, counted: map[string]int64{}}
+		// The rewritten batches' bytes are in the total already.
+		tally := rowTally{done: done, total: estimated, counted: map[string]int64{},
+			bytes: map[string]int64{}, doneBytes: doneBytes, totalBytes: estimatedBytes}
 		for _, b := range rewritten {
 			tally.counted[batchKey(b.Table, b.No)] = recorded[batchKey(b.Table, b.No)].Sum.Rows
+			tally.bytes[batchKey(b.Table, b.No)] = b.EstimatedBytes(*s.src.Table(b.Table))
 		}
 		// What an interrupted run left in the stage is there already.
 		rewritten = slices.DeleteFunc(rewritten, func(b extract.Batch) bool {
@@ -404,6 +411,20 @@ type rowTally struct {
 	// the last event's Done is its Total.
 	total   int64
 	counted map[string]int64
+	// bytes is each batch's estimated bytes (Batch.EstimatedBytes), which
+	// doneBytes, keptBytes and totalBytes add up as Event.Bytes,
+	// Event.KeptBytes and Event.TotalBytes.
+	bytes                            map[string]int64
+	doneBytes, keptBytes, totalBytes int64
+}
+
+// plan counts batch key of bytes estimated bytes into the total.
+func (t *rowTally) plan(key string, bytes int64) {
+	if t.bytes == nil {
+		t.bytes = map[string]int64{}
+	}
+	t.bytes[key] = bytes
+	t.totalBytes += bytes
 }
 
 // carry counts batch key's rows as found done, by an earlier run when
@@ -411,6 +432,7 @@ type rowTally struct {
 func (t *rowTally) carry(key string, rows int64, resumed bool) {
 	t.copied(key, rows)
 	t.kept += rows
+	t.keptBytes += t.bytes[key]
 	if resumed {
 		t.resumed += rows
 	}
@@ -420,6 +442,7 @@ func (t *rowTally) carry(key string, rows int64, resumed bool) {
 // counted for the batch.
 func (t *rowTally) copied(key string, rows int64) {
 	t.done += rows
+	t.doneBytes += t.bytes[key]
 	if n, ok := t.counted[key]; ok {
 		t.total += rows - n
 		delete(t.counted, key)
@@ -428,7 +451,8 @@ func (t *rowTally) copied(key string, rows int64) {
 
 // event is the progress event of phase after a batch of table.
 func (t *rowTally) event(phase, table string) Event {
-	return Event{Phase: phase, Table: table, Done: t.done, Total: max(t.total, t.done), Kept: t.kept, Resumed: t.resumed}
+	return Event{Phase: phase, Table: table, Done: t.done, Total: max(t.total, t.done), Kept: t.kept, Resumed: t.resumed,
+		Bytes: t.doneBytes, TotalBytes: t.totalBytes, KeptBytes: t.keptBytes}
 }
 
 // copyBatches copies batches into their stage tables (created as needed)
@@ -679,6 +703,7 @@ func (s *session) stageAll(ctx context.Context, snap *extract.Snapshot, readers 
 			tally.counted[key] = b.EstimatedRows(*s.src.Table(b.Table)) // the catalog's estimate
 		}
 		tally.total += tally.counted[key]
+		tally.plan(key, b.EstimatedBytes(*s.src.Table(b.Table)))
 		if s.staged[key] {
 			carried = append(carried, b)
 		} else {

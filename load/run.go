@@ -91,14 +91,21 @@ type Event struct {
 	// interrupted run): a rate leaves it out. Resumed is the part of Kept
 	// that an earlier run copied.
 	Kept, Resumed int64
-	Message       string
+	// Bytes and TotalBytes are, for checksum and extract, the source bytes
+	// of the batches done and of all the phase's batches (each batch its
+	// pages' share of its table's pg_total_relation_size), and KeptBytes
+	// the part of Bytes found done: Left goes by them, since a batch takes
+	// time by its bytes more than by its rows (the legacy tables' rows
+	// differ in width a hundredfold).
+	Bytes, TotalBytes, KeptBytes int64
+	Message                      string
 }
 
 // Left estimates how long the phase of e needs to finish, having run for
 // elapsed when e came: the work left at the rate of the work done so far
-// (rows; for mappings, weighed by their rows, the mappings under way,
-// Running, counted half done; work found done, Kept, came at no rate and
-// is left out). ok is false when there is no rate to go by
+// (batches by their bytes, else their rows; mappings weighed by their
+// rows, the mappings under way, Running, counted half done; work found
+// done, Kept, came at no rate and is left out). ok is false when there is no rate to go by
 // (less than a twentieth of the work done: the first batches, of the
 // smallest tables, say little of the rest; or mappings without rows) or
 // nothing is left.
@@ -107,6 +114,8 @@ func (e Event) Left(elapsed time.Duration) (left time.Duration, ok bool) {
 	switch {
 	case e.TotalRows > 0:
 		done, total = e.Rows+e.Running/2, e.TotalRows
+	case (e.Phase == "checksum" || e.Phase == "extract") && e.TotalBytes > 0:
+		done, total = e.Bytes-e.KeptBytes, e.TotalBytes-e.KeptBytes
 	case e.Phase == "checksum" || e.Phase == "extract":
 		done, total = e.Done-e.Kept, e.Total-e.Kept
 	}

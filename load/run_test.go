@@ -257,6 +257,9 @@ func TestProgressCountsRows(t *testing.T) {
 		Counts    int   // events that count rows
 		Last      int64 // the last Done
 		LastTotal int64 // and its Total
+		// The last Bytes and TotalBytes (checksum and extract), which
+		// Left goes by.
+		LastBytes, TotalBytes int64
 	}
 	phases := func() map[string]phase {
 		out := map[string]phase{}
@@ -280,7 +283,10 @@ func TestProgressCountsRows(t *testing.T) {
 				if e.Done < p.Last {
 					t.Errorf("%s: %d rows done after %d", e.Phase, e.Done, p.Last)
 				}
-				p.Last, p.LastTotal = e.Done, e.Total
+				if e.Bytes < p.LastBytes || e.Bytes > e.TotalBytes || p.TotalBytes != 0 && e.TotalBytes != p.TotalBytes {
+					t.Errorf("%s: %d of %d bytes done after %d of %d", e.Phase, e.Bytes, e.TotalBytes, p.LastBytes, p.TotalBytes)
+				}
+				p.Last, p.LastTotal, p.LastBytes, p.TotalBytes = e.Done, e.Total, e.Bytes, e.TotalBytes
 				if e.Done > e.Total {
 					t.Errorf("%s: done %d > total %d", e.Phase, e.Done, e.Total)
 				}
@@ -311,8 +317,8 @@ func TestProgressCountsRows(t *testing.T) {
 			t.Errorf("first run, %s: %+v; want %d mappings counted, weighed up to %d of %[3]d rows", name, p, len(sum.Tables), mapped)
 		}
 	}
-	if p := got["extract"]; p.Counts == 0 || p.Last != rows || p.LastTotal != rows {
-		t.Errorf("first run, extract: %+v; want row counts up to %d of %[2]d", p, rows)
+	if p := got["extract"]; p.Counts == 0 || p.Last != rows || p.LastTotal != rows || p.TotalBytes == 0 || p.LastBytes != p.TotalBytes {
+		t.Errorf("first run, extract: %+v; want row counts up to %d of %[2]d, and bytes up to their total", p, rows)
 	}
 	if p := got["checksum"]; !p.Announced || p.Counts != 0 {
 		t.Errorf("first run, checksum: %+v; want it announced (taken by the extract) and counting nothing", p)
@@ -322,8 +328,8 @@ func TestProgressCountsRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = phases()
-	if p := got["checksum"]; !p.Announced || p.Counts == 0 || p.Last != rows || p.LastTotal != rows {
-		t.Errorf("no-op re-run, checksum: %+v; want it announced and counting up to %d of %[2]d rows", p, rows)
+	if p := got["checksum"]; !p.Announced || p.Counts == 0 || p.Last != rows || p.LastTotal != rows || p.TotalBytes == 0 || p.LastBytes != p.TotalBytes {
+		t.Errorf("no-op re-run, checksum: %+v; want it announced and counting up to %d of %[2]d rows, and bytes up to their total", p, rows)
 	}
 	if p, ok := got["extract"]; ok {
 		t.Errorf("no-op re-run extracted: %+v", p)
