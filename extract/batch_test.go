@@ -13,17 +13,18 @@ import (
 )
 
 // TestBatchEstimatedRows: each batch is estimated its pages' share of its
-// table's rows, so that a run's progress total holds still as batches
-// come in; the last batch, open and shorter, holds fewer.
+// table's rows (and bytes), so that a run's progress total holds still as
+// batches come in; the last batch, open and shorter, holds fewer.
 func TestBatchEstimatedRows(t *testing.T) {
 	src := &extract.Source{BlockSize: 8192, Tables: []extract.Table{
-		{Name: "big", Pages: 2500, EstimatedRows: 250_003},
+		{Name: "big", Pages: 2500, EstimatedRows: 250_003, Bytes: 25_000_000},
 		{Name: "small", Pages: 3, EstimatedRows: 40},
 		{Name: "unanalyzed", Pages: 2500, EstimatedRows: -1},
 	}}
-	got := map[string][]int64{}
+	got, bytes := map[string][]int64{}, map[string][]int64{}
 	for _, b := range extract.PlanBatches(src, 8<<20, 4) {
 		got[b.Table] = append(got[b.Table], b.EstimatedRows(*src.Table(b.Table)))
+		bytes[b.Table] = append(bytes[b.Table], b.EstimatedBytes(*src.Table(b.Table)))
 	}
 	want := map[string][]int64{
 		"big":        {102_401, 102_401, 45_201}, // pages 0–1024, 1024–2048, 2048 to the end; 250,003 in all
@@ -32,6 +33,11 @@ func TestBatchEstimatedRows(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("estimated rows per batch (-want +got):\n%s", d)
+	}
+	// The same shares of the tables' bytes, which the time left goes by.
+	wantBytes := map[string][]int64{"big": {10_240_000, 10_240_000, 4_520_000}, "small": {0}, "unanalyzed": {0, 0, 0}}
+	if d := cmp.Diff(wantBytes, bytes); d != "" {
+		t.Errorf("estimated bytes per batch (-want +got):\n%s", d)
 	}
 }
 
