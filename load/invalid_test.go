@@ -182,6 +182,34 @@ func TestRunNamesRowsThatShareAKey(t *testing.T) {
 	checkBooksRefused(t, ctx, dst, err, "unique index books_title_once (user_id, lower(title))", edited)
 }
 
+// TestRunNamesRowsThatShareANullKey: under a target unique index that
+// holds NULL keys equal (NULLS NOT DISTINCT, here over books' user and
+// author), two books of one user without an author share a key, where
+// the default index would hold neither. The dry run names them, and the
+// run stops on them with a RefusedRowsError that names them, not "a case
+// the mapping does not handle"; every other book has an author of its
+// own.
+func TestRunNamesRowsThatShareANullKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loaded := finishedTarget(t)
+	pair := strings.Fields(scalarOf[string](t, ctx, loaded, `SELECT string_agg(id::text, ' ' ORDER BY id::text) FROM (SELECT id FROM books
+		WHERE user_id = (SELECT user_id FROM books GROUP BY user_id HAVING count(*) >= 2 ORDER BY user_id LIMIT 1) ORDER BY id LIMIT 2) b`))
+	if len(pair) != 2 {
+		t.Fatalf("no user with two books: %v", pair)
+	}
+	src := editedSource(t, "null_authors", `UPDATE books SET author = id::text;
+		UPDATE books SET author = NULL WHERE id IN ('`+strings.Join(pair, "', '")+`')`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX books_author_once ON books (user_id, author) NULLS NOT DISTINCT`); err != nil {
+		t.Fatal(err)
+	}
+	edited := pair[0] + " and " + pair[1]
+	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "unique index books_author_once",
+		Definition: "(user_id, author) NULLS NOT DISTINCT", Shared: true, Count: 1, Keys: []string{edited}})
+	checkBooksRefused(t, ctx, dst, err, "unique index books_author_once (user_id, author) NULLS NOT DISTINCT", edited)
+}
+
 // TestRunNamesRowsHeldByAnotherMapping: a target unique index whose key
 // rows of two mappings of one table share (here one added to inbox_items
 // over the user, for one title, given to an item loaded from inbox_items
@@ -217,6 +245,31 @@ func TestRunNamesRowsHeldByAnotherMapping(t *testing.T) {
 	exec(`DROP INDEX inbox_title_once`)
 	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 		t.Fatalf("run once the target allows the rows: %v", err)
+	}
+}
+
+// TestRunNamesRowsHeldByAnotherMappingUnderANullKey: as
+// TestRunNamesRowsHeldByAnotherMapping, where the key the two mappings'
+// rows share has a NULL (an index over the user and the description,
+// NULLS NOT DISTINCT, and an item of each feeder without a description):
+// the dry run's and the run's joins of the rows on the key take the NULL
+// as a value.
+func TestRunNamesRowsHeldByAnotherMappingUnderANullKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	item, drift := itemsOfOneUser(t, finishedTarget(t))
+	dst := testkit.MigratedTarget(t) // the index would refuse the finished target's own descriptions
+	src := editedSource(t, "held_null_description", `UPDATE inbox_items SET description = id::text;
+		UPDATE user_inbox SET description = id::text;
+		UPDATE inbox_items SET description = NULL WHERE id = '`+item+`';
+		UPDATE user_inbox SET description = NULL WHERE id = '`+drift+`'`)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX inbox_description_once ON inbox_items (user_id, description) NULLS NOT DISTINCT`); err != nil {
+		t.Fatal(err)
+	}
+	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_description_once",
+		Definition: "(user_id, description) NULLS NOT DISTINCT", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}})
+	if !strings.Contains(err.Error(), "apply user_inbox: ") || strings.Contains(err.Error(), "a case the mapping does not handle") {
+		t.Errorf("the error does not name the mapping, or blames it: %v", err)
 	}
 }
 

@@ -28,11 +28,14 @@ type TargetTable struct {
 }
 
 // Unique is a unique index of a target table: its key columns or
-// expressions as the catalog prints them (pg_get_indexdef), and the
-// predicate of a partial index ("" for none).
+// expressions as the catalog prints them (pg_get_indexdef), the
+// predicate of a partial index ("" for none), and whether it holds NULL
+// keys equal (NULLS NOT DISTINCT, PostgreSQL 15 and later) where an
+// index by default holds none of them.
 type Unique struct {
-	Keys      []string
-	Predicate string
+	Keys             []string
+	Predicate        string
+	NullsNotDistinct bool
 }
 
 // FK is a single-column foreign key of a target table.
@@ -914,7 +917,12 @@ func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) str
 	for i, u := range uniques {
 		keys := strings.Join(u.Keys, ", ")
 		mine := "SELECT " + keys + " FROM (SELECT v.*) x"
-		taken := "SELECT 1 FROM " + tgt + " o WHERE NOT (" + strings.Join(otherKey, " AND ") + ") AND (" + keys + ") = (" + mine
+		same := "(" + keys + ") = ("
+		if u.NullsNotDistinct { // NULL keys are held too: compared as one record
+			mine = "SELECT ROW(" + keys + ") FROM (SELECT v.*) x"
+			same = "ROW(" + keys + ") IS NOT DISTINCT FROM ("
+		}
+		taken := "SELECT 1 FROM " + tgt + " o WHERE NOT (" + strings.Join(otherKey, " AND ") + ") AND " + same + mine
 		if u.Predicate != "" {
 			taken += " WHERE " + u.Predicate + ") AND (" + u.Predicate + ")"
 		} else {

@@ -249,3 +249,50 @@ func TestVacate(t *testing.T) {
 		t.Errorf("rows after the passes (-want +got):\n%s", d)
 	}
 }
+
+// TestVacateNullsNotDistinct: under a unique index that holds NULL keys
+// equal (NULLS NOT DISTINCT), a row does not move to a key with a NULL that
+// another row holds (the update would stop on the index), and does move to
+// one no row holds; under the default index, NULL keys are never held.
+func TestVacateNullsNotDistinct(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.things (id int PRIMARY KEY, a int, c text);
+		CREATE UNIQUE INDEX things_ac ON public.things (a, c) NULLS NOT DISTINCT;
+		CREATE TABLE public.loose (id int PRIMARY KEY, a int, c text);
+		CREATE UNIQUE INDEX loose_ac ON public.loose (a, c);
+		INSERT INTO public.things VALUES (1, 1, NULL), (2, 1, 'x'), (3, 2, 'y');
+		INSERT INTO public.loose SELECT * FROM public.things;
+		-- 2 takes (1, NULL), which 1 keeps; 3 takes (2, NULL), which no row holds
+		CREATE TABLE decided (id int, a int, c text);
+		INSERT INTO decided VALUES (1, 1, NULL), (2, 1, NULL), (3, 2, NULL);`); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := readTargets(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		table string
+		nnd   bool
+		want  []string // id:a,c after the passes
+	}{
+		{"things", true, []string{"1:1,", "2:1,x", "3:2,"}},
+		{"loose", false, []string{"1:1,", "2:1,", "3:2,"}},
+	} {
+		tt := targets[c.table]
+		if len(tt.Uniques) != 1 || tt.Uniques[0].NullsNotDistinct != c.nnd {
+			t.Fatalf("%s: unique indexes read: %+v, want one with NullsNotDistinct %v", c.table, tt.Uniques, c.nnd)
+		}
+		q := vacate("public."+c.table, tt.PK, quoteAll(tt.Columns), "SELECT * FROM decided", tt.Uniques)
+		for range 3 {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatalf("%s: %v\n%s", c.table, err, q)
+			}
+		}
+		got := pgtest.Strings(t, conn, `SELECT t.id || ':' || t.a || ',' || coalesce(t.c, '') FROM public.`+c.table+` t ORDER BY t.id`)
+		if d := cmp.Diff(c.want, got); d != "" {
+			t.Errorf("%s after the passes (-want +got):\n%s", c.table, d)
+		}
+	}
+}

@@ -120,6 +120,9 @@ type guard struct {
 	broken     string   // check, NOT NULL, length: the predicate over a decided row r that breaks it
 	keys       []string // unique: the index's key columns or expressions
 	predicate  string   // unique: a partial index's predicate, "" for none
+	// nullsNotDistinct is true for a unique index that holds NULL keys
+	// equal (NULLS NOT DISTINCT): its rows with NULL keys are held too.
+	nullsNotDistinct bool
 }
 
 // guards reads the checks, NOT NULLs and unique indexes (the primary key
@@ -130,24 +133,24 @@ type guard struct {
 // dependencies in pg_depend.
 func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.conname::text, 'check', 'check ' || c.conname, pg_get_expr(c.conbin, c.conrelid),
-			'(' || pg_get_expr(c.conbin, c.conrelid) || ') IS FALSE', '{}'::text[], ''
+			'(' || pg_get_expr(c.conbin, c.conrelid) || ') IS FALSE', '{}'::text[], '', false
 		FROM pg_constraint c
 		WHERE c.conrelid = $1::regclass AND c.contype = 'c'
 			AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) AND a.attname <> ALL($2))
 		UNION ALL
-		SELECT a.attname::text, 'not null', 'column ' || a.attname, 'NOT NULL', 'r.' || quote_ident(a.attname) || ' IS NULL', '{}', ''
+		SELECT a.attname::text, 'not null', 'column ' || a.attname, 'NOT NULL', 'r.' || quote_ident(a.attname) || ' IS NULL', '{}', '', false
 		FROM pg_attribute a
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull AND a.attname = ANY($2)
 		UNION ALL
 		SELECT a.attname::text, 'length', 'column ' || a.attname, format_type(a.atttypid, a.atttypmod),
-			'length(rtrim(r.' || quote_ident(a.attname) || '::text, '' '')) > ' || (a.atttypmod - 4), '{}', ''
+			'length(rtrim(r.' || quote_ident(a.attname) || '::text, '' '')) > ' || (a.atttypmod - 4), '{}', '', false
 		FROM pg_attribute a
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypmod > 4
 			AND a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype) AND a.attname = ANY($2)
 		UNION ALL
 		SELECT x.relname::text, 'unique', 'unique index ' || x.relname, '', '',
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''), `+nullsNotDistinct+`
 		FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
 		WHERE i.indrelid = $1::regclass AND i.indisunique AND NOT i.indisprimary
 			AND NOT EXISTS (SELECT FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
@@ -159,7 +162,7 @@ func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 	var out []guard
 	for rows.Next() {
 		var g guard
-		if err := rows.Scan(&g.name, &g.kind, &g.constraint, &g.definition, &g.broken, &g.keys, &g.predicate); err != nil {
+		if err := rows.Scan(&g.name, &g.kind, &g.constraint, &g.definition, &g.broken, &g.keys, &g.predicate, &g.nullsNotDistinct); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read the constraints of %s: %w", p.M.Target, err)
 		}
@@ -168,6 +171,9 @@ func (s *session) guards(ctx context.Context, p *Plan) ([]guard, error) {
 			g.definition = "CHECK " + g.definition
 		case guardUnique:
 			g.definition = "(" + strings.Join(g.keys, ", ") + ")"
+			if g.nullsNotDistinct {
+				g.definition += " NULLS NOT DISTINCT"
+			}
 			if g.predicate != "" {
 				g.definition += " WHERE " + g.predicate
 			}
@@ -402,14 +408,20 @@ func (s *session) heldAcross(ctx context.Context, plans []*Plan, guards [][]guar
 }
 
 // holds is the predicate of the rows that unique index g holds: NULL
-// keys are distinct, and a partial index holds only its predicate's rows.
+// keys are distinct unless g says NULLS NOT DISTINCT, and a partial index
+// holds only its predicate's rows.
 func (g guard) holds() string {
 	where := make([]string, 0, len(g.keys)+1)
 	for _, k := range g.keys {
-		where = append(where, "("+k+") IS NOT NULL")
+		if !g.nullsNotDistinct {
+			where = append(where, "("+k+") IS NOT NULL")
+		}
 	}
 	if g.predicate != "" {
 		where = append(where, "("+g.predicate+")")
+	}
+	if len(where) == 0 {
+		return "true"
 	}
 	return strings.Join(where, " AND ")
 }
@@ -419,8 +431,16 @@ func (g guard) holds() string {
 // expressions name the table's columns, which keyedRows gives under
 // their names too. As text, a decided value and the table's of another
 // type (text and uuid, say) still compare.
+//
+// Under NULLS NOT DISTINCT a NULL key part is a value: its _hN is then
+// the empty string and its _nN says it was NULL, so that sameKey stays an
+// equality a hash join can take.
 func (g guard) keyed(from string, cols ...string) string {
 	for i, k := range g.keys {
+		if g.nullsNotDistinct {
+			cols = append(cols, fmt.Sprintf("coalesce((%s)::text, '') AS _h%d, (%s) IS NULL AS _n%d", k, i, k, i))
+			continue
+		}
 		cols = append(cols, fmt.Sprintf("(%s)::text AS _h%d", k, i))
 	}
 	return "SELECT " + strings.Join(cols, ", ") + " FROM " + from + " x WHERE " + g.holds()
@@ -429,9 +449,12 @@ func (g guard) keyed(from string, cols ...string) string {
 // sameKey is the join condition of rows a and b (aliases) of keyed with
 // one key.
 func (g guard) sameKey(a, b string) string {
-	same := make([]string, len(g.keys))
+	same := make([]string, 0, 2*len(g.keys))
 	for i := range g.keys {
-		same[i] = fmt.Sprintf("%s._h%d = %s._h%d", a, i, b, i)
+		same = append(same, fmt.Sprintf("%s._h%d = %s._h%d", a, i, b, i))
+		if g.nullsNotDistinct {
+			same = append(same, fmt.Sprintf("%s._n%d = %s._n%d", a, i, b, i))
+		}
 	}
 	return strings.Join(same, " AND ")
 }

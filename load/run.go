@@ -806,6 +806,11 @@ func (s *session) sourceHint(err error) string {
 	return sqlstateHint(err)
 }
 
+// nullsNotDistinct is the SQL of whether index i (a pg_index row) holds
+// NULL keys equal: pg_index has indnullsnotdistinct from PostgreSQL 15 on,
+// and a target of 13 or 14 has no such index.
+const nullsNotDistinct = `coalesce((to_jsonb(i)->>'indnullsnotdistinct')::bool, false)`
+
 func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
@@ -866,7 +871,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	}
 	uniques, err := q.Query(ctx, `SELECT c.relname,
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-			coalesce(pg_get_expr(i.indpred, i.indrelid, true), '')
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''), `+nullsNotDistinct+`
 		FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indrelid
 		WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND NOT i.indisprimary
@@ -876,7 +881,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	}
 	var table string
 	var u Unique
-	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate}, func() error {
+	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate, &u.NullsNotDistinct}, func() error {
 		tt := out[table]
 		tt.Uniques = append(tt.Uniques, u)
 		out[table] = tt
