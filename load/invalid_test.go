@@ -12,6 +12,7 @@ import (
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile"
 )
 
@@ -269,6 +270,44 @@ func TestRunNamesRowsHeldByAnotherMappingUnderANullKey(t *testing.T) {
 	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "user_inbox", Legacy: "user_inbox", Table: "inbox_items", Constraint: "unique index inbox_description_once",
 		Definition: "(user_id, description) NULLS NOT DISTINCT", Held: true, Count: 1, Keys: []string{drift + " (held by legacy inbox_items " + item + ")"}})
 	if !strings.Contains(err.Error(), "apply user_inbox: ") || strings.Contains(err.Error(), "a case the mapping does not handle") {
+		t.Errorf("the error does not name the mapping, or blames it: %v", err)
+	}
+}
+
+// TestRunNamesASeedThatHoldsAKey: a legacy row that meets a seeded row on
+// a unique key other than the natural key its mapping merges on (here a
+// legacy achievement of a key of its own, named as a seeded achievement
+// no legacy row merges onto, under a unique index over the name) is
+// named with the seed that holds its key, by the dry run and where the
+// run stops: "held by the seeded row …", not by a row the cutover did
+// not write, and not as the mapping's fault.
+func TestRunNamesASeedThatHoldsAKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A seed that no legacy row merges onto, in a run of the unedited source.
+	seeds, err := migrations.SeedIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed, name string
+	if err := pgtest.Connect(t, finishedTarget(t)).QueryRow(ctx, `SELECT a.id::text, a.name FROM achievement_definitions a
+		WHERE a.id::text = ANY($1) AND NOT EXISTS (SELECT FROM cutover.dispositions d WHERE d.target_id = a.id)
+		ORDER BY a.id LIMIT 1`, seeds).Scan(&seed, &name); err != nil {
+		t.Fatalf("a seeded achievement no legacy row merges onto: %v", err)
+	}
+	const twin = "7a1f0c3e-5b2d-4e8f-9a6b-0c1d2e3f4a5b"
+	src := editedSource(t, "seed_twin", `INSERT INTO achievement_definitions
+		SELECT (jsonb_populate_record(NULL::achievement_definitions, to_jsonb(a) ||
+			jsonb_build_object('id', '`+twin+`', 'key', 'seed_twin', 'name', `+lit(name)+`))).*
+		FROM achievement_definitions a ORDER BY a.id LIMIT 1`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX achievement_name_once ON achievement_definitions (name)`); err != nil {
+		t.Fatal(err)
+	}
+	err = refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "achievement_definitions", Legacy: "achievement_definitions", Table: "achievement_definitions",
+		Constraint: "unique index achievement_name_once", Definition: "(name)", Held: true, Count: 1,
+		Keys: []string{twin + " (held by the seeded row " + seed + ")"}})
+	if !strings.Contains(err.Error(), "apply achievement_definitions: ") || strings.Contains(err.Error(), "a case the mapping does not handle") {
 		t.Errorf("the error does not name the mapping, or blames it: %v", err)
 	}
 }
