@@ -100,23 +100,13 @@ func badURLs(t *testing.T) []struct{ name, url, host string } {
 	}
 }
 
-// withPassword puts the password secret into connURL, unless it has one:
-// the test server trusts local connections, so the password only has to stay
-// out of the messages.
+// withPassword puts the password secret into connURL, unless it has one
+// (pgtest.WithPassword): the test server trusts local connections, so the
+// password only has to stay out of the messages.
 func withPassword(t *testing.T, connURL string) string {
 	t.Helper()
-	u, err := url.Parse(connURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, has := u.User.Password(); !has {
-		name := "postgres"
-		if u.User != nil {
-			name = u.User.Username()
-		}
-		u.User = url.UserPassword(name, secret)
-	}
-	return u.String()
+	u, _ := pgtest.WithPassword(t, connURL, secret)
+	return u
 }
 
 func passwordOf(t *testing.T, connURL string) string {

@@ -18,16 +18,8 @@ type BadURL struct{ Name, URL, Host, Password string }
 func BadURLs(t testing.TB) []BadURL {
 	t.Helper()
 	const secret = "s3cr3tpw"
-	missing, err := url.Parse(URLFor(t, "no_such_database"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, hasPW := missing.User.Password()
-	if !hasPW {
-		pw = secret
-		missing.User = url.UserPassword(missing.User.Username(), pw)
-	}
-	cfg, err := pgconn.ParseConfig(missing.String())
+	missing, pw := WithPassword(t, URLFor(t, "no_such_database"), secret)
+	cfg, err := pgconn.ParseConfig(missing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +27,28 @@ func BadURLs(t testing.TB) []BadURL {
 		{"unparseable", "postgres://u:" + secret + "@127.0.0.1:notaport/db", "127.0.0.1", secret},
 		{"port out of range", "postgres://u:" + secret + "@127.0.0.1:99999/db", "127.0.0.1", secret},
 		{"closed port", "postgres://u:" + secret + "@127.0.0.1:1/db", "127.0.0.1:1", secret},
-		{"missing database", missing.String(), cfg.Host, pw},
+		{"missing database", missing, cfg.Host, pw},
 	}
+}
+
+// WithPassword returns connURL with password pw in it, and the password
+// the returned URL carries: connURL's own when it has one (a
+// CUTOVER_TEST_DATABASE_URL's, which its server checks), else pw, which
+// the throwaway servers, trusting local connections, never check. Tests
+// use it to show that a password stays out of what they read.
+func WithPassword(t testing.TB, connURL, pw string) (string, string) {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own, has := u.User.Password(); has {
+		return connURL, own
+	}
+	name := "postgres"
+	if u.User != nil {
+		name = u.User.Username()
+	}
+	u.User = url.UserPassword(name, pw)
+	return u.String(), pw
 }
