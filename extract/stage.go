@@ -71,25 +71,27 @@ func (b Batch) String() string {
 // estimate. Shares by batch count instead gave the last batch, which
 // holds only the pages left over, as many rows as the others, and a
 // progress total that fell and rose again as the batches came in.
-func (b Batch) EstimatedRows(t Table) int64 {
-	rows := max(t.EstimatedRows, 0)
-	if b.Of <= 1 || t.Pages <= 0 {
-		return rows / int64(max(b.Of, 1))
-	}
-	upTo := func(page int64) int64 { return rows * min(page, t.Pages) / t.Pages } // the rows before page
-	hi := b.Hi
-	if hi <= 0 {
-		hi = t.Pages
-	}
-	return upTo(hi) - upTo(b.Lo)
-}
+func (b Batch) EstimatedRows(t Table) int64 { return b.share(t.EstimatedRows, t.Pages) }
 
 // EstimatedBytes is the share of table t's bytes (its heap, TOAST and
 // indexes, pg_total_relation_size) that batch b holds, by its pages as
 // EstimatedRows. Copying a batch takes time by its bytes more than by its
 // rows: the rows of the legacy tables differ in width a hundredfold.
-func (b Batch) EstimatedBytes(t Table) int64 {
-	return b.EstimatedRows(Table{EstimatedRows: t.Bytes, Pages: t.Pages})
+func (b Batch) EstimatedBytes(t Table) int64 { return b.share(t.Bytes, t.Pages) }
+
+// share is the part of total, spread evenly over a table's pages, that
+// batch b's pages hold.
+func (b Batch) share(total, pages int64) int64 {
+	total = max(total, 0)
+	if b.Of <= 1 || pages <= 0 {
+		return total / int64(max(b.Of, 1))
+	}
+	upTo := func(page int64) int64 { return total * min(page, pages) / pages } // the part before page
+	hi := b.Hi
+	if hi <= 0 {
+		hi = pages
+	}
+	return upTo(hi) - upTo(b.Lo)
 }
 
 // Where is the SQL predicate selecting the batch's rows.
