@@ -494,8 +494,25 @@ func (s *session) close() {
 		s.pool.Close()
 	}
 	if s.target != nil {
-		s.target.Close(context.Background())
+		closeReleasing(s.target)
 	}
+}
+
+// closeReleasing closes conn after releasing the advisory locks its
+// session holds (the run lock, the dry-run lock). Closed without that, a
+// session's locks go only as its backend exits, after the command has
+// returned: a command started right after it could find the lock held by
+// a session that is ending, and refuse ("another cutover run is working
+// on this target", seen once in CI: a seal right after a run). The
+// release is best effort, bounded by a few seconds on a server that no
+// longer answers.
+func closeReleasing(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !conn.IsClosed() {
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock_all()") // best effort: closing releases them too, later
+	}
+	conn.Close(ctx)
 }
 
 // targetTables lists the target tables the run's mappings write.

@@ -86,7 +86,7 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer closeReleasing(conn)
 	if err := checkWritable(ctx, conn, dburl.Describe(targetURL)); err != nil {
 		return nil, err
 	}

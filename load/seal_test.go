@@ -4,8 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/migrations"
 )
 
 // TestLastRun reads the last run of a target without bookkeeping, with an
@@ -47,5 +49,31 @@ func TestLastRun(t *testing.T) {
 				t.Errorf("the transaction after lastRun: %v, want it untouched by any error", err)
 			}
 		})
+	}
+}
+
+// TestCloseReleasesTheRunLock: a command's session that held the run lock
+// has released it by the time closeReleasing returns, not only once its
+// backend has exited: a seal right after a run once found the lock held
+// by the run's ending session in CI. Twenty rounds of take, close, look.
+func TestCloseReleasesTheRunLock(t *testing.T) {
+	ctx := context.Background()
+	dst := testkit.MigratedTarget(t)
+	watcher := pgtest.Connect(t, dst)
+	for round := range 20 {
+		conn, err := dburl.Connect(ctx, "target", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := takeRunLock(ctx, conn); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if pid, err := migrations.RunLockHolder(ctx, watcher); err != nil || pid == 0 {
+			t.Fatalf("round %d: the lock taken is not seen held: pid %d, %v", round, pid, err)
+		}
+		closeReleasing(conn)
+		if pid, err := migrations.RunLockHolder(ctx, watcher); err != nil || pid != 0 {
+			t.Fatalf("round %d: the run lock is still held by pid %d after its session closed (%v)", round, pid, err)
+		}
 	}
 }
