@@ -3,9 +3,11 @@ package main
 import (
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,5 +41,127 @@ func TestFlagHelpShowsItsUsage(t *testing.T) {
 	walk("", newApp(io.Discard, io.Discard).Commands)
 	if checked < 30 {
 		t.Fatalf("checked %d flags; the command tree has more", checked)
+	}
+}
+
+// commandPaths returns every command and subcommand of the app, hidden
+// ones included, each as its words after "cutover" ("schema apply"), and
+// the root as "".
+func commandPaths(app *cli.App) map[string]*cli.Command {
+	paths := map[string]*cli.Command{"": {Name: app.Name, Usage: app.Usage, Flags: app.Flags, Subcommands: app.Commands}}
+	var walk func(path string, cmds []*cli.Command)
+	walk = func(path string, cmds []*cli.Command) {
+		for _, cmd := range cmds {
+			name := strings.TrimSpace(path + " " + cmd.Name)
+			paths[name] = cmd
+			walk(name, cmd.Subcommands)
+		}
+	}
+	walk("", app.Commands)
+	return paths
+}
+
+// TestEveryFlagHasItsVariable pins which flags can be set from the
+// environment, as the README's Commands section says: every flag of the
+// cutover's own commands (and --verbose) has a CUTOVER_* variable, except
+// those that choose what one command does; bench and demo take only their
+// URLs from variables, their own, never the cutover's (they write into
+// those databases), and the hidden legacy command only its --url.
+func TestEveryFlagHasItsVariable(t *testing.T) {
+	withoutVariable := map[string][]string{ // sorted
+		"run":             {"dry-run", "full", "samples"},
+		"diff":            {"full", "samples"},
+		"verify":          {"samples"},
+		"seal":            {"undo"},
+		"bench":           {"baseline", "compare", "json", "markdown", "rounds", "rows", "seed", "skip-pgcopydb", "users", "workers"},
+		"bench show":      {"json", "markdown"},
+		"demo":            {"flavor", "seed", "users", "workers"},
+		"legacy generate": {"anomalies", "drift", "drift-rows", "duplicate-emails", "expired-sessions", "flavor", "manifest", "parallel", "pauses-without-session", "seed", "tenant-mismatches", "users", "wallet-mismatches"},
+		"legacy schema":   {"drift", "flavor"},
+	}
+	urls := map[string][]string{}
+	for _, path := range []string{"run", "diff", "status", "verify"} {
+		urls[path+" --source"] = []string{"CUTOVER_SOURCE_URL"}
+	}
+	for _, path := range []string{"schema apply", "schema status", "run", "diff", "status", "verify", "seal"} {
+		urls[path+" --target"] = []string{"CUTOVER_TARGET_URL"}
+	}
+	for _, path := range []string{"bench", "demo"} {
+		for _, side := range []string{"source", "target"} {
+			urls[path+" --"+side] = []string{"CUTOVER_" + strings.ToUpper(path+"_"+side) + "_URL"}
+		}
+	}
+	urls["legacy generate --url"] = []string{"CUTOVER_LEGACY_URL"}
+	urls["legacy schema --url"] = []string{"CUTOVER_LEGACY_URL"}
+
+	gotWithout, gotURLs := map[string][]string{}, map[string][]string{}
+	flags := 0
+	for path, cmd := range commandPaths(newApp(io.Discard, io.Discard)) {
+		for _, f := range cmd.Flags {
+			name := f.Names()[0]
+			if name == "help" {
+				continue
+			}
+			flags++
+			doc, ok := f.(cli.DocGenerationFlag)
+			if !ok {
+				t.Fatalf("cutover %s --%s: no variables to check", path, name)
+			}
+			vars := doc.GetEnvVars()
+			for _, v := range vars {
+				if !strings.HasPrefix(v, "CUTOVER_") {
+					t.Errorf("cutover %s --%s: variable %s is not a CUTOVER_* one", path, name, v)
+				}
+			}
+			if len(vars) == 0 {
+				gotWithout[path] = append(gotWithout[path], name)
+			}
+			if name == "source" || name == "target" || name == "url" {
+				gotURLs[path+" --"+name] = vars
+			}
+		}
+		slices.Sort(gotWithout[path])
+	}
+	if flags < 60 {
+		t.Fatalf("checked %d flags; the command tree has more", flags)
+	}
+	if d := cmp.Diff(withoutVariable, gotWithout); d != "" {
+		t.Errorf("flags without a CUTOVER_* variable (-README +commands):\n%s", d)
+	}
+	if d := cmp.Diff(urls, gotURLs); d != "" {
+		t.Errorf("variables of the URL flags (-README +commands):\n%s", d)
+	}
+}
+
+// TestHelpOnEveryCommand: --help on every command and subcommand, hidden
+// ones included, succeeds and prints that command's usage: its name, what
+// it does and each of its flags.
+func TestHelpOnEveryCommand(t *testing.T) {
+	paths := commandPaths(newApp(io.Discard, io.Discard))
+	if len(paths) < 15 {
+		t.Fatalf("found %d commands; the command tree has more", len(paths))
+	}
+	for path, cmd := range paths {
+		t.Run("cutover "+path, func(t *testing.T) {
+			args := append(strings.Fields(path), "--help")
+			stdout, stderr, err := cutover(t, args...)
+			if err != nil || stderr != "" {
+				t.Fatalf("cutover %s --help: %v\n%s", path, err, stderr)
+			}
+			want := []string{"USAGE:", strings.TrimSpace("cutover " + path), cmd.Usage}
+			for _, f := range cmd.Flags {
+				want = append(want, "--"+f.Names()[0])
+			}
+			for _, sub := range cmd.Subcommands {
+				if !sub.Hidden {
+					want = append(want, sub.Name)
+				}
+			}
+			for _, w := range want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("cutover %s --help does not show %q:\n%s", path, w, stdout)
+				}
+			}
+		})
 	}
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/cutover/cutover/migrations"
 )
 
-// TestCtrlC interrupts a run once it is copying: with SIGINT (Ctrl-C) or
-// SIGHUP (the operator's terminal closed), the command exits as the
-// signal's number says (130, 129), says it was interrupted and that a
-// re-run is safe, and the re-run finishes; started under nohup, the run
-// ignores SIGHUP and finishes by itself.
+// TestCtrlC interrupts a run once it is copying: with SIGINT (Ctrl-C),
+// SIGHUP (the operator's terminal closed) or SIGTERM, the command exits as
+// the signal's number says (130, 129, 143), says it was interrupted and
+// that a re-run is safe, and the re-run finishes; started under nohup, the
+// run ignores SIGHUP and finishes by itself.
 func TestCtrlC(t *testing.T) {
 	// A test process started under nohup (a long test run on a remote
 	// machine, say) ignores SIGHUP, and a command it starts would inherit
@@ -38,6 +38,7 @@ func TestCtrlC(t *testing.T) {
 	}{
 		{"SIGINT", syscall.SIGINT, false, 130, "cutover: interrupted (interrupt); nothing half-written is kept, re-running the same command is safe"},
 		{"SIGHUP", syscall.SIGHUP, false, 129, "cutover: interrupted (hangup); nothing half-written is kept, re-running the same command is safe"},
+		{"SIGTERM", syscall.SIGTERM, false, 143, "cutover: interrupted (terminated); nothing half-written is kept, re-running the same command is safe"},
 		{"SIGHUP under nohup", syscall.SIGHUP, true, 0, "conservation law holds for all 81 legacy tables"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -88,7 +88,13 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	case err != nil:
 		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 	}
-	printSummary(c.App.Writer, sum)
+	return reportSummary(c.App.Writer, sum)
+}
+
+// reportSummary prints sum on w, a conservation line per legacy table,
+// and fails (exit status 2) when the law fails for any of them.
+func reportSummary(w io.Writer, sum *load.Summary) error {
+	printSummary(w, sum)
 	if !sum.OK() {
 		return cli.Exit("the conservation law fails for at least one legacy table (see FAIL above)", 2)
 	}

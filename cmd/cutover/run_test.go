@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
 )
 
@@ -65,7 +69,9 @@ func TestRunRefusesAnEmptySource(t *testing.T) {
 // TestRunRefusesOneDatabaseAsBoth: the same URL given as the source and
 // the target (a migrated target, or a legacy database) is refused as such,
 // by run, diff, status and verify, instead of as a source with unknown
-// tables or a target without its schema.
+// tables or a target without its schema, before anything is written: the
+// database has the same schemas, tables and row counts afterwards (no
+// bookkeeping schema created, no run recorded, no row written).
 func TestRunRefusesOneDatabaseAsBoth(t *testing.T) {
 	t.Parallel()
 	dst := pgtest.NewDB(t)
@@ -73,13 +79,42 @@ func TestRunRefusesOneDatabaseAsBoth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{dst, reportLegacy(t)} {
+		before := databaseContents(t, u)
+		if len(before) < 60 {
+			t.Fatalf("the database lists only %d schemas and tables:\n%s", len(before), strings.Join(before, "\n"))
+		}
 		for _, cmd := range []string{"run", "diff", "status", "verify"} {
 			stdout, stderr, code := runMain(t, []string{"CUTOVER_SOURCE_URL=" + u, "CUTOVER_TARGET_URL=" + u}, cmd)
 			if code == 0 || !strings.Contains(stderr, "the source and the target are the same database (") || strings.Contains(stderr, "re-running") {
 				t.Errorf("%s with one database as both: exit %d\n%s\n%s", cmd, code, stdout, stderr)
 			}
 		}
+		if d := cmp.Diff(before, databaseContents(t, u)); d != "" {
+			t.Errorf("the refused commands wrote to the database (-before +after):\n%s", d)
+		}
 	}
+}
+
+// databaseContents lists the schemas of the database at u ("schema
+// cutover") and the row count of each of its tables ("cutover.runs: 0
+// rows"), sorted.
+func databaseContents(t *testing.T, u string) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	return pgtest.Strings(t, conn, `
+		SELECT 'schema ' || nspname FROM pg_namespace
+		WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
+		UNION ALL
+		SELECT format('%I.%I: %s rows', n.nspname, c.relname,
+			(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+		ORDER BY 1`)
 }
 
 // TestRunCommand runs `cutover run` twice through the real main: the second
@@ -171,4 +206,59 @@ func TestWorkersMustBePositive(t *testing.T) {
 	refusedByAll(t, env, "--workers 0: give at least 1 (the default is ", []string{"run", "--workers", "0"}, []string{"diff", "--workers", "0"},
 		[]string{"status", "--workers", "0"}, []string{"verify", "--workers", "0"})
 	refusedByAll(t, append(env, "CUTOVER_WORKERS=-3"), "--workers -3: give at least 1", []string{"run"})
+}
+
+// TestRunSummaryFailsWhenTheLawFails: the run prints a conservation line
+// for every legacy table and exits non-zero (2) when the law fails for any
+// of them: a row unaccounted for, or a mapping that never finished (which
+// a real run reaches only through a bug, so the summaries are made up).
+func TestRunSummaryFailsWhenTheLawFails(t *testing.T) {
+	users := load.TableResult{Legacy: "users", Mapping: "users", Target: "users", Source: 10, Loaded: 7, Merged: 1, Rejected: 2, Finished: true}
+	sessions := load.TableResult{Legacy: "sessions", Mapping: "sessions", Target: "sessions", Source: 5, Loaded: 3, Discarded: 2, Finished: true}
+	lost := sessions
+	lost.Discarded = 1 // one session in no disposition
+	unfinished := sessions
+	unfinished.Finished = false
+	for _, c := range []struct {
+		name    string
+		tables  []load.TableResult
+		laws    map[string]string // per legacy table, the LAW column
+		code    int               // 0: no error
+		closing string
+	}{
+		{"every row accounted for", []load.TableResult{users, sessions},
+			map[string]string{"users": "ok", "sessions": "ok"}, 0, "conservation law holds for all 2 legacy tables"},
+		{"a row unaccounted for", []load.TableResult{users, lost},
+			map[string]string{"users": "ok", "sessions": "FAIL"}, 2, "conservation law FAILS for 1 legacy table(s)"},
+		{"a mapping that did not finish", []load.TableResult{users, unfinished},
+			map[string]string{"users": "ok", "sessions": "FAIL"}, 2, "conservation law FAILS for 1 legacy table(s)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			err := reportSummary(&out, &load.Summary{RunID: 1, Flavor: "v21", Tables: c.tables})
+			code := 0
+			if err != nil {
+				var ec cli.ExitCoder
+				if !errors.As(err, &ec) {
+					t.Fatalf("error without an exit status: %v", err)
+				}
+				code = ec.ExitCode()
+			}
+			if code != c.code {
+				t.Errorf("exit status %d (%v), want %d", code, err, c.code)
+			}
+			laws := map[string]string{}
+			for _, l := range strings.Split(out.String(), "\n") {
+				if m := lawLine.FindStringSubmatch(l); m != nil {
+					laws[m[1]] = m[9]
+				}
+			}
+			if d := cmp.Diff(c.laws, laws); d != "" {
+				t.Errorf("conservation lines (-want +got):\n%s\n%s", d, out.String())
+			}
+			if !strings.Contains(out.String(), "\n"+c.closing+"\n") {
+				t.Errorf("no line %q:\n%s", c.closing, out.String())
+			}
+		})
+	}
 }

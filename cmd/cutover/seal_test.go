@@ -12,8 +12,8 @@ import (
 
 // TestSealCommand: a target is sealed only once its last run finished;
 // sealed, every run refuses without writing (and without the re-run hint),
-// status says why, a dry run still works; the seal is idempotent, and
-// lifted, runs work again.
+// status says why, diff and verify still work (verify proves the finished
+// cutover: exit 0); the seal is idempotent, and lifted, runs work again.
 func TestSealCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -64,6 +64,9 @@ func TestSealCommand(t *testing.T) {
 		t.Errorf("status of a sealed target:\n%s", stdout)
 	}
 	must(0, "diff")
+	if stdout, _ := must(0, "verify"); !strings.Contains(stdout, "verify: OK") {
+		t.Errorf("verify of a sealed target:\n%s", stdout)
+	}
 	if stdout, _ := must(0, "seal", "--undo"); !strings.Contains(stdout, "lifted the seal of "+first[1]) {
 		t.Errorf("seal --undo:\n%s", stdout)
 	}

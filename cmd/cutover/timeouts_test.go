@@ -12,14 +12,17 @@ import (
 
 // TestServerTimeoutsDoNotStopTheCutover: production servers often set
 // timeouts for their database or role against runaway application
-// queries. Here both databases end any statement after 1 ms, any lock wait
-// after 1 ms, any transaction idle for 1 ms (the one holding the run's
-// snapshot is idle while the readers copy) and, from PostgreSQL 14, any
-// session idle for a second (the one holding the run lock is idle while
-// the others work). By hand, the statement, idle transaction and idle session
-// timeouts each stopped an earlier build's run, and would have stopped
-// every re-run at the same place. Every command of a cutover works
-// regardless: the cutover turns them off for its own sessions.
+// queries. Here the target database (ALTER DATABASE) and the role the
+// cutover reads the source as (ALTER ROLE, a read-only role of its own)
+// end any statement after 1 ms, any lock wait after 1 ms, any transaction
+// idle for 1 ms (the one holding the run's snapshot is idle while the
+// readers copy) and, from PostgreSQL 14, any session idle for a second
+// (the one holding the run lock is idle while the others work). By hand,
+// the statement, idle transaction and idle session timeouts each stopped
+// an earlier build's run, and would have stopped every re-run at the same
+// place. Every command of a cutover works regardless: the cutover turns
+// them off for its own sessions. One cutover covers both ways of setting
+// them: a session starts with the role's setting where both set one.
 func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -33,13 +36,24 @@ func TestServerTimeoutsDoNotStopTheCutover(t *testing.T) {
 	if version >= 140000 {
 		settings = append(settings, "idle_session_timeout = '1s'")
 	}
-	for _, u := range []string{src, dst} {
-		db := pgx.Identifier{procDBName(u)}.Sanitize()
+	reader := pgtest.NewRole(t, admin, pgtest.Connect(t, src), "cutover_timeouts", "IN ROLE pg_read_all_data")
+	for _, alter := range []string{"ALTER DATABASE " + pgx.Identifier{procDBName(dst)}.Sanitize(), "ALTER ROLE " + reader} {
 		for _, s := range settings {
-			if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" SET "+s); err != nil {
+			if _, err := admin.Exec(ctx, alter+" SET "+s); err != nil {
 				t.Fatal(err)
 			}
 		}
+	}
+	src = pgtest.AsRole(t, src, reader)
+	conn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var timeout string
+	err = conn.QueryRow(ctx, `SHOW statement_timeout`).Scan(&timeout)
+	conn.Close(ctx)
+	if err != nil || timeout != "1ms" {
+		t.Fatalf("a session of the source's role: statement_timeout %q (%v), want 1ms", timeout, err)
 	}
 	everyCommandWorks(t, src, dst, "on servers that time out")
 }
@@ -66,8 +80,9 @@ func TestDatabaseSettingsDoNotStopTheCutover(t *testing.T) {
 }
 
 // everyCommandWorks runs every command of a cutover of src into dst (a
-// new database): schema apply, run, a re-run, status, diff and verify,
-// each of which must succeed and say what it did.
+// new database): schema apply, run, a re-run, status, diff, verify, seal,
+// schema status and seal --undo, each of which must succeed and say what
+// it did.
 func everyCommandWorks(t *testing.T, src, dst, where string) {
 	t.Helper()
 	for _, c := range []struct {
@@ -80,6 +95,9 @@ func everyCommandWorks(t *testing.T, src, dst, where string) {
 		{[]string{"status", "--source", src, "--target", dst}, "NEXT RUN"},
 		{[]string{"diff", "--source", src, "--target", dst, "--workers", "2"}, "TARGET TABLE"},
 		{[]string{"verify", "--source", src, "--target", dst, "--workers", "2"}, "verify: OK"},
+		{[]string{"seal", "--target", dst}, "the target is sealed since"},
+		{[]string{"schema", "status", "--target", dst}, "13 of 13 applied"},
+		{[]string{"seal", "--undo", "--target", dst}, "lifted the seal of"},
 	} {
 		stdout, stderr, err := cutover(t, c.args...)
 		if err != nil || !strings.Contains(stdout+stderr, c.want) {
