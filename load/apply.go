@@ -5,6 +5,7 @@ package load
 // analyzed after.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // keptTables are the bookkeeping tables that keep the legacy rows of a
@@ -175,8 +177,18 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			removed[m.Target] = append(removed[m.Target], ids)
 		}
 	}
+	seeds, err := migrations.SeedIDs()
+	if err != nil {
+		return nil, err
+	}
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
+		// The mappings referencing this one have removed their rows:
+		// whatever references the rows this one removes now, the cutover
+		// did not write.
+		if refs, err := s.foreignReferences(ctx, p, seeds); err != nil || len(refs) > 0 {
+			return cmp.Or(err, error(&ForeignReferencesError{Table: m.Target, Refusals: refs}))
+		}
 		for _, q := range p.Remove {
 			var xid int64
 			var tag pgconn.CommandTag

@@ -621,6 +621,17 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		return err
 	}
 	part.refusals, err = s.refusals(ctx, p, part.guards)
+	if err != nil {
+		return err
+	}
+	// Rows the cutover did not write that reference rows it removes stop
+	// the run before that removal (apply).
+	seeds, err := migrations.SeedIDs()
+	if err != nil {
+		return err
+	}
+	refs, err := s.foreignReferences(ctx, p, seeds)
+	part.refusals = append(part.refusals, refs...)
 	if err != nil || !byID(p) {
 		return err
 	}

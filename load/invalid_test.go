@@ -510,6 +510,21 @@ func TestRefusalString(t *testing.T) {
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 6 legacy user_inbox rows that the mapping user_inbox decides to load: " +
 				"their keys are already held by other rows of the target " +
 				"(legacy keys a (held by legacy inbox_items b); c (held by the target row x); e; g; i; and 1 more): keys that no mapping rule merges or rejects. Fix them in the source (or remove from the target a row that holds one and that the cutover did not write), then run again"},
+		{Refusal{Mapping: "users", Legacy: "users", Table: "reading_sessions", Constraint: "foreign key reading_sessions_user_id_fkey",
+			Definition: "ON DELETE CASCADE", References: true, Parent: "users", Count: 1, Keys: []string{"r1"}},
+			"the target's reading_sessions holds 1 row the cutover did not write, in neither its ledger nor the schema's seeds (key r1), " +
+				"that references, through foreign key reading_sessions_user_id_fkey (ON DELETE CASCADE), users rows that the mapping users no longer decides and a run removes: " +
+				"rows written by the application or by hand, which the removal would delete. Remove them or point them at other rows, then run again"},
+		{Refusal{Mapping: "users", Legacy: "users", Table: "user_roles", Constraint: "foreign key user_roles_granted_by_fkey",
+			Definition: "ON DELETE SET NULL", References: true, Parent: "users", Count: 7, Keys: []string{"u1,r1", "u2,r1", "u3,r1", "u4,r1", "u5,r1"}},
+			"the target's user_roles holds 7 rows the cutover did not write, in neither its ledger nor the schema's seeds (keys u1,r1, u2,r1, u3,r1, u4,r1, u5,r1 and 2 more), " +
+				"that reference, through foreign key user_roles_granted_by_fkey (ON DELETE SET NULL), users rows that the mapping users no longer decides and a run removes: " +
+				"rows written by the application or by hand, which the removal would change (clearing that reference). Remove them or point them at other rows, then run again"},
+		{Refusal{Mapping: "users", Legacy: "users", Table: "habits", Constraint: "foreign key habits_user_id_fkey",
+			Definition: "ON DELETE NO ACTION", References: true, Parent: "users", Count: 1, Keys: []string{"h1"}},
+			"the target's habits holds 1 row the cutover did not write, in neither its ledger nor the schema's seeds (key h1), " +
+				"that references, through foreign key habits_user_id_fkey (ON DELETE NO ACTION), users rows that the mapping users no longer decides and a run removes: " +
+				"rows written by the application or by hand, which the removal would fail on. Remove them or point them at other rows, then run again"},
 	} {
 		if got := c.r.String(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.r.Constraint, got, c.want)

@@ -173,6 +173,15 @@ type Plan struct {
 	// ownedIDs selects the ids of the target rows this mapping owns, by
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
+	// ownsRow is a condition on a row t of the target table that holds
+	// when the ledger says this mapping owns it (planForeignReferences).
+	ownsRow string
+	// ForeignRefs finds, before a re-run removes the rows this mapping no
+	// longer decides, the rows of any target table that reference them
+	// and that the cutover did not write ($1: the schema's seed ids); ""
+	// when no foreign key references the mapping's table or it has no id
+	// (planForeignReferences).
+	ForeignRefs string
 	// seedRestore gives seeded rows of the target that a merge replaced
 	// their seeded content back, counting those this run merges nothing
 	// onto; RestoreReferencing completes it ("" without a natural key).
@@ -768,6 +777,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		WHERE ` + owned + ` AND ` + ownKey + `
 		AND ` + undecided
 	plan.RemoveCount = `SELECT count(*) FROM ` + removable
+	plan.ownsRow = `EXISTS (SELECT 1 FROM ` + ledger + ` WHERE ` + owned + ` AND ` + ownKey + `)`
 	if target.has("id") {
 		plan.RemoveIDs = `SELECT t.id FROM ` + removable
 		plan.ownedIDs = `SELECT o.target_id FROM ` + ledger + ` WHERE ` + owned

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,9 +49,16 @@ type Refusal struct {
 	// another mapping of the table would load (heldAcross) and those of
 	// rows the target holds and keeps until then (heldRows); a run's apply
 	// finds the ones that stop it (heldRows).
-	Held  bool
-	Count int64    // the decided rows that break it (keys, when Shared)
-	Keys  []string // the first five of their legacy keys
+	Held bool
+	// References is true for a foreign key of Table (Constraint, with
+	// its ON DELETE action as Definition) through which rows the cutover
+	// did not write reference rows of Parent, the mapping's target table,
+	// that a run removes (the mapping no longer decides them): Count is
+	// then those rows and Keys their first five keys in Table (ids).
+	References bool
+	Parent     string
+	Count      int64    // the decided rows that break it (keys, when Shared)
+	Keys       []string // the first five of their legacy keys
 }
 
 // String says what refuses which rows, for an operator.
@@ -68,6 +76,14 @@ func (r Refusal) String() string {
 			"%d %s held by more than one row (legacy keys %s): duplicates the legacy schema allows and no mapping rule merges or rejects. "+
 			"Fix them in the source, then run again",
 			r.Table, r.Constraint, r.Definition, r.Legacy, r.Mapping, r.Count, prose.Plural(r.Count, "key", "keys"), keys)
+	}
+	if r.References {
+		return fmt.Sprintf("the target's %s holds %d %s the cutover did not write, in neither its ledger nor the schema's seeds (%s %s), that %s, through %s (%s), "+
+			"%s rows that the mapping %s no longer decides and a run removes: rows written by the application or by hand, which the removal would %s. "+
+			"Remove them or point them at other rows, then run again",
+			r.Table, r.Count, prose.Plural(r.Count, "row", "rows"), prose.Plural(r.Count, "key", "keys"), keys,
+			prose.Plural(r.Count, "references", "reference"), r.Constraint, r.Definition,
+			r.Parent, r.Mapping, cmp.Or(referenceEffects[r.Definition], "meet"))
 	}
 	if r.Held {
 		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+

@@ -486,6 +486,97 @@ func TestRerunAfterSourceChange(t *testing.T) {
 	}
 }
 
+// TestRerunKeepsRowsItDidNotWrite: a re-run that must remove a row (a
+// user the source now rejects) which rows the cutover did not write
+// reference (the application's, or a hand's, written after the first
+// run) stops before it removes that row, whatever those rows' foreign key
+// would do: delete them (CASCADE), clear their reference (SET NULL, in a
+// table without an id) or refuse. The dry run says so first, with the
+// same words. Rows referencing a user the run keeps are not named. Once
+// the operator removes the rows named, the same command finishes the job
+// as a fresh run would.
+func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S1")
+	src, dst := changedSource(t), finishedTarget(t)
+	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
+	kept := scalarOf[string](t, ctx, dst, `SELECT id::text FROM public.users WHERE id::text <> $1 ORDER BY id LIMIT 1`, bad)
+	// A copy of one of table's rows with a new id, of user u.
+	copyOf := func(table, u string) string {
+		return scalarOf[string](t, ctx, dst, `INSERT INTO public.`+table+` SELECT (jsonb_populate_record(NULL::public.`+table+`,
+			to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.`+table+` r ORDER BY r.id LIMIT 1
+			RETURNING id::text`, u)
+	}
+	session, habit, keptSession := copyOf("reading_sessions", bad), copyOf("habits", bad), copyOf("reading_sessions", kept)
+	grant := scalarOf[string](t, ctx, dst, `INSERT INTO public.user_roles (user_id, role_id, granted_by)
+		SELECT $1::uuid, r.id, $2::uuid FROM public.roles r
+		WHERE NOT EXISTS (SELECT 1 FROM public.user_roles o WHERE o.user_id = $1::uuid AND o.role_id = r.id) ORDER BY r.id LIMIT 1
+		RETURNING concat_ws(',', user_id, role_id)`, kept, bad)
+	users := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users`)
+
+	refusal := func(table, fk, action, key string) Refusal {
+		return Refusal{Mapping: "users", Legacy: "users", Table: table, Constraint: "foreign key " + fk, Definition: "ON DELETE " + action,
+			References: true, Parent: "users", Count: 1, Keys: []string{key}}
+	}
+	wantRefusals := []Refusal{
+		refusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
+		refusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
+		refusal("user_roles", "user_roles_granted_by_fkey", "SET NULL", grant),
+	}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff(wantRefusals, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *ForeignReferencesError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run removing a user that rows the cutover did not write reference: %v, want a ForeignReferencesError", err)
+	}
+	if d := cmp.Diff(wantRefusals, refused.Refusals); d != "" {
+		t.Errorf("the run's refusals (-want +got):\n%s", d)
+	}
+	for _, s := range []string{"remove users: ", session, habit, grant, "no users row was removed"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("the error does not say %q: %v", s, err)
+		}
+	}
+	present := `SELECT (SELECT count(*) FROM public.reading_sessions WHERE id::text IN ($1, $2))
+		+ (SELECT count(*) FROM public.habits WHERE id::text = $3)
+		+ (SELECT count(*) FROM public.user_roles WHERE concat_ws(',', user_id, role_id) = $4 AND granted_by::text = $5)`
+	if n := scalarOf[int64](t, ctx, dst, present, session, keptSession, habit, grant, bad); n != 4 {
+		t.Errorf("%d of the 4 rows the cutover did not write are left as they were", n)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users`); n != users {
+		t.Errorf("%d users after the refused re-run, %d before", n, users)
+	}
+
+	// The operator removes the rows named; the row of the kept user stays.
+	conn := pgtest.Connect(t, dst)
+	for _, del := range []struct{ sql, key string }{
+		{`DELETE FROM public.reading_sessions WHERE id::text = $1`, session},
+		{`DELETE FROM public.habits WHERE id::text = $1`, habit},
+		{`DELETE FROM public.user_roles WHERE concat_ws(',', user_id, role_id) = $1`, grant},
+	} {
+		if tag, err := conn.Exec(ctx, del.sql, del.key); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s (%s): %v, %d rows", del.sql, del.key, err, tag.RowsAffected())
+		}
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run after the rows named were removed: %v", err)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.reading_sessions WHERE id::text = $1`, keptSession); n != 1 {
+		t.Errorf("the re-run removed the reading session of a kept user that the cutover did not write")
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM public.reading_sessions WHERE id::text = $1`, keptSession); err != nil {
+		t.Fatal(err)
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // lockedRows counts, per application table and ledger partition of target
 // u, the live rows a transaction locked without writing them: xmax set to
 // another transaction than the one that wrote the row (a row updated under

@@ -1,0 +1,156 @@
+package load
+
+// This file keeps a re-run from removing, or changing, rows the cutover
+// did not write through a foreign key to a row it removes.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
+)
+
+// ForeignReferencesError stops a re-run before it removes the rows of
+// Table that it no longer decides (the source no longer loads them), when
+// rows the cutover did not write (neither in its ledger nor among the
+// schema's seeds) reference them: their foreign keys would delete them
+// (ON DELETE CASCADE), clear their reference (SET NULL) or refuse the
+// removal. Such rows come from the application or from a hand, after an
+// earlier run. Each Refusal (References) names one referencing table and
+// foreign key. Nothing of Table was removed.
+type ForeignReferencesError struct {
+	Table    string
+	Refusals []Refusal
+}
+
+func (e *ForeignReferencesError) Error() string {
+	parts := make([]string, len(e.Refusals))
+	for i, r := range e.Refusals {
+		parts[i] = r.String()
+	}
+	return fmt.Sprintf("%s; no %s row was removed", strings.Join(parts, "; "), e.Table)
+}
+
+// referenceEffects says what removing a referenced row does to the rows
+// referencing it, by the foreign key's ON DELETE action (Refusal.Definition).
+var referenceEffects = map[string]string{
+	"ON DELETE CASCADE":   "delete",
+	"ON DELETE SET NULL":  "change (clearing that reference)",
+	"ON DELETE NO ACTION": "fail on",
+}
+
+// planForeignReferences sets the ForeignRefs of every plan of plans (all the
+// run's mappings ms) whose target table has an id and that some foreign
+// key of targets references. The statement lists, per referencing table
+// and constraint, the rows that reference a row the mapping's removal
+// deletes (RemoveIDs), leaving out seeds ($1), rows the ledger says a
+// mapping owns (their mappings remove or rewrite them) and, in the
+// mapping's own table, the rows removed with them. It runs after the
+// removals of the referencing mappings (children first), so what it finds
+// is, on a target only the cutover wrote, nothing.
+func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, targets map[string]TargetTable, ledger string) {
+	feeders := map[string][]mappings.Mapping{} // target table -> the mappings writing it
+	for _, m := range ms {
+		if m.Target != "" {
+			feeders[m.Target] = append(feeders[m.Target], m)
+		}
+	}
+	owned := func(child string) string {
+		var legacy, conds []string
+		for _, f := range feeders[child] {
+			legacy = append(legacy, lit(f.Legacy))
+			conds = append(conds, plans[f.Name()].ownsRow)
+		}
+		switch {
+		case len(legacy) == 0:
+			return "false"
+		case !targets[child].has("id"):
+			return "(" + strings.Join(conds, " OR ") + ")"
+		}
+		// By id: the ledger's primary key finds a row loaded under its own
+		// key; the rows re-keyed (a derived id, a fold) are few, and
+		// hashed once.
+		in := strings.Join(legacy, ", ")
+		return `(EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE o.legacy_table IN (` + in + `) AND o.legacy_key = t.id::text
+				AND o.target_id = t.id AND o.disposition IN ` + owning + `)
+			OR t.id IN (SELECT o.target_id FROM ` + ledger + ` o WHERE o.legacy_table IN (` + in + `)
+				AND o.disposition IN ` + owning + ` AND o.target_id::text <> o.legacy_key))`
+	}
+	children := slices.Sorted(maps.Keys(targets))
+	for _, m := range ms {
+		p := plans[m.Name()]
+		if p == nil || p.RemoveIDs == "" {
+			continue
+		}
+		var arms []string
+		for _, child := range children {
+			ct := targets[child]
+			for _, fk := range ct.FKs {
+				if fk.Parent != m.Target || fk.ParentColumn != "id" {
+					continue
+				}
+				key := "t.id::text"
+				filter := " AND t.id::text <> ALL ($1::text[])"
+				if !ct.has("id") {
+					key = "concat_ws(','"
+					for _, c := range ct.PK {
+						key += ", t." + ident(c) + "::text"
+					}
+					key += ")"
+					filter = ""
+				}
+				if child == m.Target {
+					filter += " AND t.id NOT IN (SELECT id FROM gone)"
+				}
+				onDelete := "CASCADE"
+				switch {
+				case fk.Blocks:
+					onDelete = "NO ACTION"
+				case fk.SetsNull:
+					onDelete = "SET NULL"
+				}
+				arms = append(arms, `SELECT `+lit(child)+` AS tbl, `+lit(fk.Name)+` AS con, `+lit(onDelete)+` AS action, `+key+` AS k
+		FROM public.`+ident(child)+` t
+		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM gone)`+filter+`
+			AND NOT `+owned(child))
+			}
+		}
+		if len(arms) == 0 {
+			continue
+		}
+		p.ForeignRefs = `WITH gone AS MATERIALIZED (` + p.RemoveIDs + `)
+	SELECT tbl, con, action, count(*), (array_agg(k ORDER BY k))[1:5]
+	FROM (` + strings.Join(arms, "\n\tUNION ALL ") + `) r
+	GROUP BY tbl, con, action ORDER BY tbl, con`
+	}
+}
+
+// foreignReferences runs plan p's ForeignRefs: the rows the cutover did
+// not write that reference rows p's mapping no longer decides, as
+// Refusals (References), one per referencing table and foreign key; none
+// when there are none.
+func (s *session) foreignReferences(ctx context.Context, p *Plan, seeds []string) ([]Refusal, error) {
+	if p.ForeignRefs == "" {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, p.ForeignRefs, seeds)
+	if err != nil {
+		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
+	}
+	refusals, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Refusal, error) {
+		f := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, References: true, Parent: p.M.Target}
+		var name, action string
+		err := r.Scan(&f.Table, &name, &action, &f.Count, &f.Keys)
+		f.Constraint, f.Definition = "foreign key "+name, "ON DELETE "+action
+		return f, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
+	}
+	return refusals, nil
+}
