@@ -343,7 +343,24 @@ func TestStatusAfterAFirstRunFailed(t *testing.T) {
 			if err != nil || !sum.OK() {
 				t.Fatalf("re-run: %v", err)
 			}
-			allDone(t, status(t, ctx, Config{TargetURL: dst}))
+			st = status(t, ctx, Config{TargetURL: dst})
+			allDone(t, st)
+			// Without the source, status cannot tell whether it changed.
+			want := NextRun{Action: "unknown", Message: "run 2 finished; if the source has not changed since, a re-run writes nothing (give --source to check)"}
+			if d := cmp.Diff(want, st.Next); d != "" {
+				t.Errorf("status without the source (-want +got):\n%s", d)
+			}
+			// The rejects by reason are the summary's rejected rows.
+			var rejects []ReasonCount
+			for _, r := range sum.Reasons {
+				if r.Disposition == "rejected" {
+					rejects = append(rejects, r)
+				}
+			}
+			sortReasons := cmpopts.SortSlices(func(a, b ReasonCount) bool { return a.Reason < b.Reason })
+			if d := cmp.Diff(rejects, st.Rejects, sortReasons); d != "" || len(rejects) < 3 {
+				t.Errorf("status's rejects by reason (-summary +status):\n%s", d)
+			}
 		})
 	}
 }
@@ -575,6 +592,73 @@ func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// TestBookkeepingKeepsSecretsWhereTheSpecSays: the rejects keep the
+// legacy rows verbatim, secrets included (a rejected session its token, a
+// rejected account its OAuth tokens: the only copy once the legacy
+// database is gone), and neither the discards nor the ledger hold the
+// secret of a discarded row (an expired session's token, a one-time
+// verification token).
+func TestBookkeepingKeepsSecretsWhereTheSpecSays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), finishedTarget(t)
+	// Every secret of the source, by table and key, as the ledger keys them
+	// (an account's OAuth tokens, each NULL or not, joined).
+	oauth := func(column func(string) string) string {
+		var cols []string
+		for _, c := range []string{"access_token", "refresh_token", "id_token"} {
+			cols = append(cols, "coalesce("+column(c)+", '-')")
+		}
+		return "concat_ws(' ', " + strings.Join(cols, ", ") + ")"
+	}
+	secrets := map[string]string{} // "table key" -> secret
+	for table, q := range map[string]string{
+		"sessions":            `SELECT id::text, token FROM sessions`,
+		"accounts":            `SELECT id::text, ` + oauth(func(c string) string { return c }) + ` FROM accounts`,
+		"verification_tokens": `SELECT identifier || ',' || token, token FROM verification_tokens`,
+	} {
+		for _, kv := range pgtest.Strings(t, pgtest.Connect(t, src), `SELECT k || ' ' || v FROM (`+q+`) s(k, v)`) {
+			k, v, _ := strings.Cut(kv, " ")
+			secrets[table+" "+k] = v
+		}
+	}
+	// Rejected: the row as the source has it.
+	kept := pgtest.Strings(t, pgtest.Connect(t, dst), `SELECT legacy_table || ' ' || legacy_key || ' ' ||
+		CASE legacy_table WHEN 'sessions' THEN row->>'token' ELSE `+oauth(func(c string) string { return "row->>" + lit(c) })+` END
+		FROM cutover.rejects WHERE legacy_table IN ('sessions', 'accounts')`)
+	rejected := map[string]int{}
+	withToken := 0
+	for _, r := range kept {
+		f := strings.SplitN(r, " ", 3)
+		rejected[f[0]]++
+		if want := secrets[f[0]+" "+f[1]]; f[2] != want || want == "" {
+			t.Errorf("the reject of %s %s keeps %q, the source has %q", f[0], f[1], f[2], want)
+		}
+		if f[0] == "sessions" || f[2] != "- - -" {
+			withToken++
+		}
+	}
+	if rejected["sessions"] == 0 || rejected["accounts"] == 0 || withToken == 0 {
+		t.Fatalf("rejects by table: %v, %d of them with a token; want sessions and accounts", rejected, withToken)
+	}
+	// Discarded: no secret anywhere in their discards or ledger rows.
+	var discarded int
+	for _, r := range pgtest.Strings(t, pgtest.Connect(t, dst), `SELECT d.legacy_table || ' ' || to_jsonb(d)::text || ' ' || to_jsonb(l)::text
+		FROM cutover.discards d JOIN cutover.dispositions l USING (legacy_table, legacy_key)`) {
+		table, row, _ := strings.Cut(r, " ")
+		discarded++
+		for k, secret := range secrets {
+			if strings.HasPrefix(k, table+" ") && strings.Contains(row, secret) {
+				t.Errorf("a discard of %s holds the secret of %s: %s", table, k, row)
+			}
+		}
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions WHERE disposition = 'discarded'
+		AND legacy_table IN ('sessions', 'verification_tokens')`); n == 0 || int(n) > discarded {
+		t.Errorf("%d discarded sessions and verification tokens in the ledger, %d discards read", n, discarded)
+	}
 }
 
 // lockedRows counts, per application table and ledger partition of target

@@ -357,6 +357,17 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE roles SET description = 'seed text again' WHERE id = (SELECT target_id FROM cutover.dispositions WHERE legacy_table = 'roles' AND legacy_key = '`+key+`')`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "roles", key: key, columns: []string{"description"}}}
 		}},
+		{"a natural key shared behind a dropped index", func(t *testing.T, dst string) []wantFinding {
+			// Without its unique index, two users share an email but for
+			// case: the index's key is checked by scanning.
+			ids := strings.Fields(first(t, dst, `SELECT string_agg(id::text, ' ' ORDER BY id) FROM (SELECT id FROM users ORDER BY id LIMIT 2) u`))
+			email := first(t, dst, `SELECT lower(email) FROM users WHERE id = '`+ids[0]+`'`)
+			exec(t, dst, `DROP INDEX idx_users_email_lower`, `UPDATE users SET email = upper('`+email+`') WHERE id = '`+ids[1]+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckNaturalKey, kind: reconcile.KindDuplicateKey, table: "users", key: email},
+				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "users", key: ids[1], columns: []string{"email"}},
+			}
+		}},
 		{"feed order", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM inbox_items WHERE sort_order = 0 ORDER BY id LIMIT 1`)
 			exec(t, dst, `UPDATE inbox_items SET sort_order = 999 WHERE id = '`+id+`'`)
