@@ -288,32 +288,55 @@ func TestComparePhases(t *testing.T) {
 }
 
 // TestTargets: each target compares the measurements it names, and says
-// n/a when one of them is missing.
+// n/a when one of them is missing. The memory-vs-scale target needs
+// --baseline (Options.Baseline, a report at another scale): the run's
+// peak RSS may be at most 20 % above or below the baseline run's.
 func TestTargets(t *testing.T) {
 	ok := func(secs float64) Measurement {
 		return Measurement{Status: StatusOK, Wall: Seconds(secs * float64(time.Second))}
 	}
-	r := &Report{Raw: ok(4), Pgcopydb: ok(12), Run: ok(10), Verify: ok(5), Rerun: ok(1.2), Changed: ok(16), DryRun: ok(6),
-		DryRunFinished: Measurement{Status: StatusFailed}}
-	r.Raw.VsRaw, r.Run.VsRaw = 1, 2.5
-	r.Run.PeakRSSKiB = 30 << 10
-	r.Pgcopydb.Status = StatusSkipped
-	got := map[string]string{}
-	for _, tg := range targets(r, nil) {
-		got[tg.Name] = tg.Result + ": " + tg.Got
+	// baseline is a 1M-row report whose run peaked at mib MiB.
+	baseline := func(mib float64) *Report {
+		return &Report{Rows: 1_000_000, Run: Measurement{Status: StatusOK, PeakRSSKiB: int64(mib * 1024)}}
 	}
-	want := map[string]string{
-		"run wall time vs the raw COPY pipe":                        "MISS: 2.50× (10s vs 4s)",
-		"run wall time vs pgcopydb clone":                           "n/a: skipped",
-		"run peak RSS":                                              "PASS: 30.0 MiB",
-		"run peak RSS growth with scale":                            "n/a: needs --baseline (a report at another scale)",
-		"verify wall time vs the run":                               "PASS: 0.50× (5s)",
-		"no-op re-run wall time vs the run":                         "MISS: 0.120× (1.2s)",
-		"re-run after a change vs the run (cutover's own)":          "MISS: 1.60× (16s)",
-		"dry run on the empty target vs the run (cutover's own)":    "PASS: 0.60× (6s)",
-		"dry run on the finished target vs the run (cutover's own)": "n/a: failed",
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("targets (-want +got):\n%s", d)
+	const growth = "run peak RSS growth with scale"
+	for _, c := range []struct {
+		name       string
+		base       *Report
+		wantGrowth string
+	}{
+		{"no baseline", nil, "n/a: needs --baseline (a report at another scale)"},
+		{"baseline whose run has no peak RSS", &Report{Rows: 1_000_000, Run: Measurement{Status: StatusFailed}},
+			"n/a: needs --baseline (a report at another scale)"},
+		{"5% growth", baseline(28.5), "PASS: 1.05× (30.0 MiB at 10000000 rows vs 28.5 MiB at 1000000 rows)"},
+		{"20% growth, the limit", baseline(25), "PASS: 1.20× (30.0 MiB at 10000000 rows vs 25.0 MiB at 1000000 rows)"},
+		{"50% growth", baseline(20), "MISS: 1.50× (30.0 MiB at 10000000 rows vs 20.0 MiB at 1000000 rows)"},
+		{"25% shrink", baseline(40), "MISS: 0.75× (30.0 MiB at 10000000 rows vs 40.0 MiB at 1000000 rows)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &Report{Rows: 10_000_000, Raw: ok(4), Pgcopydb: ok(12), Run: ok(10), Verify: ok(5), Rerun: ok(1.2), Changed: ok(16), DryRun: ok(6),
+				DryRunFinished: Measurement{Status: StatusFailed}}
+			r.Raw.VsRaw, r.Run.VsRaw = 1, 2.5
+			r.Run.PeakRSSKiB = 30 << 10
+			r.Pgcopydb.Status = StatusSkipped
+			got := map[string]string{}
+			for _, tg := range targets(r, c.base) {
+				got[tg.Name] = tg.Result + ": " + tg.Got
+			}
+			want := map[string]string{
+				"run wall time vs the raw COPY pipe":                        "MISS: 2.50× (10s vs 4s)",
+				"run wall time vs pgcopydb clone":                           "n/a: skipped",
+				"run peak RSS":                                              "PASS: 30.0 MiB",
+				growth:                                                      c.wantGrowth,
+				"verify wall time vs the run":                               "PASS: 0.50× (5s)",
+				"no-op re-run wall time vs the run":                         "MISS: 0.120× (1.2s)",
+				"re-run after a change vs the run (cutover's own)":          "MISS: 1.60× (16s)",
+				"dry run on the empty target vs the run (cutover's own)":    "PASS: 0.60× (6s)",
+				"dry run on the finished target vs the run (cutover's own)": "n/a: failed",
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("targets (-want +got):\n%s", d)
+			}
+		})
 	}
 }
