@@ -12,40 +12,57 @@ import (
 )
 
 // TestRunSaysWhatItWorksOn: a step that takes long (here, the apply of
-// habits, held at a failpoint) leaves the run silent; after Heartbeat
-// without a progress event the run says which steps are under way and for
-// how long, and then finishes.
+// habits in a run, or its decision in a dry run, held at a failpoint)
+// leaves the command silent; after Heartbeat without a progress event it
+// says which steps are under way and for how long, and then finishes.
 func TestRunSaysWhatItWorksOn(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	cfg.Heartbeat = 200 * time.Millisecond
-	want := regexp.MustCompile(`^(.+, )?apply habits \(for [0-9.]+m?s\)`)
-	said := make(chan struct{})
-	var once sync.Once
-	h := heard{phase: "still working", on: func(m string) {
-		if want.MatchString(m) {
-			once.Do(func() { close(said) })
-		}
-	}}
-	cfg.Progress = h.progress
-	SetHook(&cfg, func(point string) error {
-		if point == "apply.rows:habits" {
+	for _, c := range []struct {
+		name, point, step string
+		do                func(context.Context, Config) error
+	}{
+		{"run", "apply.rows:habits", "apply habits", func(ctx context.Context, cfg Config) error {
+			_, err := Run(ctx, cfg)
+			return err
+		}},
+		{"dry run", "decide:habits", "decide habits", func(ctx context.Context, cfg Config) error {
+			_, err := DryRun(ctx, cfg, 3)
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := rerunSource(t), testkit.MigratedTarget(t)
+			cfg := rerunConfig(src, dst)
+			cfg.Heartbeat = 200 * time.Millisecond
+			want := regexp.MustCompile(`^(.+, )?` + c.step + ` \(for [0-9.]+m?s\)`)
+			said := make(chan struct{})
+			var once sync.Once
+			h := heard{phase: "still working", on: func(m string) {
+				if want.MatchString(m) {
+					once.Do(func() { close(said) })
+				}
+			}}
+			cfg.Progress = h.progress
+			SetHook(&cfg, func(point string) error {
+				if point == c.point {
+					select {
+					case <-said:
+					case <-time.After(time.Minute):
+					}
+				}
+				return nil
+			})
+			if err := c.do(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
 			select {
 			case <-said:
-			case <-time.After(time.Minute):
+			default:
+				t.Errorf("while %s was held for a minute the %s said:\n%s\nwant a line matching %s", c.step, c.name, strings.Join(h.messages(), "\n"), want)
 			}
-		}
-		return nil
-	})
-	if _, err := Run(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-said:
-	default:
-		t.Errorf("while habits were applied for a minute the run said:\n%s\nwant a line matching %s", strings.Join(h.messages(), "\n"), want)
+		})
 	}
 }
 

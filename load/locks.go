@@ -22,7 +22,8 @@ const lockWatchEvery = 2 * time.Second
 
 // lockWaitReported is how long a session of the run waits for a lock
 // before the run names who holds it (Config.LockWaitReported: 0 means it);
-// then again every lockWaitRepeat while the wait lasts.
+// then again every lockWaitRepeat while the wait lasts (the defaults of
+// Config.LockWaitReported and LockWaitRepeated).
 const (
 	lockWaitReported = 10 * time.Second
 	lockWaitRepeat   = time.Minute
@@ -193,7 +194,7 @@ func timeWaits(seen sightings[string], now time.Time, waits []lockWait, after ti
 // from a connection of its own (named watchName(app), so that status and
 // an administrator tell its polls from the run's work), and reports through
 // Progress (phase "waiting") every wait for a lock held by others longer
-// than the configured time, again every lockWaitRepeat while it lasts,
+// than the configured time, again every configured repeat while it lasts,
 // and likewise a commit of the run held for a synchronous standby
 // (syncRepWatch). It never fails the run: a server it cannot watch
 // (unreachable) is not watched, which the debug log says. stop ends the
@@ -203,13 +204,17 @@ func (s *session) watchLocks(ctx context.Context) (stop func()) {
 	if after <= 0 {
 		after = lockWaitReported
 	}
+	repeat := s.cfg.LockWaitRepeated
+	if repeat <= 0 {
+		repeat = lockWaitRepeat
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, srv := range []struct{ role, url string }{{"source", s.cfg.SourceURL}, {"target", s.cfg.TargetURL}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.watchServer(ctx, srv.role, srv.url, after); err != nil && ctx.Err() == nil {
+			if err := s.watchServer(ctx, srv.role, srv.url, after, repeat); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Debug("not watching the run's lock waits", "server", srv.role, "err", err)
 			}
 		}()
@@ -233,7 +238,7 @@ const watchConnectAttempts = 3
 // while the watch is still connecting), it goes on with a new one; it
 // stops after watchConnectAttempts connections in a row failed, and at
 // any other error.
-func (s *session) watchServer(ctx context.Context, role, url string, after time.Duration) error {
+func (s *session) watchServer(ctx context.Context, role, url string, after, repeat time.Duration) error {
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
@@ -294,7 +299,7 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 		waits, err := lockWaits(ctx, conn, role, run, after, waitStart)
 		var msg string
 		if err == nil {
-			msg, err = syncRep.poll(ctx, conn, role, run, after)
+			msg, err = syncRep.poll(ctx, conn, role, run, after, repeat)
 		}
 		if err != nil {
 			if ctx.Err() != nil || !conn.IsClosed() {
@@ -312,13 +317,17 @@ func (s *session) watchServer(ctx context.Context, role, url string, after time.
 			s.cfg.Progress(Event{Phase: "waiting", Message: msg})
 		}
 		now := time.Now()
+		said := map[string]bool{} // sessions waiting alike say one line
 		for _, w := range waits {
 			key := fmt.Sprint(w.PID, w.What)
-			if last, ok := reported[key]; ok && now.Sub(last) < lockWaitRepeat {
+			if last, ok := reported[key]; ok && now.Sub(last) < repeat {
 				continue
 			}
 			reported[key] = now
-			s.cfg.Progress(Event{Phase: "waiting", Message: w.Message()})
+			if m := w.Message(); !said[m] {
+				said[m] = true
+				s.cfg.Progress(Event{Phase: "waiting", Message: m})
+			}
 		}
 	}
 }
@@ -345,8 +354,8 @@ type syncRepWatch struct {
 }
 
 // poll asks once, and returns a message when a session of the run has
-// waited longer than after (again every lockWaitRepeat while it lasts).
-func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server, run string, after time.Duration) (string, error) {
+// waited longer than after (again every repeat while it lasts).
+func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server, run string, after, repeat time.Duration) (string, error) {
 	rows, err := conn.Query(ctx, syncRepWaitsSQL, run)
 	if err != nil {
 		return "", err
@@ -369,7 +378,7 @@ func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, server, run str
 	for _, d := range waiting {
 		longest = max(longest, d)
 	}
-	if len(waiting) == 0 || longest < after || now.Sub(w.said) < lockWaitRepeat {
+	if len(waiting) == 0 || longest < after || now.Sub(w.said) < repeat {
 		return "", nil
 	}
 	w.said = now

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,8 @@ import (
 // TestRunNamesWhoBlocksIt: a session of someone else (here, a psql left
 // idle in a transaction that locked habits) holds a lock that a run, or a
 // dry run, needs. Its progress says which session blocks it, on which
-// relation and what to do, while it waits; once that session ends, it
+// relation and what to do, while it waits, and again every
+// LockWaitRepeated while the wait lasts; once that session ends, it
 // finishes on its own. On a PostgreSQL 13 target, whose pg_locks does not
 // say since when a session waits, it says how long the run has seen it
 // wait ("at least").
@@ -99,20 +101,37 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 				var statusOnce sync.Once
 				var during *StatusReport
 				var statusErr error
+				// Said again while the wait lasts: released once said at
+				// two polls of the watch (lockWatchEvery apart; what one
+				// poll says comes at once).
+				var first time.Time
+				var again atomic.Bool
 				h := heard{phase: "waiting", on: func(m string) {
-					if want.MatchString(m) {
-						statusOnce.Do(func() { during, statusErr = Status(ctx, Config{TargetURL: dst}) })
+					if !want.MatchString(m) {
+						return
+					}
+					statusOnce.Do(func() {
+						first = time.Now()
+						during, statusErr = Status(ctx, Config{TargetURL: dst})
+					})
+					if time.Since(first) > lockWatchEvery/2 && !again.Swap(true) {
 						go release()
 					}
 				}}
 				run := rerunConfig(src, dst)
-				run.LockWaitReported = 300 * time.Millisecond
+				run.LockWaitReported, run.LockWaitRepeated = 300*time.Millisecond, 500*time.Millisecond
 				run.Progress = h.progress
 				if err := c.run(ctx, run); err != nil {
 					t.Fatalf("%s after the blocking session ended: %v", c.name, err)
 				}
-				if said := h.messages(); !timeout.Stop() || !slices.ContainsFunc(said, want.MatchString) {
-					t.Errorf("while it waited the %s said:\n%s\nwant a line matching %s", c.name, strings.Join(said, "\n"), want)
+				said := h.messages()
+				if !timeout.Stop() || !again.Load() {
+					t.Errorf("while it waited the %s said:\n%s\nwant lines matching %s at two polls", c.name, strings.Join(said, "\n"), want)
+				}
+				// Sessions waiting alike (a dry run's two) say one line a poll;
+				// the next poll's says a longer wait.
+				if distinct := slices.Compact(slices.Sorted(slices.Values(said))); len(distinct) != len(said) {
+					t.Errorf("the %s said a line twice:\n%s", c.name, strings.Join(said, "\n"))
 				}
 				// A run holds the run lock, and status lists its sessions: one
 				// waits for the lock on habits. A dry run holds none.
@@ -314,7 +333,7 @@ func TestLockWatchOutlivesItsConnection(t *testing.T) {
 			}}
 			s := &session{cfg: Config{Progress: h.progress, Logger: slog.New(slog.DiscardHandler)}, app: app}
 			watched := make(chan error, 1)
-			go func() { watched <- s.watchServer(ctx, "target", url, 100*time.Millisecond) }()
+			go func() { watched <- s.watchServer(ctx, "target", url, 100*time.Millisecond, lockWaitRepeat) }()
 
 			// The watch's connection, the only one named so yet, ended by
 			// the server while it is idle between its polls.
@@ -405,7 +424,7 @@ func TestLockWatchGivesUpOnAServerItCannotReach(t *testing.T) {
 	var debug strings.Builder
 	s := &session{cfg: Config{Progress: func(Event) {}, Logger: slog.New(slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 		app: "cutover watch test"}
-	err = s.watchServer(ctx, "target", url, time.Second)
+	err = s.watchServer(ctx, "target", url, time.Second, lockWaitRepeat)
 	var de *dburl.Error
 	if !errors.As(err, &de) {
 		t.Fatalf("the watch of a server it cannot reach ended with %v; want the connection's *dburl.Error", err)

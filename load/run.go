@@ -44,6 +44,9 @@ type Config struct {
 	// others hold before the run's progress names them (watchLocks); 0
 	// means 10 s.
 	LockWaitReported time.Duration
+	// LockWaitRepeated is how often the run names a lock wait again while
+	// it lasts; 0 means a minute.
+	LockWaitRepeated time.Duration
 	// Full redoes every mapping, even when the source and a mapping's
 	// inputs are the ones recorded: a re-run otherwise trusts the
 	// bookkeeping that the target holds what it wrote, and leaves alone
