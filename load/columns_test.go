@@ -151,6 +151,62 @@ func TestEveryWrittenValueFitsItsColumn(t *testing.T) {
 	}
 }
 
+// TestFitsWithoutFailing: the check TestEveryWrittenValueFitsItsColumn
+// makes of each written column, on made-up plan rows (a SELECT of one
+// value, whose type the server reports as it does for a plan's rows)
+// written into a made-up column. A mapping writing a bigint into an
+// integer, a numeric into an integer or a text into a uuid is caught: the
+// apply's cast could fail (22003, 22P02); widening and length-checked
+// strings pass.
+func TestFitsWithoutFailing(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	for _, c := range []struct {
+		value, column string // the row's value; the column's type
+		want          bool
+	}{
+		{"1::bigint", "integer", false},
+		{"1::integer", "smallint", false},
+		{"1::numeric", "integer", false},
+		{"1::integer", "numeric(5,0)", false},
+		{"1.5::double precision", "real", false},
+		{"'x'::text", "uuid", false},
+		{"'1'::text", "integer", false},
+		{"now()", "date", false},
+		{"1::integer", "integer", true},
+		{"1::smallint", "integer", true},
+		{"1::integer", "bigint", true},
+		{"1::bigint", "numeric", true},
+		{"1.5::real", "double precision", true},
+		{"'x'::varchar(20)", "text", true},
+		{"'x'::text", "varchar(10)", true}, // guardLength checks its length
+		{"'x'::varchar(20)", "character(5)", true},
+		{"now()", "timestamp with time zone", true},
+	} {
+		t.Run(c.value+" into "+c.column, func(t *testing.T) {
+			if _, err := conn.Exec(ctx, `DROP TABLE IF EXISTS made_up; CREATE TABLE made_up (c `+c.column+`)`); err != nil {
+				t.Fatal(err)
+			}
+			var to uint32
+			var toMod int32
+			if err := conn.QueryRow(ctx, `SELECT atttypid, atttypmod FROM pg_attribute WHERE attrelid = 'made_up'::regclass AND attname = 'c'`).Scan(&to, &toMod); err != nil {
+				t.Fatal(err)
+			}
+			sd, err := conn.Prepare(ctx, "", "SELECT * FROM (SELECT "+c.value+" AS c) v")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sd.Fields) != 1 {
+				t.Fatalf("the made-up rows have %d columns, want 1", len(sd.Fields))
+			}
+			f := sd.Fields[0]
+			if got := fitsWithoutFailing(f.DataTypeOID, f.TypeModifier, to, toMod); got != c.want {
+				t.Errorf("fitsWithoutFailing(%s into %s) = %v, want %v", c.value, c.column, got, c.want)
+			}
+		})
+	}
+}
+
 // fitsWithoutFailing reports whether a value of type from (with its
 // modifier) goes into a column of type to without a cast that can fail,
 // or into a varchar(n) or char(n) column, whose length the run checks.

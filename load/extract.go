@@ -628,11 +628,14 @@ func (s *session) reconnect(ctx context.Context, r *pgx.Conn) (*pgx.Conn, error)
 // readAttempts is how many times a batch is read at most when the server
 // ends its source connection each time (an administrator's cleanup, a
 // network that drops connections); readBackoff is the wait before the
-// second attempt, doubled before each further one.
+// second attempt, doubled before each further one (readWait).
 const (
 	readAttempts = 3
 	readBackoff  = 250 * time.Millisecond
 )
+
+// readWait is the wait before attempt (2 or more) to read a batch.
+func readWait(attempt int) time.Duration { return readBackoff << (attempt - 2) }
 
 // read runs f, a read of batch what, with *reader, and again with a new
 // connection in its place (reconnect) while the server had ended it, up to
@@ -645,7 +648,6 @@ const (
 // source connection too. Each new attempt is logged as a warning. *reader
 // is the connection to put back.
 func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, what string, f func(*pgx.Conn) error) error {
-	wait := readBackoff
 	for attempt := 1; ; attempt++ {
 		err := f(*reader)
 		var re *extract.ReadError
@@ -655,6 +657,7 @@ func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, what
 		if attempt == readAttempts {
 			return fmt.Errorf("the source server ended the connection of each of %d attempts: %w", readAttempts, err)
 		}
+		wait := readWait(attempt + 1)
 		s.cfg.Logger.Warn("the source server ended the connection reading a batch; reading it again",
 			"batch", what, "attempt", attempt+1, "of", readAttempts, "after", wait, "err", err)
 		select {
@@ -664,7 +667,6 @@ func (s *session) read(ctx context.Context, reader **pgx.Conn, copied bool, what
 			return fmt.Errorf("%w (waiting to read %s again, whose source connection the server had ended: %v)", ctx.Err(), what, err)
 		case <-time.After(wait):
 		}
-		wait *= 2
 		if *reader, err = s.reconnect(ctx, *reader); err != nil {
 			return err
 		}

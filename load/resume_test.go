@@ -15,10 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
@@ -488,6 +491,27 @@ func TestRunReplacesASourceConnectionTheServerClosed(t *testing.T) {
 	}
 }
 
+// TestReadWait: a batch whose source connection the server ended is read
+// at most three times in all, a quarter second before the second attempt
+// and half a second before the third (README, "a quarter second before
+// the second, half a second before the third").
+func TestReadWait(t *testing.T) {
+	if readAttempts != 3 {
+		t.Errorf("readAttempts = %d, want 3", readAttempts)
+	}
+	for _, c := range []struct {
+		attempt int
+		want    time.Duration
+	}{
+		{2, 250 * time.Millisecond},
+		{3, 500 * time.Millisecond},
+	} {
+		if got := readWait(c.attempt); got != c.want {
+			t.Errorf("readWait(%d) = %v, want %v", c.attempt, got, c.want)
+		}
+	}
+}
+
 // TestRunReadsAgainACopyItsSourceConnectionLostHalfway: a batch whose
 // source connection the server ends in the middle of its copy is read
 // again on a new connection, its stage rows written in a new
@@ -544,8 +568,9 @@ func TestRunReadsAgainACopyItsSourceConnectionLostHalfway(t *testing.T) {
 	if attempts != readAttempts {
 		t.Errorf("plan_templates' copy began %d times; want %d (the lost ones and one more)", attempts, readAttempts)
 	}
-	for a := 2; a <= readAttempts; a++ {
-		if w := fmt.Sprintf("attempt=%d of=%d", a, readAttempts); !strings.Contains(log.String(), w) {
+	// Each new attempt said with the wait before it (readWait).
+	for a, after := range map[int]string{2: "250ms", 3: "500ms"} {
+		if w := fmt.Sprintf("attempt=%d of=%d after=%s", a, readAttempts, after); !strings.Contains(log.String(), w) {
 			t.Errorf("the run's warnings do not say %q:\n%s", w, log.String())
 		}
 	}
@@ -644,5 +669,218 @@ func TestReaderKeepsAnOpenConnection(t *testing.T) {
 	var app string
 	if err := r.QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&app); err != nil || app != "cutover test" {
 		t.Errorf("the new reader's application_name: %q, %v; want the run's", app, err)
+	}
+}
+
+// TestChecksumsOfAnEarlierBuild: builds before the stream checksums hashed
+// each batch on the server ("r:" and the sum of hash_record_extended over
+// its rows, commit 4400031's ChecksumBatch), which never equals a
+// checksum taken from a COPY stream ("b:"). Such a recorded batch is
+// trusted while its row versions are the recorded ones (its fingerprint):
+// no run or status counts it as changed, and its old checksum stays. Once
+// its row versions change, even to the same content, it counts as changed
+// once (status counts it, and the run redoes the mappings reading its
+// table, where after the same rewrite of stream checksums nothing counts
+// as changed and no mapping is redone) and is recorded with a stream
+// checksum; the run after that has nothing to do. Only the batches whose
+// row versions changed lose their old checksum.
+func TestChecksumsOfAnEarlierBuild(t *testing.T) {
+	const table = "points_ledger" // 4 batches in S0, with rerunConfig
+	// A same-content rewrite of the rows of the table's first page: new
+	// row versions in the first batch (and, for those that do not fit
+	// there, at the end of the table), none in the batches between.
+	const rewrite = `UPDATE points_ledger SET id = id WHERE ctid < '(1,0)'::tid`
+	type record struct{ checksum, fingerprint string }
+	for _, c := range []struct {
+		name    string
+		earlier bool // the finished run's checksums of table replaced by an earlier build's
+	}{
+		{"recorded from the stream", false},
+		{"recorded by an earlier build, hashed on the server", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := rerunSource(t), finishedTarget(t)
+			ledger := func() map[int]record {
+				t.Helper()
+				out := map[int]record{}
+				err := withConn(ctx, dst, func(conn *pgx.Conn) error {
+					rows, err := conn.Query(ctx, `SELECT batch, checksum, fingerprint FROM cutover.batches WHERE legacy_table = $1`, table)
+					if err != nil {
+						return err
+					}
+					var no int
+					var r record
+					_, err = pgx.ForEachRow(rows, []any{&no, &r.checksum, &r.fingerprint}, func() error {
+						out[no] = r
+						return nil
+					})
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			// run runs the re-run configuration and reports whether it had
+			// nothing to do and whether it copied batches with new row
+			// versions to checksum them; it writes no application row.
+			run := func(what string) (nothing, copied bool) {
+				t.Helper()
+				var mu sync.Mutex
+				cfg := rerunConfig(src, dst)
+				cfg.Progress = func(e Event) {
+					mu.Lock()
+					defer mu.Unlock()
+					nothing = nothing || strings.Contains(e.Message, "the source is unchanged since the last finished run: nothing to do")
+					copied = copied || strings.Contains(e.Message, "new row versions: copying")
+				}
+				sum, err := Run(ctx, cfg)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if sum.Changed() != 0 {
+					t.Errorf("%s: changed %d application rows; the source's content is the finished run's", what, sum.Changed())
+				}
+				return nothing, copied
+			}
+
+			if c.earlier {
+				// Each batch's checksum as an earlier build took it, over
+				// the same page ranges.
+				var batches []extract.Batch
+				if err := withConn(ctx, src, func(conn *pgx.Conn) error {
+					s, err := extract.Detect(ctx, conn)
+					if err != nil {
+						return err
+					}
+					for _, b := range extract.PlanBatches(s, rerunConfig(src, dst).BatchBytes, 256) {
+						if b.Table == table {
+							batches = append(batches, b)
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				recorded := ledger()
+				if len(batches) < 3 || len(recorded) != len(batches) {
+					t.Fatalf("%s: %d batches planned, %d recorded; want the same number, at least 3", table, len(batches), len(recorded))
+				}
+				old := map[int]string{}
+				for _, b := range batches {
+					var rows, recordedRows int64
+					var sum string
+					if err := withConn(ctx, src, func(conn *pgx.Conn) error {
+						return conn.QueryRow(ctx, `SELECT count(*), 'r:' || coalesce(sum(hash_record_extended(t, 0)), 0)::text
+							FROM public.`+table+` t WHERE `+b.Where()).Scan(&rows, &sum)
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if err := withConn(ctx, dst, func(conn *pgx.Conn) error {
+						return conn.QueryRow(ctx, `UPDATE cutover.batches SET checksum = $3 WHERE legacy_table = $1 AND batch = $2 RETURNING rows`,
+							table, b.No, sum).Scan(&recordedRows)
+					}); err != nil {
+						t.Fatalf("record %s with an earlier build's checksum: %v", b, err)
+					}
+					if rows != recordedRows {
+						t.Fatalf("%s: %d rows, recorded with %d", b, rows, recordedRows)
+					}
+					old[b.No] = sum
+				}
+
+				// Row versions unchanged: the old checksums hold.
+				st := status(t, ctx, rerunConfig(src, dst))
+				if ts := tableStatus(st, table); ts.Changed != 0 || ts.Moved != 0 {
+					t.Errorf("status with the earlier build's checksums, row versions unchanged: %s has %d changed and %d moved batches, want none",
+						table, ts.Changed, ts.Moved)
+				}
+				if _, copied := run("first run after the earlier build"); copied {
+					t.Errorf("first run after the earlier build copied batches to checksum them; their row versions had not changed")
+				}
+				for no, r := range ledger() {
+					if r.checksum != old[no] {
+						t.Errorf("after a run on unchanged row versions, %s batch %d is recorded with checksum %q, want the earlier build's %q",
+							table, no, r.checksum, old[no])
+					}
+				}
+				if nothing, _ := run("second run after the earlier build"); !nothing {
+					t.Errorf("the second run on unchanged row versions had something to do")
+				}
+			}
+
+			before := ledger()
+			if err := withConn(ctx, src, func(conn *pgx.Conn) error {
+				_, err := conn.Exec(ctx, rewrite)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			st := status(t, ctx, rerunConfig(src, dst))
+			const digests = `SELECT jsonb_object_agg(mapping, inputs) FROM cutover.results`
+			digestsBefore := scalarOf[map[string]string](t, ctx, dst, digests)
+			nothing, copied := run("run after the rewrite")
+			var redone []string // the mappings whose inputs digest the run changed
+			for m, d := range scalarOf[map[string]string](t, ctx, dst, digests) {
+				if digestsBefore[m] != d {
+					redone = append(redone, m)
+				}
+			}
+			slices.Sort(redone)
+			after := ledger()
+			var rewritten int
+			for no, r := range after {
+				b, ok := before[no]
+				switch {
+				case !ok:
+					t.Errorf("%s batch %d: recorded after the rewrite only", table, no)
+				case r.fingerprint != b.fingerprint:
+					rewritten++
+					if !strings.HasPrefix(r.checksum, "b:") {
+						t.Errorf("%s batch %d, with new row versions: recorded with checksum %q, want a stream checksum (b:…)", table, no, r.checksum)
+					}
+				case r.checksum != b.checksum:
+					t.Errorf("%s batch %d, row versions unchanged: recorded with checksum %q, was %q", table, no, r.checksum, b.checksum)
+				}
+			}
+			if rewritten == 0 || rewritten == len(after) || len(after) != len(before) {
+				t.Fatalf("%s: %d of %d batches have new row versions (%d before); want some, not all", table, rewritten, len(after), len(before))
+			}
+			if !copied {
+				t.Errorf("the run after the rewrite did not copy the batches with new row versions to checksum them")
+			}
+			ts := tableStatus(st, table)
+			if c.earlier {
+				// Changed once: status counts the batches with new row
+				// versions as changed, and the run redoes the mappings
+				// reading the table, as status said.
+				want := fmt.Sprintf("%s of 1 table changed in the source", prose.Count(rewritten, "batch", "batches"))
+				if ts.Changed != rewritten || !strings.Contains(st.Next.Message, want) {
+					t.Errorf("status after the rewrite: %s has %d changed batches, next run %q; want %d, and it to say %q",
+						table, ts.Changed, st.Next.Message, rewritten, want)
+				}
+				if nothing || len(redone) == 0 {
+					t.Errorf("the run after the rewrite had nothing to do (%v) or redid no mapping (%v); the earlier build's checksums cannot say the content is the same",
+						nothing, redone)
+				}
+				if d := cmp.Diff(st.Next.Redo, redone); d != "" {
+					t.Errorf("status named other mappings to redo than the run redid (-status +redone):\n%s", d)
+				}
+			} else {
+				// The same content, on other pages: nothing changed, and
+				// no mapping is redone.
+				if ts.Changed != 0 || len(st.Next.Redo) != 0 || strings.Contains(st.Next.Message, "changed in the source") {
+					t.Errorf("status after the rewrite: %s has %d changed batches, next run %q redoing %v; want none changed or redone",
+						table, ts.Changed, st.Next.Message, st.Next.Redo)
+				}
+				if len(redone) != 0 {
+					t.Errorf("the run after the rewrite redid %v; the stream checksums say the content is the same", redone)
+				}
+			}
+			if nothing, _ := run("run after that"); !nothing {
+				t.Errorf("the run after the one that recorded the rewritten batches had something to do")
+			}
+		})
 	}
 }

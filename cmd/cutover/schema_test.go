@@ -160,11 +160,12 @@ func TestSchemaTampered(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// In process: status prints the table, then fails with exit code 1.
+	// In process: status prints the table, then fails with exit code 1
+	// (README: "`status` marks the file and exits with status 1").
 	out, _, err := cutover(t, "schema", "status", "--target", db)
 	var ec cli.ExitCoder
-	if !errors.As(err, &ec) || ec.ExitCode() == 0 {
-		t.Fatalf("status of a tampered database: %v, want a non-zero exit", err)
+	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
+		t.Fatalf("status of a tampered database: %v, want exit code 1", err)
 	}
 	_, states, summary := parseStatus(t, out)
 	for f, s := range states {
@@ -180,10 +181,10 @@ func TestSchemaTampered(t *testing.T) {
 		t.Errorf("summary %q", summary)
 	}
 
-	// As a process: the exit status is non-zero, and so is apply's.
+	// As a process: the exit status is 1, and apply's is non-zero.
 	out, stderr, code := runMain(t, nil, "schema", "status", "--target", db)
-	if code == 0 {
-		t.Errorf("cutover schema status exited 0 on a tampered database:\n%s%s", out, stderr)
+	if code != 1 {
+		t.Errorf("cutover schema status exited %d on a tampered database, want 1:\n%s%s", code, out, stderr)
 	}
 	if !strings.Contains(out, "CHANGED SINCE APPLIED") || !strings.Contains(stderr, "changed since they were applied") {
 		t.Errorf("status output:\n%s\nstderr:\n%s", out, stderr)
