@@ -735,18 +735,24 @@ func TestTablesOutsidePublicAreNotRead(t *testing.T) {
 // the owner's.
 func ownedTarget(t *testing.T, ctx context.Context) (dst, owner string) {
 	t.Helper()
+	return ownedTargetBy(t, ctx, "cutover_owner")
+}
+
+// ownedTargetBy is ownedTarget with an owner of the given name.
+func ownedTargetBy(t *testing.T, ctx context.Context, role string) (dst, owner string) {
+	t.Helper()
 	dst = pgtest.NewDB(t)
 	u, err := url.Parse(dst)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn := pgtest.Connect(t, dst)
-	testkit.EnsureRole(t, ctx, conn, "cutover_owner", "")
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+` OWNER TO cutover_owner`); err != nil {
+	testkit.EnsureRole(t, ctx, conn, role, "")
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+` OWNER TO `+pgx.Identifier{role}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
 	conn.Close(ctx) // not to count against the database's connection limit
-	u.User = url.User("cutover_owner")
+	u.User = url.User(role)
 	owner = u.String()
 	if _, err := migrations.Apply(ctx, owner, nil); err != nil {
 		t.Fatal(err)
@@ -785,44 +791,122 @@ func TestRunAsTableOwner(t *testing.T) {
 }
 
 // TestRunChecksForeignKeysWhenTriggersAreOff: on a target whose sessions
-// start with session_replication_role = replica (set for the database),
+// start with session_replication_role = replica, set for the database, for
+// the role (ALTER ROLE … SET, in every database or in the target's only),
 // no foreign-key trigger fires, for the owner as for a superuser, so the
-// run must check each mapping's rows itself. A user deleted from the
-// target between its apply and its habits' (which the trigger-less delete
-// allows) leaves habits (and the user's rows applied beside them) that
-// reference nothing: the run names them and writes none of them.
+// run must check each mapping's rows itself. Only a superuser may set the
+// parameter (PostgreSQL 15 and later: or a role granted SET on it), but
+// a setting a superuser stored for the database or the role applies to
+// the sessions of a role that may not set it, and that role may not set
+// it back either. A user deleted from the target between its apply and
+// its habits' (which the trigger-less delete allows) leaves habits (and
+// the user's rows applied beside them) that reference nothing: the run
+// names them and writes none of them.
 func TestRunChecksForeignKeysWhenTriggersAreOff(t *testing.T) {
-	ctx := context.Background()
-	src, _ := generated(t, "v21")
-	dst, owner := ownedTarget(t, ctx)
-	pgtest.AlterDatabase(t, dst, "SET session_replication_role = replica")
-	victim := scalar[string](t, ctx, src, `SELECT user_id::text FROM habits ORDER BY id LIMIT 1`)
-	cfg := load.Config{SourceURL: src, TargetURL: owner, MaxRejects: -1, Workers: 2}
-	var mu sync.Mutex
-	var said []string
-	cfg.Progress = func(e load.Event) { mu.Lock(); said = append(said, e.Message); mu.Unlock() }
-	load.SetHook(&cfg, func(point string) error {
-		if point == "apply.rows:habits" {
-			conn := pgtest.Connect(t, owner)
+	for _, c := range []struct {
+		name  string
+		owner string // the target's owner
+		// off turns the triggers off on target dst (a superuser's URL)
+		// whose owner's URL is owner, and returns the URL the run uses.
+		off   func(t *testing.T, ctx context.Context, dst, owner string) string
+		super bool // the run's role is a superuser
+	}{
+		{"set for the database, the owner runs", "cutover_owner", func(t *testing.T, ctx context.Context, dst, owner string) string {
+			pgtest.AlterDatabase(t, dst, "SET session_replication_role = replica")
+			return owner
+		}, false},
+		{"set for the role, the owner runs", "cutover_replica_owner", func(t *testing.T, ctx context.Context, dst, owner string) string {
+			// A role of this test's own: the setting holds in every
+			// database.
+			conn := pgtest.Connect(t, dst)
 			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DELETE FROM users WHERE id = $1`, victim); err != nil {
-				return err
+			if _, err := conn.Exec(ctx, `ALTER ROLE cutover_replica_owner SET session_replication_role = replica`); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return nil
-	})
-	_, err := load.Run(ctx, cfg)
-	// Habits, or another mapping applied beside them whose rows the user
-	// owns, finds the rows without their user.
-	if err == nil || !regexp.MustCompile(`\d+ rows? of \w+ would break foreign key \w+ \(user_id → users\.id\)`).MatchString(err.Error()) {
-		t.Fatalf("run whose user went missing under its habits: %v\nwant the broken foreign key named", err)
+			return owner
+		}, false},
+		{"set for the role in the database, the owner runs", "cutover_owner", func(t *testing.T, ctx context.Context, dst, owner string) string {
+			conn := pgtest.Connect(t, dst)
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `ALTER ROLE cutover_owner IN DATABASE `+pgx.Identifier{dbName(t, dst)}.Sanitize()+` SET session_replication_role = replica`); err != nil {
+				t.Fatal(err)
+			}
+			return owner
+		}, false},
+		{"set for the database, a superuser runs", "cutover_owner", func(t *testing.T, ctx context.Context, dst, _ string) string {
+			pgtest.AlterDatabase(t, dst, "SET session_replication_role = replica")
+			return dst
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, _ := generated(t, "v21")
+			dst, owner := ownedTargetBy(t, ctx, c.owner)
+			target := c.off(t, ctx, dst, owner)
+			checkTriggersOff(t, ctx, target, c.super)
+			victim := scalar[string](t, ctx, src, `SELECT user_id::text FROM habits ORDER BY id LIMIT 1`)
+			cfg := load.Config{SourceURL: src, TargetURL: target, MaxRejects: -1, Workers: 2}
+			var mu sync.Mutex
+			var said []string
+			cfg.Progress = func(e load.Event) { mu.Lock(); said = append(said, e.Message); mu.Unlock() }
+			load.SetHook(&cfg, func(point string) error {
+				if point == "apply.rows:habits" {
+					conn := pgtest.Connect(t, target)
+					defer conn.Close(ctx)
+					if _, err := conn.Exec(ctx, `DELETE FROM users WHERE id = $1`, victim); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			_, err := load.Run(ctx, cfg)
+			// Habits, or another mapping applied beside them whose rows the user
+			// owns, finds the rows without their user.
+			if err == nil || !regexp.MustCompile(`\d+ rows? of \w+ would break foreign key \w+ \(user_id → users\.id\)`).MatchString(err.Error()) {
+				t.Fatalf("run whose user went missing under its habits: %v\nwant the broken foreign key named", err)
+			}
+			if !slices.ContainsFunc(said, func(m string) bool { return strings.Contains(m, "session_replication_role = replica") }) {
+				t.Errorf("the run did not say that the triggers are off: %q", said)
+			}
+			if n := scalar[int](t, ctx, target, `SELECT count(*) FROM habits`); n != 0 {
+				t.Errorf("%d habits written", n)
+			}
+		})
 	}
-	if !slices.ContainsFunc(said, func(m string) bool { return strings.Contains(m, "session_replication_role = replica") }) {
-		t.Errorf("the run did not say that the triggers are off: %q", said)
+}
+
+// checkTriggersOff fails the test unless the sessions of URL u start with
+// session_replication_role = replica as a role that is a superuser or not
+// (super), and, not one, may not set it.
+func checkTriggersOff(t *testing.T, ctx context.Context, u string, super bool) {
+	t.Helper()
+	conn := pgtest.Connect(t, u)
+	defer conn.Close(ctx)
+	var role string
+	var isSuper bool
+	if err := conn.QueryRow(ctx, `SELECT current_setting('session_replication_role'), rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&role, &isSuper); err != nil {
+		t.Fatal(err)
 	}
-	if n := scalar[int](t, ctx, dst, `SELECT count(*) FROM habits`); n != 0 {
-		t.Errorf("%d habits written", n)
+	if role != "replica" || isSuper != super {
+		t.Fatalf("the run's sessions start with session_replication_role = %s as a role with superuser %v; want replica, superuser %v", role, isSuper, super)
 	}
+	if super {
+		return
+	}
+	_, err := conn.Exec(ctx, `SET session_replication_role = origin`)
+	if code := pgErrCode(err); code != "42501" {
+		t.Errorf("the role set session_replication_role = origin: %v (SQLSTATE %q), want it refused (42501)", err, code)
+	}
+}
+
+// pgErrCode returns the SQLSTATE of err, "" without one.
+func pgErrCode(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
 }
 
 // TestRunNamesRowsItDidNotWrite: a target whose users table holds rows
