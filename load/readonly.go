@@ -33,6 +33,21 @@ func Refused(err error) bool {
 	return dburl.WrongURL(err)
 }
 
+// NeedsAFix reports whether err stopped a run at rows that the same
+// command meets again until someone changes them: rows the target refuses
+// (RefusedRowsError), rows the cutover did not write that meet a legacy
+// row's key (ForeignRowsError) or reference rows a re-run removes
+// (ForeignReferencesError). The error names them; what the run finished
+// before stays.
+func NeedsAFix(err error) bool {
+	for _, target := range []any{new(*RefusedRowsError), new(*ForeignRowsError), new(*ForeignReferencesError)} {
+		if errors.As(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
 // ReadOnlyTargetError refuses a target that cannot be written: a hot
 // standby (a managed cluster's reader endpoint, say), or a database or role
 // whose sessions are read-only by default. Nothing was written.

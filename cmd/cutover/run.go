@@ -79,16 +79,25 @@ func runAndReport(c *cli.Context, cfg load.Config) error {
 	cfg.Logger = logger(c)
 	sum, err := load.Run(c.Context, cfg)
 	prog.close()
+	if err != nil {
+		return runError(err)
+	}
+	return reportSummary(c.App.Writer, sum)
+}
+
+// runError is err, a failed run's, with what the operator does next.
+func runError(err error) error {
 	switch {
 	case load.Refused(err):
 		return err // the same command is refused again: it needs another source or target, or a new build
 	case errors.Is(err, load.ErrTooManyRejects):
 		// The same command stops again: the source or the limit must change.
 		return fmt.Errorf("%w\nfix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe", err)
-	case err != nil:
-		return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
+	case load.NeedsAFix(err):
+		// The same command stops at the same rows until they change.
+		return fmt.Errorf("%w\nthe same command stops here again until the rows named change; then running it again is safe: finished work is kept and the rest is redone", err)
 	}
-	return reportSummary(c.App.Writer, sum)
+	return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 }
 
 // reportSummary prints sum on w, a conservation line per legacy table,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -258,6 +259,46 @@ func TestRunSummaryFailsWhenTheLawFails(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "\n"+c.closing+"\n") {
 				t.Errorf("no line %q:\n%s", c.closing, out.String())
+			}
+		})
+	}
+}
+
+// TestRunErrorSaysWhatComesNext: a failed run's error ends with what the
+// operator does next: nothing more for a refusal (it names what to give
+// instead), a fix of the rows named where the same command would stop at
+// them again, and else a plain re-run.
+func TestRunErrorSaysWhatComesNext(t *testing.T) {
+	rerun := "re-running the same command is safe: finished work is kept and the rest is redone"
+	fix := "the same command stops here again until the rows named change; then running it again is safe: finished work is kept and the rest is redone"
+	refusal := load.Refusal{Mapping: "users", Legacy: "users", Table: "habits", Constraint: "foreign key habits_user_id_fkey",
+		Definition: "ON DELETE NO ACTION", References: true, Parent: "users", Count: 1, Keys: []string{"h1"}}
+	for _, c := range []struct {
+		name string
+		err  error
+		next string // the last line; "" when there is none
+	}{
+		{"a lost connection", errors.New("extract habits batch 1/1: connection reset"), rerun},
+		{"too many rejects", fmt.Errorf("apply users: %w", load.ErrTooManyRejects),
+			"fix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe"},
+		{"rows the target refuses", &load.StepError{Table: "books", Err: fmt.Errorf("apply books: %w", &load.RefusedRowsError{Refusal: refusal, Err: errors.New("violation")})}, fix},
+		{"rows the cutover did not write meet a key", fmt.Errorf("apply users: %w", &load.ForeignRowsError{Table: "users", Count: 1, IDs: []string{"u1"}, Err: errors.New("violation")}), fix},
+		{"rows the cutover did not write reference removed rows", &load.StepError{Table: "users", Err: fmt.Errorf("remove users: %w",
+			&load.ForeignReferencesError{Table: "users", Refusals: []load.Refusal{refusal}})}, fix},
+		{"a refused target", &load.SealedError{}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := runError(c.err).Error()
+			if !strings.HasPrefix(got, c.err.Error()) {
+				t.Errorf("the error is not kept first: %q", got)
+			}
+			lines := strings.Split(got, "\n")
+			last := ""
+			if len(lines) > 1 {
+				last = lines[len(lines)-1]
+			}
+			if last != c.next {
+				t.Errorf("what comes next: %q, want %q", last, c.next)
 			}
 		})
 	}
