@@ -5,7 +5,6 @@ package load
 // analyzed after.
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -183,13 +182,22 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	}
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
-		// The mappings referencing this one have removed their rows:
-		// whatever references the rows this one removes now, the cutover
-		// did not write.
-		if refs, err := s.foreignReferences(ctx, p, seeds); err != nil || len(refs) > 0 {
-			return cmp.Or(err, error(&ForeignReferencesError{Table: m.Target, Refusals: refs}))
+		remove := p.Remove
+		if p.ForeignRefs != "" {
+			// The mappings referencing this one have removed their rows:
+			// whatever references the rows this one removes now, the
+			// cutover did not write.
+			tag, xid, err := s.removeReferenced(ctx, p, seeds)
+			if err != nil {
+				return err
+			}
+			count(m.Target, tag.RowsAffected())
+			if tag.RowsAffected() > 0 {
+				removedIn(m.Target, xid)
+			}
+			remove = nil
 		}
-		for _, q := range p.Remove {
+		for _, q := range remove {
 			var xid int64
 			var tag pgconn.CommandTag
 			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {

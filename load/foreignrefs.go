@@ -4,6 +4,7 @@ package load
 // did not write through a foreign key to a row it removes.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -11,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -105,7 +108,7 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 					filter = ""
 				}
 				if child == m.Target {
-					filter += " AND t.id NOT IN (SELECT id FROM gone)"
+					filter += " AND t.id NOT IN (SELECT id FROM " + gone + ")"
 				}
 				onDelete := "CASCADE"
 				switch {
@@ -116,29 +119,39 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 				}
 				arms = append(arms, `SELECT `+lit(child)+` AS tbl, `+lit(fk.Name)+` AS con, `+lit(onDelete)+` AS action, `+key+` AS k
 		FROM public.`+ident(child)+` t
-		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM gone)`+filter+`
+		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM `+gone+`)`+filter+`
 			AND NOT `+owned(child))
 			}
 		}
 		if len(arms) == 0 {
 			continue
 		}
-		p.ForeignRefs = `WITH gone AS MATERIALIZED (` + p.RemoveIDs + `)
-	SELECT tbl, con, action, count(*), (array_agg(k ORDER BY k))[1:5]
+		p.ForeignRefs = `SELECT tbl, con, action, count(*), (array_agg(k ORDER BY k))[1:5]
 	FROM (` + strings.Join(arms, "\n\tUNION ALL ") + `) r
 	GROUP BY tbl, con, action ORDER BY tbl, con`
+		p.removeGone = `DELETE FROM public.` + ident(m.Target) + ` t WHERE t.id IN (SELECT id FROM ` + gone + `)`
 	}
 }
 
-// foreignReferences runs plan p's ForeignRefs: the rows the cutover did
-// not write that reference rows p's mapping no longer decides, as
+// gone is the relation of the ids a mapping's removal deletes that
+// Plan.ForeignRefs reads: a temporary table in the run's removal
+// transaction (removeReferenced), a CTE in a dry run (foreignReferences).
+const gone = "cutover_gone"
+
+// foreignReferences runs plan p's ForeignRefs on q: the rows the cutover
+// did not write that reference rows p's mapping no longer decides, as
 // Refusals (References), one per referencing table and foreign key; none
-// when there are none.
-func (s *session) foreignReferences(ctx context.Context, p *Plan, seeds []string) ([]Refusal, error) {
+// when there are none. With withGone it selects those rows itself (a dry
+// run); else q holds them in the temporary table gone (removeReferenced).
+func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, withGone bool) ([]Refusal, error) {
 	if p.ForeignRefs == "" {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, p.ForeignRefs, seeds)
+	sql := p.ForeignRefs
+	if withGone {
+		sql = `WITH ` + gone + ` AS MATERIALIZED (` + p.RemoveIDs + `) ` + sql
+	}
+	rows, err := q.Query(ctx, sql, seeds)
 	if err != nil {
 		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
 	}
@@ -153,4 +166,39 @@ func (s *session) foreignReferences(ctx context.Context, p *Plan, seeds []string
 		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
 	}
 	return refusals, nil
+}
+
+// removeReferenced is the removal of plan p's rows no longer decided for
+// a table that foreign keys reference (p.ForeignRefs is set), in one
+// transaction: the ids it removes kept in a temporary table, the rows the
+// cutover did not write that reference them looked for
+// (ForeignReferencesError, and nothing removed), then the rows deleted.
+// It returns the delete's tag and the transaction's id.
+func (s *session) removeReferenced(ctx context.Context, p *Plan, seeds []string) (tag pgconn.CommandTag, xid int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if xid, err = currentXID(ctx, tx); err != nil {
+			return err
+		}
+		selected, err := tx.Exec(ctx, `CREATE TEMP TABLE `+gone+` ON COMMIT DROP AS `+p.RemoveIDs)
+		if err != nil {
+			return fmt.Errorf("select the rows no longer decided: %w", err)
+		}
+		if selected.RowsAffected() == 0 {
+			return nil // the usual re-run: tag is the zero one, of no row
+		}
+		// Its size for the planner, which takes a table never analyzed
+		// for ten pages and hashes every referencing table whole.
+		if _, err := tx.Exec(ctx, `ANALYZE `+gone); err != nil {
+			return fmt.Errorf("select the rows no longer decided: %w", err)
+		}
+		refs, err := s.foreignReferences(ctx, tx, p, seeds, false)
+		if err != nil || len(refs) > 0 {
+			return cmp.Or(err, error(&ForeignReferencesError{Table: p.M.Target, Refusals: refs}))
+		}
+		if tag, err = tx.Exec(ctx, p.removeGone); err != nil {
+			return fmt.Errorf("remove rows no longer decided: %w", err)
+		}
+		return nil
+	})
+	return tag, xid, err
 }
