@@ -633,7 +633,7 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		if err != nil {
 			return err
 		}
-		refs, err := s.foreignReferences(ctx, s.pool, p, seeds, true)
+		refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "")
 		if err != nil {
 			return err
 		}

@@ -108,7 +108,7 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 					filter = ""
 				}
 				if child == m.Target {
-					filter += " AND t.id NOT IN (SELECT id FROM " + gone + ")"
+					filter += " AND t.id NOT IN (SELECT id FROM " + goneSlot + ")"
 				}
 				onDelete := "CASCADE"
 				switch {
@@ -119,7 +119,7 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 				}
 				arms = append(arms, `SELECT `+lit(child)+` AS tbl, `+lit(fk.Name)+` AS con, `+lit(onDelete)+` AS action, `+key+` AS k
 		FROM public.`+ident(child)+` t
-		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM `+gone+`)`+filter+`
+		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM `+goneSlot+`)`+filter+`
 			AND NOT `+owned(child))
 			}
 		}
@@ -129,27 +129,31 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 		p.ForeignRefs = `SELECT tbl, con, action, count(*), (array_agg(k ORDER BY k))[1:5]
 	FROM (` + strings.Join(arms, "\n\tUNION ALL ") + `) r
 	GROUP BY tbl, con, action ORDER BY tbl, con`
-		p.removeGone = `DELETE FROM public.` + ident(m.Target) + ` t WHERE t.id IN (SELECT id FROM ` + gone + `)`
+		p.removeGone = `DELETE FROM public.` + ident(m.Target) + ` t WHERE t.id IN (SELECT id FROM ` + goneSlot + `)`
 	}
 }
 
-// gone is the relation of the ids a mapping's removal deletes that
-// Plan.ForeignRefs reads: a temporary table in the run's removal
-// transaction (removeReferenced), a CTE in a dry run (foreignReferences).
-const gone = "cutover_gone"
+// goneSlot stands, in Plan.ForeignRefs and removeGone, for the relation
+// of the ids a mapping's removal deletes: a table of the stage that the
+// run's removal transaction makes and drops (removeReferenced; a
+// temporary table would need the TEMP right, which a hardened database
+// grants no one but its owner), a CTE in a dry run (foreignReferences).
+const goneSlot = "{{gone}}"
 
 // foreignReferences runs plan p's ForeignRefs on q: the rows the cutover
 // did not write that reference rows p's mapping no longer decides, as
 // Refusals (References), one per referencing table and foreign key; none
-// when there are none. With withGone it selects those rows itself (a dry
-// run); else q holds them in the temporary table gone (removeReferenced).
-func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, withGone bool) ([]Refusal, error) {
+// when there are none. gone is the table holding the ids removed
+// (removeReferenced); "" selects them in the statement itself (a dry run).
+func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, gone string) ([]Refusal, error) {
 	if p.ForeignRefs == "" {
 		return nil, nil
 	}
-	sql := p.ForeignRefs
-	if withGone {
-		sql = `WITH ` + gone + ` AS MATERIALIZED (` + p.RemoveIDs + `) ` + sql
+	var sql string
+	if gone == "" {
+		sql = `WITH gone AS MATERIALIZED (` + p.RemoveIDs + `) ` + strings.ReplaceAll(p.ForeignRefs, goneSlot, "gone")
+	} else {
+		sql = strings.ReplaceAll(p.ForeignRefs, goneSlot, gone)
 	}
 	rows, err := q.Query(ctx, sql, seeds)
 	if err != nil {
@@ -170,35 +174,38 @@ func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *P
 
 // removeReferenced is the removal of plan p's rows no longer decided for
 // a table that foreign keys reference (p.ForeignRefs is set), in one
-// transaction: the ids it removes kept in a temporary table, the rows the
-// cutover did not write that reference them looked for
-// (ForeignReferencesError, and nothing removed), then the rows deleted.
-// It returns the delete's tag and the transaction's id.
+// transaction: the ids it removes kept in a table of the stage, the rows
+// the cutover did not write that reference them looked for
+// (ForeignReferencesError, and nothing removed), then the rows deleted
+// and the table dropped. It returns the delete's tag and the
+// transaction's id.
 func (s *session) removeReferenced(ctx context.Context, p *Plan, seeds []string) (tag pgconn.CommandTag, xid int64, err error) {
+	gone := ident(s.stage, "gone_"+p.M.Legacy)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if xid, err = currentXID(ctx, tx); err != nil {
 			return err
 		}
-		selected, err := tx.Exec(ctx, `CREATE TEMP TABLE `+gone+` ON COMMIT DROP AS `+p.RemoveIDs)
+		selected, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+gone+` AS `+p.RemoveIDs)
 		if err != nil {
 			return fmt.Errorf("select the rows no longer decided: %w", err)
 		}
-		if selected.RowsAffected() == 0 {
-			return nil // the usual re-run: tag is the zero one, of no row
+		if selected.RowsAffected() > 0 { // else the usual re-run: tag is the zero one, of no row
+			// Its size for the planner, which takes a table never
+			// analyzed for ten pages and hashes every referencing table
+			// whole.
+			if _, err := tx.Exec(ctx, `ANALYZE `+gone); err != nil {
+				return fmt.Errorf("select the rows no longer decided: %w", err)
+			}
+			refs, err := s.foreignReferences(ctx, tx, p, seeds, gone)
+			if err != nil || len(refs) > 0 {
+				return cmp.Or(err, error(&ForeignReferencesError{Table: p.M.Target, Refusals: refs}))
+			}
+			if tag, err = tx.Exec(ctx, strings.ReplaceAll(p.removeGone, goneSlot, gone)); err != nil {
+				return fmt.Errorf("remove rows no longer decided: %w", err)
+			}
 		}
-		// Its size for the planner, which takes a table never analyzed
-		// for ten pages and hashes every referencing table whole.
-		if _, err := tx.Exec(ctx, `ANALYZE `+gone); err != nil {
-			return fmt.Errorf("select the rows no longer decided: %w", err)
-		}
-		refs, err := s.foreignReferences(ctx, tx, p, seeds, false)
-		if err != nil || len(refs) > 0 {
-			return cmp.Or(err, error(&ForeignReferencesError{Table: p.M.Target, Refusals: refs}))
-		}
-		if tag, err = tx.Exec(ctx, p.removeGone); err != nil {
-			return fmt.Errorf("remove rows no longer decided: %w", err)
-		}
-		return nil
+		_, err = tx.Exec(ctx, `DROP TABLE `+gone)
+		return err
 	})
 	return tag, xid, err
 }

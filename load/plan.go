@@ -177,13 +177,13 @@ type Plan struct {
 	// when the ledger says this mapping owns it (planForeignReferences).
 	ownsRow string
 	// ForeignRefs finds, before a re-run removes the rows this mapping no
-	// longer decides (their ids in the relation gone), the rows of any
+	// longer decides (their ids in the relation goneSlot names), the rows of any
 	// target table that reference them and that the cutover did not
 	// write ($1: the schema's seed ids); ""
 	// when no foreign key references the mapping's table or it has no id
 	// (planForeignReferences).
 	ForeignRefs string
-	// removeGone deletes the rows whose ids a removal kept in gone
+	// removeGone deletes the rows whose ids a removal kept in goneSlot
 	// (removeReferenced), where ForeignRefs is set.
 	removeGone string
 	// seedRestore gives seeded rows of the target that a merge replaced
