@@ -187,7 +187,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			// The mappings referencing this one have removed their rows:
 			// whatever references the rows this one removes now, the
 			// cutover did not write.
-			tag, xid, err := s.removeReferenced(ctx, p, seeds)
+			tag, xid, err := s.removeReferenced(ctx, p, p.RemoveIDs, false, seeds)
 			if err != nil {
 				return err
 			}
@@ -225,7 +225,14 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			}
 			if q := p.RemoveReferencing(fk, removed[fk.Parent]); q != "" {
 				// Not counted: the upsert writes each row again, and counts it then.
-				if _, err := s.pool.Exec(ctx, q); err != nil {
+				var err error
+				if p.ForeignRefs != "" {
+					// Rows the cutover did not write may reference them.
+					_, _, err = s.removeReferenced(ctx, p, p.ReferencingIDs(fk, removed[fk.Parent]), true, seeds)
+				} else {
+					_, err = s.pool.Exec(ctx, q)
+				}
+				if err != nil {
 					return fmt.Errorf("remove the rows that still reference removed %s rows (%s): %w", fk.Parent, fk.Name, err)
 				}
 			}

@@ -453,6 +453,14 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		td.add(part.td, samples)
 		feeders[m.Target] = append(feeders[m.Target], i)
 	}
+	// A run also deletes, and writes again, the rows a mapping still
+	// decides that reference rows removed (RemoveReferencing): rows the
+	// cutover did not write that reference those stop it too.
+	refs, err := s.referencingRefusals(ctx, plans, parts)
+	if err != nil {
+		return nil, err
+	}
+	out.Refusals = append(out.Refusals, refs...)
 	for _, m := range s.ms {
 		fed := feeders[m.Target]
 		if len(fed) < 2 || s.ms[fed[0]].Name() != m.Name() {
@@ -576,6 +584,48 @@ func (s *session) awayAtApply(plans map[string]*Plan, m mappings.Mapping, gone [
 	return out
 }
 
+// referencingRefusals finds, for a dry run, the rows the cutover did not
+// write that reference rows a run deletes and writes again
+// (RemoveReferencing: rows still decided whose parent the run removes),
+// where the parent's mappings remove rows (parts, in the order of s.ms).
+func (s *session) referencingRefusals(ctx context.Context, plans map[string]*Plan, parts []mappingDiff) ([]Refusal, error) {
+	removing := map[string][]string{} // target table -> the RemoveIDs of its mappings that remove rows
+	for i, m := range s.ms {
+		if ids := plans[m.Name()].RemoveIDs; ids != "" && parts[i].td.Delete > 0 {
+			removing[m.Target] = append(removing[m.Target], ids)
+		}
+	}
+	if len(removing) == 0 {
+		return nil, nil
+	}
+	seeds, err := migrations.SeedIDs()
+	if err != nil {
+		return nil, err
+	}
+	var out []Refusal
+	for _, m := range s.ms {
+		p := plans[m.Name()]
+		for _, c := range p.FKChecks {
+			if p.ForeignRefs == "" || c.FK.ParentColumn != "id" {
+				continue
+			}
+			ids := p.ReferencingIDs(c.FK, removing[c.FK.Parent])
+			if ids == "" {
+				continue
+			}
+			refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "", ids)
+			if err != nil {
+				return nil, fmt.Errorf("compare %s: %w", m.Name(), err)
+			}
+			for _, r := range refs {
+				r.Rewritten = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
 // byID reports whether plan p's target table has primary key id.
 func byID(p *Plan) bool { return len(p.PK) == 1 && p.PK[0] == "id" }
 
@@ -633,7 +683,7 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		if err != nil {
 			return err
 		}
-		refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "")
+		refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "", p.RemoveIDs)
 		if err != nil {
 			return err
 		}

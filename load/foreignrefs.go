@@ -141,17 +141,19 @@ func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, target
 const goneSlot = "{{gone}}"
 
 // foreignReferences runs plan p's ForeignRefs on q: the rows the cutover
-// did not write that reference rows p's mapping no longer decides, as
-// Refusals (References), one per referencing table and foreign key; none
-// when there are none. gone is the table holding the ids removed
-// (removeReferenced); "" selects them in the statement itself (a dry run).
-func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, gone string) ([]Refusal, error) {
+// did not write that reference rows of p's table that the run deletes
+// (those p's mapping no longer decides, or those RemoveReferencing
+// deletes), as Refusals (References), one per referencing table and
+// foreign key; none when there are none. gone is the table holding the
+// ids deleted (removeReferenced); "" selects them in the statement itself
+// with the query ids (a dry run).
+func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, gone, ids string) ([]Refusal, error) {
 	if p.ForeignRefs == "" {
 		return nil, nil
 	}
 	var sql string
 	if gone == "" {
-		sql = `WITH gone AS MATERIALIZED (` + p.RemoveIDs + `) ` + strings.ReplaceAll(p.ForeignRefs, goneSlot, "gone")
+		sql = `WITH gone AS MATERIALIZED (` + ids + `) ` + strings.ReplaceAll(p.ForeignRefs, goneSlot, "gone")
 	} else {
 		sql = strings.ReplaceAll(p.ForeignRefs, goneSlot, gone)
 	}
@@ -172,20 +174,21 @@ func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *P
 	return refusals, nil
 }
 
-// removeReferenced is the removal of plan p's rows no longer decided for
-// a table that foreign keys reference (p.ForeignRefs is set), in one
-// transaction: the ids it removes kept in a table of the stage, the rows
-// the cutover did not write that reference them looked for
-// (ForeignReferencesError, and nothing removed), then the rows deleted
-// and the table dropped. It returns the delete's tag and the
-// transaction's id.
-func (s *session) removeReferenced(ctx context.Context, p *Plan, seeds []string) (tag pgconn.CommandTag, xid int64, err error) {
+// removeReferenced deletes the rows of plan p's table, which foreign
+// keys reference (p.ForeignRefs is set), whose ids query ids selects (its
+// rows no longer decided, RemoveIDs, or those RemoveReferencing deletes),
+// in one transaction: the ids kept in a table of the stage, the rows the
+// cutover did not write that reference them looked for
+// (ForeignReferencesError, and nothing deleted; rewritten says the rows
+// are ones RemoveReferencing deletes), then the rows deleted and the
+// table dropped. It returns the delete's tag and the transaction's id.
+func (s *session) removeReferenced(ctx context.Context, p *Plan, ids string, rewritten bool, seeds []string) (tag pgconn.CommandTag, xid int64, err error) {
 	gone := ident(s.stage, "gone_"+p.M.Legacy)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if xid, err = currentXID(ctx, tx); err != nil {
 			return err
 		}
-		selected, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+gone+` AS `+p.RemoveIDs)
+		selected, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+gone+` AS `+ids)
 		if err != nil {
 			return fmt.Errorf("select the rows no longer decided: %w", err)
 		}
@@ -196,7 +199,10 @@ func (s *session) removeReferenced(ctx context.Context, p *Plan, seeds []string)
 			if _, err := tx.Exec(ctx, `ANALYZE `+gone); err != nil {
 				return fmt.Errorf("select the rows no longer decided: %w", err)
 			}
-			refs, err := s.foreignReferences(ctx, tx, p, seeds, gone)
+			refs, err := s.foreignReferences(ctx, tx, p, seeds, gone, "")
+			for i := range refs {
+				refs[i].Rewritten = rewritten
+			}
 			if err != nil || len(refs) > 0 {
 				return cmp.Or(err, error(&ForeignReferencesError{Table: p.M.Target, Refusals: refs}))
 			}

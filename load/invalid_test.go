@@ -520,6 +520,12 @@ func TestRefusalString(t *testing.T) {
 			"the target's user_roles holds 7 rows the cutover did not write, in neither its ledger nor the schema's seeds (keys u1,r1, u2,r1, u3,r1, u4,r1, u5,r1 and 2 more), " +
 				"that reference, through foreign key user_roles_granted_by_fkey (ON DELETE SET NULL), users rows that the mapping users no longer decides and a run removes: " +
 				"rows written by the application or by hand, which the removal would change (clearing that reference). Remove them or point them at other rows, then run again"},
+		{Refusal{Mapping: "habits", Legacy: "habits", Table: "habit_completions", Constraint: "foreign key habit_completions_habit_id_fkey",
+			Definition: "ON DELETE CASCADE", References: true, Parent: "habits", Rewritten: true, Count: 2, Keys: []string{"c1", "c2"}},
+			"the target's habit_completions holds 2 rows the cutover did not write, in neither its ledger nor the schema's seeds (keys c1, c2), " +
+				"that reference, through foreign key habit_completions_habit_id_fkey (ON DELETE CASCADE), habits rows that the mapping habits still decides " +
+				"but a run deletes and writes again, as they reference rows it removes: " +
+				"rows written by the application or by hand, which the removal would delete. Remove them or point them at other rows, then run again"},
 		{Refusal{Mapping: "users", Legacy: "users", Table: "habits", Constraint: "foreign key habits_user_id_fkey",
 			Definition: "ON DELETE NO ACTION", References: true, Parent: "users", Count: 1, Keys: []string{"h1"}},
 			"the target's habits holds 1 row the cutover did not write, in neither its ledger nor the schema's seeds (key h1), " +

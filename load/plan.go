@@ -876,10 +876,20 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 // Rows no mapping owns are left alone. "" when fk does not block, or the
 // target table has no id.
 func (p *Plan) RemoveReferencing(fk FK, parentIDs []string) string {
-	if !fk.Blocks || p.ownedIDs == "" || len(parentIDs) == 0 {
+	if p.ReferencingIDs(fk, parentIDs) == "" {
 		return ""
 	}
 	return `DELETE FROM public.` + ident(p.M.Target) + ` t WHERE t.` + ident(fk.Column) + ` IN (` + strings.Join(parentIDs, " UNION ALL ") + `)
+		AND t.id IN (` + p.ownedIDs + `)`
+}
+
+// ReferencingIDs selects the ids of the rows RemoveReferencing deletes
+// (and the upsert writes again); "" when it deletes none.
+func (p *Plan) ReferencingIDs(fk FK, parentIDs []string) string {
+	if !fk.Blocks || p.ownedIDs == "" || len(parentIDs) == 0 {
+		return ""
+	}
+	return `SELECT t.id FROM public.` + ident(p.M.Target) + ` t WHERE t.` + ident(fk.Column) + ` IN (` + strings.Join(parentIDs, " UNION ALL ") + `)
 		AND t.id IN (` + p.ownedIDs + `)`
 }
 

@@ -57,8 +57,12 @@ type Refusal struct {
 	// then those rows and Keys their first five keys in Table (ids).
 	References bool
 	Parent     string
-	Count      int64    // the decided rows that break it (keys, when Shared)
-	Keys       []string // the first five of their legacy keys
+	// Rewritten is set with References when the rows of Parent are ones
+	// the mapping still decides, which a run deletes and writes again
+	// because they reference rows it removes (RemoveReferencing).
+	Rewritten bool
+	Count     int64    // the decided rows that break it (keys, when Shared)
+	Keys      []string // the first five of their legacy keys
 }
 
 // String says what refuses which rows, for an operator.
@@ -78,12 +82,16 @@ func (r Refusal) String() string {
 			r.Table, r.Constraint, r.Definition, r.Legacy, r.Mapping, r.Count, prose.Plural(r.Count, "key", "keys"), keys)
 	}
 	if r.References {
+		which := "that the mapping " + r.Mapping + " no longer decides and a run removes"
+		if r.Rewritten {
+			which = "that the mapping " + r.Mapping + " still decides but a run deletes and writes again, as they reference rows it removes"
+		}
 		return fmt.Sprintf("the target's %s holds %d %s the cutover did not write, in neither its ledger nor the schema's seeds (%s %s), that %s, through %s (%s), "+
-			"%s rows that the mapping %s no longer decides and a run removes: rows written by the application or by hand, which the removal would %s. "+
+			"%s rows %s: rows written by the application or by hand, which the removal would %s. "+
 			"Remove them or point them at other rows, then run again",
 			r.Table, r.Count, prose.Plural(r.Count, "row", "rows"), prose.Plural(r.Count, "key", "keys"), keys,
 			prose.Plural(r.Count, "references", "reference"), r.Constraint, r.Definition,
-			r.Parent, r.Mapping, cmp.Or(referenceEffects[r.Definition], "meet"))
+			r.Parent, which, cmp.Or(referenceEffects[r.Definition], "meet"))
 	}
 	if r.Held {
 		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+

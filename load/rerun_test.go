@@ -721,15 +721,7 @@ func TestRerunAfterFinishedRunIsNoop(t *testing.T) {
 func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := editedSource(t, "reparented", `CREATE SCHEMA test_edits;
-		CREATE TABLE test_edits.picked AS
-		WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id)
-			AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
-		SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
-		ALTER TABLE test_edits.picked ADD COLUMN habit uuid;
-		UPDATE test_edits.picked SET habit = (SELECT h.id FROM habits h WHERE h.user_id = old_user ORDER BY h.id LIMIT 1);
-		UPDATE habits SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT habit FROM test_edits.picked);
-		DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`)
+	src := editedSource(t, "reparented", reparent)
 	want := freshRun(t, src)
 	dst := finishedTarget(t)
 	picked := scalarOf[[]string](t, ctx, src, `SELECT ARRAY[old_user::text, new_user::text, habit::text] FROM test_edits.picked`)
@@ -759,6 +751,71 @@ func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 	}
 	if got := scalarOf[string](t, ctx, dst, owner, picked[2]); got != picked[1] {
 		t.Errorf("after the re-run the habit's owner is %s, want %s", got, picked[1])
+	}
+	testkit.SameAs(t, want, dst)
+}
+
+// reparent edits S0: a habit moves to another user, and its old owner is
+// deleted (test_edits.picked: old_user, new_user, habit).
+const reparent = `CREATE SCHEMA test_edits;
+	CREATE TABLE test_edits.picked AS
+	WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
+	SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
+	ALTER TABLE test_edits.picked ADD COLUMN habit uuid;
+	UPDATE test_edits.picked SET habit = (SELECT h.id FROM habits h WHERE h.user_id = old_user ORDER BY h.id LIMIT 1);
+	UPDATE habits SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT habit FROM test_edits.picked);
+	DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`
+
+// TestRerunKeepsRowsReferencingARowItWritesAgain: as in
+// TestRerunAfterRowMovedToAnotherUser, the re-run deletes a habit whose
+// owner it removes and writes it again under its new owner. A habit
+// completion the cutover did not write references that habit: deleting
+// the habit would delete it too (ON DELETE CASCADE), so the run stops
+// before, naming it, as the dry run does first; once the operator removes
+// it, the same command finishes as a fresh run.
+func TestRerunKeepsRowsReferencingARowItWritesAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "reparented", reparent)
+	want := freshRun(t, src)
+	dst := finishedTarget(t)
+	picked := scalarOf[[]string](t, ctx, src, `SELECT ARRAY[old_user::text, new_user::text, habit::text] FROM test_edits.picked`)
+	completion := scalarOf[string](t, ctx, dst, `INSERT INTO public.habit_completions (id, habit_id, user_id, completed_date)
+		VALUES (gen_random_uuid(), $1::uuid, $2::uuid, DATE '1999-01-01') RETURNING id::text`, picked[2], picked[1])
+	wantRefusals := []Refusal{{Mapping: "habits", Legacy: "habits", Table: "habit_completions", Constraint: "foreign key habit_completions_habit_id_fkey",
+		Definition: "ON DELETE CASCADE", References: true, Parent: "habits", Rewritten: true, Count: 1, Keys: []string{completion}}}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff(wantRefusals, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *ForeignReferencesError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run deleting a habit that a row the cutover did not write references: %v, want a ForeignReferencesError", err)
+	}
+	if d := cmp.Diff(wantRefusals, refused.Refusals); d != "" {
+		t.Errorf("the run's refusals (-want +got):\n%s", d)
+	}
+	if !strings.Contains(err.Error(), "still decides but a run deletes and writes again") {
+		t.Errorf("the error does not say the habit is written again: %v", err)
+	}
+	for _, c := range []struct{ q, arg, want string }{
+		{`SELECT count(*)::text FROM public.habit_completions WHERE id = $1::uuid`, completion, "1"},
+		{`SELECT user_id::text FROM public.habits WHERE id = $1::uuid`, picked[2], picked[0]}, // not yet moved
+	} {
+		if got := scalarOf[string](t, ctx, dst, c.q, c.arg); got != c.want {
+			t.Errorf("after the refused re-run, %s: %s, want %s", c.q, got, c.want)
+		}
+	}
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM public.habit_completions WHERE id = $1::uuid`, completion); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run once the completion is gone: %v", err)
 	}
 	testkit.SameAs(t, want, dst)
 }
