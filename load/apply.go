@@ -183,13 +183,16 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		remove := p.Remove
-		if p.ForeignRefs != "" {
+		if s.referenced(p) {
 			// The mappings referencing this one have removed their rows:
-			// whatever references the rows this one removes now, the
-			// cutover did not write.
-			tag, xid, err := s.removeReferenced(ctx, p, p.RemoveIDs, false, seeds)
+			// what else references the rows this one removes, or the rows
+			// that go with them, the cutover did not write.
+			tag, xid, refusals, err := s.deletion(ctx, p, p.RemoveIDs, false, false, seeds)
+			if err == nil && len(refusals) > 0 {
+				err = &ForeignReferencesError{Table: m.Target, Refusals: refusals}
+			}
 			if err != nil {
-				return err
+				return fmt.Errorf("remove rows no longer decided: %w", err)
 			}
 			count(m.Target, tag.RowsAffected())
 			if tag.RowsAffected() > 0 {
@@ -226,9 +229,13 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			if q := p.RemoveReferencing(fk, removed[fk.Parent]); q != "" {
 				// Not counted: the upsert writes each row again, and counts it then.
 				var err error
-				if p.ForeignRefs != "" {
+				if s.referenced(p) {
 					// Rows the cutover did not write may reference them.
-					_, _, err = s.removeReferenced(ctx, p, p.ReferencingIDs(fk, removed[fk.Parent]), true, seeds)
+					var refusals []Refusal
+					_, _, refusals, err = s.deletion(ctx, p, p.ReferencingIDs(fk, removed[fk.Parent]), true, false, seeds)
+					if err == nil && len(refusals) > 0 {
+						err = &ForeignReferencesError{Table: m.Target, Rewritten: true, Refusals: refusals}
+					}
 				} else {
 					_, err = s.pool.Exec(ctx, q)
 				}

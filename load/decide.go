@@ -94,7 +94,7 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 		}
 		out[m.Name()] = p
 	}
-	planForeignReferences(out, s.ms, targets, ident(params.ledger())+".dispositions")
+	s.refs = buildRefGraph(out, s.ms, targets, ident(params.ledger())+".dispositions")
 	return out, nil
 }
 

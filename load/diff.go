@@ -606,21 +606,18 @@ func (s *session) referencingRefusals(ctx context.Context, plans map[string]*Pla
 	for _, m := range s.ms {
 		p := plans[m.Name()]
 		for _, c := range p.FKChecks {
-			if p.ForeignRefs == "" || c.FK.ParentColumn != "id" {
+			if !s.referenced(p) || c.FK.ParentColumn != "id" {
 				continue
 			}
 			ids := p.ReferencingIDs(c.FK, removing[c.FK.Parent])
 			if ids == "" {
 				continue
 			}
-			refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "", ids)
+			_, _, refs, err := s.deletion(ctx, p, ids, true, true, seeds)
 			if err != nil {
 				return nil, fmt.Errorf("compare %s: %w", m.Name(), err)
 			}
-			for _, r := range refs {
-				r.Rewritten = true
-				out = append(out, r)
-			}
+			out = append(out, refs...)
 		}
 	}
 	return out, nil
@@ -678,12 +675,12 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 	// the run before that removal (apply); looked for only when it
 	// removes some (most dry runs against a finished target remove none,
 	// and the search costs what counting them did).
-	if part.td.Delete > 0 {
+	if part.td.Delete > 0 && s.referenced(p) {
 		seeds, err := migrations.SeedIDs()
 		if err != nil {
 			return err
 		}
-		refs, err := s.foreignReferences(ctx, s.pool, p, seeds, "", p.RemoveIDs)
+		_, _, refs, err := s.deletion(ctx, p, p.RemoveIDs, false, true, seeds)
 		if err != nil {
 			return err
 		}

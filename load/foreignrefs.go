@@ -1,7 +1,7 @@
 package load
 
 // This file keeps a re-run from removing, or changing, rows the cutover
-// did not write through a foreign key to a row it removes.
+// did not write through a foreign key to a row it deletes.
 
 import (
 	"cmp"
@@ -14,21 +14,23 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/mappings"
 )
 
-// ForeignReferencesError stops a re-run before it removes the rows of
-// Table that it no longer decides (the source no longer loads them), when
-// rows the cutover did not write (neither in its ledger nor among the
-// schema's seeds) reference them: their foreign keys would delete them
-// (ON DELETE CASCADE), clear their reference (SET NULL) or refuse the
-// removal. Such rows come from the application or from a hand, after an
+// ForeignReferencesError stops a re-run before it deletes rows of Table
+// (those it no longer decides, which the source no longer loads, or, with
+// Rewritten, rows it still decides and writes again because they
+// reference rows it removes), when rows the cutover did not write (neither
+// in its ledger nor among the schema's seeds) reference them, directly or
+// below rows that would go with them (ON DELETE CASCADE): their foreign
+// keys would delete them, clear or reset their reference, or refuse the
+// deletion. Such rows come from the application or from a hand, after an
 // earlier run. Each Refusal (References) names one referencing table and
-// foreign key. Nothing of Table was removed.
+// foreign key. Nothing of those rows of Table was deleted.
 type ForeignReferencesError struct {
-	Table    string
-	Refusals []Refusal
+	Table     string
+	Rewritten bool
+	Refusals  []Refusal
 }
 
 func (e *ForeignReferencesError) Error() string {
@@ -36,182 +38,208 @@ func (e *ForeignReferencesError) Error() string {
 	for i, r := range e.Refusals {
 		parts[i] = r.String()
 	}
-	return fmt.Sprintf("%s; no %s row was removed", strings.Join(parts, "; "), e.Table)
+	kept := "no " + e.Table + " row was removed"
+	if e.Rewritten {
+		kept = "none of those " + e.Table + " rows was deleted"
+	}
+	return fmt.Sprintf("%s; %s", strings.Join(parts, "; "), kept)
 }
 
-// referenceEffects says what removing a referenced row does to the rows
+// referenceEffects says what deleting a referenced row does to the rows
 // referencing it, by the foreign key's ON DELETE action (Refusal.Definition).
 var referenceEffects = map[string]string{
-	"ON DELETE CASCADE":   "delete",
-	"ON DELETE SET NULL":  "change (clearing that reference)",
-	"ON DELETE NO ACTION": "fail on",
+	"ON DELETE CASCADE":     "delete",
+	"ON DELETE SET NULL":    "change (clearing that reference)",
+	"ON DELETE SET DEFAULT": "change (setting that reference to its default)",
+	"ON DELETE NO ACTION":   "fail on",
+	"ON DELETE RESTRICT":    "fail on",
 }
 
-// planForeignReferences sets the ForeignRefs of every plan of plans (all the
-// run's mappings ms) whose target table has an id and that some foreign
-// key of targets references. The statement lists, per referencing table
-// and constraint, the rows that reference a row the mapping's removal
-// deletes (RemoveIDs), leaving out seeds ($1), rows the ledger says a
-// mapping owns (their mappings remove or rewrite them) and, in the
-// mapping's own table, the rows removed with them. It runs after the
-// removals of the referencing mappings (children first), so what it finds
-// is, on a target only the cutover wrote, nothing.
-func planForeignReferences(plans map[string]*Plan, ms []mappings.Mapping, targets map[string]TargetTable, ledger string) {
+// refEdge is a foreign key of table child to a column of another target
+// table (or of its own).
+type refEdge struct {
+	child string
+	fk    FK
+	key   string // a child row t's key as text: its id, or its primary key's columns joined by commas
+	hasID bool
+	// owned holds for a child row t that a mapping owns by the ledger,
+	// and notOwned for one none does (each written so that the planner
+	// hashes the ledger's rows once: an IN under an OR it does not).
+	owned, notOwned string
+}
+
+// refGraph lists, per target table, the foreign keys referencing it.
+type refGraph map[string][]refEdge
+
+// buildRefGraph reads the foreign keys of targets into a refGraph, with
+// what tells a referencing row the cutover wrote: a ledger row (in ledger)
+// of a mapping of ms writing the table that owns it (plans' ownsRow for a
+// table without an id).
+func buildRefGraph(plans map[string]*Plan, ms []mappings.Mapping, targets map[string]TargetTable, ledger string) refGraph {
 	feeders := map[string][]mappings.Mapping{} // target table -> the mappings writing it
 	for _, m := range ms {
 		if m.Target != "" {
 			feeders[m.Target] = append(feeders[m.Target], m)
 		}
 	}
-	owned := func(child string) string {
-		var legacy, conds []string
+	g := refGraph{}
+	for _, child := range slices.Sorted(maps.Keys(targets)) {
+		ct := targets[child]
+		e := refEdge{child: child, hasID: ct.has("id"), key: "t.id::text", owned: "false", notOwned: "true"}
+		if !e.hasID {
+			e.key = "concat_ws(','"
+			for _, c := range ct.PK {
+				e.key += ", t." + ident(c) + "::text"
+			}
+			e.key += ")"
+		}
+		var legacy, owns []string
 		for _, f := range feeders[child] {
 			legacy = append(legacy, lit(f.Legacy))
-			conds = append(conds, plans[f.Name()].ownsRow)
+			owns = append(owns, plans[f.Name()].ownsRow)
 		}
 		switch {
 		case len(legacy) == 0:
-			return "false"
-		case !targets[child].has("id"):
-			return "(" + strings.Join(conds, " OR ") + ")"
+		case !e.hasID:
+			e.owned = "(" + strings.Join(owns, " OR ") + ")"
+			e.notOwned = "NOT " + e.owned
+		default:
+			// The ledger's primary key finds a row loaded under its own
+			// key; the others (a derived id, a fold) are hashed.
+			in := `o.legacy_table IN (` + strings.Join(legacy, ", ") + `) AND o.disposition IN ` + owning
+			e.owned = `t.id IN (SELECT o.target_id FROM ` + ledger + ` o WHERE ` + in + `)`
+			e.notOwned = `NOT EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.legacy_key = t.id::text AND o.target_id = t.id)
+				AND NOT EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.target_id = t.id)`
 		}
-		// By id: the ledger's primary key finds a row loaded under its own
-		// key; the rows re-keyed (a derived id, a fold) are few, and
-		// hashed once.
-		in := strings.Join(legacy, ", ")
-		return `(EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE o.legacy_table IN (` + in + `) AND o.legacy_key = t.id::text
-				AND o.target_id = t.id AND o.disposition IN ` + owning + `)
-			OR t.id IN (SELECT o.target_id FROM ` + ledger + ` o WHERE o.legacy_table IN (` + in + `)
-				AND o.disposition IN ` + owning + ` AND o.target_id::text <> o.legacy_key))`
+		for _, fk := range ct.FKs {
+			e.fk = fk
+			g[fk.Parent] = append(g[fk.Parent], e)
+		}
 	}
-	children := slices.Sorted(maps.Keys(targets))
-	for _, m := range ms {
-		p := plans[m.Name()]
-		if p == nil || p.RemoveIDs == "" {
-			continue
-		}
-		var arms []string
-		for _, child := range children {
-			ct := targets[child]
-			for _, fk := range ct.FKs {
-				if fk.Parent != m.Target || fk.ParentColumn != "id" {
-					continue
-				}
-				key := "t.id::text"
-				filter := " AND t.id::text <> ALL ($1::text[])"
-				if !ct.has("id") {
-					key = "concat_ws(','"
-					for _, c := range ct.PK {
-						key += ", t." + ident(c) + "::text"
-					}
-					key += ")"
-					filter = ""
-				}
-				if child == m.Target {
-					filter += " AND t.id NOT IN (SELECT id FROM " + goneSlot + ")"
-				}
-				onDelete := "CASCADE"
-				switch {
-				case fk.Blocks:
-					onDelete = "NO ACTION"
-				case fk.SetsNull:
-					onDelete = "SET NULL"
-				}
-				arms = append(arms, `SELECT `+lit(child)+` AS tbl, `+lit(fk.Name)+` AS con, `+lit(onDelete)+` AS action, `+key+` AS k
-		FROM public.`+ident(child)+` t
-		WHERE t.`+ident(fk.Column)+` IN (SELECT id FROM `+goneSlot+`)`+filter+`
-			AND NOT `+owned(child))
-			}
-		}
-		if len(arms) == 0 {
-			continue
-		}
-		p.ForeignRefs = `SELECT tbl, con, action, count(*), (array_agg(k ORDER BY k))[1:5]
-	FROM (` + strings.Join(arms, "\n\tUNION ALL ") + `) r
-	GROUP BY tbl, con, action ORDER BY tbl, con`
-		p.removeGone = `DELETE FROM public.` + ident(m.Target) + ` t WHERE t.id IN (SELECT id FROM ` + goneSlot + `)`
-	}
+	return g
 }
 
-// goneSlot stands, in Plan.ForeignRefs and removeGone, for the relation
-// of the ids a mapping's removal deletes: a table of the stage that the
-// run's removal transaction makes and drops (removeReferenced; a
-// temporary table would need the TEMP right, which a hardened database
-// grants no one but its owner), a CTE in a dry run (foreignReferences).
-const goneSlot = "{{gone}}"
+// referenced reports whether rows that plan p's mapping deletes may have
+// rows referencing them: its table has an id, and foreign keys reference
+// it.
+func (s *session) referenced(p *Plan) bool { return p.RemoveIDs != "" && len(s.refs[p.M.Target]) > 0 }
 
-// foreignReferences runs plan p's ForeignRefs on q: the rows the cutover
-// did not write that reference rows of p's table that the run deletes
-// (those p's mapping no longer decides, or those RemoveReferencing
-// deletes), as Refusals (References), one per referencing table and
-// foreign key; none when there are none. gone is the table holding the
-// ids deleted (removeReferenced); "" selects them in the statement itself
-// with the query ids (a dry run).
-func (s *session) foreignReferences(ctx context.Context, q extract.Querier, p *Plan, seeds []string, gone, ids string) ([]Refusal, error) {
-	if p.ForeignRefs == "" {
-		return nil, nil
-	}
-	var sql string
-	if gone == "" {
-		sql = `WITH gone AS MATERIALIZED (` + ids + `) ` + strings.ReplaceAll(p.ForeignRefs, goneSlot, "gone")
-	} else {
-		sql = strings.ReplaceAll(p.ForeignRefs, goneSlot, gone)
-	}
-	rows, err := q.Query(ctx, sql, seeds)
+// deletion deletes the rows of plan p's table whose ids query ids selects
+// (the rows its mapping no longer decides, RemoveIDs; or, with rewritten,
+// those RemoveReferencing deletes and the upsert writes again), for a
+// table that foreign keys reference (referenced), in one transaction: the
+// ids kept in a table of the stage (a temporary table would need the TEMP
+// right, which a hardened database grants no one but its owner), then the
+// rows the cutover did not write that would go with them or lose their
+// reference looked for (referencing), and only where there are none the
+// rows deleted. With look, it deletes nothing and only returns what it
+// found (a dry run). It returns the delete's tag, its transaction's id
+// and the refusals.
+func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, look bool, seeds []string) (tag pgconn.CommandTag, xid int64, refusals []Refusal, err error) {
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
+		return tag, 0, nil, err
 	}
-	refusals, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Refusal, error) {
-		f := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, References: true, Parent: p.M.Target}
-		var name, action string
-		err := r.Scan(&f.Table, &name, &action, &f.Count, &f.Keys)
-		f.Constraint, f.Definition = "foreign key "+name, "ON DELETE "+action
-		return f, err
-	})
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if !look {
+		if xid, err = currentXID(ctx, tx); err != nil {
+			return tag, 0, nil, err
+		}
+	}
+	root := ident(s.stage, "gone_"+p.M.Legacy)
+	selected, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+root+` AS `+ids)
 	if err != nil {
-		return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it removes: %w", p.M.Target, err)
+		return tag, 0, nil, fmt.Errorf("select the rows to delete: %w", err)
+	}
+	if selected.RowsAffected() > 0 { // else the usual re-run: tag is the zero one, of no row
+		// Its size for the planner, which takes a table never analyzed
+		// for ten pages and hashes every referencing table whole.
+		if _, err := tx.Exec(ctx, `ANALYZE `+root); err != nil {
+			return tag, 0, nil, fmt.Errorf("select the rows to delete: %w", err)
+		}
+		if refusals, err = s.referencing(ctx, tx, p, root, rewritten, seeds); err != nil || len(refusals) > 0 || look {
+			return tag, 0, refusals, err
+		}
+		if tag, err = tx.Exec(ctx, `DELETE FROM public.`+ident(p.M.Target)+` t WHERE t.id IN (SELECT id FROM `+root+`)`); err != nil {
+			return tag, 0, nil, fmt.Errorf("delete the rows: %w", err)
+		}
+	}
+	if look {
+		return tag, 0, nil, nil
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE `+root); err != nil {
+		return tag, 0, nil, err
+	}
+	return tag, xid, nil, tx.Commit(ctx)
+}
+
+// referencing returns, as refusals of plan p's mapping, the rows the
+// cutover did not write that reference the rows of p's table whose ids
+// the stage table root holds (which the caller is about to delete in tx),
+// and those that reference the rows the cutover wrote that would go with
+// them (ON DELETE CASCADE), down every such chain; seeds are left out.
+// The tables it makes for the chains are gone when it returns.
+func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten bool, seeds []string) (refusals []Refusal, err error) {
+	type deleted struct{ table, rel, via string }
+	sets := map[string][]string{p.M.Target: {root}} // per table, the relations of its ids deleted
+	queue := []deleted{{table: p.M.Target, rel: root}}
+	var made []string
+	defer func() {
+		for _, rel := range made {
+			if _, derr := tx.Exec(ctx, `DROP TABLE `+rel); derr != nil && err == nil {
+				err = derr
+			}
+		}
+	}()
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		for _, e := range s.refs[d.table] {
+			match := `t.` + ident(e.fk.Column) + ` IN (SELECT id FROM ` + d.rel + `)`
+			if e.fk.ParentColumn != "id" {
+				match = `t.` + ident(e.fk.Column) + ` IN (SELECT p.` + ident(e.fk.ParentColumn) + ` FROM public.` + ident(d.table) + ` p
+					WHERE p.id IN (SELECT id FROM ` + d.rel + `))`
+			}
+			conds := []string{match}
+			if e.hasID {
+				for _, r := range sets[e.child] { // deleted already, with their own references
+					conds = append(conds, `NOT EXISTS (SELECT 1 FROM `+r+` g WHERE g.id = t.id)`)
+				}
+			}
+			foreign := append(slices.Clone(conds), e.notOwned)
+			var args []any
+			if e.hasID {
+				foreign, args = append(foreign, `t.id::text <> ALL ($1::text[])`), []any{seeds}
+			}
+			f := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: e.child, Constraint: "foreign key " + e.fk.Name,
+				Definition: "ON DELETE " + e.fk.OnDelete, References: true, Parent: d.table, Rewritten: rewritten, Via: d.via}
+			if err := tx.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(k ORDER BY k))[1:5], '{}')
+				FROM (SELECT `+e.key+` AS k FROM public.`+ident(e.child)+` t WHERE `+strings.Join(foreign, " AND ")+`) x`, args...).Scan(&f.Count, &f.Keys); err != nil {
+				return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it deletes (%s): %w", d.table, e.fk.Name, err)
+			}
+			if f.Count > 0 {
+				refusals = append(refusals, f)
+			}
+			if e.fk.OnDelete != "CASCADE" || !e.hasID {
+				continue
+			}
+			// The rows the cutover wrote that go with them, whose own
+			// references are looked at in turn.
+			next := ident(s.stage, fmt.Sprintf("gone_%s_%d", p.M.Legacy, len(made)+1))
+			tag, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+next+` AS SELECT t.id FROM public.`+ident(e.child)+` t WHERE `+strings.Join(append(conds, e.owned), " AND "))
+			if err != nil {
+				return nil, fmt.Errorf("select the %s rows that go with the %s rows it deletes (%s): %w", e.child, d.table, e.fk.Name, err)
+			}
+			made = append(made, next)
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `ANALYZE `+next); err != nil {
+				return nil, err
+			}
+			sets[e.child] = append(sets[e.child], next)
+			queue = append(queue, deleted{table: e.child, rel: next, via: cmp.Or(d.via, p.M.Target)})
+		}
 	}
 	return refusals, nil
-}
-
-// removeReferenced deletes the rows of plan p's table, which foreign
-// keys reference (p.ForeignRefs is set), whose ids query ids selects (its
-// rows no longer decided, RemoveIDs, or those RemoveReferencing deletes),
-// in one transaction: the ids kept in a table of the stage, the rows the
-// cutover did not write that reference them looked for
-// (ForeignReferencesError, and nothing deleted; rewritten says the rows
-// are ones RemoveReferencing deletes), then the rows deleted and the
-// table dropped. It returns the delete's tag and the transaction's id.
-func (s *session) removeReferenced(ctx context.Context, p *Plan, ids string, rewritten bool, seeds []string) (tag pgconn.CommandTag, xid int64, err error) {
-	gone := ident(s.stage, "gone_"+p.M.Legacy)
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if xid, err = currentXID(ctx, tx); err != nil {
-			return err
-		}
-		selected, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+gone+` AS `+ids)
-		if err != nil {
-			return fmt.Errorf("select the rows no longer decided: %w", err)
-		}
-		if selected.RowsAffected() > 0 { // else the usual re-run: tag is the zero one, of no row
-			// Its size for the planner, which takes a table never
-			// analyzed for ten pages and hashes every referencing table
-			// whole.
-			if _, err := tx.Exec(ctx, `ANALYZE `+gone); err != nil {
-				return fmt.Errorf("select the rows no longer decided: %w", err)
-			}
-			refs, err := s.foreignReferences(ctx, tx, p, seeds, gone, "")
-			for i := range refs {
-				refs[i].Rewritten = rewritten
-			}
-			if err != nil || len(refs) > 0 {
-				return cmp.Or(err, error(&ForeignReferencesError{Table: p.M.Target, Refusals: refs}))
-			}
-			if tag, err = tx.Exec(ctx, strings.ReplaceAll(p.removeGone, goneSlot, gone)); err != nil {
-				return fmt.Errorf("remove rows no longer decided: %w", err)
-			}
-		}
-		_, err = tx.Exec(ctx, `DROP TABLE `+gone)
-		return err
-	})
-	return tag, xid, err
 }

@@ -526,6 +526,12 @@ func TestRefusalString(t *testing.T) {
 				"that reference, through foreign key habit_completions_habit_id_fkey (ON DELETE CASCADE), habits rows that the mapping habits still decides " +
 				"but a run deletes and writes again, as they reference rows it removes: " +
 				"rows written by the application or by hand, which the removal would delete. Remove them or point them at other rows, then run again"},
+		{Refusal{Mapping: "users", Legacy: "users", Table: "exercise_sets", Constraint: "foreign key exercise_sets_session_id_fkey",
+			Definition: "ON DELETE CASCADE", References: true, Parent: "workout_sessions", Via: "users", Count: 1, Keys: []string{"e1"}},
+			"the target's exercise_sets holds 1 row the cutover did not write, in neither its ledger nor the schema's seeds (key e1), " +
+				"that references, through foreign key exercise_sets_session_id_fkey (ON DELETE CASCADE), workout_sessions rows that the cutover wrote " +
+				"and that go (ON DELETE CASCADE) with the users rows the mapping users no longer decides: " +
+				"rows written by the application or by hand, which the removal would delete. Remove them or point them at other rows, then run again"},
 		{Refusal{Mapping: "users", Legacy: "users", Table: "habits", Constraint: "foreign key habits_user_id_fkey",
 			Definition: "ON DELETE NO ACTION", References: true, Parent: "users", Count: 1, Keys: []string{"h1"}},
 			"the target's habits holds 1 row the cutover did not write, in neither its ledger nor the schema's seeds (key h1), " +

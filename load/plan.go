@@ -48,6 +48,9 @@ type FK struct {
 	// SetsNull is true when deleting a parent row clears the reference
 	// (ON DELETE SET NULL).
 	SetsNull bool
+	// OnDelete is the action as the catalog names it: NO ACTION,
+	// RESTRICT, CASCADE, SET NULL or SET DEFAULT.
+	OnDelete string
 }
 
 func (t TargetTable) has(col string) bool {
@@ -174,18 +177,8 @@ type Plan struct {
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
 	// ownsRow is a condition on a row t of the target table that holds
-	// when the ledger says this mapping owns it (planForeignReferences).
+	// when the ledger says this mapping owns it (buildRefGraph).
 	ownsRow string
-	// ForeignRefs finds, before a re-run removes the rows this mapping no
-	// longer decides (their ids in the relation goneSlot names), the rows of any
-	// target table that reference them and that the cutover did not
-	// write ($1: the schema's seed ids); ""
-	// when no foreign key references the mapping's table or it has no id
-	// (planForeignReferences).
-	ForeignRefs string
-	// removeGone deletes the rows whose ids a removal kept in goneSlot
-	// (removeReferenced), where ForeignRefs is set.
-	removeGone string
 	// seedRestore gives seeded rows of the target that a merge replaced
 	// their seeded content back, counting those this run merges nothing
 	// onto; RestoreReferencing completes it ("" without a natural key).

@@ -57,10 +57,13 @@ type Refusal struct {
 	// then those rows and Keys their first five keys in Table (ids).
 	References bool
 	Parent     string
-	// Rewritten is set with References when the rows of Parent are ones
-	// the mapping still decides, which a run deletes and writes again
-	// because they reference rows it removes (RemoveReferencing).
+	// Rewritten is set with References when the rows a run deletes are
+	// ones the mapping still decides, which it deletes and writes again
+	// because they reference rows it removes (RemoveReferencing). Via,
+	// when set, is the mapping's table whose rows the run deletes, and
+	// the rows of Parent go with them (ON DELETE CASCADE).
 	Rewritten bool
+	Via       string
 	Count     int64    // the decided rows that break it (keys, when Shared)
 	Keys      []string // the first five of their legacy keys
 }
@@ -85,6 +88,12 @@ func (r Refusal) String() string {
 		which := "that the mapping " + r.Mapping + " no longer decides and a run removes"
 		if r.Rewritten {
 			which = "that the mapping " + r.Mapping + " still decides but a run deletes and writes again, as they reference rows it removes"
+		}
+		switch {
+		case r.Via != "" && r.Rewritten:
+			which = "that the cutover wrote and that go (ON DELETE CASCADE) with the " + r.Via + " rows the mapping " + r.Mapping + " deletes and writes again"
+		case r.Via != "":
+			which = "that the cutover wrote and that go (ON DELETE CASCADE) with the " + r.Via + " rows the mapping " + r.Mapping + " no longer decides"
 		}
 		return fmt.Sprintf("the target's %s holds %d %s the cutover did not write, in neither its ledger nor the schema's seeds (%s %s), that %s, through %s (%s), "+
 			"%s rows %s: rows written by the application or by hand, which the removal would %s. "+

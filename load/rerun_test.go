@@ -820,6 +820,98 @@ func TestRerunKeepsRowsReferencingARowItWritesAgain(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunKeepsRowsItDidNotWriteFurtherDown: rows the cutover did not
+// write are kept from a re-run's deletions also where they do not
+// reference the deleted row itself: below a row the cutover wrote that
+// would go with it (a workout session moved to another user whose old
+// owner goes: deleting the owner cascades through the session to its
+// sets), and through a foreign key to a column other than id
+// (user_achievements.achievement_key, of a definition the source no
+// longer has). Each refusal is named by the dry run first and by the run,
+// which deletes nothing of the table; once the row is gone, the same
+// command finishes as a fresh run.
+func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, edit string
+		// app writes the row the cutover did not write into target dst,
+		// and returns its key.
+		app  func(t *testing.T, ctx context.Context, src, dst string) string
+		want func(key string) Refusal
+	}{
+		{"below a row that goes with it", `CREATE SCHEMA test_edits;
+			CREATE TABLE test_edits.picked AS
+			WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM workout_sessions w WHERE w.user_id = u.id)
+				AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
+			SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
+			ALTER TABLE test_edits.picked ADD COLUMN session uuid;
+			UPDATE test_edits.picked SET session = (SELECT w.id FROM workout_sessions w WHERE w.user_id = old_user ORDER BY w.id LIMIT 1);
+			UPDATE workout_sessions SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT session FROM test_edits.picked);
+			DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`,
+			func(t *testing.T, ctx context.Context, src, dst string) string {
+				session := scalarOf[string](t, ctx, src, `SELECT session::text FROM test_edits.picked`)
+				return scalarOf[string](t, ctx, dst, `INSERT INTO public.exercise_sets (id, session_id, exercise_id, set_number)
+					SELECT gen_random_uuid(), $1::uuid, exercise_id, 99 FROM public.exercise_sets ORDER BY id LIMIT 1 RETURNING id::text`, session)
+			},
+			func(key string) Refusal {
+				return Refusal{Mapping: "users", Legacy: "users", Table: "exercise_sets", Constraint: "foreign key exercise_sets_session_id_fkey",
+					Definition: "ON DELETE CASCADE", References: true, Parent: "workout_sessions", Via: "users", Count: 1, Keys: []string{key}}
+			}},
+		{"through a key that is not the id", `DELETE FROM achievement_definitions WHERE key = 'big_spender';`,
+			func(t *testing.T, ctx context.Context, src, dst string) string {
+				if d := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT d.disposition FROM cutover.dispositions d JOIN public.achievement_definitions a ON a.id = d.target_id
+					WHERE d.legacy_table = 'achievement_definitions' AND a.key = 'big_spender'), 'none')`); d != "loaded" {
+					t.Fatalf("the definition big_spender is %s in the target, want loaded", d)
+				}
+				return scalarOf[string](t, ctx, dst, `INSERT INTO public.user_achievements (user_id, achievement_key)
+					SELECT u.id, 'big_spender' FROM public.users u
+					WHERE NOT EXISTS (SELECT 1 FROM public.user_achievements a WHERE a.user_id = u.id AND a.achievement_key = 'big_spender')
+					ORDER BY u.id LIMIT 1 RETURNING id::text`)
+			},
+			func(key string) Refusal {
+				return Refusal{Mapping: "achievement_definitions", Legacy: "achievement_definitions", Table: "user_achievements",
+					Constraint: "foreign key user_achievements_achievement_key_fkey", Definition: "ON DELETE CASCADE", References: true,
+					Parent: "achievement_definitions", Count: 1, Keys: []string{key}}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src := editedSource(t, strings.ReplaceAll(c.name, " ", "_"), c.edit)
+			want := freshRun(t, src)
+			dst := finishedTarget(t)
+			key := c.app(t, ctx, src, dst)
+			wantRefusals := []Refusal{c.want(key)}
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			if d := cmp.Diff(wantRefusals, diff.Refusals); d != "" {
+				t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+			}
+			_, err = Run(ctx, rerunConfig(src, dst))
+			var refused *ForeignReferencesError
+			if !errors.As(err, &refused) {
+				t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
+			}
+			if d := cmp.Diff(wantRefusals, refused.Refusals); d != "" {
+				t.Errorf("the run's refusals (-want +got):\n%s", d)
+			}
+			table := wantRefusals[0].Table
+			if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.`+ident(table)+` WHERE id = $1::uuid`, key); n != 1 {
+				t.Fatalf("the refused re-run removed the %s row the cutover did not write", table)
+			}
+			if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM public.`+ident(table)+` WHERE id = $1::uuid`, key); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+				t.Fatalf("re-run once the row is gone: %v", err)
+			}
+			testkit.SameAs(t, want, dst)
+		})
+	}
+}
+
 // TestRerunAfterTablesVanish: the drift tables are dropped from the source
 // after a run loaded them. No mapping of the re-run reads them, yet their
 // rows are in the target (habit_completions, inbox_items, user_quests) and

@@ -203,6 +203,9 @@ type session struct {
 	// nothing to do.
 	unchanged bool
 	ledger    string // schema of the dispositions ledger
+	// refs are the target's foreign keys by referenced table, with what
+	// tells a referencing row the cutover wrote (plans sets them).
+	refs refGraph
 	// only is what this run extracts, decides and applies (see narrow);
 	// its nil sets mean everything.
 	only narrowing
@@ -865,7 +868,8 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
 	}
-	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname, c.confdeltype IN ('a', 'r'), c.confdeltype = 'n'
+	fks, err := q.Query(ctx, `SELECT c.conname, t.relname, a.attname, p.relname, pa.attname, c.confdeltype IN ('a', 'r'), c.confdeltype = 'n',
+			CASE c.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_class p ON p.oid = c.confrelid
@@ -879,7 +883,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	for fks.Next() {
 		var fk FK
 		var table string
-		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn, &fk.Blocks, &fk.SetsNull); err != nil {
+		if err := fks.Scan(&fk.Name, &table, &fk.Column, &fk.Parent, &fk.ParentColumn, &fk.Blocks, &fk.SetsNull, &fk.OnDelete); err != nil {
 			return nil, err
 		}
 		tt := out[table]
