@@ -52,9 +52,11 @@ type Refusal struct {
 	Held bool
 	// References is true for a foreign key of Table (Constraint, with
 	// its ON DELETE action as Definition) through which rows the cutover
-	// did not write reference rows of Parent, the mapping's target table,
-	// that a run removes (the mapping no longer decides them): Count is
-	// then those rows and Keys their first five keys in Table (ids).
+	// did not write reference rows of Parent that a run deletes: rows of
+	// the mapping's target table it no longer decides (or, Rewritten,
+	// writes again), or, with Via, rows that go with those: Count is then
+	// the referencing rows and Keys their first five keys in Table (ids,
+	// or the primary key's columns joined by commas).
 	References bool
 	Parent     string
 	// Rewritten is set with References when the rows a run deletes are
