@@ -767,79 +767,39 @@ const reparent = `CREATE SCHEMA test_edits;
 	UPDATE habits SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT habit FROM test_edits.picked);
 	DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`
 
-// TestRerunKeepsRowsReferencingARowItWritesAgain: as in
-// TestRerunAfterRowMovedToAnotherUser, the re-run deletes a habit whose
-// owner it removes and writes it again under its new owner. A habit
-// completion the cutover did not write references that habit: deleting
-// the habit would delete it too (ON DELETE CASCADE), so the run stops
-// before, naming it, as the dry run does first; once the operator removes
-// it, the same command finishes as a fresh run.
-func TestRerunKeepsRowsReferencingARowItWritesAgain(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	src := editedSource(t, "reparented", reparent)
-	want := freshRun(t, src)
-	dst := finishedTarget(t)
-	picked := scalarOf[[]string](t, ctx, src, `SELECT ARRAY[old_user::text, new_user::text, habit::text] FROM test_edits.picked`)
-	completion := scalarOf[string](t, ctx, dst, `INSERT INTO public.habit_completions (id, habit_id, user_id, completed_date)
-		VALUES (gen_random_uuid(), $1::uuid, $2::uuid, DATE '1999-01-01') RETURNING id::text`, picked[2], picked[1])
-	wantRefusals := []Refusal{{Mapping: "habits", Legacy: "habits", Table: "habit_completions", Constraint: "foreign key habit_completions_habit_id_fkey",
-		Definition: "ON DELETE CASCADE", References: true, Parent: "habits", Rewritten: true, Count: 1, Keys: []string{completion}}}
-	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
-	if err != nil {
-		t.Fatalf("dry run: %v", err)
-	}
-	if d := cmp.Diff(wantRefusals, diff.Refusals); d != "" {
-		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
-	}
-	_, err = Run(ctx, rerunConfig(src, dst))
-	var refused *ForeignReferencesError
-	if !errors.As(err, &refused) {
-		t.Fatalf("re-run deleting a habit that a row the cutover did not write references: %v, want a ForeignReferencesError", err)
-	}
-	if d := cmp.Diff(wantRefusals, refused.Refusals); d != "" {
-		t.Errorf("the run's refusals (-want +got):\n%s", d)
-	}
-	if !strings.Contains(err.Error(), "still decides but a run deletes and writes again") {
-		t.Errorf("the error does not say the habit is written again: %v", err)
-	}
-	for _, c := range []struct{ q, arg, want string }{
-		{`SELECT count(*)::text FROM public.habit_completions WHERE id = $1::uuid`, completion, "1"},
-		{`SELECT user_id::text FROM public.habits WHERE id = $1::uuid`, picked[2], picked[0]}, // not yet moved
-	} {
-		if got := scalarOf[string](t, ctx, dst, c.q, c.arg); got != c.want {
-			t.Errorf("after the refused re-run, %s: %s, want %s", c.q, got, c.want)
-		}
-	}
-	if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM public.habit_completions WHERE id = $1::uuid`, completion); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
-		t.Fatalf("re-run once the completion is gone: %v", err)
-	}
-	testkit.SameAs(t, want, dst)
-}
-
 // TestRerunKeepsRowsItDidNotWriteFurtherDown: rows the cutover did not
 // write are kept from a re-run's deletions also where they do not
-// reference the deleted row itself: below a row the cutover wrote that
-// would go with it (a workout session moved to another user whose old
-// owner goes: deleting the owner cascades through the session to its
-// sets), and through a foreign key to a column other than id
+// reference a row the run removes: they reference a row it deletes and
+// writes again (as in TestRerunAfterRowMovedToAnotherUser, a habit moved
+// to another user whose old owner goes: ON DELETE CASCADE would take a
+// completion written by hand with the habit), a row the cutover wrote
+// that would go with a removed one (a workout session moved the same way:
+// deleting the owner cascades through the session to its sets), or one
+// through a foreign key to a column other than id
 // (user_achievements.achievement_key, of a definition the source no
 // longer has). Each refusal is named by the dry run first and by the run,
-// which deletes nothing of the table; once the row is gone, the same
+// which deletes none of those rows; once the row is gone, the same
 // command finishes as a fresh run.
 func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		name, edit string
+		name, source, edit string
 		// app writes the row the cutover did not write into target dst,
 		// and returns its key.
 		app  func(t *testing.T, ctx context.Context, src, dst string) string
 		want func(key string) Refusal
 	}{
-		{"below a row that goes with it", `CREATE SCHEMA test_edits;
+		{"referencing a row written again", "reparented", reparent,
+			func(t *testing.T, ctx context.Context, src, dst string) string {
+				picked := scalarOf[[]string](t, ctx, src, `SELECT ARRAY[new_user::text, habit::text] FROM test_edits.picked`)
+				return scalarOf[string](t, ctx, dst, `INSERT INTO public.habit_completions (id, habit_id, user_id, completed_date)
+					VALUES (gen_random_uuid(), $1::uuid, $2::uuid, DATE '1999-01-01') RETURNING id::text`, picked[1], picked[0])
+			},
+			func(key string) Refusal {
+				return Refusal{Mapping: "habits", Legacy: "habits", Table: "habit_completions", Constraint: "foreign key habit_completions_habit_id_fkey",
+					Definition: "ON DELETE CASCADE", References: true, Parent: "habits", Rewritten: true, Count: 1, Keys: []string{key}}
+			}},
+		{"below a row that goes with it", "reowned_session", `CREATE SCHEMA test_edits;
 			CREATE TABLE test_edits.picked AS
 			WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM workout_sessions w WHERE w.user_id = u.id)
 				AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
@@ -857,7 +817,7 @@ func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
 				return Refusal{Mapping: "users", Legacy: "users", Table: "exercise_sets", Constraint: "foreign key exercise_sets_session_id_fkey",
 					Definition: "ON DELETE CASCADE", References: true, Parent: "workout_sessions", Via: "users", Count: 1, Keys: []string{key}}
 			}},
-		{"through a key that is not the id", `DELETE FROM achievement_definitions WHERE key = 'big_spender';`,
+		{"through a key that is not the id", "dropped_definition", `DELETE FROM achievement_definitions WHERE key = 'big_spender';`,
 			func(t *testing.T, ctx context.Context, src, dst string) string {
 				if d := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT d.disposition FROM cutover.dispositions d JOIN public.achievement_definitions a ON a.id = d.target_id
 					WHERE d.legacy_table = 'achievement_definitions' AND a.key = 'big_spender'), 'none')`); d != "loaded" {
@@ -877,7 +837,7 @@ func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src := editedSource(t, strings.ReplaceAll(c.name, " ", "_"), c.edit)
+			src := editedSource(t, c.source, c.edit)
 			want := freshRun(t, src)
 			dst := finishedTarget(t)
 			key := c.app(t, ctx, src, dst)
@@ -896,6 +856,10 @@ func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
 			}
 			if d := cmp.Diff(wantRefusals, refused.Refusals); d != "" {
 				t.Errorf("the run's refusals (-want +got):\n%s", d)
+			}
+			if refused.Rewritten != wantRefusals[0].Rewritten || !strings.HasSuffix(err.Error(), map[bool]string{
+				false: "no " + refused.Table + " row was removed", true: "none of those " + refused.Table + " rows was deleted"}[refused.Rewritten]) {
+				t.Errorf("the error does not say what it kept: %v", err)
 			}
 			table := wantRefusals[0].Table
 			if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.`+ident(table)+` WHERE id = $1::uuid`, key); n != 1 {
