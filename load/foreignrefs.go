@@ -62,10 +62,13 @@ type refEdge struct {
 	fk    FK
 	key   string // a child row t's key as text: its id, or its primary key's columns joined by commas
 	hasID bool
-	// owned holds for a child row t that a mapping owns by the ledger,
-	// and notOwned for one none does (each written so that the planner
-	// hashes the ledger's rows once: an IN under an OR it does not).
-	owned, notOwned string
+	// ownKey holds for a child row t that a mapping owns by the ledger
+	// under its own key (a probe of the ledger's primary key); otherKey
+	// for one it owns under another (a derived id, a fold: a hash of the
+	// feeding mappings' ledger rows, asked only of the rows ownKey left).
+	// For a table without an id, ownKey says it all and otherKey is
+	// "false".
+	ownKey, otherKey string
 }
 
 // refGraph lists, per target table, the foreign keys referencing it.
@@ -85,7 +88,7 @@ func buildRefGraph(plans map[string]*Plan, ms []mappings.Mapping, targets map[st
 	g := refGraph{}
 	for _, child := range slices.Sorted(maps.Keys(targets)) {
 		ct := targets[child]
-		e := refEdge{child: child, hasID: ct.has("id"), key: "t.id::text", owned: "false", notOwned: "true"}
+		e := refEdge{child: child, hasID: ct.has("id"), key: "t.id::text", ownKey: "false", otherKey: "false"}
 		if !e.hasID {
 			e.key = "concat_ws(','"
 			for _, c := range ct.PK {
@@ -101,15 +104,11 @@ func buildRefGraph(plans map[string]*Plan, ms []mappings.Mapping, targets map[st
 		switch {
 		case len(legacy) == 0:
 		case !e.hasID:
-			e.owned = "(" + strings.Join(owns, " OR ") + ")"
-			e.notOwned = "NOT " + e.owned
+			e.ownKey = "(" + strings.Join(owns, " OR ") + ")"
 		default:
-			// The ledger's primary key finds a row loaded under its own
-			// key; the others (a derived id, a fold) are hashed.
 			in := `o.legacy_table IN (` + strings.Join(legacy, ", ") + `) AND o.disposition IN ` + owning
-			e.owned = `t.id IN (SELECT o.target_id FROM ` + ledger + ` o WHERE ` + in + `)`
-			e.notOwned = `NOT EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.legacy_key = t.id::text AND o.target_id = t.id)
-				AND NOT EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.target_id = t.id)`
+			e.ownKey = `EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.legacy_key = t.id::text AND o.target_id = t.id)`
+			e.otherKey = `EXISTS (SELECT 1 FROM ` + ledger + ` o WHERE ` + in + ` AND o.target_id = t.id)`
 		}
 		for _, fk := range ct.FKs {
 			e.fk = fk
@@ -141,6 +140,11 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 		return tag, 0, nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// A parallel hash join builds its table before it knows whether the
+	// other side has rows; a serial one looks first (referencing).
+	if _, err := tx.Exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return tag, 0, nil, err
+	}
 	if !look {
 		if xid, err = currentXID(ctx, tx); err != nil {
 			return tag, 0, nil, err
@@ -179,15 +183,18 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 // and those that reference the rows the cutover wrote that would go with
 // them (ON DELETE CASCADE), down every such chain; seeds are left out.
 // The tables it makes for the chains are gone when it returns.
-func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten bool, seeds []string) (refusals []Refusal, err error) {
+func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten bool, seedIDs []string) (refusals []Refusal, err error) {
 	type deleted struct{ table, rel, via string }
 	sets := map[string][]string{p.M.Target: {root}} // per table, the relations of its ids deleted
 	queue := []deleted{{table: p.M.Target, rel: root}}
 	var made []string
 	defer func() {
+		if err != nil {
+			return // the caller rolls the transaction back, and them with it
+		}
 		for _, rel := range made {
-			if _, derr := tx.Exec(ctx, `DROP TABLE `+rel); derr != nil && err == nil {
-				err = derr
+			if _, err = tx.Exec(ctx, `DROP TABLE `+rel); err != nil {
+				return
 			}
 		}
 	}()
@@ -206,39 +213,47 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 					conds = append(conds, `NOT EXISTS (SELECT 1 FROM `+r+` g WHERE g.id = t.id)`)
 				}
 			}
-			foreign := append(slices.Clone(conds), e.notOwned)
+			rows := `public.` + ident(e.child) + ` t WHERE ` + strings.Join(conds, " AND ")
+			if e.fk.OnDelete == "CASCADE" && e.hasID {
+				// The rows that go with them, whoever wrote them: those the
+				// cutover did not are refused below, and the references to
+				// all are looked at in turn.
+				next := ident(s.stage, fmt.Sprintf("gone_%s_%d", p.M.Legacy, len(made)+1))
+				tag, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+next+` AS SELECT t.id FROM `+rows)
+				if err != nil {
+					return nil, fmt.Errorf("select the %s rows that go with the %s rows it deletes (%s): %w", e.child, d.table, e.fk.Name, err)
+				}
+				made = append(made, next)
+				if tag.RowsAffected() == 0 {
+					continue
+				}
+				if _, err := tx.Exec(ctx, `ANALYZE `+next); err != nil {
+					return nil, err
+				}
+				sets[e.child] = append(sets[e.child], next)
+				queue = append(queue, deleted{table: e.child, rel: next, via: cmp.Or(d.via, p.M.Target)})
+				rows = `public.` + ident(e.child) + ` t WHERE t.id IN (SELECT id FROM ` + next + `)`
+			}
+			// Of those, the ones the cutover did not write: first the rows
+			// not owned under their own key (a probe each), and of those
+			// the rows not owned under another (a hash of the ledger's
+			// rows, built only when some are left: the fence keeps the
+			// order, and a usual re-run leaves none).
 			var args []any
+			seeds := ""
 			if e.hasID {
-				foreign, args = append(foreign, `t.id::text <> ALL ($1::text[])`), []any{seeds}
+				seeds, args = ` AND t.id::text <> ALL ($1::text[])`, []any{seedIDs}
 			}
 			f := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: e.child, Constraint: "foreign key " + e.fk.Name,
 				Definition: "ON DELETE " + e.fk.OnDelete, References: true, Parent: d.table, Rewritten: rewritten, Via: d.via}
 			if err := tx.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(k ORDER BY k))[1:5], '{}')
-				FROM (SELECT `+e.key+` AS k FROM public.`+ident(e.child)+` t WHERE `+strings.Join(foreign, " AND ")+`) x`, args...).Scan(&f.Count, &f.Keys); err != nil {
+				FROM (SELECT `+e.key+` AS k FROM (SELECT t.* FROM `+rows+` AND NOT `+e.ownKey+seeds+` OFFSET 0) t
+					WHERE NOT `+e.otherKey+`) x`, args...).Scan(&f.Count, &f.Keys); err != nil {
 				return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it deletes (%s): %w", d.table, e.fk.Name, err)
 			}
 			if f.Count > 0 {
 				refusals = append(refusals, f)
 			}
-			if e.fk.OnDelete != "CASCADE" || !e.hasID {
-				continue
-			}
-			// The rows the cutover wrote that go with them, whose own
-			// references are looked at in turn.
-			next := ident(s.stage, fmt.Sprintf("gone_%s_%d", p.M.Legacy, len(made)+1))
-			tag, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+next+` AS SELECT t.id FROM public.`+ident(e.child)+` t WHERE `+strings.Join(append(conds, e.owned), " AND "))
-			if err != nil {
-				return nil, fmt.Errorf("select the %s rows that go with the %s rows it deletes (%s): %w", e.child, d.table, e.fk.Name, err)
-			}
-			made = append(made, next)
-			if tag.RowsAffected() == 0 {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `ANALYZE `+next); err != nil {
-				return nil, err
-			}
-			sets[e.child] = append(sets[e.child], next)
-			queue = append(queue, deleted{table: e.child, rel: next, via: cmp.Or(d.via, p.M.Target)})
 		}
 	}
 	return refusals, nil
