@@ -178,11 +178,12 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 }
 
 // referencing returns, as refusals of plan p's mapping, the rows the
-// cutover did not write that reference the rows of p's table whose ids
-// the stage table root holds (which the caller is about to delete in tx),
-// and those that reference the rows the cutover wrote that would go with
-// them (ON DELETE CASCADE), down every such chain; seeds are left out.
-// The tables it makes for the chains are gone when it returns.
+// cutover did not write (seeds left out) that reference the rows of p's
+// table whose ids the stage table root holds (which the caller is about
+// to delete in tx), or that reference, or are, rows that would go with
+// them (ON DELETE CASCADE), down every such chain. The tables it makes
+// for the chains are gone when it returns without an error (with one,
+// the caller's rollback takes them).
 func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten bool, seedIDs []string) (refusals []Refusal, err error) {
 	type deleted struct{ table, rel, via string }
 	sets := map[string][]string{p.M.Target: {root}} // per table, the relations of its ids deleted
