@@ -177,15 +177,8 @@ func TestRerunAfterAFailedRunKeepsItsStage(t *testing.T) {
 			if c.fix == "" {
 				cfg.MaxRejects = -1
 			}
-			var mu sync.Mutex
-			var said []string
-			cfg.Progress = func(e Event) {
-				mu.Lock()
-				defer mu.Unlock()
-				if e.Message != "" {
-					said = append(said, e.Phase+": "+e.Message)
-				}
-			}
+			h := heard{phased: true}
+			cfg.Progress = h.progress
 			done := c.setUp(t, ctx, &cfg, dst)
 			_, err := Run(ctx, cfg)
 			done()
@@ -193,6 +186,7 @@ func TestRerunAfterAFailedRunKeepsItsStage(t *testing.T) {
 				t.Fatalf("the run returned %v, want it to fail for %s", err, c.name)
 			}
 			t.Logf("the failed run: %v", err)
+			said := h.messages()
 			if got := slices.ContainsFunc(said, keptLine.MatchString); got != c.says {
 				t.Errorf("the failed run said it kept its stage: %v, want %v; it said:\n%s", got, c.says, strings.Join(said, "\n"))
 			}
@@ -216,6 +210,7 @@ func TestRerunAfterAFailedRunKeepsItsStage(t *testing.T) {
 					kept = e.Message
 				}
 			}
+			var mu sync.Mutex
 			copied := map[string]int{}
 			SetHook(&cfg, func(point string) error {
 				if table, ok := strings.CutPrefix(point, "extract.before:"); ok {

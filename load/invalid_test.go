@@ -459,6 +459,29 @@ func refusedAsPredicted(t *testing.T, ctx context.Context, src, dst string, want
 	return err
 }
 
+// referencesRefusedAsPredicted runs a dry run and then a run of src into
+// dst, and checks that both name exactly the rows the cutover did not
+// write of want (Refusal.References); it returns the run's error.
+func referencesRefusedAsPredicted(t *testing.T, ctx context.Context, src, dst string, want []Refusal) (*ForeignReferencesError, error) {
+	t.Helper()
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff(want, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *ForeignReferencesError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
+	}
+	if d := cmp.Diff(want, refused.Refusals); d != "" {
+		t.Errorf("the run's refusals (-want +got):\n%s", d)
+	}
+	return refused, err
+}
+
 // checkBooksRefused checks err, a run's stopped by a refusal of books,
 // for what it must say (the mapping, says, the advice) and must not (that
 // the mapping is to blame), and that dst holds no book.

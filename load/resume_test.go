@@ -150,19 +150,13 @@ func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
 	cfg := rerunConfig(src, dst)
 	cfg.MaxRejects = 1
-	var mu sync.Mutex
-	var said []string
-	cfg.Progress = func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		if e.Message != "" {
-			said = append(said, e.Phase+": "+e.Message)
-		}
-	}
+	h := heard{phased: true}
+	cfg.Progress = h.progress
 	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
 		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
 	}
 	keptLine := regexp.MustCompile(`^finish: kept the failed run's stage \(schema cutover_stage, \d+ [kMG]?B\): the next run keeps the batches whose rows the source still holds, and copies the rest \(` + "`" + `DROP SCHEMA "cutover_stage" CASCADE` + "`" + ` gives its room back\)$`)
+	said := h.messages()
 	if !slices.ContainsFunc(said, keptLine.MatchString) {
 		t.Errorf("the failed run did not say it kept its stage:\n%s", strings.Join(said, "\n"))
 	}
