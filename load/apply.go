@@ -19,7 +19,6 @@ import (
 
 	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/mappings"
-	"github.com/cutover/cutover/migrations"
 )
 
 // keptTables are the bookkeeping tables that keep the legacy rows of a
@@ -176,10 +175,6 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			removed[m.Target] = append(removed[m.Target], ids)
 		}
 	}
-	seeds, err := migrations.SeedIDs()
-	if err != nil {
-		return nil, err
-	}
 	err = s.ordered(ctx, "remove", removing, childrenFirst(s.ms), func(ctx context.Context, m mappings.Mapping) error {
 		p := plans[m.Name()]
 		remove := p.Remove
@@ -187,10 +182,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 			// The mappings referencing this one have removed their rows:
 			// what else references the rows this one removes, or the rows
 			// that go with them, the cutover did not write.
-			tag, xid, refusals, err := s.deletion(ctx, p, p.RemoveIDs, false, false, seeds)
-			if err == nil && len(refusals) > 0 {
-				err = &ForeignReferencesError{Table: m.Target, Refusals: refusals}
-			}
+			tag, xid, _, err := s.deletion(ctx, p, p.RemoveIDs, false, false)
 			if err != nil {
 				return fmt.Errorf("remove rows no longer decided: %w", err)
 			}
@@ -231,11 +223,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				var err error
 				if s.referenced(p) {
 					// Rows the cutover did not write may reference them.
-					var refusals []Refusal
-					_, _, refusals, err = s.deletion(ctx, p, p.ReferencingIDs(fk, removed[fk.Parent]), true, false, seeds)
-					if err == nil && len(refusals) > 0 {
-						err = &ForeignReferencesError{Table: m.Target, Rewritten: true, Refusals: refusals}
-					}
+					_, _, _, err = s.deletion(ctx, p, p.ReferencingIDs(fk, removed[fk.Parent]), true, false)
 				} else {
 					_, err = s.pool.Exec(ctx, q)
 				}

@@ -595,13 +595,6 @@ func (s *session) referencingRefusals(ctx context.Context, plans map[string]*Pla
 			removing[m.Target] = append(removing[m.Target], ids)
 		}
 	}
-	if len(removing) == 0 {
-		return nil, nil
-	}
-	seeds, err := migrations.SeedIDs()
-	if err != nil {
-		return nil, err
-	}
 	var out []Refusal
 	for _, m := range s.ms {
 		p := plans[m.Name()]
@@ -613,7 +606,7 @@ func (s *session) referencingRefusals(ctx context.Context, plans map[string]*Pla
 			if ids == "" {
 				continue
 			}
-			_, _, refs, err := s.deletion(ctx, p, ids, true, true, seeds)
+			_, _, refs, err := s.deletion(ctx, p, ids, true, true)
 			if err != nil {
 				return nil, fmt.Errorf("compare %s: %w", m.Name(), err)
 			}
@@ -676,11 +669,7 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 	// removes some (most dry runs against a finished target remove none,
 	// and the search costs what counting them did).
 	if part.td.Delete > 0 && s.referenced(p) {
-		seeds, err := migrations.SeedIDs()
-		if err != nil {
-			return err
-		}
-		_, _, refs, err := s.deletion(ctx, p, p.RemoveIDs, false, true, seeds)
+		_, _, refs, err := s.deletion(ctx, p, p.RemoveIDs, false, true)
 		if err != nil {
 			return err
 		}

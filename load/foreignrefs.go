@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 )
 
 // ForeignReferencesError stops a re-run before it deletes rows of Table
@@ -130,11 +131,15 @@ func (s *session) referenced(p *Plan) bool { return p.RemoveIDs != "" && len(s.r
 // ids kept in a table of the stage (a temporary table would need the TEMP
 // right, which a hardened database grants no one but its owner), then the
 // rows the cutover did not write that would go with them or lose their
-// reference looked for (referencing), and only where there are none the
-// rows deleted. With look, it deletes nothing and only returns what it
-// found (a dry run). It returns the delete's tag, its transaction's id
-// and the refusals.
-func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, look bool, seeds []string) (tag pgconn.CommandTag, xid int64, refusals []Refusal, err error) {
+// reference looked for (referencing): where there are some, it deletes
+// nothing and returns a ForeignReferencesError, else it deletes the rows.
+// With look, it deletes nothing and returns what it found as refusals (a
+// dry run). It returns the delete's tag and its transaction's id.
+func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, look bool) (tag pgconn.CommandTag, xid int64, refusals []Refusal, err error) {
+	seeds, err := migrations.SeedIDs()
+	if err != nil {
+		return tag, 0, nil, err
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return tag, 0, nil, err
@@ -161,8 +166,11 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 		if _, err := tx.Exec(ctx, `ANALYZE `+root); err != nil {
 			return tag, 0, nil, fmt.Errorf("select the rows to delete: %w", err)
 		}
-		if refusals, err = s.referencing(ctx, tx, p, root, rewritten, seeds); err != nil || len(refusals) > 0 || look {
+		if refusals, err = s.referencing(ctx, tx, p, root, rewritten, seeds); err != nil || look {
 			return tag, 0, refusals, err
+		}
+		if len(refusals) > 0 {
+			return tag, 0, nil, &ForeignReferencesError{Table: p.M.Target, Rewritten: rewritten, Refusals: refusals}
 		}
 		if tag, err = tx.Exec(ctx, `DELETE FROM public.`+ident(p.M.Target)+` t WHERE t.id IN (SELECT id FROM `+root+`)`); err != nil {
 			return tag, 0, nil, fmt.Errorf("delete the rows: %w", err)
