@@ -743,15 +743,22 @@ func TestRerunAfterRowMovedToAnotherUser(t *testing.T) {
 
 // reparent edits S0: a habit moves to another user, and its old owner is
 // deleted (test_edits.picked: old_user, new_user, habit).
-const reparent = `CREATE SCHEMA test_edits;
+var reparent = moveToAnotherUser("habits", "habit")
+
+// moveToAnotherUser edits S0: a row of table (one with a user_id) moves
+// to another user, and its old owner is deleted (test_edits.picked:
+// old_user, new_user and, as column, the row's id).
+func moveToAnotherUser(table, column string) string {
+	return `CREATE SCHEMA test_edits;
 	CREATE TABLE test_edits.picked AS
-	WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id)
+	WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM ` + table + ` r WHERE r.user_id = u.id)
 		AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
 	SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
-	ALTER TABLE test_edits.picked ADD COLUMN habit uuid;
-	UPDATE test_edits.picked SET habit = (SELECT h.id FROM habits h WHERE h.user_id = old_user ORDER BY h.id LIMIT 1);
-	UPDATE habits SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT habit FROM test_edits.picked);
+	ALTER TABLE test_edits.picked ADD COLUMN ` + column + ` uuid;
+	UPDATE test_edits.picked SET ` + column + ` = (SELECT r.id FROM ` + table + ` r WHERE r.user_id = old_user ORDER BY r.id LIMIT 1);
+	UPDATE ` + table + ` SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT ` + column + ` FROM test_edits.picked);
 	DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`
+}
 
 // TestRerunKeepsRowsItDidNotWriteFurtherDown: rows the cutover did not
 // write are kept from a re-run's deletions also where they do not
@@ -785,15 +792,7 @@ func TestRerunKeepsRowsItDidNotWriteFurtherDown(t *testing.T) {
 				return Refusal{Mapping: "habits", Legacy: "habits", Table: "habit_completions", Constraint: "foreign key habit_completions_habit_id_fkey",
 					Definition: "ON DELETE CASCADE", References: true, Parent: "habits", Rewritten: true, Count: 1, Keys: []string{key}}
 			}},
-		{"below a row that goes with it", "reowned_session", `CREATE SCHEMA test_edits;
-			CREATE TABLE test_edits.picked AS
-			WITH good AS (SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM workout_sessions w WHERE w.user_id = u.id)
-				AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id))
-			SELECT (SELECT id FROM good ORDER BY id LIMIT 1) AS old_user, (SELECT id FROM good ORDER BY id DESC LIMIT 1) AS new_user;
-			ALTER TABLE test_edits.picked ADD COLUMN session uuid;
-			UPDATE test_edits.picked SET session = (SELECT w.id FROM workout_sessions w WHERE w.user_id = old_user ORDER BY w.id LIMIT 1);
-			UPDATE workout_sessions SET user_id = (SELECT new_user FROM test_edits.picked) WHERE id = (SELECT session FROM test_edits.picked);
-			DELETE FROM users WHERE id = (SELECT old_user FROM test_edits.picked);`,
+		{"below a row that goes with it", "reowned_session", moveToAnotherUser("workout_sessions", "session"),
 			func(t *testing.T, ctx context.Context, src, dst string) string {
 				session := scalarOf[string](t, ctx, src, `SELECT session::text FROM test_edits.picked`)
 				return scalarOf[string](t, ctx, dst, `INSERT INTO public.exercise_sets (id, session_id, exercise_id, set_number)
