@@ -166,7 +166,12 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 		if _, err := tx.Exec(ctx, `ANALYZE `+root); err != nil {
 			return tag, 0, nil, fmt.Errorf("select the rows to delete: %w", err)
 		}
-		if refusals, err = s.referencing(ctx, tx, p, root, rewritten, seeds); err != nil || look {
+		if !look {
+			if err := lockRows(ctx, tx, p.M.Target, root); err != nil {
+				return tag, 0, nil, err
+			}
+		}
+		if refusals, err = s.referencing(ctx, tx, p, root, rewritten, !look, seeds); err != nil || look {
 			return tag, 0, refusals, err
 		}
 		if len(refusals) > 0 {
@@ -192,7 +197,10 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 // them (ON DELETE CASCADE), down every such chain. The tables it makes
 // for the chains are gone when it returns without an error (with one,
 // the caller's rollback takes them).
-func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten bool, seedIDs []string) (refusals []Refusal, err error) {
+//
+// With lock, it locks the rows that would go with them as it finds them
+// (lockRows), so that no row referencing those is written while it looks.
+func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten, lock bool, seedIDs []string) (refusals []Refusal, err error) {
 	type deleted struct{ table, rel, via string }
 	sets := map[string][]string{p.M.Target: {root}} // per table, the relations of its ids deleted
 	queue := []deleted{{table: p.M.Target, rel: root}}
@@ -239,6 +247,11 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 				if _, err := tx.Exec(ctx, `ANALYZE `+next); err != nil {
 					return nil, err
 				}
+				if lock {
+					if err := lockRows(ctx, tx, e.child, next); err != nil {
+						return nil, err
+					}
+				}
 				sets[e.child] = append(sets[e.child], next)
 				queue = append(queue, deleted{table: e.child, rel: next, via: cmp.Or(d.via, p.M.Target)})
 				rows = `public.` + ident(e.child) + ` t WHERE t.id IN (SELECT id FROM ` + next + `)`
@@ -266,4 +279,21 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 		}
 	}
 	return refusals, nil
+}
+
+// lockRows locks, for the rest of transaction tx, the rows of target table
+// table whose ids the stage table rel holds, as the delete that follows
+// would (FOR UPDATE). A transaction that writes a row referencing one of
+// them holds a lock that conflicts (FOR KEY SHARE, the foreign key's
+// check): one still open is waited for, so the look that follows sees its
+// row once it commits, and one that starts later waits for the deletion
+// to end, then fails on its foreign key. Without it, such a row would go
+// unseen and the delete would take it along (ON DELETE CASCADE) or
+// fail on it (NO ACTION).
+func lockRows(ctx context.Context, tx pgx.Tx, table, rel string) error {
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM (SELECT FROM public.`+ident(table)+` t
+		WHERE t.id IN (SELECT id FROM `+rel+`) FOR UPDATE OF t) l`); err != nil {
+		return fmt.Errorf("lock the %s rows it deletes: %w", table, err)
+	}
+	return nil
 }

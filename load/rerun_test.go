@@ -580,6 +580,66 @@ func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunSeesARowWrittenWhileItDeletes: a row the application is
+// writing, in a transaction still open when the re-run comes to delete
+// the user it references (ON DELETE CASCADE), is waited for and then
+// refused, not deleted along with the user once it commits.
+func TestRerunSeesARowWrittenWhileItDeletes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := changedSource(t), finishedTarget(t)
+	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
+	app := pgtest.Connect(t, dst)
+	tx, err := app.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var session string
+	if err := tx.QueryRow(ctx, `INSERT INTO public.reading_sessions SELECT (jsonb_populate_record(NULL::public.reading_sessions,
+		to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.reading_sessions r ORDER BY r.id LIMIT 1
+		RETURNING id::text`, bad).Scan(&session); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() {
+		_, err := Run(runCtx, rerunConfig(src, dst))
+		ran <- err
+	}()
+	// The application's transaction commits once the re-run waits for it.
+	watch := pgtest.Connect(t, dst)
+	for waiting := false; !waiting; {
+		select {
+		case err := <-ran:
+			t.Fatalf("the re-run ended (%v) without waiting for the transaction writing a row of the user it deletes", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, app.PgConn().PID()).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-ran
+	var refused *ForeignReferencesError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
+	}
+	want := []Refusal{{Mapping: "users", Legacy: "users", Table: "reading_sessions", Constraint: "foreign key reading_sessions_user_id_fkey",
+		Definition: "ON DELETE CASCADE", References: true, Parent: "users", Count: 1, Keys: []string{session}}}
+	if d := cmp.Diff(want, refused.Refusals); d != "" {
+		t.Errorf("the run's refusals (-want +got):\n%s", d)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.reading_sessions WHERE id::text = $1`, session); n != 1 {
+		t.Errorf("the reading session written while the re-run deleted its user is gone")
+	}
+}
+
 // TestBookkeepingKeepsSecretsWhereTheSpecSays: the rejects keep the
 // legacy rows verbatim, secrets included (a rejected session its token, a
 // rejected account its OAuth tokens: the only copy once the legacy
