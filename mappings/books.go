@@ -1,13 +1,4 @@
 package mappings
 
-// books: 0008_books.
-var books = []Mapping{
-	ownedByUser("books"),
-	{
-		Legacy: "reading_sessions", Target: "reading_sessions",
-		Refs: []Ref{
-			{Column: "book_id", Parent: "books", Kind: Parent, Tenant: true},
-			{Column: "user_id", Parent: "users", Kind: Owner},
-		},
-	},
-}
+// books maps the legacy table books onto the target table of the same name.
+var books = ownedByUser("books")

@@ -217,17 +217,59 @@ func ClaimLookups(ms []Mapping) []string {
 	return slices.Compact(legacy)
 }
 
-// All returns every mapping, in an order where each mapping comes after the
-// mappings it depends on (see Order).
+// All returns every mapping, one per file of this package, in an order
+// where each mapping comes after the mappings it depends on (see Order),
+// grouped by the target migration they write.
 func All() []Mapping {
-	var all []Mapping
-	for _, group := range [][]Mapping{
-		auth, gamification, market, focus, habitsGoals, quests, planning,
-		books, fitness, learn, reference, platform,
-	} {
-		all = append(all, group...)
+	return []Mapping{
+		// auth: users, accounts, sessions, roles, user_roles, audit_log (0001_auth),
+		// and the legacy auth tables the target does not keep.
+		users, accounts, sessions, roles, userRoles, auditLog, activityEvents,
+		verificationTokens, authenticators, entitlements, roleEntitlements,
+		// gamification: 0002_gamification, the folded rewards and the archived
+		// skill tables.
+		achievementDefinitions, userAchievements, userProgress, userStreaks, pointsLedger,
+		userWalletV16, userWalletV21, userRewards, skillDefinitions, userSkills,
+		// market: 0007_market. The two legacy shapes of market_items merge into one.
+		marketItemsV16, marketItemsV21, userPurchases, userMarketPurchases,
+		marketTransactions, marketRecommendations,
+		// focus: 0003_focus.
+		focusSessions, focusLibraries, focusLibraryTracks, focusPauseStateV21,
+		focusPauseStateV15,
+		// habits and goals: 0004_habits_goals, with the drift table habit_logs.
+		habits, goals, goalMilestones, habitCompletions, habitLogs,
+		// quests: 0005_quests, with the drift table quests (text import).
+		universalQuests, userQuests, userQuestProgress, quests,
+		// planning: 0006_planning, plus the archived plan templates.
+		calendarEvents, dailyPlans, planTemplates,
+		// books: 0008_books.
+		books, readingSessions,
+		// fitness: 0009_fitness, plus the archived fitness tables.
+		exercises, workouts, trainingPrograms, workoutExercises, workoutSessions,
+		exerciseSets, workoutSections, personalRecords, programWeeks, programWorkouts,
+		// learn: 0010_learn. Topics, lessons and drills merge with the seeds by key.
+		learnTopics, learnLessons, learnDrills, userLessonProgress, userDrillStats,
+		userLearnSrs,
+		// reference: 0011_reference, plus the archived JSON frame chunks.
+		referenceTracks, trackAnalyses, trackAnnotations, trackRegions,
+		analysisFrameManifests, analysisFrameData, analysisEvents, analysisFrameChunks,
+		listeningPromptTemplates, listeningPromptPresets,
+		// platform: 0012_platform, with the drift table user_inbox. The behavior
+		// tables (behavior_outbox, behavior_projection_state, decision_telemetry)
+		// are new and stay empty.
+		feedback, ideas, infobaseEntries, userSettings, userReferences, inboxItems,
+		onboardingFlows, onboardingSteps, userOnboardingState, userOnboardingResponses,
+		userInbox, userInterests, featureFlags,
 	}
-	return all
+}
+
+// ownedByUser is the plain 1:1 mapping of a table whose only reference is
+// its owner.
+func ownedByUser(table string) Mapping {
+	return Mapping{
+		Legacy: table, Target: table,
+		Refs: []Ref{{Column: "user_id", Parent: "users", Kind: Owner}},
+	}
 }
 
 // For returns the mappings that apply to a source whose tables have the

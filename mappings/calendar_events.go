@@ -1,0 +1,10 @@
+package mappings
+
+// calendarEvents maps the legacy table calendar_events onto the target table
+// of the same name.
+var calendarEvents = Mapping{
+	Legacy: "calendar_events", Target: "calendar_events",
+	Refs: []Ref{{Column: "user_id", Parent: "users", Kind: Owner}},
+	// ON DELETE CASCADE: a child of a rejected event is rejected.
+	SelfRef: &Ref{Column: "parent_event_id", Parent: "calendar_events", Kind: Parent},
+}
