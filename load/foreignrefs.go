@@ -6,6 +6,7 @@ package load
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -135,7 +136,34 @@ func (s *session) referenced(p *Plan) bool { return p.RemoveIDs != "" && len(s.r
 // nothing and returns a ForeignReferencesError, else it deletes the rows.
 // With look, it deletes nothing and returns what it found as refusals (a
 // dry run). It returns the delete's tag and its transaction's id.
+//
+// The locks it takes (lockRows) may meet, in the other order, another
+// session's: the application's, or another mapping's removal cascading
+// into the same rows. The server then ends one of them (deadlock_detected);
+// when it ends the deletion's transaction, nothing of it stays, and it
+// starts again, up to deletionAttempts times.
 func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, look bool) (tag pgconn.CommandTag, xid int64, refusals []Refusal, err error) {
+	for attempt := 1; ; attempt++ {
+		tag, xid, refusals, err = s.deleteOnce(ctx, p, ids, rewritten, look)
+		var pgErr *pgconn.PgError
+		if attempt == deletionAttempts || !errors.As(err, &pgErr) || pgErr.Code != deadlockDetected {
+			return tag, xid, refusals, err
+		}
+		s.cfg.Progress(Event{Phase: "remove", Message: fmt.Sprintf(
+			"%s: the server ended a deadlock between the removal and another session by ending the removal, which left nothing; trying again (%d of %d)",
+			p.M.Name(), attempt+1, deletionAttempts)})
+	}
+}
+
+// deletionAttempts is how often deletion tries before it returns the
+// deadlock; deadlockDetected is its SQLSTATE.
+const (
+	deletionAttempts = 3
+	deadlockDetected = "40P01"
+)
+
+// deleteOnce is one attempt of deletion.
+func (s *session) deleteOnce(ctx context.Context, p *Plan, ids string, rewritten, look bool) (tag pgconn.CommandTag, xid int64, refusals []Refusal, err error) {
 	seeds, err := migrations.SeedIDs()
 	if err != nil {
 		return tag, 0, nil, err
@@ -198,8 +226,9 @@ func (s *session) deletion(ctx context.Context, p *Plan, ids string, rewritten, 
 // for the chains are gone when it returns without an error (with one,
 // the caller's rollback takes them).
 //
-// With lock, it locks the rows that would go with them as it finds them
-// (lockRows), so that no row referencing those is written while it looks.
+// With lock, it locks the rows that would go with them as it selects
+// them (as lockRows does), so that no row referencing those is written
+// while it looks.
 func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root string, rewritten, lock bool, seedIDs []string) (refusals []Refusal, err error) {
 	type deleted struct{ table, rel, via string }
 	sets := map[string][]string{p.M.Target: {root}} // per table, the relations of its ids deleted
@@ -236,7 +265,14 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 				// cutover did not are refused below, and the references to
 				// all are looked at in turn.
 				next := ident(s.stage, fmt.Sprintf("gone_%s_%d", p.M.Legacy, len(made)+1))
-				tag, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+next+` AS SELECT t.id FROM `+rows)
+				// With lock, they are locked as they are selected (lockRows):
+				// a row another session moved to another parent meanwhile
+				// is checked again once that session ends, and left out.
+				forUpdate := ""
+				if lock {
+					forUpdate = ` FOR UPDATE OF t`
+				}
+				tag, err := tx.Exec(ctx, `CREATE UNLOGGED TABLE `+next+` AS SELECT t.id FROM `+rows+forUpdate)
 				if err != nil {
 					return nil, fmt.Errorf("select the %s rows that go with the %s rows it deletes (%s): %w", e.child, d.table, e.fk.Name, err)
 				}
@@ -246,11 +282,6 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 				}
 				if _, err := tx.Exec(ctx, `ANALYZE `+next); err != nil {
 					return nil, err
-				}
-				if lock {
-					if err := lockRows(ctx, tx, e.child, next); err != nil {
-						return nil, err
-					}
 				}
 				sets[e.child] = append(sets[e.child], next)
 				queue = append(queue, deleted{table: e.child, rel: next, via: cmp.Or(d.via, p.M.Target)})

@@ -610,18 +610,7 @@ func TestRerunSeesARowWrittenWhileItDeletes(t *testing.T) {
 		ran <- err
 	}()
 	// The application's transaction commits once the re-run waits for it.
-	watch := pgtest.Connect(t, dst)
-	for waiting := false; !waiting; {
-		select {
-		case err := <-ran:
-			t.Fatalf("the re-run ended (%v) without waiting for the transaction writing a row of the user it deletes", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, app.PgConn().PID()).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction writing a row of the user it deletes")
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -637,6 +626,146 @@ func TestRerunSeesARowWrittenWhileItDeletes(t *testing.T) {
 	}
 	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.reading_sessions WHERE id::text = $1`, session); n != 1 {
 		t.Errorf("the reading session written while the re-run deleted its user is gone")
+	}
+}
+
+// waitUntilBlocked returns once a session of database dst waits for a
+// lock that conn's session holds; it fails t if the run whose result
+// comes on ran ends first (without waiting for what).
+func waitUntilBlocked(t *testing.T, ctx context.Context, dst string, conn *pgx.Conn, ran <-chan error, what string) {
+	t.Helper()
+	watch := pgtest.Connect(t, dst)
+	for waiting := false; !waiting; {
+		select {
+		case err := <-ran:
+			t.Fatalf("the re-run ended (%v) without waiting for %s", err, what)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, conn.PgConn().PID()).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRerunTriesAgainAfterADeadlock: the application's transaction holds
+// a row the removal of a user would lock (its reading session, written
+// earlier), and then writes a habit of that user, which waits for the
+// removal's lock on the user: a deadlock, which the server ends by ending
+// the removal (its deadlock_timeout made the shorter here). The removal
+// starts again, waits for the application's transaction to end, and then
+// names both rows, as it does without the deadlock.
+func TestRerunTriesAgainAfterADeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := changedSource(t), finishedTarget(t)
+	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
+	// A copy of one of table's rows with a new id, of the user bad.
+	copyOf := func(table string) string {
+		return `INSERT INTO public.` + table + ` SELECT (jsonb_populate_record(NULL::public.` + table + `,
+			to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', '` + bad + `'::uuid))).* FROM public.` + table + ` r ORDER BY r.id LIMIT 1
+			RETURNING id::text`
+	}
+	session := scalarOf[string](t, ctx, dst, copyOf("reading_sessions"))
+	app := pgtest.Connect(t, dst)
+	if _, err := app.Exec(ctx, `SET deadlock_timeout = '1h'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''3s''', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := app.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT FROM public.reading_sessions WHERE id::text = $1 FOR UPDATE`, session); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	said := &heard{phase: "remove"}
+	cfg := rerunConfig(src, dst)
+	cfg.Progress = said.progress
+	ran := make(chan error, 1)
+	go func() {
+		_, err := Run(runCtx, cfg)
+		ran <- err
+	}()
+	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction holding a reading session of the user it deletes")
+	var habit string
+	if err := tx.QueryRow(ctx, copyOf("habits")).Scan(&habit); err != nil {
+		t.Fatalf("the application's habit: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-ran
+	var refused *ForeignReferencesError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
+	}
+	refusal := func(table, fk, action, key string) Refusal {
+		return Refusal{Mapping: "users", Legacy: "users", Table: table, Constraint: "foreign key " + fk, Definition: "ON DELETE " + action,
+			References: true, Parent: "users", Count: 1, Keys: []string{key}}
+	}
+	want := []Refusal{
+		refusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
+		refusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
+	}
+	if d := cmp.Diff(want, refused.Refusals); d != "" {
+		t.Errorf("the run's refusals (-want +got):\n%s", d)
+	}
+	again := "users: the server ended a deadlock between the removal and another session by ending the removal, which left nothing; trying again (2 of 3)"
+	if !slices.Contains(said.messages(), again) {
+		t.Errorf("the run did not say it tried again after the deadlock; it said %q", said.messages())
+	}
+}
+
+// TestRerunLetsARowMoveAwayWhileItDeletes: the application moves its
+// reading session of a user the re-run removes to another user, in a
+// transaction still open when the removal looks for the rows that go with
+// that user. The removal waits for it, then sees that the row no longer
+// references the user: it neither refuses it nor deletes it.
+func TestRerunLetsARowMoveAwayWhileItDeletes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := changedSource(t), finishedTarget(t)
+	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
+	kept := scalarOf[string](t, ctx, dst, `SELECT id::text FROM public.users WHERE id::text <> $1 ORDER BY id LIMIT 1`, bad)
+	session := scalarOf[string](t, ctx, dst, `INSERT INTO public.reading_sessions SELECT (jsonb_populate_record(NULL::public.reading_sessions,
+		to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.reading_sessions r ORDER BY r.id LIMIT 1
+		RETURNING id::text`, bad)
+	app := pgtest.Connect(t, dst)
+	tx, err := app.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE public.reading_sessions SET user_id = $1::uuid WHERE id::text = $2`, kept, session); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() {
+		_, err := Run(runCtx, rerunConfig(src, dst))
+		ran <- err
+	}()
+	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction moving a reading session away from the user it deletes")
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if owner := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT user_id::text FROM public.reading_sessions WHERE id::text = $1), 'none')`, session); owner != kept {
+		t.Errorf("the reading session moved to user %s belongs to %s after the re-run", kept, owner)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users WHERE id::text = $1`, bad); n != 0 {
+		t.Errorf("the re-run left the user it rejects")
 	}
 }
 
