@@ -520,11 +520,7 @@ func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
 	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
 	kept := scalarOf[string](t, ctx, dst, `SELECT id::text FROM public.users WHERE id::text <> $1 ORDER BY id LIMIT 1`, bad)
 	// A copy of one of table's rows with a new id, of user u.
-	copyOf := func(table, u string) string {
-		return scalarOf[string](t, ctx, dst, `INSERT INTO public.`+table+` SELECT (jsonb_populate_record(NULL::public.`+table+`,
-			to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.`+table+` r ORDER BY r.id LIMIT 1
-			RETURNING id::text`, u)
-	}
+	copyOf := func(table, u string) string { return scalarOf[string](t, ctx, dst, appCopy(table, u)) }
 	session, habit, keptSession := copyOf("reading_sessions", bad), copyOf("habits", bad), copyOf("reading_sessions", kept)
 	grant := scalarOf[string](t, ctx, dst, `INSERT INTO public.user_roles (user_id, role_id, granted_by)
 		SELECT $1::uuid, r.id, $2::uuid FROM public.roles r
@@ -532,14 +528,10 @@ func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
 		RETURNING concat_ws(',', user_id, role_id)`, kept, bad)
 	users := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users`)
 
-	refusal := func(table, fk, action, key string) Refusal {
-		return Refusal{Mapping: "users", Legacy: "users", Table: table, Constraint: "foreign key " + fk, Definition: "ON DELETE " + action,
-			References: true, Parent: "users", Count: 1, Keys: []string{key}}
-	}
 	wantRefusals := []Refusal{
-		refusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
-		refusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
-		refusal("user_roles", "user_roles_granted_by_fkey", "SET NULL", grant),
+		userRefusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
+		userRefusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
+		userRefusal("user_roles", "user_roles_granted_by_fkey", "SET NULL", grant),
 	}
 	_, err := referencesRefusedAsPredicted(t, ctx, src, dst, wantRefusals)
 	for _, s := range []string{"remove users: ", session, habit, grant, "no users row was removed"} {
@@ -580,192 +572,167 @@ func TestRerunKeepsRowsItDidNotWrite(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
-// TestRerunSeesARowWrittenWhileItDeletes: a row the application is
-// writing, in a transaction still open when the re-run comes to delete
-// the user it references (ON DELETE CASCADE), is waited for and then
-// refused, not deleted along with the user once it commits.
-func TestRerunSeesARowWrittenWhileItDeletes(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	src, dst := changedSource(t), finishedTarget(t)
-	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
-	app := pgtest.Connect(t, dst)
+// rerunBeside runs cfg's re-run beside the application's transaction on
+// app: begun, given to before, and left open while the run starts; once
+// the run waits for a lock it holds (what names it), given to waiting (if
+// any), and committed. It returns the run's error.
+func rerunBeside(t *testing.T, ctx context.Context, cfg Config, app *pgx.Conn, before, waiting func(pgx.Tx), what string) error {
+	t.Helper()
 	tx, err := app.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	var session string
-	if err := tx.QueryRow(ctx, `INSERT INTO public.reading_sessions SELECT (jsonb_populate_record(NULL::public.reading_sessions,
-		to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.reading_sessions r ORDER BY r.id LIMIT 1
-		RETURNING id::text`, bad).Scan(&session); err != nil {
-		t.Fatal(err)
-	}
-
+	before(tx)
 	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	ran := make(chan error, 1)
 	go func() {
-		_, err := Run(runCtx, rerunConfig(src, dst))
+		_, err := Run(runCtx, cfg)
 		ran <- err
 	}()
-	// The application's transaction commits once the re-run waits for it.
-	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction writing a row of the user it deletes")
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	err = <-ran
-	var refused *ForeignReferencesError
-	if !errors.As(err, &refused) {
-		t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
-	}
-	want := []Refusal{{Mapping: "users", Legacy: "users", Table: "reading_sessions", Constraint: "foreign key reading_sessions_user_id_fkey",
-		Definition: "ON DELETE CASCADE", References: true, Parent: "users", Count: 1, Keys: []string{session}}}
-	if d := cmp.Diff(want, refused.Refusals); d != "" {
-		t.Errorf("the run's refusals (-want +got):\n%s", d)
-	}
-	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.reading_sessions WHERE id::text = $1`, session); n != 1 {
-		t.Errorf("the reading session written while the re-run deleted its user is gone")
-	}
-}
-
-// waitUntilBlocked returns once a session of database dst waits for a
-// lock that conn's session holds; it fails t if the run whose result
-// comes on ran ends first (without waiting for what).
-func waitUntilBlocked(t *testing.T, ctx context.Context, dst string, conn *pgx.Conn, ran <-chan error, what string) {
-	t.Helper()
-	watch := pgtest.Connect(t, dst)
-	for waiting := false; !waiting; {
+	watch := pgtest.Connect(t, cfg.TargetURL)
+	for blocked := false; !blocked; {
 		select {
 		case err := <-ran:
 			t.Fatalf("the re-run ended (%v) without waiting for %s", err, what)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if err := watch.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, conn.PgConn().PID()).Scan(&waiting); err != nil {
+			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, app.PgConn().PID()).Scan(&blocked); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-// TestRerunTriesAgainAfterADeadlock: the application's transaction holds
-// a row the removal of a user would lock (its reading session, written
-// earlier), and then writes a habit of that user, which waits for the
-// removal's lock on the user: a deadlock, which the server ends by ending
-// the removal (its deadlock_timeout made the shorter here). The removal
-// starts again, waits for the application's transaction to end, and then
-// names both rows, as it does without the deadlock.
-func TestRerunTriesAgainAfterADeadlock(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	src, dst := changedSource(t), finishedTarget(t)
-	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
-	// A copy of one of table's rows with a new id, of the user bad.
-	copyOf := func(table string) string {
-		return `INSERT INTO public.` + table + ` SELECT (jsonb_populate_record(NULL::public.` + table + `,
-			to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', '` + bad + `'::uuid))).* FROM public.` + table + ` r ORDER BY r.id LIMIT 1
-			RETURNING id::text`
-	}
-	session := scalarOf[string](t, ctx, dst, copyOf("reading_sessions"))
-	app := pgtest.Connect(t, dst)
-	if _, err := app.Exec(ctx, `SET deadlock_timeout = '1h'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''3s''', current_database()); END $$`); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := app.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT FROM public.reading_sessions WHERE id::text = $1 FOR UPDATE`, session); err != nil {
-		t.Fatal(err)
-	}
-
-	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	said := &heard{phase: "remove"}
-	cfg := rerunConfig(src, dst)
-	cfg.Progress = said.progress
-	ran := make(chan error, 1)
-	go func() {
-		_, err := Run(runCtx, cfg)
-		ran <- err
-	}()
-	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction holding a reading session of the user it deletes")
-	var habit string
-	if err := tx.QueryRow(ctx, copyOf("habits")).Scan(&habit); err != nil {
-		t.Fatalf("the application's habit: %v", err)
+	if waiting != nil {
+		waiting(tx)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = <-ran
-	var refused *ForeignReferencesError
-	if !errors.As(err, &refused) {
-		t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
-	}
-	refusal := func(table, fk, action, key string) Refusal {
-		return Refusal{Mapping: "users", Legacy: "users", Table: table, Constraint: "foreign key " + fk, Definition: "ON DELETE " + action,
-			References: true, Parent: "users", Count: 1, Keys: []string{key}}
-	}
-	want := []Refusal{
-		refusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
-		refusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
-	}
-	if d := cmp.Diff(want, refused.Refusals); d != "" {
-		t.Errorf("the run's refusals (-want +got):\n%s", d)
-	}
-	again := "users: the server ended a deadlock between the removal and another session by ending the removal, which left nothing; trying again (2 of 3)"
-	if !slices.Contains(said.messages(), again) {
-		t.Errorf("the run did not say it tried again after the deadlock; it said %q", said.messages())
-	}
+	return <-ran
 }
 
-// TestRerunLetsARowMoveAwayWhileItDeletes: the application moves its
-// reading session of a user the re-run removes to another user, in a
-// transaction still open when the removal looks for the rows that go with
-// that user. The removal waits for it, then sees that the row no longer
-// references the user: it neither refuses it nor deletes it.
-func TestRerunLetsARowMoveAwayWhileItDeletes(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	src, dst := changedSource(t), finishedTarget(t)
-	bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
-	kept := scalarOf[string](t, ctx, dst, `SELECT id::text FROM public.users WHERE id::text <> $1 ORDER BY id LIMIT 1`, bad)
-	session := scalarOf[string](t, ctx, dst, `INSERT INTO public.reading_sessions SELECT (jsonb_populate_record(NULL::public.reading_sessions,
-		to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', $1::uuid))).* FROM public.reading_sessions r ORDER BY r.id LIMIT 1
-		RETURNING id::text`, bad)
-	app := pgtest.Connect(t, dst)
-	tx, err := app.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `UPDATE public.reading_sessions SET user_id = $1::uuid WHERE id::text = $2`, kept, session); err != nil {
-		t.Fatal(err)
-	}
+// appCopy is the statement that writes a copy of one of table's rows in
+// the target, with a new id and of user u, and returns its id.
+func appCopy(table, u string) string {
+	return `INSERT INTO public.` + table + ` SELECT (jsonb_populate_record(NULL::public.` + table + `,
+		to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'user_id', ` + lit(u) + `::uuid))).* FROM public.` + table + ` r
+		ORDER BY r.id LIMIT 1 RETURNING id::text`
+}
 
-	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	ran := make(chan error, 1)
-	go func() {
-		_, err := Run(runCtx, rerunConfig(src, dst))
-		ran <- err
-	}()
-	waitUntilBlocked(t, ctx, dst, app, ran, "the transaction moving a reading session away from the user it deletes")
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-ran; err != nil {
-		t.Fatalf("re-run: %v", err)
-	}
-	if owner := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT user_id::text FROM public.reading_sessions WHERE id::text = $1), 'none')`, session); owner != kept {
-		t.Errorf("the reading session moved to user %s belongs to %s after the re-run", kept, owner)
-	}
-	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users WHERE id::text = $1`, bad); n != 0 {
-		t.Errorf("the re-run left the user it rejects")
+// userRefusal is the refusal of users' removal for one row of table that
+// references the user through fk (ON DELETE action).
+func userRefusal(table, fk, action, key string) Refusal {
+	return Refusal{Mapping: "users", Legacy: "users", Table: table, Constraint: "foreign key " + fk, Definition: "ON DELETE " + action,
+		References: true, Parent: "users", Count: 1, Keys: []string{key}}
+}
+
+// TestRerunBesideTheApplication: a re-run that removes a user (rejected
+// now) beside the application's transaction on the target, still open
+// when the removal comes to that user's rows:
+//   - writing a reading session of the user (ON DELETE CASCADE): the
+//     removal waits for it, then names the row, instead of deleting it
+//     with the user once it commits;
+//   - holding the user's reading session (written earlier) and then
+//     writing a habit of the user, which waits for the removal's lock on
+//     the user: a deadlock, which the server ends by ending the removal
+//     (the application's deadlock_timeout made the longer here); the
+//     removal starts again, says so, waits, and names both rows;
+//   - moving the user's reading session to another user: the removal
+//     waits for it, then leaves the row alone, and finishes.
+func TestRerunBesideTheApplication(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		// app's transaction: before the run, and once the run waits for it;
+		// what names what the run waits for. it returns the refusals the
+		// run must end with (none: the run finishes) and the row that must
+		// be left with the user it names ("" for no user).
+		app func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string))
+		// said is a line the run must have said of the removal.
+		said string
+	}{
+		{name: "a row written", app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
+			var session string
+			return func(tx pgx.Tx) {
+					if err := tx.QueryRow(ctx, appCopy("reading_sessions", bad)).Scan(&session); err != nil {
+						t.Fatal(err)
+					}
+				}, nil, "the transaction writing a row of the user it deletes",
+				func() ([]Refusal, string, string) {
+					return []Refusal{userRefusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session)}, session, bad
+				}
+		}},
+		{name: "a deadlock", said: "users: the server ended a deadlock between the removal and another session by ending the removal, which left nothing; trying again (2 of 3)",
+			app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
+				session := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy("reading_sessions", bad))
+				for _, q := range []string{`SET deadlock_timeout = '1h'`,
+					`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''3s''', current_database()); END $$`} {
+					if _, err := conn.Exec(ctx, q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var habit string
+				return func(tx pgx.Tx) {
+						if _, err := tx.Exec(ctx, `SELECT FROM public.reading_sessions WHERE id::text = $1 FOR UPDATE`, session); err != nil {
+							t.Fatal(err)
+						}
+					}, func(tx pgx.Tx) {
+						if err := tx.QueryRow(ctx, appCopy("habits", bad)).Scan(&habit); err != nil {
+							t.Fatalf("the application's habit: %v", err)
+						}
+					}, "the transaction holding a reading session of the user it deletes",
+					func() ([]Refusal, string, string) {
+						return []Refusal{
+							userRefusal("habits", "habits_user_id_fkey", "NO ACTION", habit),
+							userRefusal("reading_sessions", "reading_sessions_user_id_fkey", "CASCADE", session),
+						}, session, bad
+					}
+			}},
+		{name: "a row moved away", app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
+			session := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy("reading_sessions", bad))
+			return func(tx pgx.Tx) {
+					if _, err := tx.Exec(ctx, `UPDATE public.reading_sessions SET user_id = $1::uuid WHERE id::text = $2`, kept, session); err != nil {
+						t.Fatal(err)
+					}
+				}, nil, "the transaction moving a reading session away from the user it deletes",
+				func() ([]Refusal, string, string) { return nil, session, kept }
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src, dst := changedSource(t), finishedTarget(t)
+			bad := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked WHERE what = 'bad_user'`)
+			kept := scalarOf[string](t, ctx, dst, `SELECT id::text FROM public.users WHERE id::text <> $1 ORDER BY id LIMIT 1`, bad)
+			conn := pgtest.Connect(t, dst)
+			before, waiting, what, want := c.app(t, ctx, conn, bad, kept)
+			said := &heard{phase: "remove"}
+			cfg := rerunConfig(src, dst)
+			cfg.Progress = said.progress
+			err := rerunBeside(t, ctx, cfg, conn, before, waiting, what)
+			refusals, row, owner := want()
+			var refused *ForeignReferencesError
+			switch {
+			case refusals == nil && err != nil:
+				t.Fatalf("re-run: %v", err)
+			case refusals != nil && !errors.As(err, &refused):
+				t.Fatalf("re-run: %v, want a ForeignReferencesError", err)
+			case refusals != nil:
+				if d := cmp.Diff(refusals, refused.Refusals); d != "" {
+					t.Errorf("the run's refusals (-want +got):\n%s", d)
+				}
+			}
+			if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT user_id::text FROM public.reading_sessions WHERE id::text = $1), 'none')`, row); got != owner {
+				t.Errorf("the application's reading session belongs to %s after the re-run, want %s", got, owner)
+			}
+			if users := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users WHERE id::text = $1`, bad); (users == 0) != (refusals == nil) {
+				t.Errorf("%d rows of the user the re-run rejects are left (refusals: %d)", users, len(refusals))
+			}
+			if c.said != "" && !slices.Contains(said.messages(), c.said) {
+				t.Errorf("the run did not say %q; it said %q", c.said, said.messages())
+			}
+		})
 	}
 }
 
