@@ -130,14 +130,16 @@ func (s *session) referenced(p *Plan) bool { return p.RemoveIDs != "" && len(s.r
 // those RemoveReferencing deletes and the upsert writes again), for a
 // table that foreign keys reference (referenced), in one transaction: the
 // ids kept in a table of the stage (a temporary table would need the TEMP
-// right, which a hardened database grants no one but its owner), then the
-// rows the cutover did not write that would go with them or lose their
-// reference looked for (referencing): where there are some, it deletes
+// right, which a hardened database grants no one but its owner), the rows
+// locked (lockRows), then the rows the cutover did not write that would go
+// with them or lose their reference looked for (referencing, which locks
+// the rows that would go with them too): where there are some, it deletes
 // nothing and returns a ForeignReferencesError, else it deletes the rows.
-// With look, it deletes nothing and returns what it found as refusals (a
-// dry run). It returns the delete's tag and its transaction's id.
+// With look, it locks nothing, deletes nothing and returns what it found
+// as refusals (a dry run). It returns the delete's tag and its
+// transaction's id.
 //
-// The locks it takes (lockRows) may meet, in the other order, another
+// The locks it takes may meet, in the other order, another
 // session's: the application's, or another mapping's removal cascading
 // into the same rows. The server then ends one of them (deadlock_detected);
 // when it ends the deletion's transaction, nothing of it stays, and it
