@@ -315,6 +315,13 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 				}
 			}
 		}
+		// A row the cutover did not write that holds a key it loads (a
+		// table without an id, whose primary key the upsert goes by).
+		if held, err := takenOver(ctx, tx, p); err != nil {
+			return err
+		} else if held.Count > 0 {
+			return &RefusedRowsError{Refusal: held}
+		}
 		for i, q := range upsert {
 			if i == 0 && bulk && !slices.ContainsFunc(dropped, func(r rebuild) bool { return r.primary }) {
 				q += "\nORDER BY " + strings.Join(quoteAll(p.PK), ", ") // into the primary key in its order

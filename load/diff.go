@@ -676,7 +676,11 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		part.refusals = append(part.refusals, refs...)
 	}
 	if !byID(p) {
-		return nil
+		held, err := takenOver(ctx, s.pool, p)
+		if held.Count > 0 {
+			part.refusals = append(part.refusals, held)
+		}
+		return err
 	}
 	for _, g := range part.guards {
 		if g.kind != guardUnique {

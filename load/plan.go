@@ -179,6 +179,12 @@ type Plan struct {
 	// ownsRow is a condition on a row t of the target table that holds
 	// when the ledger says this mapping owns it (buildRefGraph).
 	ownsRow string
+	// takenOver, for a target table without an id (its primary key is
+	// the legacy key), counts the decided rows whose primary key a target
+	// row holds that the ledger does not give this mapping, and names the
+	// first five, "legacy key (held by the row the cutover did not write
+	// key)": the upsert would take such a row over (takenOver).
+	takenOver string
 	// seedRestore gives seeded rows of the target that a merge replaced
 	// their seeded content back, counting those this run merges nothing
 	// onto; RestoreReferencing completes it ("" without a natural key).
@@ -788,6 +794,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			AND ` + undecided + `)`}
 	} else {
 		plan.Remove = []string{`DELETE FROM ` + strings.Replace(removable, ",", " USING", 1)}
+		on := make([]string, len(pk))
+		for i, c := range quoteAll(pk) {
+			on[i] = "t." + c + " = x." + c
+		}
+		plan.takenOver = `SELECT count(*), coalesce((array_agg(pair ORDER BY pair))[1:5], '{}')
+			FROM (SELECT x._k::text || ' (held by the row the cutover did not write ' || concat_ws(',', ` + qualified("t", pk) + `) || ')' AS pair
+				FROM (` + plan.keyedRows + `) x JOIN ` + tgt + ` t ON ` + strings.Join(on, " AND ") + `
+				WHERE NOT ` + plan.ownsRow + `) h`
 	}
 
 	if len(m.NaturalKey) > 0 {

@@ -128,7 +128,30 @@ type RefusedRowsError struct {
 func (e *RefusedRowsError) Unwrap() error { return e.Err }
 
 func (e *RefusedRowsError) Error() string {
+	if e.Err == nil { // found before the write (takenOver)
+		return fmt.Sprintf("%s; nothing of this mapping was written", e.Refusal)
+	}
 	return fmt.Sprintf("%v (%s; nothing of this mapping was written)", e.Err, e.Refusal)
+}
+
+// takenOver returns, for plan p of a target table without an id, whose
+// primary key is the legacy key (user_roles), the decided rows whose key
+// a row of the target holds that the cutover did not write (no ledger row
+// of the mapping owns it) as a Held refusal of the primary key: the
+// upsert, which goes by the primary key, would update such a row and the
+// ledger then give it to the cutover, whose later runs could remove it.
+// Count is 0 when there is none or p has no such table. q is the apply's
+// transaction, or for a dry run the pool.
+func takenOver(ctx context.Context, q migrations.Queryer, p *Plan) (Refusal, error) {
+	r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: "primary key",
+		Definition: "(" + strings.Join(p.PK, ", ") + ")", Held: true}
+	if p.takenOver == "" {
+		return r, nil
+	}
+	if err := q.QueryRow(ctx, p.takenOver).Scan(&r.Count, &r.Keys); err != nil {
+		return r, fmt.Errorf("look for the rows of %s the cutover did not write that hold keys it loads: %w", p.M.Target, err)
+	}
+	return r, nil
 }
 
 // Kinds of guard.

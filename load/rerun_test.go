@@ -736,6 +736,72 @@ func TestRerunBesideTheApplication(t *testing.T) {
 	}
 }
 
+// TestRerunRefusesToTakeOverARowItDidNotWrite: a re-run loads a grant the
+// source gained (user_roles, whose primary key is the legacy key), and
+// the application has written the same grant into the target. The
+// upsert, which goes by the primary key, updated the application's row
+// and the ledger then gave it to the cutover, whose later runs would
+// remove it with the legacy grant. The run now stops before writing the
+// mapping and names the row, as the dry run does; once the row is gone the
+// same command finishes, equal to a fresh run.
+func TestRerunRefusesToTakeOverARowItDidNotWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := finishedTarget(t)
+	// A loaded user and a role loaded under its own id that no grant,
+	// legacy or target, joins yet.
+	pair := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[u.id::text, r.id::text] FROM public.users u, public.roles r
+		WHERE EXISTS (SELECT 1 FROM cutover.dispositions d WHERE d.legacy_table = 'roles' AND d.disposition = 'loaded'
+				AND d.target_id = r.id AND d.legacy_key = r.id::text)
+			AND NOT EXISTS (SELECT 1 FROM public.user_roles g WHERE g.user_id = u.id AND g.role_id = r.id)
+			AND NOT EXISTS (SELECT 1 FROM cutover.dispositions d WHERE d.legacy_table = 'user_roles' AND d.legacy_key = u.id || ',' || r.id)
+		ORDER BY u.id, r.id LIMIT 1`)
+	user, role := pair[0], pair[1]
+	src := editedSource(t, "new_grant", `INSERT INTO user_roles (user_id, role_id, granted_at) VALUES ('`+user+`', '`+role+`', '2020-01-01')`)
+	want := freshRun(t, src)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `INSERT INTO public.user_roles (user_id, role_id, granted_at) VALUES ($1, $2, '2026-11-30')`, user, role); err != nil {
+		t.Fatal(err)
+	}
+
+	key := user + "," + role
+	refusal := []Refusal{{Mapping: "user_roles", Legacy: "user_roles", Table: "user_roles", Constraint: "primary key", Definition: "(user_id, role_id)",
+		Held: true, Count: 1, Keys: []string{key + " (held by the row the cutover did not write " + key + ")"}}}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if d := cmp.Diff(refusal, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *RefusedRowsError
+	if !errors.As(err, &refused) {
+		t.Fatalf("re-run: %v, want a RefusedRowsError", err)
+	}
+	if d := cmp.Diff(refusal[0], refused.Refusal); d != "" {
+		t.Errorf("the run's refusal (-want +got):\n%s", d)
+	}
+	if !strings.HasSuffix(err.Error(), "then run again; nothing of this mapping was written") {
+		t.Errorf("the error does not say that nothing was written: %v", err)
+	}
+	if at := scalarOf[string](t, ctx, dst, `SELECT granted_at::date::text FROM public.user_roles WHERE user_id = $1 AND role_id = $2`, user, role); at != "2026-11-30" {
+		t.Errorf("the application's grant was changed: granted %s", at)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions WHERE legacy_table = 'user_roles' AND legacy_key = $1`, key); n != 0 {
+		t.Errorf("the ledger gives the application's grant to the cutover")
+	}
+
+	// The operator removes the application's grant; the same command
+	// then loads the legacy one.
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM public.user_roles WHERE user_id = $1 AND role_id = $2`, user, role); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run after the grant was removed: %v", err)
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // TestBookkeepingKeepsSecretsWhereTheSpecSays: the rejects keep the
 // legacy rows verbatim, secrets included (a rejected session its token, a
 // rejected account its OAuth tokens: the only copy once the legacy
