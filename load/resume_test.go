@@ -391,10 +391,16 @@ func TestRerunAfterTheTargetServerCrashed(t *testing.T) {
 // server ends every other session and recovers, as after a power loss.
 // It returns once the server accepts connections again, restarted.
 func crash(ctx context.Context, u string) (staged int64, err error) {
+	// The connection stays open until the kill: the backend of a closed
+	// one exits by itself, and a SIGKILL that reaches it then (not yet
+	// reaped, under load) crashes nothing.
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background()) // its server is gone: the error says nothing
 	var pid int
-	if err := withConn(ctx, u, func(c *pgx.Conn) error {
-		return c.QueryRow(ctx, `SELECT (SELECT count(*) FROM cutover_stage._staged_batches), pg_backend_pid()`).Scan(&staged, &pid)
-	}); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM cutover_stage._staged_batches), pg_backend_pid()`).Scan(&staged, &pid); err != nil {
 		return 0, err
 	}
 	killed := time.Now()
