@@ -446,7 +446,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	rejectRefs("_src_", mappings.ReasonOrphan, "format('%s %%s points at no row of %s in the legacy database', %s)")
 	rejectRefs("_tgt_", mappings.ReasonParentRejected, "format('%s %%s: that %s row does not reach the target (see its own disposition)', %s)")
-	for _, r := range m.Refs {
+	tenants := m.Refs
+	if m.SelfRef != nil {
+		tenants = append(slices.Clip(tenants), *m.SelfRef)
+	}
+	for _, r := range tenants {
 		if !r.Tenant {
 			continue
 		}
@@ -455,7 +459,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			of = "s.user_id"
 		}
 		own := "s." + ident("_own_"+r.Column)
-		when := fmt.Sprintf("s.%s IS NOT NULL AND %s IS DISTINCT FROM %s", ident(r.Column), own, of)
+		if m.SelfRef != nil && r.Column == m.SelfRef.Column {
+			// The parent is a row of the same legacy table: its owner as
+			// the stage has it (a probe of the stage's id index).
+			own = "(SELECT o.user_id FROM " + ident(p.Stage, m.Legacy) + " o WHERE o." + ident(r.ParentKey()) + " = s." + ident(r.Column) + ")"
+		}
+		// A row without an owner of its own (audit_log's) has no tenant
+		// to leak to.
+		when := fmt.Sprintf("s.%s IS NOT NULL AND %s IS NOT NULL AND %s IS DISTINCT FROM %s", ident(r.Column), of, own, of)
 		if r.NullOwnerOK {
 			when += " AND " + own + " IS NOT NULL"
 		}

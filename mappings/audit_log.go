@@ -8,6 +8,8 @@ var auditLog = Mapping{
 		// Nullable, but a row of a rejected user is rejected with it
 		// (fine print 2); NULL stays NULL.
 		{Column: "user_id", Parent: "users", Kind: Parent},
-		{Column: "session_id", Parent: "sessions", Kind: SetNull},
+		// Another user's session: rejected (tenant_mismatch); a row
+		// without a user has no tenant.
+		{Column: "session_id", Parent: "sessions", Kind: SetNull, Tenant: true},
 	},
 }

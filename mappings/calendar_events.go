@@ -5,6 +5,7 @@ package mappings
 var calendarEvents = Mapping{
 	Legacy: "calendar_events", Target: "calendar_events",
 	Refs: []Ref{{Column: "user_id", Parent: "users", Kind: Owner}},
-	// ON DELETE CASCADE: a child of a rejected event is rejected.
-	SelfRef: &Ref{Column: "parent_event_id", Parent: "calendar_events", Kind: Parent},
+	// ON DELETE CASCADE: a child of a rejected event is rejected, and so
+	// is a child of another user's event (tenant_mismatch).
+	SelfRef: &Ref{Column: "parent_event_id", Parent: "calendar_events", Kind: Parent, Tenant: true},
 }

@@ -54,7 +54,9 @@ type Ref struct {
 	Key    string  // referenced column; "" means id
 	Kind   RefKind // what a missing parent means
 	// Tenant requires the parent's user_id to equal TenantOf (default
-	// "s.user_id"): otherwise the row is rejected (tenant_mismatch).
+	// "s.user_id"): otherwise the row is rejected (tenant_mismatch). A
+	// row whose TenantOf is NULL has no tenant and is not checked. It
+	// holds on a SelfRef too, whose parent's user_id is the stage row's.
 	Tenant   bool
 	TenantOf string
 	// NullOwnerOK accepts a parent whose user_id is NULL (built-in rows).

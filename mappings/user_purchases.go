@@ -8,4 +8,15 @@ var userPurchases = Mapping{
 		{Column: "user_id", Parent: "users", Kind: Owner},
 		{Column: "item_id", Parent: "market_items", Kind: Parent},
 	},
+	Checks: []Rule{{
+		// MAPPING.md, "user_purchases vs the buyer": a private item
+		// (is_global false, in v15 and v16; v21's items have no owner, so
+		// the columns are read through to_jsonb, which either shape has)
+		// is its creator's; another user's purchase of it would leak it.
+		When: `EXISTS (SELECT 1 FROM {{stage}}.market_items i WHERE i.id = s.item_id
+			AND (to_jsonb(i)->>'is_global')::boolean IS FALSE AND (to_jsonb(i)->>'created_by_user_id')::uuid <> s.user_id)`,
+		Disposition: Rejected, Reason: ReasonTenantMismatch,
+		Message: `format('item_id %s is a private item of user %s, but this row belongs to user %s', s.item_id,
+			(SELECT to_jsonb(i)->>'created_by_user_id' FROM {{stage}}.market_items i WHERE i.id = s.item_id), s.user_id)`,
+	}},
 }

@@ -6,6 +6,6 @@ var workoutSessions = Mapping{
 	Legacy: "workout_sessions", Target: "workout_sessions",
 	Refs: []Ref{
 		{Column: "user_id", Parent: "users", Kind: Owner},
-		{Column: "workout_id", Parent: "workouts", Kind: SetNull},
+		{Column: "workout_id", Parent: "workouts", Kind: SetNull, Tenant: true},
 	},
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -77,6 +78,10 @@ type tenancyCheck struct {
 	child, col, parent string
 	via, viaParent     string
 	nullOwnerOK        bool
+	// parentOwner is the parent's column that holds its owner ("" for
+	// user_id), and private, when set, the predicate over the parent p
+	// that makes it its owner's alone (others' rows may point at the rest).
+	parentOwner, private string
 }
 
 // tenancyChecks derives the tenancy rules from the mappings' references
@@ -89,7 +94,11 @@ func (v *verifier) tenancyChecks() []tenancyCheck {
 		if child == nil {
 			continue
 		}
-		for _, r := range m.Refs {
+		refs := m.Refs
+		if m.SelfRef != nil {
+			refs = append(slices.Clip(refs), *m.SelfRef)
+		}
+		for _, r := range refs {
 			if !r.Tenant || !child.has(r.Column) {
 				continue
 			}
@@ -126,10 +135,21 @@ func (v *verifier) tenancyChecks() []tenancyCheck {
 			}
 		}
 	}
+	// MAPPING.md, "user_purchases vs the buyer": a private item (v15 and
+	// v16 had them) is its creator's, and only its creator buys it (the
+	// mapping's check; the target keeps the item's owner).
+	c, p := v.tcat.Tables["user_purchases"], v.tcat.Tables["market_items"]
+	if c != nil && p != nil && c.has("item_id") && c.has("user_id") && p.has("created_by_user_id") && p.has("is_global") {
+		out = append(out, tenancyCheck{child: "user_purchases", col: "item_id", parent: "market_items",
+			parentOwner: "created_by_user_id", private: "NOT p.is_global", nullOwnerOK: true})
+	}
 	return out
 }
 
 func (t tenancyCheck) name() string {
+	if t.private != "" {
+		return fmt.Sprintf("%s.%s → %s (%s of a private one)", t.child, t.col, t.parent, t.parentOwner)
+	}
 	if t.via != "" {
 		return fmt.Sprintf("%s.%s → %s (user of %s.%s)", t.child, t.col, t.parent, t.viaParent, "user_id")
 	}
@@ -144,11 +164,16 @@ func (v *verifier) tenancy(ctx context.Context, t tenancyCheck) error {
 		owner = "o.user_id"
 		join = " JOIN public." + ident(t.viaParent) + " o ON o.id = c." + ident(t.via)
 	}
-	cond := owner + " IS DISTINCT FROM p.user_id"
+	parentOwner := "p." + ident(cmp.Or(t.parentOwner, "user_id"))
+	// A row without an owner of its own (audit_log's) has no tenant.
+	cond := owner + " IS NOT NULL AND " + owner + " IS DISTINCT FROM " + parentOwner
 	if t.nullOwnerOK {
-		cond += " AND p.user_id IS NOT NULL"
+		cond += " AND " + parentOwner + " IS NOT NULL"
 	}
-	q := `SELECT count(*) OVER (), ` + rowKey(child, "c") + `, coalesce(` + owner + `::text, 'NULL'), p.id::text, coalesce(p.user_id::text, 'NULL')
+	if t.private != "" {
+		cond += " AND " + t.private
+	}
+	q := `SELECT count(*) OVER (), ` + rowKey(child, "c") + `, coalesce(` + owner + `::text, 'NULL'), p.id::text, coalesce(` + parentOwner + `::text, 'NULL')
 		FROM public.` + ident(t.child) + ` c JOIN public.` + ident(t.parent) + ` p ON p.id = c.` + ident(t.col) + join + `
 		WHERE ` + cond + ` ORDER BY 2 LIMIT ` + fmt.Sprint(v.cfg.Samples)
 	ic := InvariantCheck{Check: CheckTenancy, Table: t.child, Name: t.name(), Severity: Failure}

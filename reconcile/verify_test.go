@@ -290,6 +290,25 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "reading_sessions", key: id, columns: []string{"user_id"}},
 			}
 		}},
+		{"point a workout line at another user's exercise", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT l.id::text FROM workout_exercises l JOIN workouts w ON w.id = l.workout_id
+				WHERE EXISTS (SELECT 1 FROM exercises x WHERE x.user_id <> w.user_id) ORDER BY l.id LIMIT 1`)
+			exec(t, dst, `UPDATE workout_exercises l SET exercise_id = (SELECT x.id FROM exercises x JOIN workouts w ON w.id = l.workout_id
+				WHERE x.user_id <> w.user_id ORDER BY x.id LIMIT 1) WHERE id = '`+id+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckTenancy, kind: reconcile.KindTenantMismatch, table: "workout_exercises", key: id},
+				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "workout_exercises", key: id, columns: []string{"exercise_id"}},
+			}
+		}},
+		{"make an event the child of another user's event", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT id::text FROM calendar_events WHERE parent_event_id IS NULL ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE calendar_events c SET parent_event_id = (SELECT e.id FROM calendar_events e
+				WHERE e.user_id <> c.user_id AND e.parent_event_id IS NULL ORDER BY e.id LIMIT 1) WHERE id = '`+id+`'`)
+			return []wantFinding{
+				{check: reconcile.CheckTenancy, kind: reconcile.KindTenantMismatch, table: "calendar_events", key: id},
+				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "calendar_events", key: id, columns: []string{"parent_event_id"}},
+			}
+		}},
 		{"add a row", func(t *testing.T, dst string) []wantFinding {
 			id := "7a4d1c2e-0000-4000-8000-00000000abcd"
 			exec(t, dst, `INSERT INTO ideas (id, user_id, title, content) SELECT '`+id+`', id, 'an idea nobody migrated', 'x' FROM users ORDER BY id LIMIT 1`)

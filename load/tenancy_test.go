@@ -1,0 +1,136 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/reconcile"
+)
+
+// TestRunRejectsCrossUserReferences: one legacy row of each reference
+// between two users' rows that an earlier build loaded as it was (a review
+// planted each and saw it load, and verify pass) points at another user's
+// row; each is rejected as tenant_mismatch, and the cutover's target
+// passes verify's tenancy checks (reconcile's tests tamper with a target
+// for them). The rows are picked among those a run of the unedited source
+// loads, so that nothing but their tenancy rejects them.
+func TestRunRejectsCrossUserReferences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loaded := finishedTarget(t)
+	// Per case: the legacy table, the column repointed, and a query over
+	// the loaded target giving the row's id and another user's row for
+	// the column.
+	cases := []struct{ table, column, pick string }{
+		{"workout_exercises", "exercise_id", `SELECT l.id::text, x.id::text FROM workout_exercises l JOIN workouts w ON w.id = l.workout_id
+			JOIN exercises x ON x.user_id IS NOT NULL AND x.user_id <> w.user_id ORDER BY l.id, x.id LIMIT 1`},
+		{"workout_sessions", "workout_id", `SELECT l.id::text, w.id::text FROM workout_sessions l JOIN workouts w ON w.user_id <> l.user_id
+			ORDER BY l.id, w.id LIMIT 1`},
+		{"audit_log", "session_id", `SELECT l.id::text, s.id::text FROM audit_log l JOIN sessions s ON s.user_id <> l.user_id
+			WHERE l.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM cutover.dispositions d
+				WHERE d.legacy_table = 'audit_log' AND d.legacy_key = l.id::text) -- not a folded activity event
+			ORDER BY l.id, s.id LIMIT 1`},
+		{"sessions", "rotated_from", `SELECT l.id::text, s.id::text FROM sessions l JOIN sessions s ON s.user_id <> l.user_id
+			ORDER BY l.id, s.id LIMIT 1`},
+		{"calendar_events", "parent_event_id", `SELECT l.id::text, e.id::text FROM calendar_events l JOIN calendar_events e ON e.user_id <> l.user_id
+			WHERE l.parent_event_id IS NULL AND e.parent_event_id IS NULL ORDER BY l.id, e.id LIMIT 1`},
+	}
+	var edits []string
+	picked := map[string]string{} // table -> the id of its row repointed
+	for _, c := range cases {
+		pair := scalarOf[[]string](t, ctx, loaded, `SELECT ARRAY[a, b] FROM (`+c.pick+`) p(a, b)`)
+		picked[c.table] = pair[0]
+		edits = append(edits, fmt.Sprintf(`UPDATE %s SET %s = '%s' WHERE id = '%s';`, c.table, c.column, pair[1], pair[0]))
+	}
+	src := editedSource(t, "cross_user", strings.Join(edits, "\n"))
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, c := range cases {
+		got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[reason, message] FROM cutover.rejects WHERE legacy_table = $1 AND legacy_key = $2
+			UNION ALL SELECT ARRAY['not rejected', ''] ORDER BY 1 DESC LIMIT 1`, c.table, picked[c.table])
+		if got[0] != "tenant_mismatch" || !strings.HasPrefix(got[1], c.column+" ") {
+			t.Errorf("%s %s, its %s pointed at another user's row: %s (%s), want tenant_mismatch", c.table, picked[c.table], c.column, got[0], got[1])
+		}
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !res.OK() {
+		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
+	}
+	// verify checks each of these references' tenancy in the target.
+	var checked []string
+	for _, ic := range res.Invariants {
+		if ic.Check == reconcile.CheckTenancy {
+			checked = append(checked, strings.Fields(ic.Name)[0])
+		}
+	}
+	for _, c := range cases {
+		if !slices.Contains(checked, c.table+"."+c.column) {
+			t.Errorf("verify does not check the tenancy of %s.%s; it checks %q", c.table, c.column, checked)
+		}
+	}
+}
+
+// TestRunRejectsAPurchaseOfAnotherUsersPrivateItem: MAPPING.md's
+// "user_purchases vs the buyer". In v16 an item can be private (is_global
+// false) to the user who created it; a purchase of it by another user,
+// which an earlier build loaded, is rejected as tenant_mismatch, and verify
+// checks the rule in the target.
+func TestRunRejectsAPurchaseOfAnotherUsersPrivateItem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A purchase and another user's private item, both of users whose
+	// emails no other user's equals ignoring case (the others are
+	// rejected, and their rows with them).
+	plant := `CREATE TEMP TABLE sole AS SELECT u.id FROM users u WHERE (SELECT count(*) FROM users v WHERE lower(v.email) = lower(u.email)) = 1;
+		CREATE SCHEMA test_edits;
+		CREATE TABLE test_edits.picked AS SELECT p.id AS purchase, i.id AS item FROM user_purchases p, market_items i
+			WHERE p.user_id IN (SELECT id FROM sole) AND i.created_by_user_id IN (SELECT id FROM sole)
+				AND NOT i.is_global AND i.created_by_user_id <> p.user_id AND i.cost_coins >= 0
+			ORDER BY p.id, i.id LIMIT 1;
+		UPDATE user_purchases p SET item_id = k.item FROM test_edits.picked k WHERE p.id = k.purchase;`
+	src := pgtest.NewDBFrom(t, "v16_private_item", func(ctx context.Context, u string) error {
+		base := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v16", Drift: true, Anomalies: true, Users: 40, Seed: 3})
+		if err := replaceDatabase(ctx, t, u, base); err != nil {
+			return err
+		}
+		return withConn(ctx, u, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, plant)
+			return err
+		})
+	})
+	purchase := scalarOf[string](t, ctx, src, `SELECT purchase::text FROM test_edits.picked`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[reason, message] FROM cutover.rejects WHERE legacy_table = 'user_purchases' AND legacy_key = $1
+		UNION ALL SELECT ARRAY['not rejected', ''] ORDER BY 1 DESC LIMIT 1`, purchase)
+	if got[0] != "tenant_mismatch" || !strings.HasPrefix(got[1], "item_id ") {
+		t.Errorf("purchase %s of another user's private item: %s (%s), want tenant_mismatch", purchase, got[0], got[1])
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !res.OK() {
+		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
+	}
+	if !slices.ContainsFunc(res.Invariants, func(ic reconcile.InvariantCheck) bool {
+		return ic.Check == reconcile.CheckTenancy && strings.HasPrefix(ic.Name, "user_purchases.item_id ")
+	}) {
+		t.Errorf("verify does not check that a private item's purchases are its owner's")
+	}
+}
