@@ -182,8 +182,9 @@ type Plan struct {
 	// takenOver, for a target table without an id (its primary key is
 	// the legacy key), counts the decided rows whose primary key a target
 	// row holds that the ledger does not give this mapping, and names the
-	// first five, "legacy key (held by the row the cutover did not write
-	// key)": the upsert would take such a row over (takenOver).
+	// first five, "legacy key (held by the row key, which no ledger row
+	// gives the mapping)": the upsert would take such a row over
+	// (takenOver).
 	takenOver string
 	// seedRestore gives seeded rows of the target that a merge replaced
 	// their seeded content back, counting those this run merges nothing
@@ -815,7 +816,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			on[i] = "t." + c + " = x." + c
 		}
 		plan.takenOver = `SELECT count(*), coalesce((array_agg(pair ORDER BY pair))[1:5], '{}')
-			FROM (SELECT x._k::text || ' (held by the row the cutover did not write ' || concat_ws(',', ` + qualified("t", pk) + `) || ')' AS pair
+			FROM (SELECT x._k::text || ' (held by the row ' || concat_ws(',', ` + qualified("t", pk) + `) || ', which no ledger row gives the mapping)' AS pair
 				FROM (` + plan.keyedRows + `) x JOIN ` + tgt + ` t ON ` + strings.Join(on, " AND ") + `
 				WHERE NOT ` + plan.ownsRow + `) h`
 	}

@@ -766,7 +766,7 @@ func TestRerunRefusesToTakeOverARowItDidNotWrite(t *testing.T) {
 	key := user + "," + role
 	err := refusedAsPredicted(t, ctx, src, dst, Refusal{Mapping: "user_roles", Legacy: "user_roles", Table: "user_roles",
 		Constraint: "primary key", Definition: "(user_id, role_id)", Held: true, Count: 1,
-		Keys: []string{key + " (held by the row the cutover did not write " + key + ")"}})
+		Keys: []string{key + " (held by the row " + key + ", which no ledger row gives the mapping)"}})
 	if !strings.HasSuffix(err.Error(), "then run again; nothing of this mapping was written") {
 		t.Errorf("the error does not say that nothing was written: %v", err)
 	}
