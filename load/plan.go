@@ -457,14 +457,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	rejectRefs("_src_", mappings.ReasonOrphan, "format('%s %%s points at no row of %s in the legacy database', %s)")
 	rejectRefs("_tgt_", mappings.ReasonParentRejected, "format('%s %%s: that %s row does not reach the target (see its own disposition)', %s)")
-	tenants := m.Refs
-	if m.SelfRef != nil {
-		tenants = append(slices.Clip(tenants), *m.SelfRef)
-	}
-	for _, r := range tenants {
-		if !r.Tenant {
-			continue
-		}
+	for _, r := range m.TenantRefs() {
 		of := r.TenantOf
 		if of == "" {
 			of = "s.user_id"

@@ -154,6 +154,22 @@ func (m Mapping) Name() string {
 	return m.Legacy + "@" + string(m.Shape)
 }
 
+// TenantRefs returns the references whose tenancy the mapping checks
+// (Tenant), its SelfRef's included: the decisions reject their rows of
+// another user's parent, and verify checks the target for them.
+func (m Mapping) TenantRefs() []Ref {
+	var out []Ref
+	for _, r := range m.Refs {
+		if r.Tenant {
+			out = append(out, r)
+		}
+	}
+	if m.SelfRef != nil && m.SelfRef.Tenant {
+		out = append(out, *m.SelfRef)
+	}
+	return out
+}
+
 // KeyColumns returns the legacy key columns.
 func (m Mapping) KeyColumns() []string {
 	if len(m.Key) == 0 {

@@ -177,3 +177,28 @@ func TestDecisionReadersComeAfter(t *testing.T) {
 		t.Error("no mapping reads another's decisions: the check checks nothing")
 	}
 }
+
+// TestTenantRefs: the references whose tenancy a mapping checks are its
+// Tenant references and a Tenant SelfRef, and no other.
+func TestTenantRefs(t *testing.T) {
+	want := map[string][]string{
+		"calendar_events":   {"parent_event_id"},
+		"sessions":          {"rotated_from"},
+		"workout_exercises": {"exercise_id"},
+		"exercise_sets":     {"exercise_id"},
+		"books":             nil,
+	}
+	for _, m := range mappings.All() {
+		w, ok := want[m.Name()]
+		if !ok {
+			continue
+		}
+		var got []string
+		for _, r := range m.TenantRefs() {
+			got = append(got, r.Column)
+		}
+		if d := cmp.Diff(w, got); d != "" {
+			t.Errorf("%s: tenant references (-want +got):\n%s", m.Name(), d)
+		}
+	}
+}

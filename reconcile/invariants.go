@@ -94,12 +94,8 @@ func (v *verifier) tenancyChecks() []tenancyCheck {
 		if child == nil {
 			continue
 		}
-		refs := m.Refs
-		if m.SelfRef != nil {
-			refs = append(slices.Clip(refs), *m.SelfRef)
-		}
-		for _, r := range refs {
-			if !r.Tenant || !child.has(r.Column) {
+		for _, r := range m.TenantRefs() {
+			if !child.has(r.Column) {
 				continue
 			}
 			pm, ok := v.byLegacy[r.Parent]
