@@ -158,6 +158,11 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	reason       text,
 	target_table text COLLATE "C",
 	target_id    uuid,
+	-- target_key: for a target table without an id (user_roles), the
+	-- primary key of the row written, its columns' text joined by commas
+	-- as legacy_key is; the rows the cutover owns there go by it (NULL in
+	-- rows of a build before it, whose ownership is re-derived)
+	target_key   text COLLATE "C",
 	-- not a foreign key: attaching a partition with one drops its triggers
 	-- on runs, which locks runs against the runs' other writers (deadlocks)
 	run_id       bigint NOT NULL,
@@ -165,6 +170,7 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	-- index build sorts about twice as fast on a leading column that varies
 	PRIMARY KEY (legacy_key, legacy_table)
 ) PARTITION BY LIST (legacy_table);
+ALTER TABLE ` + bk + `.dispositions ADD COLUMN IF NOT EXISTS target_key text COLLATE "C";
 -- by target row: only the partitions whose claims decide looks up row by
 -- row have an index on target_id (claimLookupIndexes). Every other reader
 -- of target ids reads a whole target table's claims, naming the legacy

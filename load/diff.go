@@ -179,24 +179,34 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var hasLedger, hasReplaced bool
-	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
-		bk+".dispositions", bk+".seeds_replaced").Scan(&hasLedger, &hasReplaced); err != nil {
+	var hasLedger, hasReplaced, hasTargetKey bool
+	if err := s.target.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL,
+			EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'target_key' AND NOT attisdropped)`,
+		bk+".dispositions", bk+".seeds_replaced").Scan(&hasLedger, &hasReplaced, &hasTargetKey); err != nil {
 		return nil, err
 	}
 	ledger := bk
-	if !hasReplaced {
+	if !hasReplaced || !hasTargetKey {
 		// A target no cutover has written to, or bookkeeping of a build
-		// before seeds_replaced (which a run adds): no seed replaced, and
-		// the ledger as it is, or empty: nothing is owned yet.
+		// before seeds_replaced or the ledger's target_key (which a run
+		// adds): no seed replaced, and the ledger as it is, or empty:
+		// nothing is owned yet.
 		ledger = DryRunStage
-		dispositions := `CREATE VIEW ` + ident(DryRunStage) + `.dispositions AS SELECT * FROM ` + bk + `.dispositions`
+		columns := "*"
+		if !hasTargetKey {
+			columns = "*, NULL::text AS target_key"
+		}
+		dispositions := `CREATE VIEW ` + ident(DryRunStage) + `.dispositions AS SELECT ` + columns + ` FROM ` + bk + `.dispositions`
 		if !hasLedger {
 			dispositions = `CREATE TABLE ` + ident(DryRunStage) + `.dispositions
-				(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid)`
+				(legacy_table text, legacy_key text, disposition text, target_table text, target_id uuid, target_key text)`
+		}
+		replaced := `CREATE VIEW ` + ident(DryRunStage) + `.seeds_replaced AS SELECT * FROM ` + bk + `.seeds_replaced`
+		if !hasReplaced {
+			replaced = `CREATE TABLE ` + ident(DryRunStage) + `.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`
 		}
 		if _, err := s.target.Exec(ctx, dispositions+`;
-			CREATE TABLE `+ident(DryRunStage)+`.seeds_replaced (target_table text, target_id uuid, mapping text, row jsonb)`); err != nil {
+			`+replaced); err != nil {
 			return nil, err
 		}
 	}

@@ -311,7 +311,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		decide(`CREATE UNLOGGED TABLE ` + d + ` ` + extract.StageStorage + ` AS SELECT ` + key + ` AS _k, ` + lit(string(disp)) + `::text AS _disp, ` +
 			lit(reason) + `::text AS _reason, NULL::text AS _msg, NULL::uuid AS _tid, s.ctid AS _ctid FROM ` + stage + ` s`)
-		b := bookkeeping(m, p, d, stage, nil)
+		b := bookkeeping(m, p, d, stage, nil, "")
 		plan.Upsert, plan.FirstResults, plan.FirstUpsert, plan.LedgerRows = b.stmts, b.firstResults, b.first, b.ledgerRows
 		return plan, nil
 	}
@@ -761,25 +761,32 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		ownKey = "t.id = o.target_id"
 		decidedKey = "x._tid = o.target_id AND x._disp IN " + owning
 	} else {
-		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = o.legacy_key"
-		decidedKey = "x._k::text = o.legacy_key AND x._disp IN " + owning
+		// A table without an id: a ledger row owns the target row whose
+		// key it recorded (target_key). A row of an earlier build has
+		// none; its key is re-derived from the legacy key, with each
+		// reference re-pointed as the referenced row's disposition
+		// records it now (user_roles.role_id of a role merged onto a
+		// seeded role), or the legacy key itself.
+		derived := "o.legacy_key"
 		if strings.Join(m.KeyColumns(), ",") == strings.Join(pk, ",") {
-			// The target key is the legacy key with each reference
-			// re-pointed as the referenced row's disposition recorded it
-			// (user_roles.role_id of a role merged onto a seeded role).
-			var conds []string
+			parts := make([]string, len(pk))
 			for i, c := range pk {
-				part := fmt.Sprintf("split_part(o.legacy_key, ',', %d)", i+1)
+				parts[i] = fmt.Sprintf("split_part(o.legacy_key, ',', %d)", i+1)
 				for _, r := range m.Refs {
 					if r.Column == c && r.ParentKey() == "id" {
-						part = fmt.Sprintf("coalesce((SELECT p.target_id::text FROM %s.dispositions p WHERE p.legacy_table = %s AND p.legacy_key = %s), %s)",
-							ident(p.ledger()), lit(r.Parent), part, part)
+						parts[i] = fmt.Sprintf("coalesce((SELECT p.target_id::text FROM %s.dispositions p WHERE p.legacy_table = %s AND p.legacy_key = %s), %s)",
+							ident(p.ledger()), lit(r.Parent), parts[i], parts[i])
 					}
 				}
-				conds = append(conds, "t."+ident(c)+"::text = "+part)
 			}
-			ownKey = strings.Join(conds, " AND ")
+			derived = "concat_ws(',', " + strings.Join(parts, ", ") + ")"
 		}
+		ownKey = keyExpr(mappings.Mapping{Key: pk}, "t") + " = coalesce(o.target_key, " + derived + ")"
+		// No decision owns the row t any more when none writes its key:
+		// a grant still decided but now of another role (one that no
+		// longer merges onto a seeded role) writes another row, and this
+		// one goes.
+		decidedKey = targetKeyOf(pk, value, "x") + " = " + keyExpr(mappings.Mapping{Key: pk}, "t") + " AND x._disp IN " + owning
 	}
 	// The ledger's rows of this legacy table that own a target row, and
 	// the condition that no decision owns it any more.
@@ -875,7 +882,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
 		}
 	}
-	b := bookkeeping(m, p, d, stage, &m)
+	tk := ""
+	if !target.has("id") {
+		tk = targetKeyOf(pk, value, "x")
+	}
+	b := bookkeeping(m, p, d, stage, &m, tk)
 	plan.LedgerRows = b.ledgerRows
 	plan.Upsert = append(upsert, b.stmts...)
 	plan.FirstResults = b.firstResults
@@ -1009,22 +1020,44 @@ const (
 	nestLoopAgain = `SET LOCAL enable_nestloop TO DEFAULT`
 )
 
+// targetKeyOf renders, for a target table without an id whose primary key
+// is pk, the key of the row that decision row a writes, as the ledger's
+// target_key records it (value names each column's decision column).
+func targetKeyOf(pk []string, value map[string]string, a string) string {
+	parts := make([]string, len(pk))
+	for i, c := range pk {
+		parts[i] = a + "." + ident(value[c]) + "::text"
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "concat_ws(','," + strings.Join(parts, ",") + ")"
+}
+
 // bookkeeping returns the books of mapping m, whose decisions are in d.
-func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping) books {
+// targetKey, for a target table without an id, is the key of the row a
+// decision row x writes (targetKeyOf), which the ledger records of the
+// rows it owns; "" for other tables.
+func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mappings.Mapping, targetKey string) books {
 	L := lit(m.Legacy)
 	rawKey := p.decisionKey(m, "s")
 	target := "NULL"
 	if withTarget != nil {
 		target = lit(m.Target)
 	}
-	ledgerRows := `SELECT ` + L + `, _k::text, ` + lit(m.Name()) + `, _disp, _reason, CASE WHEN _disp IN ` + reaching + ` THEN ` + target + ` END, _tid, $1 FROM ` + d
+	written := "NULL"
+	if targetKey != "" {
+		written = `CASE WHEN x._disp IN ` + owning + ` THEN ` + targetKey + ` END`
+	}
+	ledgerRows := `SELECT ` + L + `, x._k::text, ` + lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid, ` +
+		written + `, $1 FROM ` + d + ` x`
 	// A first load writes into an empty ledger: plain inserts in key order
 	// (several times faster than ON CONFLICT into a growing index).
 	first := []string{`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
-			` + ledgerRows + ` ORDER BY _k`}
-	// The ledger columns a mapping decides (mapping to target_id), of
+			` + ledgerRows + ` ORDER BY x._k`}
+	// The ledger columns a mapping decides (mapping to target_key), of
 	// decision row x.
-	ledgerValues := lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid`
+	ledgerValues := lit(m.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + target + ` END, x._tid, ` + written
 	stmts := []string{
 		// The ledger's rows against the decisions, both the whole legacy
 		// table's rows: a hash or merge join is the right plan, and a
@@ -1039,14 +1072,15 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		// loop: 7.9-12 s for habit_completions' 2M rows at 10M, no better
 		// than the upsert's own probes); hashing the partition instead
 		// compares the two tables in 3.6 s.
-		`INSERT INTO ` + bk + `.dispositions AS o (legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id)
+		`INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
 			SELECT ` + L + `, x._k::text, ` + ledgerValues + `, $1 FROM ` + d + ` x
 			WHERE NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions p WHERE p.legacy_table = ` + L + ` AND p.legacy_key = x._k::text
-				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id) IS NOT DISTINCT FROM (` + ledgerValues + `))
+				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id, p.target_key) IS NOT DISTINCT FROM (` + ledgerValues + `))
 			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
-				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id, run_id = excluded.run_id
-			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id) IS DISTINCT FROM
-				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id)`,
+				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
+				target_key = excluded.target_key, run_id = excluded.run_id
+			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id, o.target_key) IS DISTINCT FROM
+				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id, excluded.target_key)`,
 		nestLoopAgain,
 	}
 	for _, kind := range []struct{ table, disp, extraCols, extraVals string }{
@@ -1155,4 +1189,4 @@ func sampledAnalyze(rel string, cols []string) string {
 func keepsStageRow(m mappings.Mapping) bool { return m.From == "" }
 
 // ledgerColumns are the columns of the disposition ledger a mapping writes.
-const ledgerColumns = "legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, run_id"
+const ledgerColumns = "legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, target_key, run_id"

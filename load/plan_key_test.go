@@ -77,7 +77,7 @@ func TestDecisionKeyTypes(t *testing.T) {
 				}
 				if m.Legacy == "child" {
 					rows, err := conn.Query(ctx, `SELECT k, disposition, coalesce(reason, '') FROM (`+
-						strings.Replace(p.LedgerRows, "$1", "0", 1)+`) l(t, k, m, disposition, reason, tt, tid, run) ORDER BY k`)
+						strings.Replace(p.LedgerRows, "$1", "0", 1)+`) l(t, k, m, disposition, reason, tt, tid, tkey, run) ORDER BY k`)
 					if err != nil {
 						t.Fatal(err)
 					}

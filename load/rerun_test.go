@@ -788,6 +788,68 @@ func TestRerunRefusesToTakeOverARowItDidNotWrite(t *testing.T) {
 	testkit.SameAs(t, want, dst)
 }
 
+// TestRerunAfterARoleMergesElsewhere: user_roles has no id; its rows are
+// keyed by the grant's user and target role. A legacy role that merged
+// onto a seeded role by name stops doing so (renamed in the source), or a
+// role that did not starts to. Its grants then go to another target role:
+// the rows the earlier run wrote under the old one are the cutover's (the
+// ledger records the key it wrote), so the re-run removes them and the
+// target equals a fresh run's. Before the ledger kept the written key,
+// ownership was re-derived through the roles' ledger as the re-run left
+// it: the grants under the seeded role were nobody's and stayed (the
+// first case), or their removal with the role was refused as the
+// application's (the second).
+func TestRerunAfterARoleMergesElsewhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, edit string
+		moved      string // the legacy role whose grants move, by its name in the source
+	}{
+		{"stops merging onto a seed", `UPDATE roles SET name = 'member' WHERE name = 'user'`, "member"},
+		{"starts merging onto a seed", `UPDATE roles SET name = 'moderator_before' WHERE name = 'moderator';
+			UPDATE roles SET name = 'moderator' WHERE name = 'beta_tester'`, "moderator"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src := editedSource(t, strings.ReplaceAll(tc.name, " ", "_"), tc.edit)
+			want := freshRun(t, src)
+			dst := finishedTarget(t)
+			role := scalarOf[string](t, ctx, src, `SELECT id::text FROM roles WHERE name = $1`, tc.moved)
+			// The role's grants the earlier run loaded, and the target role
+			// they went to.
+			grants := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.dispositions
+				WHERE legacy_table = 'user_roles' AND disposition = 'loaded' AND split_part(legacy_key, ',', 2) = $1`, role)
+			was := scalarOf[string](t, ctx, dst, `SELECT target_id::text FROM cutover.dispositions WHERE legacy_table = 'roles' AND legacy_key = $1`, role)
+			if grants == 0 {
+				t.Fatalf("the role %s has no grants: the edit makes no case", tc.moved)
+			}
+
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			if len(diff.Refusals) > 0 {
+				t.Errorf("the dry run refuses: %v", diff.Refusals)
+			}
+			before := dryrunRows(t, dst)
+			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			e := dryrunEffects(before, dryrunRows(t, dst))["user_roles"]
+			if e.Delete < grants || e.Insert < grants {
+				t.Errorf("the re-run deleted %d and inserted %d grants; the %d grants of role %s (written under %s) moved", e.Delete, e.Insert, grants, tc.moved, was)
+			}
+			for _, td := range diff.Targets {
+				if td.Table == "user_roles" && td.Changes() != e.Insert+e.Update+e.Delete {
+					t.Errorf("the dry run counts %d changes of user_roles; the re-run changed %d rows", td.Changes(), e.Insert+e.Update+e.Delete)
+				}
+			}
+			testkit.SameAs(t, want, dst)
+		})
+	}
+}
+
 // TestBookkeepingKeepsSecretsWhereTheSpecSays: the rejects keep the
 // legacy rows verbatim, secrets included (a rejected session its token, a
 // rejected account its OAuth tokens: the only copy once the legacy
@@ -1960,13 +2022,19 @@ func TestFullRerunRepairsHandEdits(t *testing.T) {
 // run, a run by another build of cutover is not a no-op: every mapping's
 // inputs digest names the build, so it redoes every mapping (writing no
 // row, as the decisions are the same) and records the new digests; status
-// says so beforehand. Not parallel: it swaps the package's build identity.
+// says so beforehand. The earlier build's ledger lacks a column this one
+// adds (target_key): the dry run reads it as it is, and the run adds and
+// fills it. Not parallel: it swaps the package's build identity.
 func TestRerunByAnotherBuild(t *testing.T) {
 	ctx := context.Background()
 	want := reference(t, "S0")
 	dst := finishedTarget(t)
 	const digests = `SELECT jsonb_object_agg(mapping, inputs) FROM cutover.results`
 	before := scalarOf[map[string]string](t, ctx, dst, digests)
+	// The earlier build's ledger had no target_key, which this one adds.
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `ALTER TABLE cutover.dispositions DROP COLUMN target_key`); err != nil {
+		t.Fatal(err)
+	}
 
 	build := inputsVersion
 	inputsVersion = func() string { return build() + " rebuilt" }
@@ -1974,6 +2042,12 @@ func TestRerunByAnotherBuild(t *testing.T) {
 	st := status(t, ctx, rerunConfig(rerunSource(t), dst))
 	if st.Next.Action != "update" || !strings.Contains(st.Next.Message, "another build of cutover") {
 		t.Errorf("status before the other build's run: next run %q (%s)", st.Next.Action, st.Next.Message)
+	}
+	if diff, err := DryRun(ctx, rerunConfig(rerunSource(t), dst), 0); err != nil || diff.Changes() != 0 || len(diff.Refusals) > 0 {
+		t.Errorf("dry run of the other build on the earlier build's ledger: %v", err)
+		if err == nil {
+			t.Errorf("it counts %d changes and %d refusals, want none", diff.Changes(), len(diff.Refusals))
+		}
 	}
 	sum, said := runSaying(t, rerunConfig(rerunSource(t), dst), "the build of cutover differs")
 	if !said || sum.Changed() != 0 {
@@ -1985,7 +2059,12 @@ func TestRerunByAnotherBuild(t *testing.T) {
 			t.Errorf("the other build's run kept the digest of %s", m)
 		}
 	}
-	// Everything but the digests is the fresh run's.
+	if keys := scalarOf[[]int64](t, ctx, dst, `SELECT ARRAY[count(*), count(target_key)] FROM cutover.dispositions
+		WHERE legacy_table = 'user_roles' AND disposition = 'loaded'`); keys[0] == 0 || keys[1] != keys[0] {
+		t.Errorf("after the other build's run, %d of the %d grants loaded have their target key in the ledger", keys[1], keys[0])
+	}
+	// Everything but the digests is the fresh run's (the ledger's columns
+	// compared by name: the new one is last here).
 	got, err := testkit.Fingerprint(ctx, dst)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func Fingerprint(ctx context.Context, u string) (map[string]string, error) {
 	rows, err := c.Query(ctx, `
 		SELECT format('%I.%I', n.nspname, c.relname),
 			CASE WHEN n.nspname = 'public' THEN 'x' ELSE
-				'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+				'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attname)
 					FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at')) || ')' END
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
