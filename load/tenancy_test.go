@@ -38,8 +38,9 @@ func TestRunRejectsCrossUserReferences(t *testing.T) {
 			WHERE l.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM cutover.dispositions d
 				WHERE d.legacy_table = 'audit_log' AND d.legacy_key = l.id::text) -- not a folded activity event
 			ORDER BY l.id, s.id LIMIT 1`},
+		// (the last session: the first is the audit row's)
 		{"sessions", "rotated_from", `SELECT l.id::text, s.id::text FROM sessions l JOIN sessions s ON s.user_id <> l.user_id
-			ORDER BY l.id, s.id LIMIT 1`},
+			ORDER BY l.id DESC, s.id LIMIT 1`},
 		{"calendar_events", "parent_event_id", `SELECT l.id::text, e.id::text FROM calendar_events l JOIN calendar_events e ON e.user_id <> l.user_id
 			WHERE l.parent_event_id IS NULL AND e.parent_event_id IS NULL ORDER BY l.id, e.id LIMIT 1`},
 	}
@@ -80,6 +81,80 @@ func TestRunRejectsCrossUserReferences(t *testing.T) {
 		if !slices.Contains(checked, c.table+"."+c.column) {
 			t.Errorf("verify does not check the tenancy of %s.%s; it checks %q", c.table, c.column, checked)
 		}
+	}
+}
+
+// TestRunClearsCrossUserReferencesToRowsThatDoNotReach: a reference that
+// is cleared when what it points at does not reach the target (ON DELETE
+// SET NULL, fine print 2) points at another user's row that does not: an
+// expired session (discarded), or a workout of a rejected user. The row
+// is loaded with the reference NULL, as a delete of that row would have
+// left it, not rejected: nothing of the other user reaches the target
+// through it. A reference to such a row that does reach it is rejected
+// (TestRunRejectsCrossUserReferences).
+func TestRunClearsCrossUserReferencesToRowsThatDoNotReach(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base, loaded := rerunSource(t), finishedTarget(t)
+	ledger := `SELECT coalesce(array_agg(legacy_key ORDER BY legacy_key), '{}') FROM cutover.dispositions WHERE legacy_table = $1 AND disposition = ANY($2)`
+	rejectedUsers := scalarOf[[]string](t, ctx, loaded, ledger, "users", []string{"rejected"})
+	if len(rejectedUsers) == 0 {
+		t.Fatal("the source has no rejected user")
+	}
+	// Per case: the table and column, the parent table, and whether the
+	// edit gives the parent row to a rejected user (the source has no
+	// such workout).
+	cases := []struct {
+		table, column, parent string
+		reject                bool
+	}{
+		{"audit_log", "session_id", "sessions", false},
+		{"sessions", "rotated_from", "sessions", false},
+		{"workout_sessions", "workout_id", "workouts", true},
+	}
+	var edits []string
+	picked := map[string]string{} // table -> the id of its row repointed
+	for _, c := range cases {
+		parents := scalarOf[[]string](t, ctx, loaded, ledger, c.parent, []string{"discarded", "rejected"})
+		if c.reject {
+			parents = scalarOf[[]string](t, ctx, loaded, ledger, c.parent, []string{"loaded"})
+		}
+		kept := scalarOf[[]string](t, ctx, loaded, ledger, c.table, []string{"loaded"})
+		pair := scalarOf[[]string](t, ctx, base, `SELECT coalesce((SELECT ARRAY[l.id::text, p.id::text]
+			FROM `+c.table+` l JOIN `+c.parent+` p ON p.user_id <> l.user_id
+			WHERE p.id::text = ANY($1) AND l.id::text = ANY($2) AND l.user_id::text <> $3 ORDER BY l.id, p.id LIMIT 1), '{}')`,
+			parents, kept, rejectedUsers[0])
+		if len(pair) == 0 {
+			t.Fatalf("%s: no loaded row and no other user's %s row to point it at", c.table, c.parent)
+		}
+		picked[c.table] = pair[0]
+		edits = append(edits, fmt.Sprintf(`UPDATE %s SET %s = '%s' WHERE id = '%s';`, c.table, c.column, pair[1], pair[0]))
+		if c.reject {
+			edits = append(edits, fmt.Sprintf(`UPDATE %s SET user_id = '%s' WHERE id = '%s';`, c.parent, rejectedUsers[0], pair[1]))
+		}
+	}
+	src := editedSource(t, "cross_user_gone", strings.Join(edits, "\n"))
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, c := range cases {
+		disp := scalarOf[string](t, ctx, dst, `SELECT disposition || coalesce(' ' || reason, '') FROM cutover.dispositions
+			WHERE legacy_table = $1 AND legacy_key = $2`, c.table, picked[c.table])
+		if disp != "loaded" {
+			t.Errorf("%s %s, its %s pointed at another user's row that does not reach the target: %s, want loaded", c.table, picked[c.table], c.column, disp)
+			continue
+		}
+		if v := scalarOf[*string](t, ctx, dst, `SELECT `+c.column+`::text FROM public.`+c.table+` WHERE id::text = $1`, picked[c.table]); v != nil {
+			t.Errorf("%s %s loaded with %s %s, want NULL", c.table, picked[c.table], c.column, *v)
+		}
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !res.OK() {
+		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
 	}
 }
 
