@@ -352,6 +352,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			refCols = append(refCols, fmt.Sprintf("%s._uid AS %s", pi, ident("_own_"+r.Column)))
 		}
 		refExpr[r.Column] = "s." + ident("_ref_"+r.Column)
+		if r.Kind == mappings.Soft {
+			// What it names, where that reached the target; as it is
+			// otherwise (an orphan, or a row that did not reach).
+			refExpr[r.Column] = "coalesce(s." + ident("_ref_"+r.Column) + ", " + col + ")"
+		}
 	}
 	if r := m.SelfRef; r != nil && r.Tenant && r.Kind != mappings.SetNull {
 		// The owner of the row it points at, another row of the stage (a
@@ -443,7 +448,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	// reference's orphan arm comes before any parent_rejected arm.
 	rejectRefs := func(flag, reason, msg string) {
 		for _, r := range m.Refs {
-			if r.Kind == mappings.SetNull {
+			if r.Kind == mappings.SetNull || r.Kind == mappings.Soft {
 				continue
 			}
 			c := "s." + ident(r.Column)
@@ -473,9 +478,10 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		if r.NullOwnerOK {
 			when += " AND " + own + " IS NOT NULL"
 		}
-		if r.Kind == mappings.SetNull {
+		if r.Kind == mappings.SetNull || r.Kind == mappings.Soft {
 			// A reference cleared because what it points at does not
-			// reach the target (fine print 2) leaks nothing.
+			// reach the target (fine print 2), or one naming a row that
+			// is not there, leaks nothing.
 			when += " AND s." + ident("_tgt_"+r.Column)
 		}
 		arms = append(arms, arm{

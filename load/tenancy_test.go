@@ -17,8 +17,9 @@ import (
 
 // TestRunRejectsCrossUserReferences: one legacy row of each reference
 // between two users' rows that an earlier build loaded as it was (a review
-// planted each and saw it load, and verify pass) points at another user's
-// row; each is rejected as tenant_mismatch, and the cutover's target
+// planted each and saw it load, and verify pass; an event's workout, habit
+// and goal, which no foreign key guards, among them) points at another
+// user's row; each is rejected as tenant_mismatch, and the cutover's target
 // passes verify's tenancy checks (reconcile's tests tamper with a target
 // for them). The rows are picked among those a run of the unedited source
 // loads, so that nothing but their tenancy rejects them.
@@ -44,24 +45,42 @@ func TestRunRejectsCrossUserReferences(t *testing.T) {
 		{"calendar_events", "parent_event_id", `SELECT l.id::text, e.id::text FROM calendar_events l JOIN calendar_events e ON e.user_id <> l.user_id
 			WHERE l.parent_event_id IS NULL AND e.parent_event_id IS NULL ORDER BY l.id, e.id LIMIT 1`},
 	}
+	// An event's workout, habit and goal have no foreign key (soft
+	// references): from the last events without a parent, one each.
+	for i, soft := range []struct{ column, parent string }{{"workout_id", "workouts"}, {"habit_id", "habits"}, {"goal_id", "goals"}} {
+		cases = append(cases, struct{ table, column, pick string }{"calendar_events", soft.column,
+			`SELECT l.id::text, (SELECT min(p.id::text) FROM ` + soft.parent + ` p WHERE p.user_id <> l.user_id) FROM calendar_events l
+				WHERE l.parent_event_id IS NULL AND NOT EXISTS (SELECT FROM calendar_events c WHERE c.parent_event_id = l.id)
+				ORDER BY l.id DESC LIMIT 1 OFFSET ` + fmt.Sprint(i)})
+	}
 	var edits []string
-	picked := map[string]string{} // table -> the id of its row repointed
+	picked := map[string]string{} // table.column -> the id of its row repointed
 	for _, c := range cases {
 		pair := scalarOf[[]string](t, ctx, loaded, `SELECT ARRAY[a, b] FROM (`+c.pick+`) p(a, b)`)
-		picked[c.table] = pair[0]
+		picked[c.table+"."+c.column] = pair[0]
 		edits = append(edits, fmt.Sprintf(`UPDATE %s SET %s = '%s' WHERE id = '%s';`, c.table, c.column, pair[1], pair[0]))
 	}
+	// A soft reference to no row at all is carried as it is.
+	const orphan = "00000000-0000-4000-8000-00000000dead"
+	orphaned := scalarOf[string](t, ctx, loaded, `SELECT l.id::text FROM calendar_events l
+		WHERE l.parent_event_id IS NULL AND NOT EXISTS (SELECT FROM calendar_events c WHERE c.parent_event_id = l.id)
+		ORDER BY l.id DESC LIMIT 1 OFFSET 3`)
+	edits = append(edits, `UPDATE calendar_events SET habit_id = '`+orphan+`' WHERE id = '`+orphaned+`';`)
 	src := editedSource(t, "cross_user", strings.Join(edits, "\n"))
 	dst := testkit.MigratedTarget(t)
 	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	for _, c := range cases {
+		id := picked[c.table+"."+c.column]
 		got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[reason, message] FROM cutover.rejects WHERE legacy_table = $1 AND legacy_key = $2
-			UNION ALL SELECT ARRAY['not rejected', ''] ORDER BY 1 DESC LIMIT 1`, c.table, picked[c.table])
+			UNION ALL SELECT ARRAY['not rejected', ''] ORDER BY 1 DESC LIMIT 1`, c.table, id)
 		if got[0] != "tenant_mismatch" || !strings.HasPrefix(got[1], c.column+" ") {
-			t.Errorf("%s %s, its %s pointed at another user's row: %s (%s), want tenant_mismatch", c.table, picked[c.table], c.column, got[0], got[1])
+			t.Errorf("%s %s, its %s pointed at another user's row: %s (%s), want tenant_mismatch", c.table, id, c.column, got[0], got[1])
 		}
+	}
+	if got := scalarOf[*string](t, ctx, dst, `SELECT habit_id::text FROM public.calendar_events WHERE id::text = $1`, orphaned); got == nil || *got != orphan {
+		t.Errorf("calendar event %s, whose habit_id names no row: loaded with habit_id %v, want %s", orphaned, got, orphan)
 	}
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
 	if err != nil {

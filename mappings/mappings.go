@@ -45,6 +45,12 @@ const (
 	// SetNull is a nullable reference whose target column is ON DELETE SET
 	// NULL: it becomes NULL when what it points at does not reach the target.
 	SetNull
+	// Soft is a column that names a row but has no foreign key in either
+	// schema (INVENTORY.md: orphans are possible): carried as it is, or
+	// re-pointed as the row it names reached the target; nothing it points
+	// at, or fails to, rejects the row. With Tenant, a row naming another
+	// user's row that reaches the target is rejected (tenant_mismatch).
+	Soft
 )
 
 // Ref is one reference of a legacy row to another legacy row.

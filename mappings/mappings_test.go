@@ -182,7 +182,7 @@ func TestDecisionReadersComeAfter(t *testing.T) {
 // Tenant references and a Tenant SelfRef, and no other.
 func TestTenantRefs(t *testing.T) {
 	want := map[string][]string{
-		"calendar_events":   {"parent_event_id"},
+		"calendar_events":   {"workout_id", "habit_id", "goal_id", "parent_event_id"},
 		"sessions":          {"rotated_from"},
 		"workout_exercises": {"exercise_id"},
 		"exercise_sets":     {"exercise_id"},
