@@ -299,10 +299,21 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 			if e.hasID {
 				seeds, args = ` AND t.id::text <> ALL ($1::text[])`, []any{seedIDs}
 			}
+			// With lock, those rows are locked FOR SHARE as they are
+			// found, which waits for a transaction updating one: a row
+			// it moves to another parent is then checked again once it
+			// commits, and left out (a cascade's rows are locked above;
+			// this does it for NO ACTION and SET NULL). Only rows the
+			// cutover does not own are locked, and a re-run that removes
+			// rows usually finds none.
+			share := ""
+			if lock {
+				share = ` FOR SHARE OF t`
+			}
 			f := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: e.child, Constraint: "foreign key " + e.fk.Name,
 				Definition: "ON DELETE " + e.fk.OnDelete, References: true, Parent: d.table, Rewritten: rewritten, Via: d.via}
 			if err := tx.QueryRow(ctx, `SELECT count(*), coalesce((array_agg(k ORDER BY k))[1:5], '{}')
-				FROM (SELECT `+e.key+` AS k FROM (SELECT t.* FROM `+rows+` AND NOT `+e.ownKey+seeds+` OFFSET 0) t
+				FROM (SELECT `+e.key+` AS k FROM (SELECT t.* FROM `+rows+` AND NOT `+e.ownKey+seeds+` OFFSET 0`+share+`) t
 					WHERE NOT `+e.otherKey+`) x`, args...).Scan(&f.Count, &f.Keys); err != nil {
 				return nil, fmt.Errorf("look for rows the cutover did not write that reference %s rows it deletes (%s): %w", d.table, e.fk.Name, err)
 			}

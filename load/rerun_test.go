@@ -639,7 +639,10 @@ func userRefusal(table, fk, action, key string) Refusal {
 //     (the application's deadlock_timeout made the longer here); the
 //     removal starts again, says so, waits, and names both rows;
 //   - moving the user's reading session to another user: the removal
-//     waits for it, then leaves the row alone, and finishes.
+//     waits for it, then leaves the row alone, and finishes;
+//   - the same with a habit (ON DELETE NO ACTION): the look for rows
+//     referencing the user waits for it (an earlier build named the
+//     habit from the row's old version and refused).
 func TestRerunBesideTheApplication(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -698,6 +701,15 @@ func TestRerunBesideTheApplication(t *testing.T) {
 				}, nil, "the transaction moving a reading session away from the user it deletes",
 				func() ([]Refusal, string, string) { return nil, session, kept }
 		}},
+		{name: "a row moved away from a key that is not a cascade", app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
+			habit := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy("habits", bad))
+			return func(tx pgx.Tx) {
+					if _, err := tx.Exec(ctx, `UPDATE public.habits SET user_id = $1::uuid WHERE id::text = $2`, kept, habit); err != nil {
+						t.Fatal(err)
+					}
+				}, nil, "the transaction moving a habit away from the user it deletes (ON DELETE NO ACTION)",
+				func() ([]Refusal, string, string) { return nil, habit, kept }
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -723,8 +735,9 @@ func TestRerunBesideTheApplication(t *testing.T) {
 					t.Errorf("the run's refusals (-want +got):\n%s", d)
 				}
 			}
-			if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT user_id::text FROM public.reading_sessions WHERE id::text = $1), 'none')`, row); got != owner {
-				t.Errorf("the application's reading session belongs to %s after the re-run, want %s", got, owner)
+			if got := scalarOf[string](t, ctx, dst, `SELECT coalesce((SELECT user_id::text FROM public.reading_sessions WHERE id::text = $1),
+				(SELECT user_id::text FROM public.habits WHERE id::text = $1), 'none')`, row); got != owner {
+				t.Errorf("the application's row %s belongs to %s after the re-run, want %s", row, got, owner)
 			}
 			if users := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM public.users WHERE id::text = $1`, bad); (users == 0) != (refusals == nil) {
 				t.Errorf("%d rows of the user the re-run rejects are left (refusals: %d)", users, len(refusals))
