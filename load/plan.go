@@ -646,17 +646,20 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	if m.SelfRef != nil {
 		if m.SelfRef.Kind == mappings.SetNull {
+			// The reference is kept when what it points at reaches the
+			// target, re-pointed if it merged, and NULL otherwise.
+			resolve := `UPDATE ` + d + ` c SET _ref_self = p._tid FROM ` + d + ` p
+				WHERE ` + selfMatch + ` AND p._disp IN ` + reaching + ` AND c._disp IN ` + reaching
 			if m.SelfRef.Tenant {
-				q, err := selfTenancy(m, target, d, selfMatch, reach)
+				mark, loop, rest, err := selfTenancy(m, target, d, selfMatch, reach)
 				if err != nil {
 					return nil, err
 				}
-				decide(q)
+				decide(mark)
+				plan.WaveLoop, plan.WaveRest = loop, []string{rest, resolve}
+			} else {
+				decide(resolve)
 			}
-			// The reference is kept when what it points at reaches the
-			// target, re-pointed if it merged, and NULL otherwise.
-			decide(`UPDATE ` + d + ` c SET _ref_self = p._tid FROM ` + d + ` p
-				WHERE ` + selfMatch + ` AND p._disp IN ` + reaching + ` AND c._disp IN ` + reaching)
 		} else {
 			// Waves: a row reaches the target only when its parent does.
 			decide(`UPDATE ` + d + ` SET _done = true WHERE _self IS NULL AND _disp IN ` + reach)
@@ -1042,27 +1045,50 @@ const (
 	nestLoopAgain = `SET LOCAL enable_nestloop TO DEFAULT`
 )
 
-// selfTenancy returns the statement that rejects (tenant_mismatch) the
+// selfTenancy returns the statements that reject (tenant_mismatch) the
 // rows of mapping m, decided in d, whose SelfRef, a reference cleared
 // when what it points at does not reach the target (SetNull), points at a
-// row of another user that does reach it: judged after the other rules,
-// on the rows they leave to reach the target (reach), as a row's parent's
-// fate is known only then. selfMatch joins a row c with the row p it
-// points at. The owners compared are the target's (_uid); a row without
-// one has no tenant (nor, with NullOwnerOK, a parent without one).
-func selfTenancy(m mappings.Mapping, target TargetTable, d, selfMatch, reach string) (string, error) {
+// row of another user that does reach it. A row's fate then hangs on its
+// parent's, which may hang on its own parent's (a session rotated from
+// another user's, rotated in turn from a third's), so they are judged top
+// down, and only along such chains:
+//   - mark flags (_done) the candidates: rows left to reach the target
+//     (reach) by the other rules whose parent is another user's and is
+//     left to reach it too;
+//   - loop, repeated until it judges none, judges each candidate whose
+//     parent is no candidate or is judged: rejected when that parent
+//     reaches the target, left as it is (the reference then cleared)
+//     when it does not;
+//   - rest rejects the candidates left, whose parents form a cycle.
+//
+// selfMatch joins a row c with the row p it points at. The owners
+// compared are the target's (_uid); a row without one has no tenant (nor,
+// with NullOwnerOK, a parent without one).
+func selfTenancy(m mappings.Mapping, target TargetTable, d, selfMatch, reach string) (mark, loop, rest string, err error) {
 	r := m.SelfRef
 	if !target.HasUser || r.TenantOf != "" {
-		return "", fmt.Errorf("mapping %s: the tenancy of %s compares the owners of two rows of %s, which has no user_id", m.Name(), r.Column, m.Target)
+		return "", "", "", fmt.Errorf("mapping %s: the tenancy of %s compares the owners of two rows of %s, which has no user_id", m.Name(), r.Column, m.Target)
 	}
-	when := "c._uid IS NOT NULL AND p._uid IS DISTINCT FROM c._uid"
+	other := "c._uid IS NOT NULL AND p._uid IS DISTINCT FROM c._uid"
 	if r.NullOwnerOK {
-		when += " AND p._uid IS NOT NULL"
+		other += " AND p._uid IS NOT NULL"
 	}
-	return `UPDATE ` + d + ` c SET _disp = 'rejected', _reason = ` + lit(mappings.ReasonTenantMismatch) + `,
-			_msg = format('` + r.Column + ` %s belongs to user %s, but this row to user %s', c._self, p._uid, c._uid), _tid = NULL
+	mark = `UPDATE ` + d + ` c SET _done = true FROM ` + d + ` p
+		WHERE ` + selfMatch + ` AND p._disp IN ` + reaching + ` AND c._disp IN ` + reach + ` AND ` + other
+	msg := `format('` + r.Column + ` %s belongs to user %s, but this row to user %s', c._self, p._uid, c._uid)`
+	reached := "p._disp IN " + reaching
+	loop = `UPDATE ` + d + ` c SET _done = false,
+			_disp = CASE WHEN ` + reached + ` THEN 'rejected' ELSE c._disp END,
+			_reason = CASE WHEN ` + reached + ` THEN ` + lit(mappings.ReasonTenantMismatch) + ` ELSE c._reason END,
+			_msg = CASE WHEN ` + reached + ` THEN ` + msg + ` ELSE c._msg END,
+			_tid = CASE WHEN ` + reached + ` THEN NULL ELSE c._tid END
 		FROM ` + d + ` p
-		WHERE ` + selfMatch + ` AND p._disp IN ` + reaching + ` AND c._disp IN ` + reach + ` AND ` + when, nil
+		WHERE c._done AND ` + selfMatch + ` AND NOT p._done`
+	rest = `UPDATE ` + d + ` c SET _done = false, _disp = 'rejected', _reason = ` + lit(mappings.ReasonTenantMismatch) + `,
+			_msg = ` + msg + `, _tid = NULL
+		FROM ` + d + ` p
+		WHERE c._done AND ` + selfMatch
+	return mark, loop, rest, nil
 }
 
 // targetKeyOf renders, for a target table without an id whose primary key

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/legacygen"
@@ -167,6 +168,65 @@ func TestRunClearsCrossUserReferencesToRowsThatDoNotReach(t *testing.T) {
 		if v := scalarOf[*string](t, ctx, dst, `SELECT `+c.column+`::text FROM public.`+c.table+` WHERE id::text = $1`, picked[c.table]); v != nil {
 			t.Errorf("%s %s loaded with %s %s, want NULL", c.table, picked[c.table], c.column, *v)
 		}
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !res.OK() {
+		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
+	}
+}
+
+// TestRunJudgesARotationChainTopDown: sessions a, b, c and d, each
+// rotated from the one before, of users u1, u2, u1 and u2. b points at
+// another user's session that reaches the target, and is rejected; c
+// points at another user's session too, but b does not reach the target,
+// so c's reference is cleared and c loads, as it would were b expired; d
+// then points at c, which reaches it, and is rejected. A review found c
+// rejected as well, judged against b before b's own judgement. Two
+// sessions of two users rotated from each other (a cycle) are rejected.
+func TestRunJudgesARotationChainTopDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	loaded := finishedTarget(t)
+	// Two users with three loaded sessions each.
+	chain := scalarOf[[]string](t, ctx, loaded, `WITH s AS (SELECT id, user_id, row_number() OVER (PARTITION BY user_id ORDER BY id) AS n
+			FROM public.sessions),
+		u AS (SELECT user_id FROM s WHERE n = 3 ORDER BY user_id LIMIT 2)
+		SELECT array_agg(s.id::text ORDER BY s.n, s.user_id) FROM s JOIN u USING (user_id) WHERE s.n <= 3`)
+	if len(chain) != 6 {
+		t.Fatalf("no two users with three sessions each: %v", chain)
+	}
+	a, b, c, d := chain[0], chain[1], chain[2], chain[3] // users u1, u2, u1, u2
+	// And e and f (u1, u2), each rotated from the other: a cycle, whose
+	// sessions are both rejected.
+	e, f := chain[4], chain[5]
+	var edits []string
+	for _, id := range chain {
+		edits = append(edits, `UPDATE sessions SET rotated_from = NULL WHERE rotated_from = '`+id+`' OR id = '`+id+`';`)
+	}
+	edits = append(edits, `UPDATE sessions SET rotated_from = '`+a+`' WHERE id = '`+b+`';`,
+		`UPDATE sessions SET rotated_from = '`+b+`' WHERE id = '`+c+`';`,
+		`UPDATE sessions SET rotated_from = '`+c+`' WHERE id = '`+d+`';`,
+		`UPDATE sessions SET rotated_from = '`+f+`' WHERE id = '`+e+`';`,
+		`UPDATE sessions SET rotated_from = '`+e+`' WHERE id = '`+f+`';`)
+	src := editedSource(t, "rotation_chain", strings.Join(edits, "\n"))
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := map[string]string{}
+	for name, id := range map[string]string{"a": a, "b": b, "c": c, "d": d, "e": e, "f": f} {
+		got[name] = scalarOf[string](t, ctx, dst, `SELECT d.disposition || coalesce(' ' || d.reason, '') || coalesce(' rotated_from ' ||
+				CASE WHEN s.id IS NULL THEN NULL WHEN s.rotated_from IS NULL THEN 'NULL' ELSE s.rotated_from::text END, '')
+			FROM cutover.dispositions d LEFT JOIN public.sessions s ON s.id = d.target_id
+			WHERE d.legacy_table = 'sessions' AND d.legacy_key = $1`, id)
+	}
+	want := map[string]string{"a": "loaded rotated_from NULL", "b": "rejected tenant_mismatch",
+		"c": "loaded rotated_from NULL", "d": "rejected tenant_mismatch", "e": "rejected tenant_mismatch", "f": "rejected tenant_mismatch"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the chain's dispositions (-want +got):\n%s", diff)
 	}
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
 	if err != nil {
