@@ -170,7 +170,15 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.dispositions (
 	-- index build sorts about twice as fast on a leading column that varies
 	PRIMARY KEY (legacy_key, legacy_table)
 ) PARTITION BY LIST (legacy_table);
-ALTER TABLE ` + bk + `.dispositions ADD COLUMN IF NOT EXISTS target_key text COLLATE "C";
+-- (a ledger of an earlier build gains target_key; checked first, as ADD
+-- COLUMN IF NOT EXISTS locks the ledger against its readers even when the
+-- column is there)
+DO $target_key$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '` + bk + `.dispositions'::regclass
+			AND attname = 'target_key' AND NOT attisdropped) THEN
+		ALTER TABLE ` + bk + `.dispositions ADD COLUMN target_key text COLLATE "C";
+	END IF;
+END $target_key$;
 -- by target row: only the partitions whose claims decide looks up row by
 -- row have an index on target_id (claimLookupIndexes). Every other reader
 -- of target ids reads a whole target table's claims, naming the legacy

@@ -303,9 +303,13 @@ func (s *session) referencing(ctx context.Context, tx pgx.Tx, p *Plan, root stri
 			// found, which waits for a transaction updating one: a row
 			// it moves to another parent is then checked again once it
 			// commits, and left out (a cascade's rows are locked above;
-			// this does it for NO ACTION and SET NULL). Only rows the
-			// cutover does not own are locked, and a re-run that removes
-			// rows usually finds none.
+			// this does it for NO ACTION and SET NULL). The rows locked
+			// are those the ledger does not give the cutover under their
+			// own key (the probe inside the fence): rows it wrote under
+			// a derived id too, but a re-run usually finds none. A
+			// transaction that only edits another column of such a row
+			// is waited for as well, where an earlier build named the
+			// row at once.
 			share := ""
 			if lock {
 				share = ` FOR SHARE OF t`
