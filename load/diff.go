@@ -187,10 +187,11 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	}
 	ledger := bk
 	if !hasReplaced || !hasTargetKey {
-		// A target no cutover has written to, or bookkeeping of a build
-		// before seeds_replaced or the ledger's target_key (which a run
-		// adds): no seed replaced, and the ledger as it is, or empty:
-		// nothing is owned yet.
+		// A target no cutover has written to (nothing owned, no seed
+		// replaced), or bookkeeping of an earlier build, read as it is:
+		// a ledger without target_key (its rows' ownership re-derived,
+		// as a run adds the column only when it writes), or without
+		// seeds_replaced (no seed replaced).
 		ledger = DryRunStage
 		columns := "*"
 		if !hasTargetKey {

@@ -63,6 +63,10 @@ type Ref struct {
 	// "s.user_id"): otherwise the row is rejected (tenant_mismatch). A
 	// row whose TenantOf is NULL has no tenant and is not checked. It
 	// holds on a SelfRef too, whose parent's user_id is the stage row's.
+	// A SetNull or Soft reference is checked only when its parent
+	// reaches the target (otherwise it is cleared, or names nothing
+	// there); a SetNull SelfRef's parent's fate is known only after its
+	// own judgement, so such chains are judged top down.
 	Tenant   bool
 	TenantOf string
 	// NullOwnerOK accepts a parent whose user_id is NULL (built-in rows).
