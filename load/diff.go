@@ -634,7 +634,8 @@ func byID(p *Plan) bool { return len(p.PK) == 1 && p.PK[0] == "id" }
 // plan p, from its decision table: at most samples row diffs. For a
 // table whose primary key is id, it also finds the decided rows whose
 // unique key a row that the target keeps until p's apply holds
-// (heldRows; away, from awayAtApply, selects the rows gone by then).
+// (heldRows; away, from awayAtApply, selects the rows gone by then), and
+// those that take each other's keys (swappedRows).
 func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away []string, part *mappingDiff) error {
 	m := p.M
 	part.result = TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
@@ -703,6 +704,16 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		}
 		if held.Count > 0 {
 			part.refusals = append(part.refusals, held)
+		}
+		if p.Vacate == "" {
+			continue // a table with no column but its key and indexes: nothing moves
+		}
+		swapped, err := s.swappedRows(ctx, p, g)
+		if err != nil {
+			return err
+		}
+		if swapped.Count > 0 {
+			part.refusals = append(part.refusals, swapped)
 		}
 	}
 	return nil

@@ -525,6 +525,11 @@ func TestRefusalString(t *testing.T) {
 			"the target's books unique index books_title_once (user_id, lower(title)) refuses legacy books rows that the mapping books decides to load with one key: " +
 				"6 keys held by more than one row (legacy keys a and b; c and d; e and f; g and h; i and j and k; and 1 more): " +
 				"duplicates the legacy schema allows and no mapping rule merges or rejects. Fix them in the source, then run again"},
+		{Refusal{Mapping: "users", Legacy: "users", Table: "users", Constraint: "unique index idx_users_email_lower", Definition: "(lower(email))",
+			Swapped: true, Count: 2, Keys: []string{"u1", "u2"}},
+			"the target's users unique index idx_users_email_lower (lower(email)) refuses 2 legacy users rows that the mapping users decides to load: " +
+				"they take each other's values of it since the last run (a swap, or a cycle of them; legacy keys u1, u2), " +
+				"which no order of updates writes without a duplicate in between. Change one of them in the source and run again, or load into a fresh target"},
 		{held(1, "a (held by legacy inbox_items b)"),
 			"the target's inbox_items unique index inbox_title_once (user_id) refuses 1 legacy user_inbox row that the mapping user_inbox decides to load: " +
 				"its key is already held by another row of the target " +

@@ -66,8 +66,13 @@ type Refusal struct {
 	// the rows of Parent go with them (ON DELETE CASCADE).
 	Rewritten bool
 	Via       string
-	Count     int64    // the decided rows that break it (keys, when Shared)
-	Keys      []string // the first five of their legacy keys
+	// Swapped is true for a unique index whose values decided rows take
+	// from each other since the last run (a swap, or a cycle of them):
+	// Count is then those rows and Keys their first five legacy keys
+	// (swappedRows).
+	Swapped bool
+	Count   int64    // the decided rows that break it (keys, when Shared)
+	Keys    []string // the first five of their legacy keys
 }
 
 // String says what refuses which rows, for an operator.
@@ -103,6 +108,12 @@ func (r Refusal) String() string {
 			r.Table, r.Count, prose.Plural(r.Count, "row", "rows"), prose.Plural(r.Count, "key", "keys"), keys,
 			prose.Plural(r.Count, "references", "reference"), r.Constraint, r.Definition,
 			r.Parent, which, cmp.Or(referenceEffects[r.Definition], "meet"))
+	}
+	if r.Swapped {
+		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+
+			"they take each other's values of it since the last run (a swap, or a cycle of them; legacy keys %s), "+
+			"which no order of updates writes without a duplicate in between. Change one of them in the source and run again, or load into a fresh target",
+			r.Table, r.Constraint, r.Definition, r.Count, r.Legacy, prose.Plural(r.Count, "row", "rows"), r.Mapping, keys)
 	}
 	if r.Held {
 		return fmt.Sprintf("the target's %s %s %s refuses %d legacy %s %s that the mapping %s decides to load: "+
@@ -423,6 +434,36 @@ func (s *session) heldRows(ctx context.Context, p *Plan, g guard, gone []string)
 	})
 	if err != nil {
 		return r, fmt.Errorf("look for the rows of %s that hold keys of %s: %w", p.M.Target, g.constraint, err)
+	}
+	return r, nil
+}
+
+// swappedRows returns the rows of plan p (a table with an id) that unique
+// index g refuses because they take each other's values of it since the
+// last run (a swap, or a cycle of them) as a Swapped refusal: the run's
+// apply moves rows whose new values others hold now in chains (Vacate),
+// which ends at a value nobody holds, but a cycle has no such end and
+// stops it (swapError). The decided rows form a graph: a row points at
+// the decided row of the target that holds its new value (one at most,
+// the index being unique), and the rows on a cycle of it are refused.
+// Count is 0 when there is none; against an empty target, or one whose
+// rows keep their values, the graph has no edge.
+func (s *session) swappedRows(ctx context.Context, p *Plan, g guard) (Refusal, error) {
+	r := refusalOf(p, g)
+	r.Swapped = true
+	err := s.pool.QueryRow(ctx, `WITH RECURSIVE
+		n AS MATERIALIZED (`+g.keyed("("+p.keyedRows+")", "x._k::text AS _k", "x.id")+`),
+		o AS MATERIALIZED (`+g.keyed("public."+ident(p.M.Target), "x.id")+`),
+		e AS MATERIALIZED (SELECT n.id AS a, o.id AS b FROM n JOIN o ON `+g.sameKey("o", "n")+` AND o.id <> n.id
+			WHERE EXISTS (SELECT FROM n h WHERE h.id = o.id)),
+		w (start, cur, depth) AS (SELECT a, b, 1 FROM e
+			UNION ALL
+			SELECT w.start, e.b, w.depth + 1 FROM w JOIN e ON e.a = w.cur
+			WHERE w.cur <> w.start AND w.depth <= (SELECT count(*) FROM e))
+		SELECT count(*), coalesce((array_agg(k ORDER BY k))[1:5], '{}')
+		FROM (SELECT DISTINCT n._k AS k FROM w JOIN n ON n.id = w.start WHERE w.cur = w.start) c`).Scan(&r.Count, &r.Keys)
+	if err != nil {
+		return r, fmt.Errorf("look for the rows of %s that take each other's keys of %s: %w", p.M.Target, g.constraint, err)
 	}
 	return r, nil
 }

@@ -1207,7 +1207,8 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 // checks each row against the others' old values, so taking the email can
 // fail on the row that gives it up; the re-run moves the rows in order and
 // equals a fresh run. Two users that swap emails cannot be written in any
-// order: the re-run refuses, saying so, and leaves the users as they were.
+// order: the re-run refuses, saying so, and leaves the users as they were;
+// the dry run foresees that refusal (and none for a chain).
 func TestRerunAfterUniqueValuesMove(t *testing.T) {
 	// The first two users with an email no other user has (ignoring case).
 	const pick = `CREATE TEMP TABLE two AS SELECT id, email FROM users u
@@ -1237,6 +1238,22 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 			ctx := context.Background()
 			src := editedSource(t, "email_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
 			dst := finishedTarget(t)
+			// The dry run foresees the swap, and only the swap.
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			var swapped []string
+			for _, r := range diff.Refusals {
+				swapped = append(swapped, fmt.Sprintf("%s %s swapped %v: %d rows", r.Table, r.Constraint, r.Swapped, r.Count))
+			}
+			var foreseen []string
+			if c.swap {
+				foreseen = []string{"users unique index idx_users_email_lower swapped true: 2 rows"}
+			}
+			if d := cmp.Diff(foreseen, swapped); d != "" {
+				t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+			}
 			if c.swap {
 				const users = `SELECT md5(string_agg(id::text || email, ',' ORDER BY id)) FROM public.users`
 				before := scalarOf[string](t, ctx, dst, users)
@@ -1270,6 +1287,36 @@ func replacedSeed(t *testing.T, dst, seed string) string {
 		t.Fatalf("%s: the finished target holds the seed's value (%q): no legacy row merged onto it, the case tests nothing", seed, got)
 	}
 	return seeded
+}
+
+// TestRerunAfterSlugsReorder: two v21 items whose names slug alike
+// ('CAFE--CRÈME!' and 'cafe creme') get cafe-creme and cafe-creme-2 by
+// created_at (fine print 5); reordering them in the source swaps their
+// keys, which the re-run cannot write (as two users swapping emails), and
+// the dry run names both beforehand.
+func TestRerunAfterSlugsReorder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "slugs_reordered", `
+		UPDATE market_items SET created_at = created_at + interval '1 hour' WHERE name = 'CAFE--CRÈME!';
+		UPDATE market_items SET created_at = created_at - interval '1 hour' WHERE name = 'cafe creme'`)
+	dst := finishedTarget(t)
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	var got []string
+	for _, r := range diff.Refusals {
+		got = append(got, fmt.Sprintf("%s %s swapped %v: %d rows", r.Table, r.Constraint, r.Swapped, r.Count))
+	}
+	if d := cmp.Diff([]string{"market_items unique index market_items_key_key swapped true: 2 rows"}, got); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var swapped *swapError
+	if !errors.As(err, &swapped) || swapped.Table != "market_items" {
+		t.Errorf("re-run after the slugs reordered: %v, want a swap of market_items", err)
+	}
 }
 
 // TestRerunRestoresReplacedSeeds: a legacy achievement merged onto the
