@@ -705,8 +705,12 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		if held.Count > 0 {
 			part.refusals = append(part.refusals, held)
 		}
-		if p.Vacate == "" {
-			continue // a table with no column but its key and indexes: nothing moves
+		if p.Vacate == "" || part.td.Update == 0 {
+			// A table with no column but its key and indexes, or no row
+			// that changes: nothing moves (and the look, which keys every
+			// decided and target row, is spared: 1.5 s of a 1M bench's
+			// dry run against a finished target).
+			continue
 		}
 		swapped, err := s.swappedRows(ctx, p, g)
 		if err != nil {
