@@ -620,6 +620,22 @@ func appCopy(table, u string) string {
 		ORDER BY r.id LIMIT 1 RETURNING id::text`
 }
 
+// movedAway is a case of TestRerunBesideTheApplication: the application
+// writes a row of table (what) for the user the re-run removes, then
+// moves it to another user in a transaction still open when the removal
+// comes; the removal waits for it and leaves the row alone.
+func movedAway(table, what string) func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), _ string, want func() ([]Refusal, string, string)) {
+	return func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), _ string, want func() ([]Refusal, string, string)) {
+		row := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy(table, bad))
+		return func(tx pgx.Tx) {
+				if _, err := tx.Exec(ctx, `UPDATE public.`+table+` SET user_id = $1::uuid WHERE id::text = $2`, kept, row); err != nil {
+					t.Fatal(err)
+				}
+			}, nil, "the transaction moving " + what + " away from the user it deletes",
+			func() ([]Refusal, string, string) { return nil, row, kept }
+	}
+}
+
 // userRefusal is the refusal of users' removal for one row of table that
 // references the user through fk (ON DELETE action).
 func userRefusal(table, fk, action, key string) Refusal {
@@ -692,24 +708,8 @@ func TestRerunBesideTheApplication(t *testing.T) {
 						}, session, bad
 					}
 			}},
-		{name: "a row moved away", app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
-			session := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy("reading_sessions", bad))
-			return func(tx pgx.Tx) {
-					if _, err := tx.Exec(ctx, `UPDATE public.reading_sessions SET user_id = $1::uuid WHERE id::text = $2`, kept, session); err != nil {
-						t.Fatal(err)
-					}
-				}, nil, "the transaction moving a reading session away from the user it deletes",
-				func() ([]Refusal, string, string) { return nil, session, kept }
-		}},
-		{name: "a row moved away from a key that is not a cascade", app: func(t *testing.T, ctx context.Context, conn *pgx.Conn, bad, kept string) (before, waiting func(pgx.Tx), what string, want func() ([]Refusal, string, string)) {
-			habit := scalarOf[string](t, ctx, conn.Config().ConnString(), appCopy("habits", bad))
-			return func(tx pgx.Tx) {
-					if _, err := tx.Exec(ctx, `UPDATE public.habits SET user_id = $1::uuid WHERE id::text = $2`, kept, habit); err != nil {
-						t.Fatal(err)
-					}
-				}, nil, "the transaction moving a habit away from the user it deletes (ON DELETE NO ACTION)",
-				func() ([]Refusal, string, string) { return nil, habit, kept }
-		}},
+		{name: "a row moved away", app: movedAway("reading_sessions", "a reading session")},
+		{name: "a row moved away from a key that is not a cascade", app: movedAway("habits", "a habit (ON DELETE NO ACTION)")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -1239,14 +1239,7 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 			src := editedSource(t, "email_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
 			dst := finishedTarget(t)
 			// The dry run foresees the swap, and only the swap.
-			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
-			if err != nil {
-				t.Fatalf("dry run: %v", err)
-			}
-			var swapped []string
-			for _, r := range diff.Refusals {
-				swapped = append(swapped, fmt.Sprintf("%s %s swapped %v: %d rows", r.Table, r.Constraint, r.Swapped, r.Count))
-			}
+			swapped := dryRunRefusals(t, ctx, src, dst)
 			var foreseen []string
 			if c.swap {
 				foreseen = []string{"users unique index idx_users_email_lower swapped true: 2 rows"}
@@ -1289,6 +1282,21 @@ func replacedSeed(t *testing.T, dst, seed string) string {
 	return seeded
 }
 
+// dryRunRefusals runs a dry run of src into dst and returns its refusals,
+// each as "table constraint swapped <Swapped>: <Count> rows".
+func dryRunRefusals(t *testing.T, ctx context.Context, src, dst string) []string {
+	t.Helper()
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	var out []string
+	for _, r := range diff.Refusals {
+		out = append(out, fmt.Sprintf("%s %s swapped %v: %d rows", r.Table, r.Constraint, r.Swapped, r.Count))
+	}
+	return out
+}
+
 // TestRerunAfterSlugsReorder: two v21 items whose names slug alike
 // ('CAFE--CRÈME!' and 'cafe creme') get cafe-creme and cafe-creme-2 by
 // created_at (fine print 5); reordering them in the source swaps their
@@ -1301,18 +1309,10 @@ func TestRerunAfterSlugsReorder(t *testing.T) {
 		UPDATE market_items SET created_at = created_at + interval '1 hour' WHERE name = 'CAFE--CRÈME!';
 		UPDATE market_items SET created_at = created_at - interval '1 hour' WHERE name = 'cafe creme'`)
 	dst := finishedTarget(t)
-	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
-	if err != nil {
-		t.Fatalf("dry run: %v", err)
-	}
-	var got []string
-	for _, r := range diff.Refusals {
-		got = append(got, fmt.Sprintf("%s %s swapped %v: %d rows", r.Table, r.Constraint, r.Swapped, r.Count))
-	}
-	if d := cmp.Diff([]string{"market_items unique index market_items_key_key swapped true: 2 rows"}, got); d != "" {
+	if d := cmp.Diff([]string{"market_items unique index market_items_key_key swapped true: 2 rows"}, dryRunRefusals(t, ctx, src, dst)); d != "" {
 		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
 	}
-	_, err = Run(ctx, rerunConfig(src, dst))
+	_, err := Run(ctx, rerunConfig(src, dst))
 	var swapped *swapError
 	if !errors.As(err, &swapped) || swapped.Table != "market_items" {
 		t.Errorf("re-run after the slugs reordered: %v, want a swap of market_items", err)

@@ -83,13 +83,7 @@ func TestRunRejectsCrossUserReferences(t *testing.T) {
 	if got := scalarOf[*string](t, ctx, dst, `SELECT habit_id::text FROM public.calendar_events WHERE id::text = $1`, orphaned); got == nil || *got != orphan {
 		t.Errorf("calendar event %s, whose habit_id names no row: loaded with habit_id %v, want %s", orphaned, got, orphan)
 	}
-	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if !res.OK() {
-		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
-	}
+	res := verifies(t, ctx, src, dst)
 	// verify checks each of these references' tenancy in the target.
 	var checked []string
 	for _, ic := range res.Invariants {
@@ -169,13 +163,7 @@ func TestRunClearsCrossUserReferencesToRowsThatDoNotReach(t *testing.T) {
 			t.Errorf("%s %s loaded with %s %s, want NULL", c.table, picked[c.table], c.column, *v)
 		}
 	}
-	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if !res.OK() {
-		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
-	}
+	verifies(t, ctx, src, dst)
 }
 
 // TestRunJudgesARotationChainTopDown: sessions a, b, c and d, each
@@ -228,13 +216,7 @@ func TestRunJudgesARotationChainTopDown(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the chain's dispositions (-want +got):\n%s", diff)
 	}
-	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if !res.OK() {
-		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
-	}
+	verifies(t, ctx, src, dst)
 }
 
 // TestRunRejectsAPurchaseOfAnotherUsersPrivateItem: MAPPING.md's
@@ -275,6 +257,18 @@ func TestRunRejectsAPurchaseOfAnotherUsersPrivateItem(t *testing.T) {
 	if got[0] != "tenant_mismatch" || !strings.HasPrefix(got[1], "item_id ") {
 		t.Errorf("purchase %s of another user's private item: %s (%s), want tenant_mismatch", purchase, got[0], got[1])
 	}
+	res := verifies(t, ctx, src, dst)
+	if !slices.ContainsFunc(res.Invariants, func(ic reconcile.InvariantCheck) bool {
+		return ic.Check == reconcile.CheckTenancy && strings.HasPrefix(ic.Name, "user_purchases.item_id ")
+	}) {
+		t.Errorf("verify does not check that a private item's purchases are its owner's")
+	}
+}
+
+// verifies runs verify of target dst against source src, and fails t
+// unless it passes; it returns the result.
+func verifies(t *testing.T, ctx context.Context, src, dst string) *reconcile.Result {
+	t.Helper()
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
@@ -282,9 +276,5 @@ func TestRunRejectsAPurchaseOfAnotherUsersPrivateItem(t *testing.T) {
 	if !res.OK() {
 		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
 	}
-	if !slices.ContainsFunc(res.Invariants, func(ic reconcile.InvariantCheck) bool {
-		return ic.Check == reconcile.CheckTenancy && strings.HasPrefix(ic.Name, "user_purchases.item_id ")
-	}) {
-		t.Errorf("verify does not check that a private item's purchases are its owner's")
-	}
+	return res
 }
