@@ -268,13 +268,14 @@ func All() []Mapping {
 		habits, goals, goalMilestones, habitCompletions, habitLogs,
 		// quests: 0005_quests, with the drift table quests (text import).
 		universalQuests, userQuests, userQuestProgress, quests,
-		// planning: 0006_planning, plus the archived plan templates.
-		calendarEvents, dailyPlans, planTemplates,
 		// books: 0008_books.
 		books, readingSessions,
 		// fitness: 0009_fitness, plus the archived fitness tables.
 		exercises, workouts, trainingPrograms, workoutExercises, workoutSessions,
 		exerciseSets, workoutSections, personalRecords, programWeeks, programWorkouts,
+		// planning: 0006_planning, plus the archived plan templates; after
+		// fitness, as an event's workout is judged by its owner.
+		calendarEvents, dailyPlans, planTemplates,
 		// learn: 0010_learn. Topics, lessons and drills merge with the seeds by key.
 		learnTopics, learnLessons, learnDrills, userLessonProgress, userDrillStats,
 		userLearnSrs,

@@ -202,3 +202,21 @@ func TestTenantRefs(t *testing.T) {
 		}
 	}
 }
+
+// TestAllIsInDependencyOrder: All lists every mapping after the mappings
+// it depends on, as its doc says.
+func TestAllIsInDependencyOrder(t *testing.T) {
+	all := mappings.All()
+	at := map[string]int{}
+	for i, m := range all {
+		at[m.Name()] = i
+	}
+	deps := mappings.Dependencies(all)
+	for i, m := range all {
+		for _, d := range deps[m.Name()] {
+			if at[d] > i {
+				t.Errorf("%s comes before %s, which it depends on", m.Name(), d)
+			}
+		}
+	}
+}
