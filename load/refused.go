@@ -154,14 +154,14 @@ func (e *RefusedRowsError) Error() string {
 // Count is 0 when there is none or p has no such table. q is the apply's
 // transaction, or for a dry run the pool.
 //
-// Such a row is usually the application's or a hand's. It can also be
-// one an earlier run wrote for a grant of a role that merged onto a
-// seeded role by name and no longer does (renamed in the source, say):
-// ownership goes by the legacy key through the roles' ledger as it is
-// now, which maps that role elsewhere, so the row is no longer seen as
-// the cutover's (and, before this check, stayed behind: a fresh run does
-// not write it). A dry run, which reads the roles' ledger as the last run
-// left it, does not foresee that case.
+// Such a row is the application's or a hand's: the rows the cutover
+// wrote are its ledger's by the key it recorded (target_key), and a
+// re-run removes those no decision writes before this check. Only a
+// ledger of an earlier build, whose ownership is re-derived through the
+// roles' ledger as it is now, can leave one of the cutover's own rows
+// unowned here (a grant of a role that no longer merges onto a seeded
+// role), which a dry run, reading the roles' ledger as the last run left
+// it, does not foresee.
 func takenOver(ctx context.Context, q migrations.Queryer, p *Plan) (Refusal, error) {
 	r := Refusal{Mapping: p.M.Name(), Legacy: p.M.Legacy, Table: p.M.Target, Constraint: "primary key",
 		Definition: "(" + strings.Join(p.PK, ", ") + ")", Held: true}
