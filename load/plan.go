@@ -25,6 +25,12 @@ type TargetTable struct {
 	Types map[string]string
 	// Uniques are the unique indexes besides the primary key.
 	Uniques []Unique
+	// Fixed maps the columns whose value is the same in every row an
+	// INSERT that does not name them writes to that value, typed: NULL
+	// for a column without a default, else its default, when that calls
+	// only immutable functions. Columns whose default is now() or
+	// gen_random_uuid() are not here.
+	Fixed map[string]string
 }
 
 // Unique is a unique index of a target table: its key columns or
@@ -404,6 +410,14 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			e = refExpr[c]
 		case srcHas[c]:
 			e = "s." + ident(c)
+		case target.Fixed[c] != "" && len(cofeeders(m, parents)) > 0 && !(c == "sort_order" && slices.Contains(feedTables, m.Target)):
+			// A row another mapping of the table wrote may become this
+			// one's (a row moving between feeders, which the removal
+			// keeps): the update gives it the value an insert would, not
+			// the other mapping's (user_quests.streak_count of a quest
+			// now loaded from quests). A feed's sort_order is numbered
+			// after every mapping.
+			e = target.Fixed[c]
 		default:
 			continue
 		}
@@ -818,6 +832,17 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	ledger := ident(p.ledger()) + `.dispositions o`
 	owned := `o.legacy_table = ` + lit(m.Legacy) + ` AND o.disposition IN ` + owning
 	undecided := `NOT EXISTS (SELECT 1 FROM ` + d + ` x WHERE ` + decidedKey + `)`
+	if target.has("id") {
+		// Nor does a row another mapping of the table now writes under
+		// the same id (a row moving between feeders, as an inbox item
+		// from inbox_items to user_inbox when the first loses it): that
+		// mapping's upsert updates it, where deleting it here and
+		// inserting it there would count two changes and take along
+		// the rows referencing it.
+		for _, f := range cofeeders(m, parents) {
+			undecided += ` AND NOT EXISTS (SELECT 1 FROM ` + DecisionTable(p.Stage, f.Legacy) + ` x WHERE x._tid = o.target_id AND x._disp IN ` + owning + `)`
+		}
+	}
 	removable := tgt + ` t, ` + ledger + `
 		WHERE ` + owned + ` AND ` + ownKey + `
 		AND ` + undecided
@@ -1089,6 +1114,22 @@ func selfTenancy(m mappings.Mapping, target TargetTable, d, selfMatch, reach str
 		FROM ` + d + ` p
 		WHERE c._done AND ` + selfMatch
 	return mark, loop, rest, nil
+}
+
+// cofeeders returns, in name order, the mappings of ms other than m that
+// write m's target table and that m reads or that read m: the run decides
+// them whenever it decides m (a mapping's inputs cover what it reads), so
+// their decision tables are there when m's rows are removed. Feeders of
+// one table that do not read each other give their rows ids of their own.
+func cofeeders(m mappings.Mapping, ms map[string]mappings.Mapping) []mappings.Mapping {
+	var out []mappings.Mapping
+	for _, f := range ms {
+		if f.Legacy != m.Legacy && f.Target == m.Target && (slices.Contains(m.After, f.Legacy) || slices.Contains(f.After, m.Legacy)) {
+			out = append(out, f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Legacy < out[j].Legacy })
+	return out
 }
 
 // targetKeyOf renders, for a target table without an id whose primary key

@@ -2209,3 +2209,61 @@ func TestDryRunNamesWhatAPlainRunLeaves(t *testing.T) {
 		})
 	}
 }
+
+// TestRerunAfterARowMovesBetweenFeeders: inbox_items and user_inbox both
+// feed inbox_items, quests and user_quests both feed user_quests, and a
+// row of one merges onto the other's row with its id. When the source
+// moves such a row from one feeder to the other, the target row stays: the
+// re-run updates it (or leaves it, when its values are the same), where it
+// used to delete it for the feeder that lost it and insert it again for
+// the one that gained it. The dry run counts no delete and no insert, and
+// the run writes what the dry run counted.
+func TestRerunAfterARowMovesBetweenFeeders(t *testing.T) {
+	for _, c := range []struct {
+		name, table, edit string
+	}{
+		{"an inbox item user_inbox duplicates leaves inbox_items", "inbox_items", `
+			DELETE FROM inbox_items WHERE id = (SELECT i.id FROM inbox_items i JOIN user_inbox u USING (id)
+				JOIN users s ON s.id = i.user_id ORDER BY i.id LIMIT 1)`},
+		{"an item only user_inbox held enters inbox_items", "inbox_items", `
+			INSERT INTO inbox_items (id, user_id, title, description, tags, created_at, updated_at)
+			SELECT id, user_id, title, description, tags, created_at, updated_at FROM user_inbox u
+			WHERE EXISTS (SELECT 1 FROM users s WHERE s.id = u.user_id)
+			AND NOT EXISTS (SELECT 1 FROM inbox_items i WHERE i.id = u.id
+				OR (i.user_id, i.title, i.created_at) = (u.user_id, u.title, u.created_at))
+			ORDER BY id LIMIT 1`},
+		{"a quest the drift table duplicates leaves user_quests", "user_quests", `
+			DELETE FROM user_quests WHERE id::text = (SELECT q.id FROM quests q JOIN user_quests u ON u.id::text = q.id
+				WHERE q.status IN ('accepted', 'completed') AND EXISTS (SELECT 1 FROM users s WHERE s.id::text = q.user_id)
+				ORDER BY q.id LIMIT 1)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			src := editedSource(t, "moved_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
+			dst := finishedTarget(t)
+			want := freshRun(t, src)
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			var dry TableDiff
+			for _, td := range diff.Targets {
+				if td.Table == c.table {
+					dry = td
+				}
+			}
+			if dry.Delete != 0 || dry.Insert != 0 {
+				t.Errorf("the dry run counts %+v for %s, want no delete and no insert", dry, c.table)
+			}
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if got := sum.Changes[c.table]; got != dry.Changes() {
+				t.Errorf("the re-run wrote %d rows of %s, the dry run counted %d", got, c.table, dry.Changes())
+			}
+			testkit.SameAs(t, want, dst)
+		})
+	}
+}

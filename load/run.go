@@ -835,11 +835,25 @@ func (s *session) sourceHint(err error) string {
 const nullsNotDistinct = `coalesce((to_jsonb(i)->>'indnullsnotdistinct')::bool, false)`
 
 func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
+	// A column's fixed value (TargetTable.Fixed): NULL without a default;
+	// its default when that calls only immutable functions (the node
+	// tree names each function it calls by funcid or opfuncid; now() and
+	// CURRENT_DATE are not, and neither is a sequence); none for identity
+	// and generated columns. A default has no column to name, so
+	// pg_get_expr needs no relation (given one, it locks it, and waits
+	// for a session holding the table).
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
-			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk
+			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk,
+			CASE WHEN a.attidentity <> '' OR a.attgenerated <> '' THEN NULL
+				WHEN d.oid IS NULL THEN 'NULL'
+				WHEN d.adbin::text !~ '\{(SQLVALUEFUNCTION|NEXTVALUEEXPR|PARAM) '
+					AND NOT EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:op)?funcid (\d+)', 'g') f
+						JOIN pg_proc p ON p.oid = f[1]::oid WHERE p.provolatile <> 'i')
+				THEN pg_get_expr(d.adbin, 0) END
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY c.relname, a.attnum`)
 	if err != nil {
 		return nil, fmt.Errorf("read the target catalog: %w", err)
@@ -848,15 +862,20 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	for rows.Next() {
 		var t, c, typ string
 		var pk bool
-		if err := rows.Scan(&t, &c, &typ, &pk); err != nil {
+		var fixed *string
+		if err := rows.Scan(&t, &c, &typ, &pk, &fixed); err != nil {
 			return nil, err
 		}
 		tt := out[t]
 		tt.Columns = append(tt.Columns, c)
 		if tt.Types == nil {
 			tt.Types = map[string]string{}
+			tt.Fixed = map[string]string{}
 		}
 		tt.Types[c] = typ
+		if fixed != nil {
+			tt.Fixed[c] = "(" + *fixed + ")::" + typ
+		}
 		if pk {
 			tt.PK = append(tt.PK, c)
 		}
