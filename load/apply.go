@@ -503,14 +503,44 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT upsert"); err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	for pass := 1; ; pass++ {
-		moved, err := tx.Exec(ctx, p.Vacate)
-		if err != nil {
-			return pgconn.CommandTag{}, fmt.Errorf("update the rows whose unique values others hold, pass %d: %w", pass, err)
+	vacate := func() error {
+		for pass := 1; ; pass++ {
+			moved, err := tx.Exec(ctx, p.Vacate)
+			if err != nil {
+				return fmt.Errorf("update the rows whose unique values others hold, pass %d: %w", pass, err)
+			}
+			count(p.M.Target, moved.RowsAffected())
+			if moved.RowsAffected() == 0 {
+				return nil
+			}
 		}
-		count(p.M.Target, moved.RowsAffected())
-		if moved.RowsAffected() == 0 {
-			break
+	}
+	if err := vacate(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if p.Park != "" {
+		// What is left wants values others of it hold: a swap. Parked
+		// on values of their own, the rows let each other's go; a row
+		// whose value a row that stays holds is parked in vain, and
+		// the upsert below names that. Parking that breaks a constraint
+		// is undone, and the swap refused as before.
+		if _, err := tx.Exec(ctx, "SAVEPOINT park"); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		parked, err := tx.Exec(ctx, p.Park)
+		switch {
+		case errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "23"):
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT park"); err != nil {
+				return pgconn.CommandTag{}, err
+			}
+		case err != nil:
+			return pgconn.CommandTag{}, fmt.Errorf("park the rows of %s that take each other's unique values: %w", p.M.Target, err)
+		case parked.RowsAffected() > 0:
+			s.cfg.Progress(Event{Phase: "apply", Message: fmt.Sprintf(
+				"%s: %d rows take each other's unique values (a swap): written through values of their own", p.M.Target, parked.RowsAffected())})
+			if err := vacate(); err != nil {
+				return pgconn.CommandTag{}, err
+			}
 		}
 	}
 	tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)

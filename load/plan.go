@@ -42,6 +42,12 @@ type Unique struct {
 	Keys             []string
 	Predicate        string
 	NullsNotDistinct bool
+	// Name is the index's name.
+	Name string
+	// Park are the columns of type text the index reads that no primary
+	// key, foreign key or check constraint reads: a row given a value of
+	// its own in one of them (Plan.Park) holds no key another row wants.
+	Park []string
 }
 
 // FK is a single-column foreign key of a target table.
@@ -179,6 +185,16 @@ type Plan struct {
 	// up), which one upsert cannot, as it checks each row against the
 	// others' old values. "" when the target table has no such index.
 	Vacate string
+	// Park gives the rows Vacate left (rows that still differ from their
+	// decisions: each wants a value another of them holds, a swap or a
+	// cycle of them) a value of their own in one column of each unique
+	// index in Parks, which Vacate then replaces with the decided one:
+	// the run writes a swap through that value, in one transaction, as a
+	// person would. "" when no index has a column to park (Unique.Park)
+	// that the mapping writes.
+	Park string
+	// Parks names the unique indexes Park frees.
+	Parks map[string]bool
 	// ownedIDs selects the ids of the target rows this mapping owns, by
 	// the ledger (tables with an id; see RemoveReferencing).
 	ownedIDs string
@@ -775,6 +791,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	if len(sets) > 0 && len(target.Uniques) > 0 {
 		plan.Vacate = vacate(tgt, pk, colList, plan.Rows, target.Uniques)
+		plan.Park, plan.Parks = park(tgt, pk, cols, plan.Rows, target.Uniques)
 	}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
 	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
@@ -1034,6 +1051,47 @@ func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) str
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
 		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")\n\tAND " + strings.Join(free, "\n\tAND ")
+}
+
+// park renders Plan.Park for target table tgt with primary key pk, whose
+// rows the mapping writes as rows (a SELECT of columns cols) decides, and
+// the indexes it frees. Each index with a parking column the mapping
+// writes (Unique.Park, the first such) gets it set to
+// 'cutover-parked-' and the row's key, which no other row holds; a column
+// shared by several indexes is set once.
+func park(tgt string, pk, cols []string, rows string, uniques []Unique) (string, map[string]bool) {
+	isPK := map[string]bool{}
+	var keyEq []string
+	for _, c := range pk {
+		isPK[c] = true
+		keyEq = append(keyEq, "t."+ident(c)+" = v."+ident(c))
+	}
+	var sets, held, decided []string
+	for _, c := range cols {
+		if !isPK[c] {
+			held = append(held, "t."+ident(c))
+			decided = append(decided, "v."+ident(c))
+		}
+	}
+	parks := map[string]bool{}
+	parked := map[string]bool{}
+	for _, u := range uniques {
+		for _, c := range u.Park {
+			if slices.Contains(cols, c) && !isPK[c] {
+				parks[u.Name] = true
+				if !parked[c] {
+					parked[c] = true
+					sets = append(sets, ident(c)+" = 'cutover-parked-' || concat_ws(',', "+qualified("t", pk)+")")
+				}
+				break
+			}
+		}
+	}
+	if len(sets) == 0 {
+		return "", nil
+	}
+	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
+		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")", parks
 }
 
 func quoteAll(cols []string) []string {

@@ -1207,8 +1207,10 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 // checks each row against the others' old values, so taking the email can
 // fail on the row that gives it up; the re-run moves the rows in order and
 // equals a fresh run. Two users that swap emails cannot be written in any
-// order: the re-run refuses, saying so, and leaves the users as they were;
-// the dry run foresees that refusal (and none for a chain).
+// order; the re-run parks one on a value of its own first, and equals a
+// fresh run too. Two completions that swap dates have no column to park:
+// the re-run refuses, saying so, and leaves them as they were; the dry
+// run foresees that refusal (and none for a chain or a parked swap).
 func TestRerunAfterUniqueValuesMove(t *testing.T) {
 	// The first two users with an email no other user has (ignoring case).
 	const pick = `CREATE TEMP TABLE two AS SELECT id, email FROM users u
@@ -1222,40 +1224,55 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 		-- decisions hold the taker first (an upsert in that order fails).
 		UPDATE users SET email = email WHERE id = (SELECT ` + giver + ` FROM roles);`
 	}
+	// Two completions of one habit, both loaded, whose dates no other
+	// completion of it (in either feeder) has.
+	const completions = `CREATE TEMP TABLE two AS SELECT c.id, c.completed_date FROM habit_completions c JOIN habits h ON h.id = c.habit_id
+			WHERE c.user_id = h.user_id AND c.habit_id = (SELECT c.habit_id FROM habit_completions c JOIN habits h ON h.id = c.habit_id
+				WHERE c.user_id = h.user_id GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1 LIMIT 1)
+			AND NOT EXISTS (SELECT 1 FROM habit_completions o WHERE o.habit_id = c.habit_id AND o.completed_date = c.completed_date AND o.id <> c.id)
+			AND NOT EXISTS (SELECT 1 FROM habit_logs l WHERE l.habit_id = c.habit_id AND l.completed_date = c.completed_date)
+			ORDER BY c.id LIMIT 2;`
 	for _, c := range []struct {
 		name, edit string
-		swap       bool
+		refused    string // the unique index whose swap the run refuses
 	}{
-		{"the lower id gives its email to the higher", chain("lo", "hi"), false},
-		{"the higher id gives its email to the lower", chain("hi", "lo"), false},
+		{"the lower id gives its email to the higher", chain("lo", "hi"), ""},
+		{"the higher id gives its email to the lower", chain("hi", "lo"), ""},
+		// Written through a parking value (Plan.Park).
 		{"two users swap emails", pick + `
 		UPDATE users SET email = 'swapping@example.com' WHERE id = (SELECT lo FROM roles);
 		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT lo FROM roles)) WHERE id = (SELECT hi FROM roles);
-		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT hi FROM roles)) WHERE id = (SELECT lo FROM roles);`, true},
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT hi FROM roles)) WHERE id = (SELECT lo FROM roles);`, ""},
+		// An index of a foreign key and a date has no column to park.
+		{"two completions swap dates", completions + `
+		UPDATE habit_completions SET completed_date = '1900-01-01' WHERE id = (SELECT id FROM two ORDER BY id LIMIT 1);
+		UPDATE habit_completions SET completed_date = (SELECT completed_date FROM two ORDER BY id LIMIT 1) WHERE id = (SELECT id FROM two ORDER BY id DESC LIMIT 1);
+		UPDATE habit_completions SET completed_date = (SELECT completed_date FROM two ORDER BY id DESC LIMIT 1) WHERE id = (SELECT id FROM two ORDER BY id LIMIT 1);`,
+			"habit_completions_habit_id_completed_date_key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src := editedSource(t, "email_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
+			src := editedSource(t, "unique_"+strings.ReplaceAll(c.name, " ", "_"), c.edit)
 			dst := finishedTarget(t)
-			// The dry run foresees the swap, and only the swap.
+			// The dry run foresees a swap the run refuses, and only that.
 			swapped := dryRunRefusals(t, ctx, src, dst)
 			var foreseen []string
-			if c.swap {
-				foreseen = []string{"users unique index idx_users_email_lower swapped true: 2 rows"}
+			if c.refused != "" {
+				foreseen = []string{"habit_completions unique index " + c.refused + " swapped true: 2 rows"}
 			}
 			if d := cmp.Diff(foreseen, swapped); d != "" {
 				t.Errorf("the dry run's refusals (-want +got):\n%s", d)
 			}
-			if c.swap {
-				const users = `SELECT md5(string_agg(id::text || email, ',' ORDER BY id)) FROM public.users`
-				before := scalarOf[string](t, ctx, dst, users)
+			if c.refused != "" {
+				const held = `SELECT md5(string_agg(id::text || completed_date, ',' ORDER BY id)) FROM public.habit_completions`
+				before := scalarOf[string](t, ctx, dst, held)
 				_, err := Run(ctx, rerunConfig(src, dst))
-				if err == nil || !strings.Contains(err.Error(), "take each other's values of unique index idx_users_email_lower") {
-					t.Fatalf("re-run after two users swapped emails: %v", err)
+				if err == nil || !strings.Contains(err.Error(), "take each other's values of unique index "+c.refused) {
+					t.Fatalf("re-run after a swap: %v", err)
 				}
-				if after := scalarOf[string](t, ctx, dst, users); after != before {
-					t.Error("the refused re-run changed the users")
+				if after := scalarOf[string](t, ctx, dst, held); after != before {
+					t.Error("the refused re-run changed the completions")
 				}
 				return
 			}
@@ -1300,8 +1317,8 @@ func dryRunRefusals(t *testing.T, ctx context.Context, src, dst string) []string
 // TestRerunAfterSlugsReorder: two v21 items whose names slug alike
 // ('CAFE--CRÈME!' and 'cafe creme') get cafe-creme and cafe-creme-2 by
 // created_at (fine print 5); reordering them in the source swaps their
-// keys, which the re-run cannot write (as two users swapping emails), and
-// the dry run names both beforehand.
+// keys, which the re-run writes through a parking value (as two users
+// swapping emails), ending as a fresh run; the dry run refuses nothing.
 func TestRerunAfterSlugsReorder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -1309,13 +1326,28 @@ func TestRerunAfterSlugsReorder(t *testing.T) {
 		UPDATE market_items SET created_at = created_at + interval '1 hour' WHERE name = 'CAFE--CRÈME!';
 		UPDATE market_items SET created_at = created_at - interval '1 hour' WHERE name = 'cafe creme'`)
 	dst := finishedTarget(t)
-	if d := cmp.Diff([]string{"market_items unique index market_items_key_key swapped true: 2 rows"}, dryRunRefusals(t, ctx, src, dst)); d != "" {
-		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	if got := dryRunRefusals(t, ctx, src, dst); len(got) != 0 {
+		t.Errorf("the dry run refuses %q", got)
 	}
-	_, err := Run(ctx, rerunConfig(src, dst))
-	var swapped *swapError
-	if !errors.As(err, &swapped) || swapped.Table != "market_items" {
-		t.Errorf("re-run after the slugs reordered: %v, want a swap of market_items", err)
+	const keys = `SELECT string_agg(key, ',' ORDER BY name) FROM public.market_items WHERE name IN ('CAFE--CRÈME!', 'cafe creme')`
+	before := scalarOf[string](t, ctx, dst, keys)
+	want := freshRun(t, src)
+	var parked []string
+	cfg := rerunConfig(src, dst)
+	cfg.Progress = func(e Event) {
+		if strings.Contains(e.Message, "take each other's unique values") {
+			parked = append(parked, e.Message)
+		}
+	}
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("re-run after the slugs reordered: %v", err)
+	}
+	testkit.SameAs(t, want, dst)
+	if d := cmp.Diff([]string{"market_items: 2 rows take each other's unique values (a swap): written through values of their own"}, parked); d != "" {
+		t.Errorf("the run's word on the swap (-want +got):\n%s", d)
+	}
+	if after := scalarOf[string](t, ctx, dst, keys); after == before {
+		t.Errorf("the two items kept their keys (%s): nothing swapped", after)
 	}
 }
 

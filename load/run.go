@@ -912,11 +912,24 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	if err := fks.Err(); err != nil {
 		return nil, fmt.Errorf("read the target's foreign keys: %w", err)
 	}
+	// An index's parking columns (Unique.Park): the text columns it reads
+	// (as a key, in an expression or in its predicate) that no primary
+	// key, foreign key (either end) or check constraint reads.
 	uniques, err := q.Query(ctx, `SELECT c.relname,
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
-			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''), `+nullsNotDistinct+`
+			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''), `+nullsNotDistinct+`, x.relname,
+			array(SELECT a.attname::text FROM pg_attribute a
+				WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'text'::regtype
+				AND (a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+					OR EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+						AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum))
+				AND NOT EXISTS (SELECT FROM pg_constraint k
+					WHERE (k.conrelid = i.indrelid AND k.contype IN ('p', 'f', 'c') AND a.attnum = ANY (k.conkey))
+					OR (k.contype = 'f' AND k.confrelid = i.indrelid AND a.attnum = ANY (k.confkey)))
+				ORDER BY a.attnum)
 		FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indrelid
+		JOIN pg_class x ON x.oid = i.indexrelid
 		WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND NOT i.indisprimary
 		ORDER BY 1, i.indexrelid::regclass::text`)
 	if err != nil {
@@ -924,7 +937,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	}
 	var table string
 	var u Unique
-	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate, &u.NullsNotDistinct}, func() error {
+	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate, &u.NullsNotDistinct, &u.Name, &u.Park}, func() error {
 		tt := out[table]
 		tt.Uniques = append(tt.Uniques, u)
 		out[table] = tt
