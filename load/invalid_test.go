@@ -145,6 +145,43 @@ func TestRunNamesRowsTheTargetRefuses(t *testing.T) {
 	}
 }
 
+// TestDryRunNamesEveryMappingsRefusals: a target that refuses rows of two
+// mappings (checks added to books and goals) stops a run at one of them;
+// the dry run names both, so the operator fixes them in one go (the
+// run's error says to ask it).
+func TestDryRunNamesEveryMappingsRefusals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `ALTER TABLE books ADD CONSTRAINT books_short CHECK (total_pages < 200);
+		ALTER TABLE goals ADD CONSTRAINT goals_terse CHECK (length(title) < 12)`); err != nil {
+		t.Fatal(err)
+	}
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	var named []string
+	for _, r := range diff.Refusals {
+		if r.Count == 0 {
+			t.Errorf("a refusal of no rows: %+v", r)
+		}
+		named = append(named, r.Mapping+" "+r.Constraint)
+	}
+	want := []string{"books check books_short", "goals check goals_terse"}
+	if d := cmp.Diff(want, named); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var refused *RefusedRowsError
+	if !errors.As(err, &refused) || !NeedsAFix(err) {
+		t.Fatalf("run into a target that refuses books and goals: %v, want a RefusedRowsError", err)
+	}
+	if got := refused.Mapping + " " + refused.Constraint; !slices.Contains(want, got) {
+		t.Errorf("the run stopped at %s, which the dry run did not name", got)
+	}
+}
+
 // TestRunNamesRowsThatShareAKey: a target unique index that rows the
 // mapping decides to load share a key of (here one added to books, over
 // the user and the title, and two books of one user given one title) is

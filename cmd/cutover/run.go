@@ -94,8 +94,10 @@ func runError(err error) error {
 		// The same command stops again: the source or the limit must change.
 		return fmt.Errorf("%w\nfix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe", err)
 	case load.NeedsAFix(err):
-		// The same command stops at the same rows until they change.
-		return fmt.Errorf("%w\nthe same command stops here again until the rows named change; then running it again is safe: finished work is kept and the rest is redone", err)
+		// The same command stops at the same rows until they change. A
+		// run stops at the first mapping's; the dry run names every
+		// mapping's, so that they are fixed in one go.
+		return fmt.Errorf("%w\nthe same command stops here again until the rows named change (`cutover diff` lists such rows of every mapping, not only this one's); then running it again is safe: finished work is kept and the rest is redone", err)
 	}
 	return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 }

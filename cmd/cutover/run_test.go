@@ -270,7 +270,7 @@ func TestRunSummaryFailsWhenTheLawFails(t *testing.T) {
 // them again, and else a plain re-run.
 func TestRunErrorSaysWhatComesNext(t *testing.T) {
 	rerun := "re-running the same command is safe: finished work is kept and the rest is redone"
-	fix := "the same command stops here again until the rows named change; then running it again is safe: finished work is kept and the rest is redone"
+	fix := "the same command stops here again until the rows named change (`cutover diff` lists such rows of every mapping, not only this one's); then running it again is safe: finished work is kept and the rest is redone"
 	refusal := load.Refusal{Mapping: "users", Legacy: "users", Table: "habits", Constraint: "foreign key habits_user_id_fkey",
 		Definition: "ON DELETE NO ACTION", References: true, Parent: "users", Count: 1, Keys: []string{"h1"}}
 	for _, c := range []struct {
