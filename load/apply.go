@@ -488,7 +488,7 @@ func currentXID(ctx context.Context, tx pgx.Tx) (int64, error) {
 // pass counted with count), and runs it again. Rows that still collide
 // take each other's values (a swap between runs), which no order of
 // updates can write; the error says so.
-func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q string, count func(string, int64)) (pgconn.CommandTag, error) {
+func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q string, count func(string, int64)) (_ pgconn.CommandTag, err error) {
 	if _, err := tx.Exec(ctx, "SAVEPOINT upsert"); err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -536,11 +536,15 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 		case err != nil:
 			return pgconn.CommandTag{}, fmt.Errorf("park the rows of %s that take each other's unique values: %w", p.M.Target, err)
 		case parked.RowsAffected() > 0:
-			s.cfg.Progress(Event{Phase: "apply", Message: fmt.Sprintf(
-				"%s: %d rows take each other's unique values (a swap): written through values of their own", p.M.Target, parked.RowsAffected())})
 			if err := vacate(); err != nil {
 				return pgconn.CommandTag{}, err
 			}
+			defer func() {
+				if err == nil { // said once the rows are written
+					s.cfg.Progress(Event{Phase: "apply", Message: fmt.Sprintf(
+						"%s: %d rows take each other's unique values (a swap): written through values of their own", p.M.Target, parked.RowsAffected())})
+				}
+			}()
 		}
 	}
 	tag, err = tx.Exec(ctx, q, runArgs(q, s.runID)...)

@@ -855,9 +855,13 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		// from inbox_items to user_inbox when the first loses it): that
 		// mapping's upsert updates it, where deleting it here and
 		// inserting it there would count two changes and take along
-		// the rows referencing it.
+		// the rows referencing it. Only a mapping applied before (with
+		// rows in the ledger) upserts: a first apply inserts, and would
+		// meet the row kept. The test of the ledger is uncorrelated (run
+		// once), inside the NOT EXISTS so that it stays an anti-join.
 		for _, f := range cofeeders(m, parents) {
-			undecided += ` AND NOT EXISTS (SELECT 1 FROM ` + DecisionTable(p.Stage, f.Legacy) + ` x WHERE x._tid = o.target_id AND x._disp IN ` + owning + `)`
+			undecided += ` AND NOT EXISTS (SELECT 1 FROM ` + DecisionTable(p.Stage, f.Legacy) + ` x WHERE x._tid = o.target_id AND x._disp IN ` + owning + `
+				AND EXISTS (SELECT 1 FROM ` + ident(p.ledger()) + `.dispositions a WHERE a.legacy_table = ` + lit(f.Legacy) + `))`
 		}
 	}
 	removable := tgt + ` t, ` + ledger + `
@@ -955,7 +959,32 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	b := bookkeeping(m, p, d, stage, &m, tk)
 	plan.LedgerRows = b.ledgerRows
-	plan.Upsert = append(upsert, b.stmts...)
+	var handover []string
+	if target.has("id") {
+		// The rows the removal kept for a mapping applied after this one
+		// (a row moving between feeders) are that mapping's in the
+		// ledger from this transaction on, which drops this mapping's
+		// claim: should the run stop before that mapping's apply, a
+		// later run still knows whose they are, and removes them when
+		// neither decides them. That mapping's bookkeeping writes the
+		// same ledger rows again.
+		for _, f := range cofeeders(m, parents) {
+			if !slices.Contains(f.After, m.Legacy) {
+				continue
+			}
+			handover = append(handover, `INSERT INTO `+bk+`.dispositions AS o (`+ledgerColumns+`)
+			SELECT `+lit(f.Legacy)+`, x._k::text, `+lit(f.Name())+`, x._disp, x._reason, `+lit(f.Target)+`, x._tid, NULL, $1
+			FROM `+DecisionTable(p.Stage, f.Legacy)+` x
+			WHERE x._disp IN `+owning+` AND EXISTS (SELECT 1 FROM `+bk+`.dispositions a WHERE a.legacy_table = `+lit(f.Legacy)+`)
+				AND x._tid IN (SELECT c.target_id FROM `+bk+`.dispositions c
+					WHERE c.legacy_table = `+lit(m.Legacy)+` AND c.disposition IN `+owning+`
+					AND NOT EXISTS (SELECT 1 FROM `+d+` y WHERE y._tid = c.target_id AND y._disp IN `+owning+`))
+			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
+				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
+				target_key = excluded.target_key, run_id = excluded.run_id`)
+		}
+	}
+	plan.Upsert = append(append(upsert, handover...), b.stmts...)
 	plan.FirstResults = b.firstResults
 	plan.FirstUpsert = append(append([]string{plan.FirstInsert}, upsert[1:]...), b.first...)
 	return plan, nil

@@ -313,6 +313,7 @@ func TestPark(t *testing.T) {
 		CREATE UNIQUE INDEX things_ab ON public.things (a, b);
 		CREATE UNIQUE INDEX things_kind_code ON public.things (kind, code);
 		CREATE UNIQUE INDEX things_a_note ON public.things (a, note);
+		CREATE UNIQUE INDEX things_b_including_k ON public.things (b, a) INCLUDE (k);
 		INSERT INTO public.things VALUES
 			(1, 'x', true, 1, 1, 'p', 'c1', 'n1'), (2, 'y', true, 1, 2, 'p', 'c2', 'n2'), -- 1 and 2 swap k
 			(3, 'z', true, 2, 1, 'q', 'c3', 'n3'), (4, 'w', true, 2, 2, 'q', 'c4', 'n4'); -- 3 and 4 swap (a, b)
@@ -330,7 +331,9 @@ func TestPark(t *testing.T) {
 	for _, u := range things.Uniques {
 		parking[u.Name] = u.Park
 	}
-	if d := cmp.Diff(map[string][]string{"things_k": {"k"}, "things_ab": {}, "things_kind_code": {}, "things_a_note": {"note"}}, parking); d != "" {
+	// An INCLUDE column holds no key: nothing to park in.
+	if d := cmp.Diff(map[string][]string{"things_k": {"k"}, "things_ab": {}, "things_kind_code": {}, "things_a_note": {"note"},
+		"things_b_including_k": {}}, parking); d != "" {
 		t.Errorf("the indexes' parking columns (-want +got):\n%s", d)
 	}
 	q, parks := park("public.things", things.PK, things.Columns, "SELECT * FROM decided", things.Uniques)
@@ -369,5 +372,47 @@ func TestPark(t *testing.T) {
 	want := []string{"1:y,1,1,n1", "2:X,1,2,n2", "3:cutover-parked-3,2,1,cutover-parked-3", "4:cutover-parked-4,2,2,cutover-parked-4"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("rows after parking (-want +got):\n%s", d)
+	}
+}
+
+// TestFixedValues: the catalog gives a column a fixed value (the value an
+// insert that does not name it writes, the same every time) only where
+// there is one: NULL without a default, an immutable default cast to the
+// column's type with its modifier; not now(), CURRENT_DATE, 'now'::date
+// (an input function at each insert), a sequence, gen_random_uuid(), an
+// identity or a generated column.
+func TestFixedValues(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.things (id int PRIMARY KEY GENERATED ALWAYS AS IDENTITY,
+		plain text, zero int DEFAULT 0, big numeric DEFAULT 0, code character(3) DEFAULT 'abc', tags text[] DEFAULT ARRAY[]::text[],
+		kind varchar(9) DEFAULT 'custom', doc jsonb DEFAULT '{}',
+		stamp timestamptz DEFAULT now(), today date DEFAULT CURRENT_DATE, told date DEFAULT 'now'::text::date,
+		serial_no serial, uid uuid DEFAULT gen_random_uuid(), twice int GENERATED ALWAYS AS (zero * 2) STORED)`); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := readTargets(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"plain": "(NULL)::text", "zero": "(0)::integer", "big": "(0)::numeric", "code": "('abc'::bpchar)::character(3)",
+		"tags": "(ARRAY[]::text[])::text[]", "kind": "('custom'::character varying)::character varying(9)", "doc": "('{}'::jsonb)::jsonb",
+	}
+	if d := cmp.Diff(want, targets["things"].Fixed); d != "" {
+		t.Errorf("fixed values (-want +got):\n%s", d)
+	}
+	// Each is what an insert that does not name the column writes.
+	if _, err := conn.Exec(ctx, `INSERT INTO public.things DEFAULT VALUES`); err != nil {
+		t.Fatal(err)
+	}
+	for c, v := range targets["things"].Fixed {
+		var same bool
+		if err := conn.QueryRow(ctx, `SELECT `+v+` IS NOT DISTINCT FROM t.`+ident(c)+` FROM public.things t`).Scan(&same); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		if !same {
+			t.Errorf("%s: the fixed value %s is not what an insert writes", c, v)
+		}
 	}
 }

@@ -2242,6 +2242,58 @@ func TestDryRunNamesWhatAPlainRunLeaves(t *testing.T) {
 	}
 }
 
+// TestRerunAfterAMoveBetweenFeedersStopped: a run that moves an inbox item
+// from inbox_items to user_inbox (the first lost it) and stops before
+// user_inbox's apply, in two states of the target:
+//   - finished: the row is kept for user_inbox, so the ledger gives it to
+//     user_inbox from inbox_items' apply on; a later run on a source that
+//     dropped the item from user_inbox too removes it, as a fresh run has
+//     none, where a row that no ledger row owned stayed as the
+//     application's;
+//   - user_inbox never applied (its first run stopped at it): the row is
+//     not kept for it, since its first apply inserts, and would stop on
+//     the row (a duplicate key).
+func TestRerunAfterAMoveBetweenFeedersStopped(t *testing.T) {
+	const moved = `(SELECT i.id FROM inbox_items i JOIN user_inbox u USING (id) JOIN users s ON s.id = i.user_id ORDER BY i.id LIMIT 1)`
+	for _, c := range []struct {
+		name   string
+		before func(t *testing.T) string // the target before the runs
+		edits  []string                  // one source per run, each after the last; all runs but the last stop at user_inbox's commit
+	}{
+		{"after a finished run", finishedTarget, []string{
+			`DELETE FROM inbox_items WHERE id = ` + moved,
+			`CREATE TEMP TABLE x AS SELECT ` + moved + ` AS id; DELETE FROM inbox_items WHERE id = (SELECT id FROM x); DELETE FROM user_inbox WHERE id = (SELECT id FROM x)`,
+		}},
+		{"before user_inbox was ever applied", func(t *testing.T) string { return testkit.MigratedTarget(t) }, []string{
+			``,
+			`DELETE FROM inbox_items WHERE id = ` + moved,
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dst := c.before(t)
+			var src string
+			for i, edit := range c.edits {
+				src = editedSource(t, fmt.Sprintf("stopped_move_%s_%d", strings.ReplaceAll(c.name, " ", "_"), i), edit)
+				if i == len(c.edits)-1 {
+					break
+				}
+				cfg := rerunConfig(src, dst)
+				SetHook(&cfg, failAt("apply.commit:user_inbox", 1))
+				if _, err := Run(ctx, cfg); err == nil {
+					t.Fatalf("run %d did not stop at user_inbox's commit", i+1)
+				}
+			}
+			want := freshRun(t, src)
+			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			testkit.SameAs(t, want, dst)
+		})
+	}
+}
+
 // TestRerunAfterARowMovesBetweenFeeders: inbox_items and user_inbox both
 // feed inbox_items, quests and user_quests both feed user_quests, and a
 // row of one merges onto the other's row with its id. When the source

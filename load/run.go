@@ -838,18 +838,21 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	// A column's fixed value (TargetTable.Fixed): NULL without a default;
 	// its default when that calls only immutable functions (the node
 	// tree names each function it calls by funcid or opfuncid; now() and
-	// CURRENT_DATE are not, and neither is a sequence); none for identity
-	// and generated columns. A default has no column to name, so
-	// pg_get_expr needs no relation (given one, it locks it, and waits
-	// for a session holding the table).
+	// CURRENT_DATE are not, and neither is a sequence, nor a conversion
+	// through text, which calls a type's input function: 'now'::date);
+	// none for identity and generated columns. It is cast to the
+	// column's type with its modifier (character(3)). A default has no
+	// column to name, so pg_get_expr needs no relation (given one, it
+	// locks it, and waits for a session holding the table).
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk,
 			CASE WHEN a.attidentity <> '' OR a.attgenerated <> '' THEN NULL
 				WHEN d.oid IS NULL THEN 'NULL'
-				WHEN d.adbin::text !~ '\{(SQLVALUEFUNCTION|NEXTVALUEEXPR|PARAM) '
+				WHEN d.adbin::text !~ '\{(SQLVALUEFUNCTION|NEXTVALUEEXPR|PARAM|COERCEVIAIO) '
 					AND NOT EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:op)?funcid (\d+)', 'g') f
 						JOIN pg_proc p ON p.oid = f[1]::oid WHERE p.provolatile <> 'i')
-				THEN pg_get_expr(d.adbin, 0) END
+				THEN pg_get_expr(d.adbin, 0) END,
+			format_type(a.atttypid, a.atttypmod)
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
@@ -863,7 +866,8 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 		var t, c, typ string
 		var pk bool
 		var fixed *string
-		if err := rows.Scan(&t, &c, &typ, &pk, &fixed); err != nil {
+		var fullType string
+		if err := rows.Scan(&t, &c, &typ, &pk, &fixed, &fullType); err != nil {
 			return nil, err
 		}
 		tt := out[t]
@@ -874,7 +878,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 		}
 		tt.Types[c] = typ
 		if fixed != nil {
-			tt.Fixed[c] = "(" + *fixed + ")::" + typ
+			tt.Fixed[c] = "(" + *fixed + ")::" + fullType
 		}
 		if pk {
 			tt.PK = append(tt.PK, c)
@@ -914,14 +918,16 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	}
 	// An index's parking columns (Unique.Park): the text columns it reads
 	// (as a key, in an expression or in its predicate) that no primary
-	// key, foreign key (either end) or check constraint reads.
+	// key, foreign key (either end) or check constraint reads. pg_depend
+	// lists its INCLUDE columns too, which hold no key: a column of the
+	// index (indkey) counts only as a key column.
 	uniques, err := q.Query(ctx, `SELECT c.relname,
 			array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
 			coalesce(pg_get_expr(i.indpred, i.indrelid, true), ''), `+nullsNotDistinct+`, x.relname,
 			array(SELECT a.attname::text FROM pg_attribute a
 				WHERE a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'text'::regtype
 				AND (a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])
-					OR EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+					OR a.attnum <> ALL (i.indkey::int2[]) AND EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
 						AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum))
 				AND NOT EXISTS (SELECT FROM pg_constraint k
 					WHERE (k.conrelid = i.indrelid AND k.contype IN ('p', 'f', 'c') AND a.attnum = ANY (k.conkey))
