@@ -200,6 +200,17 @@ func (g *gen) fillWorkoutSessions(s *sink) {
 			s.row(p.id, u.id, w, p.started, r.opt(0.1, r.after(p.started, 2*time.Hour)), r.text(0.7), r.opt(0.5, r.n(1, 5)),
 				r.n(0, 50), r.n(0, 10))
 		}
+		// A session logged against another user's workout (ON DELETE SET
+		// NULL: the reference is judged, not cleared, since the workout
+		// loads); it has no sets, so nothing else goes with it.
+		if v, ok := g.an.tenantWorkout[i]; ok {
+			if other := g.workoutsOf(v); len(other) > 0 {
+				id, started := r.uid(), r.at(u.from(), Base)
+				s.row(id, u.id, other[0].id, started, nil, nil, nil, 0, 0)
+				g.note("workout_sessions", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
+					fmt.Sprintf("workout_id %s is a workout of user %s; session owner %s", uidString(other[0].id), uidString(g.users[v].id), uidString(u.id)))
+			}
+		}
 	}
 }
 

@@ -404,6 +404,9 @@ type anomalyPlan struct {
 	pauseNull map[int]bool
 	// tenant mismatches: parent owner → user written on the child row
 	tenantHabit, tenantBook, tenantAnnot, tenantRegion, tenantSet map[int]int
+	// references without a parent owner's foreign key: user → the other
+	// user whose habit an event names, or whose workout a session logs
+	tenantEvent, tenantWorkout map[int]int
 
 	// drift
 	habitLogs  map[int]*habitLogPlan
@@ -447,6 +450,7 @@ func (g *gen) planAnomalies() {
 	a := &g.an
 	a.dupOf, a.expired, a.wallet, a.pauseNull = map[int]int{}, map[int]int{}, map[int]int{}, map[int]bool{}
 	a.tenantHabit, a.tenantBook, a.tenantAnnot, a.tenantRegion, a.tenantSet = map[int]int{}, map[int]int{}, map[int]int{}, map[int]int{}, map[int]int{}
+	a.tenantEvent, a.tenantWorkout = map[int]int{}, map[int]int{}
 	a.habitLogs, a.inbox = map[int]*habitLogPlan{}, map[int]*inboxPlan{}
 	o := g.o
 	g.planDuplicates()
@@ -489,6 +493,8 @@ func (g *gen) planAnomalies() {
 	pair("tenant.annot", fRef, a.tenantAnnot, 0)
 	pair("tenant.region", fRef, a.tenantRegion, 0)
 	pair("tenant.set", fFitness, a.tenantSet, fFitness|fCustomEx)
+	pair("tenant.event", fCalendar, a.tenantEvent, fHabits)
+	pair("tenant.workout", fFitness, a.tenantWorkout, fFitness)
 
 	if o.Drift {
 		g.planDrift()

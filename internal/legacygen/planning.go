@@ -89,6 +89,17 @@ func (g *gen) fillCalendar(s *sink) {
 				}
 			}
 		}
+		// An event naming another user's habit (a soft reference: no
+		// foreign key in either schema).
+		if v, ok := g.an.tenantEvent[i]; ok {
+			if other := g.habitsOf(v); len(other) > 0 {
+				id, start := r.uid(), r.at(u.from(), Base)
+				s.row(id, u.id, "Habit check-in", nil, "habit", start, start.Add(15*time.Minute), false, nil, nil,
+					nil, other[0].id, nil, nil, nil, nil, nil, nil, nil, start.Add(-time.Hour), start.Add(-time.Hour))
+				g.note("calendar_events", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
+					fmt.Sprintf("habit_id %s is a habit of user %s; event owner %s", uidString(other[0].id), uidString(g.users[v].id), uidString(u.id)))
+			}
+		}
 	}
 }
 
