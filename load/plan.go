@@ -966,12 +966,27 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		// ledger from this transaction on, which drops this mapping's
 		// claim: should the run stop before that mapping's apply, a
 		// later run still knows whose they are, and removes them when
-		// neither decides them. That mapping's bookkeeping writes the
-		// same ledger rows again.
+		// neither decides them. And that mapping's claims on the rows
+		// this one takes from it (the reverse move) give way to its
+		// decisions of their keys (or go, with their keys), so that no
+		// row is claimed twice, and a later removal counted twice. That
+		// mapping's bookkeeping writes the same ledger rows again.
 		for _, f := range cofeeders(m, parents) {
 			if !slices.Contains(f.After, m.Legacy) {
 				continue
 			}
+			fd := DecisionTable(p.Stage, f.Legacy)
+			taken := `c.legacy_table = ` + lit(f.Legacy) + ` AND c.disposition IN ` + owning + `
+				AND EXISTS (SELECT 1 FROM ` + d + ` y WHERE y._tid = c.target_id AND y._disp IN ` + owning + `)`
+			handover = append(handover, `DELETE FROM `+bk+`.dispositions c WHERE `+taken+`
+				AND NOT EXISTS (SELECT 1 FROM `+fd+` x WHERE x._k::text = c.legacy_key)`,
+				`INSERT INTO `+bk+`.dispositions AS o (`+ledgerColumns+`)
+			SELECT `+lit(f.Legacy)+`, x._k::text, `+lit(f.Name())+`, x._disp, x._reason, CASE WHEN x._disp IN `+reaching+` THEN `+lit(f.Target)+` END, x._tid, NULL, $1
+			FROM `+fd+` x JOIN `+bk+`.dispositions c ON c.legacy_key = x._k::text
+			WHERE `+taken+`
+			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
+				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
+				target_key = excluded.target_key, run_id = excluded.run_id`)
 			handover = append(handover, `INSERT INTO `+bk+`.dispositions AS o (`+ledgerColumns+`)
 			SELECT `+lit(f.Legacy)+`, x._k::text, `+lit(f.Name())+`, x._disp, x._reason, `+lit(f.Target)+`, x._tid, NULL, $1
 			FROM `+DecisionTable(p.Stage, f.Legacy)+` x

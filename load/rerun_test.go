@@ -2252,9 +2252,19 @@ func TestDryRunNamesWhatAPlainRunLeaves(t *testing.T) {
 //     application's;
 //   - user_inbox never applied (its first run stopped at it): the row is
 //     not kept for it, since its first apply inserts, and would stop on
-//     the row (a duplicate key).
+//     the row (a duplicate key);
+//   - the reverse move, an item user_inbox held alone entering
+//     inbox_items: inbox_items' apply takes the row, and drops
+//     user_inbox's claim on it in the ledger; a later run on a source
+//     without the item removes it once, as its dry run counts, where
+//     both claims counted a removal each.
+//
+// Each re-run writes what its dry run counts.
 func TestRerunAfterAMoveBetweenFeedersStopped(t *testing.T) {
 	const moved = `(SELECT i.id FROM inbox_items i JOIN user_inbox u USING (id) JOIN users s ON s.id = i.user_id ORDER BY i.id LIMIT 1)`
+	const alone = `(SELECT u.id FROM user_inbox u WHERE EXISTS (SELECT 1 FROM users s WHERE s.id = u.user_id)
+		AND NOT EXISTS (SELECT 1 FROM inbox_items i WHERE i.id = u.id OR (i.user_id, i.title, i.created_at) = (u.user_id, u.title, u.created_at))
+		ORDER BY u.id LIMIT 1)`
 	for _, c := range []struct {
 		name   string
 		before func(t *testing.T) string // the target before the runs
@@ -2267,6 +2277,11 @@ func TestRerunAfterAMoveBetweenFeedersStopped(t *testing.T) {
 		{"before user_inbox was ever applied", func(t *testing.T) string { return testkit.MigratedTarget(t) }, []string{
 			``,
 			`DELETE FROM inbox_items WHERE id = ` + moved,
+		}},
+		{"the reverse move", finishedTarget, []string{
+			`INSERT INTO inbox_items (id, user_id, title, description, tags, created_at, updated_at)
+			SELECT id, user_id, title, description, tags, created_at, updated_at FROM user_inbox WHERE id = ` + alone,
+			`DELETE FROM user_inbox WHERE id = ` + alone,
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -2286,10 +2301,20 @@ func TestRerunAfterAMoveBetweenFeedersStopped(t *testing.T) {
 				}
 			}
 			want := freshRun(t, src)
-			if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+			diff, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			sum, err := Run(ctx, rerunConfig(src, dst))
+			if err != nil {
 				t.Fatalf("re-run: %v", err)
 			}
 			testkit.SameAs(t, want, dst)
+			for _, td := range diff.Targets {
+				if td.Table == "inbox_items" && td.Changes() != sum.Changes["inbox_items"] {
+					t.Errorf("the re-run wrote %d rows of inbox_items, its dry run counted %+v", sum.Changes["inbox_items"], td)
+				}
+			}
 		})
 	}
 }
