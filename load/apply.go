@@ -485,9 +485,12 @@ func currentXID(ctx context.Context, tx pgx.Tx) (int64, error) {
 // upsertVacating runs upsert q, mapping p's target rows, in tx; when it
 // fails on a unique index it undoes it, moves the rows whose new values
 // others hold now in chains (Plan.Vacate, until it updates nothing, each
-// pass counted with count), and runs it again. Rows that still collide
-// take each other's values (a swap between runs), which no order of
-// updates can write; the error says so.
+// pass counted with count). Rows left then take each other's values (a
+// swap between runs), which no order of updates can write: it parks them
+// on values of their own (Plan.Park) and moves them again. Then it runs
+// the upsert again; rows that still collide (a swap of an index with
+// nothing to park in, or a value a row that stays holds) fail it, and
+// the error says so.
 func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q string, count func(string, int64)) (_ pgconn.CommandTag, err error) {
 	if _, err := tx.Exec(ctx, "SAVEPOINT upsert"); err != nil {
 		return pgconn.CommandTag{}, err
@@ -555,9 +558,10 @@ func (s *session) upsertVacating(ctx context.Context, tx pgx.Tx, p *Plan, q stri
 }
 
 // swapError is an upsert that still breaks a unique index after the rows
-// whose new values others held were moved: what is left is rows that
-// take each other's values. explainViolation replaces it when it finds
-// another cause (a key held by another mapping's row, say).
+// whose new values others held were moved, and parked where the index
+// has a column to park in: what is left is rows that take each other's
+// values. explainViolation replaces it when it finds another cause (a
+// key held by another mapping's row, say).
 type swapError struct {
 	Table, Index string
 	Err          error // the violation
