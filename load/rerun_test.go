@@ -1202,6 +1202,43 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 	}
 }
 
+const (
+	// twoUsers picks the first two users with an email no other user
+	// has (ignoring case): lo and hi of the table roles.
+	twoUsers = `CREATE TEMP TABLE two AS SELECT id, email FROM users u
+			WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY id LIMIT 2;
+		CREATE TEMP TABLE roles AS SELECT (SELECT id FROM two ORDER BY id LIMIT 1) AS lo, (SELECT id FROM two ORDER BY id DESC LIMIT 1) AS hi;`
+	// emailSwap has those two users swap emails.
+	emailSwap = twoUsers + `
+		UPDATE users SET email = 'swapping@example.com' WHERE id = (SELECT lo FROM roles);
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT lo FROM roles)) WHERE id = (SELECT hi FROM roles);
+		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT hi FROM roles)) WHERE id = (SELECT lo FROM roles);`
+)
+
+// TestRerunRefusesASwapItCannotPark: two users swap emails, and the
+// target has an index more that holds at most one parked email (a
+// partial index of a constant). Parking them breaks it: the parking is
+// undone, and the re-run refuses the swap as before it could park,
+// leaving the users as they were.
+func TestRerunRefusesASwapItCannotPark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := editedSource(t, "email_swap", emailSwap), finishedTarget(t)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE UNIQUE INDEX users_one_parked ON users ((true)) WHERE email LIKE 'cutover-parked-%'`); err != nil {
+		t.Fatal(err)
+	}
+	const users = `SELECT md5(string_agg(id::text || email, ',' ORDER BY id)) FROM public.users`
+	before := scalarOf[string](t, ctx, dst, users)
+	_, err := Run(ctx, rerunConfig(src, dst))
+	var swapped *swapError
+	if !errors.As(err, &swapped) || swapped.Table != "users" || swapped.Index != "idx_users_email_lower" {
+		t.Fatalf("re-run after two users swapped emails, with nowhere to park them: %v, want the swap refused", err)
+	}
+	if after := scalarOf[string](t, ctx, dst, users); after != before {
+		t.Error("the refused re-run changed the users")
+	}
+}
+
 // TestRerunAfterUniqueValuesMove: between two runs one user gives up an
 // email and another takes it (in either order of their ids). One upsert
 // checks each row against the others' old values, so taking the email can
@@ -1212,10 +1249,7 @@ func TestRerunAfterTablesVanish(t *testing.T) {
 // the re-run refuses, saying so, and leaves them as they were; the dry
 // run foresees that refusal (and none for a chain or a parked swap).
 func TestRerunAfterUniqueValuesMove(t *testing.T) {
-	// The first two users with an email no other user has (ignoring case).
-	const pick = `CREATE TEMP TABLE two AS SELECT id, email FROM users u
-			WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY id LIMIT 2;
-		CREATE TEMP TABLE roles AS SELECT (SELECT id FROM two ORDER BY id LIMIT 1) AS lo, (SELECT id FROM two ORDER BY id DESC LIMIT 1) AS hi;`
+	const pick = twoUsers
 	chain := func(giver, taker string) string {
 		return pick + `
 		UPDATE users SET email = 'given.up@example.com' WHERE id = (SELECT ` + giver + ` FROM roles);
@@ -1239,10 +1273,7 @@ func TestRerunAfterUniqueValuesMove(t *testing.T) {
 		{"the lower id gives its email to the higher", chain("lo", "hi"), ""},
 		{"the higher id gives its email to the lower", chain("hi", "lo"), ""},
 		// Written through a parking value (Plan.Park).
-		{"two users swap emails", pick + `
-		UPDATE users SET email = 'swapping@example.com' WHERE id = (SELECT lo FROM roles);
-		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT lo FROM roles)) WHERE id = (SELECT hi FROM roles);
-		UPDATE users SET email = (SELECT email FROM two WHERE id = (SELECT hi FROM roles)) WHERE id = (SELECT lo FROM roles);`, ""},
+		{"two users swap emails", emailSwap, ""},
 		// An index of a foreign key and a date has no column to park.
 		{"two completions swap dates", completions + `
 		UPDATE habit_completions SET completed_date = '1900-01-01' WHERE id = (SELECT id FROM two ORDER BY id LIMIT 1);
