@@ -56,6 +56,13 @@ func TestCommandsWhoseSessionIsTerminated(t *testing.T) {
 			if code := p.cmd.ProcessState.ExitCode(); code != 1 || !strings.HasSuffix(p.stderr(), dburl.LostHint) {
 				t.Errorf("cutover %s, its session terminated: exit %d, want 1 and the error ending with %q:\n%s", command, code, dburl.LostHint, p.stderr())
 			}
+			// Its other sessions end with its process, on the server a
+			// moment later: until then one may hold the run lock (seal's),
+			// and the command run again would find a run at work.
+			procWaitUntil(t, "the sessions of cutover "+command+" ended", nil, func() bool {
+				procQuery(t, dst, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '`+app+`'`, &n)
+				return n == 0
+			})
 			if stdout, stderr, code := runMain(t, nil, args...); code != 0 {
 				t.Errorf("cutover %s again: exit %d\n%s\n%s", command, code, stdout, stderr)
 			}
