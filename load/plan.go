@@ -412,6 +412,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			return nil, &ColumnError{m.Name(), m.Target, c}
 		}
 	}
+	feeders := cofeeders(m, parents)
 	var cols, exprs []string
 	for _, c := range target.Columns {
 		var e string
@@ -426,7 +427,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			e = refExpr[c]
 		case srcHas[c]:
 			e = "s." + ident(c)
-		case target.Fixed[c] != "" && len(cofeeders(m, parents)) > 0 && !(c == "sort_order" && slices.Contains(feedTables, m.Target)):
+		case target.Fixed[c] != "" && len(feeders) > 0 && !(c == "sort_order" && slices.Contains(feedTables, m.Target)):
 			// A row another mapping of the table wrote may become this
 			// one's (a row moving between feeders, which the removal
 			// keeps): the update gives it the value an insert would, not
@@ -859,7 +860,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		// rows in the ledger) upserts: a first apply inserts, and would
 		// meet the row kept. The test of the ledger is uncorrelated (run
 		// once), inside the NOT EXISTS so that it stays an anti-join.
-		for _, f := range cofeeders(m, parents) {
+		for _, f := range feeders {
 			undecided += ` AND NOT EXISTS (SELECT 1 FROM ` + DecisionTable(p.Stage, f.Legacy) + ` x WHERE x._tid = o.target_id AND x._disp IN ` + owning + `
 				AND EXISTS (SELECT 1 FROM ` + ident(p.ledger()) + `.dispositions a WHERE a.legacy_table = ` + lit(f.Legacy) + `))`
 		}
@@ -971,32 +972,30 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		// decisions of their keys (or go, with their keys), so that no
 		// row is claimed twice, and a later removal counted twice. That
 		// mapping's bookkeeping writes the same ledger rows again.
-		for _, f := range cofeeders(m, parents) {
+		for _, f := range feeders {
 			if !slices.Contains(f.After, m.Legacy) {
 				continue
 			}
 			fd := DecisionTable(p.Stage, f.Legacy)
+			// f's ledger rows as its bookkeeping writes them, of its
+			// decision rows x (a table with an id: no target_key).
+			fRows := `INSERT INTO ` + bk + `.dispositions AS o (` + ledgerColumns + `)
+			SELECT ` + lit(f.Legacy) + `, x._k::text, ` + lit(f.Name()) + `, x._disp, x._reason, CASE WHEN x._disp IN ` + reaching + ` THEN ` + lit(f.Target) + ` END, x._tid, NULL, $1`
 			taken := `c.legacy_table = ` + lit(f.Legacy) + ` AND c.disposition IN ` + owning + `
 				AND EXISTS (SELECT 1 FROM ` + d + ` y WHERE y._tid = c.target_id AND y._disp IN ` + owning + `)`
 			handover = append(handover, `DELETE FROM `+bk+`.dispositions c WHERE `+taken+`
 				AND NOT EXISTS (SELECT 1 FROM `+fd+` x WHERE x._k::text = c.legacy_key)`,
-				`INSERT INTO `+bk+`.dispositions AS o (`+ledgerColumns+`)
-			SELECT `+lit(f.Legacy)+`, x._k::text, `+lit(f.Name())+`, x._disp, x._reason, CASE WHEN x._disp IN `+reaching+` THEN `+lit(f.Target)+` END, x._tid, NULL, $1
+				fRows+`
 			FROM `+fd+` x JOIN `+bk+`.dispositions c ON c.legacy_key = x._k::text
 			WHERE `+taken+`
-			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
-				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
-				target_key = excluded.target_key, run_id = excluded.run_id`)
-			handover = append(handover, `INSERT INTO `+bk+`.dispositions AS o (`+ledgerColumns+`)
-			SELECT `+lit(f.Legacy)+`, x._k::text, `+lit(f.Name())+`, x._disp, x._reason, `+lit(f.Target)+`, x._tid, NULL, $1
-			FROM `+DecisionTable(p.Stage, f.Legacy)+` x
+			`+ledgerConflict)
+			handover = append(handover, fRows+`
+			FROM `+fd+` x
 			WHERE x._disp IN `+owning+` AND EXISTS (SELECT 1 FROM `+bk+`.dispositions a WHERE a.legacy_table = `+lit(f.Legacy)+`)
 				AND x._tid IN (SELECT c.target_id FROM `+bk+`.dispositions c
 					WHERE c.legacy_table = `+lit(m.Legacy)+` AND c.disposition IN `+owning+`
 					AND NOT EXISTS (SELECT 1 FROM `+d+` y WHERE y._tid = c.target_id AND y._disp IN `+owning+`))
-			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
-				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
-				target_key = excluded.target_key, run_id = excluded.run_id`)
+			`+ledgerConflict)
 		}
 	}
 	plan.Upsert = append(append(upsert, handover...), b.stmts...)
@@ -1290,9 +1289,7 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 			SELECT ` + L + `, x._k::text, ` + ledgerValues + `, $1 FROM ` + d + ` x
 			WHERE NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions p WHERE p.legacy_table = ` + L + ` AND p.legacy_key = x._k::text
 				AND (p.mapping, p.disposition, p.reason, p.target_table, p.target_id, p.target_key) IS NOT DISTINCT FROM (` + ledgerValues + `))
-			ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
-				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
-				target_key = excluded.target_key, run_id = excluded.run_id
+			` + ledgerConflict + `
 			WHERE (o.mapping, o.disposition, o.reason, o.target_table, o.target_id, o.target_key) IS DISTINCT FROM
 				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id, excluded.target_key)`,
 		nestLoopAgain,
@@ -1403,4 +1400,10 @@ func sampledAnalyze(rel string, cols []string) string {
 func keepsStageRow(m mappings.Mapping) bool { return m.From == "" }
 
 // ledgerColumns are the columns of the disposition ledger a mapping writes.
+// ledgerConflict makes an insert into the ledger (alias o) replace the
+// row of the same legacy key with what it inserts.
+const ledgerConflict = `ON CONFLICT (legacy_table, legacy_key) DO UPDATE SET mapping = excluded.mapping, disposition = excluded.disposition,
+				reason = excluded.reason, target_table = excluded.target_table, target_id = excluded.target_id,
+				target_key = excluded.target_key, run_id = excluded.run_id`
+
 const ledgerColumns = "legacy_table, legacy_key, mapping, disposition, reason, target_table, target_id, target_key, run_id"
