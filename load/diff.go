@@ -241,10 +241,11 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 
 // takeDryRunLock takes the dry-run lock on the target for the session of
 // conn, or returns a *migrations.DryRunningError naming the dry run that
-// holds it.
+// holds it (after migrations.LockGrace: a session the server is still
+// ending may hold it for a moment).
 func takeDryRunLock(ctx context.Context, conn *pgx.Conn) error {
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(migrations.DryRunLockID)).Scan(&got); err != nil {
+	got, err := migrations.TryLock(ctx, conn, migrations.DryRunLockID, migrations.LockGrace)
+	if err != nil {
 		return fmt.Errorf("take the dry-run lock: %w", err)
 	}
 	if got {

@@ -592,10 +592,12 @@ func checkSchema(ctx context.Context, targetURL string) error {
 }
 
 // takeRunLock takes the run lock on the target for the session of conn, or
-// returns a RunningError naming the run that holds it.
+// returns a RunningError naming the run that holds it (after
+// migrations.LockGrace: a session the server is still ending may hold it
+// for a moment).
 func takeRunLock(ctx context.Context, conn *pgx.Conn) error {
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(migrations.RunLockID)).Scan(&got); err != nil {
+	got, err := migrations.TryLock(ctx, conn, migrations.RunLockID, migrations.LockGrace)
+	if err != nil {
 		return fmt.Errorf("take the run lock: %w", err)
 	}
 	if !got {

@@ -73,6 +73,50 @@ type Queryer interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// LockGrace is how long a command waits for the run or dry-run lock held
+// by another session before it refuses. A session whose client has gone
+// (a process killed, a command interrupted, pg_terminate_backend) keeps
+// its locks until the server has ended it, a moment later: an operator
+// who runs the command again at once should not be told that a run is
+// at work. A run that is at work is still named, after the grace.
+const LockGrace = 3 * time.Second
+
+// lockPoll is how often TryLock and WorkingRun look again within the
+// grace.
+const lockPoll = 100 * time.Millisecond
+
+// TryLock takes the advisory lock id (a bigint key) for q's session,
+// trying again every lockPoll while another session holds it, for up to
+// grace. It reports whether the session holds it; false only after grace,
+// or with the context's error when ctx ends first.
+func TryLock(ctx context.Context, q Queryer, id int64, grace time.Duration) (bool, error) {
+	deadline := time.Now().Add(grace)
+	for {
+		var got bool
+		if err := q.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&got); err != nil {
+			return false, err
+		}
+		if got || !time.Now().Before(deadline) {
+			return got, nil
+		}
+		if err := sleep(ctx, lockPoll); err != nil {
+			return false, err
+		}
+	}
+}
+
+// sleep waits d or until ctx ends, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // RunLockHolder returns the server process id of the session that holds
 // the run lock on q's database, or 0 when none does.
 func RunLockHolder(ctx context.Context, q Queryer) (int, error) {
@@ -164,12 +208,23 @@ func RunLockHeld(ctx context.Context, q Queryer) (bool, error) {
 // run, a verification) calls it before it starts: what it would read of
 // a target that a run is rewriting says nothing. A run may still start
 // after it; only the run lock itself excludes runs from each other.
+//
+// A lock held by a session the server is ending is waited for, up to
+// LockGrace, as TryLock does.
 func WorkingRun(ctx context.Context, q Queryer) error {
-	held, err := RunLockHeld(ctx, q)
-	if err != nil || !held {
-		return err
+	deadline := time.Now().Add(LockGrace)
+	for {
+		held, err := RunLockHeld(ctx, q)
+		if err != nil || !held {
+			return err
+		}
+		if !time.Now().Before(deadline) {
+			return RunningRecord(ctx, q)
+		}
+		if err := sleep(ctx, lockPoll); err != nil {
+			return err
+		}
 	}
-	return RunningRecord(ctx, q)
 }
 
 // RunningRecord returns a *RunningError naming the newest run recorded

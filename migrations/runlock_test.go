@@ -1,8 +1,12 @@
 package migrations_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
 )
 
@@ -37,6 +41,104 @@ func TestShownStatus(t *testing.T) {
 	} {
 		if got := migrations.Interrupted(err); got != want {
 			t.Errorf("Interrupted(%q) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+// TestTryLockWaitsForASessionBeingEnded: the run lock held by a session
+// that is ended a moment later (its command killed, or
+// pg_terminate_backend) is taken within the grace, as are the readers'
+// checks; a holder that stays is still refused after the grace, and a
+// cancelled wait ends with the context's error.
+func TestTryLockWaitsForASessionBeingEnded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDB(t)
+	holder := func() (pid int) {
+		c := pgtest.Connect(t, url)
+		if err := c.QueryRow(ctx, "SELECT pg_advisory_lock($1), pg_backend_pid()", int64(migrations.RunLockID)).Scan(nil, &pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	endLater := func(pid int) {
+		admin := pgtest.Connect(t, url)
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			_, _ = admin.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+		}()
+	}
+	for _, c := range []struct {
+		name   string
+		ends   bool
+		grace  time.Duration
+		cancel bool
+		want   bool
+	}{
+		{"ended within the grace", true, 10 * time.Second, false, true},
+		{"held beyond the grace", false, 500 * time.Millisecond, false, false},
+		{"cancelled while waiting", false, 10 * time.Second, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pid := holder()
+			if c.ends {
+				endLater(pid)
+			}
+			cctx := ctx
+			if c.cancel {
+				var cancel context.CancelFunc
+				cctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+			}
+			taker := pgtest.Connect(t, url)
+			got, err := migrations.TryLock(cctx, taker, migrations.RunLockID, c.grace)
+			switch {
+			case c.cancel && !errors.Is(err, context.DeadlineExceeded):
+				t.Errorf("TryLock cancelled while waiting: %v, want the context's error", err)
+			case !c.cancel && err != nil:
+				t.Fatal(err)
+			case got != c.want:
+				t.Errorf("TryLock = %v, want %v", got, c.want)
+			}
+			if got { // give it back for the next case
+				if _, err := taker.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(migrations.RunLockID)); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				if _, err := taker.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+					t.Fatal(err)
+				}
+				waitUnheld(t, taker)
+			}
+		})
+	}
+	t.Run("a reader", func(t *testing.T) {
+		reader := pgtest.Connect(t, url)
+		endLater(holder())
+		if err := migrations.WorkingRun(ctx, reader); err != nil {
+			t.Errorf("WorkingRun while the holder is being ended: %v, want nil", err)
+		}
+		holder()
+		var re *migrations.RunningError
+		if err := migrations.WorkingRun(ctx, reader); !errors.As(err, &re) {
+			t.Errorf("WorkingRun while a holder stays: %v, want a *RunningError", err)
+		}
+	})
+}
+
+// waitUnheld waits until no session holds the run lock.
+func waitUnheld(t *testing.T, q migrations.Queryer) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		held, err := migrations.RunLockHeld(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run lock is still held a minute after its holder was ended")
 		}
 	}
 }
