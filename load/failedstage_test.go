@@ -284,8 +284,24 @@ func killAt(which string) func(t *testing.T, ctx context.Context, cfg *Config, d
 				claimed.Store(true)
 				defer close(hookDone)
 				killErr = withConn(ctx, dst, func(conn *pgx.Conn) error {
-					return conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-						WHERE datname = current_database() AND backend_type = 'client backend' AND `+which).Scan(&killed)
+					var pids []int32
+					if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(pid) FILTER (WHERE pg_terminate_backend(pid)), '{}') FROM pg_stat_activity
+						WHERE datname = current_database() AND backend_type = 'client backend' AND `+which).Scan(&pids); err != nil {
+						return err
+					}
+					killed = int64(len(pids))
+					// Until they have ended, a session the server is
+					// still ending answers its client (the run's main
+					// session might measure the stage it keeps).
+					for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+						var left int
+						if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)`, pids).Scan(&left); err != nil || left == 0 {
+							return err
+						}
+						if time.Now().After(deadline) {
+							return fmt.Errorf("%d terminated sessions still there after a minute", left)
+						}
+					}
 				})
 			})
 			return nil
