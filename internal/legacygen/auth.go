@@ -180,7 +180,28 @@ func (g *gen) fillSessions(s *sink) {
 					"rotated_from "+uidString(plan[p.rotated].id)+" is an expired session: set NULL (fine print 2)")
 			}
 		}
+		// A session rotated from another user's live session (its own
+		// rng: the other rows stay as they were).
+		if v, ok := g.an.tenantRotation[i]; ok {
+			if from, ok := g.liveSession(v); ok {
+				r := g.rng("sessions.tenant", i)
+				id, created := r.uid(), r.at(from.created, Base)
+				s.row(id, u.id, r.hex(32), r.after(year2099, 300*24*time.Hour), created, created, nil, nil, from.id)
+				g.note("sessions", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
+					fmt.Sprintf("rotated_from %s is a session of user %s; session owner %s", uidString(from.id), uidString(g.users[v].id), uidString(u.id)))
+			}
+		}
 	}
+}
+
+// liveSession returns user i's first session that has not expired.
+func (g *gen) liveSession(i int) (sessP, bool) {
+	for _, p := range g.sessionsOf(i) {
+		if !p.expired {
+			return p, true
+		}
+	}
+	return sessP{}, false
 }
 
 func (g *gen) fillAuthenticators(s *sink) {

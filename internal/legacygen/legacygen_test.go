@@ -201,7 +201,7 @@ func checkAnomalies(t *testing.T, conn *pgx.Conn, m *Manifest) {
 		"onboarding_steps/seeded_natural_key",
 		"habit_completions/tenant_mismatch", "reading_sessions/tenant_mismatch", "track_annotations/tenant_mismatch",
 		"track_regions/tenant_mismatch", "exercise_sets/tenant_mismatch", "calendar_events/tenant_mismatch",
-		"workout_sessions/tenant_mismatch",
+		"workout_sessions/tenant_mismatch", "audit_log/tenant_mismatch", "sessions/tenant_mismatch",
 		"habit_logs/habit_log_new", "habit_logs/habit_log_duplicates_completion", "habit_logs/orphan",
 		"habit_logs/tenant_mismatch", "habit_logs/habit_log_same_key", "habit_logs/habit_log_parent_rejected",
 		"user_inbox/inbox_new", "user_inbox/inbox_duplicate_id", "user_inbox/inbox_duplicate_key", "user_inbox/orphan",
@@ -227,13 +227,20 @@ func checkAnomalies(t *testing.T, conn *pgx.Conn, m *Manifest) {
 		"users/duplicate_email": `SELECT count(*) FROM users u WHERE id::text = $1 AND EXISTS (
 			SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id AND (o.created_at, o.id) < (u.created_at, u.id))
 			AND EXISTS (SELECT 1 FROM habits h WHERE h.user_id = u.id)`,
-		"sessions/expired_session":                   `SELECT count(*) FROM sessions WHERE id::text = $1 AND expires_at < '2025-06-01'`,
-		"habit_completions/tenant_mismatch":          `SELECT count(*) FROM habit_completions c JOIN habits h ON h.id = c.habit_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
-		"reading_sessions/tenant_mismatch":           `SELECT count(*) FROM reading_sessions c JOIN books h ON h.id = c.book_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
-		"track_annotations/tenant_mismatch":          `SELECT count(*) FROM track_annotations c JOIN reference_tracks h ON h.id = c.track_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
-		"track_regions/tenant_mismatch":              `SELECT count(*) FROM track_regions c JOIN reference_tracks h ON h.id = c.track_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
-		"exercise_sets/tenant_mismatch":              `SELECT count(*) FROM exercise_sets x JOIN workout_sessions w ON w.id = x.session_id JOIN exercises e ON e.id = x.exercise_id WHERE x.id::text = $1 AND e.user_id IS NOT NULL AND e.user_id <> w.user_id`,
-		"calendar_events/tenant_mismatch":            `SELECT count(*) FROM calendar_events e JOIN habits h ON h.id = e.habit_id WHERE e.id::text = $1 AND e.user_id <> h.user_id`,
+		"sessions/expired_session":          `SELECT count(*) FROM sessions WHERE id::text = $1 AND expires_at < '2025-06-01'`,
+		"habit_completions/tenant_mismatch": `SELECT count(*) FROM habit_completions c JOIN habits h ON h.id = c.habit_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
+		"reading_sessions/tenant_mismatch":  `SELECT count(*) FROM reading_sessions c JOIN books h ON h.id = c.book_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
+		"track_annotations/tenant_mismatch": `SELECT count(*) FROM track_annotations c JOIN reference_tracks h ON h.id = c.track_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
+		"track_regions/tenant_mismatch":     `SELECT count(*) FROM track_regions c JOIN reference_tracks h ON h.id = c.track_id WHERE c.id::text = $1 AND c.user_id <> h.user_id`,
+		"exercise_sets/tenant_mismatch":     `SELECT count(*) FROM exercise_sets x JOIN workout_sessions w ON w.id = x.session_id JOIN exercises e ON e.id = x.exercise_id WHERE x.id::text = $1 AND e.user_id IS NOT NULL AND e.user_id <> w.user_id`,
+		"calendar_events/tenant_mismatch": `SELECT count(*) FROM calendar_events e WHERE e.id::text = $1 AND (
+			EXISTS (SELECT 1 FROM habits h WHERE h.id = e.habit_id AND h.user_id <> e.user_id)
+			OR EXISTS (SELECT 1 FROM workouts w WHERE w.id = e.workout_id AND w.user_id <> e.user_id)
+			OR EXISTS (SELECT 1 FROM goals g WHERE g.id = e.goal_id AND g.user_id <> e.user_id))`,
+		"audit_log/tenant_mismatch": `SELECT count(*) FROM audit_log a JOIN sessions s ON s.id = a.session_id
+			WHERE a.id::text = $1 AND s.user_id <> a.user_id AND s.expires_at > now()`,
+		"sessions/tenant_mismatch": `SELECT count(*) FROM sessions s JOIN sessions f ON f.id = s.rotated_from
+			WHERE s.id::text = $1 AND f.user_id <> s.user_id AND f.expires_at > now()`,
 		"workout_sessions/tenant_mismatch":           `SELECT count(*) FROM workout_sessions s JOIN workouts w ON w.id = s.workout_id WHERE s.id::text = $1 AND s.user_id <> w.user_id`,
 		"habit_logs/habit_log_duplicates_completion": `SELECT count(*) FROM habit_logs l JOIN habit_completions c USING (habit_id, completed_date) WHERE l.id::text = $1 AND l.user_id = c.user_id`,
 		"habit_logs/habit_log_new":                   `SELECT count(*) FROM habit_logs l JOIN habits h ON h.id = l.habit_id AND h.user_id = l.user_id WHERE l.id::text = $1 AND NOT EXISTS (SELECT 1 FROM habit_completions c WHERE c.habit_id = l.habit_id AND c.completed_date = l.completed_date)`,

@@ -405,8 +405,10 @@ type anomalyPlan struct {
 	// tenant mismatches: parent owner → user written on the child row
 	tenantHabit, tenantBook, tenantAnnot, tenantRegion, tenantSet map[int]int
 	// references without a parent owner's foreign key: user → the other
-	// user whose habit an event names, or whose workout a session logs
-	tenantEvent, tenantWorkout map[int]int
+	// user whose habit, workout or goal an event names, whose workout a
+	// session logs, whose session an audit entry names, or whose session
+	// a session was rotated from
+	tenantEvent, tenantEventWorkout, tenantEventGoal, tenantWorkout, tenantAudit, tenantRotation map[int]int
 
 	// drift
 	habitLogs  map[int]*habitLogPlan
@@ -450,7 +452,8 @@ func (g *gen) planAnomalies() {
 	a := &g.an
 	a.dupOf, a.expired, a.wallet, a.pauseNull = map[int]int{}, map[int]int{}, map[int]int{}, map[int]bool{}
 	a.tenantHabit, a.tenantBook, a.tenantAnnot, a.tenantRegion, a.tenantSet = map[int]int{}, map[int]int{}, map[int]int{}, map[int]int{}, map[int]int{}
-	a.tenantEvent, a.tenantWorkout = map[int]int{}, map[int]int{}
+	a.tenantEvent, a.tenantEventWorkout, a.tenantEventGoal, a.tenantWorkout = map[int]int{}, map[int]int{}, map[int]int{}, map[int]int{}
+	a.tenantAudit, a.tenantRotation = map[int]int{}, map[int]int{}
 	a.habitLogs, a.inbox = map[int]*habitLogPlan{}, map[int]*inboxPlan{}
 	o := g.o
 	g.planDuplicates()
@@ -495,6 +498,10 @@ func (g *gen) planAnomalies() {
 	pair("tenant.set", fFitness, a.tenantSet, fFitness|fCustomEx)
 	pair("tenant.event", fCalendar, a.tenantEvent, fHabits)
 	pair("tenant.workout", fFitness, a.tenantWorkout, fFitness)
+	pair("tenant.event.workout", fCalendar, a.tenantEventWorkout, fFitness)
+	pair("tenant.event.goal", fCalendar, a.tenantEventGoal, fGoals)
+	pair("tenant.audit", 0, a.tenantAudit, 0)
+	pair("tenant.rotation", 0, a.tenantRotation, 0)
 
 	if o.Drift {
 		g.planDrift()

@@ -89,15 +89,30 @@ func (g *gen) fillCalendar(s *sink) {
 				}
 			}
 		}
-		// An event naming another user's habit (a soft reference: no
-		// foreign key in either schema).
+		// An event naming another user's habit, workout or goal (soft
+		// references: no foreign key in either schema).
+		foreign := func(v int, typ, column string, parent uid) {
+			id, start := r.uid(), r.at(u.from(), Base)
+			ref := map[string]any{"workout_id": nil, "habit_id": nil, "goal_id": nil}
+			ref[column] = parent
+			s.row(id, u.id, "Check-in", nil, typ, start, start.Add(15*time.Minute), false, nil, nil,
+				ref["workout_id"], ref["habit_id"], ref["goal_id"], nil, nil, nil, nil, nil, nil, start.Add(-time.Hour), start.Add(-time.Hour))
+			g.note("calendar_events", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
+				fmt.Sprintf("%s %s is a %s of user %s; event owner %s", column, uidString(parent), typ, uidString(g.users[v].id), uidString(u.id)))
+		}
 		if v, ok := g.an.tenantEvent[i]; ok {
 			if other := g.habitsOf(v); len(other) > 0 {
-				id, start := r.uid(), r.at(u.from(), Base)
-				s.row(id, u.id, "Habit check-in", nil, "habit", start, start.Add(15*time.Minute), false, nil, nil,
-					nil, other[0].id, nil, nil, nil, nil, nil, nil, nil, start.Add(-time.Hour), start.Add(-time.Hour))
-				g.note("calendar_events", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
-					fmt.Sprintf("habit_id %s is a habit of user %s; event owner %s", uidString(other[0].id), uidString(g.users[v].id), uidString(u.id)))
+				foreign(v, "habit", "habit_id", other[0].id)
+			}
+		}
+		if v, ok := g.an.tenantEventWorkout[i]; ok {
+			if other := g.workoutsOf(v); len(other) > 0 {
+				foreign(v, "workout", "workout_id", other[0].id)
+			}
+		}
+		if v, ok := g.an.tenantEventGoal[i]; ok {
+			if other := g.goalsOf(v); len(other) > 0 {
+				foreign(v, "goal", "goal_id", other[0].id)
 			}
 		}
 	}

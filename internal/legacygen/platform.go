@@ -61,7 +61,7 @@ func (g *gen) tAuditLog() *table {
 	return &table{name: "audit_log", cols: []string{"id", "user_id", "session_id", "event_type", "resource_type",
 		"resource_id", "action", "status", "details", "ip_address", "user_agent", "request_id", "created_at"},
 		fill: func(s *sink) {
-			row := func(r rnd, user, session any, from time.Time) {
+			row := func(r rnd, user, session any, from time.Time) uid {
 				e := pick(r, auditEvents)
 				status := "success"
 				switch x := r.Float64(); {
@@ -74,8 +74,10 @@ func (g *gen) tAuditLog() *table {
 				if r.p(0.6) {
 					details = js(map[string]any{"changed": r.tagList(), "by": pick(r, []string{"web", "api", "cron"})})
 				}
-				s.row(r.uid(), user, session, e.event, r.opt(0.1, e.resource), r.opt(0.3, uidString(r.uid())), e.action, status,
+				id := r.uid()
+				s.row(id, user, session, e.event, r.opt(0.1, e.resource), r.opt(0.3, uidString(r.uid())), e.action, status,
 					details, r.opt(0.2, r.ip()), r.opt(0.2, pick(r, userAgents)), r.opt(0.3, "req_"+r.hex(8)), r.at(from, Base))
+				return id
 			}
 			for i := range g.users {
 				u := &g.users[i]
@@ -87,6 +89,15 @@ func (g *gen) tAuditLog() *table {
 						sid = pick(r, sessions).id
 					}
 					row(r, u.id, sid, u.from())
+				}
+				// An entry naming another user's live session (its own
+				// rng: the other rows stay as they were).
+				if v, ok := g.an.tenantAudit[i]; ok {
+					if other, ok := g.liveSession(v); ok {
+						id := row(g.rng("audit_log.tenant", i), u.id, other.id, u.from())
+						g.note("audit_log", uidString(id), "tenant_mismatch", mappings.Rejected, mappings.ReasonTenantMismatch,
+							fmt.Sprintf("session_id %s is a session of user %s; entry owner %s", uidString(other.id), uidString(g.users[v].id), uidString(u.id)))
+					}
 				}
 			}
 			r := g.rng("audit_log.system", 0)
