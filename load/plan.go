@@ -541,6 +541,11 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			" AND NOT EXISTS (SELECT 1 FROM {{ledger}}.dispositions o WHERE o.legacy_table IN (" + strings.Join(feeders, ", ") + ")" +
 			" AND o.target_table = " + lit(m.Target) +
 			" AND o.target_id = n.id AND o.disposition IN " + owning + ")"
+		for _, r := range m.SeedCollision {
+			a := ruleArm(r)
+			a.when = "EXISTS (SELECT 1 " + match + ") AND (" + a.when + ")"
+			arms = append(arms, a)
+		}
 		arms = append(arms, arm{
 			when: "EXISTS (SELECT 1 " + match + ")", disp: "merged", reason: lit("natural_key"),
 			msg: lit("merged onto the target row with the same " + strings.Join(m.NaturalKey, ", ")),

@@ -13,6 +13,7 @@ import (
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/reconcile"
 )
 
@@ -277,4 +278,62 @@ func verifies(t *testing.T, ctx context.Context, src, dst string) *reconcile.Res
 		t.Errorf("verify: %d failures: %v", res.Failures(), res.Findings)
 	}
 	return res
+}
+
+// TestRunRejectsAPrivateItemWhoseKeyIsSeeded: a v16 market item private
+// to the user who created it (is_global false) whose key a seed holds is
+// rejected (private_seeded_key) instead of merged: merged, the seeded item
+// every user sees would take its is_global false and its creator. The
+// seed keeps its own content, the item's purchases go with it
+// (parent_rejected), and verify passes.
+func TestRunRejectsAPrivateItemWhoseKeyIsSeeded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := testkit.MigratedTarget(t)
+	seeded := scalarOf[[]string](t, ctx, dst, `SELECT array_agg(key ORDER BY key) FROM market_items`)
+	plant := []string{`CREATE SCHEMA test_edits`,
+		`CREATE TABLE test_edits.picked AS SELECT i.id AS item, i.key,
+				(SELECT u.id FROM users u WHERE (SELECT count(*) FROM users v WHERE lower(v.email) = lower(u.email)) = 1 ORDER BY u.id LIMIT 1) AS owner
+			FROM market_items i WHERE i.key = ANY($1) AND EXISTS (SELECT 1 FROM user_purchases p WHERE p.item_id = i.id)
+			ORDER BY i.key LIMIT 1`,
+		`UPDATE market_items i SET is_global = false, created_by_user_id = k.owner FROM test_edits.picked k WHERE i.id = k.item`}
+	src := pgtest.NewDBFrom(t, "v16_private_seeded_item", func(ctx context.Context, u string) error {
+		base := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v16", Drift: true, Anomalies: true, Users: 40, Seed: 3})
+		if err := replaceDatabase(ctx, t, u, base); err != nil {
+			return err
+		}
+		return withConn(ctx, u, func(c *pgx.Conn) error {
+			for i, q := range plant {
+				var args []any
+				if i == 1 {
+					args = []any{seeded}
+				}
+				if _, err := c.Exec(ctx, q, args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	item := scalarOf[string](t, ctx, src, `SELECT item::text FROM test_edits.picked`)
+	key := scalarOf[string](t, ctx, src, `SELECT key FROM test_edits.picked`)
+	seed := scalarOf[string](t, ctx, dst, `SELECT to_jsonb(i)::text FROM market_items i WHERE key = $1`, key)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[d.disposition, coalesce(d.reason, ''), coalesce(r.message, '')] FROM cutover.dispositions d
+		LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key) WHERE d.legacy_table = 'market_items' AND d.legacy_key = $1`, item)
+	if got[0] != "rejected" || got[1] != mappings.ReasonPrivateSeededKey || !strings.HasPrefix(got[2], "key "+key+" is seeded in the target") {
+		t.Errorf("private item %s with seeded key %s: %q, want rejected %s naming the key", item, key, got, mappings.ReasonPrivateSeededKey)
+	}
+	if after := scalarOf[string](t, ctx, dst, `SELECT to_jsonb(i)::text FROM market_items i WHERE key = $1`, key); after != seed {
+		t.Errorf("the seeded item changed:\n before %s\n after  %s", seed, after)
+	}
+	purchases := scalarOf[[]string](t, ctx, src, `SELECT array_agg(id::text ORDER BY id) FROM user_purchases WHERE item_id::text = $1`, item)
+	reasons := scalarOf[[]string](t, ctx, dst, `SELECT array_agg(DISTINCT coalesce(reason, disposition)) FROM cutover.dispositions
+		WHERE legacy_table = 'user_purchases' AND legacy_key = ANY($1)`, purchases)
+	if !slices.Equal(reasons, []string{mappings.ReasonParentRejected}) {
+		t.Errorf("the item's %d purchases: %v, want all %s", len(purchases), reasons, mappings.ReasonParentRejected)
+	}
+	verifies(t, ctx, src, dst)
 }

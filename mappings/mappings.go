@@ -136,6 +136,11 @@ type Mapping struct {
 	// already in the target under another id merges onto that row, which
 	// takes the legacy content (catalog collisions with the seeds).
 	NaturalKey []string
+	// SeedCollision rules are judged for a row whose natural key a seed
+	// holds, just before it would merge onto that seed: the first whose
+	// When holds decides instead (a private catalog row, which would
+	// make the seed private to one user).
+	SeedCollision []Rule
 	// Exposes lists target columns whose decided values other mappings'
 	// checks read from this mapping's decisions ({{d:table}}, as _x_<col>).
 	Exposes []string

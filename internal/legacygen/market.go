@@ -121,10 +121,17 @@ func (g *gen) fillItemsV16(s *sink) {
 		if r.p(0.6) {
 			by = admin
 		}
-		s.row(it.id, it.key, it.name, r.text(0.2), pick(r, itemCategories), it.cost, r.opt(0.3, pick(r, []string{"gift", "star", "coffee", "🎁"})),
-			r.opt(0.6, "https://cdn.example.com/items/"+it.key+".png"), r.p(0.95), r.p(0.9), r.p(0.9), cons, uses, stock, remaining,
+		// Drawn in the order of the row's columns, as they were when the
+		// row's call drew them.
+		desc, cat, icon := r.text(0.2), pick(r, itemCategories), r.opt(0.3, pick(r, []string{"gift", "star", "coffee", "🎁"}))
+		img, global := r.opt(0.6, "https://cdn.example.com/items/"+it.key+".png"), r.p(0.95)
+		s.row(it.id, it.key, it.name, desc, cat, it.cost, icon, img, global, r.p(0.9), r.p(0.9), cons, uses, stock, remaining,
 			by, k, created, r.at(created, Base))
-		if it.seeded {
+		switch {
+		case it.seeded && !global:
+			g.note("market_items", uidString(it.id), "private_seeded_key", mappings.Rejected, mappings.ReasonPrivateSeededKey,
+				fmt.Sprintf("market_items.key %q is seeded in the target, and the item is private", it.key))
+		case it.seeded:
 			g.note("market_items", uidString(it.id), "seeded_natural_key", mappings.Merged, "",
 				fmt.Sprintf("market_items.key %q is seeded in the target", it.key))
 		}
