@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/coldefault"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
@@ -837,23 +838,10 @@ func (s *session) sourceHint(err error) string {
 const nullsNotDistinct = `coalesce((to_jsonb(i)->>'indnullsnotdistinct')::bool, false)`
 
 func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable, error) {
-	// A column's fixed value (TargetTable.Fixed): NULL without a default;
-	// its default when that calls only immutable functions (the node
-	// tree names each function it calls by funcid or opfuncid; now() and
-	// CURRENT_DATE are not, and neither is a sequence, nor a conversion
-	// through text, which calls a type's input function: 'now'::date);
-	// none for identity and generated columns. It is cast to the
-	// column's type with its modifier (character(3)). A default has no
-	// column to name, so pg_get_expr needs no relation (given one, it
-	// locks it, and waits for a session holding the table).
+	// A column's fixed value (TargetTable.Fixed): coldefault.FixedSQL.
 	rows, err := q.Query(ctx, `SELECT c.relname, a.attname, a.atttypid::regtype::text,
 			coalesce(a.attnum = ANY (i.indkey), false) AS in_pk,
-			CASE WHEN a.attidentity <> '' OR a.attgenerated <> '' THEN NULL
-				WHEN d.oid IS NULL THEN 'NULL'
-				WHEN d.adbin::text !~ '\{(SQLVALUEFUNCTION|NEXTVALUEEXPR|PARAM|COERCEVIAIO) '
-					AND NOT EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:op)?funcid (\d+)', 'g') f
-						JOIN pg_proc p ON p.oid = f[1]::oid WHERE p.provolatile <> 'i')
-				THEN pg_get_expr(d.adbin, 0) END,
+			`+coldefault.FixedSQL+`,
 			format_type(a.atttypid, a.atttypmod)
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -880,7 +868,7 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 		}
 		tt.Types[c] = typ
 		if fixed != nil {
-			tt.Fixed[c] = "(" + *fixed + ")::" + fullType
+			tt.Fixed[c] = coldefault.Cast(*fixed, fullType)
 		}
 		if pk {
 			tt.PK = append(tt.PK, c)

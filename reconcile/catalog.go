@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/internal/coldefault"
 )
 
 // table is what the checks need of a table's catalog entry.
@@ -15,6 +17,9 @@ type table struct {
 	Columns []string          // in order
 	Types   map[string]string // format_type
 	PK      []string
+	// Fixed maps the columns whose value is the same in every row an
+	// insert leaves them out of to that value (coldefault).
+	Fixed map[string]string
 }
 
 func (t *table) has(c string) bool { _, ok := t.Types[c]; return ok }
@@ -46,10 +51,11 @@ type catalog struct {
 func readCatalog(ctx context.Context, conn *pgx.Conn, constraints bool) (*catalog, error) {
 	cat := &catalog{Tables: map[string]*table{}}
 	rows, err := conn.Query(ctx, `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-			coalesce(a.attnum = ANY (i.indkey), false)
+			coalesce(a.attnum = ANY (i.indkey), false), `+coldefault.FixedSQL+`
 		FROM pg_class c
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
 		ORDER BY c.relname, a.attnum`)
 	if err != nil {
@@ -58,16 +64,20 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, constraints bool) (*catalo
 	for rows.Next() {
 		var t, c, typ string
 		var pk bool
-		if err := rows.Scan(&t, &c, &typ, &pk); err != nil {
+		var fixed *string
+		if err := rows.Scan(&t, &c, &typ, &pk, &fixed); err != nil {
 			return nil, fmt.Errorf("read catalog: %w", err)
 		}
 		tb := cat.Tables[t]
 		if tb == nil {
-			tb = &table{Name: t, Types: map[string]string{}}
+			tb = &table{Name: t, Types: map[string]string{}, Fixed: map[string]string{}}
 			cat.Tables[t] = tb
 		}
 		tb.Columns = append(tb.Columns, c)
 		tb.Types[c] = typ
+		if fixed != nil {
+			tb.Fixed[c] = coldefault.Cast(*fixed, typ)
+		}
 		if pk {
 			tb.PK = append(tb.PK, c)
 		}

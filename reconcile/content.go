@@ -130,6 +130,18 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 				src += "::" + typ
 			}
 			p.Cols = append(p.Cols, colSpec{Name: c, Src: src, Tgt: tgt, Type: typ})
+		case c == "sort_order" && slices.Contains(feedTables, m.Target):
+			// Numbered by the run after every mapping (feedOrder).
+		case target.Fixed[c] != "":
+			// Left to its default, one value in every row the run
+			// wrote. A seed a row merged onto keeps its own.
+			if len(m.NaturalKey) > 0 {
+				tgt = "CASE WHEN d.disposition = 'merged' THEN " + target.Fixed[c] + " ELSE " + tgt + " END"
+			}
+			p.Cols = append(p.Cols, colSpec{Name: c, Src: target.Fixed[c], Tgt: tgt, Type: typ, Computed: true})
+		default:
+			// Left to a default that differs by row (now(), a sequence).
+			p.NotCompared = append(p.NotCompared, c)
 		}
 	}
 	return p, nil
@@ -237,7 +249,8 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
 		if m.Target == m.Legacy {
 			// Rows of the table that nothing explains are extra rows.
-			from := "\nFROM " + tbl + " t" + joins + "\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
+			// (d: the disposition a column left to its default reads.)
+			from := "\nFROM " + tbl + " t" + joins + "\n\tCROSS JOIN (SELECT NULL::text AS disposition) d\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
 				" AND NOT t.id = ANY(" + uuidArray(v.seeds) + ")"
 			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)

@@ -309,6 +309,21 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "calendar_events", key: id, columns: []string{"parent_event_id"}},
 			}
 		}},
+		{"change a column the run leaves to its default", func(t *testing.T, dst string) []wantFinding {
+			// A reward folded into the points ledger: xp is not one of
+			// the columns the mapping writes.
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'user_rewards' AND disposition = 'folded' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE points_ledger SET xp = coalesce(xp, 0) + 100000 WHERE id = (SELECT target_id FROM cutover.dispositions
+				WHERE legacy_table = 'user_rewards' AND legacy_key = '`+key+`')`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "points_ledger", key: key, columns: []string{"xp"}}}
+		}},
+		{"make a market item private", func(t *testing.T, dst string) []wantFinding {
+			// v21 has no is_global: every item the run loaded is global.
+			key := first(t, dst, `SELECT d.legacy_key FROM cutover.dispositions d WHERE d.legacy_table = 'market_items' AND d.disposition = 'loaded'
+				AND NOT EXISTS (SELECT 1 FROM user_purchases p WHERE p.item_id = d.target_id) ORDER BY d.legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE market_items SET is_global = false WHERE id = '`+key+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "market_items", key: key, columns: []string{"is_global"}}}
+		}},
 		{"add a row", func(t *testing.T, dst string) []wantFinding {
 			id := "7a4d1c2e-0000-4000-8000-00000000abcd"
 			exec(t, dst, `INSERT INTO ideas (id, user_id, title, content) SELECT '`+id+`', id, 'an idea nobody migrated', 'x' FROM users ORDER BY id LIMIT 1`)
