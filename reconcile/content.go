@@ -134,8 +134,9 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 			// Numbered by the run after every mapping (feedOrder).
 		case target.Fixed[c] != "":
 			// Left to its default, one value in every row the run
-			// wrote. A seed a row merged onto keeps its own.
-			if len(m.NaturalKey) > 0 {
+			// wrote. A seed a row merged onto keeps its own (the
+			// ledger's d, which the target side joins by id, says which).
+			if len(m.NaturalKey) > 0 && idKey {
 				tgt = "CASE WHEN d.disposition = 'merged' THEN " + target.Fixed[c] + " ELSE " + tgt + " END"
 			}
 			p.Cols = append(p.Cols, colSpec{Name: c, Src: target.Fixed[c], Tgt: tgt, Type: typ, Computed: true})
