@@ -90,14 +90,21 @@ const lockPoll = 100 * time.Millisecond
 // grace. It reports whether the session holds it; false only after grace,
 // or with the context's error when ctx ends first.
 func TryLock(ctx context.Context, q Queryer, id int64, grace time.Duration) (bool, error) {
+	return within(ctx, grace, func() (got bool, err error) {
+		err = q.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&got)
+		return got, err
+	})
+}
+
+// within calls try every lockPoll until it reports true, for up to
+// grace (at least once; the last call comes once grace has run out); it
+// returns try's last answer, or the first error, try's or the context's.
+func within(ctx context.Context, grace time.Duration, try func() (bool, error)) (bool, error) {
 	deadline := time.Now().Add(grace)
 	for {
-		var got bool
-		if err := q.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", id).Scan(&got); err != nil {
-			return false, err
-		}
-		if got || !time.Now().Before(deadline) {
-			return got, nil
+		ok, err := try()
+		if err != nil || ok || !time.Now().Before(deadline) {
+			return ok, err
 		}
 		if err := sleep(ctx, lockPoll); err != nil {
 			return false, err
@@ -212,19 +219,14 @@ func RunLockHeld(ctx context.Context, q Queryer) (bool, error) {
 // A lock held by a session the server is ending is waited for, up to
 // LockGrace, as TryLock does.
 func WorkingRun(ctx context.Context, q Queryer) error {
-	deadline := time.Now().Add(LockGrace)
-	for {
+	free, err := within(ctx, LockGrace, func() (bool, error) {
 		held, err := RunLockHeld(ctx, q)
-		if err != nil || !held {
-			return err
-		}
-		if !time.Now().Before(deadline) {
-			return RunningRecord(ctx, q)
-		}
-		if err := sleep(ctx, lockPoll); err != nil {
-			return err
-		}
+		return !held, err
+	})
+	if err != nil || free {
+		return err
 	}
+	return RunningRecord(ctx, q)
 }
 
 // RunningRecord returns a *RunningError naming the newest run recorded
