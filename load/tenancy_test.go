@@ -291,28 +291,26 @@ func TestRunRejectsAPrivateItemWhoseKeyIsSeeded(t *testing.T) {
 	ctx := context.Background()
 	dst := testkit.MigratedTarget(t)
 	seeded := scalarOf[[]string](t, ctx, dst, `SELECT array_agg(key ORDER BY key) FROM market_items`)
-	plant := []string{`CREATE SCHEMA test_edits`,
-		`CREATE TABLE test_edits.picked AS SELECT i.id AS item, i.key,
-				(SELECT u.id FROM users u WHERE (SELECT count(*) FROM users v WHERE lower(v.email) = lower(u.email)) = 1 ORDER BY u.id LIMIT 1) AS owner
-			FROM market_items i WHERE i.key = ANY($1) AND EXISTS (SELECT 1 FROM user_purchases p WHERE p.item_id = i.id)
-			ORDER BY i.key LIMIT 1`,
-		`UPDATE market_items i SET is_global = false, created_by_user_id = k.owner FROM test_edits.picked k WHERE i.id = k.item`}
+	// An item with a seeded key and purchases, made private to a user
+	// whose email no other user's equals ignoring case.
+	pick := `CREATE TABLE test_edits.picked AS SELECT i.id AS item, i.key,
+			(SELECT u.id FROM users u WHERE (SELECT count(*) FROM users v WHERE lower(v.email) = lower(u.email)) = 1 ORDER BY u.id LIMIT 1) AS owner
+		FROM market_items i WHERE i.key = ANY($1) AND EXISTS (SELECT 1 FROM user_purchases p WHERE p.item_id = i.id)
+		ORDER BY i.key LIMIT 1`
 	src := pgtest.NewDBFrom(t, "v16_private_seeded_item", func(ctx context.Context, u string) error {
 		base := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v16", Drift: true, Anomalies: true, Users: 40, Seed: 3})
 		if err := replaceDatabase(ctx, t, u, base); err != nil {
 			return err
 		}
 		return withConn(ctx, u, func(c *pgx.Conn) error {
-			for i, q := range plant {
-				var args []any
-				if i == 1 {
-					args = []any{seeded}
-				}
-				if _, err := c.Exec(ctx, q, args...); err != nil {
-					return err
-				}
+			if _, err := c.Exec(ctx, `CREATE SCHEMA test_edits`); err != nil {
+				return err
 			}
-			return nil
+			if _, err := c.Exec(ctx, pick, seeded); err != nil {
+				return err
+			}
+			_, err := c.Exec(ctx, `UPDATE market_items i SET is_global = false, created_by_user_id = k.owner FROM test_edits.picked k WHERE i.id = k.item`)
+			return err
 		})
 	})
 	item := scalarOf[string](t, ctx, src, `SELECT item::text FROM test_edits.picked`)
