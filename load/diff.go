@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -151,7 +152,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 		return nil, err // a run would refuse: there is nothing to preview
 	}
 	otherSource := s.noteOtherSource(ctx, "start", "The diff compares this source with what the target holds, and shows what a run from it would change")
-	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), dburl.NoJIT, dburl.AppName(s.app)); err != nil {
+	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), append(slices.Clone(dburl.TextFormat), dburl.NoJIT, dburl.AppName(s.app))...); err != nil {
 		return nil, err
 	}
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)

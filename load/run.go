@@ -421,7 +421,7 @@ func open(ctx context.Context, cfg Config, stage, app string) (*session, error) 
 	targetConnected := make(chan error, 1)
 	go func() {
 		var err error
-		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL, dburl.AppName(app))
+		s.target, err = dburl.Connect(ctx, "target", cfg.TargetURL, append(slices.Clone(dburl.TextFormat), dburl.AppName(app))...)
 		targetConnected <- err
 	}()
 	source, detectErr := s.detect(ctx)
@@ -639,7 +639,11 @@ func startRun(ctx context.Context, conn *pgx.Conn, flavor, source, sourceID stri
 // 197 connection-seconds: the target inserts 15.0 against 19.0 s), and a
 // first run was the same within noise; a 2M by 2M hash anti-join alone
 // took 0.85 s at 4MB, 1.2 s at 16MB and 1.4 s at 64MB.
-var targetSettings = []dburl.Setting{dburl.NoJIT, {Name: "work_mem", Value: "4MB"}, {Name: "maintenance_work_mem", Value: "256MB"}}
+//
+// The text format is dburl.TextFormat's: the rows archived and rejected
+// are written as JSON in it, as verify reads the source to compare them.
+var targetSettings = append([]dburl.Setting{dburl.NoJIT, {Name: "work_mem", Value: "4MB"}, {Name: "maintenance_work_mem", Value: "256MB"}},
+	dburl.TextFormat...)
 
 // execute runs the phases and returns the application rows changed per
 // target table.

@@ -11,8 +11,9 @@ import (
 	"github.com/cutover/cutover/internal/dburl"
 )
 
-// sessionParams make every value render the same text on both servers
-// (timestamps in UTC, ISO dates, hex bytea, shortest exact floats), and
+// sessionParams, with dburl.TextFormat, make every value render the same
+// text on both servers (timestamps in UTC, ISO dates, hex bytea, shortest
+// exact floats) and as the run wrote the rows it kept, and
 // plan verify's statements for what they are: few large scans and hash
 // joins with small results, already run Config.Workers at a time.
 //
@@ -30,11 +31,6 @@ import (
 //     It is a per-node limit; a verification holds 2×Workers sessions,
 //     each running one statement at a time.
 var sessionParams = map[string]string{
-	"timezone":                        "UTC",
-	"datestyle":                       "ISO, MDY",
-	"intervalstyle":                   "postgres",
-	"bytea_output":                    "hex",
-	"extra_float_digits":              "1",
 	"application_name":                "cutover verify",
 	dburl.NoJIT.Name:                  dburl.NoJIT.Value,
 	"max_parallel_workers_per_gather": "0",
@@ -59,6 +55,9 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 	}
 	for k, v := range sessionParams {
 		cfg.RuntimeParams[k] = v
+	}
+	for _, s := range dburl.TextFormat {
+		cfg.RuntimeParams[s.Name] = s.Value
 	}
 	dburl.StartSessions(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)

@@ -474,6 +474,20 @@ func apply(params map[string]string, settings []Setting) {
 // costs more than the statement saves.
 var NoJIT = Setting{"jit", "off"}
 
+// TextFormat fixes how a session writes values as text, whatever the
+// server, database, role or URL sets: timestamps with time zone in UTC, ISO
+// dates, intervals in the postgres style, bytea in hex, floats in their
+// shortest exact form. A run writes the rows it archives and rejects as
+// to_jsonb of the legacy row, whose timestamps carry the session's offset
+// and whose intervals, bytea and floats follow these settings; verify
+// computes the same JSON from the source to compare them, so both must
+// render alike (the rows are "kept verbatim", MAPPING.md). Set last, over
+// the URL's own values (see Pool).
+// The names are lower case, as a URL's parameters are, so that one
+// replaces the other.
+var TextFormat = []Setting{{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}, {"intervalstyle", "postgres"},
+	{"bytea_output", "hex"}, {"extra_float_digits", "1"}}
+
 // NoParallelQuery keeps each statement in its own backend. The cutover
 // already reads with one connection per worker, each scanning its own
 // batch; parallel workers on top of them compete for the same CPUs (a
