@@ -152,8 +152,8 @@ func sourceKeys(m mappings.Mapping) relation {
 
 // recordConservation turns the key comparison of mapping m into its
 // conservation line and findings.
-func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m mappings.Mapping, res *comparison) error {
-	tc := TableCheck{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Recorded: v.recorded[m.Name()]}
+func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m mappings.Mapping, res *comparison, kept *KeptCheck) error {
+	tc := TableCheck{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Recorded: v.recorded[m.Name()], Kept: kept}
 	keys := make([]string, len(res.Diffs))
 	for i, d := range res.Diffs {
 		keys[i] = d.Key
@@ -222,6 +222,9 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 			msg = fmt.Sprintf("the ledger records %s and cutover.%s holds as many, but not the same keys", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table)
 		}
 		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy, Message: msg})
+	}
+	if kept != nil && !kept.Equal {
+		tc.Holds = false
 	}
 	v.mu.Lock()
 	v.res.Tables = append(v.res.Tables, tc)

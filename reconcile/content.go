@@ -352,6 +352,11 @@ func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappin
 // describeChange names the columns whose values differ, with the values
 // (secrets redacted, long values shortened).
 func describeChange(cols []string, src, tgt []*string) ([]string, string) {
+	return describeChangeAs(cols, src, tgt, "target")
+}
+
+// describeChangeAs is describeChange, calling the values of tgt side's.
+func describeChangeAs(cols []string, src, tgt []*string, side string) ([]string, string) {
 	if src == nil || tgt == nil {
 		return nil, "the row differs"
 	}
@@ -374,7 +379,7 @@ func describeChange(cols []string, src, tgt []*string) ([]string, string) {
 			}
 			return fmt.Sprintf("%q", shorten(*p, 60))
 		}
-		parts = append(parts, fmt.Sprintf("%s: legacy %s, target %s", c, show(a), show(b)))
+		parts = append(parts, fmt.Sprintf("%s: legacy %s, %s %s", c, show(a), side, show(b)))
 	}
 	if len(names) == 0 {
 		return nil, "the row differs"

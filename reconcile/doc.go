@@ -21,6 +21,10 @@
 //     each server in buckets of the key's hash and narrowed down data-diff
 //     style to the missing, extra and changed rows, with the columns that
 //     differ.
+//   - Kept rows, per legacy table with archived or rejected rows: each row
+//     cutover.archive or cutover.rejects keeps is the legacy row's to_jsonb
+//     (kept verbatim), compared as the hash of its text, bucketed and
+//     narrowed as the content is (KeptCheck).
 //   - Invariants: foreign keys (no orphans), tenancy (a child row's user is
 //     its parent's owner), natural keys unique, feed order; and the wallet
 //     versus ledger comparison (fine print 9), reported as information.

@@ -26,6 +26,7 @@ const (
 	CheckSummary      = "summary"      // the run's recorded results vs the data
 	CheckTargetRows   = "target_rows"  // target rows explained by the ledger or seeds
 	CheckContent      = "content"      // shared columns equal
+	CheckKeptRows     = "kept_rows"    // archived and rejected rows equal to their legacy rows
 	CheckForeignKey   = "foreign_key"  // no orphans
 	CheckTenancy      = "tenancy"      // child user = parent owner
 	CheckNaturalKey   = "natural_key"  // unique natural keys

@@ -46,7 +46,11 @@ func (v *verifier) checkMapping(ctx context.Context, m mappings.Mapping) error {
 		if err := v.bis.narrow(ctx, sc, tc, keySrc, keyTgt, sk, tk, keys); err != nil {
 			return err
 		}
-		if err := v.recordConservation(ctx, tc, m, keys); err != nil {
+		kept, err := v.keptRows(ctx, sc, tc, m)
+		if err != nil {
+			return err
+		}
+		if err := v.recordConservation(ctx, tc, m, keys, kept); err != nil {
 			return err
 		}
 		if p == nil {

@@ -136,7 +136,12 @@ type TableCheck struct {
 	// Recorded is the line the run recorded in cutover.results, nil when
 	// the mapping has none.
 	Recorded *Line
-	Holds    bool
+	// Kept compares the rows archive and rejects keep with the legacy
+	// rows; nil when the table keeps none.
+	Kept *KeptCheck
+	// Holds: the line holds, every key is accounted for once, and every
+	// kept row is its legacy row.
+	Holds bool
 }
 
 // Line is a conservation line as counts.

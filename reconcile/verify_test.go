@@ -203,6 +203,33 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	if n := queryString(t, dst, `SELECT count(*)::text FROM cutover.rejects`); n != fmt.Sprint(rejected) {
 		t.Errorf("verify counts %d rejected rows, cutover.rejects holds %s", rejected, n)
 	}
+	// Every archived and rejected row was compared with its legacy row,
+	// a table archived whole and tables keeping some rows among them.
+	var kept, whole, some int
+	for _, tc := range res.Tables {
+		if n := tc.Archived + tc.Rejected; n == 0 {
+			if tc.Kept != nil {
+				t.Errorf("%s keeps no row, and its kept rows were compared: %+v", tc.Legacy, *tc.Kept)
+			}
+			continue
+		}
+		switch {
+		case tc.Kept == nil:
+			t.Errorf("%s: the %d archived and %d rejected rows were not compared with the source", tc.Legacy, tc.Archived, tc.Rejected)
+			continue
+		case tc.Kept.Rows != tc.Archived+tc.Rejected || !tc.Kept.Equal || tc.Kept.Changed != 0:
+			t.Errorf("%s: kept rows %+v, want %d equal", tc.Legacy, *tc.Kept, tc.Archived+tc.Rejected)
+		}
+		kept++
+		if tc.Target == "" {
+			whole++
+		} else {
+			some++
+		}
+	}
+	if whole == 0 || some == 0 {
+		t.Errorf("kept rows compared for %d tables (%d archived whole, %d keeping some)", kept, whole, some)
+	}
 	// Each target table's counts, against the grouped join of its rows
 	// with their claims (verify takes them from sums when it can).
 	var seeds, folded int64

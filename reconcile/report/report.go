@@ -169,9 +169,20 @@ type LegacyTable struct {
 	Source  int64  `json:"source"`
 	Dispositions
 	Holds bool `json:"holds"`
-	// Verify only: key-level differences and the run's recorded line.
+	// Verify only: key-level differences, the run's recorded line, and
+	// the rows kept in archive and rejects compared with the legacy rows.
 	Keys     *KeyCheck `json:"keys,omitempty"`
 	Recorded *Line     `json:"recorded,omitempty"`
+	Kept     *Kept     `json:"kept,omitempty"`
+}
+
+// Kept compares the rows a legacy table's archived and rejected keys keep
+// with the legacy rows (verify only).
+type Kept struct {
+	Rows      int64 `json:"rows"`
+	Changed   int64 `json:"changed"`
+	Truncated bool  `json:"truncated"`
+	Equal     bool  `json:"equal"`
 }
 
 // KeyCheck counts the legacy keys not accounted for exactly once.
@@ -307,6 +318,9 @@ func FromVerify(res *reconcile.Result, opts Options) *Report {
 		if t.Recorded != nil {
 			l := t.Recorded
 			lt.Recorded = &Line{l.Source, Dispositions{l.Loaded, l.Merged, l.Folded, l.Archived, l.Discarded, l.Rejected}}
+		}
+		if k := t.Kept; k != nil {
+			lt.Kept = &Kept{k.Rows, k.Changed, k.Truncated, k.Equal}
 		}
 		r.LegacyTables = append(r.LegacyTables, lt)
 	}

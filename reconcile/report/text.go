@@ -94,6 +94,21 @@ func WriteText(w io.Writer, r *Report, maxFindings int) error {
 	}
 	fmt.Fprintf(tw, "  content\t%s\t%d/%d mappings equal, %s rows compared by checksum in %s buckets%s\n",
 		holdsWord(deref(t.ContentEqual) == deref(t.ContentChecks)), deref(t.ContentEqual), deref(t.ContentChecks), num(rows), num(int64(buckets)), note)
+	var keptTables, keptEqual int
+	var keptRows int64
+	for _, l := range r.LegacyTables {
+		if l.Kept != nil {
+			keptTables++
+			keptRows += l.Kept.Rows
+			if l.Kept.Equal {
+				keptEqual++
+			}
+		}
+	}
+	if keptTables > 0 {
+		fmt.Fprintf(tw, "  kept rows\t%s\t%d/%d legacy tables' archived and rejected rows equal to the legacy rows, %s compared as JSON\n",
+			holdsWord(keptEqual == keptTables), keptEqual, keptTables, num(keptRows)+" "+prose.Plural(keptRows, "row", "rows"))
+	}
 	byCheck := map[string][2]int{}
 	var order []string
 	var wallet *Invariant
