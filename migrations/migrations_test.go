@@ -838,7 +838,8 @@ func TestBadTargetURL(t *testing.T) {
 }
 
 // TestSeedIDs: the ids SeedIDs reads from the seed migration are exactly
-// the ids of the rows a freshly migrated target holds.
+// the ids of the rows a freshly migrated target holds, and SeedRows gives
+// each table exactly its own.
 func TestSeedIDs(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewDB(t)
@@ -849,10 +850,22 @@ func TestSeedIDs(t *testing.T) {
 	tables := pgtest.Strings(t, conn, `SELECT c.relname::text FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.atttypid = 'uuid'::regtype`)
 	var held []string
+	byTable := map[string][]string{}
 	for _, table := range tables {
-		held = append(held, pgtest.Strings(t, conn, `SELECT id::text FROM public.`+pgx.Identifier{table}.Sanitize())...)
+		ids := pgtest.Strings(t, conn, `SELECT id::text FROM public.`+pgx.Identifier{table}.Sanitize()+` ORDER BY 1`)
+		if len(ids) > 0 {
+			byTable[table] = ids
+		}
+		held = append(held, ids...)
 	}
 	slices.Sort(held)
+	rows, err := migrations.SeedRows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(byTable, rows); diff != "" || len(rows) < 10 {
+		t.Errorf("SeedRows against the migrated target's rows by table (-held +SeedRows):\n%s", diff)
+	}
 	got, err := migrations.SeedIDs()
 	if err != nil {
 		t.Fatal(err)

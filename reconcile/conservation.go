@@ -357,8 +357,18 @@ func (v *verifier) targetRowsBySums(ctx context.Context, conn *pgx.Conn, tc *Tar
 func (v *verifier) targetRows(ctx context.Context, t *table) error {
 	tc := TargetCheck{Table: t.Name}
 	T := lit(t.Name)
-	var unexplained []string
+	var unexplained, noSeed []string
 	err := v.withTarget(ctx, func(conn *pgx.Conn) error {
+		if len(v.seeds[t.Name]) > 0 {
+			rows, err := conn.Query(ctx, `SELECT s::text FROM unnest(`+uuidArray(v.seeds[t.Name])+`) s
+				WHERE NOT EXISTS (SELECT 1 FROM public.`+ident(t.Name)+` t WHERE t.id = s) ORDER BY 1`)
+			if err != nil {
+				return err
+			}
+			if noSeed, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+		}
 		if !t.has("id") {
 			// Join tables: rows against the ledger's count; the keys are
 			// checked by the conservation of their legacy table.
@@ -372,7 +382,7 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 			tc.Missing = max(0, ledger-tc.Rows)
 			return nil
 		}
-		seeds := uuidArray(v.seeds)
+		seeds := uuidArray(v.seeds[t.Name])
 		tbl := "public." + ident(t.Name)
 		claims := `SELECT target_id, disposition = 'loaded' AS l FROM ` + bk + `.dispositions
 				WHERE ` + v.fedBy(t.Name, "") + ` AND target_table = ` + T + ` AND disposition IN ('loaded', 'folded')`
@@ -425,7 +435,12 @@ func (v *verifier) targetRows(ctx context.Context, t *table) error {
 		v.add(Finding{Severity: Failure, Check: CheckTargetRows, Kind: KindUnexplainedRow, Table: t.Name,
 			Message: fmt.Sprintf("%s more than the ledger's %d", prose.Count(tc.Unexplained, "row", "rows"), tc.Loaded)})
 	}
-	tc.Holds = tc.Unexplained == 0 && tc.Missing == 0
+	for _, id := range noSeed {
+		v.add(Finding{Severity: Failure, Check: CheckTargetRows, Kind: KindMissingSeed, Table: t.Name, Key: id,
+			Message: "0013_seeds.sql seeds this row and the target does not hold it: it was deleted after the schema was applied (the seed's INSERT is idempotent: run it again)"})
+	}
+	tc.SeedsMissing = int64(len(noSeed))
+	tc.Holds = tc.Unexplained == 0 && tc.Missing == 0 && tc.SeedsMissing == 0
 	v.mu.Lock()
 	v.res.Targets = append(v.res.Targets, tc)
 	v.mu.Unlock()

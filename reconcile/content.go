@@ -253,7 +253,7 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 			// (d: the disposition a column left to its default reads.)
 			from := "\nFROM " + tbl + " t" + joins + "\n\tCROSS JOIN (SELECT NULL::text AS disposition) d\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
-				" AND NOT t.id = ANY(" + uuidArray(v.seeds) + ")"
+				" AND NOT t.id = ANY(" + uuidArray(v.seeds[m.Target]) + ")"
 			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)
 			vals = append(vals, "SELECT t.id::text AS k, "+valArray(tgtE)+" AS v"+from)
 		}

@@ -48,6 +48,7 @@ const (
 	KindLedgerMismatch  = "ledger_mismatch"    // the ledger's kept keys disagree with the data
 	KindNotFinished     = "not_finished"       // a mapping without results
 	KindUnexplainedRow  = "unexplained_row"    // a target row no legacy row or seed explains
+	KindMissingSeed     = "missing_seed"       // a row 0013_seeds.sql inserts is not in the target
 	KindMissingRow      = "missing_row"        // a compared source row absent from the target
 	KindExtraRow        = "extra_row"          // a target row absent from the source
 	KindChangedRow      = "changed_row"        // a row whose shared columns differ

@@ -120,7 +120,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		// ledger; a row nothing claims and no seed explains is extra.
 		parts = append(parts, `SELECT coalesce(d.legacy_key, t.id::text) AS k, coalesce(d.disposition, 'unexplained') AS label,
 				d.legacy_table IS NOT NULL AS ie, `+thc+` AS hc,
-				CASE WHEN d.legacy_table IS NULL THEN NOT t.id = ANY(`+uuidArray(v.seeds)+`)
+				CASE WHEN d.legacy_table IS NULL THEN NOT t.id = ANY(`+uuidArray(v.seeds[m.Target])+`)
 					ELSE d.disposition IN ('`+strings.Join(compared(m), "', '")+`') END AS ic
 			FROM `+tbl+` t
 			LEFT JOIN `+bk+`.dispositions d ON `+v.fedBy(m.Target, "d")+` AND d.target_table = `+lit(m.Target)+` AND d.target_id = t.id

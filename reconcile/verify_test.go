@@ -368,6 +368,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckSummary, kind: reconcile.KindSummaryMismatch, table: table},
 			}
 		}},
+		{"delete a seeded row nothing merged onto", func(t *testing.T, dst string) []wantFinding {
+			// Its count and every claim still agree: only the seeds say
+			// it is gone.
+			id := first(t, dst, `SELECT q.id::text FROM universal_quests q WHERE q.id::text LIKE '00000000-0000-4000-8000-%'
+				AND NOT EXISTS (SELECT 1 FROM cutover.dispositions d WHERE d.target_id = q.id) ORDER BY q.id LIMIT 1`)
+			exec(t, dst, `SET session_replication_role = replica; DELETE FROM universal_quests WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckTargetRows, kind: reconcile.KindMissingSeed, table: "universal_quests", key: id}}
+		}},
 		{"an orphan behind the foreign keys' back", func(t *testing.T, dst string) []wantFinding {
 			book := first(t, dst, `SELECT book_id::text FROM reading_sessions ORDER BY id LIMIT 1`)
 			child := first(t, dst, `SELECT id::text FROM reading_sessions WHERE book_id = '`+book+`' ORDER BY id LIMIT 1`)

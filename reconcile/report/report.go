@@ -216,7 +216,9 @@ type Rows struct {
 	Seeds       int64 `json:"seeds"`
 	Unexplained int64 `json:"unexplained"`
 	Missing     int64 `json:"missing"`
-	Holds       bool  `json:"holds"`
+	// SeedsMissing counts the seeded rows the table does not hold.
+	SeedsMissing int64 `json:"seeds_missing"`
+	Holds        bool  `json:"holds"`
 }
 
 // Content is one mapping's content comparison (verify).
@@ -330,7 +332,7 @@ func FromVerify(res *reconcile.Result, opts Options) *Report {
 			holding++
 		}
 		r.TargetTables = append(r.TargetTables, TargetTable{Domain: targetDomain(t.Table), Table: t.Table,
-			Rows: &Rows{t.Rows, t.Loaded, t.Folded, t.Seeds, t.Unexplained, t.Missing, t.Holds}})
+			Rows: &Rows{t.Rows, t.Loaded, t.Folded, t.Seeds, t.Unexplained, t.Missing, t.SeedsMissing, t.Holds}})
 	}
 	r.Totals.TargetTables, r.Totals.TargetTablesHolding = ptr(len(res.Targets)), ptr(holding)
 	equal, compared := 0, 0
