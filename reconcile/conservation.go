@@ -209,6 +209,11 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 		v.add(Finding{Severity: Failure, Check: CheckSummary, Kind: KindSummaryMismatch, Table: m.Legacy,
 			Message: "cutover.results records " + tc.Recorded.differing(line) + ", the data shows " + line.differing(*tc.Recorded)})
 	}
+	if tc.Recorded != nil {
+		if msg := v.reasonsMismatch(m); msg != "" {
+			v.add(Finding{Severity: Failure, Check: CheckSummary, Kind: KindSummaryMismatch, Table: m.Legacy, Message: msg})
+		}
+	}
 	// The ledger's kept keys against the data's, key by key (as tallies):
 	// an entry whose kept row is gone, or one the data never had, would
 	// mislead a re-run and the reports, which read the ledger.

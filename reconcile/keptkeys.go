@@ -1,11 +1,16 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cutover/cutover/mappings"
 )
 
 // keyTally is a set of legacy keys as a count and a sum of their
@@ -81,6 +86,7 @@ func (v *verifier) readKeptKeys(ctx context.Context, tc *pgx.Conn) error {
 	}
 	v.keptData = tallies{}
 	v.keptReasons = map[[2]string]int64{}
+	v.keptReasonsOf = map[string]map[[2]string]int64{}
 	for rows.Next() {
 		var table, disp, reason, sum string
 		var n int64
@@ -88,6 +94,7 @@ func (v *verifier) readKeptKeys(ctx context.Context, tc *pgx.Conn) error {
 			return fmt.Errorf("read the kept rows' keys: %w", err)
 		}
 		v.keptReasons[[2]string{disp, reason}] += n
+		countReason(v.keptReasonsOf, table, disp, reason, n)
 		if err := v.keptData.add(table, disp, n, sum); err != nil {
 			return fmt.Errorf("read the kept rows' keys of %s: %w", table, err)
 		}
@@ -96,4 +103,46 @@ func (v *verifier) readKeptKeys(ctx context.Context, tc *pgx.Conn) error {
 		return fmt.Errorf("read the kept rows' keys: %w", err)
 	}
 	return nil
+}
+
+// countReason adds n rows of disposition disp and reason to counts[of].
+func countReason(counts map[string]map[[2]string]int64, of, disp, reason string, n int64) {
+	if counts[of] == nil {
+		counts[of] = map[[2]string]int64{}
+	}
+	counts[of][[2]string{disp, reason}] += n
+}
+
+// reasonsMismatch compares the rows by disposition and reason that
+// cutover.reasons records for mapping m with the data's (the kept tables',
+// and the ledger's merged rows), and describes the differences; "" when
+// they agree.
+func (v *verifier) reasonsMismatch(m mappings.Mapping) string {
+	data := map[[2]string]int64{}
+	for _, of := range []map[string]map[[2]string]int64{v.keptReasonsOf, v.mergedReasonsOf} {
+		for k, n := range of[m.Legacy] {
+			data[k] += n
+		}
+	}
+	recorded := v.recordedReasons[m.Name()]
+	var keys [][2]string
+	for k := range data {
+		keys = append(keys, k)
+	}
+	for k := range recorded {
+		if _, ok := data[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	var parts []string
+	for _, k := range keys {
+		if recorded[k] != data[k] {
+			parts = append(parts, fmt.Sprintf("%s %s: recorded %d, the data %d", k[0], cmp.Or(k[1], "(no reason)"), recorded[k], data[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "cutover.reasons, which a run's summary reads, disagrees with the data: " + strings.Join(parts, "; ")
 }

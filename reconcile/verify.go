@@ -241,7 +241,12 @@ type verifier struct {
 	// keptReasons counts the rows of archive, discards and rejects by
 	// disposition and reason, read with keptData.
 	keptReasons map[[2]string]int64
-	bis         bisector
+	// keptReasonsOf and mergedReasonsOf count the same by legacy table
+	// (the merged rows the ledger's), and recordedReasons what
+	// cutover.reasons records by mapping: a run's summary reads them.
+	keptReasonsOf, mergedReasonsOf, recordedReasons map[string]map[[2]string]int64
+
+	bis bisector
 	// rekeyed holds the legacy tables some of whose rows the target holds
 	// under another key (merged, folded or re-keyed: backward's id map
 	// has rows for them). A reference to any other parent reads back as
@@ -514,6 +519,22 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("target: read the recorded results: %w", err)
 	}
+	v.recordedReasons = map[string]map[[2]string]int64{}
+	rows, err = tc.Query(ctx, `SELECT mapping, disposition, reason, rows FROM `+bk+`.reasons`)
+	if err != nil {
+		return fmt.Errorf("target: read the recorded reasons: %w", err)
+	}
+	for rows.Next() {
+		var name, disp, reason string
+		var n int64
+		if err := rows.Scan(&name, &disp, &reason, &n); err != nil {
+			return fmt.Errorf("target: read the recorded reasons: %w", err)
+		}
+		countReason(v.recordedReasons, name, disp, reason, n)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("target: read the recorded reasons: %w", err)
+	}
 	v.tgt.put(tc)
 	tc = nil
 	// The id-map probes, the ledger's scan and the kept rows' keys, side
@@ -545,6 +566,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
+	v.mergedReasonsOf = map[string]map[[2]string]int64{}
 	v.ledgerKept = tallies{}
 	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*), `+keyHashSum("legacy_key")+`,
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
@@ -567,6 +589,7 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 		}
 		if disp == "merged" {
 			v.mergedReasons[reason] += n
+			countReason(v.mergedReasonsOf, table, disp, reason, n)
 		} else if err := v.ledgerKept.add(table, disp, n, sum); err != nil {
 			return fmt.Errorf("read the ledger of %s: %w", table, err)
 		}

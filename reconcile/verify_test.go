@@ -376,6 +376,16 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `SET session_replication_role = replica; DELETE FROM universal_quests WHERE id = '`+id+`'`)
 			return []wantFinding{{check: reconcile.CheckTargetRows, kind: reconcile.KindMissingSeed, table: "universal_quests", key: id}}
 		}},
+		{"a reason recorded otherwise", func(t *testing.T, dst string) []wantFinding {
+			// The summary's reasons move a reject to another reason; the
+			// rejects themselves, and every count of results, are intact.
+			table := first(t, dst, `SELECT r.legacy_table FROM cutover.rejects r GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`)
+			exec(t, dst, `WITH one AS (SELECT mapping, reason FROM cutover.reasons
+					WHERE disposition = 'rejected' AND mapping = (SELECT mapping FROM cutover.results WHERE legacy_table = '`+table+`')
+					ORDER BY reason LIMIT 1)
+				UPDATE cutover.reasons r SET reason = 'made_up' FROM one WHERE (r.mapping, r.disposition, r.reason) = (one.mapping, 'rejected', one.reason)`)
+			return []wantFinding{{check: reconcile.CheckSummary, kind: reconcile.KindSummaryMismatch, table: table}}
+		}},
 		{"an orphan behind the foreign keys' back", func(t *testing.T, dst string) []wantFinding {
 			book := first(t, dst, `SELECT book_id::text FROM reading_sessions ORDER BY id LIMIT 1`)
 			child := first(t, dst, `SELECT id::text FROM reading_sessions WHERE book_id = '`+book+`' ORDER BY id LIMIT 1`)
