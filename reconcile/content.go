@@ -42,6 +42,10 @@ type contentPlan struct {
 	SrcJoins    []string
 	TgtJoins    []string
 	SetNull     []setNullRef
+	// Derived holds, per column the run derives in Go and verify derives
+	// again (see derivesMarketKeys), the rows whose value differs; the
+	// column is compared, though not by the checksum.
+	Derived map[string][]derivedDiff
 }
 
 var (
@@ -282,7 +286,7 @@ func (v *verifier) contentArgs(m mappings.Mapping, p *contentPlan) []any {
 // and findings, naming the columns of (some of) the changed rows.
 func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappings.Mapping, p *contentPlan, src, tgt relation, res *comparison) error {
 	cc := ContentCheck{Mapping: m.Name(), Legacy: m.Legacy, Target: m.Target, OneToOne: m.Target == m.Legacy && m.Disposition() == mappings.Loaded,
-		NotCompared: p.NotCompared, Compared: compared(m)}
+		NotCompared: slices.Clone(p.NotCompared), Compared: compared(m)}
 	for _, c := range p.Cols {
 		cc.Columns = append(cc.Columns, c.Name)
 		if c.Computed {
@@ -343,6 +347,16 @@ func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappin
 			Message: fmt.Sprintf("at least %d rows of %s differ; narrowing stopped after %d", res.DiffsAtLeast, m.Legacy, len(res.Diffs))})
 	}
 	cc.Equal = res.DiffsAtLeast == 0
+	for _, col := range sortedKeys(p.Derived) {
+		cc.NotCompared = slices.DeleteFunc(cc.NotCompared, func(c string) bool { return c == col })
+		cc.Columns, cc.Computed = append(cc.Columns, col), append(cc.Computed, col)
+		for _, d := range p.Derived[col] {
+			cc.Changed++
+			cc.Equal = false
+			v.add(Finding{Severity: Failure, Check: CheckContent, Kind: KindChangedRow, Table: m.Target, Key: redactKey(keyCols, d.Key), Columns: []string{col},
+				Message: fmt.Sprintf("%s: legacy %q, target %q (derived from the legacy rows as the run derives it)", col, shorten(d.Want, 60), shorten(d.Got, 60))})
+		}
+	}
 	v.mu.Lock()
 	v.res.Contents = append(v.res.Contents, cc)
 	v.mu.Unlock()

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,13 @@ func (v *verifier) checkMapping(ctx context.Context, m mappings.Mapping) error {
 		content := &comparison{}
 		if err := v.bis.narrow(ctx, sc, tc, contentSrc, contentTgt, sc1, tc1, content); err != nil {
 			return err
+		}
+		if derivesMarketKeys(m) && slices.Contains(p.NotCompared, "key") {
+			diffs, err := v.marketKeyDiffs(ctx, sc, tc, m)
+			if err != nil {
+				return err
+			}
+			p.Derived = map[string][]derivedDiff{"key": diffs}
 		}
 		return v.recordContent(ctx, sc, tc, m, p, contentSrc, contentTgt, content)
 	})

@@ -170,6 +170,9 @@ func TestVerifyFinishedCutover(t *testing.T) {
 		if len(c.Columns) == 0 {
 			t.Errorf("content of %s compares no column", c.Mapping)
 		}
+		if c.Legacy == "market_items" && (!slices.Contains(c.Columns, "key") || slices.Contains(c.NotCompared, "key")) {
+			t.Errorf("content of %s leaves out the derived key: %+v", c.Mapping, c)
+		}
 	}
 	if oneToOne < 50 {
 		t.Errorf("only %d one-to-one tables compared", oneToOne)
@@ -350,6 +353,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 				AND NOT EXISTS (SELECT 1 FROM user_purchases p WHERE p.item_id = d.target_id) ORDER BY d.legacy_key LIMIT 1`)
 			exec(t, dst, `UPDATE market_items SET is_global = false WHERE id = '`+key+`'`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "market_items", key: key, columns: []string{"is_global"}}}
+		}},
+		{"change a v21 item's derived key", func(t *testing.T, dst string) []wantFinding {
+			// The key is the slug of the name, derived in Go: no checksum
+			// over the legacy row computes it.
+			key := first(t, dst, `SELECT d.legacy_key FROM cutover.dispositions d WHERE d.legacy_table = 'market_items' AND d.disposition = 'loaded'
+				ORDER BY d.legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE market_items SET key = key || '-edited' WHERE id = '`+key+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "market_items", key: key, columns: []string{"key"}}}
 		}},
 		{"add a row", func(t *testing.T, dst string) []wantFinding {
 			id := "7a4d1c2e-0000-4000-8000-00000000abcd"
