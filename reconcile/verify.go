@@ -455,13 +455,16 @@ func (v *verifier) prepare(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	v.typed = min(srcVersion, tgtVersion) >= 140000
-	var has bool
-	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
-		bk+".dispositions", bk+".id_map").Scan(&has); err != nil {
+	var ledger, idMap bool
+	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
+		bk+".dispositions", bk+".id_map").Scan(&ledger, &idMap); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	if !has {
+	switch {
+	case !ledger:
 		return ErrNoBookkeeping
+	case !idMap:
+		return errors.New("the target's cutover bookkeeping has no view " + bk + ".id_map (it was dropped): `cutover run` creates it again, and changes nothing else when the source is unchanged")
 	}
 	var errText *string
 	var flavor, source string

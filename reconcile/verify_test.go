@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -652,5 +653,24 @@ func TestVerifyWithoutRun(t *testing.T) {
 	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst})
 	if err == nil || !strings.Contains(err.Error(), "no cutover bookkeeping") {
 		t.Fatalf("verify of a target no run wrote to: %v, %v", res, err)
+	}
+}
+
+// TestVerifyWithoutTheIDMap: a target whose id map view was dropped is
+// named for what it lacks, not as one no run wrote to, and a run (with
+// nothing else to do) makes it verify again.
+func TestVerifyWithoutTheIDMap(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	exec(t, dst, `DROP VIEW cutover.id_map`)
+	_, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst})
+	if err == nil || !strings.Contains(err.Error(), "no view cutover.id_map") || errors.Is(err, reconcile.ErrNoBookkeeping) {
+		t.Fatalf("verify without the id map: %v", err)
+	}
+	if _, err := load.Run(context.Background(), load.Config{SourceURL: src, TargetURL: dst, MaxRejects: -1, Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if res := verify(t, src, dst); !res.OK() {
+		t.Errorf("after a run, verify fails:\n%s", strings.Join(failures(res), "\n"))
 	}
 }
