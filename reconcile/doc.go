@@ -20,7 +20,10 @@
 //     references mapped back to legacy ids through the ledger), computed on
 //     each server in buckets of the key's hash and narrowed down data-diff
 //     style to the missing, extra and changed rows, with the columns that
-//     differ.
+//     differ. What the run derives in Go, verify derives again from the
+//     source with the same transform: the v21 market item keys
+//     (marketKeyDiffs) and the typed text quests, compared row by row
+//     (questContent).
 //   - Kept rows, per legacy table with archived or rejected rows: each row
 //     cutover.archive or cutover.rejects keeps is the legacy row's to_jsonb
 //     (kept verbatim), compared as the hash of its text, bucketed and

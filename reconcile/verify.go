@@ -354,7 +354,10 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	var jobs []job
 	for _, m := range v.ms {
 		jobs = append(jobs, job{CheckConservation, m.Legacy, size[m.Legacy], func(ctx context.Context) error { return v.checkMapping(ctx, m) }})
-		if !comparable(m) && m.Target != "" {
+		switch {
+		case typesQuestsInGo(m):
+			jobs = append(jobs, job{CheckContent, m.Legacy, size[m.Legacy], func(ctx context.Context) error { return v.questContent(ctx, m) }})
+		case !comparable(m) && m.Target != "":
 			v.res.Contents = append(v.res.Contents, ContentCheck{Mapping: m.Name(), Legacy: m.Legacy, Target: m.Target,
 				Skipped: "its rows are typed by a Go transform before they are mapped: the conservation check accounts for every key"})
 		}

@@ -158,6 +158,7 @@ func TestVerifyFinishedCutover(t *testing.T) {
 		t.Errorf("%d target tables checked, want 63", len(res.Targets))
 	}
 	var oneToOne int
+	var quests reconcile.ContentCheck
 	for _, c := range res.Contents {
 		if c.Skipped != "" {
 			continue
@@ -174,9 +175,19 @@ func TestVerifyFinishedCutover(t *testing.T) {
 		if c.Legacy == "market_items" && (!slices.Contains(c.Columns, "key") || slices.Contains(c.NotCompared, "key")) {
 			t.Errorf("content of %s leaves out the derived key: %+v", c.Mapping, c)
 		}
+		if c.Legacy == "quests" {
+			quests = c
+		}
 	}
 	if oneToOne < 50 {
 		t.Errorf("only %d one-to-one tables compared", oneToOne)
+	}
+	// The text quests, typed in Go by the run, are typed again and
+	// compared: every quest loaded, by the columns it fills.
+	loadedQuests := queryString(t, dst, `SELECT count(*)::text FROM cutover.dispositions WHERE legacy_table = 'quests' AND disposition = 'loaded'`)
+	if fmt.Sprint(quests.SourceRows) != loadedQuests || quests.SourceRows == 0 || !quests.Equal || quests.Skipped != "" ||
+		!slices.Contains(quests.Columns, "title") || !slices.Contains(quests.Columns, "created_at") {
+		t.Errorf("quests: %+v, want its %s loaded rows compared", quests, loadedQuests)
 	}
 	// The disagreeing wallets are exactly the planted ones.
 	var want, got []string
@@ -362,6 +373,13 @@ func TestVerifyFindsTampering(t *testing.T) {
 				ORDER BY d.legacy_key LIMIT 1`)
 			exec(t, dst, `UPDATE market_items SET key = key || '-edited' WHERE id = '`+key+`'`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "market_items", key: key, columns: []string{"key"}}}
+		}},
+		{"change a text quest's value", func(t *testing.T, dst string) []wantFinding {
+			// The run types the text quests in Go: verify types them again.
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'quests' AND disposition = 'loaded' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE user_quests SET xp_reward = xp_reward + 1 WHERE id = (SELECT target_id FROM cutover.dispositions
+				WHERE legacy_table = 'quests' AND legacy_key = '`+key+`')`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "user_quests", key: key, columns: []string{"xp_reward"}}}
 		}},
 		{"add a row", func(t *testing.T, dst string) []wantFinding {
 			id := "7a4d1c2e-0000-4000-8000-00000000abcd"

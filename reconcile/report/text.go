@@ -78,19 +78,28 @@ func WriteText(w io.Writer, r *Report, maxFindings int) error {
 		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
 	fmt.Fprintf(tw, "  target rows\t%s\t%d/%d target tables explained by the ledger and the seeds\n",
 		holdsWord(deref(t.TargetTablesHolding) == deref(t.TargetTables)), deref(t.TargetTablesHolding), deref(t.TargetTables))
-	var rows int64
+	var rows, rowByRow int64
 	var buckets int
-	var skipped []string
+	var skipped, inGo []string
 	for _, c := range r.Content {
-		rows += c.SourceRows
-		buckets += c.Buckets
-		if c.Skipped != "" {
+		switch {
+		case c.Skipped != "":
 			skipped = append(skipped, c.Mapping)
+		case c.Buckets == 0 && c.SourceRows > 0:
+			// Typed again in Go and compared row by row (the text quests).
+			rowByRow += c.SourceRows
+			inGo = append(inGo, c.Mapping)
+		default:
+			rows += c.SourceRows
+			buckets += c.Buckets
 		}
 	}
 	note := ""
+	if len(inGo) > 0 {
+		note = fmt.Sprintf(", %s typed again in Go (%s)", num(rowByRow), strings.Join(inGo, ", "))
+	}
 	if len(skipped) > 0 {
-		note = fmt.Sprintf(" (%s: typed in Go, keys only)", strings.Join(skipped, ", "))
+		note += fmt.Sprintf(" (%s: typed in Go, keys only)", strings.Join(skipped, ", "))
 	}
 	fmt.Fprintf(tw, "  content\t%s\t%d/%d mappings equal, %s rows compared by checksum in %s buckets%s\n",
 		holdsWord(deref(t.ContentEqual) == deref(t.ContentChecks)), deref(t.ContentEqual), deref(t.ContentChecks), num(rows), num(int64(buckets)), note)
