@@ -673,7 +673,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for i, c := range m.DedupeBy {
 			part[i] = ident("_x_" + c)
 		}
-		decide(`UPDATE ` + d + ` t SET _disp = 'merged', _reason = 'duplicate_in_table',
+		decide(`UPDATE ` + d + ` t SET _disp = 'merged', _reason = ` + lit(mappings.ReasonDuplicateInTable) + `,
 			_msg = 'merged onto the first row with the same ` + strings.Join(m.DedupeBy, ", ") + `', _tid = f.first
 			FROM (SELECT _k, row_number() OVER w AS rn, first_value(_tid) OVER w AS first
 				FROM ` + d + ` WHERE _disp IN ` + reach + `

@@ -15,7 +15,7 @@ var habitLogs = Mapping{
 	Checks: []Rule{{
 		When: `EXISTS (SELECT 1 FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date)`,
-		Disposition: Merged, Reason: "duplicate_completion",
+		Disposition: Merged, Reason: "duplicate_completion", Same: []string{"habit_id", "completed_date"},
 		TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
 	}},

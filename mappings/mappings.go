@@ -91,6 +91,10 @@ type Rule struct {
 	Message string
 	// TargetID is a SQL uuid expression for merged rows: the kept row.
 	TargetID string
+	// Same names, for a merged row, the target columns whose values the
+	// row it merges onto shares with it (references as the legacy keys
+	// they point at): what verify checks of every merged row.
+	Same []string
 }
 
 // Mapping is the fate of one legacy table in one shape.

@@ -220,3 +220,44 @@ func TestAllIsInDependencyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRulesSayWhatTheyShare: every rule that merges a row onto
+// another names the target columns the two share (Rule.Same), each a
+// column of the target table, which verify checks of every merged row.
+func TestMergeRulesSayWhatTheyShare(t *testing.T) {
+	// The text of each CREATE TABLE of the migrations, by table.
+	ddl := map[string]string{}
+	err := fs.WalkDir(migrations.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS(), path)
+		for _, m := range regexp.MustCompile(`(?s)CREATE TABLE (?:IF NOT EXISTS )?(\w+) \((.*?)\n\);`).FindAllStringSubmatch(string(b), -1) {
+			ddl[m[1]] = m[2]
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules int
+	for _, m := range mappings.All() {
+		for _, r := range append(append([]mappings.Rule{}, m.ByDesign...), m.Checks...) {
+			if r.Disposition != mappings.Merged {
+				continue
+			}
+			rules++
+			if len(r.Same) == 0 {
+				t.Errorf("%s: merge rule %s names nothing the rows share", m.Name(), r.Reason)
+			}
+			for _, c := range r.Same {
+				if !regexp.MustCompile(`(?m)^\s*` + c + `\s`).MatchString(ddl[m.Target]) {
+					t.Errorf("%s: merge rule %s shares %s, which %s does not have", m.Name(), r.Reason, c, m.Target)
+				}
+			}
+		}
+	}
+	if rules < 4 {
+		t.Errorf("%d merge rules, want the drift tables' four", rules)
+	}
+}

@@ -8,7 +8,7 @@ var quests = Mapping{
 	// Fine print 8: the id-merge test comes first, whatever the values.
 	ByDesign: []Rule{{
 		When:        `s.id_is_uuid AND EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid)`,
-		Disposition: Merged, Reason: "duplicate_quest", TargetID: `s.uid`,
+		Disposition: Merged, Reason: "duplicate_quest", TargetID: `s.uid`, Same: []string{"id"},
 	}},
 	Checks: []Rule{{
 		When:        `s.invalid_column IS NOT NULL`,

@@ -30,4 +30,5 @@ const (
 	ReasonPauseWithoutSession = "pause_without_session" // discarded: v15 pause row with NULL session_id
 	ReasonNotInTarget         = "not_in_target"         // archived: the table is not in the target schema
 	ReasonUnclaimedReward     = "unclaimed_reward"      // archived: a v21 reward that was never claimed
+	ReasonDuplicateInTable    = "duplicate_in_table"    // merged: a row sharing Mapping.DedupeBy with an earlier row of its table
 )

@@ -9,12 +9,12 @@ var userInbox = Mapping{
 	Checks: []Rule{
 		{
 			When:        `EXISTS (SELECT 1 FROM {{d:inbox_items}} i WHERE i._tid = s.id)`,
-			Disposition: Merged, Reason: "duplicate_inbox_id", TargetID: `s.id`,
+			Disposition: Merged, Reason: "duplicate_inbox_id", TargetID: `s.id`, Same: []string{"id"},
 		},
 		{
 			When: `EXISTS (SELECT 1 FROM {{d:inbox_items}} i
 					WHERE i._x_user_id = s.user_id AND i._x_title = s.title AND i._x_created_at = s.created_at)`,
-			Disposition: Merged, Reason: "duplicate_inbox_item",
+			Disposition: Merged, Reason: "duplicate_inbox_item", Same: []string{"user_id", "title", "created_at"},
 			TargetID: `(SELECT i._tid FROM {{d:inbox_items}} i
 					WHERE i._x_user_id = s.user_id AND i._x_title = s.title AND i._x_created_at = s.created_at
 					ORDER BY i._tid LIMIT 1)`,

@@ -152,8 +152,9 @@ func sourceKeys(m mappings.Mapping) relation {
 
 // recordConservation turns the key comparison of mapping m into its
 // conservation line and findings.
-func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m mappings.Mapping, res *comparison, kept *KeptCheck) error {
-	tc := TableCheck{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Recorded: v.recorded[m.Name()], Kept: kept}
+func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m mappings.Mapping, res *comparison, kept *KeptCheck, elsewhere, merged int64) error {
+	tc := TableCheck{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Recorded: v.recorded[m.Name()], Kept: kept,
+		MergedCompared: merged, MergedElsewhere: elsewhere}
 	keys := make([]string, len(res.Diffs))
 	for i, d := range res.Diffs {
 		keys[i] = d.Key
@@ -228,7 +229,7 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 		}
 		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy, Message: msg})
 	}
-	if kept != nil && !kept.Equal {
+	if kept != nil && !kept.Equal || elsewhere > 0 {
 		tc.Holds = false
 	}
 	v.mu.Lock()

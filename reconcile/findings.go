@@ -44,6 +44,7 @@ const (
 	KindUnaccounted     = "unaccounted"        // a source key with no disposition in the data
 	KindNotInSource     = "not_in_source"      // data in the target for a key the source does not have
 	KindCountedTwice    = "counted_twice"      // a source key with more than one disposition in the data
+	KindMergedElsewhere = "merged_elsewhere"   // a merged source row pointing at a target row that does not share what its rule merges on
 	KindSummaryMismatch = "summary_mismatch"   // cutover.results disagrees with the data
 	KindLedgerMismatch  = "ledger_mismatch"    // the ledger's kept keys disagree with the data
 	KindNotFinished     = "not_finished"       // a mapping without results

@@ -51,7 +51,11 @@ func (v *verifier) checkMapping(ctx context.Context, m mappings.Mapping) error {
 		if err != nil {
 			return err
 		}
-		if err := v.recordConservation(ctx, tc, m, keys, kept); err != nil {
+		elsewhere, merged, err := v.mergedElsewhere(ctx, sc, tc, m)
+		if err != nil {
+			return err
+		}
+		if err := v.recordConservation(ctx, tc, m, keys, kept, elsewhere, merged); err != nil {
 			return err
 		}
 		if p == nil {

@@ -132,7 +132,11 @@ type TableCheck struct {
 	// the target's data the source does not have, keys accounted for more
 	// than once. Exact unless Truncated (then lower bounds).
 	Unaccounted, NotInSource, CountedTwice int64
-	Truncated                              bool
+	// MergedCompared counts the merged rows compared with the target row
+	// they point at, on what their rule merges on (mappings.Rule.Same);
+	// MergedElsewhere those whose target row does not share it.
+	MergedCompared, MergedElsewhere int64
+	Truncated                       bool
 	// Recorded is the line the run recorded in cutover.results, nil when
 	// the mapping has none.
 	Recorded *Line
@@ -232,8 +236,10 @@ type verifier struct {
 	// the parents a SetNull reference does not keep.
 	otherKeys map[string]map[string][]string
 	// mergedReasons counts the ledger's merged rows by reason ("" for
-	// none), read with otherKeys.
+	// none), read with otherKeys; mergedKeys holds their keys by legacy
+	// table and reason, for the tables otherKeys holds.
 	mergedReasons map[string]int64
+	mergedKeys    map[string]map[string][]string
 	// ledgerKept tallies the ledger's archived, discarded and rejected
 	// keys by legacy table and disposition, read with otherKeys; keptData
 	// tallies the keys archive, discards and rejects hold (readKeptKeys).
@@ -573,6 +579,7 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.otherKeys = map[string]map[string][]string{}
 	v.mergedReasons = map[string]int64{}
 	v.mergedReasonsOf = map[string]map[[2]string]int64{}
+	v.mergedKeys = map[string]map[string][]string{}
 	v.ledgerKept = tallies{}
 	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*), `+keyHashSum("legacy_key")+`,
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
@@ -596,6 +603,12 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 		if disp == "merged" {
 			v.mergedReasons[reason] += n
 			countReason(v.mergedReasonsOf, table, disp, reason, n)
+			if keys != nil {
+				if v.mergedKeys[table] == nil {
+					v.mergedKeys[table] = map[string][]string{}
+				}
+				v.mergedKeys[table][reason] = keys
+			}
 		} else if err := v.ledgerKept.add(table, disp, n, sum); err != nil {
 			return fmt.Errorf("read the ledger of %s: %w", table, err)
 		}

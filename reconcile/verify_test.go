@@ -245,6 +245,17 @@ func TestVerifyFinishedCutover(t *testing.T) {
 	if whole == 0 || some == 0 {
 		t.Errorf("kept rows compared for %d tables (%d archived whole, %d keeping some)", kept, whole, some)
 	}
+	// Every merged row of the drift tables was checked against the row it
+	// points at.
+	for _, tc := range res.Tables {
+		if tc.Legacy != "habit_logs" && tc.Legacy != "user_inbox" {
+			continue
+		}
+		if tc.Merged == 0 || tc.MergedCompared != tc.Merged || tc.MergedElsewhere != 0 {
+			t.Errorf("%s: %d merged rows, %d compared with their target rows, %d elsewhere; want all compared, none elsewhere",
+				tc.Legacy, tc.Merged, tc.MergedCompared, tc.MergedElsewhere)
+		}
+	}
 	// Each target table's counts, against the grouped join of its rows
 	// with their claims (verify takes them from sums when it can).
 	var seeds, folded int64
@@ -454,6 +465,17 @@ func TestVerifyFindsTampering(t *testing.T) {
 				`INSERT INTO cutover.rejects (legacy_table, legacy_key, reason, message, row, run_id)
 				SELECT 'habits', 'not-a-uuid', 'orphan', 'made up', '{}', max(id) FROM cutover.runs`)
 			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindNotInSource, table: "habits", key: "not-a-uuid"}}
+		}},
+		{"a merged habit log re-pointed at another completion", func(t *testing.T, dst string) []wantFinding {
+			// The completion it now points at exists, which is all the
+			// conservation law asks of a merged key.
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'habit_logs' AND disposition = 'merged'
+				AND reason = 'duplicate_completion' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE cutover.dispositions d SET target_id = (SELECT c.id FROM habit_completions c, habit_completions o
+					WHERE o.id = d.target_id AND c.completed_date <> o.completed_date ORDER BY c.id LIMIT 1)
+				WHERE legacy_table = 'habit_logs' AND legacy_key = '`+key+`'`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: "habit_logs", key: key,
+				columns: []string{"habit_id", "completed_date"}}}
 		}},
 		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)

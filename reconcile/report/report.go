@@ -190,7 +190,12 @@ type KeyCheck struct {
 	Unaccounted  int64 `json:"unaccounted"`
 	NotInSource  int64 `json:"not_in_source"`
 	CountedTwice int64 `json:"counted_twice"`
-	Truncated    bool  `json:"truncated"`
+	// MergedCompared counts the merged keys whose target row was checked
+	// to share what their rule merges on; MergedElsewhere those it does
+	// not.
+	MergedCompared  int64 `json:"merged_compared"`
+	MergedElsewhere int64 `json:"merged_elsewhere"`
+	Truncated       bool  `json:"truncated"`
 }
 
 // Line is a recorded conservation line.
@@ -316,7 +321,7 @@ func FromVerify(res *reconcile.Result, opts Options) *Report {
 		domainOf[t.Legacy] = d
 		lt := LegacyTable{Domain: d, Table: t.Legacy, Mapping: t.Mapping, Target: t.Target, Source: t.Source,
 			Dispositions: Dispositions{t.Loaded, t.Merged, t.Folded, t.Archived, t.Discarded, t.Rejected}, Holds: t.Holds,
-			Keys: &KeyCheck{t.Unaccounted, t.NotInSource, t.CountedTwice, t.Truncated}}
+			Keys: &KeyCheck{t.Unaccounted, t.NotInSource, t.CountedTwice, t.MergedCompared, t.MergedElsewhere, t.Truncated}}
 		if t.Recorded != nil {
 			l := t.Recorded
 			lt.Recorded = &Line{l.Source, Dispositions{l.Loaded, l.Merged, l.Folded, l.Archived, l.Discarded, l.Rejected}}
