@@ -97,7 +97,16 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 		switch r, isRef := refs[c]; {
 		case omit[c]:
 		case idKey && c == "id":
-			// The key: rows are matched by it.
+			// The key: rows are matched by it, through the ledger. A
+			// mapping that loads its rows under their own ids must have
+			// left each row its id: a row whose id changed, with its
+			// ledger entry, would match by key and pass. A row merged
+			// onto another (a seed holding its natural key) keeps that
+			// row's id; the ledger's d says which.
+			if m.TargetID == "" && m.Columns["id"] == "" && m.KeySQL == "" && slices.Equal(m.KeyColumns(), []string{"id"}) &&
+				legacy.Types["id"] == "uuid" && typ == "uuid" {
+				p.Cols = append(p.Cols, colSpec{Name: "id", Src: "s.id", Tgt: "CASE WHEN d.disposition = 'merged' THEN d.legacy_key::uuid ELSE t.id END", Type: "uuid"})
+			}
 		case m.Columns[c] != "":
 			if !evaluable(m.Columns[c], legacy) {
 				p.NotCompared = append(p.NotCompared, c)
@@ -254,8 +263,9 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
 		if m.Target == m.Legacy {
 			// Rows of the table that nothing explains are extra rows.
-			// (d: the disposition a column left to its default reads.)
-			from := "\nFROM " + tbl + " t" + joins + "\n\tCROSS JOIN (SELECT NULL::text AS disposition) d\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
+			// (d: the disposition and key a column left to its default,
+			// and the id, read: none here.)
+			from := "\nFROM " + tbl + " t" + joins + "\n\tCROSS JOIN (SELECT NULL::text AS disposition, NULL::text AS legacy_key) d\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
 				" AND NOT t.id = ANY(" + uuidArray(v.seeds[m.Target]) + ")"
 			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)

@@ -392,6 +392,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 				WHERE legacy_table = 'quests' AND legacy_key = '`+key+`')`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "user_quests", key: key, columns: []string{"xp_reward"}}}
 		}},
+		{"give a loaded row another id, and its ledger entry too", func(t *testing.T, dst string) []wantFinding {
+			// Matched by the ledger's key, every other column equal: only
+			// the id says the row is not the legacy row's.
+			id := first(t, dst, `SELECT id::text FROM ideas ORDER BY id LIMIT 1`)
+			exec(t, dst, `UPDATE ideas SET id = '7a4d1c2e-0000-4000-8000-00000000abcf' WHERE id = '`+id+`'`,
+				`UPDATE cutover.dispositions SET target_id = '7a4d1c2e-0000-4000-8000-00000000abcf' WHERE legacy_table = 'ideas' AND legacy_key = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: id, columns: []string{"id"}}}
+		}},
 		{"add a row", func(t *testing.T, dst string) []wantFinding {
 			id := "7a4d1c2e-0000-4000-8000-00000000abcd"
 			exec(t, dst, `INSERT INTO ideas (id, user_id, title, content) SELECT '`+id+`', id, 'an idea nobody migrated', 'x' FROM users ORDER BY id LIMIT 1`)
