@@ -413,3 +413,26 @@ func values(ctx context.Context, conn *pgx.Conn, rel relation, keys []string) (m
 	}
 	return out, rows.Err()
 }
+
+// changedValues reads the compared values (the relations' Vals) of the
+// first samples keys of res whose rows are on both sides but differ (the
+// changed rows, not the missing or extra ones), on both servers side by
+// side.
+func changedValues(ctx context.Context, sc, tc *pgx.Conn, src, tgt relation, res *comparison, samples int) (srcVals, tgtVals map[string][]*string, err error) {
+	var keys []string
+	for _, d := range res.Diffs {
+		if len(d.Source) > 0 && len(d.Target) > 0 && len(keys) < samples {
+			keys = append(keys, d.Key)
+		}
+	}
+	err = both(ctx, sc, tc, func(ctx context.Context, conn *pgx.Conn, target bool) error {
+		var err error
+		if target {
+			tgtVals, err = values(ctx, conn, tgt, keys)
+		} else {
+			srcVals, err = values(ctx, conn, src, keys)
+		}
+		return err
+	})
+	return srcVals, tgtVals, err
+}

@@ -303,24 +303,7 @@ func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappin
 			cc.Computed = append(cc.Computed, c.Name)
 		}
 	}
-	var changed []keyDiff
-	var keys []string
-	for _, d := range res.Diffs {
-		if len(d.Source) > 0 && len(d.Target) > 0 && len(changed) < v.cfg.Samples {
-			changed = append(changed, d)
-			keys = append(keys, d.Key)
-		}
-	}
-	var srcVals, tgtVals map[string][]*string
-	err := both(ctx, sc, tc, func(ctx context.Context, conn *pgx.Conn, target bool) error {
-		var err error
-		if target {
-			tgtVals, err = values(ctx, conn, tgt, keys)
-		} else {
-			srcVals, err = values(ctx, conn, src, keys)
-		}
-		return err
-	})
+	srcVals, tgtVals, err := changedValues(ctx, sc, tc, src, tgt, res, v.cfg.Samples)
 	if err != nil {
 		return err
 	}

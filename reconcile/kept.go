@@ -103,25 +103,12 @@ func (v *verifier) keptRows(ctx context.Context, sc, tc *pgx.Conn, m mappings.Ma
 	}
 	kc := &KeptCheck{Rows: res.TargetRows}
 	var changed []keyDiff
-	var sample []string
 	for _, d := range res.Diffs {
 		if len(d.Source) > 0 && len(d.Target) > 0 {
 			changed = append(changed, d)
-			if len(sample) < v.cfg.Samples {
-				sample = append(sample, d.Key)
-			}
 		}
 	}
-	var srcVals, tgtVals map[string][]*string
-	err = both(ctx, sc, tc, func(ctx context.Context, conn *pgx.Conn, target bool) error {
-		var err error
-		if target {
-			tgtVals, err = values(ctx, conn, tgt, sample)
-		} else {
-			srcVals, err = values(ctx, conn, src, sample)
-		}
-		return err
-	})
+	srcVals, tgtVals, err := changedValues(ctx, sc, tc, src, tgt, res, v.cfg.Samples)
 	if err != nil {
 		return nil, fmt.Errorf("read the differing kept rows: %w", err)
 	}

@@ -60,22 +60,7 @@ func (v *verifier) mergedElsewhere(ctx context.Context, sc, tc *pgx.Conn, m mapp
 			return 0, 0, fmt.Errorf("compare the rows merged as %s: %w", rule.reason, err)
 		}
 		compared += res.TargetRows
-		var sample []string
-		for _, d := range res.Diffs {
-			if len(d.Source) > 0 && len(d.Target) > 0 && len(sample) < v.cfg.Samples {
-				sample = append(sample, d.Key)
-			}
-		}
-		var srcVals, tgtVals map[string][]*string
-		err = both(ctx, sc, tc, func(ctx context.Context, conn *pgx.Conn, target bool) error {
-			var err error
-			if target {
-				tgtVals, err = values(ctx, conn, tgt, sample)
-			} else {
-				srcVals, err = values(ctx, conn, src, sample)
-			}
-			return err
-		})
+		srcVals, tgtVals, err := changedValues(ctx, sc, tc, src, tgt, res, v.cfg.Samples)
 		if err != nil {
 			return 0, 0, fmt.Errorf("read the rows merged as %s: %w", rule.reason, err)
 		}
