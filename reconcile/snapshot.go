@@ -54,10 +54,10 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 		return nil, &dburl.Error{Role: role, Server: dburl.Redact(url), Err: err}
 	}
 	for k, v := range sessionParams {
-		cfg.RuntimeParams[k] = v
+		dburl.SetParam(cfg.RuntimeParams, k, v)
 	}
 	for _, s := range dburl.TextFormat {
-		cfg.RuntimeParams[s.Name] = s.Value
+		dburl.SetParam(cfg.RuntimeParams, s.Name, s.Value)
 	}
 	dburl.StartSessions(&cfg.Config)
 	conn, err := pgx.ConnectConfig(ctx, cfg)

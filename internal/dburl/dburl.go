@@ -316,12 +316,12 @@ func StartSessions(cfg *pgconn.Config) {
 	var asked []Setting
 	inOptions := optionSettings(cfg.RuntimeParams["options"])
 	for _, s := range append(slices.Clone(noTimeouts), pinned...) {
-		if _, set := cfg.RuntimeParams[s.Name]; !set && !inOptions[s.Name] {
+		if _, set := paramKey(cfg.RuntimeParams, s.Name); !set && !inOptions[s.Name] {
 			cfg.RuntimeParams[s.Name] = s.Value
 			asked = append(asked, s)
 		}
 	}
-	_, idleSet := cfg.RuntimeParams["idle_session_timeout"]
+	_, idleSet := paramKey(cfg.RuntimeParams, "idle_session_timeout")
 	idleSet = idleSet || inOptions["idle_session_timeout"]
 	after := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgconn.PgConn) error {
@@ -460,13 +460,38 @@ func AppName(name string) Setting { return Setting{Name: "application_name", Val
 // apply sets settings on params, the URL's parameters: the URL's
 // application_name wins over AppName.
 func apply(params map[string]string, settings []Setting) {
-	_, named := params["application_name"]
+	_, named := paramKey(params, "application_name")
 	for _, s := range settings {
 		if s.Name == "application_name" && named {
 			continue
 		}
-		params[s.Name] = s.Value
+		SetParam(params, s.Name, s.Value)
 	}
+}
+
+// paramKey returns the key of params, a connection's start-up parameters,
+// that names the setting name in any letter case (a URL may spell it
+// TimeZone, or timezone), and whether there is one.
+func paramKey(params map[string]string, name string) (string, bool) {
+	for k := range params {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// SetParam sets the start-up parameter name to value in params, dropping
+// every other spelling of it first: the server applies the parameters in
+// the order they come, which for a map is random, so a URL's TimeZone
+// beside a timezone set here would win at random.
+func SetParam(params map[string]string, name, value string) {
+	for k := range params {
+		if strings.EqualFold(k, name) {
+			delete(params, k)
+		}
+	}
+	params[name] = value
 }
 
 // NoJIT turns JIT compilation off: the cutover's set-based statements have
@@ -483,8 +508,7 @@ var NoJIT = Setting{"jit", "off"}
 // computes the same JSON from the source to compare them, so both must
 // render alike (the rows are "kept verbatim", MAPPING.md). Set last, over
 // the URL's own values (see Pool).
-// The names are lower case, as a URL's parameters are, so that one
-// replaces the other.
+// Whatever the case a URL spells them in, these replace them (SetParam).
 var TextFormat = []Setting{{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}, {"intervalstyle", "postgres"},
 	{"bytea_output", "hex"}, {"extra_float_digits", "1"}}
 

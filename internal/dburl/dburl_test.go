@@ -425,3 +425,46 @@ func TestUnreachableServerHints(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsWhateverTheURLsSpelling: a URL may spell a setting in any
+// letter case (TimeZone=…). The settings a command sets itself
+// (TextFormat) still win, and a pinned setting the URL sets stays the
+// URL's, on every connection: two spellings of one setting would both go
+// to the server, in a random order.
+func TestSettingsWhateverTheURLsSpelling(t *testing.T) {
+	ctx := context.Background()
+	parsed, err := url.Parse(pgtest.NewDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := parsed.Query()
+	own.Set("TimeZone", "Asia/Kathmandu")
+	own.Set("IntervalStyle", "iso_8601")
+	own.Set("DateStyle", "German")
+	own.Set("Search_Path", "pg_temp")
+	parsed.RawQuery = own.Encode()
+	want := [4]string{"UTC", "postgres", "ISO, MDY", "pg_temp"}
+	// Each connection's start-up parameters come in a new order: several
+	// connections, so that a setting left to chance shows.
+	for i := range 8 {
+		conn, err := dburl.Connect(ctx, "target", parsed.String(), dburl.TextFormat...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := dburl.Pool(ctx, "target", parsed.String(), 1, dburl.TextFormat...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, q := range map[string]interface {
+			QueryRow(context.Context, string, ...any) pgx.Row
+		}{"Connect": conn, "Pool": pool} {
+			var got [4]string
+			if err := q.QueryRow(ctx, "SELECT current_setting('TimeZone'), current_setting('IntervalStyle'), current_setting('DateStyle'), current_setting('search_path')").
+				Scan(&got[0], &got[1], &got[2], &got[3]); err != nil || got != want {
+				t.Errorf("%s %d: TimeZone, IntervalStyle, DateStyle, search_path = %q (%v), want %q", name, i, got, err, want)
+			}
+		}
+		conn.Close(ctx)
+		pool.Close()
+	}
+}
