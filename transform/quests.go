@@ -246,7 +246,10 @@ func timestamp(col string, v *string) (*time.Time, *InvalidValue) {
 	if err != nil {
 		return nil, &InvalidValue{col, v, "is not a valid timestamp"}
 	}
-	t = t.UTC()
+	// To the microsecond, the precision of timestamptz, rounded as
+	// PostgreSQL rounds such a text: the value the target holds, and
+	// verify compares, is this one (pgx would truncate finer ones).
+	t = t.Round(time.Microsecond).UTC()
 	return &t, nil
 }
 

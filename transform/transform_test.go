@@ -115,6 +115,14 @@ func TestCoerceQuest(t *testing.T) {
 				}
 			}
 		}},
+		{name: "finer than a microsecond", edit: func(r *QuestText) {
+			r.CreatedAt, r.UpdatedAt = sp("2025-03-04T10:15:00.1234567Z"), sp("2025-03-04T10:15:00.1234564Z")
+		}, check: func(t *testing.T, q Quest) {
+			up, down := time.Date(2025, 3, 4, 10, 15, 0, 123457000, time.UTC), time.Date(2025, 3, 4, 10, 15, 0, 123456000, time.UTC)
+			if !q.CreatedAt.Equal(up) || !q.UpdatedAt.Equal(down) {
+				t.Errorf("got %v and %v, want %v and %v: rounded to the microsecond, as PostgreSQL reads them", q.CreatedAt, q.UpdatedAt, up, down)
+			}
+		}},
 		{name: "difficulty padded any case", edit: func(r *QuestText) { r.Difficulty = sp("  HaRd ") }, check: func(t *testing.T, q Quest) {
 			if q.Difficulty != "hard" {
 				t.Errorf("got %q", q.Difficulty)
