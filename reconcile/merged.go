@@ -20,8 +20,8 @@ type mergeRule struct {
 // mergeRules lists the merge rules of m whose rows verify can check: those
 // that name what they share, and DedupeBy's (the rows share its columns
 // with the first). A mapping that reads a relation a Go transform typed
-// (the text quests) has none here: its typed values are compared by
-// questContent.
+// (the text quests) has none here: questContent checks its rows merged by
+// id against their typed uid.
 func mergeRules(m mappings.Mapping) []mergeRule {
 	if m.From != "" || m.Target == "" {
 		return nil

@@ -126,12 +126,27 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 		params = append(params, fmt.Sprintf("$%d::text[]", i+2))
 		names = append(names, fmt.Sprintf("c%d", i))
 	}
-	q := `SELECT u.k, ARRAY[` + strings.Join(src, ", ") + `] IS DISTINCT FROM ARRAY[` + strings.Join(tgt, ", ") + `],
+	// A quest merged by id (mappings.Rule.Same is its id) points at the
+	// row holding its typed uid: only that is compared for it.
+	var byID []string
+	for _, r := range append(append([]mappings.Rule{}, m.ByDesign...), m.Checks...) {
+		if r.Disposition == mappings.Merged && slices.Equal(r.Same, []string{"id"}) {
+			byID = append(byID, lit(r.Reason))
+		}
+	}
+	idCol := slices.IndexFunc(cols, func(q questColumn) bool { return q.name == "id" })
+	merged := "false"
+	if len(byID) > 0 && idCol >= 0 {
+		merged = "d.disposition = 'merged' AND d.reason IN (" + strings.Join(byID, ", ") + ")"
+	}
+	q := `SELECT u.k, ` + merged + `, CASE WHEN ` + merged + ` THEN d.target_id IS DISTINCT FROM u.c` + fmt.Sprint(max(idCol, 0)) + `::uuid
+				ELSE ARRAY[` + strings.Join(src, ", ") + `] IS DISTINCT FROM ARRAY[` + strings.Join(tgt, ", ") + `] END,
 			ARRAY[` + strings.Join(src, ", ") + `], ARRAY[` + strings.Join(tgt, ", ") + `]
 		FROM unnest(` + strings.Join(params, ", ") + `) AS u(` + strings.Join(names, ", ") + `)
 		JOIN ` + bk + `.dispositions d ON d.legacy_table = ` + lit(m.Legacy) + ` AND d.legacy_key = u.k
-			AND d.disposition = 'loaded' AND d.target_table = ` + lit(m.Target) + `
+			AND d.disposition IN ('loaded', 'merged') AND d.target_table = ` + lit(m.Target) + `
 		JOIN public.` + ident(m.Target) + ` t ON t.id = d.target_id` + joins + `
+		WHERE d.disposition = 'loaded' OR ` + merged + `
 		ORDER BY u.k`
 	compare := func(tc *pgx.Conn, keys []string, vals [][]*string) error {
 		args := []any{keys}
@@ -143,9 +158,16 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 			return err
 		}
 		var k string
-		var differs bool
+		var mergedByID, differs bool
 		var a, b []*string
-		_, err = pgx.ForEachRow(rows, []any{&k, &differs, &a, &b}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&k, &mergedByID, &differs, &a, &b}, func() error {
+			if mergedByID {
+				if differs {
+					v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindMergedElsewhere, Table: m.Legacy, Key: k, Columns: []string{"id"},
+						Message: fmt.Sprintf("merged onto a %s row whose id is not the quest's: legacy id as a uuid %s, target %s", m.Target, deref(a[idCol]), deref(b[idCol]))})
+				}
+				return nil
+			}
 			cc.SourceRows++
 			cc.TargetRows++
 			if !differs {

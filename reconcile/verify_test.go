@@ -485,6 +485,12 @@ func TestVerifyFindsTampering(t *testing.T) {
 			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: "habit_logs", key: key,
 				columns: []string{"habit_id", "completed_date"}}}
 		}},
+		{"a quest merged by id re-pointed at another quest", func(t *testing.T, dst string) []wantFinding {
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'quests' AND disposition = 'merged' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE cutover.dispositions d SET target_id = (SELECT q.id FROM user_quests q WHERE q.id <> d.target_id ORDER BY q.id LIMIT 1)
+				WHERE legacy_table = 'quests' AND legacy_key = '`+key+`'`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: "quests", key: key, columns: []string{"id"}}}
+		}},
 		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)
 			exec(t, dst, `INSERT INTO cutover.archive (legacy_table, legacy_key, reason, row, run_id)
