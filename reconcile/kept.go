@@ -119,7 +119,7 @@ func (v *verifier) keptRows(ctx context.Context, sc, tc *pgx.Conn, m mappings.Ma
 		f := Finding{Severity: Failure, Check: CheckKeptRows, Kind: KindChangedRow, Table: m.Legacy, Key: redactKey(keyCols, d.Key)}
 		var what string
 		f.Columns, what = describeChangeAs(src.Cols, srcVals[d.Key], tgtVals[d.Key], "kept")
-		f.Message = fmt.Sprintf("the row %s keeps is not the legacy row (changed in the source after the run, which a re-run takes up, or in the target, which `cutover run --full` writes back): %s",
+		f.Message = fmt.Sprintf("the row %s keeps is not the legacy row (the legacy row changed after the run kept it, or the kept row was edited or written in another text format by an earlier build: `cutover run --full` writes every kept row again from the source): %s",
 			kept, what)
 		v.add(f)
 	}
