@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/mappings"
+	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/transform"
 )
 
@@ -523,6 +524,23 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	for _, r := range m.Checks {
 		arms = append(arms, ruleArm(r))
+	}
+	if len(m.NaturalKey) == 0 && tid != "NULL::uuid" {
+		// A catalog without a natural key is loaded by id next to its
+		// seeds, never merged with them (fine print 4): a row whose id a
+		// seed holds cannot be loaded under it, and would otherwise fail
+		// the whole mapping on the primary key.
+		seeds, err := migrations.SeedRows()
+		if err != nil {
+			return nil, err
+		}
+		if ids := seeds[m.Target]; len(ids) > 0 {
+			arms = append(arms, arm{
+				when: tid + " = ANY('{" + strings.Join(ids, ",") + "}'::uuid[])", disp: "rejected", reason: lit(mappings.ReasonSeededID),
+				msg: fmt.Sprintf("format('id %%s is the id of a row 0013_seeds.sql seeds in %s, a catalog without a natural key whose rows are never merged with seeds: give this row another id in the source', %s)", m.Target, tid),
+				tid: "NULL::uuid",
+			})
+		}
 	}
 	if len(m.NaturalKey) > 0 {
 		// A row whose natural key is already in the target, in a row the

@@ -335,3 +335,40 @@ func TestRunRejectsAPrivateItemWhoseKeyIsSeeded(t *testing.T) {
 	}
 	verifies(t, ctx, src, dst)
 }
+
+// TestRunRejectsACatalogRowWithASeedsID: a legacy row of a catalog without
+// a natural key (universal_quests), whose rows are loaded by id next to the
+// seeds and never merged with them, that carries a seed's id is rejected
+// (seeded_id), not left to fail the mapping on the primary key; the seed
+// keeps its content, and the cutover verifies.
+func TestRunRejectsACatalogRowWithASeedsID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := testkit.MigratedTarget(t)
+	const seedID = "00000000-0000-4000-8000-000000000301"
+	seed := scalarOf[string](t, ctx, dst, `SELECT to_jsonb(q)::text FROM universal_quests q WHERE id = $1`, seedID)
+	src := pgtest.NewDBFrom(t, "v21_seed_id_quest", func(ctx context.Context, u string) error {
+		base := testkit.GeneratedLegacy(t, legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, Users: 40, Seed: 3})
+		if err := replaceDatabase(ctx, t, u, base); err != nil {
+			return err
+		}
+		return withConn(ctx, u, func(c *pgx.Conn) error {
+			_, err := c.Exec(ctx, `INSERT INTO universal_quests
+				SELECT (jsonb_populate_record(q, jsonb_build_object('id', $1::text, 'title', 'A legacy quest under a seed''s id'))).*
+				FROM universal_quests q ORDER BY q.id LIMIT 1`, seedID)
+			return err
+		})
+	})
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[d.disposition, coalesce(d.reason, ''), coalesce(r.message, '')] FROM cutover.dispositions d
+		LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key) WHERE d.legacy_table = 'universal_quests' AND d.legacy_key = $1`, seedID)
+	if got[0] != "rejected" || got[1] != mappings.ReasonSeededID || !strings.HasPrefix(got[2], "id "+seedID+" is the id of a row 0013_seeds.sql seeds in universal_quests") {
+		t.Errorf("the legacy quest under a seed's id: %q, want rejected %s naming the id", got, mappings.ReasonSeededID)
+	}
+	if after := scalarOf[string](t, ctx, dst, `SELECT to_jsonb(q)::text FROM universal_quests q WHERE id = $1`, seedID); after != seed {
+		t.Errorf("the seeded quest changed:\n before %s\n after  %s", seed, after)
+	}
+	verifies(t, ctx, src, dst)
+}
