@@ -506,9 +506,9 @@ var NoJIT = Setting{"jit", "off"}
 // to_jsonb of the legacy row, whose timestamps carry the session's offset
 // and whose intervals, bytea and floats follow these settings; verify
 // computes the same JSON from the source to compare them, so both must
-// render alike (the rows are "kept verbatim", MAPPING.md). Set last, over
-// the URL's own values (see Pool).
-// Whatever the case a URL spells them in, these replace them (SetParam).
+// render alike (the rows are "kept verbatim", MAPPING.md). Set last, they
+// replace the URL's own values, in whatever letter case it spells them
+// (see Pool, SetParam).
 var TextFormat = []Setting{{"timezone", "UTC"}, {"datestyle", "ISO, MDY"}, {"intervalstyle", "postgres"},
 	{"bytea_output", "hex"}, {"extra_float_digits", "1"}}
 
