@@ -18,7 +18,7 @@ import (
 func (s *session) prepare(ctx context.Context) error {
 	for _, m := range subset(s.ms, s.only.decide) {
 		switch {
-		case m.Legacy == "quests":
+		case m.Prepare == mappings.TypeQuests:
 			s.cfg.Progress(Event{Phase: "prepare", Message: "typing the text quests (drift table)"})
 			read, err := s.pool.Acquire(ctx)
 			if err != nil {
@@ -35,7 +35,7 @@ func (s *session) prepare(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-		case m.Legacy == "market_items" && m.Shape == mappings.ShapeV21:
+		case m.Prepare == mappings.DeriveMarketKeys:
 			s.cfg.Progress(Event{Phase: "prepare", Message: "deriving v21 market item keys"})
 			conn, err := s.pool.Acquire(ctx)
 			if err != nil {

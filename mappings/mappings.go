@@ -97,6 +97,20 @@ type Rule struct {
 	Same []string
 }
 
+// GoTransform names a transform of package transform that prepares a
+// relation a mapping reads.
+type GoTransform string
+
+// The Go transforms.
+const (
+	// TypeQuests types the text quests (transform.CoerceQuest) into
+	// {{stage}}.quests_typed.
+	TypeQuests GoTransform = "type_quests"
+	// DeriveMarketKeys derives the v21 market item keys
+	// (transform.MarketKeys) into {{stage}}.market_item_keys.
+	DeriveMarketKeys GoTransform = "derive_market_keys"
+)
+
 // Mapping is the fate of one legacy table in one shape.
 type Mapping struct {
 	// Legacy is the legacy table; Shape the layout this mapping reads.
@@ -112,6 +126,11 @@ type Mapping struct {
 	// KeySQL, when set, renders the legacy key as text from the row `s`
 	// instead of joining the key columns (to keep a secret out of it).
 	KeySQL string
+	// Prepare names the Go transform whose results the mapping reads
+	// (From, or a relation of Joins): load runs it before deciding, and
+	// verify derives the same values again from the source to compare
+	// them. "" for none.
+	Prepare GoTransform
 	// From is the stage relation read instead of the raw stage copy of
 	// Legacy (for tables that a Go transform prepares first).
 	From string

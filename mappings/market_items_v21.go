@@ -5,7 +5,7 @@ package mappings
 var marketItemsV21 = Mapping{
 	// v21 items have no key: it is the slug of the name, computed by
 	// transform.MarketKeys into the stage relation joined here.
-	Legacy: "market_items", Shape: ShapeV21, Target: "market_items",
+	Legacy: "market_items", Shape: ShapeV21, Target: "market_items", Prepare: DeriveMarketKeys,
 	NaturalKey: []string{"key"},
 	Joins:      []string{`JOIN {{stage}}.market_item_keys k ON k.id = s.id`},
 	// v21 dropped the CHECK (cost_coins >= 0) that the older shapes

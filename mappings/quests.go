@@ -4,7 +4,7 @@ package mappings
 var quests = Mapping{
 	// Rows typed by transform.CoerceQuest into the stage relation
 	// quests_typed: id is the legacy id (text), uid the target id.
-	Legacy: "quests", Target: "user_quests", From: "{{stage}}.quests_typed",
+	Legacy: "quests", Target: "user_quests", Prepare: TypeQuests, From: "{{stage}}.quests_typed",
 	// Fine print 8: the id-merge test comes first, whatever the values.
 	ByDesign: []Rule{{
 		When:        `s.id_is_uuid AND EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid)`,

@@ -19,7 +19,7 @@ import (
 // prepares it: no SQL over the legacy row alone computes it, so the content
 // check's checksum leaves it out and marketKeyDiffs compares it.
 func derivesMarketKeys(m mappings.Mapping) bool {
-	return m.Legacy == "market_items" && m.Shape == mappings.ShapeV21
+	return m.Prepare == mappings.DeriveMarketKeys
 }
 
 // derivedDiff is a row whose derived column differs: the legacy key, the

@@ -18,7 +18,7 @@ import (
 // transform.CoerceQuest (the drift table), as load prepares them: its
 // content is compared by questContent, not by a checksum over the legacy
 // row.
-func typesQuestsInGo(m mappings.Mapping) bool { return m.Legacy == "quests" && m.From != "" }
+func typesQuestsInGo(m mappings.Mapping) bool { return m.Prepare == mappings.TypeQuests }
 
 // questColumn is a target column a typed quest fills, and its value in a
 // typed quest, as PostgreSQL reads it (nil: NULL).
