@@ -158,7 +158,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
 	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
-	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
+	space := sync.OnceValue(s.watchSpace(ctx, spacePause))
 	defer space()
 	snap, readers, err := s.openSource(ctx)
 	if err != nil {

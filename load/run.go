@@ -330,7 +330,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 		s.cfg.Progress(Event{Phase: "start", Message: fmt.Sprintf("a dry run (%s) is working on this target: the run goes on, "+
 			"and that dry run will fail, as the run changes what it compares", dry.Who(time.RFC3339))})
 	}
-	space := sync.OnceValue(s.watchSpace(ctx, spaceEvery))
+	space := sync.OnceValue(s.watchSpace(ctx, spacePause))
 	defer space()
 
 	changes, runErr := s.execute(ctx)

@@ -16,7 +16,7 @@ import (
 // after it. The room a run needs on the target's disk is Peak − Before:
 // more than After − Before, since the stage holds a copy of what the run
 // reads until its rows are written. It is a lower bound: the peak is
-// sampled (spaceEvery), and the temporary files of sorts (index builds)
+// sampled (spacePause), and the temporary files of sorts (index builds)
 // are not the database's.
 type Space struct {
 	Before, Peak, After int64
@@ -35,15 +35,31 @@ func (s Space) String() string {
 // ibytes renders a size in binary units ("115 MiB").
 func ibytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
-// spaceEvery is how often a run samples the target database's size.
+// spaceEvery is how often a run samples the target database's size, at
+// most (see spacePause).
 const spaceEvery = 500 * time.Millisecond
 
+// spaceShare bounds the watch's work: it waits at least spaceShare times
+// as long as its last sample took before it takes the next, so that its
+// connection is busy at most 1/spaceShare of the run. pg_database_size
+// stats every file of the database; on a busy target holding a 10M-row
+// run's stage and decisions one call took about 37 ms (4.4 of the bench's
+// connection-seconds at 500 ms), where on an idle one it takes 1 to 3.
+const spaceShare = 50
+
+// spacePause is how long the watch waits after a sample that took took:
+// spaceEvery, or spaceShare times took when that is longer.
+func spacePause(took time.Duration) time.Duration {
+	return max(spaceEvery, spaceShare*took)
+}
+
 // watchSpace samples the target database's size from a connection of its
-// own, at once and then at each tick of every (a run's is spaceEvery)
-// until stop, which samples it a last time (After) and returns the sizes;
-// nil when the size could not be read (the watch never fails the run; the
-// debug log says why).
-func (s *session) watchSpace(ctx context.Context, every time.Duration) (stop func() *Space) {
+// own, at once and then, until stop, again after each pause(took), where
+// took is how long the sample before took (a run's pause is spacePause).
+// stop samples it a last time (After) and returns the sizes; nil when the
+// size could not be read (the watch never fails the run; the debug log
+// says why).
+func (s *session) watchSpace(ctx context.Context, pause func(took time.Duration) time.Duration) (stop func() *Space) {
 	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
 	if err != nil {
 		s.cfg.Logger.Debug("not watching the target's size", "err", err)
@@ -54,7 +70,9 @@ func (s *session) watchSpace(ctx context.Context, every time.Duration) (stop fun
 		err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&n)
 		return n, err
 	}
+	start := time.Now()
 	before, err := measure(ctx)
+	took := time.Since(start)
 	if err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		s.cfg.Logger.Debug("not watching the target's size", "err", err)
@@ -68,17 +86,20 @@ func (s *session) watchSpace(ctx context.Context, every time.Duration) (stop fun
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(every)
-		defer tick.Stop()
 		for {
+			wait := time.NewTimer(pause(took))
 			select {
 			case <-ctx.Done():
+				wait.Stop()
 				return
 			case <-quit:
+				wait.Stop()
 				return
-			case <-tick.C:
+			case <-wait.C:
 			}
+			start := time.Now()
 			n, err := measure(ctx)
+			took = time.Since(start)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.cfg.Logger.Debug("could not read the target's size", "err", err)

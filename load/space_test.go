@@ -50,10 +50,28 @@ func TestSpaceWatchStopsBetweenSamples(t *testing.T) {
 	ctx := context.Background()
 	s := &session{cfg: Config{TargetURL: testkit.MigratedTarget(t), Logger: slog.New(slog.DiscardHandler)}, app: "cutover test"}
 	for i := range 20 {
-		stop := s.watchSpace(ctx, time.Microsecond)
+		stop := s.watchSpace(ctx, func(time.Duration) time.Duration { return time.Microsecond })
 		time.Sleep(time.Duration(i) * time.Millisecond)
 		if sp := stop(); sp == nil || sp.Before <= 0 || sp.After <= 0 || sp.Peak < sp.After {
 			t.Fatalf("stop %d: sizes %+v, want all three", i, sp)
+		}
+	}
+}
+
+// TestSpacePause: the watch samples every spaceEvery while a sample is
+// cheap, and waits spaceShare times a slow sample's time after it.
+func TestSpacePause(t *testing.T) {
+	for _, c := range []struct {
+		took, want time.Duration
+	}{
+		{0, spaceEvery},
+		{2 * time.Millisecond, spaceEvery},
+		{spaceEvery / spaceShare, spaceEvery},
+		{37 * time.Millisecond, 37 * spaceShare * time.Millisecond},
+		{time.Second, spaceShare * time.Second},
+	} {
+		if got := spacePause(c.took); got != c.want {
+			t.Errorf("spacePause(%v) = %v, want %v", c.took, got, c.want)
 		}
 	}
 }
