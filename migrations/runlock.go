@@ -135,12 +135,14 @@ func RunLockHolder(ctx context.Context, q Queryer) (int, error) {
 }
 
 // lockHolder returns the server process id of the session that holds the
-// advisory lock id (taken with a bigint key) on q's database, or 0.
+// advisory lock id (taken with a bigint key) on q's database, or 0. Only
+// an exclusive hold counts: a reader holding the run lock shared for a
+// moment (HoldOffRuns) is not a run.
 func lockHolder(ctx context.Context, q Queryer, id int64) (int, error) {
 	var pid int
 	err := q.QueryRow(ctx, `SELECT coalesce((SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1), 0)`,
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 AND mode = 'ExclusiveLock'), 0)`,
 		id>>32, id&0xffffffff).Scan(&pid)
 	return pid, err
 }
@@ -239,4 +241,37 @@ func RunningRecord(ctx context.Context, q Queryer) *RunningError {
 		return &RunningError{}
 	}
 	return re
+}
+
+// HoldOffRuns takes the run lock shared for q's session, waiting up to
+// LockGrace for a working run to release it, and returns a *RunningError
+// naming that run when it does not. While the session holds it no run can
+// start (a run takes the lock exclusively, and waits LockGrace for it):
+// a reader takes its snapshot of the target under it, so that the
+// snapshot never shows a run half done, and reads what its snapshot
+// cannot (the live catalog) before LetRunsStart releases it.
+func HoldOffRuns(ctx context.Context, q Queryer) error {
+	got, err := within(ctx, LockGrace, func() (got bool, err error) {
+		err = q.QueryRow(ctx, "SELECT pg_try_advisory_lock_shared($1)", RunLockID).Scan(&got)
+		return got, err
+	})
+	if err != nil {
+		return fmt.Errorf("take the run lock shared: %w", err)
+	}
+	if !got {
+		return RunningRecord(ctx, q)
+	}
+	return nil
+}
+
+// LetRunsStart releases the shared hold of HoldOffRuns.
+func LetRunsStart(ctx context.Context, q Queryer) error {
+	var released bool
+	if err := q.QueryRow(ctx, "SELECT pg_advisory_unlock_shared($1)", RunLockID).Scan(&released); err != nil {
+		return fmt.Errorf("release the run lock: %w", err)
+	}
+	if !released {
+		return errors.New("release the run lock: this session did not hold it shared")
+	}
+	return nil
 }

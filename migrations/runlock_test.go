@@ -142,3 +142,61 @@ func waitUnheld(t *testing.T, q migrations.Queryer) {
 		}
 	}
 }
+
+// TestHoldOffRuns: a reader holding the run lock shared keeps a run from
+// taking it, and is not taken for a run by the lock's readers; it waits
+// for a run that ends within the grace, and names one that does not; once
+// it lets runs start, a run takes the lock.
+func TestHoldOffRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDB(t)
+	reader, run, other := pgtest.Connect(t, url), pgtest.Connect(t, url), pgtest.Connect(t, url)
+
+	if err := migrations.HoldOffRuns(ctx, reader); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := migrations.TryLock(ctx, run, migrations.RunLockID, 200*time.Millisecond); err != nil || got {
+		t.Errorf("a run took the run lock while a reader held it shared: %v, %v", got, err)
+	}
+	if held, err := migrations.RunLockHeld(ctx, other); err != nil || held {
+		t.Errorf("RunLockHeld while only a reader holds the lock shared: %v, %v; want false", held, err)
+	}
+	if err := migrations.WorkingRun(ctx, other); err != nil {
+		t.Errorf("WorkingRun while only a reader holds the lock shared: %v, want nil", err)
+	}
+	if err := migrations.LetRunsStart(ctx, reader); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.LetRunsStart(ctx, reader); err == nil {
+		t.Error("LetRunsStart twice: no error, want one (the session no longer holds it)")
+	}
+	if got, err := migrations.TryLock(ctx, run, migrations.RunLockID, 0); err != nil || !got {
+		t.Fatalf("a run could not take the run lock after the reader let runs start: %v, %v", got, err)
+	}
+
+	// A run ending within the grace is waited for.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, _ = run.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(migrations.RunLockID))
+	}()
+	start := time.Now()
+	if err := migrations.HoldOffRuns(ctx, reader); err != nil {
+		t.Fatalf("HoldOffRuns while a run ends within the grace: %v, want nil", err)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("HoldOffRuns took the lock after %v, before the run released it", waited)
+	}
+	if err := migrations.LetRunsStart(ctx, reader); err != nil {
+		t.Fatal(err)
+	}
+
+	// A run that stays is named after the grace.
+	if got, err := migrations.TryLock(ctx, run, migrations.RunLockID, 0); err != nil || !got {
+		t.Fatalf("take the run lock again: %v, %v", got, err)
+	}
+	var re *migrations.RunningError
+	if err := migrations.HoldOffRuns(ctx, reader); !errors.As(err, &re) {
+		t.Errorf("HoldOffRuns while a run works: %v, want a *RunningError", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/migrations"
 )
 
 // sessionParams, with dburl.TextFormat, make every value render the same
@@ -46,6 +47,9 @@ type connSet struct {
 	snap  *pgx.Conn
 	conns chan *pgx.Conn
 	all   []*pgx.Conn
+	// runsHeldOff says that snap holds the run lock shared
+	// (migrations.HoldOffRuns) until letRunsStart.
+	runsHeldOff bool
 }
 
 func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
@@ -67,8 +71,12 @@ func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// openSet opens n connections sharing one snapshot.
-func openSet(ctx context.Context, role, url string, n int) (_ *connSet, err error) {
+// openSet opens n connections sharing one snapshot. With holdOffRuns
+// (the target's), it takes the snapshot holding the run lock shared, after
+// waiting for a working run (migrations.HoldOffRuns: a *RunningError
+// when one does not end), and keeps holding it until letRunsStart: the
+// snapshot never shows a run half done.
+func openSet(ctx context.Context, role, url string, n int, holdOffRuns bool) (_ *connSet, err error) {
 	s := &connSet{role: role, conns: make(chan *pgx.Conn, n)}
 	defer func() {
 		if err != nil {
@@ -77,6 +85,12 @@ func openSet(ctx context.Context, role, url string, n int) (_ *connSet, err erro
 	}()
 	if s.snap, err = connect(ctx, role, url); err != nil {
 		return nil, err
+	}
+	if holdOffRuns {
+		if err = migrations.HoldOffRuns(ctx, s.snap); err != nil {
+			return nil, err
+		}
+		s.runsHeldOff = true
 	}
 	if _, err = s.snap.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return nil, fmt.Errorf("%s: open snapshot: %w", role, err)
@@ -110,6 +124,18 @@ func openSet(ctx context.Context, role, url string, n int) (_ *connSet, err erro
 		s.conns <- c
 	}
 	return s, nil
+}
+
+// letRunsStart releases the run lock openSet holds shared, if it does.
+func (s *connSet) letRunsStart(ctx context.Context) error {
+	if !s.runsHeldOff {
+		return nil
+	}
+	s.runsHeldOff = false
+	if err := migrations.LetRunsStart(ctx, s.snap); err != nil {
+		return fmt.Errorf("%s: %w", s.role, err)
+	}
+	return nil
 }
 
 // get waits for a free connection.

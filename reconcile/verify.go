@@ -340,11 +340,11 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	if v.seeds, err = migrations.SeedRows(); err != nil {
 		return nil, err
 	}
-	if v.src, err = openSet(ctx, "source", cfg.SourceURL, cfg.Workers); err != nil {
+	if v.src, err = openSet(ctx, "source", cfg.SourceURL, cfg.Workers, false); err != nil {
 		return nil, err
 	}
 	defer v.src.close()
-	if v.tgt, err = openSet(ctx, "target", cfg.TargetURL, cfg.Workers); err != nil {
+	if v.tgt, err = openSet(ctx, "target", cfg.TargetURL, cfg.Workers, true); err != nil {
 		return nil, err
 	}
 	defer v.tgt.close()
@@ -451,13 +451,14 @@ func (v *verifier) prepare(ctx context.Context) error {
 			v.tgt.put(tc)
 		}
 	}()
-	// Not while a run works: the checks would read a target being
-	// rewritten, its catalog included (indexes dropped and rebuilt).
-	if err := migrations.WorkingRun(ctx, tc); err != nil {
-		return err
-	}
+	// The target's snapshot was taken while no run worked, and none can
+	// start before the catalog is read: pg_get_indexdef reads the live
+	// catalog, in which a run drops indexes and builds them again.
 	if v.tcat, err = readCatalog(ctx, tc, true); err != nil {
 		return fmt.Errorf("target: %w", err)
+	}
+	if err := v.tgt.letRunsStart(ctx); err != nil {
+		return err
 	}
 	tgtVersion, err := serverVersion(ctx, tc)
 	if err != nil {
@@ -488,7 +489,7 @@ func (v *verifier) prepare(ctx context.Context) error {
 		if errText != nil {
 			v.res.LastRun.Error = *errText
 		}
-		// No run holds the run lock (WorkingRun above).
+		// No run worked when the snapshot was taken (openSet).
 		v.res.LastRun.Status = migrations.ShownStatus(v.res.LastRun.Status, v.res.LastRun.Error, false)
 		if v.res.LastRun.Status != "done" {
 			how := v.res.LastRun.Status

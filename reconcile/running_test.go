@@ -1,0 +1,63 @@
+package reconcile_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/reconcile"
+)
+
+// TestVerifyBesideARunFinishing: a verification started while a run is
+// working, which ends within the run lock's grace, reads the target the
+// run left, not the one it was writing: its snapshot is taken after the
+// run let go of the lock. (Taken before, it showed the run's own record
+// as an interrupted run, and the run half done.) A run that goes on
+// working is named instead.
+func TestVerifyBesideARunFinishing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := finishedDB(t, genOptions)
+
+	// A run at work: it holds the run lock and has recorded itself as
+	// running (its last statements, which mark it done, still to come).
+	run := pgtest.Connect(t, dst)
+	var id int64
+	if err := run.QueryRow(ctx, `SELECT pg_advisory_lock($1), (SELECT max(id) FROM cutover.runs)`, int64(migrations.RunLockID)).Scan(nil, &id); err != nil {
+		t.Fatal(err)
+	}
+	var finished time.Time
+	if err := run.QueryRow(ctx, `UPDATE cutover.runs r SET status = 'running', finished_at = NULL
+		FROM cutover.runs o WHERE o.id = r.id AND r.id = $1 RETURNING o.finished_at`, id).Scan(&finished); err != nil {
+		t.Fatal(err)
+	}
+	const working = 700 * time.Millisecond
+	go func() {
+		time.Sleep(working)
+		_, _ = run.Exec(context.Background(), `UPDATE cutover.runs SET status = 'done', finished_at = $2 WHERE id = $1`, id, finished)
+		_, _ = run.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrations.RunLockID))
+	}()
+	start := time.Now()
+	res := verify(t, src, dst)
+	if f := failures(res); !res.OK() || len(f) > 0 {
+		t.Errorf("verify started while a run finished: OK %v, failures:\n%v", res.OK(), f)
+	}
+	if res.LastRun.ID != id || res.LastRun.Status != "done" {
+		t.Errorf("verify read the last run as %d %s, want %d done", res.LastRun.ID, res.LastRun.Status, id)
+	}
+	if waited := time.Since(start); waited < working/2 {
+		t.Errorf("verify finished %v after it started, before the run let go of the lock", waited)
+	}
+
+	// A run that goes on working past the grace is named.
+	if _, err := run.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrations.RunLockID)); err != nil {
+		t.Fatal(err)
+	}
+	var re *migrations.RunningError
+	if _, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2}); !errors.As(err, &re) {
+		t.Errorf("verify while a run works: %v, want a *RunningError", err)
+	}
+}
