@@ -3,10 +3,10 @@ package load
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/transform"
@@ -98,11 +98,11 @@ func prepareMarketKeys(ctx context.Context, conn *pgx.Conn, stage string) error 
 	for rows.Next() {
 		var id uuid.UUID
 		var name string
-		var at time.Time
+		var at pgtype.Timestamptz
 		if err := rows.Scan(&id, &name, &at); err != nil {
 			return fmt.Errorf("prepare market item keys: %w", err)
 		}
-		items = append(items, transform.MarketItem{ID: id.String(), Name: name, CreatedAt: at})
+		items = append(items, transform.MarketItem{ID: id.String(), Name: name, CreatedAt: at.Time, Infinite: int(at.InfinityModifier)})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("prepare market item keys: %w", err)

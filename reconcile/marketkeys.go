@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/transform"
@@ -39,11 +39,9 @@ func (v *verifier) marketKeyDiffs(ctx context.Context, sc, tc *pgx.Conn, m mappi
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (transform.MarketItem, error) {
 		var it transform.MarketItem
-		var at *time.Time
+		var at pgtype.Timestamptz
 		err := r.Scan(&it.ID, &it.Name, &at)
-		if at != nil {
-			it.CreatedAt = *at
-		}
+		it.CreatedAt, it.Infinite = at.Time, int(at.InfinityModifier)
 		return it, err
 	})
 	if err != nil {

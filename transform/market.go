@@ -60,6 +60,21 @@ type MarketItem struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	// Infinite is -1 for a created_at of -infinity and 1 for infinity
+	// (CreatedAt then unused), 0 for any other: PostgreSQL orders them
+	// before and after every time, and a time.Time holds neither.
+	Infinite int
+}
+
+// before reports whether a comes before b by (created_at, id).
+func (a MarketItem) before(b MarketItem) bool {
+	if a.Infinite != b.Infinite {
+		return a.Infinite < b.Infinite
+	}
+	if a.Infinite == 0 && !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
 }
 
 // MarketKeys assigns every item its key: its Slug, de-collided among the
@@ -68,12 +83,7 @@ type MarketItem struct {
 // id to key and does not depend on the order of items.
 func MarketKeys(items []MarketItem) map[string]string {
 	sorted := append([]MarketItem(nil), items...)
-	sort.Slice(sorted, func(i, j int) bool {
-		if !sorted[i].CreatedAt.Equal(sorted[j].CreatedAt) {
-			return sorted[i].CreatedAt.Before(sorted[j].CreatedAt)
-		}
-		return sorted[i].ID < sorted[j].ID
-	})
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].before(sorted[j]) })
 	used := map[string]bool{}
 	// Bare slugs are reserved first, so that "tea-2" as a name keeps its key.
 	slugs := make([]string, len(sorted))

@@ -48,6 +48,19 @@ func TestMarketKeys(t *testing.T) {
 	if d := cmp.Diff(want, MarketKeys(rev)); d != "" {
 		t.Errorf("MarketKeys depends on input order:\n%s", d)
 	}
+	// A created_at of -infinity comes before every time, infinity after;
+	// two infinite ones of a sign by id.
+	inf := []MarketItem{
+		{ID: "p", Name: "Tea", Infinite: 1},
+		{ID: "q", Name: "Tea", CreatedAt: at(9)},
+		{ID: "r", Name: "Tea", Infinite: -1},
+		{ID: "s", Name: "Tea", Infinite: 1, CreatedAt: at(0)}, // CreatedAt unused
+		{ID: "o", Name: "Tea", Infinite: -1, CreatedAt: at(99)},
+	}
+	wantInf := map[string]string{"o": "tea", "r": "tea-2", "q": "tea-3", "p": "tea-4", "s": "tea-5"}
+	if d := cmp.Diff(wantInf, MarketKeys(inf)); d != "" {
+		t.Errorf("MarketKeys with infinite created_at (-want +got):\n%s", d)
+	}
 }
 
 func TestDerivedID(t *testing.T) {
