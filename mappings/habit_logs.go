@@ -10,7 +10,11 @@ var habitLogs = Mapping{
 		{Column: "user_id", Parent: "users", Kind: Owner},
 	},
 	Columns: map[string]string{
-		"completed_at": `coalesce(s.created_at, s.completed_date::timestamp AT TIME ZONE 'UTC')`,
+		// A finite date past the last timestamp's (294276-12-31) has no
+		// midnight:
+		// NULL here, and the row rejected below (never evaluated as a
+		// cast that fails the whole mapping).
+		"completed_at": `coalesce(s.created_at, CASE WHEN s.completed_date <= '294276-12-31'::date OR NOT isfinite(s.completed_date) THEN s.completed_date::timestamp AT TIME ZONE 'UTC' END)`,
 	},
 	Checks: []Rule{{
 		When: `EXISTS (SELECT 1 FROM {{d:habit_completions}} c
@@ -18,6 +22,11 @@ var habitLogs = Mapping{
 		Disposition: Merged, Reason: "duplicate_completion", Same: []string{"habit_id", "completed_date"},
 		TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
+	}, {
+		// A row that loads needs a completed_at.
+		When:        `s.created_at IS NULL AND isfinite(s.completed_date) AND s.completed_date > '294276-12-31'::date`,
+		Disposition: Rejected, Reason: ReasonInvalidValue,
+		Message: `format('column completed_date: %s is past the last date a timestamp holds (294276-12-31), and created_at is NULL: completed_at has no value', s.completed_date)`,
 	}},
 	DedupeBy:    []string{"habit_id", "completed_date"},
 	DedupeOrder: `s.created_at NULLS LAST, s.id`,

@@ -21,6 +21,11 @@ var quests = Mapping{
 	Columns: map[string]string{
 		"id": `s.uid`,
 	},
-	Omit:  []string{"sort_order"},
-	After: []string{"user_quests"},
+	// Ids compared as UUIDs: two rows whose ids differ only in letter
+	// case or surrounding spaces are one quest, which the first by
+	// (created_at, the id's bytes) keeps.
+	DedupeBy:    []string{"id"},
+	DedupeOrder: `s.created_at, s.id COLLATE "C"`,
+	Omit:        []string{"sort_order"},
+	After:       []string{"user_quests"},
 }

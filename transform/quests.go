@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,7 +59,12 @@ var (
 	repeatFrequency = set("daily", "weekly", "monthly")
 	integerForm     = regexp.MustCompile(`^-?[0-9]+$`)
 	plainTimestamp  = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$`)
-	isoTimestamp    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`)
+	isoTimestamp    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([0-9]{2}):([0-9]{2}))$`)
+	// The times a quest may hold: years 1 to 9999 in UTC, as the epoch
+	// form allows (PostgreSQL writes year 0 as 1 BC, and reads no
+	// "0000" back).
+	earliestQuestTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestQuestTime   = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
 )
 
 func set(xs ...string) map[string]bool {
@@ -113,7 +119,9 @@ func CoerceQuest(r QuestText) (Quest, *InvalidValue) {
 	}
 	q.Difficulty = "starter"
 	if v := nullIfEmpty(r.Difficulty); v != nil {
-		d := strings.ToLower(strings.TrimSpace(*v))
+		// Padded with spaces, in any case (DRIFT.md): the ASCII ones, as
+		// the names are (Unicode case mapping takes "MEDİUM" for medium).
+		d := asciiLower(strings.Trim(*v, " "))
 		if !difficulties[d] {
 			return q, &InvalidValue{"difficulty", r.Difficulty, "is not one of starter, easy, medium, hard, epic"}
 		}
@@ -221,6 +229,16 @@ func boolean(col string, v *string, def bool) (bool, *InvalidValue) {
 	return false, &InvalidValue{col, v, "is not a boolean (0, 1, true or false)"}
 }
 
+// asciiLower lower-cases the ASCII letters of s, and only them.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
 func timestamp(col string, v *string) (*time.Time, *InvalidValue) {
 	s := nullIfEmpty(v)
 	if s == nil {
@@ -228,9 +246,15 @@ func timestamp(col string, v *string) (*time.Time, *InvalidValue) {
 	}
 	var t time.Time
 	var err error
-	switch {
-	case isoTimestamp.MatchString(*s):
-		t, err = time.Parse(time.RFC3339Nano, *s)
+	switch iso := isoTimestamp.FindStringSubmatch(*s); {
+	case iso != nil:
+		// An offset within PostgreSQL's ±15:59 (Go's parser takes +24:00).
+		if iso[2] != "Z" && (iso[3] > "15" || iso[4] > "59") {
+			return nil, &InvalidValue{col, v, "has an offset outside ±15:59"}
+		}
+		if t, err = time.Parse(time.RFC3339Nano, *s); err == nil {
+			t = t.Truncate(time.Second).Add(microseconds(iso[1]))
+		}
 	case plainTimestamp.MatchString(*s):
 		t, err = time.Parse("2006-01-02 15:04:05", *s)
 	case integerForm.MatchString(*s):
@@ -246,11 +270,26 @@ func timestamp(col string, v *string) (*time.Time, *InvalidValue) {
 	if err != nil {
 		return nil, &InvalidValue{col, v, "is not a valid timestamp"}
 	}
-	// To the microsecond, the precision of timestamptz, rounded as
-	// PostgreSQL rounds such a text: the value the target holds, and
-	// verify compares, is this one (pgx would truncate finer ones).
-	t = t.Round(time.Microsecond).UTC()
+	if t = t.UTC(); t.Before(earliestQuestTime) || t.After(latestQuestTime) {
+		return nil, &InvalidValue{col, v, "is outside the years 1 to 9999 (UTC)"}
+	}
 	return &t, nil
+}
+
+// microseconds is a timestamp's fraction of a second (".5", or "" for
+// none) to the microsecond, the precision of timestamptz, rounded as
+// PostgreSQL rounds such a text: the fraction read as a double, times a
+// million, rounded half to even (rint). The value the target holds, and
+// verify compares, is this one (pgx would truncate finer ones).
+func microseconds(fraction string) time.Duration {
+	if fraction == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(fraction, 64)
+	if err != nil { // digits after a dot, as the form says
+		return 0
+	}
+	return time.Duration(math.RoundToEven(f*1e6)) * time.Microsecond
 }
 
 func firstTime(ts ...*time.Time) time.Time {

@@ -136,6 +136,40 @@ func TestCoerceQuest(t *testing.T) {
 				t.Errorf("got %v and %v, want %v and %v: rounded to the microsecond, as PostgreSQL reads them", q.CreatedAt, q.UpdatedAt, up, down)
 			}
 		}},
+		{name: "half a microsecond, to even as PostgreSQL rounds", edit: func(r *QuestText) {
+			r.CreatedAt, r.UpdatedAt, r.AcceptedAt = sp("2025-03-04T10:15:00.0000005Z"), sp("2025-03-04T10:15:00.0000025+01:00"), sp("2025-03-04T10:15:59.9999995Z")
+		}, check: func(t *testing.T, q Quest) {
+			// '…00.0000005'::timestamptz is …00, '…00.0000025' …00.000002
+			// and '…59.9999995' the next minute, on PostgreSQL 15.
+			want := []time.Time{time.Date(2025, 3, 4, 10, 15, 0, 0, time.UTC), time.Date(2025, 3, 4, 9, 15, 0, 2000, time.UTC), time.Date(2025, 3, 4, 10, 16, 0, 0, time.UTC)}
+			for i, got := range []time.Time{q.CreatedAt, q.UpdatedAt, *q.AcceptedAt} {
+				if !got.Equal(want[i]) {
+					t.Errorf("got %v, want %v", got, want[i])
+				}
+			}
+		}},
+		{name: "offsets to ±15:59", edit: func(r *QuestText) {
+			r.CreatedAt, r.UpdatedAt = sp("2025-03-04T10:15:00+15:59"), sp("2025-03-04T10:15:00-15:59")
+		}, check: func(t *testing.T, q Quest) {
+			if want := time.Date(2025, 3, 3, 18, 16, 0, 0, time.UTC); !q.CreatedAt.Equal(want) {
+				t.Errorf("got %v, want %v", q.CreatedAt, want)
+			}
+		}},
+		{name: "offset of 24 hours refused", edit: func(r *QuestText) { r.CreatedAt = sp("2025-03-04T10:15:00+24:00") }, badCol: "created_at"},
+		{name: "offset of 16 hours refused", edit: func(r *QuestText) { r.ExpiresAt = sp("2025-03-04T10:15:00-16:00") }, badCol: "expires_at"},
+		{name: "offset minutes beyond 59 refused", edit: func(r *QuestText) { r.ExpiresAt = sp("2025-03-04T10:15:00+01:60") }, badCol: "expires_at"},
+		{name: "year 0 refused", edit: func(r *QuestText) { r.CreatedAt = sp("0000-01-01T00:00:00Z") }, badCol: "created_at"},
+		{name: "year 0 in UTC refused", edit: func(r *QuestText) { r.UpdatedAt = sp("0001-01-01T00:30:00+01:00") }, badCol: "updated_at"},
+		{name: "year 10000 in UTC refused", edit: func(r *QuestText) { r.CompletedAt = sp("9999-12-31T23:30:00-01:00") }, badCol: "completed_at"},
+		{name: "first and last moments", edit: func(r *QuestText) {
+			r.CreatedAt, r.UpdatedAt = sp("0001-01-01 00:00:00"), sp("9999-12-31T23:59:59.999999Z")
+		}, check: func(t *testing.T, q Quest) {
+			if q.CreatedAt.Year() != 1 || q.UpdatedAt.Year() != 9999 {
+				t.Errorf("got %v and %v", q.CreatedAt, q.UpdatedAt)
+			}
+		}},
+		{name: "difficulty with a non-ASCII capital refused", edit: func(r *QuestText) { r.Difficulty = sp("MEDİUM") }, badCol: "difficulty"},
+		{name: "difficulty padded with other space refused", edit: func(r *QuestText) { r.Difficulty = sp("\u00a0medium") }, badCol: "difficulty"},
 		{name: "difficulty padded any case", edit: func(r *QuestText) { r.Difficulty = sp("  HaRd ") }, check: func(t *testing.T, q Quest) {
 			if q.Difficulty != "hard" {
 				t.Errorf("got %q", q.Difficulty)
