@@ -786,16 +786,27 @@ func explainLost(ctx context.Context, err error, session *pgx.Conn) error {
 	if err == nil || ctx.Err() != nil || errors.Is(err, errLockLost) { // that one says it
 		return err
 	}
-	lost := dburl.Lost(err)
-	if !lost && session != nil {
+	lost, targetLost := dburl.Lost(err), false
+	if session != nil {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		lost = session.Ping(pctx) != nil
+		targetLost = session.Ping(pctx) != nil
 	}
-	if !lost {
+	if !lost && !targetLost {
 		return err
 	}
-	return fmt.Errorf("%w%s", err, dburl.LostHint)
+	// The side whose connection was lost, when it is known: a copy's
+	// read side is the source's; a target session that no longer
+	// answers, the target's.
+	var read *extract.ReadError
+	role := ""
+	switch {
+	case errors.As(err, &read):
+		role = "source"
+	case targetLost:
+		role = "target"
+	}
+	return &dburl.LostError{Role: role, Err: err}
 }
 
 // sqlstateHint adds advice for the SQLSTATE classes an operator can act on

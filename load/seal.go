@@ -81,7 +81,7 @@ func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
 // otherwise).
 // Sealing a sealed target returns its seal unchanged.
 func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
-	defer func() { err = dburl.ExplainLost(ctx, err) }()
+	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func lastRun(ctx context.Context, q migrations.Queryer) (id int64, status string
 // UnsealTarget lifts the target's seal and returns it (nil: there was
 // none), so that runs may write to it again.
 func UnsealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
-	defer func() { err = dburl.ExplainLost(ctx, err) }()
+	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
 	if err != nil {
 		return nil, err

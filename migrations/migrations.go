@@ -119,7 +119,7 @@ type Status struct {
 // *CreatePrivilegeError when the role may not create what it would (both
 // before creating anything).
 func Apply(ctx context.Context, targetURL string, logger *slog.Logger) (_ []string, err error) {
-	defer func() { err = dburl.ExplainLost(ctx, err) }() // each migration is its own transaction
+	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }() // each migration is its own transaction
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ const appName = "cutover schema"
 // without changing it. A database no run may write (a *TargetEncodingError)
 // is an error returned with the statuses, which are read all the same.
 func Statuses(ctx context.Context, targetURL string) (_ []Status, err error) {
-	defer func() { err = dburl.ExplainLost(ctx, err) }()
+	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err

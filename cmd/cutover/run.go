@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
 )
 
@@ -98,6 +99,8 @@ func runError(err error) error {
 		// run stops at the first mapping's; the dry run names every
 		// mapping's, so that they are fixed in one go.
 		return fmt.Errorf("%w\nthe same command stops here again until the rows named change (`cutover diff` lists such rows of every mapping, not only this one's); then running it again is safe: finished work is kept and the rest is redone", err)
+	case dburl.SaysRerunIsSafe(err):
+		return err // a lost connection, or a server out of connections: its advice says it
 	}
 	return fmt.Errorf("%w\nre-running the same command is safe: finished work is kept and the rest is redone", err)
 }

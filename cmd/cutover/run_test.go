@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/load"
@@ -278,7 +279,8 @@ func TestRunErrorSaysWhatComesNext(t *testing.T) {
 		err  error
 		next string // the last line; "" when there is none
 	}{
-		{"a lost connection", errors.New("extract habits batch 1/1: connection reset"), rerun},
+		{"an error", errors.New("extract habits batch 1/1: disk full"), rerun},
+		{"a lost connection, which says it", &dburl.LostError{Role: "target", Err: errors.New("decide habits: connection reset")}, ""},
 		{"too many rejects", fmt.Errorf("apply users: %w", load.ErrTooManyRejects),
 			"fix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe"},
 		{"rows the target refuses", &load.StepError{Table: "books", Err: fmt.Errorf("apply books: %w", &load.RefusedRowsError{Refusal: refusal, Err: errors.New("violation")})}, fix},
@@ -299,6 +301,9 @@ func TestRunErrorSaysWhatComesNext(t *testing.T) {
 			}
 			if last != c.next {
 				t.Errorf("what comes next: %q, want %q", last, c.next)
+			}
+			if n := strings.Count(got, "re-running the same command is safe"); n > 1 {
+				t.Errorf("the error says a re-run is safe %d times: %q", n, got)
 			}
 		})
 	}

@@ -20,7 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Redact returns connURL with its password replaced by "xxxxx". A string that
+// Redact returns connURL with its password replaced by "xxxxx", in its
+// user info and in every password=… parameter. A string that
 // is not a URL (a keyword/value connection string) has every password=…
 // value replaced.
 func Redact(connURL string) string {
@@ -34,11 +35,10 @@ func Redact(connURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
+	// On the raw query: Query drops a parameter it cannot unescape
+	// (password=pw%zz), and with it the password from what it would
+	// replace.
+	u.RawQuery = passwordParam.ReplaceAllString(u.RawQuery, "${1}xxxxx")
 	return u.String()
 }
 
@@ -96,7 +96,7 @@ func (e *Error) Error() string {
 	if TooManyConnections(e.Err) {
 		msg += " (" + TooManyConnectionsHint + ")"
 	}
-	if hint := wrongURL[sqlState(e.Err)]; hint != "" {
+	if hint := wrongURL(e.Role, sqlState(e.Err)); hint != "" {
 		msg += " (" + hint + ")"
 	}
 	if hint := unreachable(e.Err); hint != "" {
@@ -128,13 +128,29 @@ func unreachable(err error) string {
 	return ""
 }
 
-// wrongURL says what to check of a URL for each SQLSTATE with which a
-// server refuses a connection for what the URL says, rather than for a
-// passing condition.
-var wrongURL = map[string]string{
-	"3D000": "the server has no database of that name: check the URL's database; a target is an empty database created for the cutover, then given the schema by `cutover schema apply`",
-	"28P01": "the server refused the password for that role: check the URL's password, or PGPASSWORD and ~/.pgpass",
-	"28000": "the server has no such role, or its pg_hba.conf refuses this role, database or client address: check the URL's user, or the server's pg_hba.conf",
+// wrongURL says what to check of the URL of the role database for each
+// SQLSTATE with which a server refuses a connection for what the URL
+// says, rather than for a passing condition; "" for any other SQLSTATE.
+// Whether there is advice depends on the SQLSTATE alone (see WrongURL);
+// what it says may depend on the role: only a target is a database
+// created for the cutover, a source is the legacy database itself.
+func wrongURL(role, code string) string {
+	switch code {
+	case "3D000":
+		hint := "the server has no database of that name: check the URL's database name"
+		switch role {
+		case "source":
+			hint += "; the source is the legacy database itself, which the cutover reads and never creates nor changes"
+		case "target":
+			hint += "; a target is an empty database created for the cutover, then given the schema by `cutover schema apply`"
+		}
+		return hint
+	case "28P01":
+		return "the server refused the password for that role: check the URL's password, or PGPASSWORD and ~/.pgpass"
+	case "28000":
+		return "the server has no such role, or its pg_hba.conf refuses this role, database or client address: check the URL's user, or the server's pg_hba.conf"
+	}
+	return ""
 }
 
 // WrongURL reports whether err is a connection refused for what its URL
@@ -144,7 +160,7 @@ var wrongURL = map[string]string{
 func WrongURL(err error) bool {
 	var e *Error
 	var parse *pgconn.ParseConfigError
-	return errors.As(err, &e) && (wrongURL[sqlState(e.Err)] != "" || errors.As(e.Err, &parse))
+	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse))
 }
 
 // sqlState is the SQLSTATE of the server error in err, "" when there is none.
@@ -248,7 +264,7 @@ func connectCause(err error) string {
 	}
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
-		return "the URL cannot be parsed"
+		return "the URL cannot be parsed: " + parseReason(pe)
 	}
 	// One line; pgconn joins the errors of its attempts (e.g. with and
 	// without TLS) with newlines, and they are often the same.
@@ -259,6 +275,69 @@ func connectCause(err error) string {
 		}
 	}
 	return strings.Join(lines, "; ")
+}
+
+// parseReason is why pgconn could not parse a connection string ("invalid
+// port", "unknown target_session_attrs value: bogus"), without the
+// string: pgconn's own message quotes it with its passwords masked only
+// as best it can, and the Error that says the reason names the server
+// already (Redact). Any password of the string that the reason still
+// holds is masked as Redact masks it.
+func parseReason(pe *pgconn.ParseConfigError) string {
+	bare := *pe
+	bare.ConnString = ""
+	reason := bare.Error()
+	// pgconn writes "cannot parse `STRING`: REASON"; should that change,
+	// the whole message stands, masked below all the same.
+	if r, ok := strings.CutPrefix(reason, "cannot parse ``: "); ok {
+		reason = r
+	}
+	for _, pw := range passwords(pe.ConnString) {
+		reason = strings.ReplaceAll(reason, pw, "xxxxx")
+	}
+	return reason
+}
+
+// passwords returns every password connString may hold, as written and
+// unescaped: a URL's in its user info (between the first ':' and the last
+// '@', as redactBrokenURL reads it) and its password=… parameters, or a
+// keyword/value string's password=… values. Like redactBrokenURL, it errs
+// towards too many.
+func passwords(connString string) []string {
+	var raw []string
+	if _, rest, isURL := strings.Cut(connString, "://"); isURL {
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			if _, pw, has := strings.Cut(rest[:at], ":"); has {
+				raw = append(raw, pw)
+			}
+		}
+		for _, m := range passwordParam.FindAllString(rest, -1) {
+			_, pw, _ := strings.Cut(m, "=")
+			raw = append(raw, pw)
+		}
+	} else {
+		for _, m := range passwordKeyword.FindAllStringSubmatch(connString, -1) {
+			raw = append(raw, m[2], strings.Trim(m[2], "'"))
+		}
+	}
+	var pws []string
+	for _, pw := range raw {
+		for _, v := range []string{pw, unescape(url.PathUnescape, pw), unescape(url.QueryUnescape, pw)} {
+			if v != "" && !slices.Contains(pws, v) {
+				pws = append(pws, v)
+			}
+		}
+	}
+	// The longest first: a password that holds another is masked whole.
+	slices.SortFunc(pws, func(a, b string) int { return len(b) - len(a) })
+	return pws
+}
+
+func unescape(f func(string) (string, error), s string) string {
+	if u, err := f(s); err == nil {
+		return u
+	}
+	return ""
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.

@@ -48,6 +48,8 @@ func TestRedact(t *testing.T) {
 			want: "postgres://u:xxxxx@db.example.com:notaport/app"},
 		{name: "unparseable url: bad escape in password", in: "postgres://u:s3cr3tpw%zz@db.example.com/app",
 			want: "postgres://u:xxxxx@db.example.com/app"},
+		{name: "password parameter with a bad escape", in: "postgres://db.example.com/app?sslmode=disable&password=s3cr3tpw%zz",
+			want: "postgres://db.example.com/app?sslmode=disable&password=xxxxx"},
 		{name: "unparseable url: password parameter", in: "postgres://db.example.com:x/app?sslmode=disable&password=s3cr3tpw",
 			want: "postgres://db.example.com:x/app?sslmode=disable&password=xxxxx"},
 	}
@@ -466,5 +468,86 @@ func TestSettingsWhateverTheURLsSpelling(t *testing.T) {
 		}
 		conn.Close(ctx)
 		pool.Close()
+	}
+}
+
+// TestParseErrorsSayWhy: a URL that cannot be parsed fails with the
+// reason (a bad port, a bad %-escape, an unknown parameter value) after
+// "the URL cannot be parsed", on one line, as a URL that running the same
+// command again cannot help (WrongURL), and never with its password,
+// whether in the user info, in a password parameter, or quoted by the
+// reason itself.
+func TestParseErrorsSayWhy(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, url, why string
+	}{
+		{"a port that is no number", "postgres://u:" + secret + "@127.0.0.1:abc/db", "invalid port"},
+		{"a port out of range", "postgres://u:" + secret + "@127.0.0.1:99999/db", "invalid port"},
+		{"a bad port, the password a parameter", "postgres://u@127.0.0.1:abc/db?password=" + secret, "invalid port"},
+		{"a bad port parameter", "postgres://u:" + secret + "@127.0.0.1/db?port=abc", "invalid port"},
+		{"a bad escape in the database", "postgres://u:" + secret + "@127.0.0.1/d%zzb", `failed to parse as URL (invalid percent-encoded token: "d%zzb")`},
+		{"a bad escape in the password", "postgres://u:" + secret + "%zz@127.0.0.1/db", "failed to parse as URL (invalid percent-encoded token in password)"},
+		{"a bad escape in the password parameter", "postgres://u@127.0.0.1/db?password=" + secret + "%zz", "failed to parse as URL (invalid percent-encoded token in password)"},
+		{"an unknown target_session_attrs", "postgres://u:" + secret + "@127.0.0.1/db?target_session_attrs=bogus", "unknown target_session_attrs value: bogus"},
+		{"a bad connect_timeout", "postgres://u:" + secret + "@127.0.0.1/db?connect_timeout=soon", `invalid connect_timeout (strconv.ParseInt: parsing "soon": invalid syntax)`},
+		{"a keyword/value string with a bad port", "host=127.0.0.1 user=u password=" + secret + " port=abc", "invalid port"},
+		{"a keyword/value string with an unterminated quote", "host=127.0.0.1 password='" + secret, "failed to parse as keyword/value (unterminated quoted string in connection info string)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, connErr := dburl.Connect(ctx, "source", c.url)
+			if conn != nil {
+				conn.Close(ctx)
+			}
+			pool, poolErr := dburl.Pool(ctx, "source", c.url, 1)
+			if pool != nil {
+				pool.Close()
+			}
+			for what, err := range map[string]error{"Connect": connErr, "Pool": poolErr} {
+				if err == nil {
+					t.Errorf("%s(%q) succeeded", what, c.url)
+					continue
+				}
+				msg := err.Error()
+				if want := "the URL cannot be parsed: " + c.why; !strings.Contains(msg, want) {
+					t.Errorf("%s: %s\nwant it to say %q", what, msg, want)
+				}
+				if strings.Contains(msg, secret) {
+					t.Errorf("%s: the error shows the password: %s", what, msg)
+				}
+				if strings.Contains(msg, "\n") {
+					t.Errorf("%s: the error is not one line: %q", what, msg)
+				}
+				if !dburl.WrongURL(err) {
+					t.Errorf("%s: WrongURL = false, want true: %s", what, msg)
+				}
+			}
+		})
+	}
+	// A reason that quotes the password (none of pgconn's does today) has
+	// it masked, in any of its spellings.
+	for _, c := range []struct {
+		name, conn, why string
+	}{
+		{"in the user info", "postgres://u:" + secret + "@h/db", `bad value ("xxxxx")`},
+		{"escaped in the user info", "postgres://u:" + secret + "%21@h/db", `bad value ("xxxxx")`},
+		{"in a parameter", "postgres://u@h/db?password=" + secret, `bad value ("xxxxx")`},
+		{"in a keyword/value string", "host=h password='" + secret + "'", `bad value ("xxxxx")`},
+	} {
+		t.Run("a reason that quotes the password "+c.name, func(t *testing.T) {
+			pw := secret
+			if strings.Contains(c.conn, "%21") {
+				pw += "!"
+			}
+			err := &dburl.Error{Role: "source", Server: dburl.Redact(c.conn),
+				Err: pgconn.NewParseConfigError(c.conn, "bad value", fmt.Errorf("%q", pw))}
+			msg := err.Error()
+			if want := "the URL cannot be parsed: " + c.why; !strings.HasSuffix(msg, want) {
+				t.Errorf("%s\nwant it to end with %q", msg, want)
+			}
+			if strings.Contains(msg, secret) {
+				t.Errorf("the error shows the password: %s", msg)
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
@@ -71,5 +73,56 @@ func TestWrongURLsSayWhatToCheck(t *testing.T) {
 		case dburl.WrongURL(err) != c.wrong:
 			t.Errorf("%s: WrongURL = %t, want %t: %v", c.name, !c.wrong, c.wrong, err)
 		}
+	}
+}
+
+// TestWrongURLAdviceFitsTheRole: a database the server does not have is
+// advised by the role of the URL: only a target is a database created for
+// the cutover and given the schema by `cutover schema apply`; a source is
+// the legacy database, and a role of neither gets the plain advice. Every
+// role's is one that running the same command again cannot help
+// (WrongURL). The advice for a wrong password or role names no side.
+func TestWrongURLAdviceFitsTheRole(t *testing.T) {
+	ctx := context.Background()
+	missing := pgtest.URLFor(t, "no_such_database")
+	const plain = "(the server has no database of that name: check the URL's database name"
+	for _, c := range []struct {
+		role      string
+		want, not []string
+	}{
+		{"source", []string{plain + "; the source is the legacy database itself"}, []string{"schema apply", "a target is", "empty database"}},
+		{"target", []string{plain + "; a target is an empty database created for the cutover, then given the schema by `cutover schema apply`)"}, []string{"legacy"}},
+		{"legacy", []string{plain + ")"}, []string{"schema apply", "a target is", "the source is"}},
+	} {
+		t.Run(c.role, func(t *testing.T) {
+			conn, err := dburl.Connect(ctx, c.role, missing)
+			if conn != nil {
+				conn.Close(ctx)
+			}
+			if err == nil {
+				t.Fatalf("Connect(%q) succeeded", missing)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%v\nwant it to say %q", err, w)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(err.Error(), n) {
+					t.Errorf("%v\nsays %q, which is not for the %s", err, n, c.role)
+				}
+			}
+			if !dburl.WrongURL(err) {
+				t.Errorf("WrongURL = false, want true: %v", err)
+			}
+			for _, code := range []string{"28P01", "28000"} {
+				msg := (&dburl.Error{Role: c.role, Server: "u@h:5432/db", Err: &pgconn.PgError{Code: code}}).Error()
+				for _, n := range []string{"source", "target", "legacy", "schema apply"} {
+					if strings.Contains(strings.TrimPrefix(msg, "connect to "+c.role), n) {
+						t.Errorf("%s: %s\nsays %q, which is not for every role", code, msg, n)
+					}
+				}
+			}
+		})
 	}
 }
