@@ -40,8 +40,17 @@ type StatusReport struct {
 	DryRunWorking []SessionActivity
 	// Runs are the last runs, newest first.
 	Runs []RunInfo
-	// Tables are the legacy tables, by name.
+	// Tables are the legacy tables, by name. Without the source, they are
+	// the tables the bookkeeping records and those every source of the
+	// newest run's legacy flavor has (flavorTables): a table of the
+	// flavor with no record is pending.
 	Tables []TableStatus
+	// Undetermined are, when the source was not read and the newest run
+	// did not finish, the drift tables (DRIFT.md) the bookkeeping records
+	// nothing of: only some sources have them, so whether a run reads
+	// them only the source tells. They are not in Tables. (A finished run
+	// recorded every table its source had.)
+	Undetermined []string
 	// Rejects counts the rejected rows by reason.
 	Rejects []ReasonCount
 	// SourceRead is true when the source was read and checksummed: Changed
@@ -139,7 +148,9 @@ type RunInfo struct {
 type TableStatus struct {
 	Legacy string
 	// Batches is the table's batch count: the source's plan when the source
-	// was read, else the recorded batches (one for a table with none).
+	// was read, else the recorded batches (one for a table with none: a
+	// table with a result and no batch record, or a table of the flavor
+	// with no record at all).
 	Batches int
 	// Done batches are recorded in the target (with the source's checksum,
 	// when the source was read); Failed is the batch the last run failed in;
@@ -167,7 +178,9 @@ type NextRun struct {
 	// source changed), "nothing" (the source is unchanged since the last
 	// finished run), "unknown" (the source was not read), "sealed" (the
 	// target went live: a run refuses), "refused" (a run refuses the
-	// target's schema or encoding).
+	// target's schema or encoding), "fix" (the last run stopped because
+	// more rows than --max-rejects would be rejected: the same command
+	// stops again until those rows or the limit change).
 	Action  string
 	Message string
 	// Redo names the mappings the run would redo and Extract the legacy
@@ -284,9 +297,37 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 			plan = append(plan, extract.Batch{Table: r.Table, No: r.No, Of: r.Of})
 			recorded[r.Table] = true
 		}
+		listed := maps.Clone(recorded)
 		for _, r := range results {
 			if !recorded[r.Legacy] {
 				plan = append(plan, extract.Batch{Table: r.Legacy, No: 1, Of: 1})
+				listed[r.Legacy] = true
+			}
+		}
+		// So does a table that every source of the newest run's flavor
+		// has and that nothing records: a first run stopped before it
+		// committed that table's mappings, and the next run reads it.
+		if len(rep.Runs) > 0 {
+			tables, drift, err := flavorTables(rep.Runs[0].Flavor)
+			if err != nil {
+				return nil, fmt.Errorf("status: %w", err)
+			}
+			for _, t := range tables {
+				if !listed[t] {
+					plan = append(plan, extract.Batch{Table: t, No: 1, Of: 1})
+				}
+			}
+			// A drift table: the source has it if the run failed in it;
+			// else, unless the run finished (its records are then all
+			// the source had), only the source tells.
+			for _, t := range drift {
+				switch {
+				case listed[t]:
+				case rep.Runs[0].FailedTable == t:
+					plan = append(plan, extract.Batch{Table: t, No: 1, Of: 1})
+				case rep.Runs[0].Status != "done":
+					rep.Undetermined = append(rep.Undetermined, t)
+				}
 			}
 		}
 	}
@@ -361,6 +402,53 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 		}
 	}
 	return rep, nil
+}
+
+// flavorTables returns, sorted, the legacy tables that every source of
+// the legacy flavor (v21, v16 or v15) has, as Detect requires them, each
+// read by the mapping a run picks for its shape in that flavor
+// (mappings.For); and the drift tables (DRIFT.md), which a source of any
+// flavor may have or not. Both are nil for a flavor no known shape has
+// (one an earlier build recorded, say). It fails when a table of the
+// flavor has no mapping, as a run of it would.
+func flavorTables(flavor string) (tables, drift []string, err error) {
+	shapes := map[string]mappings.Shape{}
+	for name, known := range extract.KnownShapes {
+		for _, k := range known {
+			switch {
+			case k.Drift:
+				drift = append(drift, name)
+			case slices.Contains(k.Flavors, flavor):
+				shapes[name] = k.Shape
+			}
+		}
+	}
+	if len(shapes) == 0 {
+		return nil, nil, nil
+	}
+	ms, err := mappings.For(shapes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the mappings of a legacy %s source: %w", flavor, err)
+	}
+	for _, m := range ms {
+		tables = append(tables, m.Legacy)
+	}
+	slices.Sort(tables)
+	slices.Sort(drift)
+	return slices.Compact(tables), slices.Compact(drift), nil
+}
+
+// tooManyRejects reports whether run stopped because more rows than
+// --max-rejects would be rejected (ErrTooManyRejects, recorded as the
+// run's error), and returns what its error said of them ("523 rows would
+// be rejected, more than --max-rejects 1").
+func tooManyRejects(run *RunInfo) (string, bool) {
+	detail, ok := strings.CutPrefix(run.Error, ErrTooManyRejects.Error()+": ")
+	if run.Status != "failed" || !ok {
+		return "", false
+	}
+	detail, _, _ = strings.Cut(detail, "; nothing was written")
+	return detail, true
 }
 
 // refusedNext is the next run when a run would refuse the target with
@@ -498,6 +586,21 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case upToDate:
 		return NextRun{Action: "nothing", Message: fmt.Sprintf("the source is unchanged since run %d finished: a re-run writes nothing", lastDone(rep.Runs))}
 	case last.Status != "done":
+		staged := ""
+		if rep.Staged.Batches > 0 {
+			staged = fmt.Sprintf("the stage holds %s (%s) it copied, which a re-run keeps where the source still holds their rows",
+				prose.Count(rep.Staged.Batches, "batch", "batches"), prose.Count(rep.Staged.Rows, "row", "rows"))
+		}
+		if detail, ok := tooManyRejects(last); ok {
+			// As the run's own error says (cmd/cutover runError).
+			msg := fmt.Sprintf("run %d stopped before it wrote to the application tables: %s. "+
+				"The same command stops there again: fix those rows in the source (`cutover diff` lists them), or raise --max-rejects, then run again; repeating a run is safe",
+				last.ID, detail)
+			if staged != "" {
+				msg += "; " + staged
+			}
+			return NextRun{Action: "fix", Message: msg}
+		}
 		where := "failed"
 		if last.Status == "interrupted" {
 			where = migrations.Interrupted(last.Error)
@@ -508,17 +611,30 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 				where += fmt.Sprintf(" batch %d", last.FailedBatch)
 			}
 		}
+		// Drift tables without a record (the source not read): the
+		// source may have them or not.
+		var drift, them string
+		if n := len(rep.Undetermined); n > 0 {
+			drift = prose.Plural(n, "the drift table ", "the drift tables ") + prose.List(rep.Undetermined, 8)
+			them = prose.Plural(n, "it", "them")
+		}
 		left := fmt.Sprintf("%d of %d tables are not done (%s)", len(pending), len(rep.Tables), abbreviate(pending, 8))
 		switch {
 		case len(rep.Tables) == 0: // no mapping committed, nor any batch failed
 			left = "no table is recorded as done yet, so a re-run does it all again"
+		case len(pending) == 0 && len(rep.Undetermined) > 0:
+			left = fmt.Sprintf("the batches of every table it records are done, but %s, which only some sources have, %s no record: "+
+				"if the source has %s, a re-run loads %s (give --source to tell); a re-run finishes what came after them",
+				drift, prose.Plural(len(rep.Undetermined), "has", "have"), them, them)
 		case len(pending) == 0:
 			left = "every table's batches are done; a re-run finishes what came after them"
+		case len(rep.Undetermined) > 0:
+			left += fmt.Sprintf("; nothing is recorded of %s, which only some sources have: if the source has %s, a re-run loads %s too (give --source to tell)",
+				drift, them, them)
 		}
-		if rep.Staged.Batches > 0 {
+		if staged != "" {
 			left = strings.TrimSuffix(left, ", so a re-run does it all again")
-			left += fmt.Sprintf("; the stage holds %s (%s) it copied, which a re-run keeps where the source still holds their rows",
-				prose.Count(rep.Staged.Batches, "batch", "batches"), prose.Count(rep.Staged.Rows, "row", "rows"))
+			left += "; " + staged
 		}
 		return NextRun{Action: "finish", Message: fmt.Sprintf("run %d %s; %s. "+
 			"Re-running the same command is safe: it reads the source from a new snapshot, keeps what is done and writes only the rows that differ",
