@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,52 @@ func TestRunTakesQuestIDsAndLogDatesAtTheirEdges(t *testing.T) {
 	}
 	if at := scalarOf[string](t, ctx, dst, `SELECT completed_at::text FROM habit_completions WHERE id = 'e0000000-0000-4000-8000-000000000002'`); at != "infinity" {
 		t.Errorf("the log dated infinity completed at %q, want infinity", at)
+	}
+	checkVerifies(t, ctx, src, dst)
+}
+
+// TestRunKeepsActivityMetadata: an activity's details are its metadata
+// plus xp_earned and coins_earned (MAPPING.md). Metadata that is not an
+// object, or that holds either key with another value than its column,
+// would lose one of the two (it became a JSON array, or the column's
+// value overwrote the metadata's): such a row is rejected, naming what.
+// JSON null is no metadata, as SQL NULL is.
+func TestRunKeepsActivityMetadata(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// Events of users without a duplicate email: they load.
+	const event = `(SELECT e.id FROM activity_events e WHERE NOT EXISTS (SELECT 1 FROM users o, users u
+		WHERE u.id = e.user_id AND lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY e.id OFFSET %d LIMIT 1)`
+	edits := []struct {
+		metadata string
+		xp       int
+		want     string // disposition and reason, or the details loaded
+	}{
+		{`[1, 2]`, 5, "rejected invalid_value: column metadata: a JSON array, not an object"},
+		{`"text"`, 5, "rejected invalid_value: column metadata: a JSON string, not an object"},
+		{`{"xp_earned": 999, "k": 1}`, 5, "rejected invalid_value: column metadata: holds xp_earned 999 and coins_earned (none), the columns 5 and"},
+		{`{"xp_earned": 5, "k": 1}`, 5, `{"k": 1, "xp_earned": 5, "coins_earned": 2}`},
+		{`null`, 5, `{"xp_earned": 5, "coins_earned": 2}`},
+	}
+	var sql []string
+	for i, e := range edits {
+		sql = append(sql, fmt.Sprintf(`UPDATE activity_events SET metadata = %s, xp_earned = %d, coins_earned = 2 WHERE id = `+event,
+			lit(e.metadata), e.xp, i))
+	}
+	src := editedSource(t, "activity_metadata", strings.Join(sql, ";\n"))
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for i, e := range edits {
+		id := scalarOf[string](t, ctx, src, fmt.Sprintf(`SELECT `+event+`::text`, i))
+		got := scalarOf[string](t, ctx, dst, `SELECT CASE d.disposition WHEN 'rejected' THEN d.disposition || ' ' || d.reason || ': ' || r.message
+			ELSE (SELECT details::text FROM audit_log WHERE id = d.target_id) END
+			FROM cutover.dispositions d LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key)
+			WHERE d.legacy_table = 'activity_events' AND d.legacy_key = $1`, id)
+		if !strings.HasPrefix(got, e.want) {
+			t.Errorf("metadata %s, xp_earned %d: %q, want %q…", e.metadata, e.xp, got, e.want)
+		}
 	}
 	checkVerifies(t, ctx, src, dst)
 }
