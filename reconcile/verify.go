@@ -217,7 +217,8 @@ type InvariantCheck struct {
 
 // ErrNoBookkeeping is returned by Verify when the target holds no cutover
 // bookkeeping: no run has written to it.
-var ErrNoBookkeeping = errors.New("the target has no cutover bookkeeping (schema cutover): run `cutover run` first")
+var ErrNoBookkeeping = errors.New("the target has no cutover bookkeeping (no ledger, cutover.dispositions): no run has written to it; " +
+	"`cutover run` does, once `cutover schema apply` has given it the schema (`cutover schema status` shows what is pending)")
 
 // verifier is one verification's state.
 type verifier struct {

@@ -697,16 +697,19 @@ func TestVerifySaysWhenTheSourceIsAnotherDatabase(t *testing.T) {
 	}
 }
 
-// TestVerifyWithoutRun: a target no run wrote to cannot be verified.
+// TestVerifyWithoutRun: a target no run wrote to cannot be verified,
+// whether it has the schema or not; the error says what comes first.
 func TestVerifyWithoutRun(t *testing.T) {
 	t.Parallel()
-	src, dst := legacyDB(t, genOptions), pgtest.NewDB(t)
-	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+	src, bare, migrated := legacyDB(t, genOptions), pgtest.NewDB(t), pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), migrated, nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst})
-	if err == nil || !strings.Contains(err.Error(), "no cutover bookkeeping") {
-		t.Fatalf("verify of a target no run wrote to: %v, %v", res, err)
+	for _, dst := range []string{migrated, bare} {
+		res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst})
+		if !errors.Is(err, reconcile.ErrNoBookkeeping) || !strings.Contains(err.Error(), "`cutover schema apply`") {
+			t.Fatalf("verify of a target no run wrote to: %v, %v; want ErrNoBookkeeping, naming schema apply", res, err)
+		}
 	}
 }
 
