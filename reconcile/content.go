@@ -386,12 +386,62 @@ func describeChangeAs(cols []string, src, tgt []*string, side string) ([]string,
 			}
 			return fmt.Sprintf("%q", shorten(*p, 60))
 		}
-		parts = append(parts, fmt.Sprintf("%s: legacy %s, %s %s", c, show(a), side, show(b)))
+		sa, sb := show(a), show(b)
+		if a != nil && b != nil && !SecretColumn(c) && (sa == sb || !printsApart(*a, *b)) {
+			// Alike as shown (past the first 60 characters), or parting
+			// where characters may print alike (é and e + U+0301, a
+			// no-break space): from where they part, escaped.
+			sa, sb = whereTheyDiffer(*a, *b)
+		}
+		parts = append(parts, fmt.Sprintf("%s: legacy %s, %s %s", c, sa, side, sb))
 	}
 	if len(names) == 0 {
 		return nil, "the row differs"
 	}
 	return names, strings.Join(parts, "; ")
+}
+
+// firstDifference is the index of the first rune where ra and rb differ
+// (the shorter one's length when one begins the other).
+func firstDifference(ra, rb []rune) int {
+	i := 0
+	for i < len(ra) && i < len(rb) && ra[i] == rb[i] {
+		i++
+	}
+	return i
+}
+
+// printsApart reports whether a and b, two different texts, first differ
+// in printable ASCII characters, which cannot be taken for each other.
+func printsApart(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	i := firstDifference(ra, rb)
+	for _, r := range [][]rune{ra, rb} {
+		if i < len(r) && (r[i] < ' ' || r[i] > '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// whereTheyDiffer shows a and b, two different texts, from a few
+// characters before the first where they differ, quoted with every
+// non-ASCII character escaped ("…caf\u00e9", "…cafe\u0301").
+func whereTheyDiffer(a, b string) (string, string) {
+	ra, rb := []rune(a), []rune(b)
+	from := max(0, firstDifference(ra, rb)-10)
+	show := func(r []rune) string {
+		s := string(r[min(from, len(r)):min(from+30, len(r))])
+		q := fmt.Sprintf("%+q", s)
+		if from > 0 {
+			q = "…" + q
+		}
+		if from+30 < len(r) {
+			q += "…"
+		}
+		return q
+	}
+	return show(ra), show(rb)
 }
 
 // keysNeeded lists the legacy tables whose keys ledgerKeys is asked for:
