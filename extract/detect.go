@@ -219,6 +219,18 @@ func flavorsOf(table string, shape mappings.Shape) []string {
 	return nil
 }
 
+// MissingTablesError names the tables of the flavor a source is closest
+// to that it does not have, beside problems of the tables it has.
+type MissingTablesError struct {
+	Flavor string
+	Tables []string
+}
+
+func (e *MissingTablesError) Error() string {
+	return fmt.Sprintf("it lacks %s of the legacy %s (%s)",
+		prose.Count(len(e.Tables), "table", "tables"), e.Flavor, abbreviate(e.Tables, 10))
+}
+
 // DetectError collects every unknown table and shape.
 type DetectError struct{ Problems []error }
 
@@ -330,6 +342,19 @@ func Detect(ctx context.Context, conn Querier) (*Source, error) {
 		}
 	}
 	if len(problems) > 0 {
+		// Every problem at once: also the tables the closest flavor lacks
+		// that the source does not have at all (one in a shape of its own
+		// is named above), so that one round of fixes is enough.
+		fe := flavorError(src.Tables)
+		var missing []string
+		for _, name := range fe.Missing {
+			if _, there := cols[name]; !there {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			problems = append(problems, &MissingTablesError{Flavor: fe.Closest, Tables: missing})
+		}
 		return nil, &DetectError{Problems: problems}
 	}
 	// A flavor also needs all of its tables.

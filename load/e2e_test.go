@@ -658,6 +658,8 @@ func TestRefusesUnknownSource(t *testing.T) {
 		{"restored into another schema", `ALTER SCHEMA public RENAME TO legacy; CREATE SCHEMA public; CREATE SCHEMA other; CREATE TABLE other.users (id int)`,
 			[]string{"none of the legacy tables in schema public, but schema legacy holds 7", "schema other holds 1 of them", `ALTER SCHEMA "legacy" RENAME TO public`}},
 		{"missing table", `DROP TABLE public.books CASCADE`, []string{"matches no legacy flavor", "closest is v21", "lacks 1 of its", "(books)"}},
+		{"altered shape and missing tables, at once", `ALTER TABLE public.habits ADD COLUMN colour2 text; DROP TABLE public.feedback, public.ideas`,
+			[]string{"(2 problem(s))", `"habits"`, "colour2", "it lacks 2 tables of the legacy v21 (feedback, ideas)"}},
 		{"two flavors' migrations", v15Pause, []string{"matches no legacy flavor", "closest is v21", "focus_pause_state in its v15 shape"}},
 	}
 	for _, tt := range tests {
