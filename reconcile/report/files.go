@@ -78,11 +78,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		status = fmt.Sprintf("FAILED: %d finding(s) must be resolved", t.Failures)
 	}
 	if r.Kind == KindDryRun {
-		c := t.Changes
-		status = "a run would change nothing"
-		if c != nil && c.Total() > 0 {
-			status = "a run would write " + changesPhrase(c)
-		}
+		status = dryRunStatus(t.Changes)
 		p("# cutover dry run: legacy %s\n\n**%s.** Nothing was written.\n\n", r.Flavor, status)
 	} else {
 		p("# cutover verify: legacy %s\n\n**%s.**\n\n", r.Flavor, status)

@@ -160,10 +160,7 @@ func buildView(r *Report) htmlView {
 	switch {
 	case r.Kind == KindDryRun:
 		v.Title = "cutover dry run"
-		v.Status = "a run would change nothing"
-		if c := r.Totals.Changes; c != nil && c.Total() > 0 {
-			v.Status = "a run would write " + changesPhrase(c)
-		}
+		v.Status = dryRunStatus(r.Totals.Changes)
 		if !r.OK {
 			v.Status = "the conservation law would not hold"
 		}

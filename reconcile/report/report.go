@@ -137,12 +137,21 @@ type Changes struct {
 	Delete       int64 `json:"delete"`
 	Unchanged    int64 `json:"unchanged"`
 	OnlyInTarget int64 `json:"only_in_target"`
+	// LeftAlone counts the rows of Insert, Update and Delete that a plain
+	// `cutover run` leaves as they are: rows changed in the target after
+	// the cutover wrote them, which only `cutover run --full` writes back
+	// (load.Diff.LeftAlone).
+	LeftAlone int64 `json:"left_alone,omitempty"`
 	// Samples shows some updates as row diffs, "-target +decided".
 	Samples []Sample `json:"samples,omitempty"`
 }
 
-// Total is the rows a run would write.
+// Total is the rows in which the target differs from what the source
+// decides: the rows `cutover run --full` would write.
 func (c Changes) Total() int64 { return c.Insert + c.Update + c.Delete }
+
+// Writes is the rows a plain `cutover run` would write.
+func (c Changes) Writes() int64 { return c.Total() - c.LeftAlone }
 
 // Sample is one row diff of a dry run.
 type Sample struct {
@@ -393,7 +402,8 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 	}
 	var total Changes
 	for _, t := range d.Targets {
-		c := &Changes{Insert: t.Insert, Update: t.Update, Delete: t.Delete, Unchanged: t.Unchanged, OnlyInTarget: t.OnlyInTarget}
+		c := &Changes{Insert: t.Insert, Update: t.Update, Delete: t.Delete, Unchanged: t.Unchanged, OnlyInTarget: t.OnlyInTarget,
+			LeftAlone: d.LeftAlone[t.Table]}
 		if samples {
 			for _, s := range t.Samples {
 				c.Samples = append(c.Samples, Sample{Key: s.Key, Diff: ScrubDiff(s.Diff)})
@@ -404,6 +414,7 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		total.Delete += t.Delete
 		total.Unchanged += t.Unchanged
 		total.OnlyInTarget += t.OnlyInTarget
+		total.LeftAlone += c.LeftAlone
 		r.TargetTables = append(r.TargetTables, TargetTable{Domain: targetDomain(t.Table), Table: t.Table, Changes: c})
 	}
 	r.Totals.Changes = &total

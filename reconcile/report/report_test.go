@@ -368,3 +368,50 @@ func TestDryRunReportOtherDatabase(t *testing.T) {
 		t.Errorf("a dry run from the last run's database has an other_database finding: %+v", r.Findings)
 	}
 }
+
+// TestDryRunStatusSaysWhatAPlainRunWrites: rows changed in the target
+// after the cutover wrote them, which a plain run leaves, are not counted
+// as its writes: the headline says what a plain run writes and names the
+// others apart, in every format.
+func TestDryRunStatusSaysWhatAPlainRunWrites(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		targets []load.TableDiff
+		left    map[string]int64
+		want    string
+	}{
+		{"nothing", []load.TableDiff{{Table: "books", Unchanged: 3}}, nil, "a run would change nothing"},
+		{"source changes only", []load.TableDiff{{Table: "ideas", Update: 1}, {Table: "books", Insert: 2}}, map[string]int64{"books": 0},
+			"a run would write 3 rows (2 inserts, 1 update, 0 deletes)"},
+		{"hand edits only", []load.TableDiff{{Table: "books", Update: 2}}, map[string]int64{"books": 2},
+			"a plain run would write nothing; 2 rows differ from what the source decides, changed in the target after the cutover wrote them, which only `cutover run --full` writes back"},
+		{"both", []load.TableDiff{{Table: "ideas", Update: 1}, {Table: "books", Update: 1}, {Table: "inbox_items", Update: 1}},
+			map[string]int64{"books": 1, "inbox_items": 1},
+			"a plain run would write 1 row; 2 rows more differ from what the source decides, changed in the target after the cutover wrote them, which only `cutover run --full` writes back (in all 3 rows (0 inserts, 3 updates, 0 deletes))"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := FromDryRun(&load.Diff{Flavor: "v21", Targets: c.targets, LeftAlone: c.left}, "s", "t", false, Options{Stable: true})
+			if got := dryRunStatus(r.Totals.Changes); got != c.want {
+				t.Errorf("status:\n got %s\nwant %s", got, c.want)
+			}
+			var text, md, html bytes.Buffer
+			if err := WriteText(&text, r, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&html, r); err != nil {
+				t.Fatal(err)
+			}
+			for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+				if !strings.Contains(out, c.want) {
+					t.Errorf("the %s report does not say %q:\n%s", name, c.want, out)
+				}
+			}
+			if want := strings.ReplaceAll(c.want, "`", "&#96;"); !strings.Contains(html.String(), c.want) && !strings.Contains(html.String(), want) {
+				t.Errorf("the HTML report does not say %q", c.want)
+			}
+		})
+	}
+}

@@ -20,6 +20,26 @@ func changesPhrase(c *Changes) string {
 		count(c.Insert, "insert", "inserts"), count(c.Update, "update", "updates"), count(c.Delete, "delete", "deletes"))
 }
 
+// dryRunStatus says what a run would do, by c, a dry run's totals (nil:
+// none): what a plain run writes, and apart from it the rows changed in
+// the target after the cutover wrote them, which it leaves.
+func dryRunStatus(c *Changes) string {
+	count := func(n int64, one, many string) string { return num(n) + " " + prose.Plural(n, one, many) }
+	switch {
+	case c == nil || c.Total() == 0:
+		return "a run would change nothing"
+	case c.LeftAlone == 0:
+		return "a run would write " + changesPhrase(c)
+	}
+	left := fmt.Sprintf("differ from what the source decides, changed in the target after the cutover wrote %s, which only `cutover run --full` writes back",
+		prose.Plural(c.LeftAlone, "it", "them"))
+	if c.Writes() == 0 {
+		return fmt.Sprintf("a plain run would write nothing; %s %s", count(c.LeftAlone, "row", "rows"), left)
+	}
+	return fmt.Sprintf("a plain run would write %s; %s more %s (in all %s)",
+		count(c.Writes(), "row", "rows"), count(c.LeftAlone, "row", "rows"), left, changesPhrase(c))
+}
+
 // num formats n with thousands separators.
 func num(n int64) string {
 	s := strconv.FormatInt(n, 10)
@@ -277,7 +297,7 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	if c.Total() == 0 {
 		fmt.Fprintln(w, "\ndry run: a run would change nothing: the target already equals the source")
 	} else {
-		fmt.Fprintf(w, "\ndry run: a run would write %s\n", changesPhrase(c))
+		fmt.Fprintf(w, "\ndry run: %s\n", dryRunStatus(c))
 	}
 	return nil
 }
