@@ -93,6 +93,10 @@ type Diff struct {
 	// that knew its source read (migrations.OtherSource.Notice); "" when
 	// it is, or when that cannot be told.
 	OtherSource string
+	// Sealed is the target's seal (it went live): a run refuses it, and
+	// the diff is what a run would write once the seal is lifted. Nil
+	// when the target is not sealed.
+	Sealed *Seal
 }
 
 // Changes is the application rows a run would write in all.
@@ -150,6 +154,12 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	}
 	if err := s.flavorRefusal(ctx); err != nil {
 		return nil, err // a run would refuse: there is nothing to preview
+	}
+	// A sealed target is still compared (what changed since go-live),
+	// but the report says that a run refuses it.
+	sealed, err := readSeal(ctx, s.target)
+	if err != nil {
+		return nil, err
 	}
 	otherSource := s.noteOtherSource(ctx, "start", "The diff compares this source with what the target holds, and shows what a run from it would change")
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), append(slices.Clone(dburl.TextFormat), dburl.NoJIT, dburl.AppName(s.app))...); err != nil {
@@ -226,7 +236,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	d, err := s.diff(ctx, plans, samples)
 	if err == nil {
 		d.Space = space() // before the stage is dropped
-		d.Standby, d.OtherSource = s.standby, otherSource
+		d.Standby, d.OtherSource, d.Sealed = s.standby, otherSource, sealed
 	}
 	if err == nil && recorded {
 		d.LeftAlone, err = s.leftAlone(ctx, d.Targets)

@@ -62,6 +62,7 @@ const (
 	KindLeftAlone       = "left_alone"         // target rows changed after the cutover, which only run --full writes back
 	KindHotStandby      = "hot_standby"        // the source is a hot standby: a run reads what it has replayed
 	KindOtherDatabase   = "other_database"     // the source is not the database the last run read (information)
+	KindSealed          = "sealed"             // dry run: the target went live (cutover seal), and a run refuses it
 	KindRefusedRows     = "refused_rows"       // rows a run would load that a target constraint refuses: the run would stop
 )
 

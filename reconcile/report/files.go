@@ -78,7 +78,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		status = fmt.Sprintf("FAILED: %d finding(s) must be resolved", t.Failures)
 	}
 	if r.Kind == KindDryRun {
-		status = dryRunStatus(t.Changes)
+		status = dryRunHeadline(r)
 		p("# cutover dry run: legacy %s\n\n**%s.** Nothing was written.\n\n", r.Flavor, status)
 	} else {
 		p("# cutover verify: legacy %s\n\n**%s.**\n\n", r.Flavor, status)

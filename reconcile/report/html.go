@@ -160,7 +160,7 @@ func buildView(r *Report) htmlView {
 	switch {
 	case r.Kind == KindDryRun:
 		v.Title = "cutover dry run"
-		v.Status = dryRunStatus(r.Totals.Changes)
+		v.Status = dryRunHeadline(r)
 		if !r.OK {
 			v.Status = "the conservation law would not hold"
 		}

@@ -455,6 +455,14 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckSource, Kind: reconcile.KindOtherDatabase,
 			Message: d.OtherSource + ". The dry run compared this source with what the target holds: a run makes the target this source's image"})
 	}
+	if sl := d.Sealed; sl != nil {
+		when := ""
+		if !opts.Stable {
+			when = fmt.Sprintf(" at %s (on %s, after run %d)", sl.At.UTC().Format(time.RFC3339), sl.Host, sl.Run)
+		}
+		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRun, Kind: reconcile.KindSealed,
+			Message: "the target went live: it was sealed" + when + ", and a run refuses it; the changes are what a run would write once `cutover seal --undo` lifted the seal"})
+	}
 	for _, t := range d.Targets {
 		if n := d.LeftAlone[t.Table]; n > 0 {
 			r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Info), Check: reconcile.CheckRerun,

@@ -415,3 +415,36 @@ func TestDryRunStatusSaysWhatAPlainRunWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunOfASealedTarget: a dry run of a sealed target says, in every
+// format, that a run refuses it, and what a run would write unsealed; a
+// stable report leaves out when and where it was sealed.
+func TestDryRunOfASealedTarget(t *testing.T) {
+	at := time.Date(2026, 12, 5, 2, 31, 7, 0, time.UTC)
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "ideas", Update: 1}}, Sealed: &load.Seal{At: at, Run: 2, Host: "db-migrate-1"}}
+	const want = "the target is sealed (it went live), and a run refuses it; unsealed, a run would write 1 row (0 inserts, 1 update, 0 deletes)"
+	for _, stable := range []bool{false, true} {
+		r := FromDryRun(d, "s", "t", false, Options{Stable: stable})
+		var text, md, js bytes.Buffer
+		if err := WriteText(&text, r, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&md, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, r); err != nil {
+			t.Fatal(err)
+		}
+		for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stable %v: the %s report does not say %q:\n%s", stable, name, want, out)
+			}
+		}
+		if got := strings.Contains(js.String(), "2026-12-05T02:31:07Z (on db-migrate-1, after run 2)"); got == stable {
+			t.Errorf("stable %v: the JSON report names when the target was sealed: %v\n%s", stable, got, js.String())
+		}
+		if !strings.Contains(js.String(), `"kind": "sealed"`) {
+			t.Errorf("stable %v: no finding of kind sealed:\n%s", stable, js.String())
+		}
+	}
+}

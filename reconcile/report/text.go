@@ -20,6 +20,18 @@ func changesPhrase(c *Changes) string {
 		count(c.Insert, "insert", "inserts"), count(c.Update, "update", "updates"), count(c.Delete, "delete", "deletes"))
 }
 
+// dryRunHeadline is dryRunStatus of r, a dry run's report, after what
+// stops a run on its target first: a seal.
+func dryRunHeadline(r *Report) string {
+	status := dryRunStatus(r.Totals.Changes)
+	for _, f := range r.Findings {
+		if f.Kind == reconcile.KindSealed {
+			return "the target is sealed (it went live), and a run refuses it; unsealed, " + status
+		}
+	}
+	return status
+}
+
 // dryRunStatus says what a run would do, by c, a dry run's totals (nil:
 // none): what a plain run writes, and apart from it the rows changed in
 // the target after the cutover wrote them, which it leaves.
@@ -294,10 +306,10 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 			fmt.Fprintf(w, "  %s: %s\n", f.Table, f.Message)
 		}
 	}
+	headline := dryRunHeadline(r)
 	if c.Total() == 0 {
-		fmt.Fprintln(w, "\ndry run: a run would change nothing: the target already equals the source")
-	} else {
-		fmt.Fprintf(w, "\ndry run: %s\n", dryRunStatus(c))
+		headline += ": the target already equals the source"
 	}
+	fmt.Fprintf(w, "\ndry run: %s\n", headline)
 	return nil
 }
