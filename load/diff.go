@@ -165,7 +165,7 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if s.pool, err = dburl.Pool(ctx, "target", cfg.TargetURL, int32(cfg.Workers+2), append(slices.Clone(dburl.TextFormat), dburl.NoJIT, dburl.AppName(s.app))...); err != nil {
 		return nil, err
 	}
-	defer s.target.Exec(context.WithoutCancel(ctx), `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`)
+	defer s.dropScratch(ctx)
 	defer s.heartbeat(ctx)()
 	defer s.watchLocks(ctx)()
 	space := sync.OnceValue(s.watchSpace(ctx, spacePause))
@@ -254,6 +254,37 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 // conn, or returns a *migrations.DryRunningError naming the dry run that
 // holds it (after migrations.LockGrace: a session the server is still
 // ending may hold it for a moment).
+// dropScratch drops the dry run's scratch schema at its end, however it
+// ends. An interrupt cancels the statement in flight, and pgx may close
+// the session's connection for it, or the cancel request may reach the
+// drop itself: then a new connection drops it, holding the dry-run lock
+// (without it, another dry run has begun, and drops the schema as it
+// begins). Best effort: the next dry run drops it too.
+func (s *session) dropScratch(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	drop := `DROP SCHEMA IF EXISTS ` + ident(DryRunStage) + ` CASCADE`
+	if !s.target.IsClosed() {
+		_, err := s.target.Exec(ctx, drop)
+		if err == nil {
+			return
+		}
+		s.cfg.Logger.Debug("could not drop the dry run's scratch schema on its session; trying a new one", "err", err)
+	}
+	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
+	if err != nil {
+		s.cfg.Logger.Warn("could not drop the dry run's scratch schema; the next dry run drops it", "schema", DryRunStage, "err", err)
+		return
+	}
+	defer closeReleasing(conn)
+	if got, err := migrations.TryLock(ctx, conn, migrations.DryRunLockID, migrations.LockGrace); err != nil || !got {
+		return // another dry run works in it
+	}
+	if _, err := conn.Exec(ctx, drop); err != nil {
+		s.cfg.Logger.Warn("could not drop the dry run's scratch schema; the next dry run drops it", "schema", DryRunStage, "err", err)
+	}
+}
+
 func takeDryRunLock(ctx context.Context, conn *pgx.Conn) error {
 	got, err := migrations.TryLock(ctx, conn, migrations.DryRunLockID, migrations.LockGrace)
 	if err != nil {

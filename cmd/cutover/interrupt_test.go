@@ -106,3 +106,67 @@ func interrupt(t *testing.T, sig syscall.Signal, nohup bool, wantCode int, want 
 		t.Fatal("re-run did not finish")
 	}
 }
+
+// TestCtrlCDuringADryRun interrupts `cutover diff` of a finished target at
+// several moments: it exits as interrupted (or done, when it finished
+// first) and leaves no scratch schema behind, though the interrupt may
+// close the connection the dry run worked on (it left the schema, with
+// up to 80 empty tables, when the interrupt came as it created them).
+func TestCtrlCDuringADryRun(t *testing.T) {
+	t.Parallel()
+	src := reportLegacy(t)
+	dst := pgtest.NewDB(t)
+	if _, err := migrations.Apply(context.Background(), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CUTOVER_SOURCE_URL=" + src, "CUTOVER_TARGET_URL=" + dst}
+	if stdout, stderr, code := runMain(t, env, "run"); code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// After the checksum, the stage tables are created: each moment of
+	// that, and then the later phases.
+	type moment struct {
+		at    string
+		after time.Duration
+	}
+	var moments []moment
+	for d := time.Duration(0); d < 200*time.Millisecond; d += 25 * time.Millisecond {
+		moments = append(moments, moment{"rows read", d})
+	}
+	for _, at := range []string{"extract:", "decide:", "compare:"} {
+		moments = append(moments, moment{at, 0})
+	}
+	for _, m := range moments {
+		at := m.at
+		cmd := exec.Command(os.Args[0], "diff")
+		cmd.Env = append(os.Environ(), append(env, envRunMain+"=1")...)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var log strings.Builder
+		sent := false
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if !sent && strings.Contains(sc.Text(), at) {
+				time.AfterFunc(m.after, func() { cmd.Process.Signal(syscall.SIGINT) })
+				sent = true
+			}
+		}
+		err = cmd.Wait()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if !sent || code != 130 && code != 0 {
+			t.Errorf("diff interrupted %v after %q: sent %v, exit %d:\n%s", m.after, at, sent, code, log.String())
+		}
+		if left := reportScalar(t, dst, `SELECT count(*)::text FROM pg_class WHERE relnamespace = to_regnamespace('cutover_dryrun')`); left != "0" {
+			t.Errorf("diff interrupted %v after %q (exit %d) left %s relations in its scratch schema:\n%s", m.after, at, code, left, log.String())
+		}
+	}
+}
