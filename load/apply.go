@@ -388,7 +388,7 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 		if err := s.recordBatches(ctx, tx, m.Legacy); err != nil {
 			return err
 		}
-		if tag, err := tx.Exec(ctx, `UPDATE `+bk+`.results SET inputs = $2 WHERE mapping = $1`, m.Name(), s.only.digests[m.Name()]); err != nil {
+		if tag, err := tx.Exec(ctx, `UPDATE `+bk+`.results SET inputs = $2, judged_at = $3 WHERE mapping = $1`, m.Name(), s.only.digests[m.Name()], s.runStarted()); err != nil {
 			return fmt.Errorf("record the inputs: %w", err)
 		} else if tag.RowsAffected() != 1 {
 			return errors.New("record the inputs: the plan wrote no results row") // a plan bug

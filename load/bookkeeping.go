@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS ` + bk + `.results (
 -- applied (see inputs.go); a re-run leaves a mapping whose digest is
 -- unchanged. NULL: to be redone.
 ALTER TABLE ` + bk + `.results ADD COLUMN IF NOT EXISTS inputs text;
+-- judged_at: the time the mapping's apply judged time against (sessions
+-- expire against it: Params.RunStarted). A later run that decides the
+-- mapping again only for what reads it, without redoing it, judges it at
+-- this time too, so that what reads it sees it as the target holds it.
+-- NULL: recorded by an earlier build.
+ALTER TABLE ` + bk + `.results ADD COLUMN IF NOT EXISTS judged_at text;
 -- reasons: each mapping's rows by disposition and reason, for the
 -- dispositions that have reasons (merged, archived, discarded, rejected);
 -- written with the mapping's results, so that a summary reads them here

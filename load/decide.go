@@ -57,6 +57,13 @@ func (s *session) runStarted() string { return s.started.Format(time.RFC3339Nano
 // plans builds every mapping's plan, reading the target's catalog through
 // the pool (or, before it is open, the session's connection).
 func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
+	return s.plansJudgedAt(ctx, nil)
+}
+
+// plansJudgedAt is plans, with the mappings of judgedAt judging time
+// against the time it gives them instead of the run's start (see
+// judgedAt).
+func (s *session) plansJudgedAt(ctx context.Context, judgedAt map[string]string) (map[string]*Plan, error) {
 	var q extract.Querier = s.target
 	if s.pool != nil {
 		q = s.pool
@@ -88,7 +95,11 @@ func (s *session) plans(ctx context.Context) (map[string]*Plan, error) {
 				source = append(source, c.Name)
 			}
 		}
-		p, err := BuildPlan(m, source, targets, parents, params)
+		mp := params
+		if at, ok := judgedAt[m.Name()]; ok {
+			mp.RunStarted = at
+		}
+		p, err := BuildPlan(m, source, targets, parents, mp)
 		if err != nil {
 			return nil, err
 		}

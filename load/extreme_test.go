@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/internal/testkit"
 )
@@ -149,4 +150,46 @@ func TestRunKeepsActivityMetadata(t *testing.T) {
 		}
 	}
 	checkVerifies(t, ctx, src, dst)
+}
+
+// TestRerunJudgesSessionsAsTheTargetHoldsThem: a session loaded by a run
+// has expired by the next run, which leaves the sessions mapping alone
+// (time passing is not a change of its inputs) but redoes audit_log,
+// which references sessions, for a change of its own. audit_log must see
+// the session as the target holds it, loaded: it used to judge it expired
+// at the new run's start and set the references of its rows NULL while
+// the session stayed, which verify then failed on every later run.
+func TestRerunJudgesSessionsAsTheTargetHoldsThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	expires := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	// A session audit rows point at, expiring at a known time.
+	const session = `(SELECT a.session_id FROM audit_log a JOIN sessions s ON s.id = a.session_id JOIN users u ON u.id = s.user_id
+		WHERE NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY a.id LIMIT 1)`
+	expiring := `UPDATE sessions SET expires_at = '2030-01-01T00:00:00Z' WHERE id = ` + session
+	src := editedSource(t, "expiring_session", expiring)
+	id := scalarOf[string](t, ctx, src, `SELECT `+session+`::text`)
+	refs := scalarOf[int64](t, ctx, src, `SELECT count(*) FROM audit_log WHERE session_id = $1`, id)
+
+	dst := testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	cfg.clock = func() time.Time { return expires.Add(-time.Hour) }
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// An hour after the session expired, audit_log changed in the source.
+	changed := editedSource(t, "expiring_session_audit_changed", expiring+`;
+		UPDATE audit_log SET details = '{"edited": true}' WHERE id = (SELECT id FROM audit_log WHERE session_id IS NULL ORDER BY id LIMIT 1)`)
+	cfg = rerunConfig(changed, dst)
+	cfg.clock = func() time.Time { return expires.Add(time.Hour) }
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM sessions WHERE id = $1`, id); n != 1 {
+		t.Fatalf("the session is not in the target (%d): the re-run redid sessions", n)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM audit_log WHERE session_id = $1`, id); n != refs || n == 0 {
+		t.Errorf("%d audit rows reference the session in the target, the source has %d", n, refs)
+	}
+	checkVerifies(t, ctx, changed, dst)
 }

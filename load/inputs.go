@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -209,21 +210,70 @@ func closure(edges map[string][]string, name string) []string {
 	return out
 }
 
+// runStartedLiteral matches the time a plan judges time against
+// (runStartedSQL of an RFC 3339 time), whichever time it is: the run's
+// start, or the time an earlier run judged a mapping at (judgedAt).
+var runStartedLiteral = regexp.MustCompile(`'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)'::timestamptz`)
+
+// judgedAt returns, for each mapping the run decides only for what reads
+// it (decided, not redone) whose plan judges time (sessions' expiry), the
+// time its last apply judged at (cutover.results.judged_at): the target
+// holds its rows as judged then, and what reads it must see them so. (At
+// the run's start instead, a session that expired since would be gone
+// for audit_log, which set its references NULL, while the session stayed
+// in the target.) Nil for a full run; a mapping recorded by an earlier
+// build is judged at the run's start.
+func (s *session) judgedAt(ctx context.Context, plans map[string]*Plan) (map[string]string, error) {
+	if s.only.redo == nil {
+		return nil, nil
+	}
+	now := runStartedSQL(s.runStarted())
+	var names []string
+	for _, m := range subset(s.ms, s.only.decide) {
+		if !s.only.redo[m.Name()] && strings.Contains(planSQL(plans[m.Name()]), now) {
+			names = append(names, m.Name())
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	// Through to_jsonb: results of an earlier build have no judged_at.
+	rows, err := s.target.Query(ctx, `SELECT mapping, to_jsonb(r)->>'judged_at' FROM `+bk+`.results r WHERE mapping = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("read when the mappings were judged: %w", err)
+	}
+	out := map[string]string{}
+	var name string
+	var at *string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &at}, func() error {
+		if at != nil {
+			if _, perr := time.Parse(time.RFC3339Nano, *at); perr != nil {
+				return fmt.Errorf("mapping %s: judged_at %q is not a time: %w", name, *at, perr)
+			}
+			out[name] = *at
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read when the mappings were judged: %w", err)
+	}
+	return out, nil
+}
+
 // inputDigests returns every mapping's inputs digest: over the plans (sqls,
 // by planSQLs) of the mappings in its closure (over edges, the reads) and the checksums of every batch of their legacy
 // tables (batches in plan order, sums by batchKey).
 //
-// The time sessions expire against (the run's start) is left out of the
-// plans: the passing of time is not a change of the inputs, as for a run
-// that finds the whole source unchanged. Sessions keep the expiry the run
-// that applied them judged; were it in, every run would redo the sessions
-// and every mapping reading them.
-func inputDigests(edges map[string][]string, runStarted string, ms []mappings.Mapping, sqls map[string]string, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
+// The time sessions expire against (the run's start, or the time judgedAt
+// gives) is left out of the plans: the passing of time is not a change of
+// the inputs, as for a run that finds the whole source unchanged. Sessions
+// keep the expiry the run that applied them judged; were it in, every run
+// would redo the sessions and every mapping reading them.
+func inputDigests(edges map[string][]string, ms []mappings.Mapping, sqls map[string]string, batches []extract.Batch, sums map[string]extract.Checksum) map[string]string {
 	legacy := map[string]string{}
 	planHash := map[string]string{}
 	for _, m := range ms {
 		legacy[m.Name()] = m.Legacy
-		sql := strings.ReplaceAll(sqls[m.Name()], runStartedSQL(runStarted), "{{run_started}}")
+		sql := runStartedLiteral.ReplaceAllString(sqls[m.Name()], "{{run_started}}")
 		h := sha256.Sum256([]byte(sql))
 		planHash[m.Name()] = hex.EncodeToString(h[:])
 	}
@@ -300,7 +350,7 @@ func (s *session) narrow(ctx context.Context, plans map[string]*Plan, unchanged 
 func (s *session) inputsDigests(plans map[string]*Plan) (digests map[string]string, edges map[string][]string) {
 	sqls := planSQLs(plans)
 	edges = reads(s.stage, s.ms, sqls)
-	return inputDigests(edges, s.runStarted(), s.ms, sqls, s.batches, s.sums), edges
+	return inputDigests(edges, s.ms, sqls, s.batches, s.sums), edges
 }
 
 // redoSet computes every mapping's inputs digest from plans and the

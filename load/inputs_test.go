@@ -137,7 +137,7 @@ func TestInputDigests(t *testing.T) {
 			p["users"].Decide = []string{strings.ReplaceAll(q, runStartedSQL(started), runStartedSQL(runStarted))}
 		}
 		sqls := planSQLs(p)
-		return inputDigests(reads("st", ms, sqls), runStarted, ms, sqls, batches, sums(users, notes))
+		return inputDigests(reads("st", ms, sqls), ms, sqls, batches, sums(users, notes))
 	}
 	base := digests(started, "u1", "n1", `SELECT 1 FROM "st"."notes"`)
 	for _, c := range []struct {

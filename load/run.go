@@ -65,6 +65,9 @@ type Config struct {
 	// hook, set only by tests, is called at named points and fails the run
 	// when it returns an error (fault injection).
 	hook func(point string) error
+	// clock, set only by tests, is when the run starts instead of now:
+	// the time sessions expire against.
+	clock func() time.Time
 }
 
 // Event reports progress. Phase is "detect", "checksum", "extract",
@@ -417,7 +420,11 @@ func (s *session) closeFailedStage(ctx context.Context, err error) {
 // unless the two are one database (dburl.SameDatabaseError), which
 // explains it.
 func open(ctx context.Context, cfg Config, stage, app string) (*session, error) {
-	s := &session{cfg: cfg, stage: stage, app: app, started: time.Now().UTC()}
+	started := time.Now()
+	if cfg.clock != nil {
+		started = cfg.clock()
+	}
+	s := &session{cfg: cfg, stage: stage, app: app, started: started.UTC()}
 	targetConnected := make(chan error, 1)
 	go func() {
 		var err error
@@ -715,6 +722,14 @@ func (s *session) execute(ctx context.Context) (map[string]int64, error) {
 		}
 		s.cfg.Progress(Event{Phase: "finish", Message: "the source is unchanged since the last finished run: nothing to do"})
 		return map[string]int64{}, nil
+	}
+	if err == nil {
+		// What the run decides only for what reads it is judged as the
+		// target holds it.
+		var at map[string]string
+		if at, err = s.judgedAt(ctx, plans); err == nil && len(at) > 0 {
+			plans, err = s.plansJudgedAt(ctx, at)
+		}
 	}
 	if err == nil {
 		err = s.stageAll(ctx, snap, readers)

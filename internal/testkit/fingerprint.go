@@ -12,7 +12,8 @@ import (
 // Fingerprint returns, per table, the row count and an md5 of the ordered
 // rows: every application table, and the bookkeeping of what happened to
 // each legacy row (dispositions, rejects, archive, discards, results, column
-// losses, batches) without the run that wrote it or when. A partitioned
+// losses, batches) without the run that wrote it or when (nor the time a
+// mapping was judged at, the run's start). A partitioned
 // table (the ledger) is read whole through its parent.
 func Fingerprint(ctx context.Context, u string) (map[string]string, error) {
 	c, err := pgx.Connect(ctx, u)
@@ -24,7 +25,7 @@ func Fingerprint(ctx context.Context, u string) (map[string]string, error) {
 		SELECT format('%I.%I', n.nspname, c.relname),
 			CASE WHEN n.nspname = 'public' THEN 'x' ELSE
 				'ROW(' || string_agg(format('%I', a.attname), ', ' ORDER BY a.attname)
-					FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at')) || ')' END
+					FILTER (WHERE a.attname NOT IN ('run_id', 'finished_at', 'judged_at')) || ')' END
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND (n.nspname = 'public'
