@@ -12,8 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
