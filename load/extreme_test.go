@@ -2,12 +2,17 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -192,4 +197,53 @@ func TestRerunJudgesSessionsAsTheTargetHoldsThem(t *testing.T) {
 		t.Errorf("%d audit rows reference the session in the target, the source has %d", n, refs)
 	}
 	checkVerifies(t, ctx, changed, dst)
+}
+
+// TestRunMergesOnlyOntoSeeds: a legacy catalog row whose natural key a
+// row of the target holds merges onto it only when that row is a seed
+// (fine print 5). A row the application wrote with the key is not the
+// cutover's to overwrite: the dry run names it, and the run stops on it,
+// naming it as a row it did not write (it used to merge onto it, taking
+// over the application's row, and its error before that spoke of rows
+// swapping values). Once the row is gone, the same command finishes, as
+// a fresh run does.
+func TestRunMergesOnlyOntoSeeds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const app, legacy = "f0000000-0000-4000-8000-000000000001", "f0000000-0000-4000-8000-000000000002"
+	dst := finishedTarget(t)
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `INSERT INTO public.market_items (id, key, name, category, cost_coins)
+		VALUES ($1, 'new-thing', 'New thing (the application''s)', 'general', 7)`, app); err != nil {
+		t.Fatal(err)
+	}
+	src := editedSource(t, "new_item", `INSERT INTO market_items (id, name, cost_coins, category) VALUES ('`+legacy+`', 'New Thing', 5, 'general')`)
+	want := freshRun(t, src)
+
+	diff, err := DryRun(ctx, rerunConfig(src, dst), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRefusal := []Refusal{{Mapping: "market_items@v21", Legacy: "market_items", Table: "market_items", Constraint: "unique index market_items_key_key",
+		Definition: "(key)", Held: true, Count: 1, Keys: []string{legacy + " (held by the row the cutover did not write " + app + ")"}}}
+	if d := cmp.Diff(wantRefusal, diff.Refusals); d != "" {
+		t.Errorf("the dry run's refusals (-want +got):\n%s", d)
+	}
+	_, err = Run(ctx, rerunConfig(src, dst))
+	var foreign *ForeignRowsError
+	if !errors.As(err, &foreign) || !slices.Equal(foreign.IDs, []string{app}) || strings.Contains(err.Error(), "take each other's values") {
+		t.Fatalf("run into a target whose row %s, the application's, holds a legacy item's key: %v; want a ForeignRowsError naming it alone", app, err)
+	}
+	if name := scalarOf[string](t, ctx, dst, `SELECT name FROM market_items WHERE id = $1`, app); name != "New thing (the application's)" {
+		t.Errorf("the application's item was overwritten: %q", name)
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover.seeds_replaced WHERE target_id = $1`, app); n != 0 {
+		t.Error("the application's item is kept as a replaced seed")
+	}
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `DELETE FROM public.market_items WHERE id = $1`, app); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run once the application's item is gone: %v", err)
+	}
+	testkit.SameAs(t, want, dst)
 }

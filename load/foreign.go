@@ -64,7 +64,13 @@ func (s *session) explainViolation(ctx context.Context, p *Plan, err error) erro
 		// else the table holds.
 		return s.refusedRows(ctx, p, pgErr, err)
 	}
-	if foreign := s.foreignRows(ctx, target, err); foreign != nil {
+	// Rows the cutover did not write are the cause, not rows that take
+	// each other's values (a swapError says that for want of another).
+	cause := err
+	if swap := (*swapError)(nil); errors.As(err, &swap) {
+		cause = swap.Err
+	}
+	if foreign := s.foreignRows(ctx, target, cause); foreign != nil {
 		return foreign
 	}
 	if pgErr.Code == uniqueViolation {

@@ -525,15 +525,18 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for _, r := range m.Checks {
 		arms = append(arms, ruleArm(r))
 	}
+	// The rows 0013_seeds.sql inserts, by target table: the only rows a
+	// legacy row merges onto by its natural key, and the ids no row of a
+	// catalog without one may take.
+	seeds, err := migrations.SeedRows()
+	if err != nil {
+		return nil, err
+	}
 	if len(m.NaturalKey) == 0 && tid != "NULL::uuid" {
 		// A catalog without a natural key is loaded by id next to its
 		// seeds, never merged with them (fine print 4): a row whose id a
 		// seed holds cannot be loaded under it, and would otherwise fail
 		// the whole mapping on the primary key.
-		seeds, err := migrations.SeedRows()
-		if err != nil {
-			return nil, err
-		}
 		if ids := seeds[m.Target]; len(ids) > 0 {
 			arms = append(arms, arm{
 				when: tid + " = ANY('{" + strings.Join(ids, ",") + "}'::uuid[])", disp: "rejected", reason: lit(mappings.ReasonSeededID),
@@ -542,10 +545,13 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			})
 		}
 	}
-	if len(m.NaturalKey) > 0 {
-		// A row whose natural key is already in the target, in a row the
-		// cutover did not write (a seed), merges onto that row.
-		var conds []string
+	if len(m.NaturalKey) > 0 && len(seeds[m.Target]) > 0 {
+		// A row whose natural key is already in the target, in a seeded
+		// row the cutover did not write, merges onto that row (fine print
+		// 5). Only a seed: a row the application wrote is not the
+		// cutover's to overwrite, and the run refuses it as it refuses
+		// any row it did not write that holds a key it needs.
+		conds := []string{"n.id = ANY('{" + strings.Join(seeds[m.Target], ",") + "}'::uuid[])"}
 		for _, k := range m.NaturalKey {
 			conds = append(conds, fmt.Sprintf("n.%s = %s", ident(k), exprOf(k)))
 		}
