@@ -526,8 +526,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		arms = append(arms, ruleArm(r))
 	}
 	// The rows 0013_seeds.sql inserts, by target table: the only rows a
-	// legacy row merges onto by its natural key, and the ids no row of a
-	// catalog without one may take.
+	// legacy row merges onto by its natural key, and ids no legacy row
+	// may load under (seeded_id).
 	seeds, err := migrations.SeedRows()
 	if err != nil {
 		return nil, err
@@ -575,6 +575,17 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			msg: lit("merged onto the target row with the same " + strings.Join(m.NaturalKey, ", ")),
 			tid: "(SELECT n.id " + match + " LIMIT 1)",
 		})
+		if tid != "NULL::uuid" {
+			// A row that did not merge onto a seed by its key but carries
+			// a seed's id would load under it: a first run failed on the
+			// primary key, a re-run's upsert overwrote the seed.
+			arms = append(arms, arm{
+				when: tid + " = ANY('{" + strings.Join(seeds[m.Target], ",") + "}'::uuid[])", disp: "rejected", reason: lit(mappings.ReasonSeededID),
+				msg: fmt.Sprintf("format('id %%s is the id of a row 0013_seeds.sql seeds in %s, whose %s is not this row''s (a row merges onto a seed by its %[2]s alone): give this row another id in the source', %s)",
+					m.Target, strings.Join(m.NaturalKey, ", "), tid),
+				tid: "NULL::uuid",
+			})
+		}
 	}
 	caseOf := func(field func(arm) string, def string) string {
 		if len(arms) == 0 {

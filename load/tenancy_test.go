@@ -372,3 +372,42 @@ func TestRunRejectsACatalogRowWithASeedsID(t *testing.T) {
 	}
 	verifies(t, ctx, src, dst)
 }
+
+// TestRunRejectsAKeyedCatalogRowWithAnotherSeedsID: a legacy achievement
+// that carries a seeded achievement's id under a key of its own merges
+// onto no seed (a row merges onto a seed by its key alone), and cannot
+// load under the seed's id: it is rejected as seeded_id, naming the id.
+// A first run failed on the primary key; a re-run's upsert overwrote the
+// seed with it. Both now end as a fresh run does, the seed with its key.
+func TestRunRejectsAKeyedCatalogRowWithAnotherSeedsID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const seedID = "00000000-0000-4000-8000-000000000201"
+	empty := testkit.MigratedTarget(t)
+	seedKey := scalarOf[string](t, ctx, empty, `SELECT key FROM achievement_definitions WHERE id = $1`, seedID)
+	// A legacy achievement whose key no seed has (a migrated target holds
+	// only the seeds).
+	seeded := scalarOf[string](t, ctx, empty, `SELECT string_agg(quote_literal(key), ', ') FROM achievement_definitions`)
+	src := editedSource(t, "seed_id_achievement", `UPDATE achievement_definitions SET id = '`+seedID+`' WHERE key = (
+		SELECT key FROM achievement_definitions WHERE key NOT IN (`+seeded+`) ORDER BY key LIMIT 1)`)
+	key := scalarOf[string](t, ctx, src, `SELECT key FROM achievement_definitions WHERE id = $1`, seedID)
+	want := freshRun(t, src)
+	for name, dst := range map[string]string{"a first run": empty, "a re-run": finishedTarget(t)} {
+		if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := scalarOf[[]string](t, ctx, dst, `SELECT ARRAY[d.disposition, coalesce(d.reason, ''), coalesce(r.message, '')] FROM cutover.dispositions d
+			LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key) WHERE d.legacy_table = 'achievement_definitions' AND d.legacy_key = $1`, seedID)
+		if wantMsg := "id " + seedID + " is the id of a row 0013_seeds.sql seeds in achievement_definitions, whose key is not this row's"; got[0] != "rejected" ||
+			got[1] != mappings.ReasonSeededID || !strings.HasPrefix(got[2], wantMsg) {
+			t.Errorf("%s: the legacy achievement %s under a seed's id: %q, want rejected %s: %s…", name, key, got, mappings.ReasonSeededID, wantMsg)
+		}
+		// The seed keeps its key (a legacy row of that key may give it
+		// its content, as in a fresh run).
+		if after := scalarOf[string](t, ctx, dst, `SELECT key FROM achievement_definitions WHERE id = $1`, seedID); after != seedKey {
+			t.Errorf("%s: the seeded achievement %s holds the key %q, want its own, %q", name, seedID, after, seedKey)
+		}
+		testkit.SameAs(t, want, dst)
+	}
+	verifies(t, ctx, src, empty)
+}

@@ -24,7 +24,7 @@ const (
 	ReasonTenantMismatch      = "tenant_mismatch"       // rejected: its user differs from its parent's owner
 	ReasonInvalidValue        = "invalid_value"         // rejected: a drift value outside the forms DRIFT.md allows, or a value the target's checks refuse and the legacy shape allowed (message names column and value)
 	ReasonPrivateSeededKey    = "private_seeded_key"    // rejected: a private catalog row (is_global false) whose natural key a seed holds: merged, it would make the seed private to one user
-	ReasonSeededID            = "seeded_id"             // rejected: a row of a catalog without a natural key whose id a seed holds (never merged, fine print 4)
+	ReasonSeededID            = "seeded_id"             // rejected: a row whose id a seed holds that does not merge onto it (a catalog without a natural key, fine print 4, or another key)
 	ReasonExpiredSession      = "expired_session"       // discarded
 	ReasonAllSessions         = "sessions_discarded"    // discarded: --no-sessions
 	ReasonCredentialToken     = "credential_token"      // discarded
