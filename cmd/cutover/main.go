@@ -22,7 +22,10 @@ func main() {
 	stdout, stderr := &output{f: os.Stdout}, &output{f: os.Stderr}
 	err := newApp(stdout, stderr).RunContext(ctx, os.Args)
 	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Interrupted: whatever the error says (a statement cancelled, or
+		// a copy whose connection the cancel closed under it), the signal
+		// ended the command.
+		if ctx.Err() != nil {
 			sig := (<-caught).(syscall.Signal)
 			fmt.Fprintf(os.Stderr, "cutover: interrupted (%s); nothing half-written is kept, re-running the same command is safe\n", sig)
 			os.Exit(128 + int(sig)) // as a shell reports a process the signal ended
