@@ -375,8 +375,10 @@ func (s *session) apply(ctx context.Context, plans map[string]*Plan) (map[string
 					return fmt.Errorf("check foreign key %s: %w", c.FK.Name, err)
 				}
 				if bad > 0 {
-					return fmt.Errorf("%s of %s would break foreign key %s (%s → %s.%s): a mapping bug; nothing of this mapping was written",
-						prose.Count(bad, "row", "rows"), m.Target, c.FK.Name, c.FK.Column, c.FK.Parent, c.FK.ParentColumn)
+					return fmt.Errorf("%s of %s would reference %s rows that are not in the target (foreign key %s, %s → %s.%s): "+
+						"rows the run decided from were removed from the target while it worked (by the application or by hand), or else a mapping bug; "+
+						"nothing of this mapping was written",
+						prose.Count(bad, "row", "rows"), m.Target, c.FK.Parent, c.FK.Name, c.FK.Column, c.FK.Parent, c.FK.ParentColumn)
 				}
 			}
 		}
