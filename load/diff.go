@@ -228,6 +228,12 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	}
 	plans, err := s.plans(ctx)
 	if err != nil {
+		if errors.Is(err, errIndexGone) {
+			// A run began under the dry run: say so, as at its end.
+			if rerr := runDuring(ctx, s.target, lastRun); rerr != nil {
+				return nil, rerr
+			}
+		}
 		return nil, err
 	}
 	if err := s.decide(ctx, plans); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
@@ -246,4 +247,31 @@ func TestRunMergesOnlyOntoSeeds(t *testing.T) {
 		t.Fatalf("run once the application's item is gone: %v", err)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// TestReadTargetsSaysWhenAnIndexGoes: reading the target's catalog while
+// a run drops an index to rebuild it (status, a dry run) found the index
+// in its snapshot but no definition of it, and failed with a scan error
+// ("cannot scan NULL into *string"). It now says which index went, and
+// that a run is working.
+func TestReadTargetsSaysWhenAnIndexGoes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := testkit.MigratedTarget(t)
+	reader := pgtest.Connect(t, dst)
+	tx, err := reader.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT FROM pg_index LIMIT 1`); err != nil { // the snapshot
+		t.Fatal(err)
+	}
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `ALTER TABLE public.market_items DROP CONSTRAINT market_items_key_key`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readTargets(ctx, tx)
+	if !errors.Is(err, errIndexGone) || !strings.Contains(err.Error(), "index market_items_key_key of market_items") {
+		t.Fatalf("read the catalog while an index went: %v, want errIndexGone naming it", err)
+	}
 }

@@ -599,6 +599,11 @@ func checkSchema(ctx context.Context, targetURL string) error {
 	return nil
 }
 
+// errIndexGone is a unique index of the target dropped while its catalog
+// was read: a run drops a table's indexes when it first loads it, and
+// builds them again after the rows.
+var errIndexGone = errors.New("it went while the target's catalog was read (a run rebuilds a table's indexes when it first loads it: another cutover run is working on the target; look again once it has finished)")
+
 // takeRunLock takes the run lock on the target for the session of conn, or
 // returns a RunningError naming the run that holds it (after
 // migrations.LockGrace: a session the server is still ending may hold it
@@ -963,7 +968,17 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 	}
 	var table string
 	var u Unique
-	if _, err := pgx.ForEachRow(uniques, []any{&table, &u.Keys, &u.Predicate, &u.NullsNotDistinct, &u.Name, &u.Park}, func() error {
+	var keys []*string
+	if _, err := pgx.ForEachRow(uniques, []any{&table, &keys, &u.Predicate, &u.NullsNotDistinct, &u.Name, &u.Park}, func() error {
+		// pg_get_indexdef reads the live catalog: an index dropped since
+		// this statement's snapshot has no definition.
+		u.Keys = make([]string, len(keys))
+		for i, k := range keys {
+			if k == nil {
+				return fmt.Errorf("index %s of %s: %w", u.Name, table, errIndexGone)
+			}
+			u.Keys[i] = *k
+		}
 		tt := out[table]
 		tt.Uniques = append(tt.Uniques, u)
 		out[table] = tt
