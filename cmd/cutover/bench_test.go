@@ -18,7 +18,7 @@ import (
 // and contradicting flags are refused before anything is measured or
 // printed.
 func TestBenchShow(t *testing.T) {
-	const report = "../../docs/bench/2026-12-06-1m.json"
+	const report = "../../docs/bench/2026-12-07-1m.json"
 	r, err := bench.ReadReport(report)
 	if err != nil {
 		t.Fatal(err)
