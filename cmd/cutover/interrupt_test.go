@@ -60,34 +60,14 @@ func interrupt(t *testing.T, sig syscall.Signal, nohup bool, wantCode int, want 
 		cmd = exec.Command("nohup", os.Args[0], "run", "--workers", "2")
 	}
 	cmd.Env = append(os.Environ(), envRunMain+"=1", "CUTOVER_SOURCE_URL="+src, "CUTOVER_TARGET_URL="+dst)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = cmd.Stderr // nohup writes stdout to nohup.out unless it is a pipe
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	sent := false
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if !sent && (strings.Contains(sc.Text(), "extract:") || strings.Contains(sc.Text(), "decide:")) {
-			cmd.Process.Signal(sig)
-			sent = true
-		}
-	}
-	err = cmd.Wait()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
+	log, sent, code := signalAt(t, cmd, func(line string) bool {
+		return strings.Contains(line, "extract:") || strings.Contains(line, "decide:")
+	}, func() { cmd.Process.Signal(sig) })
 	if !sent {
-		t.Fatalf("the run never reached the copy:\n%s", log.String())
+		t.Fatalf("the run never reached the copy:\n%s", log)
 	}
-	if code != wantCode || !strings.Contains(log.String(), want) {
-		t.Fatalf("after %s: exit %d, want %d and %q:\n%s", sig, code, wantCode, want, log.String())
+	if code != wantCode || !strings.Contains(log, want) {
+		t.Fatalf("after %s: exit %d, want %d and %q:\n%s", sig, code, wantCode, want, log)
 	}
 	if wantCode == 0 {
 		return
@@ -140,33 +120,43 @@ func TestCtrlCDuringADryRun(t *testing.T) {
 		at := m.at
 		cmd := exec.Command(os.Args[0], "diff")
 		cmd.Env = append(os.Environ(), append(env, envRunMain+"=1")...)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var log strings.Builder
-		sent := false
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if !sent && strings.Contains(sc.Text(), at) {
-				time.AfterFunc(m.after, func() { cmd.Process.Signal(syscall.SIGINT) })
-				sent = true
-			}
-		}
-		err = cmd.Wait()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
+		log, sent, code := signalAt(t, cmd, func(line string) bool { return strings.Contains(line, at) },
+			func() { time.AfterFunc(m.after, func() { cmd.Process.Signal(syscall.SIGINT) }) })
 		if !sent || code != 130 && code != 0 {
-			t.Errorf("diff interrupted %v after %q: sent %v, exit %d:\n%s", m.after, at, sent, code, log.String())
+			t.Errorf("diff interrupted %v after %q: sent %v, exit %d:\n%s", m.after, at, sent, code, log)
 		}
 		if left := reportScalar(t, dst, `SELECT count(*)::text FROM pg_class WHERE relnamespace = to_regnamespace('cutover_dryrun')`); left != "0" {
-			t.Errorf("diff interrupted %v after %q (exit %d) left %s relations in its scratch schema:\n%s", m.after, at, code, left, log.String())
+			t.Errorf("diff interrupted %v after %q (exit %d) left %s relations in its scratch schema:\n%s", m.after, at, code, left, log)
 		}
 	}
+}
+
+// signalAt starts cmd and reads its stderr, and its stdout with it, line
+// by line (a pipe: nohup would write a terminal's stdout to nohup.out);
+// at the first line that at matches it calls send (which signals cmd, at
+// once or later). It returns what cmd wrote, whether send was called, and
+// cmd's exit status.
+func signalAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool, send func()) (log string, sent bool, code int) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = cmd.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+		if !sent && at(sc.Text()) {
+			send()
+			sent = true
+		}
+	}
+	if ee, ok := cmd.Wait().(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return b.String(), sent, code
 }
