@@ -256,10 +256,6 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	return d, nil
 }
 
-// takeDryRunLock takes the dry-run lock on the target for the session of
-// conn, or returns a *migrations.DryRunningError naming the dry run that
-// holds it (after migrations.LockGrace: a session the server is still
-// ending may hold it for a moment).
 // dropScratch drops the dry run's scratch schema at its end, however it
 // ends. An interrupt cancels the statement in flight, and pgx may close
 // the session's connection for it, or the cancel request may reach the
@@ -291,6 +287,10 @@ func (s *session) dropScratch(ctx context.Context) {
 	}
 }
 
+// takeDryRunLock takes the dry-run lock on the target for the session of
+// conn, or returns a *migrations.DryRunningError naming the dry run that
+// holds it (after migrations.LockGrace: a session the server is still
+// ending may hold it for a moment).
 func takeDryRunLock(ctx context.Context, conn *pgx.Conn) error {
 	got, err := migrations.TryLock(ctx, conn, migrations.DryRunLockID, migrations.LockGrace)
 	if err != nil {
