@@ -275,3 +275,55 @@ func TestReadTargetsSaysWhenAnIndexGoes(t *testing.T) {
 		t.Fatalf("read the catalog while an index went: %v, want errIndexGone naming it", err)
 	}
 }
+
+// TestRerunHoldsTheParentsOfWhatItWrites: a re-run that writes a row
+// referencing a parent in the target (a new reading session of a book the
+// target holds) checks the key set-based, as a superuser, with the key's
+// triggers off. The application deleting that book before the run commits
+// used to go through at once: the run committed a session whose book was
+// gone, under a key still marked valid. The run now holds the book, as
+// the key's trigger would: the delete waits for the run's commit and then
+// cascades, and no row of the target breaks the key.
+func TestRerunHoldsTheParentsOfWhatItWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A book of a user without a duplicate email: the user and the book load.
+	const book = `(SELECT b.id FROM books b JOIN users u ON u.id = b.user_id WHERE NOT EXISTS (SELECT 1 FROM users o
+		WHERE lower(o.email) = lower(u.email) AND o.id <> u.id) ORDER BY b.id LIMIT 1)`
+	src := editedSource(t, "new_reading_session", `INSERT INTO reading_sessions (id, book_id, user_id, pages_read, started_at)
+		SELECT 'e1000000-0000-4000-8000-000000000001', b.id, b.user_id, 12, '2025-03-04T10:00:00Z' FROM books b WHERE b.id = `+book)
+	id := scalarOf[string](t, ctx, src, `SELECT `+book+`::text`)
+	dst := finishedTarget(t)
+	app := pgtest.Connect(t, dst)
+	cfg := rerunConfig(src, dst)
+	deleted := make(chan error, 1)
+	var waited bool
+	SetHook(&cfg, func(point string) error {
+		if point != "apply.commit:reading_sessions" {
+			return nil
+		}
+		go func() {
+			_, err := app.Exec(ctx, `DELETE FROM public.books WHERE id = $1`, id)
+			deleted <- err
+		}()
+		select {
+		case err := <-deleted:
+			deleted <- err
+		case <-time.After(time.Second):
+			waited = true // the delete waits for the run's commit
+		}
+		return nil
+	})
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatalf("the application's delete of the book: %v", err)
+	}
+	if !waited {
+		t.Error("the application deleted the book while the run had rows referencing it uncommitted")
+	}
+	if n := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM reading_sessions r WHERE NOT EXISTS (SELECT 1 FROM books b WHERE b.id = r.book_id)`); n != 0 {
+		t.Errorf("%d reading sessions of the target reference no book", n)
+	}
+}

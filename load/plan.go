@@ -242,6 +242,14 @@ type Plan struct {
 type FKCheck struct {
 	FK  FK
 	SQL string
+	// Lock locks, FOR KEY SHARE, the parent rows that the rows this
+	// transaction wrote reference (age(xmin) <= 0: its own xid, and its
+	// subtransactions' after it), as the key's trigger would: the
+	// set-based check then holds them to commit, and a parent the
+	// application deletes meanwhile either is gone before the check,
+	// which counts it, or waits for the commit and then does what the key
+	// says.
+	Lock string
 }
 
 // ColumnError reports a mapping that names a column the target or source
@@ -849,7 +857,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			written = "SELECT c." + ident(fk.Column) + " AS v FROM " + tgt + " c"
 		}
 		plan.FKChecks = append(plan.FKChecks, FKCheck{FK: fk, SQL: "SELECT count(*) FROM (" + written + ") w WHERE w.v IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public." +
-			ident(fk.Parent) + " p WHERE p." + ident(fk.ParentColumn) + " = w.v)"})
+			ident(fk.Parent) + " p WHERE p." + ident(fk.ParentColumn) + " = w.v)",
+			Lock: "SELECT 1 FROM public." + ident(fk.Parent) + " p WHERE p." + ident(fk.ParentColumn) + " IN (SELECT c." + ident(fk.Column) +
+				" FROM " + tgt + " c WHERE age(c.xmin) <= 0) FOR KEY SHARE OF p"})
 	}
 
 	// Rows this mapping wrote earlier and no longer decides.
