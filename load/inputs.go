@@ -237,24 +237,40 @@ func (s *session) judgedAt(ctx context.Context, plans map[string]*Plan) (map[str
 	if len(names) == 0 {
 		return nil, nil
 	}
-	// Through to_jsonb: results of an earlier build have no judged_at.
-	rows, err := s.target.Query(ctx, `SELECT mapping, to_jsonb(r)->>'judged_at' FROM `+bk+`.results r WHERE mapping = ANY($1)`, names)
+	judged, err := s.recorded(ctx, "judged_at")
 	if err != nil {
 		return nil, fmt.Errorf("read when the mappings were judged: %w", err)
 	}
 	out := map[string]string{}
-	var name string
-	var at *string
-	if _, err := pgx.ForEachRow(rows, []any{&name, &at}, func() error {
-		if at != nil {
-			if _, perr := time.Parse(time.RFC3339Nano, *at); perr != nil {
-				return fmt.Errorf("mapping %s: judged_at %q is not a time: %w", name, *at, perr)
+	for _, name := range names {
+		if at, ok := judged[name]; ok {
+			if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+				return nil, fmt.Errorf("read when the mappings were judged: mapping %s: judged_at %q is not a time: %w", name, at, err)
 			}
-			out[name] = *at
+			out[name] = at
+		}
+	}
+	return out, nil
+}
+
+// recorded returns column of cutover.results by mapping, for the mappings
+// whose row has a value in it. Through to_jsonb: a column an earlier build
+// did not add reads as recording none (status adds no columns).
+func (s *session) recorded(ctx context.Context, column string) (map[string]string, error) {
+	rows, err := s.target.Query(ctx, `SELECT mapping, to_jsonb(r)->>$1 FROM `+bk+`.results r`, column)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	var name string
+	var value *string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &value}, func() error {
+		if value != nil {
+			out[name] = *value
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("read when the mappings were judged: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -365,21 +381,8 @@ func (s *session) redoSet(ctx context.Context, plans map[string]*Plan) (narrowin
 	if s.cfg.Full {
 		return n, nil
 	}
-	// Through to_jsonb: results made before the inputs column read as
-	// recording none (status adds no columns).
-	rows, err := s.target.Query(ctx, `SELECT mapping, to_jsonb(r)->>'inputs' FROM `+bk+`.results r`)
+	recorded, err := s.recorded(ctx, "inputs")
 	if err != nil {
-		return n, fmt.Errorf("read the recorded inputs: %w", err)
-	}
-	recorded := map[string]string{}
-	var name string
-	var inputs *string
-	if _, err := pgx.ForEachRow(rows, []any{&name, &inputs}, func() error {
-		if inputs != nil {
-			recorded[name] = *inputs
-		}
-		return nil
-	}); err != nil {
 		return n, fmt.Errorf("read the recorded inputs: %w", err)
 	}
 	redo := map[string]bool{}
