@@ -34,7 +34,7 @@ const (
 type lockWait struct {
 	Server  string // "source" or "target"
 	PID     int    // the waiting session of the run
-	What    string // the relation (or the kind of lock) waited for
+	What    string // the relation, "a row of" it, or the kind of lock waited for
 	Waited  time.Duration
 	AtLeast bool // Waited is how long the watch has seen it wait (before PostgreSQL 14)
 	Holders []lockHolder
@@ -93,15 +93,20 @@ func (w lockWait) Message() string {
 // asking watch. With waitStart (pg_locks.waitstart, PostgreSQL 14+) it
 // lists only those that have waited longer than $2 seconds, and how long;
 // without, it lists them all, with 0, and the watch times them
-// (timeWaits).
+// (timeWaits). A session waiting for a row another transaction locked or
+// wrote waits, in pg_locks, for that transaction's id, holding the row's
+// tuple lock: the row's table is that lock's.
 func lockWaitsSQL(waitStart bool) string {
 	waited, longer := "0::float8", ""
 	if waitStart {
 		waited = "extract(epoch FROM now() - l.waitstart)::float8"
 		longer = "\n\tAND l.waitstart < now() - make_interval(secs => $2)"
 	}
-	return `SELECT w.pid, coalesce((SELECT n.nspname || '.' || c.relname FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation), l.locktype),
+	return `SELECT w.pid, CASE
+		WHEN l.locktype = 'tuple' THEN 'a row of ' || ` + lockedRelation("l") + `
+		WHEN l.locktype = 'transactionid' THEN coalesce((SELECT 'a row of ' || ` + lockedRelation("t") + ` FROM pg_locks t
+			WHERE t.pid = w.pid AND t.locktype = 'tuple' AND t.granted LIMIT 1), 'a row or key another transaction writes')
+		ELSE coalesce(` + lockedRelation("l") + `, l.locktype) END,
 	` + waited + `,
 	b.pid, coalesce(b.usename::text, ''), coalesce(b.application_name, ''), coalesce(b.state, ''),
 	coalesce(extract(epoch FROM now() - b.xact_start), 0)::float8
@@ -113,6 +118,14 @@ WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
 	AND w.application_name = $1
 	AND b.application_name IS DISTINCT FROM $1 AND b.pid <> pg_backend_pid()` + longer + `
 ORDER BY w.pid, b.pid`
+}
+
+// lockedRelation is the SQL of the qualified name of the relation the
+// pg_locks row alias holds or awaits a lock on (NULL for locks on no
+// relation).
+func lockedRelation(alias string) string {
+	return `(SELECT n.nspname || '.' || c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ` + alias + `.relation)`
 }
 
 // lockWaits lists the sessions named run on conn's database waiting for

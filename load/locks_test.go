@@ -153,6 +153,62 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 	}
 }
 
+// TestRunNamesTheTableOfARowItWaitsFor: a psql session holds one loaded
+// habit FOR UPDATE while a re-run rewrites that habit (renamed in the
+// source). PostgreSQL shows the run's session as waiting for the other
+// transaction's id; the run's progress names the row's table instead.
+func TestRunNamesTheTableOfARowItWaitsFor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatal(err)
+	}
+	var habit string
+	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT id::text FROM public.habits ORDER BY id LIMIT 1`).Scan(&habit); err != nil {
+		t.Fatal(err)
+	}
+	if tag, err := pgtest.Connect(t, src).Exec(ctx, `UPDATE habits SET name = name || ' (renamed)' WHERE id::text = $1`, habit); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("rename habit %s in the source: %v (%d rows)", habit, err, tag.RowsAffected())
+	}
+	cfg, err := pgx.ParseConfig(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "psql"
+	blocker, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
+	defer release()
+	timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
+	defer timeout.Stop()
+	if _, err := blocker.Exec(ctx, `BEGIN; SELECT FROM public.habits WHERE id::text = '`+habit+`' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on a row of public\.habits, blocked by pid %d \(`, blocker.PgConn().PID()))
+	h := heard{phase: "waiting", on: func(m string) {
+		if want.MatchString(m) {
+			go release()
+		}
+	}}
+	run := rerunConfig(src, dst)
+	run.LockWaitReported, run.LockWaitRepeated = 300*time.Millisecond, time.Minute
+	run.Progress = h.progress
+	if _, err := Run(ctx, run); err != nil {
+		t.Fatalf("re-run after the blocking session ended: %v", err)
+	}
+	if !timeout.Stop() {
+		t.Errorf("while it waited the run said:\n%s\nwant a line matching %s", strings.Join(h.messages(), "\n"), want)
+	}
+	var name string
+	if err := pgtest.Connect(t, dst).QueryRow(ctx, `SELECT name FROM public.habits WHERE id::text = $1`, habit).Scan(&name); err != nil || !strings.HasSuffix(name, " (renamed)") {
+		t.Errorf("habit %s after the re-run: name %q (%v), want the renamed one", habit, name, err)
+	}
+}
+
 // syncServer starts a throwaway server whose commits wait for their WAL
 // (synchronous_commit on, as on a production server; the shared test
 // server has it off), stopped when t ends.
