@@ -57,6 +57,10 @@ ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS source_id text;
 -- (load.Space): the room a run took on the target's disk
 ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS size_before bigint,
 	ADD COLUMN IF NOT EXISTS size_peak bigint, ADD COLUMN IF NOT EXISTS size_after bigint;
+-- failure: what stopped a failed run, for status to tell it without
+-- reading its error's words: 'too_many_rejects' (--max-rejects); NULL for
+-- any other failure
+ALTER TABLE ` + bk + `.runs ADD COLUMN IF NOT EXISTS failure text;
 -- results: one row per mapping that finished; the conservation law per
 -- legacy table is the sum of its mappings' rows.
 CREATE TABLE IF NOT EXISTS ` + bk + `.results (

@@ -136,6 +136,10 @@ func (e Event) Left(elapsed time.Duration) (left time.Duration, ok bool) {
 // be rejected.
 var ErrTooManyRejects = errors.New("too many rejects")
 
+// failureTooManyRejects is cutover.runs.failure of a run that
+// ErrTooManyRejects stopped.
+const failureTooManyRejects = "too_many_rejects"
+
 // StepError is a run's failure in one batch of a legacy table (extract), or
 // in the mapping of a legacy table (decide, apply: Batch is 0, all of its
 // batches). Its message is Err's, which names the batch or the mapping; the
@@ -343,7 +347,7 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 		s.closeFailedStage(ctx, runErr)
 		s.recordSpace(ctx, space())
 	}
-	status, errText := "done", ""
+	status, errText, failure := "done", "", ""
 	var failed StepError
 	var se *StepError
 	switch {
@@ -351,13 +355,16 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 		status, errText = "interrupted", migrations.CancelledRun // no table's failure
 	case runErr != nil:
 		status, errText = "failed", runErr.Error()
+		if errors.Is(runErr, ErrTooManyRejects) {
+			failure = failureTooManyRejects
+		}
 		if errors.As(runErr, &se) {
 			failed = *se
 		}
 	}
 	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
-		failed_table = nullif($4, ''), failed_batch = nullif($5, 0) WHERE id = $1`,
-		s.runID, status, errText, failed.Table, failed.Batch); err != nil && runErr == nil {
+		failed_table = nullif($4, ''), failed_batch = nullif($5, 0), failure = nullif($6, '') WHERE id = $1`,
+		s.runID, status, errText, failed.Table, failed.Batch, failure); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
 	}
 	if runErr != nil {

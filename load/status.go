@@ -134,6 +134,10 @@ type RunInfo struct {
 	PID        int
 	NoSessions bool
 	Error      string
+	// Failure is what stopped a failed run, when it is one status tells
+	// apart ("too_many_rejects"; "" otherwise, and for runs recorded by a
+	// build before it was recorded).
+	Failure string
 	// FailedTable and FailedBatch say where a failed run stopped (batch 0:
 	// the table as a whole).
 	FailedTable string
@@ -439,15 +443,17 @@ func flavorTables(flavor string) (tables, drift []string, err error) {
 }
 
 // tooManyRejects reports whether run stopped because more rows than
-// --max-rejects would be rejected (ErrTooManyRejects, recorded as the
-// run's error), and returns what its error said of them ("523 rows would
-// be rejected, more than --max-rejects 1").
+// --max-rejects would be rejected (its recorded failure), and returns
+// what its error said of them ("523 rows would be rejected, more than
+// --max-rejects 1"), or a general line when its error reads otherwise.
 func tooManyRejects(run *RunInfo) (string, bool) {
-	detail, ok := strings.CutPrefix(run.Error, ErrTooManyRejects.Error()+": ")
-	if run.Status != "failed" || !ok {
+	if run.Status != "failed" || run.Failure != failureTooManyRejects {
 		return "", false
 	}
-	detail, _, _ = strings.Cut(detail, "; nothing was written")
+	_, detail, ok := strings.Cut(run.Error, ErrTooManyRejects.Error()+": ")
+	if detail, _, _ = strings.Cut(detail, "; nothing was written"); !ok || detail == "" {
+		detail = "more rows would be rejected than --max-rejects allows"
+	}
 	return detail, true
 }
 
@@ -523,7 +529,8 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 	// such columns (status changes nothing, and adds none).
 	rows, err := conn.Query(ctx, `SELECT id, status, started_at, finished_at, flavor, source, host, pid, no_sessions,
 		coalesce(error, ''), coalesce(failed_table, ''), coalesce(failed_batch, 0),
-		(to_jsonb(r)->>'size_before')::bigint, (to_jsonb(r)->>'size_peak')::bigint, (to_jsonb(r)->>'size_after')::bigint
+		(to_jsonb(r)->>'size_before')::bigint, (to_jsonb(r)->>'size_peak')::bigint, (to_jsonb(r)->>'size_after')::bigint,
+		coalesce(to_jsonb(r)->>'failure', '')
 		FROM `+bk+`.runs r ORDER BY id DESC LIMIT 20`)
 	if err != nil {
 		return fmt.Errorf("read the runs: %w", err)
@@ -531,7 +538,7 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 	var r RunInfo
 	var before, peak, after *int64
 	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Flavor, &r.Source, &r.Host, &r.PID,
-		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch, &before, &peak, &after}, func() error {
+		&r.NoSessions, &r.Error, &r.FailedTable, &r.FailedBatch, &before, &peak, &after, &r.Failure}, func() error {
 		r.Status = migrations.ShownStatus(r.Status, r.Error, rep.LockHeld)
 		r.Space = nil
 		if before != nil && peak != nil && after != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -128,5 +129,14 @@ func TestStatusAfterTooManyRejects(t *testing.T) {
 		if strings.Contains(st.Next.Message, "writes only the rows that differ") {
 			t.Errorf("%s: advises the same command, which stops again: %s", c.name, st.Next.Message)
 		}
+	}
+	// Status tells the stop by the run's recorded failure, not by its
+	// error's words, which another build may phrase otherwise.
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `UPDATE cutover.runs SET error = 'too many rows to reject' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	st := status(t, ctx, Config{TargetURL: dst})
+	if want := "run 1 stopped before it wrote to the application tables: more rows would be rejected than --max-rejects allows. "; st.Next.Action != "fix" || !strings.Contains(st.Next.Message, want) {
+		t.Errorf("reworded error: %q: %s\nwant action fix, saying %q", st.Next.Action, st.Next.Message, want)
 	}
 }
