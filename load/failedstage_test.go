@@ -23,6 +23,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
@@ -102,7 +103,7 @@ func TestRerunAfterAFailedRunKeepsItsStage(t *testing.T) {
 			// statement waiting for it stops waiting.
 			name: "a statement timeout",
 			setUp: func(t *testing.T, ctx context.Context, cfg *Config, dst string) func() {
-				cfg.TargetURL = withParam(t, cfg.TargetURL, "statement_timeout", "10s")
+				cfg.TargetURL = pgtest.WithParam(t, cfg.TargetURL, "statement_timeout", "10s")
 				released := make(chan error, 1)
 				var claimed atomic.Bool
 				SetHook(cfg, func(point string) error {

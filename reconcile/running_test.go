@@ -3,8 +3,14 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
@@ -59,5 +65,58 @@ func TestVerifyBesideARunFinishing(t *testing.T) {
 	var re *migrations.RunningError
 	if _, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2}); !errors.As(err, &re) {
 		t.Errorf("verify while a run works: %v, want a *RunningError", err)
+	}
+}
+
+// TestVerifyNamesWhoBlocksIt: a psql session left in a transaction that
+// locked one of the target's tables holds a check of verify's. Verify's
+// progress says which session blocks it, on which table and what to do,
+// while it waits; once that session ends, verify finishes and finds the
+// cutover sound.
+func TestVerifyNamesWhoBlocksIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := finishedDB(t, genOptions)
+	cfg, err := pgx.ParseConfig(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "psql"
+	blocker, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
+	defer release()
+	timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
+	defer timeout.Stop()
+	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(fmt.Sprintf(`^target: verify has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish: verify goes on by itself once the lock is free$`, blocker.PgConn().PID()))
+	var mu sync.Mutex
+	var said []string
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2,
+		LockWaitReported: 300 * time.Millisecond,
+		Progress: func(e reconcile.Event) {
+			if e.Message == "" {
+				return
+			}
+			mu.Lock()
+			said = append(said, e.Message)
+			mu.Unlock()
+			if want.MatchString(e.Message) {
+				go release()
+			}
+		}})
+	if err != nil {
+		t.Fatalf("verify after the blocking session ended: %v", err)
+	}
+	if !timeout.Stop() {
+		t.Errorf("while it waited verify said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
+	}
+	if !res.OK() {
+		t.Errorf("verify after the wait: %v", failures(res))
 	}
 }

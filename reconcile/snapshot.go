@@ -31,12 +31,17 @@ import (
 //     each round faster at 4MB; load.targetSettings measured the same.
 //     It is a per-node limit; a verification holds 2×Workers sessions,
 //     each running one statement at a time.
-var sessionParams = map[string]string{
-	"application_name":                "cutover verify",
-	dburl.NoJIT.Name:                  dburl.NoJIT.Value,
-	"max_parallel_workers_per_gather": "0",
-	"work_mem":                        "4MB",
-}
+//   - application_name "cutover verify" (appName), unless the URL names
+//     every session itself: the lock watch finds verify's sessions by it.
+var sessionParams = append([]dburl.Setting{
+	dburl.AppName(appName),
+	dburl.NoJIT,
+	{Name: "max_parallel_workers_per_gather", Value: "0"},
+	{Name: "work_mem", Value: "4MB"},
+}, dburl.TextFormat...)
+
+// appName is the application_name of verify's sessions.
+const appName = "cutover verify"
 
 // connSet is a fixed set of connections to one database, every one inside a
 // REPEATABLE READ READ ONLY transaction that imported the same snapshot: all
@@ -53,22 +58,7 @@ type connSet struct {
 }
 
 func connect(ctx context.Context, role, url string) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		return nil, &dburl.Error{Role: role, Server: dburl.Redact(url), Err: err}
-	}
-	for k, v := range sessionParams {
-		dburl.SetParam(cfg.RuntimeParams, k, v)
-	}
-	for _, s := range dburl.TextFormat {
-		dburl.SetParam(cfg.RuntimeParams, s.Name, s.Value)
-	}
-	dburl.StartSessions(&cfg.Config)
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, dburl.ConnectFailed(role, url, err)
-	}
-	return conn, nil
+	return dburl.Connect(ctx, role, url, sessionParams...)
 }
 
 // openSet opens n connections sharing one snapshot. With holdOffRuns

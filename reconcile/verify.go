@@ -17,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/lockwatch"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
@@ -35,17 +36,24 @@ type Config struct {
 	// LeafRows is the bucket size below which the narrowing fetches keys
 	// instead of splitting further (default 256).
 	LeafRows int
-	// Progress receives an event per finished check; it must be safe for
-	// concurrent use.
+	// Progress receives an event per finished check, and one per message
+	// of the lock watch; it must be safe for concurrent use.
 	Progress func(Event)
 	Logger   *slog.Logger
+	// LockWaitReported is how long a session of verify waits for a lock
+	// that others hold before its progress names them (lockwatch.Watch;
+	// 0: 10s), and LockWaitRepeated how often it says so again (0: a
+	// minute).
+	LockWaitReported, LockWaitRepeated time.Duration
 }
 
-// Event reports a finished check.
+// Event reports a finished check, or (Message set, the rest zero) a
+// session of verify waiting for a lock that others hold.
 type Event struct {
 	Check       string
 	Table       string
 	Done, Total int
+	Message     string
 }
 
 func (c *Config) defaults() {
@@ -285,19 +293,29 @@ func Verify(ctx context.Context, cfg Config) (*Result, error) {
 
 // Connections is the most connections a verification with the given
 // workers holds at once on each server: one whose snapshot the others
-// share, and one per worker. (Its catalog reader and the same-database
-// probe close before.)
+// share, one per worker, and the lock watch. (Its catalog reader and the
+// same-database probe close before.)
 func Connections(workers int) dburl.Connections {
-	return dburl.Connections{Command: "a verification", Workers: workers, Source: workers + 1, Target: workers + 1}
+	return dburl.Connections{Command: "a verification", Workers: workers, Source: workers + 2, Target: workers + 2}
 }
 
 func verify(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
+	// A check waiting for a lock (an ALTER TABLE or a VACUUM FULL of the
+	// application's, a psql left in a transaction) would otherwise leave
+	// the operator a frozen count of checks.
+	defer lockwatch.Watch{
+		SourceURL: cfg.SourceURL, TargetURL: cfg.TargetURL,
+		App: appName, Who: "verify",
+		After: cfg.LockWaitReported, Repeat: cfg.LockWaitRepeated,
+		Say:    func(m string) { cfg.Progress(Event{Message: m}) },
+		Logger: cfg.Logger,
+	}.Start(ctx)()
 	v := &verifier{cfg: cfg, listed: map[[3]string]int{},
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
 	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
 
-	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, dburl.AppName("cutover verify"))
+	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, dburl.AppName(appName))
 	if err != nil {
 		return nil, err
 	}
@@ -749,7 +767,7 @@ func sameDatabase(ctx context.Context, source *pgx.Conn, targetURL string) error
 	if err != nil {
 		return nil
 	}
-	target, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover verify"))
+	target, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
 	if err != nil {
 		return nil
 	}

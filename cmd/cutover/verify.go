@@ -110,6 +110,11 @@ func (p *verifyProgress) event(e reconcile.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
+	case e.Message != "": // a lock wait: a line of its own, ending the bar's
+		if p.tty && !p.done {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintf(p.w, "verify: %s\n", e.Message)
 	case p.tty:
 		fmt.Fprintf(p.w, "\rverify: %d/%d checks", e.Done, e.Total)
 		p.done = false

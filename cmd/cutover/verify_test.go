@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
+	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/reconcile/report"
 )
 
@@ -302,5 +304,31 @@ func TestReportsKeepSecrets(t *testing.T) {
 		if strings.Contains(all, s) {
 			t.Errorf("a secret (%.12s…) appears in a report", s)
 		}
+	}
+}
+
+// TestVerifyProgressSaysLockWaits: a lock wait the watch reports is a line
+// of its own, said at once, also between the count's lines (which come
+// every few seconds off a terminal) and on a terminal, where it ends the
+// count's line first.
+func TestVerifyProgressSaysLockWaits(t *testing.T) {
+	const wait = "target: verify has waited 10s for a lock on public.habits, blocked by pid 7"
+	for _, c := range []struct {
+		name string
+		tty  bool
+		want string
+	}{
+		{"log", false, "verify: " + wait + "\n"},
+		{"terminal", true, "\rverify: 1/9 checks\r\033[Kverify: " + wait + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out strings.Builder
+			p := &verifyProgress{w: &out, tty: c.tty, last: time.Now()}
+			p.event(reconcile.Event{Check: "content", Table: "habits", Done: 1, Total: 9})
+			p.event(reconcile.Event{Message: wait})
+			if out.String() != c.want {
+				t.Errorf("said %q, want %q", out.String(), c.want)
+			}
+		})
 	}
 }

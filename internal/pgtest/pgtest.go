@@ -382,3 +382,16 @@ func AsRole(t testing.TB, connURL, role string) string {
 	u.User = url.User(role)
 	return u.String()
 }
+
+// WithParam returns connURL with its query parameter name set to value.
+func WithParam(t testing.TB, connURL, name, value string) string {
+	t.Helper()
+	u, err := url.Parse(connURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
