@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -44,6 +45,27 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "rounds", Usage: "with --compare: runs of each binary", Value: 2},
 		},
 		Before: func(c *cli.Context) error {
+			for _, f := range []struct {
+				name    string
+				set     bool
+				value   int64
+				max     int64
+				explain string
+			}{
+				{"rows", true, c.Int64("rows"), bench.MaxRows, ""},
+				{"users", c.IsSet("users"), int64(c.Int("users")), bench.MaxRows / bench.RowsPerUser, ""},
+				{"workers", true, int64(c.Int("workers")), bench.MaxWorkers, " (the throwaway servers allow 200 connections)"},
+				{"rounds", true, int64(c.Int("rounds")), 100, ""},
+			} {
+				if f.set && (f.value < 1 || f.value > f.max) {
+					return cli.Exit(fmt.Sprintf("--%s %d: give from 1 to %d%s", f.name, f.value, f.max, f.explain), 2)
+				}
+			}
+			if other := c.String("compare"); other != "" {
+				if st, err := os.Stat(other); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+					return cli.Exit(fmt.Sprintf("--compare %s: not an executable file", other), 2)
+				}
+			}
 			if c.IsSet("source") != c.IsSet("target") {
 				return cli.Exit("give both --source and --target, or neither", 2)
 			}
@@ -71,7 +93,13 @@ func benchCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return writeReport(c, r)
+			if err := writeReport(c, r); err != nil {
+				return err
+			}
+			if failed := r.Failures(); len(failed) > 0 {
+				return cli.Exit("cutover bench: "+strings.Join(failed, ", ")+": the report's figures and targets leave them out (their notes say why)", 1)
+			}
+			return nil
 		},
 		Subcommands: []*cli.Command{{
 			Name:      "show",

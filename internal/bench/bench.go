@@ -89,12 +89,23 @@ type Options struct {
 	Log io.Writer
 }
 
+// MaxRows is the most legacy rows a bench generates, and MaxWorkers the
+// most workers it runs with: each worker holds a connection to each
+// server in each measurement, and the throwaway servers allow 200.
+const (
+	MaxRows    = 10_000_000_000
+	MaxWorkers = 64
+)
+
 func (o *Options) defaults() error {
 	if o.Binary == "" {
 		return errors.New("bench: Options.Binary (the cutover executable) is required")
 	}
 	if o.Rows <= 0 {
 		o.Rows = DefaultRows
+	}
+	if o.Rows > MaxRows || o.Workers > MaxWorkers {
+		return fmt.Errorf("bench: at most %d rows and %d workers", int64(MaxRows), MaxWorkers)
 	}
 	if o.Users <= 0 {
 		o.Users = int(max(1, (o.Rows+RowsPerUser/2)/RowsPerUser))
@@ -186,6 +197,9 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 		s.sourceTCP, s.targetAdmin = o.SourceURL, o.TargetURL
 		s.targetDB = func(name string) (string, error) { return withDatabase(o.TargetURL, name) }
 		s.secrets = passwords(o.SourceURL, o.TargetURL)
+		if err := checkGiven(ctx, o.SourceURL, o.TargetURL); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
 	for i, role := range []string{"source", "target"} {
@@ -215,6 +229,57 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 		}
 	}
 	return s, nil
+}
+
+// checkGiven refuses given databases the bench would harm: one database
+// given as both (generating the source fills the target), or a target
+// that holds anything (the bench writes the cutover's schema into it and,
+// comparing builds, drops every schema in it between rounds). The source's
+// emptiness is legacygen's to check.
+func checkGiven(ctx context.Context, sourceURL, targetURL string) error {
+	var ids [2]string
+	for i, c := range []struct{ role, url string }{{"source", sourceURL}, {"target", targetURL}} {
+		conn, err := dburl.Connect(ctx, c.role, c.url)
+		if err != nil {
+			return err
+		}
+		ids[i], err = dburl.Identity(ctx, conn)
+		if err == nil && c.role == "target" {
+			err = emptyTarget(ctx, conn)
+		}
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
+	if ids[0] == ids[1] {
+		return fmt.Errorf("bench: the source and the target are the same database (%s); give two empty databases", dburl.Describe(targetURL))
+	}
+	return nil
+}
+
+// emptyTarget fails when conn's database holds relations (tables,
+// sequences, views, …) outside the system's schemas, naming a few.
+func emptyTarget(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+		ORDER BY 1 LIMIT 4`)
+	if err != nil {
+		return fmt.Errorf("inspect the target: %w", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("inspect the target: %w", err)
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	if len(held) == 4 {
+		held[3] = "…"
+	}
+	return fmt.Errorf("the target database is not empty (it holds %s): the bench writes the cutover's schema into it, "+
+		"and --compare drops every schema in it; give an empty database", strings.Join(held, ", "))
 }
 
 // withDatabase returns connURL with its database replaced by db; only the

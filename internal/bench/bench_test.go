@@ -306,8 +306,10 @@ func TestTargets(t *testing.T) {
 		wantGrowth string
 	}{
 		{"no baseline", nil, "n/a: needs --baseline (a report at another scale)"},
-		{"baseline whose run has no peak RSS", &Report{Rows: 1_000_000, Run: Measurement{Status: StatusFailed}},
-			"n/a: needs --baseline (a report at another scale)"},
+		{"baseline whose run failed", &Report{Rows: 1_000_000, Run: Measurement{Status: StatusFailed}},
+			"n/a: the baseline's run failed"},
+		{"baseline at this scale", &Report{Rows: 10_000_000, Run: Measurement{Status: StatusOK, PeakRSSKiB: 30 << 10}},
+			"n/a: the baseline is at this scale (10000000 rows): give one at another"},
 		{"5% growth", baseline(28.5), "PASS: 1.05× (30.0 MiB at 10000000 rows vs 28.5 MiB at 1000000 rows)"},
 		{"20% growth, the limit", baseline(25), "PASS: 1.20× (30.0 MiB at 10000000 rows vs 25.0 MiB at 1000000 rows)"},
 		{"50% growth", baseline(20), "MISS: 1.50× (30.0 MiB at 10000000 rows vs 20.0 MiB at 1000000 rows)"},
@@ -338,5 +340,26 @@ func TestTargets(t *testing.T) {
 				t.Errorf("targets (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestTargetsOfAFailedRun: when the run failed, no target shows figures
+// computed from it (its wall time and peak RSS are of a failure); each
+// says that the run failed, and none is judged.
+func TestTargetsOfAFailedRun(t *testing.T) {
+	ok := func(name string, secs float64) Measurement {
+		return Measurement{Name: name, Status: StatusOK, Wall: Seconds(secs * float64(time.Second))}
+	}
+	r := &Report{Rows: 10_000_000, Raw: ok("raw COPY pipe", 4), Pgcopydb: ok("pgcopydb clone", 12),
+		Run:    Measurement{Name: "cutover run", Status: StatusFailed, Wall: Seconds(time.Millisecond), PeakRSSKiB: 200, ExitCode: 1},
+		Verify: ok("cutover verify", 5), Rerun: ok("no-op re-run", 1.2), Changed: ok(changedName, 16), DryRun: ok(dryRunName, 6), DryRunFinished: ok("dry run, finished target", 5)}
+	base := &Report{Rows: 1_000_000, Run: Measurement{Status: StatusOK, PeakRSSKiB: 30 << 10}}
+	for _, tg := range targets(r, base) {
+		if tg.Result != "n/a" || tg.Got != "cutover run failed" {
+			t.Errorf("%s: %s: %s; want n/a: cutover run failed", tg.Name, tg.Result, tg.Got)
+		}
+	}
+	if got, want := r.Failures(), []string{"(c) cutover run failed"}; !slices.Equal(got, want) {
+		t.Errorf("failures %q, want %q", got, want)
 	}
 }

@@ -22,24 +22,34 @@ import (
 // auditSchemas makes the database at connURL record, in order, every
 // schema created or dropped in it (by any role), and returns a function
 // that reads the record as "CREATE SCHEMA name" and "DROP SCHEMA name".
+// The record is the database's comment, a line an event: the bench
+// refuses a target that holds relations.
 func auditSchemas(t *testing.T, connURL string) func() []string {
 	t.Helper()
 	ctx := context.Background()
 	// As pgtest's superuser: event triggers are a superuser's, and
 	// SECURITY DEFINER lets any role's DDL write the record.
 	conn := pgtest.Connect(t, connURL)
+	const record = `PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);
+			EXECUTE format('COMMENT ON DATABASE %I IS %L', current_database(),
+				concat_ws(E'\n', shobj_description((SELECT oid FROM pg_database WHERE datname = current_database()), 'pg_database'), event));`
 	for _, q := range []string{
 		`CREATE SCHEMA bench_audit`,
-		`CREATE TABLE bench_audit.schemas (n bigserial PRIMARY KEY, event text NOT NULL)`,
 		`CREATE FUNCTION bench_audit.created() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+		DECLARE event text;
 		BEGIN
-			INSERT INTO bench_audit.schemas (event) SELECT 'CREATE SCHEMA ' || object_identity
-				FROM pg_event_trigger_ddl_commands() WHERE object_type = 'schema' AND command_tag = 'CREATE SCHEMA';
+			FOR event IN SELECT 'CREATE SCHEMA ' || object_identity
+				FROM pg_event_trigger_ddl_commands() WHERE object_type = 'schema' AND command_tag = 'CREATE SCHEMA' LOOP
+			` + record + `
+			END LOOP;
 		END $$`,
 		`CREATE FUNCTION bench_audit.dropped() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+		DECLARE event text;
 		BEGIN
-			INSERT INTO bench_audit.schemas (event) SELECT 'DROP SCHEMA ' || object_identity
-				FROM pg_event_trigger_dropped_objects() WHERE object_type = 'schema';
+			FOR event IN SELECT 'DROP SCHEMA ' || object_identity
+				FROM pg_event_trigger_dropped_objects() WHERE object_type = 'schema' LOOP
+			` + record + `
+			END LOOP;
 		END $$`,
 		`CREATE EVENT TRIGGER bench_audit_created ON ddl_command_end WHEN TAG IN ('CREATE SCHEMA') EXECUTE FUNCTION bench_audit.created()`,
 		`CREATE EVENT TRIGGER bench_audit_dropped ON sql_drop EXECUTE FUNCTION bench_audit.dropped()`,
@@ -49,7 +59,9 @@ func auditSchemas(t *testing.T, connURL string) func() []string {
 		}
 	}
 	return func() []string {
-		return pgtest.Strings(t, conn, `SELECT event FROM bench_audit.schemas ORDER BY n`)
+		return pgtest.Strings(t, conn, `SELECT e FROM pg_database d,
+			regexp_split_to_table(shobj_description(d.oid, 'pg_database'), E'\n') WITH ORDINALITY AS x(e, n)
+			WHERE d.datname = current_database() ORDER BY n`)
 	}
 }
 
@@ -253,4 +265,41 @@ func keywordValue(t *testing.T, connURL string) string {
 		kv += " password=" + quote(cfg.Password)
 	}
 	return kv
+}
+
+// TestRunRefusesDatabasesItWouldHarm: given databases that are one
+// database, or a target that holds relations, the bench stops before it
+// writes anything, and the target's relations stay.
+func TestRunRefusesDatabasesItWouldHarm(t *testing.T) {
+	ctx := context.Background()
+	source, target := pgtest.NewDB(t), pgtest.NewDB(t)
+	filled := pgtest.NewDB(t)
+	conn := pgtest.Connect(t, filled)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA appdata; CREATE TABLE appdata.precious (x int); INSERT INTO appdata.precious VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name           string
+		source, target string
+		want           string
+	}{
+		{"a target that holds relations", source, filled, "bench: the target database is not empty (it holds appdata.precious): "},
+		{"one database as both", target, target, "bench: the source and the target are the same database ("},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Run(ctx, Options{Binary: "/nonexistent/cutover", SourceURL: c.source, TargetURL: c.target, Compare: "/nonexistent/other"})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("bench: %v, want an error saying %q", err, c.want)
+			}
+			for _, db := range []string{c.source, c.target} {
+				if held := pgtest.PublicTables(t, pgtest.Connect(t, db)); len(held) > 0 {
+					t.Errorf("the bench wrote %v into %s", held, db)
+				}
+			}
+		})
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM appdata.precious`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("appdata.precious after the bench: %d rows (%v), want its 1", n, err)
+	}
 }

@@ -38,6 +38,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			rss = fmt.Sprintf("%.1f MiB", float64(ms.PeakRSSKiB)/1024)
 		}
 		p.Fprintf(w, "| %s | %s | %.0f | %.1f | %.2f | %s | %.1f |\n", name, wall(ms.Wall), ms.RowsPerSec, ms.MBPerSec, ms.VsRaw, rss, ms.LoadAvg)
+		if ms.Note != "" { // as the text says it: pgcopydb's RSS is its main process's
+			notes = append(notes, fmt.Sprintf("(%c) %s", 'a'+i, firstLine(ms.Note)))
+		}
 	}
 	if r.Change != "" {
 		notes = append(notes, "(f) the change: "+r.Change)

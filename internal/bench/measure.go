@@ -235,14 +235,16 @@ func measureCommand(ctx context.Context, o *Options, srv *servers, bin, name str
 		m.Note = p.exitNote(srv)
 		return m
 	}
+	// A run that did not do what its measurement is of measured something
+	// else: it fails, and its target is not judged.
 	noop := strings.Contains(p.stderr.String(), "nothing to do")
 	switch {
 	case name == "no-op re-run" && !noop:
-		m.Note = "the re-run was not a no-op: it did not find the source unchanged"
+		m.Status, m.Note = StatusFailed, "the re-run was not a no-op: it did not find the source unchanged"
 	case name == changedName && noop:
-		m.Note = "the re-run after a change found nothing to do: it missed the change"
+		m.Status, m.Note = StatusFailed, "the re-run after a change found nothing to do: it missed the change"
 	case name != "no-op re-run" && args[0] == "run" && noop:
-		m.Note = "the run found nothing to do: the target was not fresh"
+		m.Status, m.Note = StatusFailed, "the run found nothing to do: the target was not fresh"
 	}
 	return m
 }

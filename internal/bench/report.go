@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -140,6 +141,19 @@ func (r *Report) Measurements() []*Measurement {
 	return []*Measurement{&r.Raw, &r.Pgcopydb, &r.Run, &r.Verify, &r.Rerun, &r.Changed, &r.DryRun, &r.DryRunFinished}
 }
 
+// Failures lists the cutover's own measurements, (c) to (h), that failed
+// ("(c) cutover run failed"): a bench with any has no figures to trust
+// for them, and says so by its exit status.
+func (r *Report) Failures() []string {
+	var out []string
+	for i, m := range r.Measurements() {
+		if i >= 2 && m.Status == StatusFailed {
+			out = append(out, fmt.Sprintf("(%c) %s %s", 'a'+i, m.Name, m.Status))
+		}
+	}
+	return out
+}
+
 // finish fills in the rates and the ratio to the raw pipe.
 func (r *Report) finish(m *Measurement) {
 	if !m.ok() || m.Wall <= 0 {
@@ -186,34 +200,51 @@ func targets(r *Report, base *Report) []Target {
 	}
 	run, raw := &r.Run, &r.Raw
 	haveRun := run.ok()
-	add("run wall time vs the raw COPY pipe", "≤ 1.5× raw", haveRun && raw.ok(),
-		fmt.Sprintf("%.2f× (%s vs %s)", run.VsRaw, run.Wall, raw.Wall), run.VsRaw <= 1.5)
-	pc := &r.Pgcopydb
-	got := pc.Status
-	if haveRun && pc.ok() {
-		got = fmt.Sprintf("%.2f× (%s vs %s)", run.Wall.D().Seconds()/pc.Wall.D().Seconds(), run.Wall, pc.Wall)
+	// got is what a target that needs the run and m says when one of
+	// them did not succeed: which, and how it ended.
+	got := func(m *Measurement, figure string) string {
+		for _, m := range []*Measurement{run, m} {
+			if !m.ok() {
+				return strings.TrimSpace(m.Name + " " + m.Status)
+			}
+		}
+		return figure
 	}
-	add("run wall time vs pgcopydb clone", "≤ 1.0× pgcopydb", haveRun && pc.ok(), got, run.Wall <= pc.Wall)
+	add("run wall time vs the raw COPY pipe", "≤ 1.5× raw", haveRun && raw.ok(),
+		got(raw, fmt.Sprintf("%.2f× (%s vs %s)", run.VsRaw, run.Wall, raw.Wall)), run.VsRaw <= 1.5)
+	pc := &r.Pgcopydb
+	vsPgcopydb := ""
+	if pc.ok() && pc.Wall > 0 {
+		vsPgcopydb = fmt.Sprintf("%.2f× (%s vs %s)", run.Wall.D().Seconds()/pc.Wall.D().Seconds(), run.Wall, pc.Wall)
+	}
+	add("run wall time vs pgcopydb clone", "≤ 1.0× pgcopydb", haveRun && pc.ok(), got(pc, vsPgcopydb), run.Wall <= pc.Wall)
 	add("run peak RSS", "≤ 256 MiB (at 10M rows)", haveRun && run.PeakRSSKiB > 0,
-		fmt.Sprintf("%.1f MiB", float64(run.PeakRSSKiB)/1024), run.PeakRSSKiB <= RSSLimitKiB)
-	if base != nil && base.Run.PeakRSSKiB > 0 && haveRun && run.PeakRSSKiB > 0 {
+		got(run, fmt.Sprintf("%.1f MiB", float64(run.PeakRSSKiB)/1024)), run.PeakRSSKiB <= RSSLimitKiB)
+	switch growth := "run peak RSS growth with scale"; {
+	case base == nil:
+		add(growth, "within 20% across scales", false, "needs --baseline (a report at another scale)", false)
+	case base.Rows == r.Rows:
+		add(growth, "within 20% across scales", false, fmt.Sprintf("the baseline is at this scale (%d rows): give one at another", base.Rows), false)
+	case !base.Run.ok() || base.Run.PeakRSSKiB <= 0:
+		add(growth, "within 20% across scales", false, "the baseline's run "+cmp.Or(base.Run.Status, "is missing"), false)
+	case haveRun && run.PeakRSSKiB > 0:
 		g := float64(run.PeakRSSKiB) / float64(base.Run.PeakRSSKiB)
-		add("run peak RSS growth with scale", "within 20% across scales", true,
+		add(growth, "within 20% across scales", true,
 			fmt.Sprintf("%.2f× (%.1f MiB at %d rows vs %.1f MiB at %d rows)", g,
 				float64(run.PeakRSSKiB)/1024, r.Rows, float64(base.Run.PeakRSSKiB)/1024, base.Rows),
 			g <= RSSGrowthLimit && g >= 1/RSSGrowthLimit)
-	} else {
-		add("run peak RSS growth with scale", "within 20% across scales", false, "needs --baseline (a report at another scale)", false)
+	default:
+		add(growth, "within 20% across scales", false, got(run, "the run's peak RSS is unknown"), false)
 	}
 	// vsRun adds the target that measurement m take at most limit runs;
 	// digits is the precision of the ratio shown.
 	vsRun := func(name string, m *Measurement, limit float64, digits int) {
-		got, ratio := m.Status, 0.0
-		if haveRun && m.ok() {
+		ratio, figure := 0.0, ""
+		if haveRun && m.ok() && run.Wall > 0 {
 			ratio = m.Wall.D().Seconds() / run.Wall.D().Seconds()
-			got = fmt.Sprintf("%.*f× (%s)", digits, ratio, m.Wall)
+			figure = fmt.Sprintf("%.*f× (%s)", digits, ratio, m.Wall)
 		}
-		add(name, fmt.Sprintf("≤ %g× run", limit), haveRun && m.ok(), got, ratio <= limit)
+		add(name, fmt.Sprintf("≤ %g× run", limit), haveRun && m.ok(), got(m, figure), ratio <= limit)
 	}
 	vsRun("verify wall time vs the run", &r.Verify, 0.5, 2)
 	vsRun("no-op re-run wall time vs the run", &r.Rerun, 0.1, 3)
@@ -232,6 +263,9 @@ func ReadReport(path string) (*Report, error) {
 	r := &Report{}
 	if err := json.Unmarshal(b, r); err != nil {
 		return nil, fmt.Errorf("read the bench report %s: %w", path, err)
+	}
+	if r.Rows <= 0 || r.Workers <= 0 || r.Run.Name == "" {
+		return nil, fmt.Errorf("read the bench report %s: not a report of `cutover bench --json` (it has no rows, workers or run)", path)
 	}
 	return r, nil
 }
