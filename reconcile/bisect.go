@@ -105,7 +105,7 @@ func (b bisector) levelSQL(rel relation, depth int) string {
 	}
 	return fmt.Sprintf(`SELECT b, count(*), coalesce(sum(rh), 0)::text, %s
 		FROM (SELECT %s AS b, rh, label
-			FROM (SELECT hashtextextended(k, 0) AS kh, rh, label FROM (%s) x) y%s OFFSET 0) z GROUP BY 1`,
+			FROM (SELECT pg_catalog.hashtextextended(k, 0::bigint) AS kh, rh, label FROM (%s) x) y%s OFFSET 0) z GROUP BY 1`,
 		strings.Join(counts, ", "), prefix("kh", depth), rel.SQL, where)
 }
 
@@ -173,7 +173,7 @@ type leafRow struct{ key, hash, label string }
 
 func (b bisector) leaves(ctx context.Context, conn *pgx.Conn, rel relation, depth int, prefixes []int64) ([]leafRow, error) {
 	q := fmt.Sprintf(`SELECT k, rh::text, coalesce(label, '') FROM (%s) x WHERE %s = ANY($%d::bigint[])`,
-		rel.SQL, prefix("hashtextextended(k, 0)", depth), len(rel.Args)+1)
+		rel.SQL, prefix("pg_catalog.hashtextextended(k, 0::bigint)", depth), len(rel.Args)+1)
 	rows, err := conn.Query(ctx, q, append(slices.Clone(rel.Args), prefixes)...)
 	if err != nil {
 		return nil, err
@@ -329,7 +329,7 @@ func (b bisector) firstLevel(ctx context.Context, conn *pgx.Conn, d dual) (keys,
 			count(*) FILTER (WHERE ie), coalesce(sum(kh) FILTER (WHERE ie), 0)::text,
 			count(*) FILTER (WHERE ic), coalesce(sum(hc) FILTER (WHERE ic), 0)::text, %s
 		FROM (SELECT %s AS b, kh, hc, label, ie, ic
-			FROM (SELECT hashtextextended(k, 0) AS kh, hc, label, ie, ic FROM (%s) x) y OFFSET 0) z GROUP BY 1`,
+			FROM (SELECT pg_catalog.hashtextextended(k, 0::bigint) AS kh, hc, label, ie, ic FROM (%s) x) y OFFSET 0) z GROUP BY 1`,
 		strings.Join(counts, ", "), prefix("kh", 1), d.SQL)
 	keys, content, labelled = map[int64]bucket{}, map[int64]bucket{}, map[string]int64{}
 	n := make([]int64, len(labels))

@@ -43,18 +43,18 @@ func (v *verifier) evidence(m mappings.Mapping) relation {
 	switch {
 	case m.Target == "":
 	case v.hasIDKey(m):
-		parts = append(parts, `SELECT d.legacy_key AS k, hashtextextended(d.legacy_key, 0) AS rh, d.disposition AS label
+		parts = append(parts, `SELECT d.legacy_key AS k, pg_catalog.hashtextextended(d.legacy_key, 0::bigint) AS rh, d.disposition AS label
 			FROM `+bk+`.dispositions d JOIN public.`+ident(m.Target)+` t ON t.id = d.target_id
 			WHERE d.legacy_table = `+L+` AND d.target_table = `+lit(m.Target)+` AND d.disposition IN ('loaded', 'folded', 'merged')`)
 	case m.Target == m.Legacy:
 		// A join table (user_roles): its rows, keyed by their references
 		// mapped back to legacy keys.
 		key, joins := v.backwardKey(m, "t")
-		parts = append(parts, `SELECT `+key+` AS k, hashtextextended(`+key+`, 0) AS rh, `+lit(string(m.Disposition()))+` AS label
+		parts = append(parts, `SELECT `+key+` AS k, pg_catalog.hashtextextended(`+key+`, 0::bigint) AS rh, `+lit(string(m.Disposition()))+` AS label
 			FROM public.`+ident(m.Target)+` t`+joins)
 	}
 	for _, e := range keptDispositions {
-		parts = append(parts, `SELECT legacy_key AS k, hashtextextended(legacy_key, 0) AS rh, '`+e.disp+`' AS label
+		parts = append(parts, `SELECT legacy_key AS k, pg_catalog.hashtextextended(legacy_key, 0::bigint) AS rh, '`+e.disp+`' AS label
 			FROM `+bk+`.`+e.table+` WHERE legacy_table = `+L)
 	}
 	return relation{SQL: strings.Join(parts, "\nUNION ALL\n")}
@@ -147,7 +147,7 @@ func (v *verifier) rekeyedParents(ctx context.Context) (map[string]bool, error) 
 // every legacy key.
 func sourceKeys(m mappings.Mapping) relation {
 	key := mappings.KeyExpr(m, "s")
-	return relation{SQL: `SELECT ` + key + ` AS k, hashtextextended(` + key + `, 0) AS rh, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
+	return relation{SQL: `SELECT ` + key + ` AS k, pg_catalog.hashtextextended(` + key + `, 0::bigint) AS rh, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
 }
 
 // recordConservation turns the key comparison of mapping m into its

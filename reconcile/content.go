@@ -204,10 +204,10 @@ var hashedAsIs = map[string]bool{
 // activity_events' 1M rows at 10M).
 func rowHash(exprs, types []string, typed bool) string {
 	if len(exprs) == 0 {
-		return "hashtextextended(''::text, 0)"
+		return "pg_catalog.hashtextextended(''::text, 0::bigint)"
 	}
 	if !typed {
-		return "hashtextextended(" + rowText(exprs) + ", 0)"
+		return "pg_catalog.hashtextextended(" + rowText(exprs) + ", 0::bigint)"
 	}
 	vals := make([]string, len(exprs))
 	for i, e := range exprs {
@@ -217,7 +217,7 @@ func rowHash(exprs, types []string, typed bool) string {
 			vals[i] = "(" + e + `)::text COLLATE "C"`
 		}
 	}
-	return "hash_record_extended(ROW(" + strings.Join(vals, ", ") + "), 0)"
+	return "pg_catalog.hash_record_extended(ROW(" + strings.Join(vals, ", ") + "), 0::bigint)"
 }
 
 func valArray(exprs []string) string {

@@ -44,7 +44,7 @@ func (v *verifier) keptRelations(m mappings.Mapping, keys []string) (src, tgt re
 		from += "\nWHERE EXISTS (SELECT 1 FROM (" + kept + ") e WHERE e.k = " + col + ")"
 		src.Args = []any{keys}
 	}
-	src.SQL = "SELECT " + key + " AS k, hashtextextended(to_jsonb(s)::text, 0) AS rh, NULL::text AS label" + from
+	src.SQL = "SELECT " + key + " AS k, pg_catalog.hashtextextended(to_jsonb(s)::text, 0::bigint) AS rh, NULL::text AS label" + from
 	src.Vals = "SELECT " + key + " AS k, " + jsonFields("to_jsonb(s)", cols) + " AS v" + from
 	src.Cols = cols
 	var parts, vals []string
@@ -53,7 +53,7 @@ func (v *verifier) keptRelations(m mappings.Mapping, keys []string) (src, tgt re
 			continue // discards keep no row
 		}
 		where := "\nFROM " + bk + "." + e.table + " WHERE legacy_table = " + lit(m.Legacy)
-		parts = append(parts, "SELECT legacy_key AS k, hashtextextended(row::text, 0) AS rh, '"+e.disp+"' AS label"+where)
+		parts = append(parts, "SELECT legacy_key AS k, pg_catalog.hashtextextended(row::text, 0::bigint) AS rh, '"+e.disp+"' AS label"+where)
 		vals = append(vals, "SELECT legacy_key AS k, "+jsonFields("row", cols)+" AS v"+where)
 	}
 	tgt = relation{SQL: strings.Join(parts, "\nUNION ALL\n"), Vals: strings.Join(vals, "\nUNION ALL\n"), Cols: cols}

@@ -24,7 +24,7 @@ type keyTally struct {
 
 // keyHashSum is the SQL of a keyTally's sum over column col, as text.
 func keyHashSum(col string) string {
-	return `coalesce(sum(hashtextextended(` + col + `, 0)::numeric), 0)::text`
+	return `coalesce(sum(pg_catalog.hashtextextended(` + col + `, 0::bigint)::numeric), 0)::text`
 }
 
 // add adds n keys whose hashes sum to sum (the text of keyHashSum).

@@ -114,7 +114,7 @@ func (v *verifier) mergedRelations(m mappings.Mapping, rule mergeRule, keys []st
 	kept, col := v.excludedKeys(m, "s")
 	from := "\nFROM public." + ident(m.Legacy) + " s\nWHERE EXISTS (SELECT 1 FROM (" + kept + ") e WHERE e.k = " + col + ")"
 	src = relation{
-		SQL:  "SELECT " + key + " AS k, hashtextextended(" + rowText(srcE) + ", 0) AS rh, NULL::text AS label" + from,
+		SQL:  "SELECT " + key + " AS k, pg_catalog.hashtextextended(" + rowText(srcE) + ", 0::bigint) AS rh, NULL::text AS label" + from,
 		Vals: "SELECT " + key + " AS k, " + valArray(srcE) + " AS v" + from,
 		Args: []any{keys}, Cols: rule.same,
 	}
@@ -122,7 +122,7 @@ func (v *verifier) mergedRelations(m mappings.Mapping, rule mergeRule, keys []st
 		"\nWHERE d.legacy_table = " + lit(m.Legacy) + " AND d.target_table = " + lit(m.Target) +
 		" AND d.disposition = 'merged' AND d.reason = " + lit(rule.reason)
 	tgt = relation{
-		SQL:  "SELECT d.legacy_key AS k, hashtextextended(" + rowText(tgtE) + ", 0) AS rh, 'merged' AS label" + where,
+		SQL:  "SELECT d.legacy_key AS k, pg_catalog.hashtextextended(" + rowText(tgtE) + ", 0::bigint) AS rh, 'merged' AS label" + where,
 		Vals: "SELECT d.legacy_key AS k, " + valArray(tgtE) + " AS v" + where,
 		Cols: rule.same,
 	}

@@ -731,3 +731,22 @@ func TestVerifyWithoutTheIDMap(t *testing.T) {
 		t.Errorf("after a run, verify fails:\n%s", strings.Join(failures(res), "\n"))
 	}
 }
+
+// TestVerifyCallsOnlyTheServersHashes: functions in public named like the
+// hashes verify compares, taking the integer a bare 0 is, would be a
+// closer match than the server's (which take a bigint) to an unqualified
+// call: whoever may create functions in either database could then make
+// verify pass a tampered target. Verify calls the server's own.
+func TestVerifyCallsOnlyTheServersHashes(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	for _, u := range []string{src, dst} {
+		exec(t, u, `CREATE FUNCTION public.hashtextextended(t text, seed integer) RETURNS bigint LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'verify called public.hashtextextended'; END$$`,
+			`CREATE FUNCTION public.hash_record_extended(r record, seed integer) RETURNS bigint LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'verify called public.hash_record_extended'; END$$`)
+	}
+	if res := verify(t, src, dst); !res.OK() {
+		t.Errorf("verify beside look-alike hashes: %v", failures(res))
+	}
+}
