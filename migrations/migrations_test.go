@@ -924,3 +924,30 @@ func TestApplyRefusesADatabaseThatIsNotNew(t *testing.T) {
 		})
 	}
 }
+
+// TestMigratedCatalog: the catalog verify compares a target's with
+// (MigratedCatalog) is the catalog of a database the migrations just
+// made; rerun with -update after changing a migration.
+func TestMigratedCatalog(t *testing.T) {
+	t.Parallel()
+	got, err := migrations.Catalog(context.Background(), connect(t, migrated(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("catalog.golden", []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("rewrote catalog.golden")
+		return
+	}
+	if d := cmp.Diff(migrations.MigratedCatalog(), got); d != "" {
+		t.Errorf("the catalog of a migrated database differs from catalog.golden (-golden +catalog; rerun with -update to accept):\n%s", d)
+	}
+	for _, want := range []string{"column users.email: text NOT NULL", "index users.idx_users_email_lower: UNIQUE (lower(email))",
+		"constraint habits.habits_user_id_fkey: FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE NO ACTION ON UPDATE NO ACTION"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("the catalog has no line %q", want)
+		}
+	}
+}

@@ -22,6 +22,7 @@ const (
 // Checks, the families of findings.
 const (
 	CheckRun          = "run"          // the last run's status
+	CheckSchema       = "schema"       // the target's catalog is the migrations'
 	CheckConservation = "conservation" // legacy keys accounted exactly once
 	CheckSummary      = "summary"      // the run's recorded results vs the data
 	CheckTargetRows   = "target_rows"  // target rows explained by the ledger or seeds
@@ -64,6 +65,9 @@ const (
 	KindOtherDatabase   = "other_database"     // the source is not the database the last run read (information)
 	KindSealed          = "sealed"             // dry run: the target went live (cutover seal), and a run refuses it
 	KindRefusedRows     = "refused_rows"       // rows a run would load that a target constraint refuses: the run would stop
+	KindSchemaMissing   = "schema_missing"     // a column, constraint or index the migrations make is not in the target
+	KindSchemaChanged   = "schema_changed"     // one the target defines otherwise (a narrowed type, a dropped NOT NULL)
+	KindSchemaExtra     = "schema_extra"       // one the target has beyond the migrations (information)
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

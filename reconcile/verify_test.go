@@ -511,6 +511,28 @@ func TestVerifyFindsTampering(t *testing.T) {
 			return []wantFinding{
 				{check: reconcile.CheckNaturalKey, kind: reconcile.KindDuplicateKey, table: "users", key: email},
 				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "users", key: ids[1], columns: []string{"email"}},
+				{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "users", key: "index idx_users_email_lower"},
+			}
+		}},
+		// Schema changes that lose what the run loaded, while the rows
+		// still compare equal through the columns left (the legacy values
+		// cast to the narrowed type lose the same), or that drop what
+		// the invariants stand on.
+		{"a column dropped", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `ALTER TABLE feedback DROP COLUMN metadata`)
+			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "feedback", key: "column metadata"}}
+		}},
+		{"a column narrowed", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `ALTER TABLE ideas ALTER COLUMN title TYPE varchar(3) USING left(title, 3)`)
+			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "ideas", key: "column title"}}
+		}},
+		{"a foreign key and a unique constraint dropped", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `ALTER TABLE habits DROP CONSTRAINT habits_user_id_fkey`)
+			uc := first(t, dst, `SELECT conname FROM pg_constraint WHERE conrelid = 'user_settings'::regclass AND contype = 'u' ORDER BY 1 LIMIT 1`)
+			exec(t, dst, `ALTER TABLE user_settings DROP CONSTRAINT `+uc)
+			return []wantFinding{
+				{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "habits", key: "constraint habits_user_id_fkey"},
+				{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "user_settings", key: "constraint " + uc},
 			}
 		}},
 		{"feed order", func(t *testing.T, dst string) []wantFinding {

@@ -1,0 +1,85 @@
+package migrations
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The target's schema is what the migrations make of it. A target whose
+// schema changed since (a column dropped or narrowed, a unique index or a
+// foreign key dropped) can hold less than the cutover loaded, or let in
+// what the cutover's invariants rule out, while its rows still compare
+// equal through the columns it has left: verify compares the target's
+// catalog with the migrations' (Catalog, MigratedCatalog).
+
+// catalogSQL describes the tables of the target's public schema, one line
+// an object, "<kind> <table>.<name>: <definition>", in the terms every
+// supported server version (13 to 18) prints alike: each column's type
+// and nullness; each primary key, unique, foreign key, check and
+// exclusion constraint by its kind and columns (and a foreign key's
+// referenced columns and actions; NOT NULL constraints, which PostgreSQL
+// 18 records as constraints too, are the columns' nullness); each index
+// by its uniqueness, its columns or expressions and its predicate.
+// Defaults and the text of check expressions are left out: they change
+// no row a cutover wrote.
+const catalogSQL = `
+SELECT 'column ' || c.relname || '.' || a.attname || ': ' || format_type(a.atttypid, a.atttypmod) ||
+	CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'constraint ' || c.relname || '.' || k.conname || ': ' ||
+	CASE k.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+		WHEN 'c' THEN 'CHECK' ELSE 'EXCLUDE' END ||
+	' (' || coalesce((SELECT string_agg(a.attname, ', ' ORDER BY n) FROM unnest(k.conkey) WITH ORDINALITY u(attnum, n)
+		JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum), '') || ')' ||
+	CASE WHEN k.contype = 'f' THEN ' REFERENCES ' || r.relname || ' (' ||
+		(SELECT string_agg(a.attname, ', ' ORDER BY n) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, n)
+		JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum) || ')' ||
+		' ON DELETE ' || CASE k.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+			WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END ||
+		' ON UPDATE ' || CASE k.confupdtype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+			WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END ||
+		CASE WHEN k.condeferrable THEN ' DEFERRABLE' ELSE '' END
+	ELSE '' END
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_class r ON r.oid = k.confrelid
+WHERE k.connamespace = 'public'::regnamespace AND k.contype IN ('p', 'u', 'f', 'c', 'x')
+UNION ALL
+SELECT 'index ' || t.relname || '.' || c.relname || ': ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END ||
+	'(' || (SELECT string_agg(pg_get_indexdef(i.indexrelid, n, true), ', ' ORDER BY n) FROM generate_series(1, i.indnkeyatts) n) || ')' ||
+	coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid, true), '')
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relnamespace = 'public'::regnamespace
+ORDER BY 1`
+
+// Catalog describes the public schema of the database q is connected to
+// (catalogSQL), in the order of its lines.
+func Catalog(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}) ([]string, error) {
+	rows, err := q.Query(ctx, catalogSQL)
+	if err != nil {
+		return nil, fmt.Errorf("read the target's catalog: %w", err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read the target's catalog: %w", err)
+	}
+	return lines, nil
+}
+
+// migratedCatalog is Catalog of a database the migrations just made
+// (TestMigratedCatalog keeps it so; go test ./migrations -update rewrites
+// it).
+//
+//go:embed catalog.golden
+var migratedCatalog string
+
+// MigratedCatalog is Catalog of a database the migrations just made.
+func MigratedCatalog() []string {
+	return strings.Split(strings.TrimSuffix(migratedCatalog, "\n"), "\n")
+}
