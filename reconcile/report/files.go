@@ -62,10 +62,31 @@ func WriteDir(dir string, r *Report) error {
 	return nil
 }
 
-// mdCell escapes a Markdown table cell.
+// mdCell escapes a Markdown table cell: a pipe would end the cell, a
+// line break the row, and markup (a legacy value's "<script>", an
+// entity) would render as HTML.
 func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// mdCode renders s as a Markdown code span (in a table cell: its pipes
+// escaped), fenced by more backticks than any run of them in s, so that
+// a backtick of a legacy value does not end the span.
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s) + fence
 }
 
 // WriteMarkdown writes the report as Markdown.
@@ -84,7 +105,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		p("# cutover verify: legacy %s\n\n**%s.**\n\n", r.Flavor, status)
 	}
 	if r.Source != "" {
-		p("- Source: `%s`\n- Target: `%s`\n- Generated: %s%s\n\n", r.Source, r.Target, r.GeneratedAt, elapsed(r))
+		p("- Source: %s\n- Target: %s\n- Generated: %s%s\n\n", mdCode(r.Source), mdCode(r.Target), r.GeneratedAt, elapsed(r))
 	}
 	p("## Summary\n\n| check | result |\n| --- | --- |\n")
 	p("| conservation | %d/%d legacy tables hold: %s source rows = %s |\n", t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
@@ -103,7 +124,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if len(r.Findings) > 0 {
 		p("\n## Findings\n\n| severity | check | table | key | message |\n| --- | --- | --- | --- | --- |\n")
 		for _, f := range r.Findings {
-			p("| %s | %s | %s | `%s` | %s |\n", f.Severity, f.Check, mdCell(f.Table), mdCell(f.Key), mdCell(f.Message))
+			p("| %s | %s | %s | %s | %s |\n", f.Severity, f.Check, mdCell(f.Table), mdCode(f.Key), mdCell(f.Message))
 		}
 	}
 	if len(r.Reasons) > 0 {
@@ -152,7 +173,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				continue
 			}
 			for _, s := range tt.Changes.Samples {
-				p("\n`%s` %s:\n\n```diff\n%s\n```\n", tt.Table, s.Key, strings.TrimRight(s.Diff, "\n"))
+				p("\n%s %s:\n\n```diff\n%s\n```\n", mdCode(tt.Table), mdCode(s.Key), strings.TrimRight(s.Diff, "\n"))
 			}
 		}
 	}

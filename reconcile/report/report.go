@@ -14,7 +14,9 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dustin/go-humanize"
 
@@ -478,6 +480,16 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 
 // finish computes the totals and the domains.
 func (r *Report) finish() {
+	for i := range r.Findings {
+		r.Findings[i].Key, r.Findings[i].Message = printable(r.Findings[i].Key), printable(r.Findings[i].Message)
+	}
+	for _, t := range r.TargetTables {
+		if t.Changes != nil {
+			for i := range t.Changes.Samples {
+				t.Changes.Samples[i].Key = printable(t.Changes.Samples[i].Key)
+			}
+		}
+	}
 	if r.Reasons == nil {
 		r.Reasons = []Reason{}
 	}
@@ -534,3 +546,31 @@ func nonNil(s []string) []string {
 
 // Dispositions in the order of the conservation law, for charts.
 var dispositionOrder = mappings.Dispositions
+
+// printable escapes in s, a finding's key or message that may quote
+// legacy values, the characters no report should pass on as they are:
+// control characters (an escape sequence would reach the operator's
+// terminal, a carriage return break a Markdown row, and XML, so the HTML
+// report, allows none) and the bidirectional and line-separator
+// formatting characters (which reorder or break what is shown). Each
+// becomes \xNN or \uNNNN; s is unchanged when it has none.
+func printable(s string) string {
+	hidden := func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+	}
+	if !strings.ContainsFunc(s, hidden) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hidden(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}

@@ -53,8 +53,9 @@ func TestScrubDiff(t *testing.T) {
 	}
 }
 
-// hostile is a report whose every string tries to break the HTML.
-func hostile() *Report {
+// hostile is a report whose every string tries to break the HTML, with
+// the findings extra besides its own.
+func hostile(extra ...reconcile.Finding) *Report {
 	res := &reconcile.Result{
 		Flavor: "v21", Source: "app@db:5432/legacy", Target: "app@db:5432/app",
 		LastRun: reconcile.RunInfo{ID: 3, Status: "done"},
@@ -77,6 +78,7 @@ func hostile() *Report {
 		},
 		Elapsed: 1500 * time.Millisecond,
 	}
+	res.Findings = append(res.Findings, extra...)
 	return FromVerify(res, Options{Now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)})
 }
 
@@ -95,6 +97,53 @@ func wellFormed(t *testing.T, html string) {
 		if e, ok := tok.(xml.StartElement); ok && (e.Name.Local == "script" || e.Name.Local == "link" || e.Name.Local == "img") {
 			t.Errorf("<%s> in the report", e.Name.Local)
 		}
+	}
+}
+
+const hostileKey = "q|`x``\n## inj\r\x1b[2J<b>z</b>\u202e&amp;"
+
+// TestReportsShowHostileValuesAsText: a value of the legacy data in a
+// finding reaches no report as markup or as a control character: the
+// text (a terminal), the Markdown (one table row, the key one code span,
+// the message's markup escaped) and the HTML (well-formed XML) each show
+// it as text.
+func TestReportsShowHostileValuesAsText(t *testing.T) {
+	// A legacy key with a pipe, backticks, a line break, a carriage
+	// return, a terminal escape, markup and a right-to-left override.
+	r := hostile(reconcile.Finding{Severity: reconcile.Failure, Check: "conservation", Kind: "unaccounted", Table: "quests", Key: hostileKey,
+		Message: "no data in the target accounts for " + hostileKey})
+	const shown = "q|`x``\\x0a## inj\\x0d\\x1b[2J<b>z</b>\\u202e&amp;"
+	var text, md, html bytes.Buffer
+	if err := WriteText(&text, r, 25); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String(), "html": html.String()} {
+		if strings.ContainsAny(out, "\r\x1b\u202e") {
+			t.Errorf("the %s report passes a control character on:\n%q", name, out)
+		}
+	}
+	if !strings.Contains(text.String(), shown) {
+		t.Errorf("the text report does not show the key as %q:\n%s", shown, text.String())
+	}
+	wellFormed(t, html.String())
+	var row string
+	for _, l := range strings.Split(md.String(), "\n") {
+		if strings.Contains(l, "## inj") {
+			row = l
+		}
+	}
+	want := "| failure | conservation | quests | ```q\\|`x``\\x0a## inj\\x0d\\x1b[2J<b>z</b>\\u202e&amp;``` | no data in the target accounts for q\\|`x``\\x0a## inj\\x0d\\x1b[2J&lt;b&gt;z&lt;/b&gt;\\u202e&amp;amp; |"
+	if row != want {
+		t.Errorf("markdown row of the hostile key:\n got %s\nwant %s", row, want)
+	}
+	if !strings.Contains(md.String(), "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Errorf("markdown passes a message's markup on as HTML:\n%s", md.String())
 	}
 }
 
