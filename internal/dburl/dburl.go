@@ -35,11 +35,66 @@ func Redact(connURL string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	// On the raw query: Query drops a parameter it cannot unescape
-	// (password=pw%zz), and with it the password from what it would
-	// replace.
-	u.RawQuery = passwordParam.ReplaceAllString(u.RawQuery, "${1}xxxxx")
+	if u.Opaque != "" || u.Host == "" && strings.Contains(u.Path, "@") {
+		// "postgres:/u:pw@h/db": no authority, so no user info, and no
+		// server will read one; masked as a URL that cannot be parsed.
+		return redactBrokenURL(connURL)
+	}
+	u.RawQuery = redactQuery(u.RawQuery)
 	return u.String()
+}
+
+// redactQuery masks the value of every password parameter of a URL's raw
+// query, its name matched unescaped as the server's client reads it
+// (pass%77ord=…). On the raw query: Query drops a parameter it cannot
+// unescape (password=pw%zz), and with it the password from what it
+// would replace.
+func redactQuery(raw string) string {
+	params, at := passwordParams(raw)
+	for _, i := range at {
+		name, _, _ := strings.Cut(params[i], "=")
+		params[i] = name + "=xxxxx"
+	}
+	return strings.Join(params, "&")
+}
+
+// passwordParams splits a URL's raw query into its parameters, and
+// returns the indexes of those that set a password.
+func passwordParams(raw string) (params []string, at []int) {
+	params = strings.Split(raw, "&")
+	for i, p := range params {
+		name, _, has := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if has && strings.EqualFold(name, "password") {
+			at = append(at, i)
+		}
+	}
+	return params, at
+}
+
+// splitQuery cuts a URL's remainder after its scheme at the '?' of its
+// query: the first after the last '@' (a password may hold a '?').
+func splitQuery(rest string) (before, query string, ok bool) {
+	at := max(strings.LastIndexByte(rest, '@'), 0)
+	q := strings.IndexByte(rest[at:], '?')
+	if q < 0 {
+		return rest, "", false
+	}
+	return rest[:at+q], rest[at+q+1:], true
+}
+
+// userInfoPassword finds the password of a URL's remainder after its
+// scheme and slashes: between the first ':' of the user info and the
+// last '@' (an '@' of the password, unescaped, is before it).
+func userInfoPassword(rest string) (user, password, host string, ok bool) {
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return "", "", rest, false
+	}
+	user, password, ok = strings.Cut(rest[:at], ":")
+	return user, password, rest[at:], ok
 }
 
 // redactBrokenURL redacts a URL that net/url cannot parse (a bad port, a bad
@@ -47,16 +102,18 @@ func Redact(connURL string) string {
 // '@' goes, and so does every password=… parameter. It errs towards hiding
 // too much.
 func redactBrokenURL(s string) string {
-	scheme, rest, _ := strings.Cut(s, "://")
-	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
-			rest = user + ":xxxxx" + rest[at:]
-		}
+	scheme, rest, _ := strings.Cut(s, ":")
+	slashes := len(rest) - len(strings.TrimLeft(rest, "/"))
+	sep, rest := rest[:slashes], rest[slashes:]
+	rest, query, hasQuery := splitQuery(rest)
+	if user, _, host, hasPassword := userInfoPassword(rest); hasPassword {
+		rest = user + ":xxxxx" + host
 	}
-	return scheme + "://" + passwordParam.ReplaceAllString(rest, "${1}xxxxx")
+	if hasQuery {
+		rest += "?" + redactQuery(query)
+	}
+	return scheme + ":" + sep + rest
 }
-
-var passwordParam = regexp.MustCompile(`(?i)((?:^|[?&])password=)[^&]*`)
 
 func redactKeywords(s string) string {
 	return passwordKeyword.ReplaceAllString(s, "${1}xxxxx")
@@ -64,11 +121,14 @@ func redactKeywords(s string) string {
 
 // passwordKeyword matches a password=… setting of a keyword/value string,
 // with the value bare or single-quoted (quotes may hold spaces and \').
-var passwordKeyword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+var passwordKeyword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.?)*)`)
 
 // Describe names the server of connURL without secrets, e.g.
 // "app@db.example.com:5432/legacy".
 func Describe(connURL string) string {
+	if atInUserInfo(connURL) {
+		return Redact(connURL)
+	}
 	cfg, err := pgconn.ParseConfig(connURL)
 	if err != nil {
 		return Redact(connURL)
@@ -160,7 +220,7 @@ func wrongURL(role, code string) string {
 func WrongURL(err error) bool {
 	var e *Error
 	var parse *pgconn.ParseConfigError
-	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse))
+	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse) || errors.Is(e.Err, ErrAtInUserInfo))
 }
 
 // sqlState is the SQLSTATE of the server error in err, "" when there is none.
@@ -306,13 +366,13 @@ func parseReason(pe *pgconn.ParseConfigError) string {
 func passwords(connString string) []string {
 	var raw []string
 	if _, rest, isURL := strings.Cut(connString, "://"); isURL {
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if _, pw, has := strings.Cut(rest[:at], ":"); has {
-				raw = append(raw, pw)
-			}
+		rest, query, _ := splitQuery(rest)
+		if _, pw, _, has := userInfoPassword(rest); has {
+			raw = append(raw, pw)
 		}
-		for _, m := range passwordParam.FindAllString(rest, -1) {
-			_, pw, _ := strings.Cut(m, "=")
+		params, at := passwordParams(query)
+		for _, i := range at {
+			_, pw, _ := strings.Cut(params[i], "=")
 			raw = append(raw, pw)
 		}
 	} else {
@@ -340,8 +400,31 @@ func unescape(f func(string) (string, error), s string) string {
 	return ""
 }
 
+// ErrAtInUserInfo refuses a URL with more than one '@' before its host:
+// the server's client takes what follows the first as the host, so part
+// of the password would be dialled, and shown in the errors, as a host
+// name.
+var ErrAtInUserInfo = errors.New("the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40")
+
+// atInUserInfo says whether connURL is a postgres:// URL with more than
+// one '@' in its authority.
+func atInUserInfo(connURL string) bool {
+	lower := strings.ToLower(connURL)
+	if !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+		return false
+	}
+	_, rest, _ := strings.Cut(connURL, "://")
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	return strings.Count(rest, "@") > 1
+}
+
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.
 func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
+	if atInUserInfo(connURL) {
+		return nil, &Error{Role: role, Server: Redact(connURL), Err: ErrAtInUserInfo}
+	}
 	cfg, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
@@ -516,6 +599,9 @@ func majorVersion(v string) int {
 // server's timeouts (StartSessions), and checks it, wrapping errors as
 // *Error.
 func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*pgx.Conn, error) {
+	if atInUserInfo(connURL) {
+		return nil, &Error{Role: role, Server: Redact(connURL), Err: ErrAtInUserInfo}
+	}
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}

@@ -52,6 +52,18 @@ func TestRedact(t *testing.T) {
 			want: "postgres://db.example.com/app?sslmode=disable&password=xxxxx"},
 		{name: "unparseable url: password parameter", in: "postgres://db.example.com:x/app?sslmode=disable&password=s3cr3tpw",
 			want: "postgres://db.example.com:x/app?sslmode=disable&password=xxxxx"},
+		// From a review: forms the server's client reads a password from
+		// that Redact showed.
+		{name: "password parameter named with an escape", in: "postgres://u@db.example.com/app?pass%77ord=s3cr3tpw",
+			want: "postgres://u@db.example.com/app?pass%77ord=xxxxx"},
+		{name: "keyword/value, a backslash-escaped space", in: `host=db.example.com password=s3cr3tpw\ s3cr3tpw dbname=app`,
+			want: "host=db.example.com password=xxxxx dbname=app"},
+		{name: "one slash after the scheme", in: "postgres:/u:s3cr3tpw@db.example.com/app",
+			want: "postgres:/u:xxxxx@db.example.com/app"},
+		{name: "an unescaped @ in the password", in: "postgres://u:s3c@r3tpw@db.example.com:5432/app",
+			want: "postgres://u:xxxxx@db.example.com:5432/app"},
+		{name: "a ? in the password of an unparseable url", in: "postgres://u:s3cr3tpw?x@db.example.com:x/app?password=s3cr3tpw",
+			want: "postgres://u:xxxxx@db.example.com:x/app?password=xxxxx"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +87,8 @@ func TestDescribe(t *testing.T) {
 		"postgres://app@db.example.com/legacy":                            "app@db.example.com:5432/legacy",
 		"postgres://app@/legacy?host=/run/postgresql&port=5433":           "app@/run/postgresql (port 5433)/legacy",
 		"host=10.0.0.7 port=5439 user=app password=s3cr3tpw dbname=other": "app@10.0.0.7:5439/other",
+		// The server's client would take "r3tpw@db.example.com" for the host.
+		"postgres://app:s3c@r3tpw@db.example.com:6543/legacy": "postgres://app:xxxxx@db.example.com:6543/legacy",
 	}
 	for in, want := range cases {
 		if got := dburl.Describe(in); got != want {
@@ -549,5 +563,31 @@ func TestParseErrorsSayWhy(t *testing.T) {
 				t.Errorf("the error shows the password: %s", msg)
 			}
 		})
+	}
+}
+
+// TestURLWithAnAtInThePassword: a password's '@' left unescaped makes the
+// server's client dial what follows it as a host, so its errors showed
+// that part of the password. The URL is refused before any dialling,
+// saying how to write it, and no part of the password shows.
+func TestURLWithAnAtInThePassword(t *testing.T) {
+	const u = "postgres://app:s3c@r3tpw@127.0.0.1:1/db?connect_timeout=5"
+	for name, connect := range map[string]func() error{
+		"connection": func() error { _, err := dburl.Connect(context.Background(), "target", u); return err },
+		"pool":       func() error { _, err := dburl.Pool(context.Background(), "target", u, 1); return err },
+	} {
+		err := connect()
+		if !errors.Is(err, dburl.ErrAtInUserInfo) || !dburl.WrongURL(err) {
+			t.Fatalf("%s: %v, want ErrAtInUserInfo, a wrong URL", name, err)
+		}
+		msg := err.Error()
+		for _, part := range []string{"s3c", "r3tpw"} {
+			if strings.Contains(msg, part) {
+				t.Errorf("%s: the error shows %q of the password: %s", name, part, msg)
+			}
+		}
+		if want := "connect to target database postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=5: the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40"; msg != want {
+			t.Errorf("%s: %s\nwant %s", name, msg, want)
+		}
 	}
 }
