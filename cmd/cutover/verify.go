@@ -78,13 +78,15 @@ func writeReports(c *cli.Context, rep *report.Report) (string, error) {
 // printReport writes the text summary of rep (samples findings per check
 // and table) on stdout, after the reports (writeReports), then the line
 // that says where those are on stderr.
+// A report that cannot be written (a full disk) is said after the
+// summary, which the work's result is not lost with.
 func printReport(c *cli.Context, rep *report.Report, samples int) error {
-	written, err := writeReports(c, rep)
-	if err != nil {
-		return err
-	}
+	written, reportErr := writeReports(c, rep)
 	if err := report.WriteText(c.App.Writer, rep, samples); err != nil {
 		return err
+	}
+	if reportErr != nil {
+		return reportErr
 	}
 	if written != "" {
 		fmt.Fprintln(c.App.ErrWriter, written)

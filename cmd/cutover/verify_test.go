@@ -204,6 +204,18 @@ func TestVerifyCommand(t *testing.T) {
 		if !r.OK || r.Kind != report.KindVerify || r.Totals.Failures != 0 || r.Totals.Informational == 0 {
 			t.Errorf("report.json: ok %v, kind %s, totals %+v", r.OK, r.Kind, r.Totals)
 		}
+
+		// A report that cannot be written after the work (a directory in
+		// its place) loses nothing of the result: the summary is printed,
+		// then the error, which fails the command.
+		blocked := t.TempDir()
+		if err := os.Mkdir(filepath.Join(blocked, "report.md"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code = runMain(t, nil, "verify", "--source", src, "--target", dst, "--report-dir", blocked, "--workers", "2")
+		if code != 1 || !strings.Contains(stdout, "verify: OK") || !strings.Contains(stderr, "report.md is in the way: it is not a file (no report was written)") {
+			t.Errorf("verify with report.md a directory: exit %d, want 1, the summary and the report's error\n%s\n%s", code, stdout, stderr)
+		}
 	})
 	cases := []struct {
 		name   string

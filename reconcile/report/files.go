@@ -34,31 +34,48 @@ func PrepareDir(dir string) error {
 }
 
 // WriteDir writes report.json, report.md and report.html into dir, creating
-// it. Each file is written to a temporary name first and renamed, so a
-// reader never sees half a report.
+// it. All three are rendered and written to temporary names first, and
+// renamed only once every one is written, so that a reader never sees half
+// a report, and a failure (a full disk, a directory in the way) leaves the
+// files that were there and no temporary one: never one report of this
+// run beside another of an earlier one.
 func WriteDir(dir string, r *Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	for _, f := range []struct {
+	files := []struct {
 		name  string
 		write func(io.Writer, *Report) error
 	}{
 		{"report.json", WriteJSON}, {"report.md", WriteMarkdown}, {"report.html", WriteHTML},
-	} {
+	}
+	var written []string // the temporary files
+	defer func() {
+		for _, tmp := range written {
+			os.Remove(tmp)
+		}
+	}()
+	for _, f := range files {
 		var b bytes.Buffer
 		if err := f.write(&b, r); err != nil {
 			return fmt.Errorf("report: render %s: %w", f.name, err)
 		}
 		path := filepath.Join(dir, f.name)
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("report: %w", err)
+		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+			return fmt.Errorf("report: %s is in the way: it is not a file (no report was written)", path)
 		}
-		if err := os.Rename(tmp, path); err != nil {
+		tmp := path + ".tmp"
+		written = append(written, tmp)
+		if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("report: %w (no report was written)", err)
+		}
+	}
+	for i, f := range files {
+		if err := os.Rename(written[i], filepath.Join(dir, f.name)); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 	}
+	written = nil
 	return nil
 }
 

@@ -42,3 +42,50 @@ func TestPrepareDir(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteDirAllOrNothing: a report file that cannot be replaced (a
+// directory in its place) leaves the reports of an earlier run as they
+// were and no temporary file: never one file of this run beside the
+// others of an earlier one. With nothing in the way, all three are new.
+func TestWriteDirAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"report.json", "report.html"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("earlier"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "report.md"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteDir(dir, hostile())
+	if want := "report: " + filepath.Join(dir, "report.md") + " is in the way: it is not a file (no report was written)"; err == nil || err.Error() != want {
+		t.Fatalf("WriteDir with a directory in the way: %v, want %q", err, want)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "report.html report.json report.md" {
+		t.Errorf("the directory holds %s, want the earlier files and nothing more", got)
+	}
+	for _, f := range []string{"report.json", "report.html"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); string(b) != "earlier" {
+			t.Errorf("%s was replaced though report.md could not be", f)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDir(dir, hostile()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.json", "report.md", "report.html"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); len(b) < 100 {
+			t.Errorf("%s: %q, want the new report", f, b)
+		}
+	}
+}
