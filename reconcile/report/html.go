@@ -161,9 +161,6 @@ func buildView(r *Report) htmlView {
 	case r.Kind == KindDryRun:
 		v.Title = "cutover dry run"
 		v.Status = dryRunHeadline(r)
-		if !r.OK {
-			v.Status = "the conservation law would not hold"
-		}
 	case r.OK:
 		v.Title, v.Status = "cutover verify", "everything that must hold holds"
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	stdhtml "html"
 	"io"
 	"slices"
 	"strings"
@@ -294,6 +295,22 @@ func TestDryRunReportRefusals(t *testing.T) {
 		"(keys k1, k2, k3, k4, k5 and 2 more)"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("terminal summary lacks %q:\n%s", want, text.String())
+		}
+	}
+	// Every form's headline says the run would stop, before what it
+	// would write up to there (the HTML's said the conservation law would
+	// not hold; the Markdown's only what a run writes).
+	const headline = "a run would stop: the target's constraints refuse rows it would write into books (see the findings); until then, a run would write 3 rows"
+	var md, html bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String(), "html": stdhtml.UnescapeString(html.String())} {
+		if !strings.Contains(out, headline) || strings.Contains(out, "conservation law would not hold") {
+			t.Errorf("the %s report's headline does not say %q:\n%s", name, headline, out)
 		}
 	}
 	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); !r.OK || len(r.Findings) != 0 {

@@ -24,10 +24,26 @@ func changesPhrase(c *Changes) string {
 // stops a run on its target first: a seal.
 func dryRunHeadline(r *Report) string {
 	status := dryRunStatus(r.Totals.Changes)
+	var stops, unheld []string
 	for _, f := range r.Findings {
-		if f.Kind == reconcile.KindSealed {
+		switch {
+		case f.Kind == reconcile.KindSealed:
 			return "the target is sealed (it went live), and a run refuses it; unsealed, " + status
+		case f.Kind == reconcile.KindRefusedRows:
+			stops = append(stops, f.Table)
+		case f.Check == reconcile.CheckConservation && f.Severity == string(reconcile.Failure):
+			unheld = append(unheld, f.Table)
 		}
+	}
+	// What fails the dry run comes first: the rest is what a run would
+	// do up to there.
+	if len(unheld) > 0 {
+		status = fmt.Sprintf("the conservation law would not hold for %s (%s); %s", prose.Count(len(unheld), "legacy table", "legacy tables"),
+			strings.Join(unheld, ", "), status)
+	}
+	if len(stops) > 0 {
+		status = fmt.Sprintf("a run would stop: the target's constraints refuse rows it would write into %s (see the findings); until then, %s",
+			strings.Join(stops, ", "), status)
 	}
 	return status
 }
