@@ -1,10 +1,12 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -843,22 +845,67 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 		if err := rows.Scan(&have, &want); err != nil {
 			return err
 		}
-		var h, w map[string]any
-		if err := json.Unmarshal(have, &h); err != nil {
-			return err
+		d, err := rowDiff(have, want, p.PK)
+		if err != nil {
+			return fmt.Errorf("sample an update of %s: %w", p.M.Target, err)
 		}
-		if err := json.Unmarshal(want, &w); err != nil {
-			return err
-		}
-		key := make([]string, len(p.PK))
-		for i, c := range p.PK {
-			key[i] = fmt.Sprint(w[c])
-		}
-		redact(p.M.Target, h)
-		redact(p.M.Target, w)
-		td.Samples = append(td.Samples, RowDiff{Key: strings.Join(key, ","), Diff: cmp.Diff(h, w)})
+		td.Samples = append(td.Samples, d)
 	}
 	return rows.Err()
+}
+
+// rowDiff is the sample of a row a run would update: its key (the pk
+// columns of want) and the diff of have, the target's row, and want, the
+// row the run would write, both JSON objects. Numbers are kept as
+// written (a bigint beyond 2^53 is not rounded, nor an integer shown as
+// a float), and secret columns are redacted: a row that differs only in
+// them says so rather than showing an empty diff.
+func rowDiff(have, want []byte, pk []string) (RowDiff, error) {
+	h, err := decodeRow(have)
+	if err != nil {
+		return RowDiff{}, err
+	}
+	w, err := decodeRow(want)
+	if err != nil {
+		return RowDiff{}, err
+	}
+	key := make([]string, len(pk))
+	for i, c := range pk {
+		key[i] = fmt.Sprint(w[c])
+	}
+	var hidden []string
+	for _, c := range slices.Sorted(maps.Keys(w)) {
+		if secretColumns[c] && !cmp.Equal(h[c], w[c]) {
+			hidden = append(hidden, c)
+		}
+	}
+	redact(h)
+	redact(w)
+	d := cmp.Diff(h, w)
+	if d == "" && len(hidden) > 0 {
+		d = "(the rows differ only in " + strings.Join(hidden, ", ") + ", which no report shows)\n"
+	}
+	return RowDiff{Key: strings.Join(key, ","), Diff: d}, nil
+}
+
+// decodeRow decodes a row's JSON object: a column's integer as an int64,
+// any other number (and those within a document) as written
+// (json.Number), never rounded through a float64.
+func decodeRow(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var row map[string]any
+	if err := dec.Decode(&row); err != nil {
+		return nil, err
+	}
+	for c, v := range row {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				row[c] = i
+			}
+		}
+	}
+	return row, nil
 }
 
 // secretColumns never appear in reports or diffs.
@@ -867,7 +914,7 @@ var secretColumns = map[string]bool{
 	"session_state": true, "credential_public_key": true, "password": true, "password_hash": true,
 }
 
-func redact(_ string, row map[string]any) {
+func redact(row map[string]any) {
 	for k := range row {
 		if secretColumns[k] {
 			row[k] = "[redacted]"

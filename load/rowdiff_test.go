@@ -1,0 +1,57 @@
+package load
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRowDiff: a sample of an update shows numbers as written (a bigint
+// beyond 2^53 was rounded to a float, and every integer shown in
+// e-notation), and a row that differs only in a secret column says so
+// without showing it (its diff was empty).
+func TestRowDiff(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		have, want string
+		diffHas    []string
+		diffLacks  []string
+		exact      string
+	}{
+		{name: "a bigint beyond 2^53", have: `{"id": "a", "expires_at": 9007199254740992}`, want: `{"id": "a", "expires_at": 9007199254740993}`,
+			diffHas: []string{"int64(9007199254740992)", "int64(9007199254740993)"}, diffLacks: []string{"e+", "float64"}},
+		{name: "an integer", have: `{"id": "a", "n": 1636485548, "s": "x"}`, want: `{"id": "a", "n": 1636485548, "s": "y"}`,
+			diffHas: []string{`"s"`}, diffLacks: []string{"e+", "float64"}},
+		{name: "a fraction", have: `{"id": "a", "w": 12.50}`, want: `{"id": "a", "w": 12.25}`,
+			diffHas: []string{`"12.50"`, `"12.25"`}, diffLacks: []string{"float64"}},
+		{name: "a secret only", have: `{"id": "a", "token": "old-secret"}`, want: `{"id": "a", "token": "new-secret"}`,
+			exact: "(the rows differ only in token, which no report shows)\n"},
+		{name: "a secret and a value", have: `{"id": "a", "token": "old-secret", "n": 1}`, want: `{"id": "a", "token": "new-secret", "n": 2}`,
+			diffHas: []string{"int64(1)", "int64(2)"}, diffLacks: []string{"old-secret", "new-secret"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := rowDiff([]byte(c.have), []byte(c.want), []string{"id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Key != "a" {
+				t.Errorf("key %q, want a", d.Key)
+			}
+			if c.exact != "" && d.Diff != c.exact {
+				t.Errorf("diff %q, want %q", d.Diff, c.exact)
+			}
+			if c.exact == "" && d.Diff == "" {
+				t.Error("an empty diff")
+			}
+			for _, s := range c.diffHas {
+				if !strings.Contains(d.Diff, s) {
+					t.Errorf("the diff lacks %q:\n%s", s, d.Diff)
+				}
+			}
+			for _, s := range c.diffLacks {
+				if strings.Contains(d.Diff, s) {
+					t.Errorf("the diff shows %q:\n%s", s, d.Diff)
+				}
+			}
+		})
+	}
+}
