@@ -951,3 +951,38 @@ func TestMigratedCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestMigratedSeedContent: the seeded rows' content verify compares a
+// target's with (MigratedSeedContent) is that of a database the
+// migrations just made, every seeded row in it; rerun with -update after
+// changing 0013_seeds.sql.
+func TestMigratedSeedContent(t *testing.T) {
+	t.Parallel()
+	got, err := migrations.SeedContent(context.Background(), connect(t, migrated(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("seeds.golden", []byte(strings.Join(got, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("rewrote seeds.golden")
+		return
+	}
+	want := migrations.MigratedSeedContent()
+	gotMap := map[string]string{}
+	for _, l := range got {
+		i := strings.LastIndexByte(l, ' ')
+		gotMap[l[:i]] = l[i+1:]
+	}
+	if d := cmp.Diff(want, gotMap); d != "" {
+		t.Errorf("the seeded rows of a migrated database differ from seeds.golden (-golden +database; rerun with -update to accept):\n%s", d)
+	}
+	ids, err := migrations.SeedIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(ids) {
+		t.Errorf("seeds.golden has %d rows, 0013_seeds.sql inserts %d", len(want), len(ids))
+	}
+}

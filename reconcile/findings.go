@@ -23,6 +23,7 @@ const (
 const (
 	CheckRun          = "run"          // the last run's status
 	CheckSchema       = "schema"       // the target's catalog is the migrations'
+	CheckSeeds        = "seeds"        // the seeded rows are 0013_seeds.sql's
 	CheckConservation = "conservation" // legacy keys accounted exactly once
 	CheckSummary      = "summary"      // the run's recorded results vs the data
 	CheckTargetRows   = "target_rows"  // target rows explained by the ledger or seeds
@@ -68,6 +69,7 @@ const (
 	KindSchemaMissing   = "schema_missing"     // a column, constraint or index the migrations make is not in the target
 	KindSchemaChanged   = "schema_changed"     // one the target defines otherwise (a narrowed type, a dropped NOT NULL)
 	KindSchemaExtra     = "schema_extra"       // one the target has beyond the migrations (information)
+	KindSeedChanged     = "seed_changed"       // a seeded row (or the content kept of one merged onto) not as 0013_seeds.sql writes it
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

@@ -80,3 +80,72 @@ func catalogFindings(want, got []string) []Finding {
 	}
 	return out
 }
+
+// seedContent compares each seeded row no legacy row merged onto with the
+// content 0013_seeds.sql gives it (migrations.SeedContent), and for a
+// seeded row a legacy row merged onto, the content the run kept of it
+// (cutover.seeds_replaced), which a re-run writes back once nothing
+// merges onto it: an item made free, a reward raised, by hand or by a
+// bug, fails. (A missing seed is missing_seed's; a merged one's content
+// is compared with its legacy row's, as content.)
+func (v *verifier) seedContent(ctx context.Context) error {
+	want := migrations.MigratedSeedContent()
+	return v.withTarget(ctx, func(conn *pgx.Conn) error {
+		lines, err := migrations.SeedContent(ctx, conn)
+		if err != nil {
+			return err
+		}
+		got := map[string]string{}
+		for _, l := range lines {
+			i := strings.LastIndexByte(l, ' ')
+			got[l[:i]] = l[i+1:]
+		}
+		ids := make([]string, 0, len(want))
+		for k := range want {
+			_, id, _ := strings.Cut(k, " ")
+			ids = append(ids, id)
+		}
+		// The seeds a legacy row merged onto, with the hash of the content
+		// the run kept of them ("" when it kept none).
+		rows, err := conn.Query(ctx, `SELECT d.target_table || ' ' || d.target_id::text,
+				coalesce(max(`+migrations.SeedContentSQL("r.row", "r.target_table")+`), '')
+			FROM `+bk+`.dispositions d LEFT JOIN `+bk+`.seeds_replaced r ON r.target_table = d.target_table AND r.target_id = d.target_id
+			WHERE d.disposition = 'merged' AND d.target_id = ANY($1::uuid[])
+			GROUP BY 1`, ids)
+		if err != nil {
+			return fmt.Errorf("read the seeds merged onto: %w", err)
+		}
+		merged := map[string]string{}
+		var key, kept string
+		if _, err := pgx.ForEachRow(rows, []any{&key, &kept}, func() error {
+			merged[key] = kept
+			return nil
+		}); err != nil {
+			return fmt.Errorf("read the seeds merged onto: %w", err)
+		}
+		ic := InvariantCheck{Check: CheckSeeds, Name: "the seeded rows are 0013_seeds.sql's (those merged onto: the content the run kept of them)",
+			Rows: int64(len(want)), Severity: Failure}
+		for _, k := range sortedKeys(want) {
+			table, id, _ := strings.Cut(k, " ")
+			var msg string
+			if kept, ok := merged[k]; ok {
+				switch kept {
+				case want[k]:
+				case "":
+					msg = "a legacy row merged onto this seeded row, and the run kept none of the seed's own content (cutover.seeds_replaced), which a re-run writes back once nothing merges onto it"
+				default:
+					msg = "the seed's own content the run kept (cutover.seeds_replaced), which a re-run writes back once nothing merges onto it, is not what 0013_seeds.sql gives it"
+				}
+			} else if h, ok := got[k]; ok && h != want[k] {
+				msg = "the seeded row is not as 0013_seeds.sql writes it, and no legacy row merged onto it"
+			}
+			if msg != "" {
+				ic.Violations++
+				v.add(Finding{Severity: Failure, Check: CheckSeeds, Kind: KindSeedChanged, Table: table, Key: id, Message: msg})
+			}
+		}
+		ic.Holds = ic.Violations == 0
+		v.addInvariant(ic)
+		return nil
+	})
+}

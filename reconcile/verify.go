@@ -210,7 +210,7 @@ type ContentCheck struct {
 
 // InvariantCheck is one invariant over the target.
 type InvariantCheck struct {
-	Check string // schema, foreign_key, tenancy, natural_key, feed_order, wallet
+	Check string // schema, seeds, foreign_key, tenancy, natural_key, feed_order, wallet
 	Name  string // what is checked, e.g. "reading_sessions.book_id → books"
 	Table string
 	// Rows counts the rows examined (wallet: wallets compared).
@@ -398,6 +398,7 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	jobs = append(jobs,
 		job{CheckSchema, "", 0, v.schema},
+		job{CheckSeeds, "", 0, v.seedContent},
 		job{CheckNaturalKey, "", 0, v.naturalKeys},
 		job{CheckWallet, "user_wallet", 0, v.wallet},
 		job{"reasons", "", 0, v.reasons})
@@ -746,7 +747,7 @@ func (v *verifier) finish() {
 	})
 }
 
-var checks = []string{CheckRun, CheckSchema, CheckConservation, CheckSummary, CheckTargetRows, CheckContent,
+var checks = []string{CheckRun, CheckSchema, CheckSeeds, CheckConservation, CheckSummary, CheckTargetRows, CheckContent,
 	CheckForeignKey, CheckTenancy, CheckNaturalKey, CheckFeedOrder, CheckWallet}
 
 func checkOrder(c string) int { return slices.Index(checks, c) }

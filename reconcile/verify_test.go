@@ -518,6 +518,21 @@ func TestVerifyFindsTampering(t *testing.T) {
 		// still compare equal through the columns left (the legacy values
 		// cast to the narrowed type lose the same), or that drop what
 		// the invariants stand on.
+		// Seeded rows: one no legacy row merged onto made free, and the
+		// content a run kept of one it merged onto (written back by a
+		// re-run once nothing merges onto it) edited.
+		{"a seeded item no legacy row merged onto made free", func(t *testing.T, dst string) []wantFinding {
+			id := first(t, dst, `SELECT m.id::text FROM market_items m WHERE m.id::text LIKE '00000000-0000-4000-8000-%'
+				AND NOT EXISTS (SELECT FROM cutover.dispositions d WHERE d.target_id = m.id AND d.disposition = 'merged') ORDER BY m.id LIMIT 1`)
+			exec(t, dst, `UPDATE market_items SET cost_coins = 0 WHERE id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckSeeds, kind: reconcile.KindSeedChanged, table: "market_items", key: id}}
+		}},
+		{"the kept content of a seed merged onto edited", func(t *testing.T, dst string) []wantFinding {
+			table := first(t, dst, `SELECT target_table FROM cutover.seeds_replaced ORDER BY target_table, target_id LIMIT 1`)
+			id := first(t, dst, `SELECT target_id::text FROM cutover.seeds_replaced WHERE target_table = '`+table+`' ORDER BY target_id LIMIT 1`)
+			exec(t, dst, `UPDATE cutover.seeds_replaced SET row = jsonb_set(row, '{name}', '"renamed by hand"') WHERE target_id = '`+id+`'`)
+			return []wantFinding{{check: reconcile.CheckSeeds, kind: reconcile.KindSeedChanged, table: table, key: id}}
+		}},
 		{"a column dropped", func(t *testing.T, dst string) []wantFinding {
 			exec(t, dst, `ALTER TABLE feedback DROP COLUMN metadata`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "feedback", key: "column metadata"}}
