@@ -23,25 +23,62 @@ import (
 // Redact returns connURL with its password replaced by "xxxxx", in its
 // user info and in every password=… parameter. A string that
 // is not a URL (a keyword/value connection string) has every password=…
-// value replaced.
+// value replaced. A URL is read as text, not parsed: whatever the
+// server's client would take for a password is hidden, even where
+// net/url would read the URL otherwise (an '@', a '?' or a '#' of the
+// password unescaped), or not at all (a bad port, a bad %-escape). It
+// errs towards hiding too much.
 func Redact(connURL string) string {
-	u, err := url.Parse(connURL)
-	if err != nil && strings.Contains(connURL, "://") {
-		return redactBrokenURL(connURL)
-	}
-	if err != nil || u.Scheme == "" {
+	scheme, rest, ok := urlParts(connURL)
+	if !ok {
 		return redactKeywords(connURL)
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	user, _, hasPassword, host, query, hasQuery := splitURL(rest)
+	out := scheme + host
+	if user != "" || hasPassword {
+		if hasPassword {
+			user += ":xxxxx"
+		}
+		out = scheme + user + "@" + host
 	}
-	if u.Opaque != "" || u.Host == "" && strings.Contains(u.Path, "@") {
-		// "postgres:/u:pw@h/db": no authority, so no user info, and no
-		// server will read one; masked as a URL that cannot be parsed.
-		return redactBrokenURL(connURL)
+	if hasQuery {
+		out += "?" + redactQuery(query)
 	}
-	u.RawQuery = redactQuery(u.RawQuery)
-	return u.String()
+	return out
+}
+
+// urlParts splits a postgres:// or postgresql:// URL (in any letter case,
+// with any number of slashes) into its scheme with the slashes, and the
+// rest; ok is false for a keyword/value string.
+func urlParts(s string) (scheme, rest string, ok bool) {
+	name, rest, found := strings.Cut(s, ":")
+	if !found || !strings.EqualFold(name, "postgres") && !strings.EqualFold(name, "postgresql") {
+		return "", s, false
+	}
+	slashes := len(rest) - len(strings.TrimLeft(rest, "/"))
+	return s[:len(name)+1+slashes], rest[slashes:], true
+}
+
+// splitURL splits the rest of a URL after its scheme (urlParts) into its
+// user info, the host and path, and the query. The user info ends at an
+// '@': the last before the first '/' or the last before the first '?',
+// whichever is later, so that a password holding a '/', a '?' or an '@'
+// unescaped is all in it.
+func splitURL(rest string) (user, password string, hasPassword bool, host, query string, hasQuery bool) {
+	before := func(sep byte) int {
+		end := strings.IndexByte(rest, sep)
+		if end < 0 {
+			end = len(rest)
+		}
+		return strings.LastIndexByte(rest[:end], '@')
+	}
+	host = rest
+	if at := max(before('/'), before('?')); at >= 0 {
+		user, password, hasPassword = strings.Cut(rest[:at], ":")
+		host = rest[at+1:]
+	}
+	host, query, hasQuery = strings.Cut(host, "?")
+	return user, password, hasPassword, host, query, hasQuery
 }
 
 // redactQuery masks the value of every password parameter of a URL's raw
@@ -72,47 +109,6 @@ func passwordParams(raw string) (params []string, at []int) {
 		}
 	}
 	return params, at
-}
-
-// splitQuery cuts a URL's remainder after its scheme at the '?' of its
-// query: the first after the last '@' (a password may hold a '?').
-func splitQuery(rest string) (before, query string, ok bool) {
-	at := max(strings.LastIndexByte(rest, '@'), 0)
-	q := strings.IndexByte(rest[at:], '?')
-	if q < 0 {
-		return rest, "", false
-	}
-	return rest[:at+q], rest[at+q+1:], true
-}
-
-// userInfoPassword finds the password of a URL's remainder after its
-// scheme and slashes: between the first ':' of the user info and the
-// last '@' (an '@' of the password, unescaped, is before it).
-func userInfoPassword(rest string) (user, password, host string, ok bool) {
-	at := strings.LastIndexByte(rest, '@')
-	if at < 0 {
-		return "", "", rest, false
-	}
-	user, password, ok = strings.Cut(rest[:at], ":")
-	return user, password, rest[at:], ok
-}
-
-// redactBrokenURL redacts a URL that net/url cannot parse (a bad port, a bad
-// %-escape…): everything between the first ':' of the user info and its last
-// '@' goes, and so does every password=… parameter. It errs towards hiding
-// too much.
-func redactBrokenURL(s string) string {
-	scheme, rest, _ := strings.Cut(s, ":")
-	slashes := len(rest) - len(strings.TrimLeft(rest, "/"))
-	sep, rest := rest[:slashes], rest[slashes:]
-	rest, query, hasQuery := splitQuery(rest)
-	if user, _, host, hasPassword := userInfoPassword(rest); hasPassword {
-		rest = user + ":xxxxx" + host
-	}
-	if hasQuery {
-		rest += "?" + redactQuery(query)
-	}
-	return scheme + ":" + sep + rest
 }
 
 func redactKeywords(s string) string {
@@ -359,15 +355,14 @@ func parseReason(pe *pgconn.ParseConfigError) string {
 }
 
 // passwords returns every password connString may hold, as written and
-// unescaped: a URL's in its user info (between the first ':' and the last
-// '@', as redactBrokenURL reads it) and its password=… parameters, or a
-// keyword/value string's password=… values. Like redactBrokenURL, it errs
-// towards too many.
+// unescaped: a URL's in its user info (as Redact reads it, splitURL) and
+// its password=… parameters, or a keyword/value string's password=…
+// values. Like Redact, it errs towards too many.
 func passwords(connString string) []string {
 	var raw []string
-	if _, rest, isURL := strings.Cut(connString, "://"); isURL {
-		rest, query, _ := splitQuery(rest)
-		if _, pw, _, has := userInfoPassword(rest); has {
+	if _, rest, isURL := urlParts(connString); isURL {
+		_, pw, has, _, query, _ := splitURL(rest)
+		if has {
 			raw = append(raw, pw)
 		}
 		params, at := passwordParams(query)
@@ -406,18 +401,21 @@ func unescape(f func(string) (string, error), s string) string {
 // name.
 var ErrAtInUserInfo = errors.New("the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40")
 
-// atInUserInfo says whether connURL is a postgres:// URL with more than
-// one '@' in its authority.
+// atInUserInfo says whether connURL is a postgres:// URL whose host the
+// server's client would read with an '@' in it: its user info ends at
+// the first '@' before the first '/', and the host runs from there to
+// the first '?'.
 func atInUserInfo(connURL string) bool {
-	lower := strings.ToLower(connURL)
-	if !strings.HasPrefix(lower, "postgres://") && !strings.HasPrefix(lower, "postgresql://") {
+	_, rest, isURL := urlParts(connURL)
+	if !isURL {
 		return false
 	}
-	_, rest, _ := strings.Cut(connURL, "://")
-	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+	if end := strings.IndexByte(rest, '/'); end >= 0 {
 		rest = rest[:end]
 	}
-	return strings.Count(rest, "@") > 1
+	_, host, found := strings.Cut(rest, "@")
+	host, _, _ = strings.Cut(host, "?")
+	return found && strings.Contains(host, "@")
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.

@@ -64,6 +64,26 @@ func TestRedact(t *testing.T) {
 			want: "postgres://u:xxxxx@db.example.com:5432/app"},
 		{name: "a ? in the password of an unparseable url", in: "postgres://u:s3cr3tpw?x@db.example.com:x/app?password=s3cr3tpw",
 			want: "postgres://u:xxxxx@db.example.com:x/app?password=xxxxx"},
+		// From a review of the above: a '?' or a '#' of a password before
+		// an '@' of it, an '@' in a password parameter of a URL net/url
+		// cannot parse, a '/' in the password, and a keyword/value string
+		// holding "://".
+		{name: "a ? and an @ in the password", in: "postgres://u:s3c?1@r3tpw@127.0.0.1:1/db",
+			want: "postgres://u:xxxxx@127.0.0.1:1/db"},
+		{name: "a # and an @ in the password", in: "postgres://u:12#s3c@r3tpw@127.0.0.1:1/db",
+			want: "postgres://u:xxxxx@127.0.0.1:1/db"},
+		{name: "an @ in a password parameter of an unparseable url", in: "postgres://u@h:x/db?password=s3c@r3tpw",
+			want: "postgres://u@h:x/db?password=xxxxx"},
+		{name: "a / in the password", in: "postgres://u:s3c/r3tpw@h/db",
+			want: "postgres://u:xxxxx@h/db"},
+		{name: "keyword/value holding ://", in: "host=h user=u password=s3cr3tpw application_name=http://x",
+			want: "host=h user=u password=xxxxx application_name=http://x"},
+		{name: "keyword/value, a password holding ://", in: "password=s3c://r3tpw host=h",
+			want: "password=xxxxx host=h"},
+		{name: "upper-case scheme", in: "POSTGRESQL://u:s3cr3tpw@h/db",
+			want: "POSTGRESQL://u:xxxxx@h/db"},
+		{name: "a unix socket and several hosts", in: "postgres://u:s3cr3tpw@h1:5432,h2:5433/db?host=/tmp&sslmode=disable",
+			want: "postgres://u:xxxxx@h1:5432,h2:5433/db?host=/tmp&sslmode=disable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -571,7 +591,21 @@ func TestParseErrorsSayWhy(t *testing.T) {
 // that part of the password. The URL is refused before any dialling,
 // saying how to write it, and no part of the password shows.
 func TestURLWithAnAtInThePassword(t *testing.T) {
-	const u = "postgres://app:s3c@r3tpw@127.0.0.1:1/db?connect_timeout=5"
+	for _, u := range []string{"postgres://app:s3c@r3tpw@127.0.0.1:1/db?connect_timeout=5",
+		// '?' and '#' are the password's to the server's client, before an '@'.
+		"postgres://app:s3c?1@r3tpw@127.0.0.1:1/db?connect_timeout=5", "postgres://app:s3c#1@r3tpw@127.0.0.1:1/db?connect_timeout=5"} {
+		testURLWithAnAt(t, u)
+	}
+	// Valid URLs with an '@' elsewhere are not refused.
+	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db"} {
+		if _, err := dburl.ParseConfig("target", u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+func testURLWithAnAt(t *testing.T, u string) {
+	t.Helper()
 	for name, connect := range map[string]func() error{
 		"connection": func() error { _, err := dburl.Connect(context.Background(), "target", u); return err },
 		"pool":       func() error { _, err := dburl.Pool(context.Background(), "target", u, 1); return err },
@@ -587,7 +621,7 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 			}
 		}
 		if want := "connect to target database postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=5: the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40"; msg != want {
-			t.Errorf("%s: %s\nwant %s", name, msg, want)
+			t.Errorf("%s of %s: %s\nwant %s", name, u, msg, want)
 		}
 	}
 }
