@@ -108,7 +108,7 @@ func lockWaitsSQL(waitStart bool) string {
 		longer = "\n\tAND l.waitstart < now() - make_interval(secs => $2)"
 	}
 	return `SELECT w.pid, CASE
-		WHEN l.locktype = 'tuple' THEN 'a row of ' || ` + lockedRelation("l") + `
+		WHEN l.locktype = 'tuple' THEN coalesce('a row of ' || ` + lockedRelation("l") + `, 'a row')
 		WHEN l.locktype = 'transactionid' THEN coalesce((SELECT 'a row of ' || ` + lockedRelation("t") + ` FROM pg_locks t
 			WHERE t.pid = w.pid AND t.locktype = 'tuple' AND t.granted LIMIT 1), 'a row or key another transaction writes')
 		ELSE coalesce(` + lockedRelation("l") + `, l.locktype) END,
@@ -427,6 +427,6 @@ func syncRepMessage(who, server string, waited time.Duration, sessions int, name
 	}
 	return fmt.Sprintf("%s: %s waited at least %s for a synchronous standby to confirm it (synchronous_standby_names is '%s'): "+
 		"one is down or far behind; bring it back, or empty synchronous_standby_names on the %[1]s (ALTER SYSTEM, then SELECT pg_reload_conf()); "+
-		"%s goes on by itself once its commits are confirmed",
+		"%[5]s goes on by itself once its commits are confirmed",
 		server, commits, waited.Round(time.Second), names, who)
 }

@@ -208,3 +208,24 @@ func TestLockWatchGivesUpOnAServerItCannotReach(t *testing.T) {
 		t.Errorf("the watch said it tries again %d times; want %d:\n%s", tries, watchConnectAttempts-1, debug.String())
 	}
 }
+
+// TestSyncRepMessage: the message of commits held for a synchronous
+// standby names the command in both places, however many commits wait.
+func TestSyncRepMessage(t *testing.T) {
+	for _, c := range []struct {
+		who      string
+		sessions int
+		want     string
+	}{
+		{"the run", 1, "target: a commit of the run has waited at least 12s for a synchronous standby to confirm it (synchronous_standby_names is 'ghost'): " +
+			"one is down or far behind; bring it back, or empty synchronous_standby_names on the target (ALTER SYSTEM, then SELECT pg_reload_conf()); " +
+			"the run goes on by itself once its commits are confirmed"},
+		{"verify", 3, "target: 3 commits of verify have waited at least 12s for a synchronous standby to confirm it (synchronous_standby_names is 'ghost'): " +
+			"one is down or far behind; bring it back, or empty synchronous_standby_names on the target (ALTER SYSTEM, then SELECT pg_reload_conf()); " +
+			"verify goes on by itself once its commits are confirmed"},
+	} {
+		if got := syncRepMessage(c.who, "target", 12*time.Second, c.sessions, "ghost"); got != c.want {
+			t.Errorf("%s, %d sessions:\n got %s\nwant %s", c.who, c.sessions, got, c.want)
+		}
+	}
+}
