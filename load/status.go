@@ -447,10 +447,14 @@ func flavorTables(flavor string) (tables, drift []string, err error) {
 // what its error said of them ("523 rows would be rejected, more than
 // --max-rejects 1"), or a general line when its error reads otherwise.
 func tooManyRejects(run *RunInfo) (string, bool) {
-	if run.Status != "failed" || run.Failure != failureTooManyRejects {
+	prefix := ErrTooManyRejects.Error() + ": "
+	// A run recorded by a build before cutover.runs.failure has its error's
+	// words only, which that build wrote so.
+	earlier := run.Failure == "" && strings.HasPrefix(run.Error, prefix)
+	if run.Status != "failed" || run.Failure != failureTooManyRejects && !earlier {
 		return "", false
 	}
-	_, detail, ok := strings.Cut(run.Error, ErrTooManyRejects.Error()+": ")
+	_, detail, ok := strings.Cut(run.Error, prefix)
 	if detail, _, _ = strings.Cut(detail, "; nothing was written"); !ok || detail == "" {
 		detail = "more rows would be rejected than --max-rejects allows"
 	}

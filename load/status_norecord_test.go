@@ -139,4 +139,13 @@ func TestStatusAfterTooManyRejects(t *testing.T) {
 	if want := "run 1 stopped before it wrote to the application tables: more rows would be rejected than --max-rejects allows. "; st.Next.Action != "fix" || !strings.Contains(st.Next.Message, want) {
 		t.Errorf("reworded error: %q: %s\nwant action fix, saying %q", st.Next.Action, st.Next.Message, want)
 	}
+	// A run a build before the failure code recorded: its error's words.
+	if _, err := pgtest.Connect(t, dst).Exec(ctx, `UPDATE cutover.runs SET failure = NULL,
+		error = 'too many rejects: 9 rows would be rejected, more than --max-rejects 1; nothing was written to the application tables' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	st = status(t, ctx, Config{TargetURL: dst})
+	if want := "run 1 stopped before it wrote to the application tables: 9 rows would be rejected, more than --max-rejects 1. "; st.Next.Action != "fix" || !strings.Contains(st.Next.Message, want) {
+		t.Errorf("a run of an earlier build: %q: %s\nwant action fix, saying %q", st.Next.Action, st.Next.Message, want)
+	}
 }
