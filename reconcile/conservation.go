@@ -95,11 +95,16 @@ func backward(a, col, parent, alias string) (string, string) {
 
 // rekeyedRows is the FROM and WHERE of the id map rows (m) of legacy
 // table parent's rows held under another key that no loaded or folded row
-// of parent holds as its own: the rows backward maps back.
+// of parent holds as its own: the rows backward maps back. They are read
+// from the ledger as the view cutover.id_map defines them, not through
+// the view, which anyone who may change the target could redefine to map
+// a re-pointed reference back to what the legacy row says.
 func rekeyedRows(parent string) string {
 	P := lit(parent)
-	return `FROM ` + bk + `.id_map m
-		WHERE m.legacy_table = ` + P + ` AND NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions i
+	return `FROM ` + bk + `.dispositions m
+		WHERE m.legacy_table = ` + P + ` AND m.target_id IS NOT NULL
+			AND (m.disposition IN ('merged', 'folded') OR m.target_id::text <> m.legacy_key)
+			AND NOT EXISTS (SELECT 1 FROM ` + bk + `.dispositions i
 			WHERE i.legacy_table = ` + P + ` AND i.legacy_key = m.target_id::text AND i.disposition IN ('loaded', 'folded'))`
 }
 

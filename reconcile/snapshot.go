@@ -33,8 +33,17 @@ import (
 //     each running one statement at a time.
 //   - application_name "cutover verify" (appName), unless the URL names
 //     every session itself: the lock watch finds verify's sessions by it.
+//   - search_path pg_catalog alone, whatever the URL or the database
+//     sets: a function, an operator or a type in public of either
+//     database would otherwise be a candidate for verify's calls, and one
+//     of the exact argument types wins over the server's own (a
+//     public.to_jsonb(users) over to_jsonb(anyelement), an operator
+//     || (text, uuid) over anynonarray || text), so that whoever may
+//     create one could make verify pass a tampered target. Verify names
+//     every table with its schema.
 var sessionParams = append([]dburl.Setting{
 	dburl.AppName(appName),
+	{Name: "search_path", Value: "pg_catalog"},
 	dburl.NoJIT,
 	{Name: "max_parallel_workers_per_gather", Value: "0"},
 	{Name: "work_mem", Value: "4MB"},

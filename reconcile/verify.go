@@ -315,7 +315,7 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
 	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
 
-	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, dburl.AppName(appName))
+	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, sessionParams...)
 	if err != nil {
 		return nil, err
 	}
@@ -486,16 +486,12 @@ func (v *verifier) prepare(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	v.typed = min(srcVersion, tgtVersion) >= 140000
-	var ledger, idMap bool
-	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
-		bk+".dispositions", bk+".id_map").Scan(&ledger, &idMap); err != nil {
+	var ledger bool
+	if err := tc.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, bk+".dispositions").Scan(&ledger); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	switch {
-	case !ledger:
+	if !ledger {
 		return ErrNoBookkeeping
-	case !idMap:
-		return errors.New("the target's cutover bookkeeping has no view " + bk + ".id_map (it was dropped): `cutover run` creates it again, and changes nothing else when the source is unchanged")
 	}
 	var errText *string
 	var flavor, source string
@@ -769,7 +765,7 @@ func sameDatabase(ctx context.Context, source *pgx.Conn, targetURL string) error
 	if err != nil {
 		return nil
 	}
-	target, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
+	target, err := dburl.Connect(ctx, "target", targetURL, sessionParams...)
 	if err != nil {
 		return nil
 	}

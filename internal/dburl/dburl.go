@@ -604,8 +604,8 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
+	apply(cfg.RuntimeParams, settings) // first: a setting given here is not pinned (a search_path of its own)
 	StartSessions(&cfg.Config)
-	apply(cfg.RuntimeParams, settings)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, ConnectFailed(role, connURL, err)
@@ -689,11 +689,11 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	if err != nil {
 		return nil, err
 	}
+	apply(cfg.ConnConfig.RuntimeParams, settings) // first, as Connect
 	StartSessions(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
-	apply(cfg.ConnConfig.RuntimeParams, settings)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
