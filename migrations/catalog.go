@@ -19,17 +19,19 @@ import (
 // catalogSQL describes the tables of the target's public schema, one line
 // an object, "<kind> <table>.<name>: <definition>", in the terms every
 // supported server version (13 to 18) prints alike: each column's type
-// and nullness; each primary key, unique, foreign key, check and
+// and nullness, and its default (verify compares a column a mapping
+// leaves to its default with that default); each primary key, unique,
+// foreign key, check and
 // exclusion constraint by its kind and columns (and a foreign key's
 // referenced columns and actions; NOT NULL constraints, which PostgreSQL
 // 18 records as constraints too, are the columns' nullness); each index
 // by its uniqueness, its columns or expressions and its predicate.
-// Defaults and the text of check expressions are left out: they change
-// no row a cutover wrote.
-const catalogSQL = `
+// The text of check expressions is left out: it changes no row a
+// cutover wrote.
+const catalogSQL = `SELECT line FROM (
 SELECT 'column ' || c.relname || '.' || a.attname || ': ' || format_type(a.atttypid, a.atttypmod) ||
-	CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 UNION ALL
 SELECT 'constraint ' || c.relname || '.' || k.conname || ': ' ||
@@ -54,7 +56,7 @@ SELECT 'index ' || t.relname || '.' || c.relname || ': ' || CASE WHEN i.indisuni
 	coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid, true), '')
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relnamespace = 'public'::regnamespace
-ORDER BY 1`
+) x(line) ORDER BY line COLLATE "C"`
 
 // Catalog describes the public schema of the database q is connected to
 // (catalogSQL), in the order of its lines.

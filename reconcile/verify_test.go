@@ -551,6 +551,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `ALTER TABLE feedback DROP COLUMN metadata`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "feedback", key: "column metadata"}}
 		}},
+		// A column a mapping leaves to its default (a folded reward's xp)
+		// is compared with the target's default: changed with its rows,
+		// the rows compare equal, and the schema check finds it.
+		{"a left-to-default column changed with its default", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `ALTER TABLE points_ledger ALTER COLUMN xp SET DEFAULT 1000`,
+				`UPDATE points_ledger p SET xp = 1000 FROM cutover.dispositions d WHERE d.legacy_table = 'user_rewards' AND d.target_id = p.id`)
+			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "points_ledger", key: "column xp"}}
+		}},
 		{"a column narrowed", func(t *testing.T, dst string) []wantFinding {
 			exec(t, dst, `ALTER TABLE ideas ALTER COLUMN title TYPE varchar(3) USING left(title, 3)`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "ideas", key: "column title"}}
