@@ -26,6 +26,15 @@ func keyExpr(cols []string, a string) string {
 	return "concat_ws(','," + strings.Join(parts, ",") + ")"
 }
 
+// legacyKey is the key of mapping m's legacy row alias a as text in the
+// "C" collation, as the ledger holds it: a key column of a
+// nondeterministic collation (case-insensitive, say) would otherwise hash
+// and compare as its collation does, and every key seem another on the
+// target.
+func legacyKey(m mappings.Mapping, a string) string {
+	return "(" + mappings.KeyExpr(m, a) + `) COLLATE "C"`
+}
+
 // hasIDKey reports whether the mapping's rows reach target rows the
 // ledger names by id (every mapping but the join tables').
 func (v *verifier) hasIDKey(m mappings.Mapping) bool {
@@ -151,7 +160,7 @@ func (v *verifier) rekeyedParents(ctx context.Context) (map[string]bool, error) 
 // sourceKeys is the source side of the conservation law of mapping m:
 // every legacy key.
 func sourceKeys(m mappings.Mapping) relation {
-	key := mappings.KeyExpr(m, "s")
+	key := legacyKey(m, "s")
 	return relation{SQL: `SELECT ` + key + ` AS k, pg_catalog.hashtextextended(` + key + `, 0::bigint) AS rh, NULL::text AS label FROM public.` + ident(m.Legacy) + ` s`}
 }
 

@@ -240,7 +240,7 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		srcE, tgtE, names, types = append(srcE, c.Src), append(tgtE, c.Tgt), append(names, c.Name), append(types, c.Type)
 	}
 	srcH, tgtH := rowHash(srcE, types, v.typed), rowHash(tgtE, types, v.typed)
-	key := mappings.KeyExpr(m, "s")
+	key := legacyKey(m, "s")
 	from := "\nFROM public." + ident(m.Legacy) + " s"
 	for _, j := range p.SrcJoins {
 		from += "\n\t" + j

@@ -37,7 +37,7 @@ func (v *verifier) keptRelations(m mappings.Mapping, keys []string) (src, tgt re
 	if t := v.scat.Tables[m.Legacy]; t != nil {
 		cols = t.Columns
 	}
-	key := mappings.KeyExpr(m, "s")
+	key := legacyKey(m, "s")
 	from := "\nFROM public." + ident(m.Legacy) + " s"
 	if !m.ArchiveAll {
 		kept, col := v.excludedKeys(m, "s")

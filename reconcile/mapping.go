@@ -90,7 +90,7 @@ func (v *verifier) excludedKeys(m mappings.Mapping, a string) (keys, col string)
 	if t := v.scat.Tables[m.Legacy]; m.KeySQL == "" && len(cols) == 1 && t != nil && t.Types[cols[0]] == "uuid" {
 		return "SELECT DISTINCT k::uuid AS k FROM unnest($1::text[]) u(k) WHERE k ~ " + canonicalUUID, a + "." + ident(cols[0])
 	}
-	return "SELECT DISTINCT unnest($1::text[]) AS k", mappings.KeyExpr(m, a)
+	return "SELECT DISTINCT unnest($1::text[]) AS k", legacyKey(m, a)
 }
 
 // duals builds the relations whose single scan per side computes the
@@ -98,7 +98,7 @@ func (v *verifier) excludedKeys(m mappings.Mapping, a string) (keys, col string)
 // dual). They must hash exactly what sourceKeys/evidence (ie) and
 // relations (ic) select.
 func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
-	key := mappings.KeyExpr(m, "s")
+	key := legacyKey(m, "s")
 	hc, ic := "NULL::bigint", "false"
 	from := "\nFROM public." + ident(m.Legacy) + " s"
 	var srcE, tgtE, types []string

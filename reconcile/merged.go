@@ -110,7 +110,7 @@ func (v *verifier) mergedRelations(m mappings.Mapping, rule mergeRule, keys []st
 			joins += j
 		}
 	}
-	key := mappings.KeyExpr(m, "s")
+	key := legacyKey(m, "s")
 	kept, col := v.excludedKeys(m, "s")
 	from := "\nFROM public." + ident(m.Legacy) + " s\nWHERE EXISTS (SELECT 1 FROM (" + kept + ") e WHERE e.k = " + col + ")"
 	src = relation{
