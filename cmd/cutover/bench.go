@@ -33,7 +33,7 @@ func benchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "legacy rows to generate (about; turned into users)", Value: bench.DefaultRows},
 			&cli.IntFlag{Name: "users", Usage: "legacy users to generate (about 450 rows each); overrides --rows"},
-			&cli.IntFlag{Name: "workers", Usage: "parallelism of every measurement (cutover's --workers)", Value: runtime.NumCPU()},
+			&cli.IntFlag{Name: "workers", Usage: "parallelism of every measurement (cutover's --workers; default: the CPU count, at most 64)", Value: min(runtime.NumCPU(), bench.MaxWorkers)},
 			&cli.Int64Flag{Name: "seed", Usage: "generator seed", Value: 1},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout"},
 			&cli.BoolFlag{Name: "markdown", Usage: "print the measurements and targets as Markdown tables (the README's form)"},

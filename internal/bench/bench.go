@@ -114,7 +114,7 @@ func (o *Options) defaults() error {
 		o.Seed = 1
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
+		o.Workers = min(runtime.NumCPU(), MaxWorkers)
 	}
 	if (o.SourceURL == "") != (o.TargetURL == "") {
 		return errors.New("bench: give both a source and a target database, or neither")
