@@ -316,6 +316,15 @@ func TestDryRunReportRefusals(t *testing.T) {
 	if r := FromDryRun(&load.Diff{Flavor: "v21"}, "s", "t", false, Options{}); !r.OK || len(r.Findings) != 0 {
 		t.Errorf("a dry run without refusals: OK %v, findings %+v", r.OK, r.Findings)
 	}
+	// A second refused constraint of the table names it once; a seal
+	// leads, and leaves the stop said.
+	d.Refusals = append(d.Refusals, load.Refusal{Mapping: "books", Legacy: "books", Table: "books", Constraint: "check books_title",
+		Definition: "CHECK (length(title) < 9)", Count: 1, Keys: []string{"k9"}})
+	d.Sealed = &load.Seal{Host: "ops", At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	const sealedHeadline = "the target is sealed (it went live), and a run refuses it; unsealed, a run would stop: the target's constraints refuse rows it would write into books (see the findings); until then, a run would write 3 rows"
+	if got := dryRunHeadline(FromDryRun(d, "s", "t", false, Options{})); !strings.HasPrefix(got, sealedHeadline) {
+		t.Errorf("headline of a sealed target with two refused constraints:\n got %s\nwant %s…", got, sealedHeadline)
+	}
 }
 
 // TestDryRunReportRoom: the room a dry run took on the target is in every

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,18 +26,19 @@ func changesPhrase(c *Changes) string {
 func dryRunHeadline(r *Report) string {
 	status := dryRunStatus(r.Totals.Changes)
 	var stops, unheld []string
+	sealed := false
 	for _, f := range r.Findings {
 		switch {
 		case f.Kind == reconcile.KindSealed:
-			return "the target is sealed (it went live), and a run refuses it; unsealed, " + status
-		case f.Kind == reconcile.KindRefusedRows:
+			sealed = true
+		case f.Kind == reconcile.KindRefusedRows && !slices.Contains(stops, f.Table): // a finding per constraint
 			stops = append(stops, f.Table)
-		case f.Check == reconcile.CheckConservation && f.Severity == string(reconcile.Failure):
+		case f.Check == reconcile.CheckConservation && f.Severity == string(reconcile.Failure) && !slices.Contains(unheld, f.Table):
 			unheld = append(unheld, f.Table)
 		}
 	}
 	// What fails the dry run comes first: the rest is what a run would
-	// do up to there.
+	// do up to there; a seal, which refuses the run first, before all.
 	if len(unheld) > 0 {
 		status = fmt.Sprintf("the conservation law would not hold for %s (%s); %s", prose.Count(len(unheld), "legacy table", "legacy tables"),
 			strings.Join(unheld, ", "), status)
@@ -44,6 +46,9 @@ func dryRunHeadline(r *Report) string {
 	if len(stops) > 0 {
 		status = fmt.Sprintf("a run would stop: the target's constraints refuse rows it would write into %s (see the findings); until then, %s",
 			strings.Join(stops, ", "), status)
+	}
+	if sealed {
+		status = "the target is sealed (it went live), and a run refuses it; unsealed, " + status
 	}
 	return status
 }
