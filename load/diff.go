@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
 	"sort"
 	"strings"
@@ -881,12 +882,23 @@ func rowDiff(have, want []byte, pk []string) (RowDiff, error) {
 	}
 	redact(h)
 	redact(w)
-	d := cmp.Diff(h, w)
+	d := cmp.Diff(h, w, sameNumber)
 	if d == "" && len(hidden) > 0 {
 		d = "(the rows differ only in " + strings.Join(hidden, ", ") + ", which no report shows)\n"
 	}
 	return RowDiff{Key: strings.Join(key, ","), Diff: d}, nil
 }
+
+// sameNumber compares two numbers of a document as jsonb does, by value:
+// 12.50 is 12.5.
+var sameNumber = cmp.Comparer(func(a, b json.Number) bool {
+	x, okA := new(big.Rat).SetString(string(a))
+	y, okB := new(big.Rat).SetString(string(b))
+	if !okA || !okB {
+		return a == b
+	}
+	return x.Cmp(y) == 0
+})
 
 // decodeRow decodes a row's JSON object: a column's integer as an int64,
 // any other number (and those within a document) as written

@@ -15,6 +15,7 @@ func TestRowDiff(t *testing.T) {
 		have, want string
 		diffHas    []string
 		diffLacks  []string
+		same       []string // top-level columns not shown as changed
 		exact      string
 	}{
 		{name: "a bigint beyond 2^53", have: `{"id": "a", "expires_at": 9007199254740992}`, want: `{"id": "a", "expires_at": 9007199254740993}`,
@@ -23,6 +24,9 @@ func TestRowDiff(t *testing.T) {
 			diffHas: []string{`"s"`}, diffLacks: []string{"e+", "float64"}},
 		{name: "a fraction", have: `{"id": "a", "w": 12.50}`, want: `{"id": "a", "w": 12.25}`,
 			diffHas: []string{`"12.50"`, `"12.25"`}, diffLacks: []string{"float64"}},
+		// Numbers equal as jsonb (12.50 and 12.5) are no difference.
+		{name: "a number written otherwise in a document", have: `{"id": "a", "doc": {"w": 12.50}, "s": "x"}`, want: `{"id": "a", "doc": {"w": 12.5}, "s": "y"}`,
+			diffHas: []string{`"s"`}, same: []string{"doc"}},
 		{name: "a secret only", have: `{"id": "a", "token": "old-secret"}`, want: `{"id": "a", "token": "new-secret"}`,
 			exact: "(the rows differ only in token, which no report shows)\n"},
 		{name: "a secret and a value", have: `{"id": "a", "token": "old-secret", "n": 1}`, want: `{"id": "a", "token": "new-secret", "n": 2}`,
@@ -45,6 +49,12 @@ func TestRowDiff(t *testing.T) {
 			for _, s := range c.diffHas {
 				if !strings.Contains(d.Diff, s) {
 					t.Errorf("the diff lacks %q:\n%s", s, d.Diff)
+				}
+			}
+			changed := diffLines(d.Diff)
+			for _, col := range c.same {
+				if _, ok := changed["-"][col]; ok {
+					t.Errorf("%s shown as changed:\n%s", col, d.Diff)
 				}
 			}
 			for _, s := range c.diffLacks {
