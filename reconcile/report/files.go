@@ -36,9 +36,11 @@ func PrepareDir(dir string) error {
 // WriteDir writes report.json, report.md and report.html into dir, creating
 // it. All three are rendered and written to temporary names first, and
 // renamed only once every one is written, so that a reader never sees half
-// a report, and a failure (a full disk, a directory in the way) leaves the
-// files that were there and no temporary one: never one report of this
-// run beside another of an earlier one.
+// a report, and a failure to write one (a full disk, a directory in the
+// way) leaves the files that were there and no temporary one, rather than
+// one report of this run beside another of an earlier one. (A rename of
+// the last three that fails, in a directory where the writes just
+// succeeded, could still leave them mixed.)
 func WriteDir(dir string, r *Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -61,7 +63,7 @@ func WriteDir(dir string, r *Report) error {
 			return fmt.Errorf("report: render %s: %w", f.name, err)
 		}
 		path := filepath.Join(dir, f.name)
-		if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() { // a link to a file is replaced, as before
 			return fmt.Errorf("report: %s is in the way: it is not a file (no report was written)", path)
 		}
 		tmp := path + ".tmp"
@@ -86,9 +88,13 @@ func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// mdCode renders s as a Markdown code span (in a table cell: its pipes
-// escaped), fenced by more backticks than any run of them in s, so that
-// a backtick of a legacy value does not end the span.
+// mdCodeCell is mdCode in a table cell: its pipes escaped (GitHub's tables
+// split a row at a pipe even in a code span).
+func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", `\|`) }
+
+// mdCode renders s as a Markdown code span, fenced by more backticks than
+// any run of them in s, so that a backtick of a legacy value does not end
+// the span.
 func mdCode(s string) string {
 	longest, run := 0, 0
 	for _, r := range s {
@@ -103,11 +109,12 @@ func mdCode(s string) string {
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		s = " " + s + " "
 	}
-	return fence + strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s) + fence
+	return fence + strings.NewReplacer("\n", " ", "\r", " ").Replace(s) + fence
 }
 
 // WriteMarkdown writes the report as Markdown.
 func WriteMarkdown(w io.Writer, r *Report) error {
+	r = shown(r)
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	t := r.Totals
@@ -141,7 +148,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if len(r.Findings) > 0 {
 		p("\n## Findings\n\n| severity | check | table | key | message |\n| --- | --- | --- | --- | --- |\n")
 		for _, f := range r.Findings {
-			p("| %s | %s | %s | %s | %s |\n", f.Severity, f.Check, mdCell(f.Table), mdCode(f.Key), mdCell(f.Message))
+			p("| %s | %s | %s | %s | %s |\n", f.Severity, f.Check, mdCell(f.Table), mdCodeCell(f.Key), mdCell(f.Message))
 		}
 	}
 	if len(r.Reasons) > 0 {

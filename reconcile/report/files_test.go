@@ -89,3 +89,22 @@ func TestWriteDirAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteDirReplacesALinkToAFile: a report file that is a symbolic
+// link to a file is replaced, as a rename replaces it.
+func TestWriteDirReplacesALinkToAFile(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "elsewhere.md")
+	if err := os.WriteFile(target, []byte("earlier"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDir(dir, hostile()); err != nil {
+		t.Fatalf("WriteDir over a link to a file: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.md")); !strings.HasPrefix(string(b), "# cutover verify") {
+		t.Errorf("report.md: %.40q, want the new report", b)
+	}
+}

@@ -247,5 +247,5 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // WriteHTML writes the report as one self-contained HTML file.
 func WriteHTML(w io.Writer, r *Report) error {
-	return htmlTemplate.Execute(w, buildView(r))
+	return htmlTemplate.Execute(w, buildView(shown(r)))
 }

@@ -480,16 +480,6 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 
 // finish computes the totals and the domains.
 func (r *Report) finish() {
-	for i := range r.Findings {
-		r.Findings[i].Key, r.Findings[i].Message = printable(r.Findings[i].Key), printable(r.Findings[i].Message)
-	}
-	for _, t := range r.TargetTables {
-		if t.Changes != nil {
-			for i := range t.Changes.Samples {
-				t.Changes.Samples[i].Key = printable(t.Changes.Samples[i].Key)
-			}
-		}
-	}
 	if r.Reasons == nil {
 		r.Reasons = []Reason{}
 	}
@@ -547,13 +537,38 @@ func nonNil(s []string) []string {
 // Dispositions in the order of the conservation law, for charts.
 var dispositionOrder = mappings.Dispositions
 
-// printable escapes in s, a finding's key or message that may quote
-// legacy values, the characters no report should pass on as they are:
-// control characters (an escape sequence would reach the operator's
-// terminal, a carriage return break a Markdown row, and XML, so the HTML
-// report, allows none) and the bidirectional and line-separator
+// shown is r as the reports for people show it (text, Markdown, HTML):
+// its findings' keys and messages, and its samples' keys, which may quote
+// legacy values, made printable. report.json, for machines, keeps them
+// as they are (JSON escapes what it must).
+func shown(r *Report) *Report {
+	c := *r
+	c.Findings = slices.Clone(r.Findings)
+	for i := range c.Findings {
+		c.Findings[i].Key, c.Findings[i].Message = printable(c.Findings[i].Key), printable(c.Findings[i].Message)
+	}
+	c.TargetTables = slices.Clone(r.TargetTables)
+	for i, t := range c.TargetTables {
+		if t.Changes == nil {
+			continue
+		}
+		changes := *t.Changes
+		changes.Samples = slices.Clone(t.Changes.Samples)
+		for j := range changes.Samples {
+			changes.Samples[j].Key = printable(changes.Samples[j].Key)
+		}
+		c.TargetTables[i].Changes = &changes
+	}
+	return &c
+}
+
+// printable escapes in s the characters no report for people should pass
+// on as they are: control characters (an escape sequence would reach the
+// operator's terminal, a carriage return break a Markdown row, and XML, so
+// the HTML report, allows none) and the bidirectional and line-separator
 // formatting characters (which reorder or break what is shown). Each
-// becomes \xNN or \uNNNN; s is unchanged when it has none.
+// becomes \xNN or \uNNNN, and then a backslash of s becomes \\, so
+// that an escape reads as one; s is unchanged when it has none.
 func printable(s string) string {
 	hidden := func(r rune) bool {
 		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
@@ -564,6 +579,8 @@ func printable(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
 		case !hidden(r):
 			b.WriteRune(r)
 		case r < 0x100:

@@ -146,6 +146,35 @@ func TestReportsShowHostileValuesAsText(t *testing.T) {
 	if !strings.Contains(md.String(), "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("markdown passes a message's markup on as HTML:\n%s", md.String())
 	}
+	// report.json, for machines, keeps the key as it is.
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(back.Findings, func(f Finding) bool { return f.Key == hostileKey }) {
+		t.Errorf("report.json does not keep the key %q as it is", hostileKey)
+	}
+}
+
+// TestPrintable: what printable escapes reads as one escape, a backslash
+// of a string it escapes included; a string with nothing to escape is as
+// it was.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain \\x09 text":   "plain \\x09 text",
+		"a\tb":               "a\\x09b",
+		"a\\x09b\t":          "a\\\\x09b\\x09",
+		"\u202eevil\u2028":   "\\u202eevil\\u2028",
+		"emoji 👩‍💻 stays": "emoji 👩‍💻 stays",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestHTMLEscapesAndStaysWellFormed(t *testing.T) {

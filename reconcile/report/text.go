@@ -121,6 +121,7 @@ func dispositionLine(d Dispositions) string {
 // WriteText writes the concise terminal summary: the totals per check and
 // at most maxFindings findings (the rest are in the report files).
 func WriteText(w io.Writer, r *Report, maxFindings int) error {
+	r = shown(r)
 	if r.Kind == KindDryRun {
 		return writeDryRunText(w, r, maxFindings)
 	}
