@@ -165,11 +165,11 @@ func TestReportsShowHostileValuesAsText(t *testing.T) {
 // it was.
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain \\x09 text":   "plain \\x09 text",
-		"a\tb":               "a\\x09b",
-		"a\\x09b\t":          "a\\\\x09b\\x09",
-		"\u202eevil\u2028":   "\\u202eevil\\u2028",
-		"emoji 👩‍💻 stays": "emoji 👩‍💻 stays",
+		"plain \\x09 text": "plain \\x09 text",
+		"a\tb":             "a\\x09b",
+		"a\\x09b\t":        "a\\\\x09b\\x09",
+		"\u202eevil\u2028": "\\u202eevil\\u2028",
+		"emoji 👩‍💻 stays":  "emoji 👩‍💻 stays",
 	} {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
