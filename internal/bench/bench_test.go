@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -361,5 +362,35 @@ func TestTargetsOfAFailedRun(t *testing.T) {
 	}
 	if got, want := r.Failures(), []string{"(c) cutover run failed"}; !slices.Equal(got, want) {
 		t.Errorf("failures %q, want %q", got, want)
+	}
+}
+
+// TestRunProcEnvironmentAndInterrupt: a measured child gets the bench's
+// environment without its CUTOVER_ settings (a CUTOVER_KEEP_STAGE of the
+// shell that ran the bench changed the run measured) and with what the
+// bench gives it; cancelled, it is interrupted as Ctrl-C does, so that a
+// cutover can record its run as interrupted, not killed.
+func TestRunProcEnvironmentAndInterrupt(t *testing.T) {
+	t.Setenv("CUTOVER_KEEP_STAGE", "1")
+	t.Setenv("BENCH_TEST_KEPT", "yes")
+	p, err := runProc(context.Background(), "/bin/sh", []string{"CUTOVER_TARGET_URL=given"}, "-c", "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := p.stdout.String()
+	for want, has := range map[string]bool{"CUTOVER_KEEP_STAGE=": false, "BENCH_TEST_KEPT=yes": true, "CUTOVER_TARGET_URL=given": true} {
+		if strings.Contains(env, want) != has {
+			t.Errorf("the child's environment holds %q: %v, want %v", want, !has, has)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	p, err = runProc(ctx, "/bin/sh", nil, "-c", `trap 'echo interrupted; exit 130' INT; sleep 20 >/dev/null 2>&1 & wait`)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled child: %v, want the cancellation", err)
+	}
+	if p.exit != 130 || p.stdout.String() != "interrupted" { // killed, it would say nothing, with exit -1
+		t.Errorf("a cancelled child: exit %d, said %q; want 130 and that it was interrupted", p.exit, p.stdout.String())
 	}
 }

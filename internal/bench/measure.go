@@ -152,8 +152,13 @@ func (p proc) exitNote(srv *servers) string {
 const hwmPoll = 10 * time.Millisecond
 
 // runProc runs a child process to its end, with env added to the bench's
-// environment. The error is only for a child that could not start; a
-// failing child is a proc with a non-zero exit.
+// environment less its CUTOVER_ settings (CUTOVER_KEEP_STAGE,
+// CUTOVER_MAX_REJECTS, …, which would change what is measured, and which
+// no report records). The error is only for a child that could not start;
+// a failing child is a proc with a non-zero exit. Cancelled, the child is
+// interrupted as Ctrl-C does (a cutover records its run as interrupted,
+// pgcopydb stops its workers), and killed only if it has not ended
+// WaitDelay later.
 //
 // The peak RSS is read from /proc/<pid>/status (VmHWM, the high-water mark
 // of the child's own address space) every hwmPoll, not from getrusage:
@@ -163,9 +168,8 @@ func runProc(ctx context.Context, bin string, env []string, args ...string) (pro
 	p := proc{stdout: &tail{max: 16 << 10}, stderr: &tail{max: 16 << 10}}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
-	}
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CUTOVER_") }), env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
