@@ -132,7 +132,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		p("- Source: %s\n- Target: %s\n- Generated: %s%s\n\n", mdCode(r.Source), mdCode(r.Target), r.GeneratedAt, elapsed(r))
 	}
 	p("## Summary\n\n| check | result |\n| --- | --- |\n")
-	p("| conservation | %d/%d legacy tables hold: %s source rows = %s |\n", t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	p("| conservation | %d/%d legacy tables hold: %s |\n", t.LegacyTablesHolding, t.LegacyTables, conservationLine(t.SourceRows, t.Dispositions))
 	if r.Kind == KindVerify {
 		p("| target rows | %d/%d target tables explained by the ledger and the seeds |\n", deref(t.TargetTablesHolding), deref(t.TargetTables))
 		p("| content | %d/%d mappings equal by checksum |\n", deref(t.ContentEqual), deref(t.ContentChecks))

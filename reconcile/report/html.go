@@ -74,8 +74,11 @@ func dispositionChart(r *Report) chart {
 	}
 	y := 8
 	for i, row := range rows {
-		b := barRow{Label: row.label, Y: y, Total: num(row.total) + " rows", Fail: row.fail}
 		sum := row.d.Sum()
+		b := barRow{Label: row.label, Y: y, Total: num(row.total) + " rows", Fail: row.fail}
+		if gap := gapNote(row.total, sum); gap != "" {
+			b.Total += ", " + gap
+		}
 		x := float64(c.LabelW)
 		for j, v := range row.d.values() {
 			if v == 0 || sum == 0 {

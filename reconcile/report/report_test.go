@@ -552,3 +552,29 @@ func TestDryRunOfASealedTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestReportsSayTheConservationGap: a conservation law that does not hold
+// is written with "≠" and the gap, in each report for people: its sum,
+// one short of the source rows, read as if it held.
+func TestReportsSayTheConservationGap(t *testing.T) {
+	r := hostile() // books: 5 source rows, 4 loaded
+	var text, md, html bytes.Buffer
+	if err := WriteText(&text, r, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	const line = "17 source rows ≠ 13 loaded + 0 merged + 0 folded + 2 archived + 0 discarded + 1 rejected (1 row accounted for by nothing)"
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+		if !strings.Contains(out, line) {
+			t.Errorf("the %s report lacks %q:\n%s", name, line, out)
+		}
+	}
+	if !strings.Contains(html.String(), "17 rows, 1 row accounted for by nothing") {
+		t.Errorf("the HTML report's chart does not say the gap:\n%s", html.String())
+	}
+}

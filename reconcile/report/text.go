@@ -118,6 +118,29 @@ func dispositionLine(d Dispositions) string {
 		num(d.Loaded), num(d.Merged), num(d.Folded), num(d.Archived), num(d.Discarded), num(d.Rejected))
 }
 
+// conservationLine renders the conservation law of source rows and their
+// dispositions d: "58,910 source rows = 48,502 loaded + …", and where it
+// does not hold, "≠" and the gap (a sum that looked as if it held hid it).
+func conservationLine(source int64, d Dispositions) string {
+	line := num(source) + " source rows = " + dispositionLine(d)
+	if gap := gapNote(source, d.Sum()); gap != "" {
+		line = num(source) + " source rows ≠ " + dispositionLine(d) + " (" + gap + ")"
+	}
+	return line
+}
+
+// gapNote says how source rows and the rows their dispositions account
+// for differ ("" when they do not).
+func gapNote(source, accounted int64) string {
+	switch {
+	case source > accounted:
+		return prose.Count(source-accounted, "row", "rows") + " accounted for by nothing"
+	case source < accounted:
+		return prose.Count(accounted-source, "disposition", "dispositions") + " more than the source rows"
+	}
+	return ""
+}
+
 // WriteText writes the concise terminal summary: the totals per check and
 // at most maxFindings findings (the rest are in the report files).
 func WriteText(w io.Writer, r *Report, maxFindings int) error {
@@ -128,8 +151,8 @@ func WriteText(w io.Writer, r *Report, maxFindings int) error {
 	t := r.Totals
 	fmt.Fprintf(w, "cutover verify: legacy %s against the target%s\n\n", r.Flavor, elapsed(r))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "  conservation\t%s\t%d/%d legacy tables hold: %s source rows = %s\n", holdsWord(t.LegacyTablesHolding == t.LegacyTables),
-		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	fmt.Fprintf(tw, "  conservation\t%s\t%d/%d legacy tables hold: %s\n", holdsWord(t.LegacyTablesHolding == t.LegacyTables),
+		t.LegacyTablesHolding, t.LegacyTables, conservationLine(t.SourceRows, t.Dispositions))
 	fmt.Fprintf(tw, "  target rows\t%s\t%d/%d target tables explained by the ledger and the seeds\n",
 		holdsWord(deref(t.TargetTablesHolding) == deref(t.TargetTables)), deref(t.TargetTablesHolding), deref(t.TargetTables))
 	var rows, rowByRow int64
@@ -264,8 +287,8 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 		fmt.Fprintf(w, "(%s would not change)\n", prose.Count(quiet, "more target table", "more target tables"))
 	}
 	t := r.Totals
-	fmt.Fprintf(w, "\nconservation preview: %d/%d legacy tables hold: %s source rows = %s\n",
-		t.LegacyTablesHolding, t.LegacyTables, num(t.SourceRows), dispositionLine(t.Dispositions))
+	fmt.Fprintf(w, "\nconservation preview: %d/%d legacy tables hold: %s\n",
+		t.LegacyTablesHolding, t.LegacyTables, conservationLine(t.SourceRows, t.Dispositions))
 	if r.Room != nil {
 		fmt.Fprintf(w, "room on the target: %s\n", r.Room.Text())
 	}
