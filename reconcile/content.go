@@ -73,8 +73,11 @@ func evaluable(expr string, legacy *table) bool {
 // planContent decides the compared columns of mapping m.
 func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 	legacy, target := v.scat.Tables[m.Legacy], v.tcat.Tables[m.Target]
-	if legacy == nil || target == nil {
-		return nil, fmt.Errorf("table %s or %s is missing", m.Legacy, m.Target)
+	switch {
+	case legacy == nil:
+		return nil, fmt.Errorf("the source has no table %s", m.Legacy)
+	case target == nil:
+		return nil, fmt.Errorf("the target has no table %s, which the migrations make: it was dropped or renamed since", m.Target)
 	}
 	omit := map[string]bool{}
 	for _, c := range m.Omit {

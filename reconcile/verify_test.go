@@ -827,3 +827,16 @@ func TestVerifyKeysOfANondeterministicCollation(t *testing.T) {
 		t.Errorf("verify of keys of a nondeterministic collation:\n%s", strings.Join(failures(res), "\n"))
 	}
 }
+
+// TestVerifyNamesADroppedTargetTable: a target table dropped after the run
+// stops verify with an error that names it and says which side lacks it
+// (it said "table user_references or user_references is missing").
+func TestVerifyNamesADroppedTargetTable(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	exec(t, dst, `DROP TABLE user_references CASCADE`)
+	_, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if want := "the target has no table user_references, which the migrations make: it was dropped or renamed since"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("verify of a target without user_references: %v, want it to say %q", err, want)
+	}
+}
