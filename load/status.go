@@ -773,3 +773,38 @@ func upToDate(ctx context.Context, conn *pgx.Conn, sums map[string]extract.Check
 	}
 	return finished == len(ms), nil
 }
+
+// SourceChanges says what changed in the source since the last run that
+// finished read it, as status reads the source (from a snapshot of its
+// own): the batches whose rows differ, not those whose rows only moved to
+// other pages, and the legacy tables gone; "" when nothing did. A target
+// that verifies but lags its source would let a re-run change it: verify
+// reports it (reconcile.Config.SourceChanged).
+func SourceChanges(ctx context.Context, cfg Config) (string, error) {
+	rep, err := Status(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	var changed []string
+	batches := 0
+	for _, t := range rep.Tables {
+		if t.Changed > 0 {
+			changed = append(changed, t.Legacy)
+			batches += t.Changed
+		}
+	}
+	var parts []string
+	if len(changed) > 0 {
+		parts = append(parts, fmt.Sprintf("%s of %s changed (%s)", prose.Count(batches, "batch", "batches"),
+			prose.Count(len(changed), "legacy table", "legacy tables"), abbreviate(changed, 8)))
+	}
+	if len(rep.Vanished) > 0 {
+		parts = append(parts, fmt.Sprintf("%s no longer there (%s)", prose.Count(len(rep.Vanished), "legacy table is", "legacy tables are"),
+			abbreviate(rep.Vanished, 8)))
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("the source changed since run %d read it: %s; the target does not hold what the source now says, and a re-run (`cutover run`) writes the difference",
+		lastDone(rep.Runs), strings.Join(parts, "; ")), nil
+}

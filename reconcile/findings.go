@@ -35,7 +35,7 @@ const (
 	CheckFeedOrder    = "feed_order"   // sort_order per user by (created_at, id)
 	CheckWallet       = "wallet"       // wallet coins vs ledger sum (information)
 	CheckRerun        = "rerun"        // dry runs: what a plain re-run would leave (information)
-	CheckSource       = "source"       // dry runs: what the source server is (information)
+	CheckSource       = "source"       // what the source server is (dry runs, information), and whether it changed since the run (verify)
 	CheckConstraints  = "constraints"  // dry runs: the target's checks and NOT NULLs over the rows a run would load
 )
 
@@ -70,6 +70,7 @@ const (
 	KindSchemaChanged   = "schema_changed"     // one the target defines otherwise (a narrowed type, a dropped NOT NULL)
 	KindSchemaExtra     = "schema_extra"       // one the target has beyond the migrations (information)
 	KindSeedChanged     = "seed_changed"       // a seeded row (or the content kept of one merged onto) not as 0013_seeds.sql writes it
+	KindSourceChanged   = "source_changed"     // verify: the source changed since the last run read it
 )
 
 // Finding is one thing Verify found. Key is the legacy key (or the target

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
@@ -41,13 +42,16 @@ import (
 //     || (text, uuid) over anynonarray || text), so that whoever may
 //     create one could make verify pass a tampered target. Verify names
 //     every table with its schema.
-var sessionParams = append([]dburl.Setting{
-	dburl.AppName(appName),
-	{Name: "search_path", Value: "pg_catalog"},
+var sessionParams = slices.Concat(catalogParams, []dburl.Setting{
 	dburl.NoJIT,
 	{Name: "max_parallel_workers_per_gather", Value: "0"},
 	{Name: "work_mem", Value: "4MB"},
-}, dburl.TextFormat...)
+}, dburl.TextFormat)
+
+// catalogParams are the settings of verify's sessions that read only
+// catalogs (detecting the source, reading the target's catalog): the name
+// and the search_path of sessionParams.
+var catalogParams = []dburl.Setting{dburl.AppName(appName), {Name: "search_path", Value: "pg_catalog"}}
 
 // appName is the application_name of verify's sessions.
 const appName = "cutover verify"

@@ -40,6 +40,13 @@ type Config struct {
 	// of the lock watch; it must be safe for concurrent use.
 	Progress func(Event)
 	Logger   *slog.Logger
+	// SourceChanged, when set, says what changed in the source since the
+	// last run read it ("" when nothing did): load.SourceChanges, which
+	// this package cannot call itself (load's tests import it). A change
+	// fails the verification: the rows verify compares may still be
+	// equal (a column no mapping carries, a discarded session's expiry)
+	// while a re-run would change the target.
+	SourceChanged func(ctx context.Context) (string, error)
 	// LockWaitReported is how long a session of verify waits for a lock
 	// that others hold before its progress names them (lockwatch.Watch;
 	// 0: 10s), and LockWaitRepeated how often it says so again (0: a
@@ -288,6 +295,16 @@ type verifier struct {
 func Verify(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
 	res, err := verify(ctx, cfg)
+	if err == nil && cfg.SourceChanged != nil {
+		// After verify's own sessions closed: the look at the source holds
+		// connections of its own.
+		var changed string
+		if changed, err = cfg.SourceChanged(ctx); err != nil {
+			err = fmt.Errorf("verify whether the source changed since the run: %w", err)
+		} else if changed != "" {
+			res.Findings = append([]Finding{{Severity: Failure, Check: CheckSource, Kind: KindSourceChanged, Message: changed}}, res.Findings...)
+		}
+	}
 	return res, dburl.ExplainLost(ctx, dburl.ExplainLimits(err, Connections(cfg.Workers)))
 }
 
@@ -315,7 +332,7 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
 	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
 
-	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, sessionParams...)
+	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, catalogParams...)
 	if err != nil {
 		return nil, err
 	}
@@ -765,7 +782,7 @@ func sameDatabase(ctx context.Context, source *pgx.Conn, targetURL string) error
 	if err != nil {
 		return nil
 	}
-	target, err := dburl.Connect(ctx, "target", targetURL, sessionParams...)
+	target, err := dburl.Connect(ctx, "target", targetURL, catalogParams...)
 	if err != nil {
 		return nil
 	}

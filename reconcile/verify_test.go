@@ -840,3 +840,32 @@ func TestVerifyNamesADroppedTargetTable(t *testing.T) {
 		t.Errorf("verify of a target without user_references: %v, want it to say %q", err, want)
 	}
 }
+
+// TestVerifySaysTheSourceChanged: a source changed after the run where no
+// compared column shows it (a folded reward's claimed flag, which decides
+// whether it is folded) left every check of the target equal, and verify
+// passed a target a re-run would change (a review). With SourceChanged
+// (as the command sets it), verify fails, naming the table; an unchanged
+// source passes.
+func TestVerifySaysTheSourceChanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := finishedDB(t, genOptions)
+	check := func(ctx context.Context) (string, error) {
+		return load.SourceChanges(ctx, load.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, SourceChanged: check})
+	if err != nil || !res.OK() {
+		t.Fatalf("verify of an unchanged source: %v %v", err, failures(res))
+	}
+	exec(t, src, `UPDATE user_rewards SET claimed = NOT claimed WHERE id = (SELECT id FROM user_rewards ORDER BY id LIMIT 1)`)
+	res, err = reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, SourceChanged: check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindSourceChanged })
+	if res.OK() || i < 0 || res.Findings[i].Severity != reconcile.Failure ||
+		!strings.Contains(res.Findings[i].Message, "1 batch of 1 legacy table changed (user_rewards)") {
+		t.Errorf("verify after a change of the source: %v", failures(res))
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/reconcile/report"
 )
@@ -38,10 +40,14 @@ func verifyCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			prog := newVerifyProgress(c.App.ErrWriter)
+			src, dst, workers := c.String("source"), c.String("target"), c.Int("workers")
 			res, err := reconcile.Verify(c.Context, reconcile.Config{
-				SourceURL: c.String("source"), TargetURL: c.String("target"),
-				Workers: c.Int("workers"), Samples: c.Int("samples"),
+				SourceURL: src, TargetURL: dst,
+				Workers: workers, Samples: c.Int("samples"),
 				Progress: prog.event, Logger: logger(c),
+				SourceChanged: func(ctx context.Context) (string, error) {
+					return load.SourceChanges(ctx, load.Config{SourceURL: src, TargetURL: dst, Workers: workers, Logger: logger(c)})
+				},
 			})
 			prog.close()
 			if err != nil {

@@ -473,14 +473,15 @@ var pinned = []Setting{{"search_path", "public"}, {"default_transaction_isolatio
 // told of, fails to connect with a *PoolerError: something between the
 // cutover and the server (a pooler) dropped them, or hands sessions out.
 func StartSessions(cfg *pgconn.Config) {
-	var asked []Setting
+	var asked []string
 	inOptions := optionSettings(cfg.RuntimeParams["options"])
 	for _, s := range append(slices.Clone(noTimeouts), pinned...) {
 		if _, set := paramKey(cfg.RuntimeParams, s.Name); !set && !inOptions[s.Name] {
 			cfg.RuntimeParams[s.Name] = s.Value
-			asked = append(asked, s)
+			asked = append(asked, s.Name)
 		}
 	}
+	params := cfg.RuntimeParams // what a command sets after (Connect's settings) is checked too
 	_, idleSet := paramKey(cfg.RuntimeParams, "idle_session_timeout")
 	idleSet = idleSet || inOptions["idle_session_timeout"]
 	after := cfg.AfterConnect
@@ -499,7 +500,11 @@ func StartSessions(cfg *pgconn.Config) {
 		if !idleSet && serverMajor(c) >= 14 {
 			stmt = "SET idle_session_timeout = 0"
 		}
-		return checkStarted(ctx, c, stmt, asked)
+		want := make([]Setting, len(asked))
+		for i, name := range asked {
+			want[i] = Setting{name, params[name]}
+		}
+		return checkStarted(ctx, c, stmt, want)
 	}
 }
 
@@ -604,8 +609,8 @@ func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*p
 	if err != nil {
 		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
 	}
-	apply(cfg.RuntimeParams, settings) // first: a setting given here is not pinned (a search_path of its own)
 	StartSessions(&cfg.Config)
+	apply(cfg.RuntimeParams, settings) // a pinned setting given here too is checked with its value (a search_path of its own)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, ConnectFailed(role, connURL, err)
@@ -689,11 +694,11 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	if err != nil {
 		return nil, err
 	}
-	apply(cfg.ConnConfig.RuntimeParams, settings) // first, as Connect
 	StartSessions(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	apply(cfg.ConnConfig.RuntimeParams, settings)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
