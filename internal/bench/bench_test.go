@@ -7,12 +7,15 @@ import (
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutover/cutover/internal/pgtest"
 )
 
 // buildCutover builds the cutover binary the bench measures.
@@ -392,5 +395,31 @@ func TestRunProcEnvironmentAndInterrupt(t *testing.T) {
 	}
 	if p.exit != 130 || p.stdout.String() != "interrupted" { // killed, it would say nothing, with exit -1
 		t.Errorf("a cancelled child: exit %d, said %q; want 130 and that it was interrupted", p.exit, p.stdout.String())
+	}
+}
+
+// TestCompareNeedsACutoverRun: a --compare binary that exits 0 without
+// running a cutover (here /bin/true) measured nothing: its runs are failed,
+// with a note, and its median is none, not a run in no time that made it
+// look 1,700 times faster.
+func TestCompareNeedsACutoverRun(t *testing.T) {
+	ctx := context.Background()
+	srv := &servers{source: pgtest.NewDB(t), target: pgtest.NewDB(t)}
+	srv.targetAdmin = srv.target
+	var log bytes.Buffer
+	o := &Options{Binary: "/bin/true", Compare: "/bin/true", Rounds: 1, SampleEvery: 50 * time.Millisecond, Log: &log}
+	c, err := compare(ctx, o, srv, &Report{Rows: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range append(slices.Clone(c.This), c.Others...) {
+		if m.Status != StatusFailed || m.Note != "it exited 0 but recorded no finished run in the target: not a cutover run" {
+			t.Errorf("%s: %s (%s), want failed as no cutover run", m.Name, m.Status, m.Note)
+		}
+	}
+	var text bytes.Buffer
+	c.writeText(&text)
+	if !strings.Contains(text.String(), "median") || c.OtherMedian != 0 || !regexp.MustCompile(`median\s+-\s+-\s+-`).MatchString(text.String()) {
+		t.Errorf("medians of runs that measured nothing:\n%s", text.String())
 	}
 }

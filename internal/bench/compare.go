@@ -118,6 +118,16 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 				load := settle(ctx, srv.source, srv.targetAdmin)
 				m = measureCommand(ctx, o, srv, b.path, name, append([]string{"run"}, args...))
 				m.LoadAvg = load
+				if m.ok() {
+					// A binary that exits 0 without running a cutover (not a
+					// cutover, say) measured nothing.
+					switch done, err := finishedRun(ctx, srv.target); {
+					case err != nil:
+						m.Status, m.Note = StatusFailed, "read the target's runs: "+err.Error()
+					case !done:
+						m.Status, m.Note = StatusFailed, "it exited 0 but recorded no finished run in the target: not a cutover run"
+					}
+				}
 				r.finish(&m)
 			}
 			o.logf("%s", m.line())
@@ -133,6 +143,21 @@ func compare(ctx context.Context, o *Options, srv *servers, r *Report, args []st
 	}
 	c.Phases = comparePhases(c.This, c.Others)
 	return c, nil
+}
+
+// finishedRun says whether the target records a finished cutover run.
+func finishedRun(ctx context.Context, targetURL string) (bool, error) {
+	conn, err := dburl.Connect(ctx, "target", targetURL)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var done bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('cutover.runs') IS NOT NULL`).Scan(&done); err != nil || !done {
+		return false, err
+	}
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM cutover.runs WHERE status = 'done')`).Scan(&done)
+	return done, err
 }
 
 // medianWall is the median wall time of the measurements that finished.
@@ -221,7 +246,13 @@ func (c *Comparison) writeText(w io.Writer) {
 	if c.Ratio > 0 {
 		ratio = fmt.Sprintf("%.3f", c.Ratio)
 	}
-	fmt.Fprintf(tw, "median\t%s\t%s\t%s\t\n", c.ThisMedian, c.OtherMedian, ratio)
+	med := func(s Seconds) string { // none when no run of that binary finished
+		if s <= 0 {
+			return "-"
+		}
+		return s.String()
+	}
+	fmt.Fprintf(tw, "median\t%s\t%s\t%s\t\n", med(c.ThisMedian), med(c.OtherMedian), ratio)
 	tw.Flush()
 	if len(c.Phases) > 0 {
 		fmt.Fprintln(w, "\nBY PHASE (median connection-seconds)")
