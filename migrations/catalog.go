@@ -25,7 +25,11 @@ import (
 // exclusion constraint by its kind and columns (and a foreign key's
 // referenced columns and actions; NOT NULL constraints, which PostgreSQL
 // 18 records as constraints too, are the columns' nullness); each index
-// by its uniqueness, its columns or expressions and its predicate.
+// by its uniqueness, its columns or expressions and its predicate; each
+// relation by its kind (a table replaced by a view shows) and its
+// row-level security (policies would hide rows from the application's
+// roles, though not from verify's); and the triggers, policies and rules,
+// which the migrations make none of (each is information when extra).
 // The text of check expressions is left out: it changes no row a
 // cutover wrote.
 const catalogSQL = `SELECT line FROM (
@@ -56,6 +60,27 @@ SELECT 'index ' || t.relname || '.' || c.relname || ': ' || CASE WHEN i.indisuni
 	coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid, true), '')
 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'relation ' || c.relname || ': ' || CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+		WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' ELSE 'relation' END ||
+	CASE WHEN c.relrowsecurity THEN ' ROW LEVEL SECURITY' ELSE '' END || CASE WHEN c.relforcerowsecurity THEN ' FORCED' ELSE '' END
+FROM pg_class c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+UNION ALL
+SELECT 'trigger ' || c.relname || '.' || t.tgname || ': ' || pg_get_triggerdef(t.oid) ||
+	CASE t.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+UNION ALL
+SELECT 'policy ' || c.relname || '.' || p.polname || ': ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+		WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END ||
+	coalesce(' USING ' || pg_get_expr(p.polqual, p.polrelid), '') || coalesce(' WITH CHECK ' || pg_get_expr(p.polwithcheck, p.polrelid), '')
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'rule ' || c.relname || '.' || r.rulename || ': ' || pg_get_ruledef(r.oid)
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+WHERE c.relnamespace = 'public'::regnamespace AND r.rulename <> '_RETURN'
 ) x(line) ORDER BY line COLLATE "C"`
 
 // Catalog describes the public schema of the database q is connected to

@@ -56,7 +56,7 @@ func catalogFindings(want, got []string) []Finding {
 	table := func(key string) (string, string) {
 		kind, name, _ := strings.Cut(key, " ")
 		t, obj, _ := strings.Cut(name, ".")
-		return t, kind + " " + obj
+		return t, strings.TrimSpace(kind + " " + obj)
 	}
 	var out []Finding
 	for _, k := range sortedKeys(w) {

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -25,6 +26,9 @@ func TestCatalogFindings(t *testing.T) {
 				{Severity: Info, Check: CheckSchema, Kind: KindSchemaExtra, Table: "ideas", Key: "column x",
 					Message: "the target has column ideas.x (integer), which the migrations do not make"},
 			}},
+		{"a policy added", append(slices.Clone(want[:2]), want[2], "policy users.p: SELECT USING false"),
+			[]Finding{{Severity: Info, Check: CheckSchema, Kind: KindSchemaExtra, Table: "users", Key: "policy p",
+				Message: "the target has policy users.p (SELECT USING false), which the migrations do not make"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if d := cmp.Diff(c.want, catalogFindings(want, c.got)); d != "" {

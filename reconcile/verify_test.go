@@ -559,6 +559,13 @@ func TestVerifyFindsTampering(t *testing.T) {
 				`UPDATE points_ledger p SET xp = 1000 FROM cutover.dispositions d WHERE d.legacy_table = 'user_rewards' AND d.target_id = p.id`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "points_ledger", key: "column xp"}}
 		}},
+		// Row-level security forced on with a policy that hides every row
+		// from the application's roles (verify's own role sees them).
+		{"row-level security hiding every row", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `ALTER TABLE ideas ENABLE ROW LEVEL SECURITY`, `ALTER TABLE ideas FORCE ROW LEVEL SECURITY`,
+				`CREATE POLICY nobody ON ideas USING (false)`)
+			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "ideas", key: "relation"}}
+		}},
 		{"a column narrowed", func(t *testing.T, dst string) []wantFinding {
 			exec(t, dst, `ALTER TABLE ideas ALTER COLUMN title TYPE varchar(3) USING left(title, 3)`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaChanged, table: "ideas", key: "column title"}}
