@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/pgcluster"
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
 )
@@ -984,5 +985,47 @@ func TestMigratedSeedContent(t *testing.T) {
 	}
 	if len(want) != len(ids) {
 		t.Errorf("seeds.golden has %d rows, 0013_seeds.sql inserts %d", len(want), len(ids))
+	}
+}
+
+// TestMigratedCatalogOnOtherVersions: the migrations make the catalog and
+// the seeded rows of the goldens on the oldest and the newest server
+// version the cutover supports too, as verify compares them there: each
+// server prints types, defaults and index expressions alike.
+func TestMigratedCatalogOnOtherVersions(t *testing.T) {
+	t.Parallel()
+	wantSeeds := migrations.MigratedSeedContent()
+	for _, r := range []pgcluster.Release{pgcluster.PostgreSQL13, pgcluster.PostgreSQL18} {
+		t.Run(r.Version, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			server := pgtest.ReleaseServer(t, r, nil)
+			if _, err := pgtest.Connect(t, server.URL("postgres")).Exec(ctx, `CREATE DATABASE target`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := migrations.Apply(ctx, server.URL("target"), nil); err != nil {
+				t.Fatal(err)
+			}
+			conn := pgtest.Connect(t, server.URL("target"))
+			got, err := migrations.Catalog(ctx, conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(migrations.MigratedCatalog(), got); d != "" {
+				t.Errorf("the catalog on %s differs from catalog.golden (-golden +%[1]s):\n%s", r.Version, d)
+			}
+			seeds, err := migrations.SeedContent(ctx, conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotSeeds := map[string]string{}
+			for _, l := range seeds {
+				i := strings.LastIndexByte(l, ' ')
+				gotSeeds[l[:i]] = l[i+1:]
+			}
+			if d := cmp.Diff(wantSeeds, gotSeeds); d != "" {
+				t.Errorf("the seeded rows on %s differ from seeds.golden (-golden +%[1]s):\n%s", r.Version, d)
+			}
+		})
 	}
 }
