@@ -313,7 +313,7 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for i, x := range r.Reasons {
 			if i == 12 {
-				fmt.Fprintf(tw, "  …\t%d more reasons in the report\n", len(r.Reasons)-i)
+				fmt.Fprintf(tw, "  …\t%d more reasons in report.json (--report-dir)\n", len(r.Reasons)-i)
 				break
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.Disposition, x.Reason, num(x.Rows))
