@@ -90,6 +90,10 @@ func benchCommand() *cli.Command {
 				}
 			}
 			r, err := bench.Run(c.Context, opts)
+			if err != nil && c.Context.Err() != nil && opts.SourceURL != "" {
+				return &interruptedNote{err, "the given databases keep what the bench wrote before it stopped, " +
+					"and it needs them empty: empty them (or give two new ones) before running it again"}
+			}
 			if err != nil {
 				return err
 			}

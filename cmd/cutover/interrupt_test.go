@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -159,4 +160,21 @@ func signalAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool, send func(
 		code = ee.ExitCode()
 	}
 	return b.String(), sent, code
+}
+
+// TestInterruptedMessage: a command a signal ended says re-running it is
+// safe, unless it says what to do first (a bench given databases it
+// filled, which it needs empty).
+func TestInterruptedMessage(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{context.Canceled, "cutover: interrupted (interrupt); nothing half-written is kept, re-running the same command is safe"},
+		{fmt.Errorf("bench: %w", &interruptedNote{context.Canceled, "empty them first"}), "cutover: interrupted (interrupt); empty them first"},
+	} {
+		if got := interruptedMessage(syscall.SIGINT, c.err); got != c.want {
+			t.Errorf("%v: %q, want %q", c.err, got, c.want)
+		}
+	}
 }

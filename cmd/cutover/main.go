@@ -27,7 +27,7 @@ func main() {
 		// ended the command.
 		if ctx.Err() != nil {
 			sig := (<-caught).(syscall.Signal)
-			fmt.Fprintf(os.Stderr, "cutover: interrupted (%s); nothing half-written is kept, re-running the same command is safe\n", sig)
+			fmt.Fprintln(os.Stderr, interruptedMessage(sig, err))
 			os.Exit(128 + int(sig)) // as a shell reports a process the signal ended
 		}
 		var ec cli.ExitCoder
@@ -45,6 +45,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cutover: the command finished, but its output was cut short: nothing read the rest of it")
 		os.Exit(128 + int(syscall.SIGPIPE))
 	}
+}
+
+// interruptedNote is an error of a command that a signal ended, with what
+// the operator must do before running it again, when re-running it as it
+// is would not do (a bench given databases it has filled).
+type interruptedNote struct {
+	err  error
+	note string
+}
+
+func (e *interruptedNote) Error() string { return e.err.Error() }
+func (e *interruptedNote) Unwrap() error { return e.err }
+
+// interruptedMessage is what a command that sig ended with err says.
+func interruptedMessage(sig syscall.Signal, err error) string {
+	var n *interruptedNote
+	if errors.As(err, &n) {
+		return fmt.Sprintf("cutover: interrupted (%s); %s", sig, n.note)
+	}
+	return fmt.Sprintf("cutover: interrupted (%s); nothing half-written is kept, re-running the same command is safe", sig)
 }
 
 // stopOnSignals returns a context cancelled by the first of Ctrl-C
