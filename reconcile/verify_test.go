@@ -547,6 +547,13 @@ func TestVerifyFindsTampering(t *testing.T) {
 				UNION ALL SELECT 'market_items' COLLATE "C", '`+item+`' COLLATE "C", 'market_items' COLLATE "C", '`+seed+`'::uuid, 'merged', NULL::text`)
 			return []wantFinding{{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "user_purchases", columns: []string{"item_id"}}}
 		}},
+		// A merged entry's key made no uuid: found as keys that differ,
+		// not an error of a cast that stops verify.
+		{"a merged ledger key that is no uuid", func(t *testing.T, dst string) []wantFinding {
+			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'achievement_definitions' AND disposition = 'merged' ORDER BY legacy_key LIMIT 1`)
+			exec(t, dst, `UPDATE cutover.dispositions SET legacy_key = 'not-a-uuid' WHERE legacy_table = 'achievement_definitions' AND legacy_key = '`+key+`'`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindUnaccounted, table: "achievement_definitions", key: key}}
+		}},
 		{"a column dropped", func(t *testing.T, dst string) []wantFinding {
 			exec(t, dst, `ALTER TABLE feedback DROP COLUMN metadata`)
 			return []wantFinding{{check: reconcile.CheckSchema, kind: reconcile.KindSchemaMissing, table: "feedback", key: "column metadata"}}
