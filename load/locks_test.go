@@ -73,25 +73,9 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
 				src, dst := rerunSource(t), target.migrate(t)
-				cfg, err := pgx.ParseConfig(dst)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.RuntimeParams["application_name"] = "psql"
-				blocker, err := pgx.ConnectConfig(ctx, cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
-					t.Fatal(err)
-				}
-				var once sync.Once
-				release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
-				defer release()
-				timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
-				defer timeout.Stop()
+				pid, release, timedOut := pgtest.Block(t, dst, "LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE")
 
-				want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited `+target.waited+` for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, blocker.PgConn().PID()))
+				want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited `+target.waited+` for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish`, pid))
 				// What status says meanwhile, from another connection.
 				var statusOnce sync.Once
 				var during *StatusReport
@@ -120,7 +104,7 @@ func TestRunNamesWhoBlocksIt(t *testing.T) {
 					t.Fatalf("%s after the blocking session ended: %v", c.name, err)
 				}
 				said := h.messages()
-				if !timeout.Stop() || !again.Load() {
+				if timedOut() || !again.Load() {
 					t.Errorf("while it waited the %s said:\n%s\nwant lines matching %s at two polls", c.name, strings.Join(said, "\n"), want)
 				}
 				// Sessions waiting alike (a dry run's two) say one line a poll;
@@ -166,24 +150,8 @@ func TestRunNamesTheTableOfARowItWaitsFor(t *testing.T) {
 	if tag, err := pgtest.Connect(t, src).Exec(ctx, `UPDATE habits SET name = name || ' (renamed)' WHERE id::text = $1`, habit); err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("rename habit %s in the source: %v (%d rows)", habit, err, tag.RowsAffected())
 	}
-	cfg, err := pgx.ParseConfig(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "psql"
-	blocker, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
-	defer release()
-	timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
-	defer timeout.Stop()
-	if _, err := blocker.Exec(ctx, `BEGIN; SELECT FROM public.habits WHERE id::text = '`+habit+`' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
-	want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on a row of public\.habits, blocked by pid %d \(`, blocker.PgConn().PID()))
+	pid, release, timedOut := pgtest.Block(t, dst, `SELECT FROM public.habits WHERE id::text = '`+habit+`' FOR UPDATE`)
+	want := regexp.MustCompile(fmt.Sprintf(`^target: the run has waited [0-9hms.]+ for a lock on a row of public\.habits, blocked by pid %d \(`, pid))
 	h := heard{phase: "waiting", on: func(m string) {
 		if want.MatchString(m) {
 			go release()
@@ -195,7 +163,7 @@ func TestRunNamesTheTableOfARowItWaitsFor(t *testing.T) {
 	if _, err := Run(ctx, run); err != nil {
 		t.Fatalf("re-run after the blocking session ended: %v", err)
 	}
-	if !timeout.Stop() {
+	if timedOut() {
 		t.Errorf("while it waited the run said:\n%s\nwant a line matching %s", strings.Join(h.messages(), "\n"), want)
 	}
 	var name string

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile"
@@ -77,24 +75,8 @@ func TestVerifyNamesWhoBlocksIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := finishedDB(t, genOptions)
-	cfg, err := pgx.ParseConfig(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "psql"
-	blocker, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release := func() { once.Do(func() { blocker.Close(context.Background()) }) }
-	defer release()
-	timeout := time.AfterFunc(2*time.Minute, release) // it does not wait forever if the test fails
-	defer timeout.Stop()
-	if _, err := blocker.Exec(ctx, "BEGIN; LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	want := regexp.MustCompile(fmt.Sprintf(`^target: verify has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish: verify goes on by itself once the lock is free$`, blocker.PgConn().PID()))
+	pid, release, timedOut := pgtest.Block(t, dst, "LOCK TABLE public.habits IN ACCESS EXCLUSIVE MODE")
+	want := regexp.MustCompile(fmt.Sprintf(`^target: verify has waited [0-9hms.]+ for a lock on public\.habits, blocked by pid %d \(user \S+, application psql, idle in transaction, its transaction open for [^)]+\); end that session \(SELECT pg_terminate_backend\(%[1]d\)\) or let it finish: verify goes on by itself once the lock is free$`, pid))
 	var mu sync.Mutex
 	var said []string
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2,
@@ -113,7 +95,7 @@ func TestVerifyNamesWhoBlocksIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify after the blocking session ended: %v", err)
 	}
-	if !timeout.Stop() {
+	if timedOut() {
 		t.Errorf("while it waited verify said:\n%s\nwant a line matching %s", strings.Join(said, "\n"), want)
 	}
 	if !res.OK() {

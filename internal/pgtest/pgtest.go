@@ -395,3 +395,34 @@ func WithParam(t testing.TB, connURL, name, value string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Block opens a session on the database at u, named as an operator's psql
+// ("psql"), and runs sql in a transaction it leaves open (BEGIN first),
+// so that the session holds what sql locks. It returns the session's
+// backend pid and release, which ends the session; release runs once,
+// also at the end of t and after two minutes, so that a test that fails
+// to release it does not wait forever. timedOut reports whether the two
+// minutes ended it.
+func Block(t testing.TB, u, sql string) (pid uint32, release func(), timedOut func() bool) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "psql"
+	blocker, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { blocker.Close(context.Background()) }) }
+	t.Cleanup(release)
+	var fired atomic.Bool
+	timer := time.AfterFunc(2*time.Minute, func() { fired.Store(true); release() })
+	t.Cleanup(func() { timer.Stop() })
+	if _, err := blocker.Exec(ctx, "BEGIN; "+sql); err != nil {
+		t.Fatal(err)
+	}
+	return blocker.PgConn().PID(), release, fired.Load
+}
