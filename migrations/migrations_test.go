@@ -971,12 +971,7 @@ func TestMigratedSeedContent(t *testing.T) {
 		return
 	}
 	want := migrations.MigratedSeedContent()
-	gotMap := map[string]string{}
-	for _, l := range got {
-		i := strings.LastIndexByte(l, ' ')
-		gotMap[l[:i]] = l[i+1:]
-	}
-	if d := cmp.Diff(want, gotMap); d != "" {
+	if d := cmp.Diff(want, migrations.SeedContentByRow(got)); d != "" {
 		t.Errorf("the seeded rows of a migrated database differ from seeds.golden (-golden +database; rerun with -update to accept):\n%s", d)
 	}
 	ids, err := migrations.SeedIDs()
@@ -1018,12 +1013,7 @@ func TestMigratedCatalogOnOtherVersions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gotSeeds := map[string]string{}
-			for _, l := range seeds {
-				i := strings.LastIndexByte(l, ' ')
-				gotSeeds[l[:i]] = l[i+1:]
-			}
-			if d := cmp.Diff(wantSeeds, gotSeeds); d != "" {
+			if d := cmp.Diff(wantSeeds, migrations.SeedContentByRow(seeds)); d != "" {
 				t.Errorf("the seeded rows on %s differ from seeds.golden (-golden +%[1]s):\n%s", r.Version, d)
 			}
 		})

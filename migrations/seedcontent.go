@@ -63,8 +63,14 @@ var migratedSeedContent string
 // MigratedSeedContent maps "<table> <id>" of every seeded row to the hash
 // of the content 0013_seeds.sql gives it (SeedContent).
 func MigratedSeedContent() map[string]string {
-	out := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSuffix(migratedSeedContent, "\n"), "\n") {
+	return SeedContentByRow(strings.Split(strings.TrimSuffix(migratedSeedContent, "\n"), "\n"))
+}
+
+// SeedContentByRow maps SeedContent's lines by "<table> <id>" to their
+// hashes.
+func SeedContentByRow(lines []string) map[string]string {
+	out := make(map[string]string, len(lines))
+	for _, l := range lines {
 		if i := strings.LastIndexByte(l, ' '); i > 0 {
 			out[l[:i]] = l[i+1:]
 		}

@@ -95,11 +95,7 @@ func (v *verifier) seedContent(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		got := map[string]string{}
-		for _, l := range lines {
-			i := strings.LastIndexByte(l, ' ')
-			got[l[:i]] = l[i+1:]
-		}
+		got := migrations.SeedContentByRow(lines)
 		ids := make([]string, 0, len(want))
 		for k := range want {
 			_, id, _ := strings.Cut(k, " ")
