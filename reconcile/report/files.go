@@ -197,7 +197,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				continue
 			}
 			for _, s := range tt.Changes.Samples {
-				p("\n%s %s:\n\n```diff\n%s\n```\n", mdCode(tt.Table), mdCode(s.Key), strings.TrimRight(s.Diff, "\n"))
+				p("\n%s %s%s:\n\n```diff\n%s\n```\n", mdCode(tt.Table), mdCode(s.Key), leftAloneNote(tt.Changes), strings.TrimRight(s.Diff, "\n"))
 			}
 		}
 	}

@@ -152,7 +152,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 {{- end}}{{end}}
 </tbody></table>
 {{- range .Targets}}{{$t := .}}{{with .Changes}}{{range .Samples}}
-<p class="muted">{{$t.Table}} {{.Key}} (-target +what the run would write):</p>
+<p class="muted">{{$t.Table}} {{.Key}}{{if $t.Changes.LeftAlone}} (a plain run leaves this table as it is; <code>cutover run --full</code> writes this){{end}} (-target +what the run would write):</p>
 <pre>{{.Diff}}</pre>
 {{- end}}{{end}}{{end}}{{end}}{{end}}
 {{if .Content}}<h3>Content checksums</h3>

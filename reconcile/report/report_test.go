@@ -274,8 +274,9 @@ func TestDryRunReport(t *testing.T) {
 // unchanged one is neither, and the report stays OK.
 func TestDryRunReportLeftAlone(t *testing.T) {
 	d := &load.Diff{
-		Flavor:    "v21",
-		Targets:   []load.TableDiff{{Table: "reading_sessions", Update: 1, Insert: 1}, {Table: "books", Unchanged: 4}, {Table: "users", Update: 3}},
+		Flavor: "v21",
+		Targets: []load.TableDiff{{Table: "reading_sessions", Update: 1, Insert: 1, Samples: []load.RowDiff{{Key: "rs1", Diff: "-a\n+b\n"}}},
+			{Table: "books", Unchanged: 4}, {Table: "users", Update: 3, Samples: []load.RowDiff{{Key: "u1", Diff: "-c\n+d\n"}}}},
 		LeftAlone: map[string]int64{"books": 0, "reading_sessions": 2},
 	}
 	r := FromDryRun(d, "s", "t", true, Options{})
@@ -297,6 +298,26 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 	}
 	if strings.Contains(text.String(), "books:") || strings.Contains(text.String(), "users:") {
 		t.Errorf("terminal summary names a table a plain run writes or that does not change:\n%s", text.String())
+	}
+	// The samples under "what the run would write" say which a plain
+	// run leaves.
+	for _, want := range []string{"  reading_sessions rs1 (a plain run leaves this table as it is; `cutover run --full` writes this):\n", "  users u1:\n"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("terminal summary lacks the sample heading %q:\n%s", want, text.String())
+		}
+	}
+	var md, html bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, html.String())
+	for name, out := range map[string]string{"markdown": md.String(), "html": html.String()} {
+		if strings.Count(out, "a plain run leaves this table as it is") != 1 {
+			t.Errorf("the %s report does not say once which sample a plain run leaves:\n%s", name, out)
+		}
 	}
 }
 

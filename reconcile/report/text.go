@@ -333,7 +333,7 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 				fmt.Fprintln(w, "\nSAMPLE UPDATES (-target +what the run would write)")
 			}
 			shown++
-			fmt.Fprintf(w, "  %s %s:\n", tt.Table, s.Key)
+			fmt.Fprintf(w, "  %s %s%s:\n", tt.Table, s.Key, leftAloneNote(tt.Changes))
 			for _, l := range strings.Split(strings.TrimRight(s.Diff, "\n"), "\n") {
 				fmt.Fprintf(w, "    %s\n", l)
 			}
@@ -357,4 +357,14 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	}
 	fmt.Fprintf(w, "\ndry run: %s\n", headline)
 	return nil
+}
+
+// leftAloneNote is what a sample of a table's changes c says when a plain
+// run leaves them (its mappings are not redone: LeftAlone counts the whole
+// table's changes), "" otherwise.
+func leftAloneNote(c *Changes) string {
+	if c == nil || c.LeftAlone == 0 {
+		return ""
+	}
+	return " (a plain run leaves this table as it is; `cutover run --full` writes this)"
 }
