@@ -103,6 +103,9 @@ type Result struct {
 	// Findings lists failures first, then information, each sorted by
 	// check, table and key; at most Config.Samples per check, kind and table.
 	Findings []Finding
+	// Unlisted counts the findings beyond those, by severity: with
+	// Findings, every one verify found.
+	Unlisted map[Severity]int
 	Elapsed  time.Duration
 }
 
@@ -125,7 +128,7 @@ func (r *Result) OK() bool { return r.Failures() == 0 }
 
 // Failures counts the failing findings (listed or not).
 func (r *Result) Failures() int {
-	n := 0
+	n := r.Unlisted[Failure]
 	for _, f := range r.Findings {
 		if f.Severity == Failure {
 			n++
@@ -703,6 +706,10 @@ func (v *verifier) add(f Finding) bool {
 	defer v.mu.Unlock()
 	k := [3]string{f.Check, f.Kind, f.Table}
 	if v.listed[k] >= v.cfg.Samples {
+		if v.res.Unlisted == nil {
+			v.res.Unlisted = map[Severity]int{}
+		}
+		v.res.Unlisted[f.Severity]++
 		return false
 	}
 	v.listed[k]++

@@ -22,6 +22,7 @@ import (
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/reconcile"
+	"github.com/cutover/cutover/reconcile/report"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -881,5 +882,37 @@ func TestVerifySaysTheSourceChanged(t *testing.T) {
 	if res.OK() || i < 0 || res.Findings[i].Severity != reconcile.Failure ||
 		!strings.Contains(res.Findings[i].Message, "1 batch of 1 legacy table changed (user_rewards)") {
 		t.Errorf("verify after a change of the source: %v", failures(res))
+	}
+}
+
+// TestVerifyCountsWhatItDoesNotList: 30 rows changed by hand, listed 5
+// (Samples): the verification counts all 30 failures, and its summary
+// says 30 must be resolved, 5 listed (it said 5: an operator fixed them
+// and found the rest at the next verification).
+func TestVerifyCountsWhatItDoesNotList(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	exec(t, dst, `UPDATE habits SET name = name || '!' WHERE id IN (SELECT id FROM habits ORDER BY id LIMIT 30)`)
+	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, Samples: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, f := range res.Findings {
+		if f.Kind == reconcile.KindChangedRow && f.Table == "habits" {
+			listed++
+		}
+	}
+	if listed != 5 || res.Failures() != 30 || res.Unlisted[reconcile.Failure] != 25 {
+		t.Errorf("%d changed habits listed, %d failures, %d unlisted; want 5, 30 and 25", listed, res.Failures(), res.Unlisted[reconcile.Failure])
+	}
+	var text strings.Builder
+	if err := report.WriteText(&text, report.FromVerify(res, report.Options{}), 25); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FINDINGS (30 (5 listed) failing", "verify: FAILED, 30 (5 listed) finding(s) must be resolved"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, text.String())
+		}
 	}
 }

@@ -120,7 +120,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	t := r.Totals
 	status := "OK: everything that must hold holds"
 	if !r.OK {
-		status = fmt.Sprintf("FAILED: %d finding(s) must be resolved", t.Failures)
+		status = fmt.Sprintf("FAILED: %s finding(s) must be resolved", t.FailingCount())
 	}
 	if r.Kind == KindDryRun {
 		status = dryRunHeadline(r)
@@ -137,7 +137,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		p("| target rows | %d/%d target tables explained by the ledger and the seeds |\n", deref(t.TargetTablesHolding), deref(t.TargetTables))
 		p("| content | %d/%d mappings equal by checksum |\n", deref(t.ContentEqual), deref(t.ContentChecks))
 		p("| invariants | %d/%d hold |\n", deref(t.InvariantsHolding), deref(t.Invariants))
-		p("| findings | %d failing, %d informational |\n", t.Failures, t.Informational)
+		p("| findings | %s failing, %s informational |\n", t.FailingCount(), t.InformationalCount())
 	} else if c := t.Changes; c != nil {
 		p("| changes | %s inserts, %s updates, %s deletes, %s unchanged, %s only in the target |\n",
 			num(c.Insert), num(c.Update), num(c.Delete), num(c.Unchanged), num(c.OnlyInTarget))

@@ -167,7 +167,7 @@ func buildView(r *Report) htmlView {
 	case r.OK:
 		v.Title, v.Status = "cutover verify", "everything that must hold holds"
 	default:
-		v.Title, v.Status = "cutover verify", fmt.Sprintf("%d finding(s) must be resolved", r.Totals.Failures)
+		v.Title, v.Status = "cutover verify", fmt.Sprintf("%s finding(s) must be resolved", r.Totals.FailingCount())
 	}
 	for _, f := range r.Findings {
 		if f.Severity == "failure" {

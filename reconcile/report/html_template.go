@@ -59,7 +59,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <div class="card{{if ne (deref .Totals.TargetTablesHolding) (deref .Totals.TargetTables)}} bad{{end}}"><b>{{deref .Totals.TargetTablesHolding}}/{{deref .Totals.TargetTables}}</b><span>target tables explained by ledger and seeds</span></div>
 <div class="card{{if ne (deref .Totals.ContentEqual) (deref .Totals.ContentChecks)}} bad{{end}}"><b>{{deref .Totals.ContentEqual}}/{{deref .Totals.ContentChecks}}</b><span>mappings equal by checksum ({{num .ContentRows}} rows)</span></div>
 <div class="card{{if ne (deref .Totals.InvariantsHolding) (deref .Totals.Invariants)}} bad{{end}}"><b>{{deref .Totals.InvariantsHolding}}/{{deref .Totals.Invariants}}</b><span>invariants hold</span></div>
-<div class="card{{if .Totals.Failures}} bad{{end}}"><b>{{.Totals.Failures}}</b><span>failing findings, {{.Totals.Informational}} informational</span></div>
+<div class="card{{if .Totals.Failures}} bad{{end}}"><b>{{.Totals.FailingCount}}</b><span>failing findings, {{.Totals.InformationalCount}} informational</span></div>
 {{- else}}{{with .Totals.Changes}}
 <div class="card"><b>{{num .Insert}}</b><span>rows to insert</span></div>
 <div class="card"><b>{{num .Update}}</b><span>rows to update</span></div>
@@ -103,7 +103,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 </section>{{end}}
 
 {{if or (eq .Kind "verify") .Findings}}<section id="findings">
-<h2>Findings <small>{{.Totals.Failures}} failing, {{.Totals.Informational}} informational</small></h2>
+<h2>Findings <small>{{.Totals.FailingCount}} failing, {{.Totals.InformationalCount}} informational</small></h2>
 {{if .Failures}}<h3>Must be resolved</h3>
 <table><thead><tr><th>check</th><th>table</th><th>key</th><th>what</th></tr></thead><tbody>
 {{- range .Failures}}

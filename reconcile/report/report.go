@@ -97,6 +97,10 @@ type Totals struct {
 	Dispositions        Dispositions `json:"dispositions"`
 	Failures            int          `json:"failures"`
 	Informational       int          `json:"informational"`
+	// FailuresUnlisted and InformationalUnlisted count the findings found
+	// beyond those listed (at most --samples per check, kind and table).
+	FailuresUnlisted      int `json:"failures_unlisted,omitempty"`
+	InformationalUnlisted int `json:"informational_unlisted,omitempty"`
 	// Verify only.
 	TargetTables        *int `json:"target_tables,omitempty"`
 	TargetTablesHolding *int `json:"target_tables_holding,omitempty"`
@@ -387,7 +391,24 @@ func FromVerify(res *reconcile.Result, opts Options) *Report {
 			Table: f.Table, Key: f.Key, Columns: f.Columns, Message: f.Message})
 	}
 	r.finish()
+	r.Totals.FailuresUnlisted, r.Totals.InformationalUnlisted = res.Unlisted[reconcile.Failure], res.Unlisted[reconcile.Info]
 	return r
+}
+
+// FailingCount says how many findings fail: "30 (20 listed)" when some
+// are not listed, else "20".
+func (t Totals) FailingCount() string { return countListed(t.Failures, t.FailuresUnlisted) }
+
+// InformationalCount is FailingCount of the informational findings.
+func (t Totals) InformationalCount() string {
+	return countListed(t.Informational, t.InformationalUnlisted)
+}
+
+func countListed(listed, unlisted int) string {
+	if unlisted == 0 {
+		return num(int64(listed))
+	}
+	return fmt.Sprintf("%s (%s listed)", num(int64(listed+unlisted)), num(int64(listed)))
 }
 
 // FromDryRun builds the report of a dry run.

@@ -229,7 +229,7 @@ func WriteText(w io.Writer, r *Report, maxFindings int) error {
 	if r.OK {
 		fmt.Fprintln(w, "\nverify: OK, everything that must hold holds")
 	} else {
-		fmt.Fprintf(w, "\nverify: FAILED, %d finding(s) must be resolved\n", t.Failures)
+		fmt.Fprintf(w, "\nverify: FAILED, %s finding(s) must be resolved\n", t.FailingCount())
 	}
 	return nil
 }
@@ -238,7 +238,10 @@ func writeFindingsText(w io.Writer, r *Report, maxFindings int) {
 	if len(r.Findings) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nFINDINGS (%d failing, %d informational)\n", r.Totals.Failures, r.Totals.Informational)
+	fmt.Fprintf(w, "\nFINDINGS (%s failing, %s informational)\n", r.Totals.FailingCount(), r.Totals.InformationalCount())
+	if r.Totals.FailuresUnlisted+r.Totals.InformationalUnlisted > 0 {
+		fmt.Fprintf(w, "  (at most --samples of each check, kind and table are listed; the checks above count them all)\n")
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, f := range r.Findings {
 		if i == maxFindings {
