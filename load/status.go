@@ -805,6 +805,14 @@ func SourceChanges(ctx context.Context, cfg Config) (string, error) {
 	if len(parts) == 0 {
 		return "", nil
 	}
-	return fmt.Sprintf("the source changed since run %d read it: %s; the target does not hold what the source now says, and a re-run (`cutover run`) writes the difference",
-		lastDone(rep.Runs), strings.Join(parts, "; ")), nil
+	since := "the runs recorded it"
+	if id := lastDone(rep.Runs); id > 0 {
+		since = fmt.Sprintf("run %d read it", id)
+	}
+	next := "a re-run (`cutover run`) writes the difference"
+	if rep.Sealed != nil {
+		next = "the target is sealed (it went live), so a run refuses it: `cutover seal --undo` first, if the change must reach it"
+	}
+	return fmt.Sprintf("the source changed since %s: %s; the target does not hold what the source now says, and %s",
+		since, strings.Join(parts, "; "), next), nil
 }

@@ -108,7 +108,7 @@ func (v *verifier) planContent(m mappings.Mapping) (*contentPlan, error) {
 			// row's id; the ledger's d says which.
 			if m.TargetID == "" && m.Columns["id"] == "" && m.KeySQL == "" && slices.Equal(m.KeyColumns(), []string{"id"}) &&
 				legacy.Types["id"] == "uuid" && typ == "uuid" {
-				p.Cols = append(p.Cols, colSpec{Name: "id", Src: "s.id", Tgt: "CASE WHEN d.disposition <> 'merged' THEN t.id WHEN d.legacy_key ~ " + canonicalUUID + " THEN d.legacy_key::uuid END", Type: "uuid"})
+				p.Cols = append(p.Cols, colSpec{Name: "id", Src: "s.id", Tgt: "CASE WHEN d.disposition IS DISTINCT FROM 'merged' THEN t.id WHEN d.legacy_key ~ " + canonicalUUID + " THEN d.legacy_key::uuid END", Type: "uuid"})
 			}
 		case m.Columns[c] != "":
 			if !evaluable(m.Columns[c], legacy) {

@@ -880,8 +880,40 @@ func TestVerifySaysTheSourceChanged(t *testing.T) {
 	}
 	i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindSourceChanged })
 	if res.OK() || i < 0 || res.Findings[i].Severity != reconcile.Failure ||
-		!strings.Contains(res.Findings[i].Message, "1 batch of 1 legacy table changed (user_rewards)") {
+		!strings.Contains(res.Findings[i].Message, "1 batch of 1 legacy table changed (user_rewards)") ||
+		!strings.Contains(res.Findings[i].Message, "a re-run (`cutover run`) writes the difference") {
 		t.Errorf("verify after a change of the source: %v", failures(res))
+	}
+	// Sealed, the target refuses runs: the advice says so.
+	if _, err := load.SealTarget(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	res, err = reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, SourceChanged: check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindSourceChanged }); i < 0 ||
+		!strings.Contains(res.Findings[i].Message, "the target is sealed (it went live), so a run refuses it: `cutover seal --undo` first") {
+		t.Errorf("verify of a sealed target after a change of the source: %v", failures(res))
+	}
+}
+
+// TestVerifyRowWithoutALedgerEntry: a target row whose ledger entry is
+// gone is unexplained, and no content difference of its id is made up
+// (a review found "id: legacy …, target NULL" for it).
+func TestVerifyRowWithoutALedgerEntry(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	id := queryString(t, dst, `SELECT target_id::text FROM cutover.dispositions WHERE legacy_table = 'books' AND disposition = 'loaded' ORDER BY legacy_key LIMIT 1`)
+	exec(t, dst, `DELETE FROM cutover.dispositions WHERE legacy_table = 'books' AND target_id = '`+id+`'`)
+	res := verify(t, src, dst)
+	if res.OK() {
+		t.Fatal("verify holds without a ledger entry")
+	}
+	for _, f := range res.Findings {
+		if f.Kind == reconcile.KindChangedRow && slices.Contains(f.Columns, "id") {
+			t.Errorf("a made-up difference of the id: %+v", f)
+		}
 	}
 }
 
