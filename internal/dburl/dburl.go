@@ -60,20 +60,34 @@ func urlParts(s string) (scheme, rest string, ok bool) {
 }
 
 // splitURL splits the rest of a URL after its scheme (urlParts) into its
-// user info, the host and path, and the query. The user info ends at an
-// '@': the last before the first '/' or the last before the first '?',
-// whichever is later, so that a password holding a '/', a '?' or an '@'
-// unescaped is all in it.
+// user info, the host and path, and the query, reading it so that
+// whatever the server's client could take for a password is in the user
+// info or in the query's password parameters:
+//   - the user info ends at the last '@' before the first '/' (an '@', a
+//     '?' or a '#' of a password unescaped stays in it, as the client
+//     reads them), but before the first '?' when an '@' comes before
+//     that '?' (then the '?' starts the query, which may hold '@'s of its
+//     own: application_name=a@b);
+//   - with no '@' before the first '/', at the last '@' before the first
+//     '?' after it, should there be one: a password holding a '/'.
 func splitURL(rest string) (user, password string, hasPassword bool, host, query string, hasQuery bool) {
-	before := func(sep byte) int {
-		end := strings.IndexByte(rest, sep)
-		if end < 0 {
-			end = len(rest)
+	end := len(rest)
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		end = i
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if q := strings.IndexByte(rest[:end], '?'); q >= 0 && strings.LastIndexByte(rest[:q], '@') >= 0 {
+		at = strings.LastIndexByte(rest[:q], '@')
+	}
+	if at < 0 && end < len(rest) {
+		q := strings.IndexByte(rest[end:], '?')
+		if q < 0 {
+			q = len(rest) - end
 		}
-		return strings.LastIndexByte(rest[:end], '@')
+		at = strings.LastIndexByte(rest[:end+q], '@')
 	}
 	host = rest
-	if at := max(before('/'), before('?')); at >= 0 {
+	if at >= 0 {
 		user, password, hasPassword = strings.Cut(rest[:at], ":")
 		host = rest[at+1:]
 	}
@@ -96,7 +110,8 @@ func redactQuery(raw string) string {
 }
 
 // passwordParams splits a URL's raw query into its parameters, and
-// returns the indexes of those that set a password.
+// returns the indexes of those that set a password (password, or
+// sslpassword, the client key's).
 func passwordParams(raw string) (params []string, at []int) {
 	params = strings.Split(raw, "&")
 	for i, p := range params {
@@ -104,7 +119,7 @@ func passwordParams(raw string) (params []string, at []int) {
 		if n, err := url.QueryUnescape(name); err == nil {
 			name = n
 		}
-		if has && strings.EqualFold(name, "password") {
+		if has && (strings.EqualFold(name, "password") || strings.EqualFold(name, "sslpassword")) {
 			at = append(at, i)
 		}
 	}
@@ -395,27 +410,33 @@ func unescape(f func(string) (string, error), s string) string {
 	return ""
 }
 
-// ErrAtInUserInfo refuses a URL with more than one '@' before its host:
-// the server's client takes what follows the first as the host, so part
+// ErrAtInUserInfo refuses a URL whose user info the server's client would
+// read otherwise than it was meant: with an '@' of a password unescaped,
+// the client takes what follows the first '@' as the host; with a '/', it
+// takes what precedes it as the host and the rest as the database. Part
 // of the password would be dialled, and shown in the errors, as a host
-// name.
-var ErrAtInUserInfo = errors.New("the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40")
+// or a database name.
+var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F")
 
-// atInUserInfo says whether connURL is a postgres:// URL whose host the
-// server's client would read with an '@' in it: its user info ends at
-// the first '@' before the first '/', and the host runs from there to
-// the first '?'.
+// atInUserInfo says whether connURL is a postgres:// URL the server's
+// client would read with part of its user info elsewhere (ErrAtInUserInfo):
+// its user info ends at the first '@' before the first '/', and the host
+// runs from there to the first '?', so an '@' in that host is one of the
+// password's; and with no '@' before the first '/' but a ':' there (a
+// user and a password), an '@' after the '/' and before the first '?'
+// is a password's that held a '/'.
 func atInUserInfo(connURL string) bool {
 	_, rest, isURL := urlParts(connURL)
 	if !isURL {
 		return false
 	}
-	if end := strings.IndexByte(rest, '/'); end >= 0 {
-		rest = rest[:end]
+	authority, path, slash := strings.Cut(rest, "/")
+	if _, host, found := strings.Cut(authority, "@"); found {
+		host, _, _ = strings.Cut(host, "?")
+		return strings.Contains(host, "@")
 	}
-	_, host, found := strings.Cut(rest, "@")
-	host, _, _ = strings.Cut(host, "?")
-	return found && strings.Contains(host, "@")
+	path, _, _ = strings.Cut(path, "?")
+	return slash && !strings.Contains(authority, "?") && strings.Contains(authority, ":") && strings.Contains(path, "@")
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.

@@ -80,6 +80,17 @@ func TestRedact(t *testing.T) {
 			want: "host=h user=u password=xxxxx application_name=http://x"},
 		{name: "keyword/value, a password holding ://", in: "password=s3c://r3tpw host=h",
 			want: "password=xxxxx host=h"},
+		// From a review of the above: an '@' in a query value, with no
+		// path; a password holding a '/' the client reads as a port and a
+		// database; a client key's password.
+		{name: "an @ in the query of a url without a path", in: "postgres://u@h?application_name=a@b&password=s3cr3tpw&port=x",
+			want: "postgres://u@h?application_name=a@b&password=xxxxx&port=x"},
+		{name: "an @ in the query and a password", in: "postgres://u:s3cr3tpw@h?application_name=a@b",
+			want: "postgres://u:xxxxx@h?application_name=a@b"},
+		{name: "a / in a password the client reads as a port", in: "postgres://u:123/s3cr3tpw@127.0.0.1/db",
+			want: "postgres://u:xxxxx@127.0.0.1/db"},
+		{name: "sslpassword", in: "postgres://u@h/db?sslpassword=s3cr3tpw&sslmode=require",
+			want: "postgres://u@h/db?sslpassword=xxxxx&sslmode=require"},
 		{name: "upper-case scheme", in: "POSTGRESQL://u:s3cr3tpw@h/db",
 			want: "POSTGRESQL://u:xxxxx@h/db"},
 		{name: "a unix socket and several hosts", in: "postgres://u:s3cr3tpw@h1:5432,h2:5433/db?host=/tmp&sslmode=disable",
@@ -594,8 +605,11 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 	for _, u := range []string{"postgres://app:s3c@r3tpw@127.0.0.1:1/db?connect_timeout=5",
 		// '?' and '#' are the password's to the server's client, before an '@'.
 		"postgres://app:s3c?1@r3tpw@127.0.0.1:1/db?connect_timeout=5", "postgres://app:s3c#1@r3tpw@127.0.0.1:1/db?connect_timeout=5"} {
-		testURLWithAnAt(t, u)
+		testURLWithAnAt(t, u, "postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=5")
 	}
+	// A '/' of a password: the client reads host u, port 123 and the rest
+	// as the database.
+	testURLWithAnAt(t, "postgres://u:123/s3cr3tpw@127.0.0.1:1/db?connect_timeout=5", "postgres://u:xxxxx@127.0.0.1:1/db?connect_timeout=5")
 	// Valid URLs with an '@' elsewhere are not refused.
 	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db"} {
 		if _, err := dburl.ParseConfig("target", u); err != nil {
@@ -604,7 +618,7 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 	}
 }
 
-func testURLWithAnAt(t *testing.T, u string) {
+func testURLWithAnAt(t *testing.T, u, shown string) {
 	t.Helper()
 	for name, connect := range map[string]func() error{
 		"connection": func() error { _, err := dburl.Connect(context.Background(), "target", u); return err },
@@ -615,12 +629,12 @@ func testURLWithAnAt(t *testing.T, u string) {
 			t.Fatalf("%s: %v, want ErrAtInUserInfo, a wrong URL", name, err)
 		}
 		msg := err.Error()
-		for _, part := range []string{"s3c", "r3tpw"} {
+		for _, part := range []string{"s3c", "r3tpw", "r3tp"} {
 			if strings.Contains(msg, part) {
 				t.Errorf("%s: the error shows %q of the password: %s", name, part, msg)
 			}
 		}
-		if want := "connect to target database postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=5: the URL cannot be parsed: it has more than one '@' before its host; write an '@' of the password (or of the user name) as %40"; msg != want {
+		if want := "connect to target database " + shown + ": the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F"; msg != want {
 			t.Errorf("%s of %s: %s\nwant %s", name, u, msg, want)
 		}
 	}
