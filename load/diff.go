@@ -71,6 +71,11 @@ type Diff struct {
 	Targets []TableDiff
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
+	// Rejects are rows a run would reject, at most RejectSamples of each
+	// legacy table and reason, by legacy table, reason and key: the rows
+	// to fix in the source (a run that --max-rejects stops writes none of
+	// them to cutover.rejects).
+	Rejects []RejectedRow
 	// Refusals are the target's checks, NOT NULLs and unique indexes that
 	// rows the run would load break: its apply of each such mapping would
 	// stop (RefusedRowsError). Each mapping's own come in mapping order,
@@ -504,6 +509,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		for k, n := range part.reasons {
 			reasons[k] += n
 		}
+		out.Rejects = append(out.Rejects, part.rejects...)
 		out.Refusals = append(out.Refusals, part.refusals...)
 		if !part.compared {
 			continue
@@ -608,6 +614,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 type mappingDiff struct {
 	result   TableResult
 	reasons  map[[2]string]int64
+	rejects  []RejectedRow
 	compared bool
 	td       TableDiff
 	guards   []guard // the target's constraints over the columns it writes
@@ -679,6 +686,36 @@ func (s *session) referencingRefusals(ctx context.Context, plans map[string]*Pla
 	return out, nil
 }
 
+// RejectSamples is how many rows of each legacy table and reason a dry
+// run lists of those a run would reject (Diff.Rejects).
+const RejectSamples = 20
+
+// RejectedRow is a row a run would reject: its legacy table and key, and
+// why (the reason code and the message cutover.rejects would keep).
+type RejectedRow struct {
+	Legacy, Key, Reason, Message string
+}
+
+// rejectedRows lists the rows of mapping m's decisions that a run would
+// reject, at most RejectSamples per reason, by reason and key.
+func (s *session) rejectedRows(ctx context.Context, m mappings.Mapping) ([]RejectedRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT k, reason, msg FROM (
+		SELECT _k::text COLLATE "C" AS k, coalesce(_reason, '') AS reason, coalesce(_msg, _reason, '') AS msg,
+			row_number() OVER (PARTITION BY _reason ORDER BY _k::text COLLATE "C") AS n
+		FROM `+DecisionTable(s.stage, m.Legacy)+` WHERE _disp = 'rejected') x
+		WHERE n <= $1 ORDER BY reason, k`, RejectSamples)
+	if err != nil {
+		return nil, err
+	}
+	out := []RejectedRow{}
+	r := RejectedRow{Legacy: m.Legacy}
+	_, err = pgx.ForEachRow(rows, []any{&r.Key, &r.Reason, &r.Message}, func() error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
 // byID reports whether plan p's target table has primary key id.
 func byID(p *Plan) bool { return len(p.PK) == 1 && p.PK[0] == "id" }
 
@@ -713,6 +750,11 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		return nil
 	}); err != nil {
 		return err
+	}
+	if r.Rejected > 0 {
+		if part.rejects, err = s.rejectedRows(ctx, m); err != nil {
+			return fmt.Errorf("read the rows %s would reject: %w", m.Name(), err)
+		}
 	}
 	if p.Rows == "" || m.Target == "" {
 		return nil

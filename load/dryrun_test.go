@@ -455,3 +455,49 @@ func TestDryRunsTakeTurns(t *testing.T) {
 		t.Errorf("a dry run after the run: %v", err)
 	}
 }
+
+// TestDryRunListsTheRowsARunWouldReject: the dry run lists the rows a run
+// would reject, at most RejectSamples of each legacy table and reason,
+// each with its key, reason and message: a run that --max-rejects stops
+// points the operator at `cutover diff` for them, and wrote none to
+// cutover.rejects. Each is a row the run then rejects, for that reason.
+func TestDryRunListsTheRowsARunWouldReject(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	d, err := DryRun(ctx, rerunConfig(src, dst), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := map[string]int64{} // reason → rows
+	for _, x := range d.Reasons {
+		if x.Disposition == string(mappings.Rejected) {
+			rejected[x.Reason] += x.Rows
+		}
+	}
+	if len(d.Rejects) == 0 || len(rejected) == 0 {
+		t.Fatalf("a dry run of a source with anomalies lists %d rows to reject (reasons %v)", len(d.Rejects), rejected)
+	}
+	per := map[[2]string]int{}
+	for _, x := range d.Rejects {
+		per[[2]string{x.Legacy, x.Reason}]++
+		if x.Key == "" || x.Reason == "" || x.Message == "" {
+			t.Errorf("a rejected row without its key, reason or message: %+v", x)
+		}
+	}
+	for k, n := range per {
+		if n > RejectSamples {
+			t.Errorf("%s %s: %d rows listed, more than %d", k[0], k[1], n, RejectSamples)
+		}
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, dst)
+	for _, x := range d.Rejects {
+		var reason string
+		if err := conn.QueryRow(ctx, `SELECT reason FROM cutover.rejects WHERE legacy_table = $1 AND legacy_key = $2`, x.Legacy, x.Key).Scan(&reason); err != nil || reason != x.Reason {
+			t.Errorf("%s %s: the dry run said rejected as %s; the run's cutover.rejects says %q (%v)", x.Legacy, x.Key, x.Reason, reason, err)
+		}
+	}
+}

@@ -157,6 +157,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			p("| %s | %s | %s |\n", x.Disposition, mdCell(x.Reason), num(x.Rows))
 		}
 	}
+	if len(r.RejectedRows) > 0 {
+		p("\n## Rows a run would reject\n\nFix them in the source; at most 20 of each legacy table and reason.\n\n| legacy table | key | reason | message |\n| --- | --- | --- | --- |\n")
+		for _, x := range r.RejectedRows {
+			p("| %s | %s | %s | %s |\n", mdCell(x.LegacyTable), mdCodeCell(x.Key), mdCell(x.Reason), mdCell(x.Message))
+		}
+	}
 	for _, d := range r.Domains {
 		p("\n## %s\n\n", d.Title)
 		var legacy []LegacyTable

@@ -100,6 +100,12 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <text x="{{add $.ReasonsChart.LabelW (add $.ReasonsChart.BarW 8)}}" y="{{add .Y 13}}" class="total">{{.Total}}</text>
 {{- end}}
 </svg>
+{{if .RejectedRows}}<h3>Rows a run would reject <small>fix them in the source; at most 20 of each table and reason</small></h3>
+<table><thead><tr><th>legacy table</th><th>key</th><th>reason</th><th>message</th></tr></thead><tbody>
+{{- range .RejectedRows}}
+<tr><td>{{.LegacyTable}}</td><td class="key">{{.Key}}</td><td>{{.Reason}}</td><td>{{.Message}}</td></tr>
+{{- end}}
+</tbody></table>{{end}}
 </section>{{end}}
 
 {{if or (eq .Kind "verify") .Findings}}<section id="findings">

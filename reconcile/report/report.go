@@ -57,6 +57,9 @@ type Report struct {
 	Content      []Content     `json:"content,omitempty"`
 	Invariants   []Invariant   `json:"invariants,omitempty"`
 	Reasons      []Reason      `json:"reasons"`
+	// RejectedRows are, of a dry run, rows a run would reject: at most
+	// load.RejectSamples of each legacy table and reason.
+	RejectedRows []RejectedRow `json:"rejected_rows,omitempty"`
 	Findings     []Finding     `json:"findings"`
 	// Room is what a dry run took on the target (dry run only; volatile,
 	// omitted with Options.Stable).
@@ -276,6 +279,15 @@ type Invariant struct {
 }
 
 // Reason counts rows by disposition and reason.
+// RejectedRow is a row a run would reject (dry run).
+type RejectedRow struct {
+	Domain      string `json:"domain"`
+	LegacyTable string `json:"legacy_table"`
+	Key         string `json:"key"`
+	Reason      string `json:"reason"`
+	Message     string `json:"message"`
+}
+
 type Reason struct {
 	Disposition string `json:"disposition"`
 	Reason      string `json:"reason"`
@@ -447,6 +459,9 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 	for _, x := range d.Reasons {
 		r.Reasons = append(r.Reasons, Reason{x.Disposition, x.Reason, x.Rows})
 	}
+	for _, x := range d.Rejects {
+		r.RejectedRows = append(r.RejectedRows, RejectedRow{legacyDomain(x.Legacy, ""), x.Legacy, x.Key, x.Reason, x.Message})
+	}
 	r.Findings = []Finding{}
 	for _, t := range r.LegacyTables {
 		if !t.Holds {
@@ -567,6 +582,10 @@ func shown(r *Report) *Report {
 	c.Findings = slices.Clone(r.Findings)
 	for i := range c.Findings {
 		c.Findings[i].Key, c.Findings[i].Message = printable(c.Findings[i].Key), printable(c.Findings[i].Message)
+	}
+	c.RejectedRows = slices.Clone(r.RejectedRows)
+	for i := range c.RejectedRows {
+		c.RejectedRows[i].Key, c.RejectedRows[i].Message = printable(c.RejectedRows[i].Key), printable(c.RejectedRows[i].Message)
 	}
 	c.TargetTables = slices.Clone(r.TargetTables)
 	for i, t := range c.TargetTables {

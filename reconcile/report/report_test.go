@@ -599,3 +599,37 @@ func TestReportsSayTheConservationGap(t *testing.T) {
 		t.Errorf("the HTML report's chart does not say the gap:\n%s", html.String())
 	}
 }
+
+// TestDryRunReportListsRejectedRows: the rows a run would reject are in
+// every form of the dry run's report, as text: the rows to fix.
+func TestDryRunReportListsRejectedRows(t *testing.T) {
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "users", Insert: 3}},
+		Reasons: []load.ReasonCount{{Disposition: "rejected", Reason: "duplicate_email", Rows: 1}},
+		Rejects: []load.RejectedRow{{Legacy: "users", Key: "u|<7>", Reason: "duplicate_email", Message: "email a@b.c is user u1's <b>"}}}
+	r := FromDryRun(d, "s", "t", false, Options{})
+	var text, md, html, js bytes.Buffer
+	if err := WriteText(&text, r, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	wellFormed(t, html.String())
+	for name, want := range map[string]string{
+		"text":     "ROWS A RUN WOULD REJECT (fix them in the source)\n  users  u|<7>  duplicate_email  email a@b.c is user u1's <b>\n",
+		"markdown": "| users | `u\\|<7>` | duplicate_email | email a@b.c is user u1's &lt;b&gt; |",
+		"html":     `<td>users</td><td class="key">u|&lt;7&gt;</td><td>duplicate_email</td><td>email a@b.c is user u1&#39;s &lt;b&gt;</td>`,
+		"json":     `"rejected_rows": [`,
+	} {
+		out := map[string]string{"text": text.String(), "markdown": md.String(), "html": html.String(), "json": js.String()}[name]
+		if !strings.Contains(out, want) {
+			t.Errorf("the %s report lacks %q:\n%s", name, want, out)
+		}
+	}
+}

@@ -323,6 +323,18 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 		}
 		tw.Flush()
 	}
+	if len(r.RejectedRows) > 0 {
+		fmt.Fprintln(w, "\nROWS A RUN WOULD REJECT (fix them in the source)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for i, x := range r.RejectedRows {
+			if i == maxSamples {
+				fmt.Fprintf(tw, "  …\t%d more in report.json (--report-dir; at most 20 of each table and reason)\n", len(r.RejectedRows)-i)
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", x.LegacyTable, x.Key, x.Reason, x.Message)
+		}
+		tw.Flush()
+	}
 	shown := 0
 	for _, tt := range r.TargetTables {
 		if tt.Changes == nil {
