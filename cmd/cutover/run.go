@@ -15,6 +15,7 @@ import (
 
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/load"
+	"github.com/cutover/cutover/migrations"
 )
 
 func runFlags() []cli.Flag {
@@ -91,6 +92,8 @@ func runError(err error) error {
 	switch {
 	case load.Refused(err):
 		return err // the same command is refused again: it needs another source or target, or a new build
+	case errors.As(err, new(*migrations.RunningError)):
+		return err // another run works: it says to wait for it; run again at once, and the same command is refused again
 	case errors.Is(err, load.ErrTooManyRejects):
 		// The same command stops again: the source or the limit must change.
 		return fmt.Errorf("%w\nfix those rows in the source, or raise --max-rejects, then run again; repeating a run is safe", err)

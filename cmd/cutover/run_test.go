@@ -288,6 +288,9 @@ func TestRunErrorSaysWhatComesNext(t *testing.T) {
 		{"rows the cutover did not write reference removed rows", &load.StepError{Table: "users", Err: fmt.Errorf("remove users: %w",
 			&load.ForeignReferencesError{Table: "users", Refusals: []load.Refusal{refusal}})}, fix},
 		{"a refused target", &load.SealedError{}, ""},
+		// Refused for another run at work: run again at once, and the same
+		// command is refused again (it said a re-run was safe).
+		{"another run at work", &migrations.RunningError{RunID: 9, PID: 7, Host: "vm"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := runError(c.err).Error()
