@@ -22,6 +22,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 // written in it, so that a command finds out before its work, not after,
 // that it could not keep its report.
 func PrepareDir(dir string) error {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return fmt.Errorf("report directory %s is a file, not a directory: give a directory (it is created when missing)", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("report directory %s cannot be created: %w", dir, err)
 	}

@@ -22,6 +22,7 @@ func TestPrepareDir(t *testing.T) {
 		{"missing", filepath.Join(root, "reports", "night"), ""},
 		{"existing", root, ""},
 		{"under a file", filepath.Join(file, "reports"), "report directory " + filepath.Join(file, "reports") + " cannot be created"},
+		{"a file", file, "report directory " + file + " is a file, not a directory: give a directory (it is created when missing)"},
 	} {
 		err := PrepareDir(c.dir)
 		switch {
