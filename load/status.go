@@ -637,6 +637,10 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 			left = fmt.Sprintf("the batches of every table it records are done, but %s, which only some sources have, %s no record: "+
 				"if the source has %s, a re-run loads %s (give --source to tell); a re-run finishes what came after them",
 				drift, prose.Plural(len(rep.Undetermined), "has", "have"), them, them)
+		case len(pending) == 0 && !rep.SourceRead:
+			// As recorded: a source changed since makes the re-run redo
+			// more than what came after them, which only reading it tells.
+			left = "every table's batches are recorded as done (what the source changed since, only --source tells); a re-run finishes what came after them"
 		case len(pending) == 0:
 			left = "every table's batches are done; a re-run finishes what came after them"
 		case len(rep.Undetermined) > 0:

@@ -30,6 +30,11 @@ func TestNextRunAfterAFailedRun(t *testing.T) {
 	}{
 		{"no table recorded", failed, nil, nil, 0, "finish", "run 2 failed; no table is recorded as done yet, so a re-run does it all again. Re-running the same command is safe"},
 		{"every table done", failed, []TableStatus{done}, nil, 0, "finish", "run 2 failed; every table's batches are done; a re-run finishes what came after them. Re-running"},
+		// Without the source, done as recorded: the source may have changed
+		// since (an operator read "almost finished" where 58 mappings were
+		// to redo).
+		{"every table done, the source not read", failed, []TableStatus{done}, nil, -1, "finish",
+			"run 2 failed; every table's batches are recorded as done (what the source changed since, only --source tells); a re-run finishes what came after them. Re-running"},
 		{"a table not done", failed, []TableStatus{done, pending}, nil, 0, "finish", "run 2 failed; 1 of 2 tables are not done (habits). Re-running"},
 		{"every recorded table done, drift tables unknown", interrupted, []TableStatus{done}, []string{"quests", "user_inbox"}, 0, "finish",
 			"run 1 was interrupted (its process or connection ended); the batches of every table it records are done, but the drift tables quests, user_inbox, " +
@@ -44,8 +49,9 @@ func TestNextRunAfterAFailedRun(t *testing.T) {
 			"run 3 stopped before it wrote to the application tables: 523 rows would be rejected, more than --max-rejects 1. The same command stops there again: " +
 				"fix those rows in the source (`cutover diff` lists them), or raise --max-rejects, then run again; repeating a run is safe; the stage holds 4 batches (40 rows) it copied"},
 	} {
-		rep := &StatusReport{Tables: c.tables, Undetermined: c.undetermined}
-		rep.Staged.Batches, rep.Staged.Rows = c.staged, 10*c.staged
+		// staged -1: the source was not read (the other cases read it).
+		rep := &StatusReport{Tables: c.tables, Undetermined: c.undetermined, SourceRead: c.staged >= 0}
+		rep.Staged.Batches, rep.Staged.Rows = max(c.staged, 0), 10*max(c.staged, 0)
 		next := rep.next(c.last, false, false)
 		if next.Action != c.action || !strings.HasPrefix(next.Message, c.want) {
 			t.Errorf("%s: %q: %s\nwant %q, beginning %q", c.name, next.Action, next.Message, c.action, c.want)
