@@ -17,7 +17,7 @@ import (
 	"github.com/cutover/cutover/internal/dburl"
 )
 
-// A run whose session waits for a lock that someone else holds (the
+// A command whose session waits for a lock that someone else holds (the
 // application left running, an idle transaction in psql, a VACUUM FULL on
 // the source) makes no progress and says nothing: at night the operator
 // sees a frozen progress line. watchLocks says who holds the lock.
@@ -33,29 +33,29 @@ const (
 	lockWaitRepeat   = time.Minute
 )
 
-// lockWait is a session of the run waiting for a lock that sessions of
+// lockWait is a session of the command waiting for a lock that sessions of
 // others hold.
 type lockWait struct {
 	Who     string // the command the session works for, as messages name it: "the run", "verify"
 	Server  string // "source" or "target"
-	PID     int    // the waiting session of the run
+	PID     int    // the waiting session of the command
 	What    string // the relation, "a row of" it, or the kind of lock waited for
 	Waited  time.Duration
 	AtLeast bool // Waited is how long the watch has seen it wait (before PostgreSQL 14)
 	Holders []lockHolder
 }
 
-// lockHolder is a session that holds (or waits ahead for) a lock a run's
+// lockHolder is a session that holds (or waits ahead for) a lock a command's
 // session waits for.
 type lockHolder struct {
 	PID         int
 	User        string
 	Application string
-	State       string        // "idle in transaction", "active", … ("" when not visible to the run's role)
+	State       string        // "idle in transaction", "active", … ("" when not visible to the command's role)
 	InXact      time.Duration // how long its transaction has been open (0 when not visible)
 }
 
-// Message tells the operator who blocks the run and what to do.
+// Message tells the operator who blocks the command and what to do.
 func (w lockWait) Message() string {
 	var hs, pids []string
 	for _, h := range w.Holders {
@@ -91,10 +91,10 @@ func (w lockWait) Message() string {
 		w.Server, w.Who, waited, w.What, strings.Join(hs, " and "), end)
 }
 
-// lockWaitsSQL lists the sessions of this database named $1 (the run's
+// lockWaitsSQL lists the sessions of this database named $1 (the command's
 // sessions share its application_name, see dburl.AppName) that wait for a
-// lock, with the sessions blocking them that are neither the run's own
-// (the run's sessions wait for each other briefly, in order) nor the
+// lock, with the sessions blocking them that are neither the command's own
+// (its sessions wait for each other briefly, in order) nor the
 // asking watch. With waitStart (pg_locks.waitstart, PostgreSQL 14+) it
 // lists only those that have waited longer than $2 seconds, and how long;
 // without, it lists them all, with 0, and the watch times them
@@ -277,7 +277,7 @@ func (w Watch) watchServer(ctx context.Context, role, url string, after, repeat 
 			conn.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	var run string     // the name of the run's sessions
+	var run string     // the name of the command's sessions
 	var waitStart bool // pg_locks.waitstart (14+); before, the watch times the waits it sees
 	connect := func() error {
 		c, err := dburl.Connect(ctx, role, url, dburl.AppName(watchName(w.App)))
@@ -367,10 +367,10 @@ func (w Watch) watchServer(ctx context.Context, role, url string, after, repeat 
 
 // A server whose synchronous_standby_names names a standby that is down
 // (or far behind) holds every commit until that standby confirms it: the
-// run's sessions wait on the wait event SyncRep, which no lock shows, and
-// the run makes no progress.
+// command's sessions wait on the wait event SyncRep, which no lock shows,
+// and the command makes no progress.
 
-// syncRepWaitsSQL lists the run's sessions on this database (named $1)
+// syncRepWaitsSQL lists the command's sessions on this database (named $1)
 // waiting for a synchronous standby to confirm their commit, with the
 // server's synchronous_standby_names.
 const syncRepWaitsSQL = `SELECT pid, current_setting('synchronous_standby_names') FROM pg_stat_activity
@@ -378,7 +378,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 	AND application_name = $1
 	AND wait_event_type = 'IPC' AND wait_event = 'SyncRep'`
 
-// syncRepWatch tracks since when each session of the run has been seen
+// syncRepWatch tracks since when each session of the command has been seen
 // waiting for a synchronous standby (pg_stat_activity says that it waits,
 // not since when), and when the wait was last said.
 type syncRepWatch struct {
@@ -386,7 +386,7 @@ type syncRepWatch struct {
 	said  time.Time
 }
 
-// poll asks once, and returns a message when a session of the run has
+// poll asks once, and returns a message when a session of the command has
 // waited longer than after (again every repeat while it lasts).
 func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, who, server, run string, after, repeat time.Duration) (string, error) {
 	rows, err := conn.Query(ctx, syncRepWaitsSQL, run)
@@ -418,7 +418,7 @@ func (w *syncRepWatch) poll(ctx context.Context, conn *pgx.Conn, who, server, ru
 	return syncRepMessage(who, server, longest, len(waiting), names), nil
 }
 
-// syncRepMessage tells the operator that the run's commits wait for a
+// syncRepMessage tells the operator that the command's commits wait for a
 // synchronous standby, and what to do.
 func syncRepMessage(who, server string, waited time.Duration, sessions int, names string) string {
 	commits := "a commit of " + who + " has"
