@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
@@ -101,6 +102,9 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	case err != nil:
 		return nil, err
 	case last == 0:
+		if legacy, derr := extract.Detect(ctx, conn); derr == nil { // the legacy database given as the target
+			return nil, &TargetIsLegacyError{Target: dburl.Describe(targetURL), Flavor: legacy.Flavor}
+		}
 		return nil, fmt.Errorf("%w: no run has loaded this target", ErrNotFinished)
 	case status != "done":
 		return nil, fmt.Errorf("%w: its last run (%d) is %s; run `cutover run` again until it finishes, then seal", ErrNotFinished, last, status)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/dburl"
 	"github.com/cutover/cutover/internal/prose"
 )
 
@@ -60,6 +61,19 @@ func matchMigrations(re *regexp.Regexp, keep func(name string) bool) ([]string, 
 	})
 	slices.Sort(out)
 	return slices.Compact(out), err
+}
+
+// CheckNew returns a *NotNewDatabaseError when the database at targetURL
+// records no applied migration and holds a table the migrations create:
+// what `schema status` says of the legacy database given as the target,
+// whose migrations would all show as pending.
+func CheckNew(ctx context.Context, targetURL string) error {
+	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName(appName))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return checkNewDatabase(ctx, conn)
 }
 
 // checkNewDatabase returns a NotNewDatabaseError when the database of conn

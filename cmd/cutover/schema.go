@@ -64,6 +64,13 @@ func schemaCommand() *cli.Command {
 					if encoding != nil {
 						return encoding // after the statuses: a run refuses the database
 					}
+					if applied == 0 {
+						// All pending on a database holding the schema's tables:
+						// the legacy database given as the target, most often.
+						if err := migrations.CheckNew(c.Context, c.String("target")); err != nil {
+							return err
+						}
+					}
 					if tampered > 0 {
 						return cli.Exit(fmt.Sprintf("%d applied migration(s) changed since they were applied", tampered), 1)
 					}

@@ -25,9 +25,12 @@ func TestSwappedSourceAndTargetAreNamed(t *testing.T) {
 	}{
 		{"swapped", target, legacy, [][]string{{"run"}, {"diff"}, {"verify"}, {"status"}},
 			"the source holds the target schema's records (cutover.schema_migrations, which `cutover schema apply` writes): it is a cutover target, not the legacy database; were --source and --target swapped?"},
-		{"the legacy database as both", legacy, reportLegacy(t), [][]string{{"run"}, {"diff"}},
+		// seal, too (it said "no run has loaded this target").
+		{"the legacy database as both", legacy, reportLegacy(t), [][]string{{"run"}, {"diff"}, {"seal"}},
 			"is a legacy database (v21), not one the target schema was applied to: were --source and --target swapped?"},
-		{"the legacy database migrated", legacy, legacy, [][]string{{"schema", "apply"}},
+		// schema status, too, after its table (it showed every migration
+		// pending, and exit 0, inviting an apply).
+		{"the legacy database migrated", legacy, legacy, [][]string{{"schema", "apply"}, {"schema", "status"}},
 			"schema apply: the database already holds tables the target schema creates (accounts, achievement_definitions,"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
