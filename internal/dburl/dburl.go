@@ -160,6 +160,9 @@ type Error struct {
 	Role   string // "source", "target", …
 	Server string // Describe of the URL
 	Err    error
+	// NoPassword says that the connection offered no password: none in
+	// the URL, PGPASSWORD or the password file.
+	NoPassword bool
 }
 
 func (e *Error) Error() string {
@@ -167,7 +170,9 @@ func (e *Error) Error() string {
 	if TooManyConnections(e.Err) {
 		msg += " (" + TooManyConnectionsHint + ")"
 	}
-	if hint := wrongURL(e.Role, sqlState(e.Err)); hint != "" {
+	if code := sqlState(e.Err); code == "28P01" && e.NoPassword {
+		msg += " (the server asks this role for a password, and none was given: put it in the URL, in PGPASSWORD or in ~/.pgpass)"
+	} else if hint := wrongURL(e.Role, code); hint != "" {
 		msg += " (" + hint + ")"
 	}
 	if hint := unreachable(e.Err); hint != "" {
@@ -315,7 +320,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // connURL, as an *Error; a refusal of the session's start-up parameters
 // is a *PoolerError within it.
 func ConnectFailed(role, connURL string, err error) *Error {
-	return &Error{Role: role, Server: Describe(connURL), Err: pooled(err)}
+	e := &Error{Role: role, Server: Describe(connURL), Err: pooled(err)}
+	if cfg, perr := pgconn.ParseConfig(connURL); perr == nil && cfg.Password == "" { // ParseConfig reads PGPASSWORD and the password file
+		e.NoPassword = true
+	}
+	return e
 }
 
 func (e *Error) cause() string {

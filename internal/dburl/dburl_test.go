@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -636,6 +637,25 @@ func testURLWithAnAt(t *testing.T, u, shown string) {
 		}
 		if want := "connect to target database " + shown + ": the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F"; msg != want {
 			t.Errorf("%s of %s: %s\nwant %s", name, u, msg, want)
+		}
+	}
+}
+
+// TestNoPasswordIsNotAWrongPassword: a server that refuses a role with no
+// password given (none in the URL, PGPASSWORD or the password file) says
+// one is missing, not that the password was wrong.
+func TestNoPasswordIsNotAWrongPassword(t *testing.T) {
+	t.Setenv("PGPASSWORD", "")
+	t.Setenv("PGPASSFILE", filepath.Join(t.TempDir(), "none"))
+	refused := &pgconn.PgError{Severity: "FATAL", Code: "28P01", Message: "password authentication failed for user \"app\""}
+	for _, c := range []struct {
+		url, want string
+	}{
+		{"postgres://app@db.example.com/app", "(the server asks this role for a password, and none was given: put it in the URL, in PGPASSWORD or in ~/.pgpass)"},
+		{"postgres://app:" + secret + "@db.example.com/app", "(the server refused the password for that role: check the URL's password, or PGPASSWORD and ~/.pgpass)"},
+	} {
+		if got := dburl.ConnectFailed("target", c.url, refused).Error(); !strings.HasSuffix(got, c.want) {
+			t.Errorf("%s: %s\nwant it to end %q", dburl.Redact(c.url), got, c.want)
 		}
 	}
 }
