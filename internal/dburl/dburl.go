@@ -33,18 +33,63 @@ func Redact(connURL string) string {
 	if !ok {
 		return redactKeywords(connURL)
 	}
-	user, _, hasPassword, host, query, hasQuery := splitURL(rest)
-	out := scheme + host
-	if user != "" || hasPassword {
-		if hasPassword {
-			user += ":xxxxx"
+	var b strings.Builder
+	b.WriteString(scheme)
+	at := 0
+	for _, r := range secretRanges(rest) {
+		b.WriteString(rest[at:r[0]])
+		b.WriteString("xxxxx")
+		at = r[1]
+	}
+	b.WriteString(rest[at:])
+	return b.String()
+}
+
+// secretRanges returns, in order and apart, the ranges of rest (a URL
+// after its scheme, urlParts) that may hold a password: its user info's
+// (splitURL), and the value of every password or sslpassword parameter
+// that a '?' or an '&' starts, anywhere in rest, whatever the split (an
+// '@' or a '/' of a query value makes a split uncertain).
+func secretRanges(rest string) [][2]int {
+	var out [][2]int
+	if user, pw, has, _, _, _ := splitURL(rest); has {
+		out = append(out, [2]int{len(user) + 1, len(user) + 1 + len(pw)})
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '?' && rest[i] != '&' {
+			continue
 		}
-		out = scheme + user + "@" + host
+		eq := strings.IndexByte(rest[i+1:], '=')
+		if eq < 0 {
+			break
+		}
+		name := rest[i+1 : i+1+eq]
+		if strings.ContainsAny(name, "&?") {
+			continue // no parameter starts here
+		}
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if !strings.EqualFold(name, "password") && !strings.EqualFold(name, "sslpassword") {
+			continue
+		}
+		start := i + 1 + eq + 1
+		end := strings.IndexByte(rest[start:], '&') // a '?' of the value is the value's
+		if end < 0 {
+			end = len(rest) - start
+		}
+		out = append(out, [2]int{start, start + end})
 	}
-	if hasQuery {
-		out += "?" + redactQuery(query)
+	slices.SortFunc(out, func(a, b [2]int) int { return a[0] - b[0] })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && r[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], r[1])
+			continue
+		}
+		merged = append(merged, r)
 	}
-	return out
+	return merged
 }
 
 // urlParts splits a postgres:// or postgresql:// URL (in any letter case,
@@ -95,37 +140,6 @@ func splitURL(rest string) (user, password string, hasPassword bool, host, query
 	return user, password, hasPassword, host, query, hasQuery
 }
 
-// redactQuery masks the value of every password parameter of a URL's raw
-// query, its name matched unescaped as the server's client reads it
-// (pass%77ord=…). On the raw query: Query drops a parameter it cannot
-// unescape (password=pw%zz), and with it the password from what it
-// would replace.
-func redactQuery(raw string) string {
-	params, at := passwordParams(raw)
-	for _, i := range at {
-		name, _, _ := strings.Cut(params[i], "=")
-		params[i] = name + "=xxxxx"
-	}
-	return strings.Join(params, "&")
-}
-
-// passwordParams splits a URL's raw query into its parameters, and
-// returns the indexes of those that set a password (password, or
-// sslpassword, the client key's).
-func passwordParams(raw string) (params []string, at []int) {
-	params = strings.Split(raw, "&")
-	for i, p := range params {
-		name, _, has := strings.Cut(p, "=")
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
-		}
-		if has && (strings.EqualFold(name, "password") || strings.EqualFold(name, "sslpassword")) {
-			at = append(at, i)
-		}
-	}
-	return params, at
-}
-
 func redactKeywords(s string) string {
 	return passwordKeyword.ReplaceAllString(s, "${1}xxxxx")
 }
@@ -150,7 +164,13 @@ func Describe(connURL string) string {
 	} else {
 		host = fmt.Sprintf("%s (port %d)", host, cfg.Port)
 	}
-	return fmt.Sprintf("%s@%s/%s", cfg.User, host, cfg.Database)
+	out := fmt.Sprintf("%s@%s/%s", cfg.User, host, cfg.Database)
+	for _, pw := range passwords(connURL) {
+		if strings.Contains(out, pw) { // read as a host or a database name (an '@' of a query value before it)
+			return Redact(connURL)
+		}
+	}
+	return out
 }
 
 // Error is a connection failure whose message is safe to print: it names the
@@ -163,10 +183,25 @@ type Error struct {
 	// NoPassword says that the connection offered no password: none in
 	// the URL, PGPASSWORD or the password file.
 	NoPassword bool
+	// secrets are the URL's passwords (passwords), which the message of
+	// Err may quote where the client read part of a URL as a host name.
+	secrets []string
+}
+
+// newError is an *Error of connecting to connURL, the database of role,
+// named by server.
+func newError(role, connURL, server string, err error) *Error {
+	return &Error{Role: role, Server: server, Err: err, secrets: passwords(connURL)}
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, e.cause())
+	cause := e.cause()
+	for _, pw := range e.secrets {
+		if len(pw) >= 4 { // a shorter one would mask letters of the message itself
+			cause = strings.ReplaceAll(cause, pw, "xxxxx")
+		}
+	}
+	msg := fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, cause)
 	if TooManyConnections(e.Err) {
 		msg += " (" + TooManyConnectionsHint + ")"
 	}
@@ -320,7 +355,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // connURL, as an *Error; a refusal of the session's start-up parameters
 // is a *PoolerError within it.
 func ConnectFailed(role, connURL string, err error) *Error {
-	e := &Error{Role: role, Server: Describe(connURL), Err: pooled(err)}
+	e := newError(role, connURL, Describe(connURL), pooled(err))
 	if cfg, perr := pgconn.ParseConfig(connURL); perr == nil && cfg.Password == "" { // ParseConfig reads PGPASSWORD and the password file
 		e.NoPassword = true
 	}
@@ -379,20 +414,14 @@ func parseReason(pe *pgconn.ParseConfigError) string {
 }
 
 // passwords returns every password connString may hold, as written and
-// unescaped: a URL's in its user info (as Redact reads it, splitURL) and
-// its password=… parameters, or a keyword/value string's password=…
-// values. Like Redact, it errs towards too many.
+// unescaped: a URL's where Redact masks (secretRanges), or a
+// keyword/value string's password=… values. Like Redact, it errs
+// towards too many.
 func passwords(connString string) []string {
 	var raw []string
 	if _, rest, isURL := urlParts(connString); isURL {
-		_, pw, has, _, query, _ := splitURL(rest)
-		if has {
-			raw = append(raw, pw)
-		}
-		params, at := passwordParams(query)
-		for _, i := range at {
-			_, pw, _ := strings.Cut(params[i], "=")
-			raw = append(raw, pw)
+		for _, r := range secretRanges(rest) {
+			raw = append(raw, rest[r[0]:r[1]])
 		}
 	} else {
 		for _, m := range passwordKeyword.FindAllStringSubmatch(connString, -1) {
@@ -451,11 +480,11 @@ func atInUserInfo(connURL string) bool {
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.
 func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
 	if atInUserInfo(connURL) {
-		return nil, &Error{Role: role, Server: Redact(connURL), Err: ErrAtInUserInfo}
+		return nil, newError(role, connURL, Redact(connURL), ErrAtInUserInfo)
 	}
 	cfg, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
-		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
+		return nil, newError(role, connURL, Redact(connURL), err)
 	}
 	return cfg, nil
 }
@@ -633,11 +662,11 @@ func majorVersion(v string) int {
 // *Error.
 func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*pgx.Conn, error) {
 	if atInUserInfo(connURL) {
-		return nil, &Error{Role: role, Server: Redact(connURL), Err: ErrAtInUserInfo}
+		return nil, newError(role, connURL, Redact(connURL), ErrAtInUserInfo)
 	}
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {
-		return nil, &Error{Role: role, Server: Redact(connURL), Err: err}
+		return nil, newError(role, connURL, Redact(connURL), err)
 	}
 	StartSessions(&cfg.Config)
 	apply(cfg.RuntimeParams, settings) // a pinned setting given here too is checked with its value (a search_path of its own)
@@ -731,7 +760,7 @@ func Pool(ctx context.Context, role, connURL string, maxConns int32, settings ..
 	apply(cfg.ConnConfig.RuntimeParams, settings)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, &Error{Role: role, Server: Describe(connURL), Err: err}
+		return nil, newError(role, connURL, Describe(connURL), err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()

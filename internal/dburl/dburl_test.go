@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -657,5 +657,23 @@ func TestNoPasswordIsNotAWrongPassword(t *testing.T) {
 		if got := dburl.ConnectFailed("target", c.url, refused).Error(); !strings.HasSuffix(got, c.want) {
 			t.Errorf("%s: %s\nwant it to end %q", dburl.Redact(c.url), got, c.want)
 		}
+	}
+}
+
+// TestPasswordAfterAnAtOfTheQuery: with no path, an '@' of a query value
+// makes the server's client read what follows it, the password parameter
+// included, as the host. Neither the description nor the error of the
+// connection shows the password (a review found both did).
+func TestPasswordAfterAnAtOfTheQuery(t *testing.T) {
+	const u = "postgres://h?application_name=a@b&password=" + secret + "&connect_timeout=5"
+	if got := dburl.Describe(u); strings.Contains(got, secret) {
+		t.Errorf("Describe(%q) = %q", u, got)
+	}
+	if got, want := dburl.Redact(u), "postgres://h?application_name=a@b&password=xxxxx&connect_timeout=5"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+	_, err := dburl.Connect(context.Background(), "target", u)
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("connect: %v", err)
 	}
 }
