@@ -113,8 +113,9 @@ func urlParts(s string) (scheme, rest string, ok bool) {
 //     reads them), but before the first '?' when an '@' comes before
 //     that '?' (then the '?' starts the query, which may hold '@'s of its
 //     own: application_name=a@b);
-//   - with no '@' before the first '/', at the last '@' before the first
-//     '?' after it, should there be one: a password holding a '/'.
+//   - with no '@' before the first '/', at the last '@' of all: a
+//     password holding a '/' (a database named with an '@' then shows
+//     masked, which errs towards hiding).
 func splitURL(rest string) (user, password string, hasPassword bool, host, query string, hasQuery bool) {
 	end := len(rest)
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
@@ -124,12 +125,12 @@ func splitURL(rest string) (user, password string, hasPassword bool, host, query
 	if q := strings.IndexByte(rest[:end], '?'); q >= 0 && strings.LastIndexByte(rest[:q], '@') >= 0 {
 		at = strings.LastIndexByte(rest[:q], '@')
 	}
-	if at < 0 && end < len(rest) {
-		q := strings.IndexByte(rest[end:], '?')
-		if q < 0 {
-			q = len(rest) - end
-		}
-		at = strings.LastIndexByte(rest[:end+q], '@')
+	if at < 0 {
+		// No '@' before the first '/': the user info, if any, holds a '/'
+		// (and maybe a '?'), or the '@'s are the path's or the query's.
+		// The last '@' errs towards hiding; the query's password
+		// parameters are masked apart (secretRanges).
+		at = strings.LastIndexByte(rest, '@')
 	}
 	host = rest
 	if at >= 0 {
@@ -146,7 +147,7 @@ func redactKeywords(s string) string {
 
 // passwordKeyword matches a password=… setting of a keyword/value string,
 // with the value bare or single-quoted (quotes may hold spaces and \').
-var passwordKeyword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.?)*)`)
+var passwordKeyword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.?)*)`)
 
 // Describe names the server of connURL without secrets, e.g.
 // "app@db.example.com:5432/legacy".
@@ -407,11 +408,26 @@ func parseReason(pe *pgconn.ParseConfigError) string {
 	if r, ok := strings.CutPrefix(reason, "cannot parse ``: "); ok {
 		reason = r
 	}
-	for _, pw := range passwords(pe.ConnString) {
+	pws := passwords(pe.ConnString)
+	for _, pw := range pws {
 		reason = strings.ReplaceAll(reason, pw, "xxxxx")
 	}
-	return reason
+	// A piece of the string the reason quotes may hold part of a password
+	// (a query parameter read from inside one): such a piece goes.
+	return quoted.ReplaceAllStringFunc(reason, func(q string) string {
+		for _, pw := range pws {
+			for i := 0; i+4 <= len(pw); i++ {
+				if strings.Contains(q, pw[i:i+4]) {
+					return `"…"`
+				}
+			}
+		}
+		return q
+	})
 }
+
+// quoted finds the double-quoted pieces of a message.
+var quoted = regexp.MustCompile(`"[^"]*"`)
 
 // passwords returns every password connString may hold, as written and
 // unescaped: a URL's where Redact masks (secretRanges), or a
@@ -457,24 +473,23 @@ func unescape(f func(string) (string, error), s string) string {
 var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F")
 
 // atInUserInfo says whether connURL is a postgres:// URL the server's
-// client would read with part of its user info elsewhere (ErrAtInUserInfo):
-// its user info ends at the first '@' before the first '/', and the host
-// runs from there to the first '?', so an '@' in that host is one of the
-// password's; and with no '@' before the first '/' but a ':' there (a
-// user and a password), an '@' after the '/' and before the first '?'
-// is a password's that held a '/'.
+// client would read with part of its user info as the host
+// (ErrAtInUserInfo): its user info ends at the first '@' before the first
+// '/', and the host runs from there to the first '?', so an '@' in that
+// host is one of the password's. (A '/' of a password cannot be told from
+// a port and a database named with an '@': such a URL is not refused,
+// and its password is masked wherever it shows.)
 func atInUserInfo(connURL string) bool {
 	_, rest, isURL := urlParts(connURL)
 	if !isURL {
 		return false
 	}
-	authority, path, slash := strings.Cut(rest, "/")
+	authority, _, _ := strings.Cut(rest, "/")
 	if _, host, found := strings.Cut(authority, "@"); found {
 		host, _, _ = strings.Cut(host, "?")
 		return strings.Contains(host, "@")
 	}
-	path, _, _ = strings.Cut(path, "?")
-	return slash && !strings.Contains(authority, "?") && strings.Contains(authority, ":") && strings.Contains(path, "@")
+	return false
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.

@@ -92,6 +92,12 @@ func TestRedact(t *testing.T) {
 			want: "postgres://u:xxxxx@127.0.0.1/db"},
 		{name: "sslpassword", in: "postgres://u@h/db?sslpassword=s3cr3tpw&sslmode=require",
 			want: "postgres://u@h/db?sslpassword=xxxxx&sslmode=require"},
+		{name: "keyword/value sslpassword", in: "host=h port=x sslpassword=s3cr3tpw",
+			want: "host=h port=x sslpassword=xxxxx"},
+		{name: "a / of the query before a password parameter with an @", in: "postgres://h?host=/tmp&password=s3c@r3tpw",
+			want: "postgres://h?host=/tmp&password=xxxxx"},
+		{name: "a password holding a / then a ?", in: "postgres://u:ab/c?s3cr3tpw@h/db",
+			want: "postgres://u:xxxxx@h/db"},
 		{name: "upper-case scheme", in: "POSTGRESQL://u:s3cr3tpw@h/db",
 			want: "POSTGRESQL://u:xxxxx@h/db"},
 		{name: "a unix socket and several hosts", in: "postgres://u:s3cr3tpw@h1:5432,h2:5433/db?host=/tmp&sslmode=disable",
@@ -609,10 +615,19 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 		testURLWithAnAt(t, u, "postgres://app:xxxxx@127.0.0.1:1/db?connect_timeout=5")
 	}
 	// A '/' of a password: the client reads host u, port 123 and the rest
-	// as the database.
-	testURLWithAnAt(t, "postgres://u:123/s3cr3tpw@127.0.0.1:1/db?connect_timeout=5", "postgres://u:xxxxx@127.0.0.1:1/db?connect_timeout=5")
+	// as the database, which cannot be told from a database named with an
+	// '@'. Not refused; its password shows nowhere.
+	for _, u := range []string{"postgres://u:123/s3cr3tpw@127.0.0.1:1/db?connect_timeout=5", "postgres://u:ab/c?s3cr3tpw@127.0.0.1:1/db"} {
+		_, err := dburl.Connect(context.Background(), "target", u)
+		for _, shown := range []string{dburl.Describe(u), dburl.Redact(u), fmt.Sprint(err)} {
+			if strings.Contains(shown, "s3cr3tpw") || strings.Contains(shown, "3tpw") {
+				t.Errorf("%s shows the password: %s", dburl.Redact(u), shown)
+			}
+		}
+	}
 	// Valid URLs with an '@' elsewhere are not refused.
-	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db"} {
+	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db",
+		"postgres://h:5432/my@db", "postgres://[::1]:5432/my@db"} { // a database named with an '@'
 		if _, err := dburl.ParseConfig("target", u); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
