@@ -47,14 +47,17 @@ func (v *verifier) foreignKey(ctx context.Context, fk foreignKey) error {
 		if err != nil {
 			return err
 		}
+		listed := 0
 		for rows.Next() {
 			var key, val string
 			if err := rows.Scan(&ic.Violations, &key, &val); err != nil {
 				return err
 			}
+			listed++
 			v.add(Finding{Severity: Failure, Check: CheckForeignKey, Kind: KindOrphan, Table: fk.Child, Key: key,
 				Message: fmt.Sprintf("%s %s points at no row of %s (constraint %s)", strings.Join(fk.ChildCols, ","), val, fk.Parent, fk.Name)})
 		}
+		v.unlisted(Failure, ic.Violations-int64(listed))
 		return rows.Err()
 	})
 	ic.Holds = ic.Violations == 0
@@ -178,14 +181,17 @@ func (v *verifier) tenancy(ctx context.Context, t tenancyCheck) error {
 		if err != nil {
 			return err
 		}
+		listed := 0
 		for rows.Next() {
 			var key, user, pid, puser string
 			if err := rows.Scan(&ic.Violations, &key, &user, &pid, &puser); err != nil {
 				return err
 			}
+			listed++
 			v.add(Finding{Severity: Failure, Check: CheckTenancy, Kind: KindTenantMismatch, Table: t.child, Key: key,
 				Message: fmt.Sprintf("belongs to user %s, but its %s row %s (%s) belongs to user %s", user, t.parent, pid, t.col, puser)})
 		}
+		v.unlisted(Failure, ic.Violations-int64(listed))
 		return rows.Err()
 	})
 	ic.Holds = ic.Violations == 0
@@ -249,12 +255,14 @@ func (v *verifier) naturalKeys(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", ic.Name, err)
 			}
+			listed := 0
 			for rows.Next() {
 				var val string
 				var n int64
 				if err := rows.Scan(&ic.Violations, &val, &n); err != nil {
 					return err
 				}
+				listed++
 				if slices.ContainsFunc(k.exprs, SecretColumn) {
 					val = Redacted
 				}
@@ -264,6 +272,7 @@ func (v *verifier) naturalKeys(ctx context.Context) error {
 			if err := rows.Err(); err != nil {
 				return err
 			}
+			v.unlisted(Failure, ic.Violations-int64(listed))
 			ic.Holds = ic.Violations == 0
 			v.addInvariant(ic)
 		}
@@ -284,15 +293,18 @@ func (v *verifier) feedOrder(ctx context.Context, t string) error {
 		if err != nil {
 			return err
 		}
+		listed := 0
 		for rows.Next() {
 			var id string
 			var have, want int64
 			if err := rows.Scan(&ic.Violations, &id, &have, &want); err != nil {
 				return err
 			}
+			listed++
 			v.add(Finding{Severity: Failure, Check: CheckFeedOrder, Kind: KindFeedOrder, Table: t, Key: id,
 				Message: fmt.Sprintf("sort_order is %d, its place in the user's feed is %d", have, want)})
 		}
+		v.unlisted(Failure, ic.Violations-int64(listed))
 		return rows.Err()
 	})
 	ic.Holds = ic.Violations == 0

@@ -103,8 +103,10 @@ type Result struct {
 	// Findings lists failures first, then information, each sorted by
 	// check, table and key; at most Config.Samples per check, kind and table.
 	Findings []Finding
-	// Unlisted counts the findings beyond those, by severity: with
-	// Findings, every one verify found.
+	// Unlisted counts the findings beyond those, by severity: those the
+	// listing dropped, and those the checks that fetch only Samples rows
+	// (orphans, tenancy, duplicate keys, feed order, unexplained rows)
+	// counted without fetching. With Findings, every one verify found.
 	Unlisted map[Severity]int
 	Elapsed  time.Duration
 }
@@ -715,6 +717,20 @@ func (v *verifier) add(f Finding) bool {
 	v.listed[k]++
 	v.res.Findings = append(v.res.Findings, f)
 	return true
+}
+
+// unlisted counts n findings of severity sev that a check found beyond
+// those it listed, having fetched only Samples of them (Result.Unlisted).
+func (v *verifier) unlisted(sev Severity, n int64) {
+	if n <= 0 {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.res.Unlisted == nil {
+		v.res.Unlisted = map[Severity]int{}
+	}
+	v.res.Unlisted[sev] += int(n)
 }
 
 // withBoth runs f with a source and a target connection.

@@ -948,3 +948,29 @@ func TestVerifyCountsWhatItDoesNotList(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCountsRowsItDoesNotFetch: checks that fetch only Samples of
+// what they find (rows no ledger entry explains, orphans, …) count the
+// rest too: 30 rows added by hand are 30 unexplained rows, 5 listed, and
+// 30 extra rows of the content check.
+func TestVerifyCountsRowsItDoesNotFetch(t *testing.T) {
+	t.Parallel()
+	src, dst := finishedDB(t, genOptions)
+	exec(t, dst, `INSERT INTO habits SELECT (jsonb_populate_record(h, jsonb_build_object('id', gen_random_uuid()))).* FROM habits h ORDER BY id LIMIT 30`)
+	res, err := reconcile.Verify(context.Background(), reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, Samples: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unexplained *reconcile.TargetCheck
+	for i, c := range res.Targets {
+		if c.Table == "habits" {
+			unexplained = &res.Targets[i]
+		}
+	}
+	if unexplained == nil || unexplained.Unexplained != 30 {
+		t.Fatalf("habits' target check: %+v, want 30 unexplained rows", unexplained)
+	}
+	if got := res.Failures(); got != 60 {
+		t.Errorf("%d failures (%d unlisted): %v; want the 30 unexplained and the 30 extra rows", got, res.Unlisted[reconcile.Failure], failures(res))
+	}
+}
