@@ -72,7 +72,7 @@ type Diff struct {
 	// Rejects the run would record, by reason.
 	Reasons []ReasonCount
 	// Rejects are rows a run would reject, at most RejectSamples of each
-	// legacy table and reason, by legacy table, reason and key: the rows
+	// legacy table and reason, in mapping order, then by reason and key: the rows
 	// to fix in the source (a run that --max-rejects stops writes none of
 	// them to cutover.rejects).
 	Rejects []RejectedRow
