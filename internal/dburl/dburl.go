@@ -466,11 +466,12 @@ func unescape(f func(string) (string, error), s string) string {
 
 // ErrAtInUserInfo refuses a URL whose user info the server's client would
 // read otherwise than it was meant: with an '@' of a password unescaped,
-// the client takes what follows the first '@' as the host; with a '/', it
-// takes what precedes it as the host and the rest as the database. Part
-// of the password would be dialled, and shown in the errors, as a host
-// or a database name.
-var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F")
+// the client takes what follows the first '@' as the host, so part of the
+// password would be dialled, and shown in the errors, as a host name. (A
+// '/' of a password is read as the end of a port and the start of the
+// database, which a database named with an '@' cannot be told from:
+// not refused, see atInUserInfo.)
+var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' unescaped; write an '@' of the password (or of the user name) as %40 (and a '/' as %2F)")
 
 // atInUserInfo says whether connURL is a postgres:// URL the server's
 // client would read with part of its user info as the host

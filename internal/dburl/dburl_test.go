@@ -650,7 +650,7 @@ func testURLWithAnAt(t *testing.T, u, shown string) {
 				t.Errorf("%s: the error shows %q of the password: %s", name, part, msg)
 			}
 		}
-		if want := "connect to target database " + shown + ": the URL cannot be parsed: its user info holds an '@' or a '/' unescaped; write an '@' of the password (or of the user name) as %40, and a '/' as %2F"; msg != want {
+		if want := "connect to target database " + shown + ": the URL cannot be parsed: its user info holds an '@' unescaped; write an '@' of the password (or of the user name) as %40 (and a '/' as %2F)"; msg != want {
 			t.Errorf("%s of %s: %s\nwant %s", name, u, msg, want)
 		}
 	}
