@@ -114,16 +114,7 @@ func TestReportsShowHostileValuesAsText(t *testing.T) {
 	r := hostile(reconcile.Finding{Severity: reconcile.Failure, Check: "conservation", Kind: "unaccounted", Table: "quests", Key: hostileKey,
 		Message: "no data in the target accounts for " + hostileKey})
 	const shown = "q|`x``\\x0a## inj\\x0d\\x1b[2J<b>z</b>\\u202e&amp;"
-	var text, md, html bytes.Buffer
-	if err := WriteText(&text, r, 25); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMarkdown(&md, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, r); err != nil {
-		t.Fatal(err)
-	}
+	text, md, html := render(t, r, 25)
 	for name, out := range map[string]string{"text": text.String(), "markdown": md.String(), "html": html.String()} {
 		if strings.ContainsAny(out, "\r\x1b\u202e") {
 			t.Errorf("the %s report passes a control character on:\n%q", name, out)
@@ -306,13 +297,7 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 			t.Errorf("terminal summary lacks the sample heading %q:\n%s", want, text.String())
 		}
 	}
-	var md, html bytes.Buffer
-	if err := WriteMarkdown(&md, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, r); err != nil {
-		t.Fatal(err)
-	}
+	_, md, html := render(t, r, 0)
 	wellFormed(t, html.String())
 	for name, out := range map[string]string{"markdown": md.String(), "html": html.String()} {
 		if strings.Count(out, "a plain run leaves this table as it is") != 1 {
@@ -351,13 +336,7 @@ func TestDryRunReportRefusals(t *testing.T) {
 	// would write up to there (the HTML's said the conservation law would
 	// not hold; the Markdown's only what a run writes).
 	const headline = "a run would stop: the target's constraints refuse rows it would write into books (see the findings); until then, a run would write 3 rows"
-	var md, html bytes.Buffer
-	if err := WriteMarkdown(&md, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, r); err != nil {
-		t.Fatal(err)
-	}
+	_, md, html := render(t, r, 0)
 	for name, out := range map[string]string{"text": text.String(), "markdown": md.String(), "html": stdhtml.UnescapeString(html.String())} {
 		if !strings.Contains(out, headline) || strings.Contains(out, "conservation law would not hold") {
 			t.Errorf("the %s report's headline does not say %q:\n%s", name, headline, out)
@@ -519,16 +498,7 @@ func TestDryRunStatusSaysWhatAPlainRunWrites(t *testing.T) {
 			if got := dryRunStatus(r.Totals.Changes); got != c.want {
 				t.Errorf("status:\n got %s\nwant %s", got, c.want)
 			}
-			var text, md, html bytes.Buffer
-			if err := WriteText(&text, r, 0); err != nil {
-				t.Fatal(err)
-			}
-			if err := WriteMarkdown(&md, r); err != nil {
-				t.Fatal(err)
-			}
-			if err := WriteHTML(&html, r); err != nil {
-				t.Fatal(err)
-			}
+			text, md, html := render(t, r, 0)
 			for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
 				if !strings.Contains(out, c.want) {
 					t.Errorf("the %s report does not say %q:\n%s", name, c.want, out)
@@ -579,16 +549,7 @@ func TestDryRunOfASealedTarget(t *testing.T) {
 // one short of the source rows, read as if it held.
 func TestReportsSayTheConservationGap(t *testing.T) {
 	r := hostile() // books: 5 source rows, 4 loaded
-	var text, md, html bytes.Buffer
-	if err := WriteText(&text, r, 5); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMarkdown(&md, r); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&html, r); err != nil {
-		t.Fatal(err)
-	}
+	text, md, html := render(t, r, 5)
 	const line = "17 source rows ≠ 13 loaded + 0 merged + 0 folded + 2 archived + 0 discarded + 1 rejected (1 row accounted for by nothing)"
 	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
 		if !strings.Contains(out, line) {
@@ -632,4 +593,21 @@ func TestDryRunReportListsRejectedRows(t *testing.T) {
 			t.Errorf("the %s report lacks %q:\n%s", name, want, out)
 		}
 	}
+}
+
+// render writes r in the three reports for people: text (at most samples
+// findings), Markdown and HTML.
+func render(t *testing.T, r *Report, samples int) (text, md, html *bytes.Buffer) {
+	t.Helper()
+	text, md, html = new(bytes.Buffer), new(bytes.Buffer), new(bytes.Buffer)
+	if err := WriteText(text, r, samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(html, r); err != nil {
+		t.Fatal(err)
+	}
+	return text, md, html
 }
