@@ -567,17 +567,25 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
+// changedTables returns the legacy tables with batches recorded with
+// another checksum than the source's, and how many such batches.
+func (rep *StatusReport) changedTables() (tables []string, batches int) {
+	for _, t := range rep.Tables {
+		if t.Changed > 0 {
+			tables = append(tables, t.Legacy)
+			batches += t.Changed
+		}
+	}
+	return tables, batches
+}
+
 // next tells what a run would do, from the last run and, when the source
 // was read, whether the target is up to date with it and whether the
 // source is the one the last finished run saw.
 func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun {
-	var changed, moved, pending []string
-	var changedBatches int
+	changed, changedBatches := rep.changedTables()
+	var moved, pending []string
 	for _, t := range rep.Tables {
-		if t.Changed > 0 {
-			changed = append(changed, t.Legacy)
-			changedBatches += t.Changed
-		}
 		if t.Moved > 0 {
 			moved = append(moved, t.Legacy)
 		}
@@ -789,14 +797,7 @@ func SourceChanges(ctx context.Context, cfg Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var changed []string
-	batches := 0
-	for _, t := range rep.Tables {
-		if t.Changed > 0 {
-			changed = append(changed, t.Legacy)
-			batches += t.Changed
-		}
-	}
+	changed, batches := rep.changedTables()
 	var parts []string
 	if len(changed) > 0 {
 		parts = append(parts, fmt.Sprintf("%s of %s changed (%s)", prose.Count(batches, "batch", "batches"),
