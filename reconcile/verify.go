@@ -335,7 +335,7 @@ func verify(ctx context.Context, cfg Config) (*Result, error) {
 	}.Start(ctx)()
 	v := &verifier{cfg: cfg, listed: map[[3]string]int{},
 		bis: bisector{leafRows: cfg.LeafRows, maxDiffs: max(200, cfg.Samples)}}
-	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL)}
+	v.res = &Result{Source: dburl.Describe(cfg.SourceURL), Target: dburl.Describe(cfg.TargetURL), Unlisted: map[Severity]int{}}
 
 	detect, err := dburl.Connect(ctx, "source", cfg.SourceURL, catalogParams...)
 	if err != nil {
@@ -708,9 +708,6 @@ func (v *verifier) add(f Finding) bool {
 	defer v.mu.Unlock()
 	k := [3]string{f.Check, f.Kind, f.Table}
 	if v.listed[k] >= v.cfg.Samples {
-		if v.res.Unlisted == nil {
-			v.res.Unlisted = map[Severity]int{}
-		}
 		v.res.Unlisted[f.Severity]++
 		return false
 	}
@@ -727,9 +724,6 @@ func (v *verifier) unlisted(sev Severity, n int64) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.res.Unlisted == nil {
-		v.res.Unlisted = map[Severity]int{}
-	}
 	v.res.Unlisted[sev] += int(n)
 }
 
