@@ -83,11 +83,15 @@ FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
 WHERE c.relnamespace = 'public'::regnamespace AND r.rulename <> '_RETURN'
 ) x(line) ORDER BY line COLLATE "C"`
 
+// RowsQueryer is what the readers of a database's catalog and seeded
+// rows need of a connection.
+type RowsQueryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // Catalog describes the public schema of the database q is connected to
 // (catalogSQL), in the order of its lines.
-func Catalog(ctx context.Context, q interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}) ([]string, error) {
+func Catalog(ctx context.Context, q RowsQueryer) ([]string, error) {
 	rows, err := q.Query(ctx, catalogSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read the target's catalog: %w", err)

@@ -29,9 +29,7 @@ func SeedContentSQL(t, table string) string {
 // SeedContent returns a line "<table> <id> <hash>" (SeedContentSQL) for
 // each row 0013_seeds.sql inserts that the database q reads holds,
 // sorted.
-func SeedContent(ctx context.Context, q interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}) ([]string, error) {
+func SeedContent(ctx context.Context, q RowsQueryer) ([]string, error) {
 	byTable, err := SeedRows()
 	if err != nil {
 		return nil, err
