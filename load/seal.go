@@ -32,6 +32,9 @@ type Seal struct {
 	// (a --keep-stage run's, with copies of legacy rows), "" when there
 	// was none. Only SealTarget sets it.
 	DroppedStage string
+	// Before is true when SealTarget found the target sealed already (and
+	// changed nothing).
+	Before bool
 }
 
 // SealedError refuses a run on a sealed target.
@@ -80,7 +83,7 @@ func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
 // have finished (ErrNotFinished otherwise), and no run may be working on
 // it (it takes the run lock for the moment, *migrations.RunningError
 // otherwise).
-// Sealing a sealed target returns its seal unchanged.
+// Sealing a sealed target returns its seal unchanged, with Before set.
 func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
@@ -95,6 +98,9 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 		return nil, err
 	}
 	if s, err := readSeal(ctx, conn); err != nil || s != nil {
+		if s != nil {
+			s.Before = true
+		}
 		return s, err
 	}
 	last, status, err := lastRun(ctx, conn)

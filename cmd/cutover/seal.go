@@ -39,8 +39,12 @@ func sealCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "the target is sealed since %s (after run %d): every `cutover run` on it refuses until `cutover seal --undo`\n",
-				s.At.UTC().Format(time.RFC3339), s.Run)
+			already := ""
+			if s.Before {
+				already = " (it was already; nothing changed)"
+			}
+			fmt.Fprintf(c.App.Writer, "the target is sealed since %s (after run %d)%s: every `cutover run` on it refuses until `cutover seal --undo`\n",
+				s.At.UTC().Format(time.RFC3339), s.Run, already)
 			if s.DroppedStage != "" {
 				fmt.Fprintf(c.App.Writer, "dropped the stage schema a run kept (%s): it held copies of legacy rows\n", s.DroppedStage)
 			}
