@@ -628,7 +628,7 @@ func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64, 
 			public++
 		}
 	}
-	s.cfg.Progress(Event{Phase: "finish", Message: fmt.Sprintf("gathering statistics of %d target tables (ANALYZE)", public)})
+	s.cfg.Progress(Event{Phase: "finish", Message: analyzeMessage(public, len(tables)-public)})
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.Workers)
 	for _, t := range tables {
@@ -645,4 +645,16 @@ func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64, 
 		})
 	}
 	return g.Wait()
+}
+
+// analyzeMessage is the progress line of the final analysis of public
+// target tables and kept tables.
+func analyzeMessage(public, kept int) string {
+	switch {
+	case public == 0 && kept == 0:
+		return "no table changed: no statistics to gather"
+	case public == 0:
+		return "gathering statistics of the kept rows' tables (ANALYZE)"
+	}
+	return fmt.Sprintf("gathering statistics of %d target %s (ANALYZE)", public, prose.Plural(public, "table", "tables"))
 }

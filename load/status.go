@@ -637,7 +637,7 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 			drift = prose.Plural(n, "the drift table ", "the drift tables ") + prose.List(rep.Undetermined, 8)
 			them = prose.Plural(n, "it", "them")
 		}
-		left := fmt.Sprintf("%d of %d tables are not done (%s)", len(pending), len(rep.Tables), abbreviate(pending, 8))
+		left := fmt.Sprintf("%d of %d tables %s not done (%s)", len(pending), len(rep.Tables), prose.Plural(len(pending), "is", "are"), abbreviate(pending, 8))
 		switch {
 		case len(rep.Tables) == 0: // no mapping committed, nor any batch failed
 			left = "no table is recorded as done yet, so a re-run does it all again"

@@ -35,12 +35,12 @@ func TestNextRunAfterAFailedRun(t *testing.T) {
 		// to redo).
 		{"every table done, the source not read", failed, []TableStatus{done}, nil, -1, "finish",
 			"run 2 failed; every table's batches are recorded as done (what the source changed since, only --source tells); a re-run finishes what came after them. Re-running"},
-		{"a table not done", failed, []TableStatus{done, pending}, nil, 0, "finish", "run 2 failed; 1 of 2 tables are not done (habits). Re-running"},
+		{"a table not done", failed, []TableStatus{done, pending}, nil, 0, "finish", "run 2 failed; 1 of 2 tables is not done (habits). Re-running"},
 		{"every recorded table done, drift tables unknown", interrupted, []TableStatus{done}, []string{"quests", "user_inbox"}, 0, "finish",
 			"run 1 was interrupted (its process or connection ended); the batches of every table it records are done, but the drift tables quests, user_inbox, " +
 				"which only some sources have, have no record: if the source has them, a re-run loads them (give --source to tell); a re-run finishes what came after them. Re-running"},
 		{"a table not done, a drift table unknown", interrupted, []TableStatus{done, pending}, []string{"user_inbox"}, 0, "finish",
-			"run 1 was interrupted (its process or connection ended); 1 of 2 tables are not done (habits); nothing is recorded of the drift table user_inbox, " +
+			"run 1 was interrupted (its process or connection ended); 1 of 2 tables is not done (habits); nothing is recorded of the drift table user_inbox, " +
 				"which only some sources have: if the source has it, a re-run loads it too (give --source to tell). Re-running"},
 		{"too many rejects", rejects, []TableStatus{pending}, nil, 0, "fix",
 			"run 3 stopped before it wrote to the application tables: 523 rows would be rejected, more than --max-rejects 1. " +

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cutover/cutover/internal/pgtest"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/internal/testkit"
 )
 
@@ -69,7 +70,7 @@ func TestStatusWithoutTheSourceAfterAFirstRunStoppedMidApply(t *testing.T) {
 					t.Errorf("without the source, %s is undetermined, but the source says it is done", d)
 				}
 			}
-			left := fmt.Sprintf("%d of %d tables are not done", len(wantNotDone), len(without.Tables))
+			left := fmt.Sprintf("%d of %d tables %s not done", len(wantNotDone), len(without.Tables), prose.Plural(len(wantNotDone), "is", "are"))
 			if without.Next.Action != "finish" || strings.Contains(without.Next.Message, "every table's batches are done") ||
 				!strings.Contains(without.Next.Message, left) {
 				t.Errorf("status without the source: %q: %s\nwant it to say %q", without.Next.Action, without.Next.Message, left)
