@@ -3,8 +3,9 @@ package reconcile
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"regexp"
 	"strings"
+
+	"github.com/cutover/cutover/internal/secret"
 )
 
 // Severity says whether a finding fails the verification.
@@ -86,17 +87,15 @@ type Finding struct {
 	Message string
 }
 
-// secretName matches column names that hold credentials.
-var secretName = regexp.MustCompile(`(?i)(password|passwd|secret|token|credential_public_key|session_state|private_key|api_key)`)
-
 // SecretColumn reports whether a column holds a secret that no report may
-// show: sessions.token, accounts.access_token, refresh_token, id_token,
-// session_state, authenticators.credential_public_key, and anything named
-// like a password, secret or token.
-func SecretColumn(column string) bool { return secretName.MatchString(column) }
+// show (secret.Column): sessions.token, accounts.access_token,
+// refresh_token, id_token, session_state,
+// authenticators.credential_public_key, and anything named like a
+// password, token, key, secret or authorization.
+func SecretColumn(column string) bool { return secret.Column(column) }
 
 // Redacted replaces a secret value.
-const Redacted = "[redacted]"
+const Redacted = secret.Redacted
 
 // redactKey hides a legacy key that contains a secret (verification_tokens
 // are keyed by their token): it keeps an md5 prefix, enough to find the row

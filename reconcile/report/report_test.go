@@ -39,10 +39,13 @@ func TestScrubDiff(t *testing.T) {
 		"- \t\t\"line-two\",\n" +
 		"  \t}, \"\\n\"),\n" +
 		"  \t\"client_secret\": string(\"s3cr3t\"),\n" +
+		"- \t\"apiKey\": string(\"ak_1\"),\n" +
+		"+ \t\"Authorization\": string(\"Bearer b_2\"),\n" +
+		"  \t\"pwd\": string(\"pw_3\"),\n" +
 		"  \t\"notes\": string(\"kept\"),\n" +
 		"  }\n"
 	out := ScrubDiff(in)
-	for _, secret := range []string{"tok_4f9a", "tok_77e1", "$2b$10$abcdef", "line-two", "s3cr3t"} {
+	for _, secret := range []string{"tok_4f9a", "tok_77e1", "$2b$10$abcdef", "line-two", "s3cr3t", "ak_1", "b_2", "pw_3"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("ScrubDiff leaves %q:\n%s", secret, out)
 		}
