@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/secret"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -380,6 +381,15 @@ func describeChangeAs(cols []string, src, tgt []*string, side string) ([]string,
 			continue
 		}
 		names = append(names, c)
+		if !SecretColumn(c) {
+			// A JSON value's secret keys (a "password" in audit details)
+			// are shown as no report shows a secret column.
+			var alike bool
+			if a, b, alike = scrubSecretKeys(a, b); alike {
+				parts = append(parts, c+": differ only in the values of keys that name secrets, which no report shows")
+				continue
+			}
+		}
 		show := func(p *string) string {
 			switch {
 			case p == nil:
@@ -402,6 +412,25 @@ func describeChangeAs(cols []string, src, tgt []*string, side string) ([]string,
 		return nil, "the row differs"
 	}
 	return names, strings.Join(parts, "; ")
+}
+
+// scrubSecretKeys returns a and b, two values of a column, with the values
+// of the JSON keys that name secrets redacted (secret.ScrubJSON), and
+// whether the two are then alike: they differ only in secrets.
+func scrubSecretKeys(a, b *string) (*string, *string, bool) {
+	scrub := func(p *string) (*string, bool) {
+		if p == nil {
+			return nil, false
+		}
+		s, ok := secret.ScrubJSON(*p)
+		return &s, ok
+	}
+	sa, ra := scrub(a)
+	sb, rb := scrub(b)
+	if !ra && !rb {
+		return a, b, false
+	}
+	return sa, sb, sa != nil && sb != nil && *sa == *sb
 }
 
 // firstDifference is the index of the first rune where ra and rb differ

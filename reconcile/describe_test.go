@@ -21,6 +21,14 @@ func TestDescribeChangeShowsWhereValuesDiffer(t *testing.T) {
 		{"apart in ASCII, accents elsewhere", "title", "Crème A", "Crème B", `title: legacy "Crème A", target "Crème B"`},
 		{"alike in the first 60", "notes", long + "a", long + "b", `notes: legacy …"xxxxxxxxxxa", target …"xxxxxxxxxxb"`},
 		{"a secret", "password_hash", "a", "b", `password_hash: legacy ` + Redacted + `, target ` + Redacted},
+		{"a secret key in JSON, changed", "details", `{"password": "SECRETMARK1", "k": 1}`, `{"password": "SECRETMARK2", "k": 1}`,
+			`details: differ only in the values of keys that name secrets, which no report shows`},
+		{"a secret key in JSON beside a change", "details", `{"apiKey": "SECRETMARK1", "k": 1}`, `{"apiKey": "SECRETMARK1", "k": 2}`,
+			`details: legacy "{\"apiKey\":\"[redacted]\",\"k\":1}", target "{\"apiKey\":\"[redacted]\",\"k\":2}"`},
+		{"a secret key past the first 60", "details", `{"a": "` + long + `", "token": "SECRETMARK1", "b": 1}`, `{"a": "` + long + `", "token": "SECRETMARK1", "b": 2}`,
+			`details: legacy …"xxxx\",\"b\":1,\"token\":\"[redacted"…, target …"xxxx\",\"b\":2,\"token\":\"[redacted"…`},
+		{"a secret key on one side", "details", `{"k": 1}`, `{"k": 1, "pwd": "SECRETMARK1"}`,
+			`details: legacy "{\"k\": 1}", target "{\"k\":1,\"pwd\":\"[redacted]\"}"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := c.legacy, c.target
