@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cutover/cutover/internal/prose"
+	"github.com/cutover/cutover/internal/secret"
 )
 
 // Binary COPY carries text in the bytes the server stores, converting
@@ -148,7 +149,7 @@ func (e *NotUTF8Error) Error() string {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "%s.%s of row %s %s", e.Table, v.Column, v.KeyColumn, quoteBytes([]byte(v.Key)))
-		fmt.Fprintf(&b, " (%s)", quoteBytes(v.Bytes))
+		fmt.Fprintf(&b, " (%s)", shownBytes(v.Column, v.Bytes))
 	}
 	if e.Count > len(e.Found) {
 		fmt.Fprintf(&b, " and %d more", e.Count-len(e.Found))
@@ -163,6 +164,27 @@ func (e *NotUTF8Error) Error() string {
 	}
 	b.WriteString(")")
 	return b.String()
+}
+
+// shownBytes is quoteBytes of the value p of column, unless the column or
+// the value names a secret (secret.Column, secret.Mentioned): then only
+// its length and where its first byte that is not UTF-8 stands.
+func shownBytes(column string, p []byte) string {
+	if !secret.Column(column) && !secret.Mentioned(p) {
+		return quoteBytes(p)
+	}
+	at := 0
+	for at < len(p) {
+		r, n := utf8.DecodeRune(p[at:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		at += n
+	}
+	if at == len(p) {
+		return fmt.Sprintf("%d bytes, not shown: it may hold a secret", len(p))
+	}
+	return fmt.Sprintf("%d bytes, not shown: it may hold a secret; byte %d is 0x%02x", len(p), at+1, p[at])
 }
 
 // quoteBytes writes a value for a message: its printable ASCII as it is
