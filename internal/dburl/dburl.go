@@ -125,6 +125,19 @@ func splitURL(rest string) (user, password string, hasPassword bool, host, query
 	if q := strings.IndexByte(rest[:end], '?'); q >= 0 && strings.LastIndexByte(rest[:q], '@') >= 0 {
 		at = strings.LastIndexByte(rest[:q], '@')
 	}
+	if at >= 0 && strings.Contains(rest[:at], ":") {
+		// A password whose '@' and '/' are both unescaped ("u:p@ss/w@h/db"
+		// reads as host "ss" and database "w@h/db"): the last '@' before
+		// the query ends the user info, which errs towards hiding (such a
+		// URL is refused, ErrAtInDatabase, and shown so).
+		pathEnd := len(rest)
+		if q := strings.IndexByte(rest[at:], '?'); q >= 0 {
+			pathEnd = at + q
+		}
+		if a := strings.LastIndexByte(rest[:pathEnd], '@'); a > at {
+			at = a
+		}
+	}
 	if at < 0 {
 		// No '@' before the first '/': the user info, if any, holds a '/'
 		// (and maybe a '?'), or the '@'s are the path's or the query's.
@@ -152,7 +165,7 @@ var passwordKeyword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^
 // Describe names the server of connURL without secrets, e.g.
 // "app@db.example.com:5432/legacy".
 func Describe(connURL string) string {
-	if atInUserInfo(connURL) {
+	if unescapedAt(connURL) != nil {
 		return Redact(connURL)
 	}
 	cfg, err := pgconn.ParseConfig(connURL)
@@ -272,7 +285,7 @@ func wrongURL(role, code string) string {
 func WrongURL(err error) bool {
 	var e *Error
 	var parse *pgconn.ParseConfigError
-	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse) || errors.Is(e.Err, ErrAtInUserInfo))
+	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse) || errors.Is(e.Err, ErrAtInUserInfo) || errors.Is(e.Err, ErrAtInDatabase))
 }
 
 // sqlState is the SQLSTATE of the server error in err, "" when there is none.
@@ -470,33 +483,51 @@ func unescape(f func(string) (string, error), s string) string {
 // password would be dialled, and shown in the errors, as a host name. (A
 // '/' of a password is read as the end of a port and the start of the
 // database, which a database named with an '@' cannot be told from:
-// not refused, see atInUserInfo.)
+// not refused, see unescapedAt.)
 var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' unescaped; write an '@' of the password (or of the user name) as %40 (and a '/' as %2F)")
 
-// atInUserInfo says whether connURL is a postgres:// URL the server's
-// client would read with part of its user info as the host
-// (ErrAtInUserInfo): its user info ends at the first '@' before the first
-// '/', and the host runs from there to the first '?', so an '@' in that
-// host is one of the password's. (A '/' of a password cannot be told from
-// a port and a database named with an '@': such a URL is not refused,
-// and its password is masked wherever it shows.)
-func atInUserInfo(connURL string) bool {
+// ErrAtInDatabase refuses a URL with a password whose database name holds
+// an '@': what a password's '@' and '/' left unescaped read as
+// ("u:p@ss/w@h/db": host "ss", database "w@h/db"), which would dial part
+// of the password as a host and show it in the errors. A database named
+// with an '@' is written with %40 in such a URL.
+var ErrAtInDatabase = errors.New("the URL cannot be parsed safely: it has a password, and its database name holds an '@', as when an '@' and a '/' of the password are left unescaped; write an '@' of the password as %40 and a '/' as %2F (and an '@' of a database name as %40)")
+
+// unescapedAt refuses a postgres:// URL that the server's client would
+// read with part of its password as the host (ErrAtInUserInfo,
+// ErrAtInDatabase), and returns nil for any other:
+//   - its user info ends at the first '@' before the first '/', and the
+//     host runs from there to the first '?', so an '@' in that host is
+//     one of the password's;
+//   - with a password in the user info, an '@' in the database name (up
+//     to the first '?') is one of the password's too, unless escaped.
+//
+// (A '/' of a password with no '@' before it cannot be told from a port
+// and a database named with an '@': such a URL is not refused, and its
+// password is masked wherever it shows.)
+func unescapedAt(connURL string) error {
 	_, rest, isURL := urlParts(connURL)
 	if !isURL {
-		return false
+		return nil
 	}
-	authority, _, _ := strings.Cut(rest, "/")
-	if _, host, found := strings.Cut(authority, "@"); found {
-		host, _, _ = strings.Cut(host, "?")
-		return strings.Contains(host, "@")
+	authority, path, _ := strings.Cut(rest, "/")
+	userInfo, host, found := strings.Cut(authority, "@")
+	if !found {
+		return nil
 	}
-	return false
+	if host, _, _ = strings.Cut(host, "?"); strings.Contains(host, "@") {
+		return ErrAtInUserInfo
+	}
+	if path, _, _ = strings.Cut(path, "?"); strings.Contains(userInfo, ":") && strings.Contains(path, "@") {
+		return ErrAtInDatabase
+	}
+	return nil
 }
 
 // ParseConfig parses connURL for a pool, wrapping errors as *Error.
 func ParseConfig(role, connURL string) (*pgxpool.Config, error) {
-	if atInUserInfo(connURL) {
-		return nil, newError(role, connURL, Redact(connURL), ErrAtInUserInfo)
+	if err := unescapedAt(connURL); err != nil {
+		return nil, newError(role, connURL, Redact(connURL), err)
 	}
 	cfg, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
@@ -677,8 +708,8 @@ func majorVersion(v string) int {
 // server's timeouts (StartSessions), and checks it, wrapping errors as
 // *Error.
 func Connect(ctx context.Context, role, connURL string, settings ...Setting) (*pgx.Conn, error) {
-	if atInUserInfo(connURL) {
-		return nil, newError(role, connURL, Redact(connURL), ErrAtInUserInfo)
+	if err := unescapedAt(connURL); err != nil {
+		return nil, newError(role, connURL, Redact(connURL), err)
 	}
 	cfg, err := pgx.ParseConfig(connURL)
 	if err != nil {

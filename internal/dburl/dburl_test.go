@@ -625,9 +625,26 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 			}
 		}
 	}
+	// Both an '@' and a '/' of a password: the client reads part of it
+	// as the host and the rest as a database named with an '@'. Refused,
+	// and no part of the password shows.
+	for _, u := range []string{"postgres://u:Sup3r@Secret/Pw@127.0.0.1:1/db", "postgres://u:Sup3r@Secret/Pw@127.0.0.1:1/db?connect_timeout=5&application_name=a@b"} {
+		_, err := dburl.Connect(context.Background(), "target", u)
+		if !errors.Is(err, dburl.ErrAtInDatabase) || !dburl.WrongURL(err) {
+			t.Errorf("%s: %v, want ErrAtInDatabase, a wrong URL", dburl.Redact(u), err)
+		}
+		if _, err := dburl.ParseConfig("target", u); !errors.Is(err, dburl.ErrAtInDatabase) {
+			t.Errorf("%s: a pool's config: %v, want ErrAtInDatabase", dburl.Redact(u), err)
+		}
+		for _, shown := range []string{dburl.Describe(u), dburl.Redact(u), fmt.Sprint(err)} {
+			if strings.Contains(shown, "Sup3r") || strings.Contains(shown, "Secret") || strings.Contains(shown, "Pw") {
+				t.Errorf("%s shows part of the password: %s", u, shown)
+			}
+		}
+	}
 	// Valid URLs with an '@' elsewhere are not refused.
 	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db",
-		"postgres://h:5432/my@db", "postgres://[::1]:5432/my@db"} { // a database named with an '@'
+		"postgres://h:5432/my@db", "postgres://[::1]:5432/my@db", "postgres://u@h/my@db", "postgres://u:pw@h/my%40db"} { // a database named with an '@'
 		if _, err := dburl.ParseConfig("target", u); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
