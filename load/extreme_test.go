@@ -327,3 +327,48 @@ func TestRerunHoldsTheParentsOfWhatItWrites(t *testing.T) {
 		t.Errorf("%d reading sessions of the target reference no book", n)
 	}
 }
+
+// TestRunDoesNotMergeAnotherUsersDriftRow: a user_inbox row, or a text
+// quest, whose id is an inbox item (a user quest) of another user is not
+// the same fact, so it is not merged onto it (user B's note would be lost
+// into user A's, with only A's left in the target): it is rejected as a
+// tenant mismatch, kept in the rejects with a message naming both users,
+// and A's row is left as A's. The run verifies.
+func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
+	src := editedSource(t, "other_users_ids", `
+		CREATE TEMP TABLE ok_users AS SELECT u.id FROM users u WHERE `+loads+`;
+		CREATE TEMP TABLE a_item AS SELECT i.id, i.user_id FROM inbox_items i WHERE i.user_id IN (SELECT id FROM ok_users)
+			AND NOT EXISTS (SELECT 1 FROM user_inbox x WHERE x.id = i.id) ORDER BY i.id LIMIT 1;
+		CREATE TEMP TABLE a_quest AS SELECT q.id, q.user_id FROM user_quests q WHERE q.user_id IN (SELECT id FROM ok_users)
+			AND NOT EXISTS (SELECT 1 FROM quests x WHERE lower(trim(x.id)) = q.id::text) ORDER BY q.id LIMIT 1;
+		INSERT INTO user_inbox (id, user_id, title, description, created_at, updated_at)
+			SELECT a.id, (SELECT min(u.id::text)::uuid FROM ok_users u WHERE u.id <> a.user_id), 'B private note', 'only B wrote this',
+				'2025-03-04T10:15:00Z', '2025-03-04T10:15:00Z' FROM a_item a;
+		INSERT INTO quests (id, user_id, title, category, created_at)
+			SELECT a.id::text, (SELECT min(u.id::text) FROM ok_users u WHERE u.id <> a.user_id), 'B quest', 'focus', '2025-03-04T10:15:00Z'
+			FROM a_quest a;
+		CREATE SCHEMA attic;
+		CREATE TABLE attic.edited AS SELECT 'user_inbox' AS t, id::text AS k, user_id::text AS a FROM a_item
+			UNION ALL SELECT 'quests', id::text, user_id::text FROM a_quest`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, c := range []struct{ legacy, target string }{{"user_inbox", "inbox_items"}, {"quests", "user_quests"}} {
+		key := scalarOf[string](t, ctx, src, `SELECT k FROM attic.edited WHERE t = $1`, c.legacy)
+		owner := scalarOf[string](t, ctx, src, `SELECT a FROM attic.edited WHERE t = $1`, c.legacy)
+		got := scalarOf[string](t, ctx, dst, `SELECT d.disposition || ' ' || d.reason || ': ' || coalesce(r.message, '(no reject row)')
+			FROM cutover.dispositions d LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key)
+			WHERE d.legacy_table = $1 AND d.legacy_key = $2`, c.legacy, key)
+		if !strings.HasPrefix(got, "rejected tenant_mismatch: id "+key+" is ") || !strings.Contains(got, "user "+owner) || !strings.Contains(got, "not merged") {
+			t.Errorf("%s %s, of another user than %s's row of its id: %s\nwant rejected tenant_mismatch, naming user %s", c.legacy, key, c.target, got, owner)
+		}
+		if got := scalarOf[string](t, ctx, dst, `SELECT user_id::text || ' ' || title FROM public.`+c.target+` WHERE id = $1::uuid`, key); strings.HasPrefix(got, owner+" B ") || !strings.HasPrefix(got, owner+" ") {
+			t.Errorf("%s %s is %q, want user %s's own row", c.target, key, got, owner)
+		}
+	}
+	checkVerifies(t, ctx, src, dst)
+}

@@ -126,12 +126,19 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 		params = append(params, fmt.Sprintf("$%d::text[]", i+2))
 		names = append(names, fmt.Sprintf("c%d", i))
 	}
-	// A quest merged by id (mappings.Rule.Same is its id) points at the
-	// row holding its typed uid: only that is compared for it.
+	// A quest merged by id (mappings.Rule.Same begins with its id) points
+	// at the row holding its typed uid, and shares the rest of Same with
+	// it (its user): only those are compared for it.
 	var byID []string
+	same := []string{"id"}
 	for _, r := range append(append([]mappings.Rule{}, m.ByDesign...), m.Checks...) {
-		if r.Disposition == mappings.Merged && slices.Equal(r.Same, []string{"id"}) {
+		if r.Disposition == mappings.Merged && len(r.Same) > 0 && r.Same[0] == "id" {
 			byID = append(byID, lit(r.Reason))
+			for _, c := range r.Same[1:] {
+				if !slices.Contains(same, c) && slices.Contains(cc.Columns, c) {
+					same = append(same, c)
+				}
+			}
 		}
 	}
 	idCol := slices.IndexFunc(cols, func(q questColumn) bool { return q.name == "id" })
@@ -139,7 +146,12 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 	if len(byID) > 0 && idCol >= 0 {
 		merged = "d.disposition = 'merged' AND d.reason IN (" + strings.Join(byID, ", ") + ")"
 	}
-	q := `SELECT u.k, ` + merged + `, CASE WHEN ` + merged + ` THEN d.target_id IS DISTINCT FROM u.c` + fmt.Sprint(max(idCol, 0)) + `::uuid
+	mergedDiffers := "d.target_id IS DISTINCT FROM u.c" + fmt.Sprint(max(idCol, 0)) + "::uuid"
+	for _, c := range same[1:] {
+		j := slices.Index(cc.Columns, c)
+		mergedDiffers += " OR " + src[j] + " IS DISTINCT FROM " + tgt[j]
+	}
+	q := `SELECT u.k, ` + merged + `, CASE WHEN ` + merged + ` THEN ` + mergedDiffers + `
 				ELSE ARRAY[` + strings.Join(src, ", ") + `] IS DISTINCT FROM ARRAY[` + strings.Join(tgt, ", ") + `] END,
 			ARRAY[` + strings.Join(src, ", ") + `], ARRAY[` + strings.Join(tgt, ", ") + `]
 		FROM unnest(` + strings.Join(params, ", ") + `) AS u(` + strings.Join(names, ", ") + `)
@@ -163,8 +175,13 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 		_, err = pgx.ForEachRow(rows, []any{&k, &mergedByID, &differs, &a, &b}, func() error {
 			if mergedByID {
 				if differs {
-					v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindMergedElsewhere, Table: m.Legacy, Key: k, Columns: []string{"id"},
-						Message: fmt.Sprintf("merged onto a %s row whose id is not the quest's: legacy id as a uuid %s, target %s", m.Target, deref(a[idCol]), deref(b[idCol]))})
+					var parts []string
+					for _, c := range same {
+						j := slices.Index(cc.Columns, c)
+						parts = append(parts, fmt.Sprintf("%s: legacy %s, target %s", c, deref(a[j]), deref(b[j])))
+					}
+					v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindMergedElsewhere, Table: m.Legacy, Key: k, Columns: same,
+						Message: fmt.Sprintf("merged onto a %s row that does not share its %s (the legacy id as a uuid): %s", m.Target, strings.Join(same, ", "), strings.Join(parts, "; "))})
 				}
 				return nil
 			}

@@ -490,7 +490,21 @@ func TestVerifyFindsTampering(t *testing.T) {
 			key := first(t, dst, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'quests' AND disposition = 'merged' ORDER BY legacy_key LIMIT 1`)
 			exec(t, dst, `UPDATE cutover.dispositions d SET target_id = (SELECT q.id FROM user_quests q WHERE q.id <> d.target_id ORDER BY q.id LIMIT 1)
 				WHERE legacy_table = 'quests' AND legacy_key = '`+key+`'`)
-			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: "quests", key: key, columns: []string{"id"}}}
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: "quests", key: key, columns: []string{"id", "user_id"}}}
+		}},
+		{"drift rows merged by id onto another user's rows", func(t *testing.T, dst string) []wantFinding {
+			// As if merged onto a row of the same id of another user: not
+			// the same fact, whose owner lost it into the other's.
+			var want []wantFinding
+			for _, c := range []struct{ legacy, reason, target string }{{"user_inbox", "duplicate_inbox_id", "inbox_items"}, {"quests", "duplicate_quest", "user_quests"}} {
+				key := first(t, dst, `SELECT d.legacy_key FROM cutover.dispositions d JOIN `+c.target+` t ON t.id = d.target_id
+					WHERE d.legacy_table = '`+c.legacy+`' AND d.reason = '`+c.reason+`' AND t.user_id IS NOT NULL ORDER BY d.legacy_key LIMIT 1`)
+				exec(t, dst, `UPDATE `+c.target+` t SET user_id = (SELECT u.id FROM users u WHERE u.id <> t.user_id ORDER BY u.id LIMIT 1)
+					WHERE id = (SELECT target_id FROM cutover.dispositions WHERE legacy_table = '`+c.legacy+`' AND legacy_key = '`+key+`')`)
+				want = append(want, wantFinding{check: reconcile.CheckConservation, kind: reconcile.KindMergedElsewhere, table: c.legacy, key: key,
+					columns: []string{"id", "user_id"}})
+			}
+			return want
 		}},
 		{"a key counted twice", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT id::text FROM habits ORDER BY id LIMIT 1`)
