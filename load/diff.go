@@ -295,6 +295,28 @@ func (s *session) dropScratch(ctx context.Context) {
 	}
 }
 
+// dropStoppedDryRun drops the scratch schema (DryRunStage) that a dry run
+// which did not end (killed, or its server lost) left in the target, and
+// returns its size: "" when there was none, or a dry run works in it. It
+// holds copies of legacy rows (password hashes, tokens) and their room.
+// The dry-run lock, held for the moment, keeps a dry run from starting in
+// between (a dry run that does waits for it, migrations.LockGrace).
+func dropStoppedDryRun(ctx context.Context, conn *pgx.Conn) (string, error) {
+	exists, size, err := stageSize(ctx, conn, DryRunStage)
+	if err != nil || !exists {
+		return "", err
+	}
+	got, err := migrations.TryLock(ctx, conn, migrations.DryRunLockID, 0)
+	if err != nil || !got {
+		return "", err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrations.DryRunLockID))
+	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`); err != nil {
+		return "", fmt.Errorf("drop the scratch schema %s that a stopped dry run left: %w", DryRunStage, err)
+	}
+	return size, nil
+}
+
 // takeDryRunLock takes the dry-run lock on the target for the session of
 // conn, or returns a *migrations.DryRunningError naming the dry run that
 // holds it (after migrations.LockGrace: a session the server is still

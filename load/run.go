@@ -336,6 +336,10 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	} else if dry != nil {
 		s.cfg.Progress(Event{Phase: "start", Message: fmt.Sprintf("a dry run (%s) is working on this target: the run goes on, "+
 			"and that dry run will fail, as the run changes what it compares", dry.Who(time.RFC3339))})
+	} else if size, err := dropStoppedDryRun(ctx, s.target); err != nil {
+		s.cfg.Logger.Warn("could not drop the scratch schema a stopped dry run left; the next dry run drops it", "schema", DryRunStage, "err", err)
+	} else if size != "" {
+		s.cfg.Progress(Event{Phase: "start", Message: fmt.Sprintf("dropped the scratch schema %s (%s) that a stopped dry run left: it held copies of legacy rows", DryRunStage, size)})
 	}
 	space := sync.OnceValue(s.watchSpace(ctx, spacePause))
 	defer space()

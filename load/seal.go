@@ -32,8 +32,12 @@ type Seal struct {
 	// (a --keep-stage run's, with copies of legacy rows), "" when there
 	// was none. Only SealTarget sets it.
 	DroppedStage string
+	// DroppedDryRun is the size of the scratch schema a stopped dry run
+	// left (load.DryRunStage) that sealing dropped, "" when there was
+	// none. Only SealTarget sets it.
+	DroppedDryRun string
 	// Before is true when SealTarget found the target sealed already (and
-	// changed nothing).
+	// changed nothing of the seal).
 	Before bool
 }
 
@@ -84,6 +88,7 @@ func readSeal(ctx context.Context, conn *pgx.Conn) (*Seal, error) {
 // it (it takes the run lock for the moment, *migrations.RunningError
 // otherwise).
 // Sealing a sealed target returns its seal unchanged, with Before set.
+// Either drops the scratch schema a stopped dry run left.
 func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	defer func() { err = dburl.ExplainLostOn(ctx, "target", err) }()
 	conn, err := dburl.Connect(ctx, "target", targetURL, dburl.AppName("cutover seal"))
@@ -99,7 +104,11 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 	}
 	if s, err := readSeal(ctx, conn); err != nil || s != nil {
 		if s != nil {
+			// A dry run works on a sealed target too, and may be stopped.
 			s.Before = true
+			if s.DroppedDryRun, err = dropStoppedDryRun(ctx, conn); err != nil {
+				return nil, err
+			}
 		}
 		return s, err
 	}
@@ -136,6 +145,9 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 			return nil, fmt.Errorf("the target is sealed, but its stage schema %s, which holds copies of legacy rows, could not be dropped: %w", mappings.StageSchema, err)
 		}
 		s.DroppedStage = size
+	}
+	if s.DroppedDryRun, err = dropStoppedDryRun(ctx, conn); err != nil {
+		return nil, fmt.Errorf("the target is sealed, but %w", err)
 	}
 	return &s, nil
 }

@@ -68,6 +68,10 @@ type StatusReport struct {
 	// source still holds (resumeStage).
 	Staged struct{ Batches, Rows int64 }
 	Next   NextRun
+	// StoppedDryRun is the size of the scratch schema (DryRunStage) that a
+	// dry run which did not end left in the target, "" when there is none
+	// (or a dry run works in it): the next run, dry run or seal drops it.
+	StoppedDryRun string
 	// OtherSource says, when the source was read and is not the database
 	// that the newest run knowing its source read
 	// (migrations.ReadOtherSource), so; "" otherwise.
@@ -216,6 +220,10 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 		if rep.DryRunWorking, err = working(ctx, target, rep.DryRun.PID, "dry run"); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}
+	} else if exists, size, err := stageSize(ctx, target, DryRunStage); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	} else if exists {
+		rep.StoppedDryRun = size
 	}
 	recs := map[string]batchRecord{}
 	results := map[string]TableResult{}

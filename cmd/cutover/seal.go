@@ -41,12 +41,15 @@ func sealCommand() *cli.Command {
 			}
 			already := ""
 			if s.Before {
-				already = " (it was already; nothing changed)"
+				already = " (it was already)"
 			}
 			fmt.Fprintf(c.App.Writer, "the target is sealed since %s (after run %d)%s: every `cutover run` on it refuses until `cutover seal --undo`\n",
 				s.At.UTC().Format(time.RFC3339), s.Run, already)
 			if s.DroppedStage != "" {
 				fmt.Fprintf(c.App.Writer, "dropped the stage schema a run kept (%s): it held copies of legacy rows\n", s.DroppedStage)
+			}
+			if s.DroppedDryRun != "" {
+				fmt.Fprintf(c.App.Writer, "dropped the scratch schema a stopped dry run left (%s): it held copies of legacy rows\n", s.DroppedDryRun)
 			}
 			return nil
 		},

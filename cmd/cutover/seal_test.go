@@ -37,8 +37,19 @@ func TestSealCommand(t *testing.T) {
 	if _, stderr := must(1, "seal"); !regexp.MustCompile(`the cutover is not finished: its last run \(1\) is failed`).MatchString(stderr) {
 		t.Errorf("seal after a failed run:\n%s", stderr)
 	}
-	// The finished run keeps its stage: sealing drops it.
+	// The finished run keeps its stage, and a dry run killed after it
+	// left its scratch schema: status names it, sealing drops both.
 	must(0, "run", "--keep-stage")
+	stoppedDryRun := func() {
+		t.Helper()
+		if _, err := pgtest.Connect(t, dst).Exec(ctx, `CREATE SCHEMA cutover_dryrun; CREATE UNLOGGED TABLE cutover_dryrun.users AS SELECT 'a copy of a legacy row' AS token`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stoppedDryRun()
+	if stdout, _ := must(0, "status"); !strings.Contains(stdout, "a dry run that did not end (killed, or its server lost) left its scratch schema cutover_dryrun (") {
+		t.Errorf("status of a target with a stopped dry run's scratch schema:\n%s", stdout)
+	}
 	sealed := regexp.MustCompile(`^the target is sealed since (\S+) \(after run 2\)`)
 	stdout, _ := must(0, "seal")
 	first := sealed.FindStringSubmatch(stdout)
@@ -49,8 +60,12 @@ func TestSealCommand(t *testing.T) {
 		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_stage') IS NULL)::text`) != "true" {
 		t.Errorf("seal after a run that kept its stage did not drop it:\n%s", stdout)
 	}
-	if stdout, _ := must(0, "seal"); !strings.HasPrefix(stdout, first[0]+" (it was already; nothing changed):") {
-		t.Errorf("sealing again changed the seal, or did not say it was sealed:\n%s\nwant %s (it was already; nothing changed):", stdout, first[0])
+	if !regexp.MustCompile(`\ndropped the scratch schema a stopped dry run left \(\d+ [kMG]?B\): it held copies of legacy rows\n`).MatchString(stdout) ||
+		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_dryrun') IS NULL)::text`) != "true" {
+		t.Errorf("seal after a dry run was stopped did not drop its scratch schema:\n%s", stdout)
+	}
+	if stdout, _ := must(0, "seal"); !strings.HasPrefix(stdout, first[0]+" (it was already):") {
+		t.Errorf("sealing again changed the seal, or did not say it was sealed:\n%s\nwant %s (it was already):", stdout, first[0])
 	}
 	runs := reportScalar(t, dst, `SELECT count(*)::text FROM cutover.runs`)
 	_, stderr := must(1, "run")
@@ -73,7 +88,9 @@ func TestSealCommand(t *testing.T) {
 	if stdout, _ := must(0, "seal", "--undo"); !strings.Contains(stdout, "lifted the seal of "+first[1]) {
 		t.Errorf("seal --undo:\n%s", stdout)
 	}
-	if _, stderr := must(0, "run"); !strings.Contains(stderr, "nothing to do") {
-		t.Errorf("run after the seal was lifted:\n%s", stderr)
+	stoppedDryRun()
+	if _, stderr := must(0, "run"); !strings.Contains(stderr, "nothing to do") || !strings.Contains(stderr, "dropped the scratch schema cutover_dryrun (") ||
+		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_dryrun') IS NULL)::text`) != "true" {
+		t.Errorf("run after the seal was lifted, with a stopped dry run's scratch schema:\n%s", stderr)
 	}
 }

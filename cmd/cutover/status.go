@@ -45,6 +45,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	if !r.Bookkeeping {
 		printNext(w, r)
 		printDryRun(w, r.DryRun, r.DryRunWorking)
+		printStoppedDryRun(w, r.StoppedDryRun)
 		return
 	}
 	printRuns(w, r.Runs)
@@ -93,6 +94,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	printNext(w, r)
 	printWorking(w, "the run's", r.Working)
 	printDryRun(w, r.DryRun, r.DryRunWorking)
+	printStoppedDryRun(w, r.StoppedDryRun)
 }
 
 // printRuns lists the last ten runs, newest first: how each ended, the
@@ -145,6 +147,16 @@ func printDryRun(w io.Writer, d *migrations.DryRunningError, sessions []load.Ses
 		"a run may start meanwhile, and the dry run then fails (it would compare a target that changes under it)\n",
 		d.Who("2006-01-02 15:04:05Z"), load.DryRunStage)
 	printWorking(w, "the dry run's", sessions)
+}
+
+// printStoppedDryRun says that a dry run which did not end left its
+// scratch schema, of size, in the target ("": none did).
+func printStoppedDryRun(w io.Writer, size string) {
+	if size == "" {
+		return
+	}
+	fmt.Fprintf(w, "\nDRY RUN\n  a dry run that did not end (killed, or its server lost) left its scratch schema %s (%s, copies of legacy rows) in the target; "+
+		"the next `cutover run`, `diff` or `seal` drops it, as does `DROP SCHEMA %s CASCADE`\n", load.DryRunStage, size, load.DryRunStage)
 }
 
 // printWorking lists what the sessions of a working run (whose: "the
