@@ -372,3 +372,67 @@ func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
 	}
 	checkVerifies(t, ctx, src, dst)
 }
+
+// TestRunRejectsARowJoiningATableUnderATakenID: activity_events fold into
+// audit_log with their own ids, and habit logs load into habit_completions
+// with theirs. An activity with a legacy audit entry's id, or a log with
+// the id of a completion of another day, stopped the whole cutover on the
+// target's primary key, and every re-run again. Each is rejected
+// (id_taken), naming the id, and the row holding it loads; the run
+// verifies.
+func TestRunRejectsARowJoiningATableUnderATakenID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
+	src := editedSource(t, "taken_ids", `
+		CREATE SCHEMA attic;
+		CREATE TABLE attic.taken AS
+			SELECT 'activity_events' AS t, (SELECT a.id FROM audit_log a JOIN users u ON u.id = a.user_id WHERE `+loads+` ORDER BY a.id LIMIT 1) AS id
+			UNION ALL
+			SELECT 'habit_logs', (SELECT c.id FROM habit_completions c JOIN habits h ON h.id = c.habit_id AND h.user_id = c.user_id
+				JOIN users u ON u.id = c.user_id WHERE `+loads+` ORDER BY c.id LIMIT 1);
+		UPDATE activity_events SET id = (SELECT id FROM attic.taken WHERE t = 'activity_events')
+			WHERE id = (SELECT e.id FROM activity_events e JOIN users u ON u.id = e.user_id WHERE `+loads+`
+				AND jsonb_typeof(e.metadata) = 'object' AND NOT e.metadata ? 'xp_earned' AND NOT e.metadata ? 'coins_earned' ORDER BY e.id LIMIT 1);
+		INSERT INTO habit_logs (id, habit_id, user_id, completed_date, created_at)
+			SELECT c.id, c.habit_id, c.user_id, c.completed_date + 5000, '2025-03-04T10:15:00Z' FROM habit_completions c
+			WHERE c.id = (SELECT id FROM attic.taken WHERE t = 'habit_logs')`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run with rows under ids their target table's own legacy table holds: %v", err)
+	}
+	for _, c := range []struct{ legacy, owner string }{{"activity_events", "audit_log"}, {"habit_logs", "habit_completions"}} {
+		id := scalarOf[string](t, ctx, src, `SELECT id::text FROM attic.taken WHERE t = $1`, c.legacy)
+		got := scalarOf[string](t, ctx, dst, `SELECT d.disposition || ' ' || d.reason || ': ' || coalesce(r.message, '(no reject row)')
+			FROM cutover.dispositions d LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key)
+			WHERE d.legacy_table = $1 AND d.legacy_key = $2`, c.legacy, id)
+		if want := "rejected id_taken: id " + id + " is the id of a legacy " + c.owner + " row"; !strings.HasPrefix(got, want) {
+			t.Errorf("%s %s: %s\nwant %s…", c.legacy, id, got, want)
+		}
+		if got := scalarOf[string](t, ctx, dst, `SELECT disposition FROM cutover.dispositions WHERE legacy_table = $1 AND legacy_key = $2`, c.owner, id); got != "loaded" {
+			t.Errorf("the %s row of id %s: %s, want loaded", c.owner, id, got)
+		}
+	}
+	checkVerifies(t, ctx, src, dst)
+	// The ids freed in the source (the audit entry and the completion
+	// deleted), a re-run loads the rejected rows under them, as a fresh
+	// run does.
+	if err := withConn(ctx, src, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `DELETE FROM audit_log WHERE id = (SELECT id FROM attic.taken WHERE t = 'activity_events');
+			DELETE FROM habit_completions WHERE id = (SELECT id FROM attic.taken WHERE t = 'habit_logs')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run after the ids were freed: %v", err)
+	}
+	for c, want := range map[string]string{"activity_events": "folded", "habit_logs": "loaded"} {
+		id := scalarOf[string](t, ctx, src, `SELECT id::text FROM attic.taken WHERE t = $1`, c)
+		if got := scalarOf[string](t, ctx, dst, `SELECT disposition || ' ' || target_id FROM cutover.dispositions WHERE legacy_table = $1 AND legacy_key = $2`, c, id); got != want+" "+id {
+			t.Errorf("%s %s after its id was freed: %s, want %s under its id", c, id, got, want)
+		}
+	}
+	checkVerifies(t, ctx, src, dst)
+	testkit.SameAs(t, freshRun(t, src), dst)
+}

@@ -23,6 +23,12 @@ var habitLogs = Mapping{
 		TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
 	}, {
+		// The id of a completion that loads, of another habit or day:
+		// two facts, one id, and the completion keeps it.
+		When:        `EXISTS (SELECT 1 FROM {{d:habit_completions}} c WHERE c._tid = s.id)`,
+		Disposition: Rejected, Reason: ReasonIDTaken,
+		Message: `format('id %s is the id of a legacy habit_completions row of another habit or day, which loads under it; give this log another id in the source', s.id)`,
+	}, {
 		// A row that loads needs a completed_at.
 		When:        `s.created_at IS NULL AND isfinite(s.completed_date) AND s.completed_date > '294276-12-31'::date`,
 		Disposition: Rejected, Reason: ReasonInvalidValue,

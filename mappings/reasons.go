@@ -25,6 +25,7 @@ const (
 	ReasonInvalidValue        = "invalid_value"         // rejected: a drift value outside the forms DRIFT.md allows, or a value the target's checks refuse and the legacy shape allowed (message names column and value)
 	ReasonPrivateSeededKey    = "private_seeded_key"    // rejected: a private catalog row (is_global false) whose natural key a seed holds: merged, it would make the seed private to one user
 	ReasonSeededID            = "seeded_id"             // rejected: a row whose id a seed holds that does not merge onto it (a catalog without a natural key, fine print 4, or another key)
+	ReasonIDTaken             = "id_taken"              // rejected: a row that joins another legacy table's rows in one target table under its own id, which a row of that table already has
 	ReasonExpiredSession      = "expired_session"       // discarded
 	ReasonAllSessions         = "sessions_discarded"    // discarded: --no-sessions
 	ReasonCredentialToken     = "credential_token"      // discarded
