@@ -134,18 +134,23 @@ func CoerceQuest(r QuestText) (Quest, *InvalidValue) {
 	if q.CoinReward, err = int4("coin_reward", r.CoinReward, 5); err != nil {
 		return q, err
 	}
+	// The rest in the legacy table's order: the first failing column is
+	// the one named.
+	if q.IsUniversal, err = boolean("is_universal", r.IsUniversal, q.UserID == nil); err != nil {
+		return q, err
+	}
+	if q.IsActive, err = boolean("is_active", r.IsActive, true); err != nil {
+		return q, err
+	}
+	if q.IsRepeatable, err = boolean("is_repeatable", r.IsRepeatable, false); err != nil {
+		return q, err
+	}
 	q.Status = "available"
 	if v := nullIfEmpty(r.Status); v != nil {
 		if !questStatuses[*v] {
 			return q, &InvalidValue{"status", r.Status, "is not one of available, accepted, completed, abandoned, expired"}
 		}
 		q.Status = *v
-	}
-	if q.IsActive, err = boolean("is_active", r.IsActive, true); err != nil {
-		return q, err
-	}
-	if q.IsUniversal, err = boolean("is_universal", r.IsUniversal, q.UserID == nil); err != nil {
-		return q, err
 	}
 	for _, ts := range []struct {
 		col string
@@ -160,15 +165,6 @@ func CoerceQuest(r QuestText) (Quest, *InvalidValue) {
 			return q, err
 		}
 	}
-	if q.IsRepeatable, err = boolean("is_repeatable", r.IsRepeatable, false); err != nil {
-		return q, err
-	}
-	if v := nullIfEmpty(r.RepeatFrequency); v != nil {
-		if !repeatFrequency[*v] {
-			return q, &InvalidValue{"repeat_frequency", r.RepeatFrequency, "is not one of daily, weekly, monthly"}
-		}
-		q.RepeatFrequency = v
-	}
 	created, err := timestamp("created_at", r.CreatedAt)
 	if err != nil {
 		return q, err
@@ -176,6 +172,12 @@ func CoerceQuest(r QuestText) (Quest, *InvalidValue) {
 	updated, err := timestamp("updated_at", r.UpdatedAt)
 	if err != nil {
 		return q, err
+	}
+	if v := nullIfEmpty(r.RepeatFrequency); v != nil {
+		if !repeatFrequency[*v] {
+			return q, &InvalidValue{"repeat_frequency", r.RepeatFrequency, "is not one of daily, weekly, monthly"}
+		}
+		q.RepeatFrequency = v
 	}
 	q.CreatedAt = firstTime(created, updated, q.AcceptedAt, q.CompletedAt)
 	q.UpdatedAt = firstTime(updated, &q.CreatedAt)

@@ -215,3 +215,41 @@ func TestCoerceQuest(t *testing.T) {
 		})
 	}
 }
+
+// TestCoerceQuestNamesTheFirstFailingColumn: with two columns outside
+// their forms, the reason names the first in the legacy table's order
+// (MAPPING.md fine print 8), for every pair.
+func TestCoerceQuestNamesTheFirstFailingColumn(t *testing.T) {
+	// In the order of the columns of the legacy table quests.
+	bad := []struct {
+		col string
+		set func(*QuestText)
+	}{
+		{"user_id", func(r *QuestText) { r.UserID = sp("not-a-uuid") }},
+		{"title", func(r *QuestText) { r.Title = sp("") }},
+		{"category", func(r *QuestText) { r.Category = sp("") }},
+		{"difficulty", func(r *QuestText) { r.Difficulty = sp("impossible") }},
+		{"xp_reward", func(r *QuestText) { r.XPReward = sp("12.5") }},
+		{"coin_reward", func(r *QuestText) { r.CoinReward = sp("x") }},
+		{"is_universal", func(r *QuestText) { r.IsUniversal = sp("yes") }},
+		{"is_active", func(r *QuestText) { r.IsActive = sp("yes") }},
+		{"is_repeatable", func(r *QuestText) { r.IsRepeatable = sp("maybe") }},
+		{"status", func(r *QuestText) { r.Status = sp("bogus") }},
+		{"accepted_at", func(r *QuestText) { r.AcceptedAt = sp("31/12/2025") }},
+		{"completed_at", func(r *QuestText) { r.CompletedAt = sp("31/12/2025") }},
+		{"expires_at", func(r *QuestText) { r.ExpiresAt = sp("31/12/2025") }},
+		{"created_at", func(r *QuestText) { r.CreatedAt = sp("garbage") }},
+		{"updated_at", func(r *QuestText) { r.UpdatedAt = sp("garbage") }},
+		{"repeat_frequency", func(r *QuestText) { r.RepeatFrequency = sp("hourly") }},
+	}
+	for i, a := range bad {
+		for _, b := range bad[i:] {
+			r := QuestText{ID: sp("q_1"), UserID: sp("3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"), Title: sp("Run"), Category: sp("fitness")}
+			a.set(&r)
+			b.set(&r)
+			if _, err := CoerceQuest(r); err == nil || err.Column != a.col {
+				t.Errorf("%s and %s outside their forms: %v, want %s named", a.col, b.col, err, a.col)
+			}
+		}
+	}
+}
