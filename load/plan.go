@@ -753,9 +753,13 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	}
 	// Other mappings' checks look decisions up by exposed columns from
 	// inside CASE expressions (a subplan per row): index those. Joins on _k
-	// are hash joins and need no index, and so are the checks' EXISTS on
-	// _tid (semi-joins the planner hashes): an index on _tid went unused
-	// at 1M and 10M (idx_scan 0) and cost 1.3 s of decide at 10M.
+	// are hash joins and need no index. The checks' EXISTS on _tid (is
+	// this id taken?) are hashed subplans while the decisions' ids fit in
+	// hash_mem (work_mem 4MB × 2), and a scan of the whole decision table
+	// per row past that: 10.8 s of decide for 2,500 habit logs against
+	// 230,000 completions at 1M. A decision table another mapping of the
+	// run reads is indexed on _tid too (about 0.1 s at 1M for
+	// habit_completions), so that the planner has a probe to fall back on.
 	// The checks match all exposed columns at once (or the first alone), so
 	// one index over them in their declared order serves every lookup; an
 	// index per column made each probe visit every decision of, say, the
@@ -773,6 +777,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		statCols = append(statCols, "_self")
 	}
 	plan.DecideEnd = []string{sampledAnalyze(d, quoteAll(statCols))}
+	if p.Read[m.Legacy] && tid != "NULL::uuid" {
+		plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
+	}
 	if len(m.Exposes) > 0 && (p.Read == nil || p.Read[m.Legacy]) {
 		x := make([]string, len(m.Exposes))
 		for i, c := range m.Exposes {

@@ -102,18 +102,19 @@ func TestDecisionKeyTypes(t *testing.T) {
 // TestExposedIndexOnlyWhenRead: a mapping's decisions are indexed by its
 // Exposes columns when another mapping of the run reads them, or when the
 // run does not say (Params.Read nil); a source without the reader skips
-// the index.
+// the index. Read by another mapping, they are indexed by target id too
+// (its checks ask whether an id is taken).
 func TestExposedIndexOnlyWhenRead(t *testing.T) {
 	targets := map[string]TargetTable{"items": {Columns: []string{"id", "user_id", "title"}, PK: []string{"id"}}}
 	m := mappings.Mapping{Legacy: "items", Target: "items", Exposes: []string{"user_id", "title"}}
 	for _, c := range []struct {
-		name  string
-		read  map[string]bool
-		index bool
+		name       string
+		read       map[string]bool
+		index, tid bool
 	}{
-		{"not said", nil, true},
-		{"read by another mapping", map[string]bool{"items": true}, true},
-		{"read by none", map[string]bool{"other": true}, false},
+		{"not said", nil, true, false},
+		{"read by another mapping", map[string]bool{"items": true}, true, true},
+		{"read by none", map[string]bool{"other": true}, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := BuildPlan(m, []string{"id", "user_id", "title"}, targets, map[string]mappings.Mapping{"items": m},
@@ -124,6 +125,9 @@ func TestExposedIndexOnlyWhenRead(t *testing.T) {
 			want := `CREATE INDEX ON "stage"."d_items" ("_x_user_id", "_x_title")`
 			if got := slices.Contains(p.DecideEnd, want); got != c.index {
 				t.Errorf("index built: %v, want %v (DecideEnd %q)", got, c.index, p.DecideEnd)
+			}
+			if got := slices.Contains(p.DecideEnd, `CREATE INDEX ON "stage"."d_items" (_tid)`); got != c.tid {
+				t.Errorf("index on _tid built: %v, want %v (DecideEnd %q)", got, c.tid, p.DecideEnd)
 			}
 		})
 	}
