@@ -253,3 +253,35 @@ func TestCoerceQuestNamesTheFirstFailingColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestCoerceQuestCreationFallback: a quest without created_at takes its
+// updated_at, else accepted_at, else completed_at, else the Unix epoch,
+// so that every run writes the same row; updated_at falls back to
+// created_at.
+func TestCoerceQuestCreationFallback(t *testing.T) {
+	const upd, acc, comp = "2025-03-04T10:00:00Z", "2025-03-05T10:00:00Z", "2025-03-06T10:00:00Z"
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	for _, c := range []struct {
+		name                  string
+		updated, accepted, cp *string
+		want                  time.Time
+	}{
+		{"updated_at", sp(upd), sp(acc), sp(comp), at(upd)},
+		{"accepted_at", sp(""), sp(acc), sp(comp), at(acc)},
+		{"completed_at", nil, nil, sp(comp), at(comp)},
+		{"the epoch", nil, sp(""), nil, time.Unix(0, 0)},
+	} {
+		r := QuestText{ID: sp("q_1"), Title: sp("Run"), Category: sp("fitness"), CreatedAt: sp(""), UpdatedAt: c.updated, AcceptedAt: c.accepted, CompletedAt: c.cp}
+		q, err := CoerceQuest(r)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		wantUpdated := c.want
+		if c.updated != nil && *c.updated != "" {
+			wantUpdated = at(*c.updated)
+		}
+		if !q.CreatedAt.Equal(c.want) || !q.UpdatedAt.Equal(wantUpdated) {
+			t.Errorf("%s: created %v, updated %v; want %v and %v", c.name, q.CreatedAt, q.UpdatedAt, c.want, wantUpdated)
+		}
+	}
+}
