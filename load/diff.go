@@ -19,6 +19,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/dburl"
+	"github.com/cutover/cutover/internal/secret"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 )
@@ -923,7 +924,8 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 // columns of want) and the diff of have, the target's row, and want, the
 // row the run would write, both JSON objects. Numbers are kept as
 // written (a bigint beyond 2^53 is not rounded, nor an integer shown as
-// a float), and secret columns are redacted: a row that differs only in
+// a float), and secrets are redacted (secret columns, and the values of
+// keys that name secrets within documents): a row that differs only in
 // them says so rather than showing an empty diff.
 func rowDiff(have, want []byte, pk []string) (RowDiff, error) {
 	h, err := decodeRow(have)
@@ -938,17 +940,22 @@ func rowDiff(have, want []byte, pk []string) (RowDiff, error) {
 	for i, c := range pk {
 		key[i] = fmt.Sprint(w[c])
 	}
+	differ := !cmp.Equal(h, w, sameNumber)
 	var hidden []string
 	for _, c := range slices.Sorted(maps.Keys(w)) {
-		if secretColumns[c] && !cmp.Equal(h[c], w[c]) {
+		if secret.Column(c) && !cmp.Equal(h[c], w[c], sameNumber) {
 			hidden = append(hidden, c)
 		}
 	}
 	redact(h)
 	redact(w)
 	d := cmp.Diff(h, w, sameNumber)
-	if d == "" && len(hidden) > 0 {
+	switch {
+	case d != "" || !differ:
+	case len(hidden) > 0:
 		d = "(the rows differ only in " + strings.Join(hidden, ", ") + ", which no report shows)\n"
+	default:
+		d = "(the rows differ only in the values of keys that name secrets within a document, which no report shows)\n"
 	}
 	return RowDiff{Key: strings.Join(key, ","), Diff: d}, nil
 }
@@ -984,16 +991,22 @@ func decodeRow(b []byte) (map[string]any, error) {
 	return row, nil
 }
 
-// secretColumns never appear in reports or diffs.
-var secretColumns = map[string]bool{
-	"token": true, "access_token": true, "refresh_token": true, "id_token": true,
-	"session_state": true, "credential_public_key": true, "password": true, "password_hash": true,
-}
-
-func redact(row map[string]any) {
-	for k := range row {
-		if secretColumns[k] {
-			row[k] = "[redacted]"
+// redact replaces, at any depth of a row (a document's keys too), the
+// value of every key that names a secret (secret.Column): no report or
+// diff shows them.
+func redact(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if secret.Column(k) {
+				x[k] = secret.Redacted
+			} else {
+				redact(e)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			redact(e)
 		}
 	}
 }

@@ -31,6 +31,14 @@ func TestRowDiff(t *testing.T) {
 			exact: "(the rows differ only in token, which no report shows)\n"},
 		{name: "a secret and a value", have: `{"id": "a", "token": "old-secret", "n": 1}`, want: `{"id": "a", "token": "new-secret", "n": 2}`,
 			diffHas: []string{"int64(1)", "int64(2)"}, diffLacks: []string{"old-secret", "new-secret"}},
+		// Within a document, at any depth: go-cmp writes a small nested
+		// map on one line, which a line's key cannot tell.
+		{name: "secrets within a document", have: `{"id": "a", "details": {"apiKey": "MARK_AK1", "h": {"Authorization": "Bearer MARK_AUTH1", "cookie": "MARK_CK1"}, "l": [{"pwd": "MARK_PW1"}], "note": "x"}}`,
+			want:    `{"id": "a", "details": {"apiKey": "MARK_AK2", "h": {"Authorization": "Bearer MARK_AUTH2", "cookie": "MARK_CK2"}, "l": [{"pwd": "MARK_PW2"}], "note": "y"}}`,
+			diffHas: []string{`"x"`, `"y"`}, diffLacks: []string{"MARK_"}},
+		{name: "secrets within a document only", have: `{"id": "a", "details": {"h": {"Authorization": "Bearer MARK_AUTH1"}}}`,
+			want:  `{"id": "a", "details": {"h": {"Authorization": "Bearer MARK_AUTH2"}}}`,
+			exact: "(the rows differ only in the values of keys that name secrets within a document, which no report shows)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, err := rowDiff([]byte(c.have), []byte(c.want), []string{"id"})
