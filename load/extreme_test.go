@@ -350,9 +350,14 @@ func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
 		INSERT INTO quests (id, user_id, title, category, created_at)
 			SELECT a.id::text, (SELECT min(u.id::text) FROM ok_users u WHERE u.id <> a.user_id), 'B quest', 'focus', '2025-03-04T10:15:00Z'
 			FROM a_quest a;
+		CREATE TEMP TABLE universal_copy AS SELECT q.id FROM user_quests q WHERE q.user_id IS NULL
+			AND NOT EXISTS (SELECT 1 FROM quests x WHERE lower(trim(x.id)) = q.id::text) ORDER BY q.id LIMIT 1;
+		INSERT INTO quests (id, user_id, title, category, created_at)
+			SELECT id::text, 'not-a-uuid', 'Whose quest?', 'focus', '2025-03-04T10:15:00Z' FROM universal_copy;
 		CREATE SCHEMA attic;
 		CREATE TABLE attic.edited AS SELECT 'user_inbox' AS t, id::text AS k, user_id::text AS a FROM a_item
-			UNION ALL SELECT 'quests', id::text, user_id::text FROM a_quest`)
+			UNION ALL SELECT 'quests', id::text, user_id::text FROM a_quest
+			UNION ALL SELECT 'unknown user', id::text, NULL FROM universal_copy`)
 	dst := testkit.MigratedTarget(t)
 	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
 		t.Fatalf("run: %v", err)
@@ -369,6 +374,13 @@ func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
 		if got := scalarOf[string](t, ctx, dst, `SELECT user_id::text || ' ' || title FROM public.`+c.target+` WHERE id = $1::uuid`, key); strings.HasPrefix(got, owner+" B ") || !strings.HasPrefix(got, owner+" ") {
 			t.Errorf("%s %s is %q, want user %s's own row", c.target, key, got, owner)
 		}
+	}
+	// A quest whose user_id is no uuid has no known user: neither merged
+	// onto a universal quest's copy (no user either) nor a tenant
+	// mismatch, but rejected by the checks.
+	key := scalarOf[string](t, ctx, src, `SELECT k FROM attic.edited WHERE t = 'unknown user'`)
+	if got := scalarOf[string](t, ctx, dst, `SELECT disposition || ' ' || reason FROM cutover.dispositions WHERE legacy_table = 'quests' AND legacy_key = $1`, key); got != "rejected invalid_value" {
+		t.Errorf("quest %s of user_id 'not-a-uuid', with a universal copy's id: %s, want rejected invalid_value", key, got)
 	}
 	checkVerifies(t, ctx, src, dst)
 }

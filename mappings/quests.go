@@ -8,8 +8,10 @@ var quests = Mapping{
 	// Fine print 8: the id-merge test comes first, whatever the values.
 	// The id of another user's quest (or of a universal quest's copy, for
 	// a quest of a user) is not the same fact: merged, this quest would
-	// be lost into the other's, so it is rejected (tenant_mismatch); one
-	// whose user_id is not a uuid is the checks' (invalid_value).
+	// be lost into the other's, so it is rejected (tenant_mismatch). One
+	// whose user_id is not a uuid (typed NULL) is neither merged nor
+	// rejected so: its user is unknown, and the checks reject it
+	// (invalid_value).
 	ByDesign: []Rule{{
 		When: `s.id_is_uuid AND s.invalid_column IS DISTINCT FROM 'user_id' AND
 				EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid AND q._x_user_id IS DISTINCT FROM s.user_id)`,
@@ -17,7 +19,8 @@ var quests = Mapping{
 		Message: `format('id %s is a quest of %s, and this row is of %s: not the same quest, so not merged; give it another id in the source', s.uid, ` +
 			`coalesce('user ' || (SELECT q._x_user_id FROM {{d:user_quests}} q WHERE q._tid = s.uid LIMIT 1), 'no user'), coalesce('user ' || s.user_id, 'no user'))`,
 	}, {
-		When:        `s.id_is_uuid AND EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid AND q._x_user_id IS NOT DISTINCT FROM s.user_id)`,
+		When: `s.id_is_uuid AND s.invalid_column IS DISTINCT FROM 'user_id' AND
+				EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid AND q._x_user_id IS NOT DISTINCT FROM s.user_id)`,
 		Disposition: Merged, Reason: "duplicate_quest", TargetID: `s.uid`, Same: []string{"id", "user_id"},
 	}},
 	Checks: []Rule{{
