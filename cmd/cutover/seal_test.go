@@ -64,7 +64,18 @@ func TestSealCommand(t *testing.T) {
 		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_dryrun') IS NULL)::text`) != "true" {
 		t.Errorf("seal after a dry run was stopped did not drop its scratch schema:\n%s", stdout)
 	}
-	if stdout, _ := must(0, "seal"); !strings.HasPrefix(stdout, first[0]+" (it was already):") {
+	// Sealed, a run refuses: a stopped dry run's scratch schema is then
+	// dropped by a dry run or a seal, and a second seal drops it.
+	stoppedDryRun()
+	if stdout, _ := must(0, "status"); !strings.Contains(stdout, "the next `cutover diff` or `seal` drops it") {
+		t.Errorf("status of a sealed target with a stopped dry run's scratch schema:\n%s", stdout)
+	}
+	stdout, _ = must(0, "seal")
+	if !strings.Contains(stdout, "\ndropped the scratch schema a stopped dry run left (") ||
+		reportScalar(t, dst, `SELECT (to_regnamespace('cutover_dryrun') IS NULL)::text`) != "true" {
+		t.Errorf("sealing a sealed target did not drop a stopped dry run's scratch schema:\n%s", stdout)
+	}
+	if !strings.HasPrefix(stdout, first[0]+" (it was already):") {
 		t.Errorf("sealing again changed the seal, or did not say it was sealed:\n%s\nwant %s (it was already):", stdout, first[0])
 	}
 	runs := reportScalar(t, dst, `SELECT count(*)::text FROM cutover.runs`)

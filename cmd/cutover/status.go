@@ -45,7 +45,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	if !r.Bookkeeping {
 		printNext(w, r)
 		printDryRun(w, r.DryRun, r.DryRunWorking)
-		printStoppedDryRun(w, r.StoppedDryRun)
+		printStoppedDryRun(w, r.StoppedDryRun, r.Sealed != nil)
 		return
 	}
 	printRuns(w, r.Runs)
@@ -94,7 +94,7 @@ func printStatus(w io.Writer, r *load.StatusReport) {
 	printNext(w, r)
 	printWorking(w, "the run's", r.Working)
 	printDryRun(w, r.DryRun, r.DryRunWorking)
-	printStoppedDryRun(w, r.StoppedDryRun)
+	printStoppedDryRun(w, r.StoppedDryRun, r.Sealed != nil)
 }
 
 // printRuns lists the last ten runs, newest first: how each ended, the
@@ -150,13 +150,18 @@ func printDryRun(w io.Writer, d *migrations.DryRunningError, sessions []load.Ses
 }
 
 // printStoppedDryRun says that a dry run which did not end left its
-// scratch schema, of size, in the target ("": none did).
-func printStoppedDryRun(w io.Writer, size string) {
+// scratch schema, of size, in the target ("": none did), and what drops
+// it (a run refuses a sealed target).
+func printStoppedDryRun(w io.Writer, size string, sealed bool) {
 	if size == "" {
 		return
 	}
+	drops := "the next `cutover run`, `diff` or `seal` drops it"
+	if sealed {
+		drops = "the next `cutover diff` or `seal` drops it"
+	}
 	fmt.Fprintf(w, "\nDRY RUN\n  a dry run that did not end (killed, or its server lost) left its scratch schema %s (%s, copies of legacy rows) in the target; "+
-		"the next `cutover run`, `diff` or `seal` drops it, as does `DROP SCHEMA %s CASCADE`\n", load.DryRunStage, size, load.DryRunStage)
+		"%s, as does `DROP SCHEMA %s CASCADE`\n", load.DryRunStage, size, drops, load.DryRunStage)
 }
 
 // printWorking lists what the sessions of a working run (whose: "the
