@@ -15,6 +15,7 @@ import (
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/transform"
 )
 
 // TestRunTakesInfiniteCreationTimesOfItems: a v21 market item's
@@ -447,4 +448,62 @@ func TestRunRejectsARowJoiningATableUnderATakenID(t *testing.T) {
 	}
 	checkVerifies(t, ctx, src, dst)
 	testkit.SameAs(t, freshRun(t, src), dst)
+}
+
+// TestRunFoldsARewardTheLedgerHolds: a claimed reward folds into
+// points_ledger under a derived id and the idempotency key
+// 'legacy-reward:' || its id. A legacy ledger row of the reward's user
+// under that key records the same reward: the reward merges onto it (it
+// stopped the run on the target's unique key). A legacy ledger row under
+// the reward's derived id is another fact with its id: the reward is
+// rejected (id_taken), where a fresh run stopped on the primary key and a
+// re-run wrote the reward over the ledger row. The run verifies.
+func TestRunFoldsARewardTheLedgerHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
+	src := editedSource(t, "rewards_in_ledger", `
+		CREATE SCHEMA attic;
+		CREATE TABLE attic.rewards AS SELECT r.id, r.user_id, row_number() OVER (ORDER BY r.id) AS n
+			FROM user_rewards r JOIN users u ON u.id = r.user_id WHERE r.claimed AND `+loads+` ORDER BY r.id LIMIT 2;
+		INSERT INTO points_ledger (id, user_id, event_type, coins, xp, reason, idempotency_key, created_at)
+			SELECT 'ab000000-0000-4000-8000-000000000001', user_id, 'reward', 3, 0, 'recorded by the application', 'legacy-reward:' || id, '2025-03-04T10:15:00Z'
+			FROM attic.rewards WHERE n = 1;
+		INSERT INTO points_ledger (id, user_id, event_type, coins, xp, reason, idempotency_key, created_at)
+			SELECT `+transform.DerivedIDSQL("user_rewards", "id::text")+`, user_id, 'manual', 7, 0, 'another fact', 'manual-7', '2025-03-04T10:15:00Z'
+			FROM attic.rewards WHERE n = 2`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	keys := scalarOf[[]string](t, ctx, src, `SELECT array_agg(id::text ORDER BY n) FROM attic.rewards`)
+	const fate = `SELECT d.disposition || ' ' || d.reason || ' ' || coalesce(d.target_id::text, '-') || ': ' || coalesce(r.message, '')
+		FROM cutover.dispositions d LEFT JOIN cutover.rejects r USING (legacy_table, legacy_key) WHERE d.legacy_table = 'user_rewards' AND d.legacy_key = $1`
+	if got := scalarOf[string](t, ctx, dst, fate, keys[0]); got != "merged duplicate_ledger_entry ab000000-0000-4000-8000-000000000001: " {
+		t.Errorf("the reward the ledger records under its key: %q, want merged onto that ledger row", got)
+	}
+	derived := transform.DerivedID("user_rewards", keys[1]).String()
+	if got := scalarOf[string](t, ctx, dst, fate, keys[1]); !strings.HasPrefix(got, "rejected id_taken -: id "+derived+", derived from this reward's id, is the id of a legacy points_ledger row") {
+		t.Errorf("the reward whose derived id a ledger row has: %q, want rejected id_taken", got)
+	}
+	if got := scalarOf[string](t, ctx, dst, `SELECT reason || ' ' || coins FROM points_ledger WHERE id = $1`, derived); got != "another fact 7" {
+		t.Errorf("the ledger row under the reward's derived id: %q, want the ledger row's own", got)
+	}
+	checkVerifies(t, ctx, src, dst)
+	// The ledger row gone from the source, a re-run folds the reward under
+	// its id; back, a re-run gives the id to the ledger row again, as a
+	// fresh run does (a re-run wrote the reward over it).
+	for _, edit := range []string{
+		`CREATE TABLE attic.ledger AS SELECT * FROM points_ledger WHERE id = '` + derived + `'; DELETE FROM points_ledger WHERE id = '` + derived + `'`,
+		`INSERT INTO points_ledger SELECT * FROM attic.ledger`,
+	} {
+		if err := withConn(ctx, src, func(c *pgx.Conn) error { _, err := c.Exec(ctx, edit); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+			t.Fatalf("re-run after %s: %v", edit, err)
+		}
+		testkit.SameAs(t, freshRun(t, src), dst)
+	}
+	checkVerifies(t, ctx, src, dst)
 }
