@@ -399,6 +399,12 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		refCols = append(refCols, "sp.user_id AS "+ident("_own_"+r.Column))
 		refJoins = append(refJoins, fmt.Sprintf("LEFT JOIN %s sp ON sp.%s = s.%s", stage, ident(r.ParentKey()), ident(r.Column)))
 	}
+	for _, l := range m.Lookups {
+		refJoins = append(refJoins, sub(l.Join))
+		for _, c := range l.Columns {
+			refCols = append(refCols, sub(c))
+		}
+	}
 	inner := "SELECT s.*"
 	if keepsStageRow(m) {
 		inner += ", s.ctid AS _ctid"
@@ -757,9 +763,10 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	// this id taken?) are hashed subplans while the decisions' ids fit in
 	// hash_mem (work_mem 4MB × 2), and a scan of the whole decision table
 	// per row past that: 10.8 s of decide for 2,500 habit logs against
-	// 230,000 completions at 1M. A decision table another mapping of the
-	// run reads is indexed on _tid too (about 0.1 s at 1M for
-	// habit_completions), so that the planner has a probe to fall back on.
+	// 230,000 completions at 1M. A mapping whose readers ask that
+	// (IndexTargetID) is indexed on _tid when one of them is in the run,
+	// so that the planner has a probe to fall back on; the large tables'
+	// readers join instead (Lookups, a hash join).
 	// The checks match all exposed columns at once (or the first alone), so
 	// one index over them in their declared order serves every lookup; an
 	// index per column made each probe visit every decision of, say, the
@@ -777,7 +784,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		statCols = append(statCols, "_self")
 	}
 	plan.DecideEnd = []string{sampledAnalyze(d, quoteAll(statCols))}
-	if p.Read[m.Legacy] && tid != "NULL::uuid" {
+	if m.IndexTargetID && p.Read[m.Legacy] && tid != "NULL::uuid" {
 		plan.DecideEnd = append([]string{`CREATE INDEX ON ` + d + ` (_tid)`}, plan.DecideEnd...)
 	}
 	if len(m.Exposes) > 0 && (p.Read == nil || p.Read[m.Legacy]) {

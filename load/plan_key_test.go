@@ -102,11 +102,12 @@ func TestDecisionKeyTypes(t *testing.T) {
 // TestExposedIndexOnlyWhenRead: a mapping's decisions are indexed by its
 // Exposes columns when another mapping of the run reads them, or when the
 // run does not say (Params.Read nil); a source without the reader skips
-// the index. Read by another mapping, they are indexed by target id too
-// (its checks ask whether an id is taken).
+// the index. Read by another mapping, and asked for (IndexTargetID), they
+// are indexed by target id too (its checks ask whether an id is one of
+// them).
 func TestExposedIndexOnlyWhenRead(t *testing.T) {
 	targets := map[string]TargetTable{"items": {Columns: []string{"id", "user_id", "title"}, PK: []string{"id"}}}
-	m := mappings.Mapping{Legacy: "items", Target: "items", Exposes: []string{"user_id", "title"}}
+	m := mappings.Mapping{Legacy: "items", Target: "items", Exposes: []string{"user_id", "title"}, IndexTargetID: true}
 	for _, c := range []struct {
 		name       string
 		read       map[string]bool

@@ -8,12 +8,16 @@ var activityEvents = Mapping{
 	// details is metadata plus xp_earned and coins_earned: metadata must
 	// be an object (or null: none), and hold those keys, if at all, with
 	// the columns' values; otherwise one of the two would be lost.
-	// An audit_log row's id is the id of an audit entry that loads: two
-	// facts, one id, and the audit entry keeps it.
+	// An activity with the id of a legacy audit entry: two facts, one
+	// id, and the audit entry keeps it (a hash join with its stage).
+	Lookups: []Lookup{{
+		Join:    `LEFT JOIN {{stage}}.audit_log lk_audit ON lk_audit.id = s.id`,
+		Columns: []string{`lk_audit.id IS NOT NULL AS _id_taken`},
+	}},
 	Checks: []Rule{{
-		When:        `EXISTS (SELECT 1 FROM {{d:audit_log}} a WHERE a._tid = s.id)`,
+		When:        `s._id_taken`,
 		Disposition: Rejected, Reason: ReasonIDTaken,
-		Message: `format('id %s is the id of a legacy audit_log row, which loads under it: folded with its own id, this activity would take it too; give it another id in the source', s.id)`,
+		Message: `format('id %s is the id of a legacy audit_log row, which keeps it: folded with its own id, this activity would take it too; give it another id in the source', s.id)`,
 	}, {
 		When:        `jsonb_typeof(s.metadata) NOT IN ('object', 'null')`,
 		Disposition: Rejected, Reason: ReasonInvalidValue,
@@ -26,7 +30,6 @@ var activityEvents = Mapping{
 			coalesce(s.metadata->>'xp_earned', '(none)'), coalesce(s.metadata->>'coins_earned', '(none)'),
 			coalesce(s.xp_earned::text, 'NULL'), coalesce(s.coins_earned::text, 'NULL'))`,
 	}},
-	After: []string{"audit_log"},
 	Columns: map[string]string{
 		"action":        `'activity'`,
 		"resource_type": `s.category`,

@@ -12,4 +12,10 @@ var auditLog = Mapping{
 		// without a user has no tenant.
 		{Column: "session_id", Parent: "sessions", Kind: SetNull, Tenant: true},
 	},
+	// activity_events fold into this table under their own ids, which no
+	// audit entry has (id_taken): a row may move between the two from
+	// one run to the next, which feeders ordered one after the other
+	// hand over. The activities first: the larger table is loaded into
+	// the empty table, its indexes built after.
+	After: []string{"activity_events"},
 }

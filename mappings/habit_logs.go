@@ -25,14 +25,18 @@ var habitLogs = Mapping{
 	}, {
 		// The id of a completion that loads, of another habit or day:
 		// two facts, one id, and the completion keeps it.
-		When:        `EXISTS (SELECT 1 FROM {{d:habit_completions}} c WHERE c._tid = s.id)`,
+		When:        `s._id_taken`,
 		Disposition: Rejected, Reason: ReasonIDTaken,
-		Message: `format('id %s is the id of a legacy habit_completions row of another habit or day, which loads under it; give this log another id in the source', s.id)`,
+		Message: `format('id %s is the id of a legacy habit_completions row of another habit or day, which keeps it; give this log another id in the source', s.id)`,
 	}, {
 		// A row that loads needs a completed_at.
 		When:        `s.created_at IS NULL AND isfinite(s.completed_date) AND s.completed_date > '294276-12-31'::date`,
 		Disposition: Rejected, Reason: ReasonInvalidValue,
 		Message: `format('column completed_date: %s is past the last date a timestamp holds (294276-12-31), and created_at is NULL: completed_at has no value', s.completed_date)`,
+	}},
+	Lookups: []Lookup{{
+		Join:    `LEFT JOIN {{stage}}.habit_completions lk_completion ON lk_completion.id = s.id`,
+		Columns: []string{`lk_completion.id IS NOT NULL AS _id_taken`},
 	}},
 	DedupeBy:    []string{"habit_id", "completed_date"},
 	DedupeOrder: `s.created_at NULLS LAST, s.id`,

@@ -81,6 +81,14 @@ func (r Ref) ParentKey() string {
 	return r.Key
 }
 
+// Lookup is a LEFT JOIN of the stage row s ({{stage}}, {{d:table}} and
+// {{derived_id}} as in rules) and the columns it adds to s, as select-list
+// items ("lk.id IS NOT NULL AS _id_taken").
+type Lookup struct {
+	Join    string
+	Columns []string
+}
+
 // Rule is a by-design or data rule, checked in order before (ByDesign) or
 // after the references. When is a SQL predicate over the stage row `s`.
 type Rule struct {
@@ -167,6 +175,16 @@ type Mapping struct {
 	// Exposes lists target columns whose decided values other mappings'
 	// checks read from this mapping's decisions ({{d:table}}, as _x_<col>).
 	Exposes []string
+	// IndexTargetID indexes this mapping's decisions by target id (_tid)
+	// when another mapping of the run reads them: that mapping's checks
+	// ask, inside the judging CASE, whether an id is one of them (an
+	// EXISTS, hashed only while the ids fit in work_mem, and a scan of
+	// the decisions per row past that).
+	IndexTargetID bool
+	// Lookups add columns to the row s that Checks read, from LEFT JOINs
+	// made before the rules judge it: hash joins, where an EXISTS inside
+	// a rule is a subplan per row. Each joins at most one row.
+	Lookups []Lookup
 	// DedupeBy merges rows sharing these target columns onto the first by
 	// DedupeOrder, among the rows that would otherwise reach the target.
 	DedupeBy    []string
@@ -280,7 +298,7 @@ func All() []Mapping {
 	return []Mapping{
 		// auth: users, accounts, sessions, roles, user_roles, audit_log (0001_auth),
 		// and the legacy auth tables the target does not keep.
-		users, accounts, sessions, roles, userRoles, auditLog, activityEvents,
+		users, accounts, sessions, roles, userRoles, activityEvents, auditLog,
 		verificationTokens, authenticators, entitlements, roleEntitlements,
 		// gamification: 0002_gamification, the folded rewards and the archived
 		// skill tables.
