@@ -313,7 +313,7 @@ func dropStoppedDryRun(ctx context.Context, conn *pgx.Conn) (string, error) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrations.DryRunLockID))
 	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+ident(DryRunStage)+` CASCADE`); err != nil {
-		return "", fmt.Errorf("drop the scratch schema %s that a stopped dry run left: %w", DryRunStage, err)
+		return "", err
 	}
 	return size, nil
 }

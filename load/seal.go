@@ -107,7 +107,7 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 			// A dry run works on a sealed target too, and may be stopped.
 			s.Before = true
 			if s.DroppedDryRun, err = dropStoppedDryRun(ctx, conn); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("the target was sealed already, but the scratch schema %s a stopped dry run left, with copies of legacy rows, could not be dropped: %w", DryRunStage, err)
 			}
 		}
 		return s, err
@@ -147,7 +147,7 @@ func SealTarget(ctx context.Context, targetURL string) (_ *Seal, err error) {
 		s.DroppedStage = size
 	}
 	if s.DroppedDryRun, err = dropStoppedDryRun(ctx, conn); err != nil {
-		return nil, fmt.Errorf("the target is sealed, but %w", err)
+		return nil, fmt.Errorf("the target is sealed, but the scratch schema %s a stopped dry run left, with copies of legacy rows, could not be dropped: %w", DryRunStage, err)
 	}
 	return &s, nil
 }

@@ -481,9 +481,10 @@ func unescape(f func(string) (string, error), s string) string {
 // read otherwise than it was meant: with an '@' of a password unescaped,
 // the client takes what follows the first '@' as the host, so part of the
 // password would be dialled, and shown in the errors, as a host name. (A
-// '/' of a password is read as the end of a port and the start of the
-// database, which a database named with an '@' cannot be told from:
-// not refused, see unescapedAt.)
+// '/' of a password with no '@' before it is read as the end of a port
+// and the start of the database, which a database named with an '@'
+// cannot be told from: not refused, see unescapedAt; after an '@', see
+// ErrAtInDatabase.)
 var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds an '@' unescaped; write an '@' of the password (or of the user name) as %40 (and a '/' as %2F)")
 
 // ErrAtInDatabase refuses a URL with a password whose database name holds
