@@ -23,8 +23,9 @@ var habitLogs = Mapping{
 		TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
 	}, {
-		// The id of a completion that loads, of another habit or day:
-		// two facts, one id, and the completion keeps it.
+		// The id of a legacy completion (of another habit or day, or it
+		// would have merged above): two facts, one id, and the completion
+		// keeps it.
 		When:        `s._id_taken`,
 		Disposition: Rejected, Reason: ReasonIDTaken,
 		Message: `format('id %s is the id of a legacy habit_completions row of another habit or day, which keeps it; give this log another id in the source', s.id)`,
