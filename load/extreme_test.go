@@ -329,6 +329,11 @@ func TestRerunHoldsTheParentsOfWhatItWrites(t *testing.T) {
 	}
 }
 
+// userLoads holds for a legacy user u that the run loads: no other user's
+// email equals its email ignoring case (the generator's only rejected
+// users).
+const userLoads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
+
 // TestRunDoesNotMergeAnotherUsersDriftRow: a user_inbox row, or a text
 // quest, whose id is an inbox item (a user quest) of another user is not
 // the same fact, so it is not merged onto it (user B's note would be lost
@@ -338,9 +343,8 @@ func TestRerunHoldsTheParentsOfWhatItWrites(t *testing.T) {
 func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
 	src := editedSource(t, "other_users_ids", `
-		CREATE TEMP TABLE ok_users AS SELECT u.id FROM users u WHERE `+loads+`;
+		CREATE TEMP TABLE ok_users AS SELECT u.id FROM users u WHERE `+userLoads+`;
 		CREATE TEMP TABLE a_item AS SELECT i.id, i.user_id FROM inbox_items i WHERE i.user_id IN (SELECT id FROM ok_users)
 			AND NOT EXISTS (SELECT 1 FROM user_inbox x WHERE x.id = i.id) ORDER BY i.id LIMIT 1;
 		CREATE TEMP TABLE a_quest AS SELECT q.id, q.user_id FROM user_quests q WHERE q.user_id IN (SELECT id FROM ok_users)
@@ -396,16 +400,15 @@ func TestRunDoesNotMergeAnotherUsersDriftRow(t *testing.T) {
 func TestRunRejectsARowJoiningATableUnderATakenID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
 	src := editedSource(t, "taken_ids", `
 		CREATE SCHEMA attic;
 		CREATE TABLE attic.taken AS
-			SELECT 'activity_events' AS t, (SELECT a.id FROM audit_log a JOIN users u ON u.id = a.user_id WHERE `+loads+` ORDER BY a.id LIMIT 1) AS id
+			SELECT 'activity_events' AS t, (SELECT a.id FROM audit_log a JOIN users u ON u.id = a.user_id WHERE `+userLoads+` ORDER BY a.id LIMIT 1) AS id
 			UNION ALL
 			SELECT 'habit_logs', (SELECT c.id FROM habit_completions c JOIN habits h ON h.id = c.habit_id AND h.user_id = c.user_id
-				JOIN users u ON u.id = c.user_id WHERE `+loads+` ORDER BY c.id LIMIT 1);
+				JOIN users u ON u.id = c.user_id WHERE `+userLoads+` ORDER BY c.id LIMIT 1);
 		UPDATE activity_events SET id = (SELECT id FROM attic.taken WHERE t = 'activity_events')
-			WHERE id = (SELECT e.id FROM activity_events e JOIN users u ON u.id = e.user_id WHERE `+loads+`
+			WHERE id = (SELECT e.id FROM activity_events e JOIN users u ON u.id = e.user_id WHERE `+userLoads+`
 				AND jsonb_typeof(e.metadata) = 'object' AND NOT e.metadata ? 'xp_earned' AND NOT e.metadata ? 'coins_earned' ORDER BY e.id LIMIT 1);
 		INSERT INTO habit_logs (id, habit_id, user_id, completed_date, created_at)
 			SELECT c.id, c.habit_id, c.user_id, c.completed_date + 5000, '2025-03-04T10:15:00Z' FROM habit_completions c
@@ -461,11 +464,10 @@ func TestRunRejectsARowJoiningATableUnderATakenID(t *testing.T) {
 func TestRunFoldsARewardTheLedgerHolds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const loads = `NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(u.email) AND o.id <> u.id)`
 	src := editedSource(t, "rewards_in_ledger", `
 		CREATE SCHEMA attic;
 		CREATE TABLE attic.rewards AS SELECT r.id, r.user_id, row_number() OVER (ORDER BY r.id) AS n
-			FROM user_rewards r JOIN users u ON u.id = r.user_id WHERE r.claimed AND `+loads+` ORDER BY r.id LIMIT 2;
+			FROM user_rewards r JOIN users u ON u.id = r.user_id WHERE r.claimed AND `+userLoads+` ORDER BY r.id LIMIT 2;
 		INSERT INTO points_ledger (id, user_id, event_type, coins, xp, reason, idempotency_key, created_at)
 			SELECT 'ab000000-0000-4000-8000-000000000001', user_id, 'reward', 3, 0, 'recorded by the application', 'legacy-reward:' || id, '2025-03-04T10:15:00Z'
 			FROM attic.rewards WHERE n = 1;
