@@ -947,8 +947,8 @@ func rowDiff(have, want []byte, pk []string) (RowDiff, error) {
 			hidden = append(hidden, c)
 		}
 	}
-	redact(h)
-	redact(w)
+	secret.Scrub(h)
+	secret.Scrub(w)
 	d := cmp.Diff(h, w, sameNumber)
 	switch {
 	case d != "" || !differ:
@@ -989,24 +989,4 @@ func decodeRow(b []byte) (map[string]any, error) {
 		}
 	}
 	return row, nil
-}
-
-// redact replaces, at any depth of a row (a document's keys too), the
-// value of every key that names a secret (secret.Column): no report or
-// diff shows them.
-func redact(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if secret.Column(k) {
-				x[k] = secret.Redacted
-			} else {
-				redact(e)
-			}
-		}
-	case []any:
-		for _, e := range x {
-			redact(e)
-		}
-	}
 }

@@ -43,8 +43,7 @@ func ScrubJSON(text string) (string, bool) {
 	if err := dec.Decode(&v); err != nil || dec.More() {
 		return text, false
 	}
-	v, scrubbed := scrub(v)
-	if !scrubbed {
+	if !Scrub(v) {
 		return text, false
 	}
 	var out bytes.Buffer
@@ -56,26 +55,26 @@ func ScrubJSON(text string) (string, bool) {
 	return string(bytes.TrimSuffix(out.Bytes(), []byte("\n"))), true
 }
 
-// scrub replaces the secret keys' values in v (a decoded JSON value).
-func scrub(v any) (any, bool) {
+// Scrub replaces, in place, the value of every object key that names a
+// secret (Column) in v, a decoded JSON value (maps and slices of any
+// depth), by Redacted, and reports whether it replaced any.
+func Scrub(v any) bool {
 	found := false
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
 			if Column(k) {
 				x[k], found = Redacted, true
-				continue
+			} else if Scrub(e) {
+				found = true
 			}
-			var s bool
-			x[k], s = scrub(e)
-			found = found || s
 		}
 	case []any:
-		for i, e := range x {
-			var s bool
-			x[i], s = scrub(e)
-			found = found || s
+		for _, e := range x {
+			if Scrub(e) {
+				found = true
+			}
 		}
 	}
-	return v, found
+	return found
 }
