@@ -6,46 +6,64 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/gosimple/unidecode"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
 
-// specialLetters are letters that do not decompose into ASCII plus marks.
-var specialLetters = map[rune]string{
-	'ß': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'ø': "o", 'Ø': "o",
-	'đ': "d", 'Đ': "d", 'ł': "l", 'Ł': "l", 'þ': "th", 'Þ': "th", 'ð': "d", 'Ð': "d", 'ı': "i",
-}
-
 // Slug returns the market-item key of a name (MAPPING.md fine print 5):
 // lower-case; non-ASCII letters transliterated to ASCII (Café Crème →
-// cafe-creme); every run of other characters one "-"; trimmed of "-".
-// A name with nothing left becomes "item".
+// cafe-creme, Straße → strasse, Москва → moskva, 北京 → bei-jing); every
+// run of other characters (punctuation, symbols, emoji, marks, digits of
+// other scripts) one "-"; trimmed of "-". A name with nothing left becomes
+// "item".
+//
+// Marks are stripped after a compatibility decomposition first (NFKD), so
+// that a letter and its accent, precomposed or not, give the same slug and
+// full-width or styled letters fold to their ASCII ones. A letter that is
+// still not ASCII is transliterated on its own by unidecode's table (a
+// letter it has no spelling for separates, as a symbol does); only its
+// ASCII letters and digits are kept, so "Ǆ" gives "dz" and a syllable's
+// trailing space ("Bei ") separates it from the next.
 func Slug(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if s, ok := specialLetters[r]; ok {
-			b.WriteString(s)
-		} else {
-			b.WriteRune(r)
-		}
-	}
 	stripMarks := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	ascii, _, err := transform.String(stripMarks, b.String())
+	folded, _, err := transform.String(stripMarks, name)
 	if err != nil {
-		ascii = b.String()
+		folded = name
 	}
 	var out strings.Builder
 	dash := false
-	for _, r := range strings.ToLower(ascii) {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			if dash && out.Len() > 0 {
-				out.WriteByte('-')
+	keep := func(s string) {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
 			}
-			dash = false
-			out.WriteRune(r)
-		} else {
+			if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+				if dash && out.Len() > 0 {
+					out.WriteByte('-')
+				}
+				dash = false
+				out.WriteByte(c)
+			} else {
+				dash = true
+			}
+		}
+	}
+	for _, r := range folded {
+		switch {
+		case r < utf8.RuneSelf:
+			keep(string(r))
+		case unicode.IsLetter(r):
+			if ascii := unidecode.Unidecode(string(r)); ascii != "" {
+				keep(ascii)
+			} else {
+				dash = true
+			}
+		default:
 			dash = true
 		}
 	}

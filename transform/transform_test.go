@@ -19,8 +19,15 @@ func TestSlug(t *testing.T) {
 		"🎉 Party 🎉":        "party",
 		"🎉":                "item",
 		"Naïve_résumé 2.0": "naive-resume-2-0",
-		"Ａｂｃ":              "abc", // full-width letters fold to ASCII (NFKD)
-		"مرحبا":            "item",
+		"Ａｂｃ":              "abc",  // full-width letters fold to ASCII (NFKD)
+		"مرحبا":            "mrhb", // every script's letters are transliterated
+		"Ħal Ŋgo ŧea":      "hal-nggo-tea",
+		"Москва Αθήνα":     "moskva-athena",
+		"北京":               "bei-jing", // one syllable a letter
+		"ﬁne Ǆem":          "fine-dzem",
+		"e\u0301te\u0301":  "ete",  // decomposed accents as precomposed ones
+		"Ꙁ€½":              "1-2",  // no spelling: a separator; € a symbol; ½ folds to 1⁄2
+		"١٢٣":              "item", // digits of other scripts are not letters
 		"Zoë's \"quoted\"": "zoe-s-quoted",
 	}
 	for in, want := range tests {
