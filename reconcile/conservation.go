@@ -188,7 +188,7 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 		case len(d.Source) > 0 && len(d.Target) == 0:
 			tc.Unaccounted++
 			f.Kind = KindUnaccounted
-			f.Message = "no data in the target accounts for this legacy row: " + l.explainMissing(inLedger)
+			f.Message = "this legacy row is accounted for by nothing in the target: " + l.explainMissing(inLedger)
 		case len(d.Source) == 0:
 			tc.NotInSource++
 			f.Kind = KindNotInSource
