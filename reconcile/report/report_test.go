@@ -309,6 +309,31 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 	}
 }
 
+// TestDryRunTextCapsSamples: the terminal summary shows at most its
+// maximum of row diffs in all, across tables (the reports keep each
+// table's own), and none when it is 0.
+func TestDryRunTextCapsSamples(t *testing.T) {
+	two := func(table string) load.TableDiff {
+		return load.TableDiff{Table: table, Update: 2, Samples: []load.RowDiff{{Key: table + "1", Diff: "-a\n+b\n"}, {Key: table + "2", Diff: "-c\n+d\n"}}}
+	}
+	r := FromDryRun(&load.Diff{Flavor: "v21", Targets: []load.TableDiff{two("books"), two("goals"), two("users")}}, "s", "t", true, Options{})
+	for _, tc := range []struct{ max, want int }{{0, 0}, {1, 1}, {3, 3}, {6, 6}, {10, 6}} {
+		var text bytes.Buffer
+		if err := WriteText(&text, r, tc.max); err != nil {
+			t.Fatal(err)
+		}
+		shown := 0
+		for _, l := range strings.Split(text.String(), "\n") {
+			if strings.HasPrefix(l, "  ") && strings.HasSuffix(l, ":") && strings.Count(l, " ") == 3 {
+				shown++
+			}
+		}
+		if shown != tc.want || (tc.want > 0) != strings.Contains(text.String(), "SAMPLE UPDATES") {
+			t.Errorf("at most %d: %d samples shown, want %d:\n%s", tc.max, shown, tc.want, text.String())
+		}
+	}
+}
+
 // TestDryRunReportRefusals: rows the target's constraints refuse fail the
 // dry run's report, with a finding per refusal, and the terminal summary
 // names the constraint and the keys.
