@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/internal/legacygen"
 	"github.com/cutover/cutover/internal/pgcluster"
+	"github.com/cutover/cutover/internal/prose"
 	"github.com/cutover/cutover/load"
 	"github.com/cutover/cutover/migrations"
 )
@@ -26,10 +27,10 @@ func demoCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "source", Usage: "an EMPTY database to generate the legacy data into (default: a throwaway server)", EnvVars: []string{"CUTOVER_DEMO_SOURCE_URL"}},
 			&cli.StringFlag{Name: "target", Usage: "an EMPTY database for the target (default: a throwaway server)", EnvVars: []string{"CUTOVER_DEMO_TARGET_URL"}},
-			&cli.IntFlag{Name: "users", Usage: "legacy users to generate", Value: 2000},
+			usersFlag("legacy users to generate", 2000),
 			&cli.StringFlag{Name: "flavor", Usage: "legacy flavor: v21, v16 or v15", Value: "v21"},
 			&cli.Int64Flag{Name: "seed", Usage: "generator seed", Value: 1},
-			&cli.IntFlag{Name: "workers", Usage: "parallel readers and writers", Value: runtime.NumCPU()},
+			workersFlag("parallel readers and writers", runtime.NumCPU()),
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context
@@ -61,8 +62,8 @@ func demoCommand() *cli.Command {
 			for _, n := range man.Tables {
 				rows += n
 			}
-			fmt.Fprintf(out, "demo: generated a legacy %s database: %d users, %d rows in %d tables, %d anomalies (%s)\n",
-				man.Flavor, man.Users, rows, len(man.Tables), len(man.Anomalies), time.Since(t0).Round(time.Millisecond))
+			fmt.Fprintf(out, "demo: generated a legacy %s database: %d %s, %d rows in %d tables, %d anomalies (%s)\n",
+				man.Flavor, man.Users, prose.Plural(man.Users, "user", "users"), rows, len(man.Tables), len(man.Anomalies), time.Since(t0).Round(time.Millisecond))
 			applied, err := migrations.Apply(ctx, dst, nil)
 			if err != nil {
 				return err

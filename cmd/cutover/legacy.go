@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cutover/cutover/internal/legacygen"
+	"github.com/cutover/cutover/internal/prose"
 )
 
 // legacyCommand builds synthetic legacy databases for tests and benchmarks.
@@ -24,7 +25,7 @@ func legacyCommand() *cli.Command {
 				Name:  "generate",
 				Usage: "create the legacy schema and fill it with deterministic, realistic data",
 				Flags: []cli.Flag{url, flavor, drift,
-					&cli.IntFlag{Name: "users", Usage: "number of users (about 450 rows each)", Value: 2000},
+					usersFlag("number of users (about 450 rows each)", 2000),
 					&cli.Int64Flag{Name: "seed", Usage: "same seed, same data", Value: 1},
 					&cli.BoolFlag{Name: "anomalies", Usage: "plant the anomalies MAPPING.md settles and list them in the manifest"},
 					&cli.StringFlag{Name: "manifest", Usage: "write the JSON manifest (row counts, anomalies with expected dispositions) to `FILE`"},
@@ -59,8 +60,8 @@ func legacyCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(c.App.Writer, "legacy %s: %d users, %d rows in %d tables, %.1f MB, %.1f s, %d anomalies listed\n",
-						m.Flavor, m.Users, m.Rows(), len(m.Tables), float64(size)/(1<<20), secs, len(m.Anomalies))
+					fmt.Fprintf(c.App.Writer, "legacy %s: %d %s, %d rows in %d tables, %.1f MB, %.1f s, %d anomalies listed\n",
+						m.Flavor, m.Users, prose.Plural(m.Users, "user", "users"), m.Rows(), len(m.Tables), float64(size)/(1<<20), secs, len(m.Anomalies))
 					return nil
 				},
 			},

@@ -137,6 +137,19 @@ func workersFlag(usage string, def int) *cli.IntFlag {
 		}}
 }
 
+// usersFlag is --users of the generator's commands, by default def; it
+// must be at least 1 (0 would otherwise be taken for the generator's
+// default, silently).
+func usersFlag(usage string, def int) *cli.IntFlag {
+	return &cli.IntFlag{Name: "users", Usage: usage, Value: def,
+		Action: func(_ *cli.Context, n int) error {
+			if n < 1 {
+				return fmt.Errorf("--users %d: give at least 1 (the default is %d)", n, def)
+			}
+			return nil
+		}}
+}
+
 func logger(c *cli.Context) *slog.Logger {
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
