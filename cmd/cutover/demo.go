@@ -30,7 +30,7 @@ func demoCommand() *cli.Command {
 			usersFlag("legacy users to generate", 2000),
 			&cli.StringFlag{Name: "flavor", Usage: "legacy flavor: v21, v16 or v15", Value: "v21"},
 			&cli.Int64Flag{Name: "seed", Usage: "generator seed", Value: 1},
-			workersFlag("parallel readers and writers", runtime.NumCPU()),
+			ownWorkersFlag("parallel readers and writers", runtime.NumCPU()),
 		},
 		Action: func(c *cli.Context) error {
 			ctx := c.Context

@@ -137,6 +137,14 @@ func workersFlag(usage string, def int) *cli.IntFlag {
 		}}
 }
 
+// ownWorkersFlag is workersFlag without its variable: the demo takes none
+// of the cutover's (TestEveryFlagHasItsVariable).
+func ownWorkersFlag(usage string, def int) *cli.IntFlag {
+	f := workersFlag(usage, def)
+	f.EnvVars = nil
+	return f
+}
+
 // usersFlag is --users of the generator's commands, by default def; it
 // must be at least 1 (0 would otherwise be taken for the generator's
 // default, silently).
