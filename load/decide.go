@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/extract"
 	"github.com/cutover/cutover/internal/prose"
+	"github.com/cutover/cutover/internal/rowjson"
 	"github.com/cutover/cutover/mappings"
 )
 
@@ -73,18 +74,21 @@ func (s *session) plansJudgedAt(ctx context.Context, judgedAt map[string]string)
 		return nil, err
 	}
 	params := Params{Stage: s.stage, RunStarted: s.runStarted(), NoSessions: s.cfg.NoSessions, Ledger: s.ledger,
-		UUID: map[string]bool{}, Read: map[string]bool{}}
+		UUID: map[string]bool{}, Read: map[string]bool{}, Columns: map[string][]rowjson.Column{}}
 	parents := map[string]mappings.Mapping{}
 	for _, m := range s.ms {
 		parents[m.Legacy] = m
 		for _, a := range m.After {
 			params.Read[a] = true
 		}
+		var cols []rowjson.Column
 		for _, c := range s.src.Table(m.Legacy).Columns {
 			if c.Type == "uuid" {
 				params.UUID[m.Legacy+"."+c.Name] = true
 			}
+			cols = append(cols, rowjson.Column{Name: c.Name, Type: c.Type})
 		}
+		params.Columns[m.Legacy] = cols
 	}
 	out := map[string]*Plan{}
 	for _, m := range s.ms {

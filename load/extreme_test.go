@@ -15,6 +15,7 @@ import (
 
 	"github.com/cutover/cutover/internal/pgtest"
 	"github.com/cutover/cutover/internal/testkit"
+	"github.com/cutover/cutover/reconcile"
 	"github.com/cutover/cutover/transform"
 )
 
@@ -508,4 +509,127 @@ func TestRunFoldsARewardTheLedgerHolds(t *testing.T) {
 		testkit.SameAs(t, freshRun(t, src), dst)
 	}
 	checkVerifies(t, ctx, src, dst)
+}
+
+// TestRerunWritesEqualValuesThatPrintOtherwise: a source value changed
+// into one its type holds equal but prints otherwise (a real -0 into 0, a
+// jsonb number 1.50 into 1.5, 74 into 74.0) is a change: the re-run writes
+// it into a loaded row, an archived row and a seed a catalog row merged
+// onto, where the runs' checks (IS DISTINCT FROM) took the two for the
+// same, left the old one in place for good, and verify, which compares
+// text, failed on it.
+func TestRerunWritesEqualValuesThatPrintOtherwise(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "equal_values", `SELECT 1`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	event := scalarOf[string](t, ctx, dst, `SELECT id::text FROM analysis_events ORDER BY id LIMIT 1`)
+	plan := scalarOf[string](t, ctx, dst, `SELECT id::text FROM daily_plans ORDER BY id LIMIT 1`)
+	template := scalarOf[string](t, ctx, dst, `SELECT legacy_key FROM cutover.archive WHERE legacy_table = 'plan_templates' ORDER BY legacy_key LIMIT 1`)
+	if merged := scalarOf[string](t, ctx, dst, `SELECT disposition || ' ' || reason FROM cutover.dispositions d JOIN achievement_definitions a ON a.id = d.target_id
+		WHERE d.legacy_table = 'achievement_definitions' AND a.key = 'first_focus'`); merged != "merged natural_key" {
+		t.Fatalf("legacy first_focus: %s, want merged onto the seed", merged)
+	}
+	for i, edit := range []string{
+		`UPDATE analysis_events SET confidence = '-0' WHERE id = '` + event + `';
+		UPDATE daily_plans SET items = items || '[1.50]' WHERE id = '` + plan + `';
+		UPDATE plan_templates SET items = items || '[1.50]' WHERE id = '` + template + `'`,
+		`UPDATE analysis_events SET confidence = '0' WHERE id = '` + event + `';
+		UPDATE daily_plans SET items = (items - (jsonb_array_length(items) - 1)) || '[1.5]' WHERE id = '` + plan + `';
+		UPDATE plan_templates SET items = (items - (jsonb_array_length(items) - 1)) || '[1.5]' WHERE id = '` + template + `';
+		UPDATE achievement_definitions SET trigger_config = jsonb_set(trigger_config, '{count}', to_jsonb((trigger_config->>'count')::numeric + 0.0))
+			WHERE key = 'first_focus'`,
+	} {
+		if err := withConn(ctx, src, func(c *pgx.Conn) error { _, err := c.Exec(ctx, edit); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 { // the dry run sees these changes too
+			dry, err := DryRun(ctx, rerunConfig(src, dst), 0)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			updates := map[string]int64{}
+			for _, td := range dry.Targets {
+				updates[td.Table] = td.Update
+			}
+			if d := cmp.Diff(map[string]int64{"analysis_events": 1, "daily_plans": 1, "achievement_definitions": 1},
+				map[string]int64{"analysis_events": updates["analysis_events"], "daily_plans": updates["daily_plans"], "achievement_definitions": updates["achievement_definitions"]}); d != "" {
+				t.Errorf("the dry run's updates (-want +got):\n%s", d)
+			}
+		}
+		if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+			t.Fatalf("re-run %d: %v", i+1, err)
+		}
+	}
+	for _, c := range []struct{ what, src, dst string }{
+		{"analysis_events.confidence", `SELECT confidence::text FROM analysis_events WHERE id = '` + event + `'`, `SELECT confidence::text FROM analysis_events WHERE id = '` + event + `'`},
+		{"daily_plans.items", `SELECT items::text FROM daily_plans WHERE id = '` + plan + `'`, `SELECT items::text FROM daily_plans WHERE id = '` + plan + `'`},
+		{"archived plan_templates.items", `SELECT items::text FROM plan_templates WHERE id = '` + template + `'`,
+			`SELECT (row->'items')::text FROM cutover.archive WHERE legacy_table = 'plan_templates' AND legacy_key = '` + template + `'`},
+		{"first_focus.trigger_config", `SELECT trigger_config::text FROM achievement_definitions WHERE key = 'first_focus'`,
+			`SELECT trigger_config::text FROM achievement_definitions WHERE key = 'first_focus'`},
+	} {
+		want, got := scalarOf[string](t, ctx, src, c.src), scalarOf[string](t, ctx, dst, c.dst)
+		if got != want || strings.Contains(want, "1.50") || want == "-0" {
+			t.Errorf("%s: the target holds %s, the source %s", c.what, got, want)
+		}
+	}
+	testkit.SameAs(t, freshRun(t, src), dst)
+	checkVerifies(t, ctx, src, dst)
+}
+
+// TestKeptRowsKeepNegativeZeroAndArrayBounds: an archived row's real -0
+// and a rejected row's array bounds are kept (as their text: jsonb has no
+// negative zero, a JSON array no bounds), where to_jsonb kept 0 and a
+// plain array, and verify, which built the same JSON from the source, saw
+// nothing; it now sees the archive's value changed back to 0.
+func TestKeptRowsKeepNegativeZeroAndArrayBounds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := editedSource(t, "kept_fidelity", `UPDATE personal_records SET value = '-0' WHERE id = (SELECT min(id::text)::uuid FROM personal_records)`)
+	dst := testkit.MigratedTarget(t)
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	record := scalarOf[string](t, ctx, src, `SELECT min(id::text) FROM personal_records`)
+	if got := scalarOf[string](t, ctx, dst, `SELECT (row->'value')::text FROM cutover.archive WHERE legacy_table = 'personal_records' AND legacy_key = $1`, record); got != `"-0"` {
+		t.Errorf("archived personal_records value: %s, want \"-0\"", got)
+	}
+	item := scalarOf[string](t, ctx, dst, `SELECT min(legacy_key) FROM cutover.rejects WHERE legacy_table = 'inbox_items'`)
+	if err := withConn(ctx, src, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `UPDATE inbox_items SET tags = '[2:3]={a,b}' WHERE id = $1`, item)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, rerunConfig(src, dst)); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if got := scalarOf[string](t, ctx, dst, `SELECT (row->'tags')::text FROM cutover.rejects WHERE legacy_table = 'inbox_items' AND legacy_key = $1`, item); got != `"[2:3]={a,b}"` {
+		t.Errorf("rejected inbox item's tags: %s, want \"[2:3]={a,b}\"", got)
+	}
+	testkit.SameAs(t, freshRun(t, src), dst)
+	checkVerifies(t, ctx, src, dst)
+	if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `UPDATE cutover.archive SET row = jsonb_set(row, '{value}', '0') WHERE legacy_table = 'personal_records' AND legacy_key = $1`, record)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	var found []string
+	for _, f := range res.Findings {
+		if f.Severity == reconcile.Failure {
+			found = append(found, f.Check+" "+f.Table+" "+f.Key)
+		}
+	}
+	if d := cmp.Diff([]string{reconcile.CheckKeptRows + " personal_records " + record}, found); d != "" {
+		t.Errorf("verify's failures after the archive's -0 became 0 (-want +got):\n%s", d)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cutover/cutover/extract"
+	"github.com/cutover/cutover/internal/rowjson"
 	"github.com/cutover/cutover/mappings"
 	"github.com/cutover/cutover/migrations"
 	"github.com/cutover/cutover/transform"
@@ -97,6 +98,10 @@ type Params struct {
 	// user_inbox) skips building it (2.5 connection-seconds for
 	// habit_completions at 10M rows). Nil: every mapping's index is built.
 	Read map[string]bool
+	// Columns are each legacy table's stage columns with their types, for
+	// the JSON its archived and rejected rows are kept as (rowjson.SQL).
+	// Nil: kept as to_jsonb gives them.
+	Columns map[string][]rowjson.Column
 }
 
 // uuidKey reports whether mapping m's decision key _k is a uuid: it reads
@@ -172,8 +177,10 @@ type Plan struct {
 	// keyedRows is Rows with each row's legacy key first (_k), to name
 	// the legacy rows a target constraint refuses (refusedRows).
 	keyedRows string
-	// TargetCols are the target columns Rows and Upsert write.
-	TargetCols []string
+	// TargetCols are the target columns Rows and Upsert write;
+	// targetTypes the target table's column types (compared).
+	TargetCols  []string
+	targetTypes map[string]string
 	// PK is the target table's primary key; Target its table.
 	PK []string
 	// RemoveCount counts the rows Remove would delete; RemoveIDs selects
@@ -804,7 +811,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for i, c := range cols {
 		sel2 = append(sel2, "d."+ident(value[c])+" AS "+colList[i])
 	}
-	plan.TargetCols = cols
+	plan.TargetCols, plan.targetTypes = cols, target.Types
 	decidedRows := strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
 	plan.Rows = "SELECT " + decidedRows
 	plan.keyedRows = "SELECT d._k, " + decidedRows
@@ -819,15 +826,15 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for _, c := range pk {
 		pkSet[c] = true
 	}
-	for _, c := range colList {
-		if pkSet[strings.Trim(c, `"`)] {
+	for i, c := range colList {
+		if pkSet[cols[i]] {
 			continue
 		}
 		sets = append(sets, c+" = excluded."+c)
-		cmpT = append(cmpT, "t."+c)
-		cmpE = append(cmpE, "excluded."+c)
-		held = append(held, "c."+c)       // the target's row, in the anti-join below
-		decided = append(decided, "r."+c) // the decided row
+		cmpT = append(cmpT, compared(target.Types, "t", cols[i]))
+		cmpE = append(cmpE, compared(target.Types, "excluded", cols[i]))
+		held = append(held, compared(target.Types, "c", cols[i]))       // the target's row, in the anti-join below
+		decided = append(decided, compared(target.Types, "r", cols[i])) // the decided row
 	}
 	conflict := " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO NOTHING"
 	if len(sets) > 0 {
@@ -853,8 +860,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			" AND (" + strings.Join(held, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(decided, ", ") + "))" + conflict
 	}
 	if len(sets) > 0 && len(target.Uniques) > 0 {
-		plan.Vacate = vacate(tgt, pk, colList, plan.Rows, target.Uniques)
-		plan.Park, plan.Parks = park(tgt, pk, cols, plan.Rows, target.Uniques)
+		plan.Vacate = vacate(tgt, pk, cols, target.Types, plan.Rows, target.Uniques)
+		plan.Park, plan.Parks = park(tgt, pk, cols, target.Types, plan.Rows, target.Uniques)
 	}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
 	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
@@ -963,16 +970,17 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for _, k := range m.NaturalKey {
 			nk[k] = true
 		}
-		var csets, cc, ct, ce, rt []string
+		var csets, cc, ct, ce, rt, rv []string
 		for _, c := range cols {
 			if nk[c] {
 				continue
 			}
 			csets = append(csets, ident(c)+" = v."+ident(c))
 			cc = append(cc, ident(c))
-			ct = append(ct, "t."+ident(c))
-			ce = append(ce, "v."+ident(c))
-			rt = append(rt, "r."+ident(c)) // the seed's kept content
+			ct = append(ct, compared(target.Types, "t", c))
+			ce = append(ce, compared(target.Types, "v", c))
+			rt = append(rt, compared(target.Types, "r", c)) // the seed's kept content, compared
+			rv = append(rv, "r."+ident(c))                  // and written back
 		}
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
@@ -992,7 +1000,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			// theirs, the first time, before the merge overwrites it.
 			notMerging := `s.target_table = ` + lit(m.Target) + ` AND s.mapping = ` + lit(m.Name()) + `
 				AND NOT ` + mergedOnto("s.target_id")
-			restoreSets := "(" + strings.Join(cc, ", ") + ") = ROW(" + strings.Join(rt, ", ") + ")"
+			restoreSets := "(" + strings.Join(cc, ", ") + ") = ROW(" + strings.Join(rv, ", ") + ")"
 			upsert = append(upsert,
 				`UPDATE `+tgt+` t SET `+restoreSets+`
 				FROM `+replaced(bk)+`
@@ -1122,22 +1130,24 @@ func (p *Plan) RestoreReferencing(fk FK, parentIDs []string) string {
 // does not write resolves to o's column on both sides, so that index never
 // counts a value free: its rows do not move, and the upsert fails as it
 // would have.
-func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) string {
+func vacate(tgt string, pk, cols []string, types map[string]string, rows string, uniques []Unique) string {
 	pkSet := map[string]bool{}
 	var keyEq, otherKey []string
-	for _, c := range quoteAll(pk) {
-		pkSet[c] = true
+	for _, raw := range pk {
+		pkSet[raw] = true
+		c := ident(raw)
 		keyEq = append(keyEq, "t."+c+" = v."+c)
 		otherKey = append(otherKey, "o."+c+" = v."+c)
 	}
 	var sets, held, decided []string
-	for _, c := range colList {
-		if pkSet[c] {
+	for _, raw := range cols {
+		if pkSet[raw] {
 			continue
 		}
+		c := ident(raw)
 		sets = append(sets, c+" = v."+c)
-		held = append(held, "t."+c)
-		decided = append(decided, "v."+c)
+		held = append(held, compared(types, "t", raw))
+		decided = append(decided, compared(types, "v", raw))
 	}
 	free := make([]string, len(uniques))
 	for i, u := range uniques {
@@ -1166,7 +1176,7 @@ func vacate(tgt string, pk, colList []string, rows string, uniques []Unique) str
 // writes (Unique.Park, the first such) gets it set to
 // 'cutover-parked-' and the row's key, which no other row holds; a column
 // shared by several indexes is set once.
-func park(tgt string, pk, cols []string, rows string, uniques []Unique) (string, map[string]bool) {
+func park(tgt string, pk, cols []string, types map[string]string, rows string, uniques []Unique) (string, map[string]bool) {
 	isPK := map[string]bool{}
 	var keyEq []string
 	for _, c := range pk {
@@ -1176,8 +1186,8 @@ func park(tgt string, pk, cols []string, rows string, uniques []Unique) (string,
 	var sets, held, decided []string
 	for _, c := range cols {
 		if !isPK[c] {
-			held = append(held, "t."+ident(c))
-			decided = append(decided, "v."+ident(c))
+			held = append(held, compared(types, "t", c))
+			decided = append(decided, compared(types, "v", c))
 		}
 	}
 	parks := map[string]bool{}
@@ -1199,6 +1209,31 @@ func park(tgt string, pk, cols []string, rows string, uniques []Unique) (string,
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
 		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")", parks
+}
+
+// compared is what the run's change checks compare of column col, read
+// through alias, of a target table whose columns have types (regtype's
+// text): the value itself where its type's equality tells apart any two
+// values whose text differs, else its text. Floats hold -0 = 0, numeric and
+// jsonb numbers 1.5 = 1.50, intervals 1 day = 24 hours: a source value
+// changed into an equal one was judged unchanged, no run wrote it, and
+// verify, which compares text, failed on it for good.
+func compared(types map[string]string, alias, col string) string {
+	e := alias + "." + ident(col)
+	if exactEquality[strings.TrimSuffix(types[col], "[]")] {
+		return e
+	}
+	return e + "::text"
+}
+
+// exactEquality are the types whose equal values print alike (text under
+// a deterministic collation compares its bytes); an array of one of them
+// too, as array equality compares bounds and elements. A type not here
+// is compared as text: slower, never wrong.
+var exactEquality = map[string]bool{
+	"uuid": true, "smallint": true, "integer": true, "bigint": true, "boolean": true, "date": true,
+	"timestamp with time zone": true, "timestamp without time zone": true, "bytea": true,
+	"text": true, "character varying": true, `"char"`: true,
 }
 
 func quoteAll(cols []string) []string {
@@ -1358,9 +1393,10 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 				(excluded.mapping, excluded.disposition, excluded.reason, excluded.target_table, excluded.target_id, excluded.target_key)`,
 		nestLoopAgain,
 	}
+	kept := rowjson.SQL("s", p.Columns[m.Legacy])
 	for _, kind := range []struct{ table, disp, extraCols, extraVals string }{
-		{"rejects", "rejected", ", message, row", ", coalesce(x._msg, x._reason), to_jsonb(s)"},
-		{"archive", "archived", ", row", ", to_jsonb(s)"},
+		{"rejects", "rejected", ", message, row", ", coalesce(x._msg, x._reason), " + kept},
+		{"archive", "archived", ", row", ", " + kept},
 		{"discards", "discarded", "", ""},
 	} {
 		t := bk + "." + kind.table
@@ -1380,8 +1416,13 @@ func bookkeeping(m mappings.Mapping, p Params, d, stage string, withTarget *mapp
 		if kind.extraCols != "" {
 			for _, c := range strings.Split(strings.TrimPrefix(kind.extraCols, ", "), ", ") {
 				sets += ", " + c + " = excluded." + c
-				cmp1 += ", o." + c
-				cmp2 += ", excluded." + c
+				if c == "row" { // jsonb: compared as text, as compared says why
+					cmp1 += ", o.row::text"
+					cmp2 += ", excluded.row::text"
+				} else {
+					cmp1 += ", o." + c
+					cmp2 += ", excluded." + c
+				}
 			}
 		}
 		join := ""

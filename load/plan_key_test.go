@@ -231,7 +231,7 @@ func TestVacate(t *testing.T) {
 	if len(things.Uniques) != 2 {
 		t.Fatalf("unique indexes read: %+v", things.Uniques)
 	}
-	q := vacate("public.things", things.PK, quoteAll(things.Columns), "SELECT * FROM decided", things.Uniques)
+	q := vacate("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
 	var passes []int64
 	for {
 		tag, err := conn.Exec(ctx, q)
@@ -289,7 +289,7 @@ func TestVacateNullsNotDistinct(t *testing.T) {
 		if len(tt.Uniques) != 1 || tt.Uniques[0].NullsNotDistinct != c.nnd {
 			t.Fatalf("%s: unique indexes read: %+v, want one with NullsNotDistinct %v", c.table, tt.Uniques, c.nnd)
 		}
-		q := vacate("public."+c.table, tt.PK, quoteAll(tt.Columns), "SELECT * FROM decided", tt.Uniques)
+		q := vacate("public."+c.table, tt.PK, tt.Columns, tt.Types, "SELECT * FROM decided", tt.Uniques)
 		for range 3 {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				t.Fatalf("%s: %v\n%s", c.table, err, q)
@@ -341,11 +341,11 @@ func TestPark(t *testing.T) {
 		"things_b_including_k": {}}, parking); d != "" {
 		t.Errorf("the indexes' parking columns (-want +got):\n%s", d)
 	}
-	q, parks := park("public.things", things.PK, things.Columns, "SELECT * FROM decided", things.Uniques)
+	q, parks := park("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
 	if d := cmp.Diff(map[string]bool{"things_k": true, "things_a_note": true}, parks); d != "" {
 		t.Errorf("the indexes parking frees (-want +got):\n%s", d)
 	}
-	moves := vacate("public.things", things.PK, quoteAll(things.Columns), "SELECT * FROM decided", things.Uniques)
+	moves := vacate("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
 	passes := func() (n int64) {
 		for range 5 {
 			tag, err := conn.Exec(ctx, moves)

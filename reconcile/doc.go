@@ -25,8 +25,8 @@
 //     (marketKeyDiffs) and the typed text quests, compared row by row
 //     (questContent).
 //   - Kept rows, per legacy table with archived or rejected rows: each row
-//     cutover.archive or cutover.rejects keeps is the legacy row's to_jsonb
-//     (kept verbatim), compared as the hash of its text, bucketed and
+//     cutover.archive or cutover.rejects keeps is the legacy row's JSON
+//     (kept verbatim: rowjson.SQL), compared as the hash of its text, bucketed and
 //     narrowed as the content is (KeptCheck).
 //   - Invariants: foreign keys (no orphans), tenancy (a child row's user is
 //     its parent's owner), natural keys unique, feed order; and the wallet

@@ -8,13 +8,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cutover/cutover/internal/rowjson"
 	"github.com/cutover/cutover/mappings"
 )
 
 // KeptCheck compares the rows that cutover.archive and cutover.rejects keep
 // of one legacy table with the legacy rows themselves: MAPPING.md keeps them
-// "verbatim (as JSON)", so each kept row must be the legacy row's to_jsonb,
-// value for value. The run writes that JSON in dburl.TextFormat, and verify
+// "verbatim (as JSON)", so each kept row must be the legacy row's JSON
+// (rowjson.SQL: to_jsonb, with a float's -0 and an array's bounds as
+// their text), value for value. The run writes that JSON in dburl.TextFormat, and verify
 // computes it from the source in the same format.
 type KeptCheck struct {
 	// Rows counts the kept rows (archived and rejected) of the table.
@@ -34,18 +36,24 @@ type KeptCheck struct {
 // row; otherwise the source reads the keys kept ($1, keys).
 func (v *verifier) keptRelations(m mappings.Mapping, keys []string) (src, tgt relation) {
 	var cols []string
+	var typed []rowjson.Column
 	if t := v.scat.Tables[m.Legacy]; t != nil {
 		cols = t.Columns
+		for _, c := range cols {
+			typed = append(typed, rowjson.Column{Name: c, Type: t.Types[c]})
+		}
 	}
+	doc := rowjson.SQL("s", typed) // as the run keeps it
 	key := legacyKey(m, "s")
-	from := "\nFROM public." + ident(m.Legacy) + " s"
+	from, where := "\nFROM public."+ident(m.Legacy)+" s", ""
 	if !m.ArchiveAll {
 		kept, col := v.excludedKeys(m, "s")
-		from += "\nWHERE EXISTS (SELECT 1 FROM (" + kept + ") e WHERE e.k = " + col + ")"
+		where = "\nWHERE EXISTS (SELECT 1 FROM (" + kept + ") e WHERE e.k = " + col + ")"
 		src.Args = []any{keys}
 	}
-	src.SQL = "SELECT " + key + " AS k, pg_catalog.hashtextextended(to_jsonb(s)::text, 0::bigint) AS rh, NULL::text AS label" + from
-	src.Vals = "SELECT " + key + " AS k, " + jsonFields("to_jsonb(s)", cols) + " AS v" + from
+	src.SQL = "SELECT " + key + " AS k, pg_catalog.hashtextextended((" + doc + ")::text, 0::bigint) AS rh, NULL::text AS label" + from + where
+	// The document once a row, for its fields.
+	src.Vals = "SELECT " + key + " AS k, " + jsonFields("j.doc", cols) + " AS v" + from + " CROSS JOIN LATERAL (SELECT " + doc + " AS doc) j" + where
 	src.Cols = cols
 	var parts, vals []string
 	for _, e := range keptDispositions {
