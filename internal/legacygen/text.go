@@ -168,6 +168,9 @@ func (r rnd) textArray(pNull float64) any {
 }
 
 // slug is MAPPING.md fine print 5 for ASCII input (used for catalog keys).
+// It is written apart from transform.Slug on purpose: the manifest's
+// expected keys are the generator's own reading of the rule, which the
+// run's keys are checked against.
 func slug(s string) string {
 	var b strings.Builder
 	dash := false
