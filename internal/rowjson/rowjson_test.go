@@ -2,7 +2,9 @@ package rowjson
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,7 +45,24 @@ func TestSQLKeepsWhatToJSONBLoses(t *testing.T) {
 	if d := cmp.Diff([]string{"true", "true"}, same); d != "" {
 		t.Errorf("rows to_jsonb keeps whole (-want +got):\n%s", d)
 	}
-	if got := SQL("s", []Column{{"id", "uuid"}, {"note", "text"}}); got != "to_jsonb(s)" {
-		t.Errorf("a table without floats or arrays: %s, want to_jsonb(s)", got)
+	if got := SQL("s", []Column{{"id", "uuid"}, {"note", "text"}}); got != "to_jsonb(s.*)" {
+		t.Errorf("a table without floats or arrays: %s, want to_jsonb(s.*)", got)
+	}
+	// A column named as the row's alias, a float array holding -0, and
+	// more such columns than jsonb_build_object takes arguments.
+	wide := []string{"s int", "f real[]"}
+	wideCols := []Column{{"s", "integer"}, {"f", "real[]"}}
+	for i := range 60 {
+		wide = append(wide, fmt.Sprintf("r%d real", i))
+		wideCols = append(wideCols, Column{fmt.Sprintf("r%d", i), "real"})
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE wide (`+strings.Join(wide, ", ")+`);
+		INSERT INTO wide (s, f, r0, r59) VALUES (5, '{1,-0}', '-0', 2), (6, '{1,0}', 0, '-0')`); err != nil {
+		t.Fatal(err)
+	}
+	got = pgtest.Strings(t, conn, `SELECT (`+SQL("s", wideCols)+`)->>'s' || ' ' || ((`+SQL("s", wideCols)+`) - 's' - 'f' - 'r0' - 'r59' = to_jsonb(s.*) - 's' - 'f' - 'r0' - 'r59')::text || ' ' ||
+		concat_ws(' ', (`+SQL("s", wideCols)+`)->'f', (`+SQL("s", wideCols)+`)->'r0', (`+SQL("s", wideCols)+`)->'r59') FROM wide s ORDER BY s`)
+	if d := cmp.Diff([]string{`5 true "{1,-0}" "-0" 2`, `6 true [1, 0] 0 "-0"`}, got); d != "" {
+		t.Errorf("kept JSON of the wide table (-want +got):\n%s", d)
 	}
 }
