@@ -462,8 +462,8 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 		var cmpV, cmpT []string
 		for _, c := range p.TargetCols {
 			if c != "id" {
-				cmpV = append(cmpV, compared(p.targetTypes, "v", c))
-				cmpT = append(cmpT, compared(p.targetTypes, "t", c))
+				cmpV = append(cmpV, compared(p.target, "v", c))
+				cmpT = append(cmpT, compared(p.target, "t", c))
 			}
 		}
 		changed = append(changed, "SELECT v.id FROM ("+p.Rows+") v JOIN "+tgt+" t ON t.id = v.id WHERE ("+
@@ -857,8 +857,8 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 	}
 	for _, c := range p.TargetCols {
 		if !pk[c] {
-			cmpV = append(cmpV, compared(p.targetTypes, "v", c))
-			cmpT = append(cmpT, compared(p.targetTypes, "t", c))
+			cmpV = append(cmpV, compared(p.target, "v", c))
+			cmpT = append(cmpT, compared(p.target, "t", c))
 		}
 	}
 	same := "true"

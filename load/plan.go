@@ -23,8 +23,9 @@ type TargetTable struct {
 	HasUser bool     // has a user_id column
 	FKs     []FK     // outgoing foreign keys
 	// Types maps each column to its type without modifiers (regtype), to
-	// give untyped literals of mapping SQL their column's type.
-	Types map[string]string
+	// give untyped literals of mapping SQL their column's type; FullTypes
+	// to its type with them (format_type), to cast a decided value to.
+	Types, FullTypes map[string]string
 	// Uniques are the unique indexes besides the primary key.
 	Uniques []Unique
 	// Fixed maps the columns whose value is the same in every row an
@@ -177,10 +178,10 @@ type Plan struct {
 	// keyedRows is Rows with each row's legacy key first (_k), to name
 	// the legacy rows a target constraint refuses (refusedRows).
 	keyedRows string
-	// TargetCols are the target columns Rows and Upsert write;
-	// targetTypes the target table's column types (compared).
-	TargetCols  []string
-	targetTypes map[string]string
+	// TargetCols are the target columns Rows and Upsert write, of
+	// target (compared reads its types).
+	TargetCols []string
+	target     TargetTable
 	// PK is the target table's primary key; Target its table.
 	PK []string
 	// RemoveCount counts the rows Remove would delete; RemoveIDs selects
@@ -811,7 +812,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	for i, c := range cols {
 		sel2 = append(sel2, "d."+ident(value[c])+" AS "+colList[i])
 	}
-	plan.TargetCols, plan.targetTypes = cols, target.Types
+	plan.TargetCols, plan.target = cols, target
 	decidedRows := strings.Join(sel2, ", ") + "\nFROM " + d + " d\nWHERE d._disp IN " + reach
 	plan.Rows = "SELECT " + decidedRows
 	plan.keyedRows = "SELECT d._k, " + decidedRows
@@ -831,10 +832,10 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			continue
 		}
 		sets = append(sets, c+" = excluded."+c)
-		cmpT = append(cmpT, compared(target.Types, "t", cols[i]))
-		cmpE = append(cmpE, compared(target.Types, "excluded", cols[i]))
-		held = append(held, compared(target.Types, "c", cols[i]))       // the target's row, in the anti-join below
-		decided = append(decided, compared(target.Types, "r", cols[i])) // the decided row
+		cmpT = append(cmpT, compared(target, "t", cols[i]))
+		cmpE = append(cmpE, compared(target, "excluded", cols[i]))
+		held = append(held, compared(target, "c", cols[i]))       // the target's row, in the anti-join below
+		decided = append(decided, compared(target, "r", cols[i])) // the decided row
 	}
 	conflict := " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO NOTHING"
 	if len(sets) > 0 {
@@ -860,8 +861,8 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			" AND (" + strings.Join(held, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(decided, ", ") + "))" + conflict
 	}
 	if len(sets) > 0 && len(target.Uniques) > 0 {
-		plan.Vacate = vacate(tgt, pk, cols, target.Types, plan.Rows, target.Uniques)
-		plan.Park, plan.Parks = park(tgt, pk, cols, target.Types, plan.Rows, target.Uniques)
+		plan.Vacate = vacate(tgt, pk, cols, target, plan.Rows, target.Uniques)
+		plan.Park, plan.Parks = park(tgt, pk, cols, target, plan.Rows, target.Uniques)
 	}
 	plan.FirstInsert = "INSERT INTO " + tgt + " (" + strings.Join(colList, ", ") + ")\n" + plan.Rows
 	if slices.Contains(feedTables, m.Target) && target.has("sort_order") && !slices.Contains(cols, "sort_order") &&
@@ -977,10 +978,10 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			}
 			csets = append(csets, ident(c)+" = v."+ident(c))
 			cc = append(cc, ident(c))
-			ct = append(ct, compared(target.Types, "t", c))
-			ce = append(ce, compared(target.Types, "v", c))
-			rt = append(rt, compared(target.Types, "r", c)) // the seed's kept content, compared
-			rv = append(rv, "r."+ident(c))                  // and written back
+			ct = append(ct, compared(target, "t", c))
+			ce = append(ce, compared(target, "v", c))
+			rt = append(rt, compared(target, "r", c)) // the seed's kept content, compared
+			rv = append(rv, "r."+ident(c))            // and written back
 		}
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
@@ -1122,15 +1123,16 @@ func (p *Plan) RestoreReferencing(fk FK, parentIDs []string) string {
 	return strings.Replace(p.seedRestore, "{{referencing}}", `t.`+ident(fk.Column)+` IN (`+strings.Join(parentIDs, " UNION ALL ")+`)`, 1)
 }
 
-// vacate builds Plan.Vacate for target table tgt with primary key pk,
-// written columns colList (quoted) and decided rows rows. An index's keys
+// vacate builds Plan.Vacate for target table tgt (target, whose column
+// types the comparison reads) with primary key pk, written columns cols
+// and decided rows rows. An index's keys
 // are evaluated on a held row o and on the decided row v by name: inside
 // "SELECT … FROM (SELECT v.*) x" the bare column names are v's, in the
 // subquery over the target they are o's. A key over a column the mapping
 // does not write resolves to o's column on both sides, so that index never
 // counts a value free: its rows do not move, and the upsert fails as it
 // would have.
-func vacate(tgt string, pk, cols []string, types map[string]string, rows string, uniques []Unique) string {
+func vacate(tgt string, pk, cols []string, target TargetTable, rows string, uniques []Unique) string {
 	pkSet := map[string]bool{}
 	var keyEq, otherKey []string
 	for _, raw := range pk {
@@ -1146,8 +1148,8 @@ func vacate(tgt string, pk, cols []string, types map[string]string, rows string,
 		}
 		c := ident(raw)
 		sets = append(sets, c+" = v."+c)
-		held = append(held, compared(types, "t", raw))
-		decided = append(decided, compared(types, "v", raw))
+		held = append(held, compared(target, "t", raw))
+		decided = append(decided, compared(target, "v", raw))
 	}
 	free := make([]string, len(uniques))
 	for i, u := range uniques {
@@ -1176,7 +1178,7 @@ func vacate(tgt string, pk, cols []string, types map[string]string, rows string,
 // writes (Unique.Park, the first such) gets it set to
 // 'cutover-parked-' and the row's key, which no other row holds; a column
 // shared by several indexes is set once.
-func park(tgt string, pk, cols []string, types map[string]string, rows string, uniques []Unique) (string, map[string]bool) {
+func park(tgt string, pk, cols []string, target TargetTable, rows string, uniques []Unique) (string, map[string]bool) {
 	isPK := map[string]bool{}
 	var keyEq []string
 	for _, c := range pk {
@@ -1186,8 +1188,8 @@ func park(tgt string, pk, cols []string, types map[string]string, rows string, u
 	var sets, held, decided []string
 	for _, c := range cols {
 		if !isPK[c] {
-			held = append(held, compared(types, "t", c))
-			decided = append(decided, compared(types, "v", c))
+			held = append(held, compared(target, "t", c))
+			decided = append(decided, compared(target, "v", c))
 		}
 	}
 	parks := map[string]bool{}
@@ -1218,10 +1220,16 @@ func park(tgt string, pk, cols []string, types map[string]string, rows string, u
 // jsonb numbers 1.5 = 1.50, intervals 1 day = 24 hours: a source value
 // changed into an equal one was judged unchanged, no run wrote it, and
 // verify, which compares text, failed on it for good.
-func compared(types map[string]string, alias, col string) string {
+func compared(target TargetTable, alias, col string) string {
 	e := alias + "." + ident(col)
-	if exactEquality[strings.TrimSuffix(types[col], "[]")] {
+	if exactEquality[strings.TrimSuffix(target.Types[col], "[]")] {
 		return e
+	}
+	// In the column's own type first: a decided value may be of another
+	// (a double into a real, an unconstrained numeric into numeric(10,2)),
+	// whose text would never equal the column's.
+	if full := target.FullTypes[col]; full != "" {
+		return "(" + e + ")::" + full + "::text"
 	}
 	return e + "::text"
 }

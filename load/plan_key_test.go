@@ -231,7 +231,7 @@ func TestVacate(t *testing.T) {
 	if len(things.Uniques) != 2 {
 		t.Fatalf("unique indexes read: %+v", things.Uniques)
 	}
-	q := vacate("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
+	q := vacate("public.things", things.PK, things.Columns, things, "SELECT * FROM decided", things.Uniques)
 	var passes []int64
 	for {
 		tag, err := conn.Exec(ctx, q)
@@ -289,7 +289,7 @@ func TestVacateNullsNotDistinct(t *testing.T) {
 		if len(tt.Uniques) != 1 || tt.Uniques[0].NullsNotDistinct != c.nnd {
 			t.Fatalf("%s: unique indexes read: %+v, want one with NullsNotDistinct %v", c.table, tt.Uniques, c.nnd)
 		}
-		q := vacate("public."+c.table, tt.PK, tt.Columns, tt.Types, "SELECT * FROM decided", tt.Uniques)
+		q := vacate("public."+c.table, tt.PK, tt.Columns, tt, "SELECT * FROM decided", tt.Uniques)
 		for range 3 {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				t.Fatalf("%s: %v\n%s", c.table, err, q)
@@ -341,11 +341,11 @@ func TestPark(t *testing.T) {
 		"things_b_including_k": {}}, parking); d != "" {
 		t.Errorf("the indexes' parking columns (-want +got):\n%s", d)
 	}
-	q, parks := park("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
+	q, parks := park("public.things", things.PK, things.Columns, things, "SELECT * FROM decided", things.Uniques)
 	if d := cmp.Diff(map[string]bool{"things_k": true, "things_a_note": true}, parks); d != "" {
 		t.Errorf("the indexes parking frees (-want +got):\n%s", d)
 	}
-	moves := vacate("public.things", things.PK, things.Columns, things.Types, "SELECT * FROM decided", things.Uniques)
+	moves := vacate("public.things", things.PK, things.Columns, things, "SELECT * FROM decided", things.Uniques)
 	passes := func() (n int64) {
 		for range 5 {
 			tag, err := conn.Exec(ctx, moves)
@@ -419,5 +419,39 @@ func TestFixedValues(t *testing.T) {
 		if !same {
 			t.Errorf("%s: the fixed value %s is not what an insert writes", c, v)
 		}
+	}
+}
+
+// TestComparedTellsChangesTheTypeHides: the run's change checks compare a
+// float, numeric or jsonb column as the column's text, each side cast to
+// the column's type first: a decided double that is the column's real, or
+// an unconstrained 1.5 into numeric(10,2), is no change (else a pass of
+// Vacate would never settle), while -0 into 0 and a jsonb 1.50 into 1.5
+// are.
+func TestComparedTellsChangesTheTypeHides(t *testing.T) {
+	ctx := context.Background()
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	if _, err := conn.Exec(ctx, `CREATE TABLE public.measures (id int PRIMARY KEY, r real, n numeric(10,2), j jsonb, note text);
+		INSERT INTO public.measures VALUES (1, 0.1, 1.50, '[1.5]', 'a'), (2, '-0', 2, '[1.50]', 'b'), (3, 1, 3, '[3]', 'c');
+		CREATE TABLE decided (id int, r double precision, n numeric, j jsonb, note text);
+		INSERT INTO decided VALUES (1, 0.1::real, 1.5, '[1.5]', 'a'), (2, 0, 2, '[1.5]', 'b'), (3, 1, 3, '[3]', 'changed');`); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := readTargets(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := targets["measures"]
+	var held, decided []string
+	for _, c := range []string{"r", "n", "j", "note"} {
+		held, decided = append(held, compared(m, "t", c)), append(decided, compared(m, "v", c))
+	}
+	changed := pgtest.Strings(t, conn, `SELECT t.id::text FROM public.measures t JOIN decided v USING (id)
+		WHERE (`+strings.Join(held, ", ")+`) IS DISTINCT FROM (`+strings.Join(decided, ", ")+`) ORDER BY t.id`)
+	if d := cmp.Diff([]string{"2", "3"}, changed); d != "" {
+		t.Errorf("rows the checks call changed (-want +got):\n%s", d)
+	}
+	if got := compared(m, "t", "note"); got != `t."note"` {
+		t.Errorf("a text column is compared as %s, want as it is", got)
 	}
 }

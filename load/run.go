@@ -909,10 +909,10 @@ func readTargets(ctx context.Context, q extract.Querier) (map[string]TargetTable
 		tt := out[t]
 		tt.Columns = append(tt.Columns, c)
 		if tt.Types == nil {
-			tt.Types = map[string]string{}
+			tt.Types, tt.FullTypes = map[string]string{}, map[string]string{}
 			tt.Fixed = map[string]string{}
 		}
-		tt.Types[c] = typ
+		tt.Types[c], tt.FullTypes[c] = typ, fullType
 		if fixed != nil {
 			tt.Fixed[c] = coldefault.Cast(*fixed, fullType)
 		}
