@@ -16,18 +16,20 @@ import (
 
 // Slug returns the market-item key of a name (MAPPING.md fine print 5):
 // lower-case; non-ASCII letters transliterated to ASCII (Café Crème →
-// cafe-creme, Straße → strasse, Москва → moskva, 北京 → bei-jing); every
-// run of other characters (punctuation, symbols, emoji, marks, digits of
-// other scripts) one "-"; trimmed of "-". A name with nothing left becomes
-// "item".
+// cafe-creme, Straße → strasse, Москва → moskva, हिन्दी → hindii, 北京 →
+// bei-jing); every run of other characters (punctuation, symbols, emoji,
+// digits of other scripts) one "-"; trimmed of "-". A name with nothing
+// left becomes "item".
 //
-// Marks are stripped after a compatibility decomposition first (NFKD), so
-// that a letter and its accent, precomposed or not, give the same slug and
-// full-width or styled letters fold to their ASCII ones. A letter that is
-// still not ASCII is transliterated on its own by unidecode's table (a
-// letter it has no spelling for separates, as a symbol does); only its
-// ASCII letters and digits are kept, so "Ǆ" gives "dz" and a syllable's
-// trailing space ("Bei ") separates it from the next.
+// Accents are stripped after a compatibility decomposition first (NFKD),
+// so that a letter and its accent, precomposed or not, give the same slug
+// and full-width or styled letters fold to their ASCII ones. A run of
+// letters (and the marks within it) that is still not ASCII is
+// transliterated whole by unidecode's tables, so that a vowel sign stays
+// with its consonant; of what that gives, ASCII letters and digits are
+// kept, a space separates (a syllable of CJK ends in one: "Bei Jing "),
+// and the rest (the apostrophe of a Cyrillic soft sign) is dropped. A run
+// unidecode has no spelling for separates, as a symbol does.
 func Slug(name string) string {
 	stripMarks := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	folded, _, err := transform.String(stripMarks, name)
@@ -36,36 +38,48 @@ func Slug(name string) string {
 	}
 	var out strings.Builder
 	dash := false
-	keep := func(s string) {
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
-				if dash && out.Len() > 0 {
-					out.WriteByte('-')
-				}
-				dash = false
-				out.WriteByte(c)
-			} else {
-				dash = true
-			}
+	keep := func(c byte) {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		if dash && out.Len() > 0 {
+			out.WriteByte('-')
+		}
+		dash = false
+		out.WriteByte(c)
 	}
-	for _, r := range folded {
+	alnum := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+	letterOrMark := func(r rune) bool { return r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsMark(r)) }
+	for i := 0; i < len(folded); {
+		r, n := utf8.DecodeRuneInString(folded[i:])
 		switch {
-		case r < utf8.RuneSelf:
-			keep(string(r))
-		case unicode.IsLetter(r):
-			if ascii := unidecode.Unidecode(string(r)); ascii != "" {
-				keep(ascii)
-			} else {
+		case r < utf8.RuneSelf && alnum(byte(r)):
+			keep(byte(r))
+		case letterOrMark(r):
+			for n < len(folded)-i {
+				next, m := utf8.DecodeRuneInString(folded[i+n:])
+				if !letterOrMark(next) {
+					break
+				}
+				n += m
+			}
+			ascii := unidecode.Unidecode(folded[i : i+n])
+			if !strings.ContainsFunc(ascii, func(r rune) bool { return r < utf8.RuneSelf && alnum(byte(r)) }) {
 				dash = true
+				break
+			}
+			for j := 0; j < len(ascii); j++ {
+				switch c := ascii[j]; {
+				case alnum(c):
+					keep(c)
+				case c == ' ':
+					dash = true
+				}
 			}
 		default:
 			dash = true
 		}
+		i += n
 	}
 	if out.Len() == 0 {
 		return "item"

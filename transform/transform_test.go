@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +26,36 @@ func TestSlug(t *testing.T) {
 		"Москва Αθήνα":     "moskva-athena",
 		"北京":               "bei-jing", // one syllable a letter
 		"ﬁne Ǆem":          "fine-dzem",
-		"e\u0301te\u0301":  "ete",  // decomposed accents as precomposed ones
-		"Ꙁ€½":              "1-2",  // no spelling: a separator; € a symbol; ½ folds to 1⁄2
-		"١٢٣":              "item", // digits of other scripts are not letters
+		"e\u0301te\u0301":  "ete",         // decomposed accents as precomposed ones
+		"Ꙁ€½":              "1-2",         // no spelling: a separator; € a symbol; ½ folds to 1⁄2
+		"١٢٣":              "item",        // digits of other scripts are not letters
+		"हिन्दी":           "hindii",      // vowel signs (spacing marks) stay with their letters
+		"Объект Семья":     "obekt-semia", // a soft or hard sign's apostrophe is dropped
+		"aꙀb":              "a-b",
 		"Zoë's \"quoted\"": "zoe-s-quoted",
 	}
 	for in, want := range tests {
 		if got := Slug(in); got != want {
 			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSlugIsAKey: whatever the name, a slug is non-empty lower-case ASCII
+// letters and digits in runs joined by single "-", and the same each time
+// (every code point of the first planes between two letters, and runs of
+// them).
+func TestSlugIsAKey(t *testing.T) {
+	key := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	for r := rune(1); r < 0x30000; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			continue // surrogates are no runes of a string
+		}
+		for _, name := range []string{"a" + string(r) + "b", string(r), strings.Repeat(string(r), 3) + " x"} {
+			got := Slug(name)
+			if !key.MatchString(got) || Slug(name) != got {
+				t.Fatalf("Slug(%q) = %q: not a key, or not the same twice", name, got)
+			}
 		}
 	}
 }
