@@ -310,8 +310,7 @@ func TestDryRunReportLeftAlone(t *testing.T) {
 }
 
 // TestDryRunTextCapsSamples: the terminal summary shows at most its
-// maximum of row diffs in all, across tables (the reports keep each
-// table's own), and none when it is 0.
+// maximum of row diffs in all, across tables, and none when it is 0.
 func TestDryRunTextCapsSamples(t *testing.T) {
 	two := func(table string) load.TableDiff {
 		return load.TableDiff{Table: table, Update: 2, Samples: []load.RowDiff{{Key: table + "1", Diff: "-a\n+b\n"}, {Key: table + "2", Diff: "-c\n+d\n"}}}
