@@ -1125,8 +1125,8 @@ func (p *Plan) RestoreReferencing(fk FK, parentIDs []string) string {
 
 // vacate builds Plan.Vacate for target table tgt (target, whose column
 // types the comparison reads) with primary key pk, written columns cols
-// and decided rows rows. An index's keys
-// are evaluated on a held row o and on the decided row v by name: inside
+// and decided rows rows. An index's keys are evaluated on a held row o
+// and on the decided row v by name: inside
 // "SELECT … FROM (SELECT v.*) x" the bare column names are v's, in the
 // subquery over the target they are o's. A key over a column the mapping
 // does not write resolves to o's column on both sides, so that index never
@@ -1213,13 +1213,13 @@ func park(tgt string, pk, cols []string, target TargetTable, rows string, unique
 		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")", parks
 }
 
-// compared is what the run's change checks compare of column col, read
-// through alias, of a target table whose columns have types (regtype's
-// text): the value itself where its type's equality tells apart any two
-// values whose text differs, else its text. Floats hold -0 = 0, numeric and
-// jsonb numbers 1.5 = 1.50, intervals 1 day = 24 hours: a source value
-// changed into an equal one was judged unchanged, no run wrote it, and
-// verify, which compares text, failed on it for good.
+// compared is what the run's change checks compare of column col of
+// target, read through alias: the value itself where its type's equality
+// tells apart any two values whose text differs (exactEquality), else its
+// text, in the column's own type. Floats hold -0 = 0, numeric and jsonb
+// numbers 1.5 = 1.50, intervals 1 day = 24 hours: a source value changed
+// into an equal one was judged unchanged, no run wrote it, and verify,
+// which compares text, failed on it for good.
 func compared(target TargetTable, alias, col string) string {
 	e := alias + "." + ident(col)
 	if exactEquality[strings.TrimSuffix(target.Types[col], "[]")] {

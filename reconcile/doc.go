@@ -26,8 +26,8 @@
 //     (questContent).
 //   - Kept rows, per legacy table with archived or rejected rows: each row
 //     cutover.archive or cutover.rejects keeps is the legacy row's JSON
-//     (kept verbatim: rowjson.SQL), compared as the hash of its text, bucketed and
-//     narrowed as the content is (KeptCheck).
+//     (kept verbatim: rowjson.SQL), compared as the hash of its text,
+//     bucketed and narrowed as the content is (KeptCheck).
 //   - Invariants: foreign keys (no orphans), tenancy (a child row's user is
 //     its parent's owner), natural keys unique, feed order; and the wallet
 //     versus ledger comparison (fine print 9), reported as information.

@@ -16,8 +16,9 @@ import (
 // of one legacy table with the legacy rows themselves: MAPPING.md keeps them
 // "verbatim (as JSON)", so each kept row must be the legacy row's JSON
 // (rowjson.SQL: to_jsonb, with a float's -0 and an array's bounds as
-// their text), value for value. The run writes that JSON in dburl.TextFormat, and verify
-// computes it from the source in the same format.
+// their text), value for value. The run writes that JSON in
+// dburl.TextFormat, and verify computes it from the source in the same
+// format.
 type KeptCheck struct {
 	// Rows counts the kept rows (archived and rejected) of the table.
 	Rows int64
