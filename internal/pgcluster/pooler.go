@@ -49,8 +49,31 @@ func FindPgBouncer() (string, error) {
 // every database of the server serverURL points at, as serverURL's user,
 // to any client on 127.0.0.1. settings are further [pgbouncer] settings
 // (ignore_startup_parameters, pool_mode, …). The caller must call Stop.
+// A port another process took between freePort and PgBouncer's bind
+// (a server of a test binary running beside, say) makes PgBouncer exit:
+// it starts again on another port, up to poolerStarts times.
 func StartPooler(ctx context.Context, serverURL string, settings map[string]string) (*Pooler, error) {
 	removeStale()
+	for attempt := 1; ; attempt++ {
+		p, err := startPooler(ctx, serverURL, settings)
+		if !errors.Is(err, errPoolerExited) || attempt == poolerStarts {
+			return p, err
+		}
+	}
+}
+
+// poolerStarts is how often StartPooler tries a port.
+const poolerStarts = 5
+
+// poolerPort gives startPooler its port (freePort; a test takes one first).
+var poolerPort = freePort
+
+// errPoolerExited is a PgBouncer that exited while it started (its port
+// taken, most likely: its log says).
+var errPoolerExited = errors.New("pgbouncer exited during start")
+
+// startPooler is one try of StartPooler, on a port poolerPort gives.
+func startPooler(ctx context.Context, serverURL string, settings map[string]string) (*Pooler, error) {
 	bin, err := FindPgBouncer()
 	if err != nil {
 		return nil, err
@@ -68,7 +91,7 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start pgbouncer in %s: %w", dir, err)
 	}
-	if p.port, err = freePort(); err != nil {
+	if p.port, err = poolerPort(); err != nil {
 		return fail(err)
 	}
 	target := []string{"host=" + server.Host, "port=" + strconv.Itoa(int(server.Port)), "user=" + server.User}
@@ -117,7 +140,7 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 	if err := p.start(exec.Command(bin, conf), cred, nil); err != nil {
 		return fail(err)
 	}
-	if err := p.waitListening(ctx); err != nil {
+	if err := p.waitListening(ctx, all["logfile"]); err != nil {
 		log, _ := os.ReadFile(all["logfile"])
 		p.Stop()
 		return nil, fmt.Errorf("start pgbouncer: %w\n%s", err, log)
@@ -125,19 +148,26 @@ func StartPooler(ctx context.Context, serverURL string, settings map[string]stri
 	return p, nil
 }
 
-func (p *Pooler) waitListening(ctx context.Context) error {
+// waitListening waits until the PgBouncer p started listens on its port:
+// its log (logfile) says so, and the port accepts a connection. A
+// connection alone could be another process's, on a port taken from
+// under PgBouncer, which then exits (errPoolerExited).
+func (p *Pooler) waitListening(ctx context.Context, logfile string) error {
+	listening := "listening on 127.0.0.1:" + strconv.Itoa(p.port)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.exited:
-			return errors.New("pgbouncer exited during start")
+			return errPoolerExited
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p.port), time.Second); err == nil {
-			c.Close()
-			return nil
+		if log, _ := os.ReadFile(logfile); strings.Contains(string(log), listening) {
+			if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p.port), time.Second); err == nil {
+				c.Close()
+				return nil
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
