@@ -459,15 +459,8 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 			continue
 		}
 		decided = append(decided, "SELECT v.id, v.user_id, v.created_at FROM ("+p.Rows+") v")
-		var cmpV, cmpT []string
-		for _, c := range p.TargetCols {
-			if c != "id" {
-				cmpV = append(cmpV, compared(p.target, "v", c))
-				cmpT = append(cmpT, compared(p.target, "t", c))
-			}
-		}
-		changed = append(changed, "SELECT v.id FROM ("+p.Rows+") v JOIN "+tgt+" t ON t.id = v.id WHERE ("+
-			strings.Join(cmpT, ", ")+") IS DISTINCT FROM ("+strings.Join(cmpV, ", ")+")")
+		changed = append(changed, "SELECT v.id FROM ("+p.Rows+") v JOIN "+tgt+" t ON t.id = v.id WHERE "+
+			differ(p.target, slices.DeleteFunc(slices.Clone(p.TargetCols), func(c string) bool { return c == "id" }), "t", "v"))
 		if p.RemoveIDs != "" {
 			removed = append(removed, p.RemoveIDs)
 		}
@@ -849,7 +842,7 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 // diffMapping counts what applying one mapping would do to its target.
 func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, samples int) error {
 	tgt := "public." + ident(p.M.Target)
-	var on, cmpV, cmpT []string
+	var on, nonKey []string
 	pk := map[string]bool{}
 	for _, c := range p.PK {
 		on = append(on, "t."+ident(c)+" = v."+ident(c))
@@ -857,13 +850,12 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 	}
 	for _, c := range p.TargetCols {
 		if !pk[c] {
-			cmpV = append(cmpV, compared(p.target, "v", c))
-			cmpT = append(cmpT, compared(p.target, "t", c))
+			nonKey = append(nonKey, c)
 		}
 	}
 	same := "true"
-	if len(cmpV) > 0 {
-		same = "(" + strings.Join(cmpT, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(cmpV, ", ") + ")"
+	if len(nonKey) > 0 {
+		same = "(NOT " + differ(p.target, nonKey, "t", "v") + ")"
 	}
 	firstPK := "t." + ident(p.PK[0])
 	join := "FROM (" + p.Rows + ") v LEFT JOIN " + tgt + " t ON " + strings.Join(on, " AND ")

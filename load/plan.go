@@ -822,7 +822,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 	if len(pk) == 0 {
 		return nil, fmt.Errorf("mapping %s: target table %s has no primary key", m.Name(), m.Target)
 	}
-	var sets, cmpT, cmpE, held, decided []string
+	var sets, nonKey []string
 	pkSet := map[string]bool{}
 	for _, c := range pk {
 		pkSet[c] = true
@@ -832,15 +832,12 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			continue
 		}
 		sets = append(sets, c+" = excluded."+c)
-		cmpT = append(cmpT, compared(target, "t", cols[i]))
-		cmpE = append(cmpE, compared(target, "excluded", cols[i]))
-		held = append(held, compared(target, "c", cols[i]))       // the target's row, in the anti-join below
-		decided = append(decided, compared(target, "r", cols[i])) // the decided row
+		nonKey = append(nonKey, cols[i])
 	}
 	conflict := " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO NOTHING"
 	if len(sets) > 0 {
 		conflict = " ON CONFLICT (" + strings.Join(quoteAll(pk), ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ") +
-			" WHERE (" + strings.Join(cmpT, ", ") + ") IS DISTINCT FROM (" + strings.Join(cmpE, ", ") + ")"
+			" WHERE " + differ(target, nonKey, "t", "excluded")
 	}
 	tgt := "public." + ident(m.Target)
 	upsert := []string{"INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\n" + plan.Rows + conflict}
@@ -858,7 +855,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		}
 		upsert[0] = "INSERT INTO " + tgt + " AS t (" + strings.Join(colList, ", ") + ")\nSELECT r.* FROM (" + plan.Rows + ") r\n" +
 			"WHERE NOT EXISTS (SELECT 1 FROM " + tgt + " c WHERE " + strings.Join(keyEq, " AND ") +
-			" AND (" + strings.Join(held, ", ") + ") IS NOT DISTINCT FROM (" + strings.Join(decided, ", ") + "))" + conflict
+			" AND NOT (" + differ(target, nonKey, "c", "r") + "))" + conflict // c the target's row, r the decided one
 	}
 	if len(sets) > 0 && len(target.Uniques) > 0 {
 		plan.Vacate = vacate(tgt, pk, cols, target, plan.Rows, target.Uniques)
@@ -971,17 +968,15 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for _, k := range m.NaturalKey {
 			nk[k] = true
 		}
-		var csets, cc, ct, ce, rt, rv []string
+		var csets, cc, content, rv []string
 		for _, c := range cols {
 			if nk[c] {
 				continue
 			}
 			csets = append(csets, ident(c)+" = v."+ident(c))
 			cc = append(cc, ident(c))
-			ct = append(ct, compared(target, "t", c))
-			ce = append(ce, compared(target, "v", c))
-			rt = append(rt, compared(target, "r", c)) // the seed's kept content, compared
-			rv = append(rv, "r."+ident(c))            // and written back
+			content = append(content, c)
+			rv = append(rv, "r."+ident(c)) // the seed's kept content, written back
 		}
 		if len(csets) > 0 {
 			mergedRows := strings.Replace(plan.Rows, "WHERE d._disp IN "+reach, "WHERE d._disp = 'merged' AND d._reason = 'natural_key'", 1)
@@ -995,7 +990,7 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 			mergedOnto := func(id string) string {
 				return `EXISTS (SELECT 1 FROM ` + d + ` x WHERE x._tid = ` + id + ` AND x._disp = 'merged' AND x._reason = 'natural_key')`
 			}
-			unseeded := `(` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(rt, ", ") + `)`
+			unseeded := differ(target, content, "t", "r")
 			// Seeds this mapping replaced and no longer merges onto get
 			// their own content back; the seeds it merges onto now keep
 			// theirs, the first time, before the merge overwrites it.
@@ -1022,9 +1017,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				RETURNING NOT ` + mergedOnto("t.id") + ` AS freed)
 				SELECT count(*) FILTER (WHERE freed) FROM restored`
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
-				FROM (`+mergedRows+`) v WHERE t.id = v._into AND (`+strings.Join(ct, ", ")+`) IS DISTINCT FROM (`+strings.Join(ce, ", ")+`)`)
+				FROM (`+mergedRows+`) v WHERE t.id = v._into AND `+differ(target, content, "t", "v"))
 			plan.MergeCount = `SELECT count(*) FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into
-				WHERE (` + strings.Join(ct, ", ") + `) IS DISTINCT FROM (` + strings.Join(ce, ", ") + `)`
+				WHERE ` + differ(target, content, "t", "v")
 		}
 	}
 	tk := ""
@@ -1141,15 +1136,14 @@ func vacate(tgt string, pk, cols []string, target TargetTable, rows string, uniq
 		keyEq = append(keyEq, "t."+c+" = v."+c)
 		otherKey = append(otherKey, "o."+c+" = v."+c)
 	}
-	var sets, held, decided []string
+	var sets, nonKey []string
 	for _, raw := range cols {
 		if pkSet[raw] {
 			continue
 		}
 		c := ident(raw)
 		sets = append(sets, c+" = v."+c)
-		held = append(held, compared(target, "t", raw))
-		decided = append(decided, compared(target, "v", raw))
+		nonKey = append(nonKey, raw)
 	}
 	free := make([]string, len(uniques))
 	for i, u := range uniques {
@@ -1169,7 +1163,7 @@ func vacate(tgt string, pk, cols []string, target TargetTable, rows string, uniq
 		free[i] = "NOT EXISTS (" + taken + ")"
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
-		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")\n\tAND " + strings.Join(free, "\n\tAND ")
+		" AND " + differ(target, nonKey, "t", "v") + "\n\tAND " + strings.Join(free, "\n\tAND ")
 }
 
 // park renders Plan.Park for target table tgt with primary key pk, whose
@@ -1185,11 +1179,10 @@ func park(tgt string, pk, cols []string, target TargetTable, rows string, unique
 		isPK[c] = true
 		keyEq = append(keyEq, "t."+ident(c)+" = v."+ident(c))
 	}
-	var sets, held, decided []string
+	var sets, nonKey []string
 	for _, c := range cols {
 		if !isPK[c] {
-			held = append(held, compared(target, "t", c))
-			decided = append(decided, compared(target, "v", c))
+			nonKey = append(nonKey, c)
 		}
 	}
 	parks := map[string]bool{}
@@ -1210,7 +1203,19 @@ func park(tgt string, pk, cols []string, target TargetTable, rows string, unique
 		return "", nil
 	}
 	return "UPDATE " + tgt + " t SET " + strings.Join(sets, ", ") + "\nFROM (" + rows + ") v\nWHERE " + strings.Join(keyEq, " AND ") +
-		" AND (" + strings.Join(held, ", ") + ") IS DISTINCT FROM (" + strings.Join(decided, ", ") + ")", parks
+		" AND " + differ(target, nonKey, "t", "v"), parks
+}
+
+// differ renders the run's change check of columns cols of target
+// between the rows a and b (aliases): whether any differs, as compared
+// compares them. Every check of a target row against a decided one goes
+// through it.
+func differ(target TargetTable, cols []string, a, b string) string {
+	as, bs := make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
+		as[i], bs[i] = compared(target, a, c), compared(target, b, c)
+	}
+	return "(" + strings.Join(as, ", ") + ") IS DISTINCT FROM (" + strings.Join(bs, ", ") + ")"
 }
 
 // compared is what the run's change checks compare of column col of
