@@ -196,22 +196,30 @@ var hashedAsIs = map[string]bool{
 }
 
 // rowHash renders the 64-bit hash of the compared values exprs, whose
-// types are types (the same on both sides). With typed (both servers are
-// PostgreSQL 14 or later) it is hash_record_extended of a row of the
-// values of the hashedAsIs types and the text of every other value (as
-// text in the "C" collation, whose hash is of the bytes; a NULL hashes as
-// no text can); otherwise the hash of the text of the row of all values.
-// Either way two rows hash alike exactly when (but for collisions) each
-// value has the same text. Each text is its own field: the text of one
-// row of them all cost the record's output function, which quotes and
-// escapes every value again (0.8–1.1 of 5.7 s for the jsonb of
+// types are types (the same on both sides), of the row whose key (its
+// text, as the bisector's key hash reads it) is the SQL key. With typed
+// (both servers are PostgreSQL 14 or later) it is hash_record_extended of
+// a row of the values of the hashedAsIs types and the text of every other
+// value (as text in the "C" collation, whose hash is of the bytes; a NULL
+// hashes as no text can); otherwise the hash of the text of the row of all
+// values. Either way two rows of one key hash alike exactly when (but for
+// collisions) each value has the same text. Each text is its own field:
+// the text of one row of them all cost the record's output function, which
+// quotes and escapes every value again (0.8–1.1 of 5.7 s for the jsonb of
 // activity_events' 1M rows at 10M).
-func rowHash(exprs, types []string, typed bool) string {
+//
+// The key's hash seeds every value's hash. The bisector sums the row
+// hashes of a bucket, and hash_record_extended is linear in its fields'
+// hashes (h = 31·h + field): unseeded, a bucket's sum is a sum over each
+// column's values, whichever row holds them, so two rows of a bucket that
+// swapped a value (a user_id, a title) kept the sum and passed.
+func rowHash(exprs, types []string, typed bool, key string) string {
+	seed := "pg_catalog.hashtextextended(" + key + ", 0::bigint)"
 	if len(exprs) == 0 {
 		return "pg_catalog.hashtextextended(''::text, 0::bigint)"
 	}
 	if !typed {
-		return "pg_catalog.hashtextextended(" + rowText(exprs) + ", 0::bigint)"
+		return "pg_catalog.hashtextextended(" + rowText(exprs) + ", " + seed + ")"
 	}
 	vals := make([]string, len(exprs))
 	for i, e := range exprs {
@@ -221,7 +229,7 @@ func rowHash(exprs, types []string, typed bool) string {
 			vals[i] = "(" + e + `)::text COLLATE "C"`
 		}
 	}
-	return "pg_catalog.hash_record_extended(ROW(" + strings.Join(vals, ", ") + "), 0::bigint)"
+	return "pg_catalog.hash_record_extended(ROW(" + strings.Join(vals, ", ") + "), " + seed + ")"
 }
 
 func valArray(exprs []string) string {
@@ -243,8 +251,8 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 	for _, c := range p.Cols {
 		srcE, tgtE, names, types = append(srcE, c.Src), append(tgtE, c.Tgt), append(names, c.Name), append(types, c.Type)
 	}
-	srcH, tgtH := rowHash(srcE, types, v.typed), rowHash(tgtE, types, v.typed)
 	key := legacyKey(m, "s")
+	srcH := rowHash(srcE, types, v.typed, key)
 	from := "\nFROM public." + ident(m.Legacy) + " s"
 	for _, j := range p.SrcJoins {
 		from += "\n\t" + j
@@ -263,7 +271,7 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 		in := "('" + strings.Join(compared(m), "', '") + "')"
 		from := "\nFROM " + bk + ".dispositions d JOIN " + tbl + " t ON t.id = d.target_id" + joins +
 			"\nWHERE d.legacy_table = " + lit(m.Legacy) + " AND d.target_table = " + lit(m.Target) + " AND d.disposition IN " + in
-		parts = append(parts, "SELECT d.legacy_key AS k, "+tgtH+" AS rh, d.disposition AS label"+from)
+		parts = append(parts, "SELECT d.legacy_key AS k, "+rowHash(tgtE, types, v.typed, "d.legacy_key")+" AS rh, d.disposition AS label"+from)
 		vals = append(vals, "SELECT d.legacy_key AS k, "+valArray(tgtE)+" AS v"+from)
 		if m.Target == m.Legacy {
 			// Rows of the table that nothing explains are extra rows.
@@ -272,13 +280,13 @@ func (v *verifier) relations(m mappings.Mapping, p *contentPlan, args []any) (sr
 			from := "\nFROM " + tbl + " t" + joins + "\n\tCROSS JOIN (SELECT NULL::text AS disposition, NULL::text AS legacy_key) d\nWHERE NOT EXISTS (SELECT 1 FROM " + bk + ".dispositions d WHERE " + v.fedBy(m.Target, "d") + " AND d.target_table = " +
 				lit(m.Target) + " AND d.target_id = t.id AND d.disposition IN ('loaded', 'folded', 'merged'))" +
 				" AND NOT t.id = ANY(" + uuidArray(v.seeds[m.Target]) + ")"
-			parts = append(parts, "SELECT t.id::text AS k, "+tgtH+" AS rh, 'unexplained' AS label"+from)
+			parts = append(parts, "SELECT t.id::text AS k, "+rowHash(tgtE, types, v.typed, "t.id::text")+" AS rh, 'unexplained' AS label"+from)
 			vals = append(vals, "SELECT t.id::text AS k, "+valArray(tgtE)+" AS v"+from)
 		}
 	} else {
 		k, kj := v.backwardKey(m, "t")
 		from := "\nFROM " + tbl + " t" + kj + joins
-		parts = append(parts, "SELECT "+k+" AS k, "+tgtH+" AS rh, "+lit(string(m.Disposition()))+" AS label"+from)
+		parts = append(parts, "SELECT "+k+" AS k, "+rowHash(tgtE, types, v.typed, k)+" AS rh, "+lit(string(m.Disposition()))+" AS label"+from)
 		vals = append(vals, "SELECT "+k+" AS k, "+valArray(tgtE)+" AS v"+from)
 	}
 	tgt = relation{SQL: strings.Join(parts, "\nUNION ALL\n"), Vals: strings.Join(vals, "\nUNION ALL\n"), Cols: names}

@@ -112,7 +112,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		}
 		keys, col := v.excludedKeys(m, "s")
 		from += "\n\tLEFT JOIN (" + keys + ") ex ON ex.k = " + col
-		hc, ic = rowHash(srcE, types, v.typed), "ex.k IS NULL"
+		hc, ic = rowHash(srcE, types, v.typed, key), "ex.k IS NULL"
 	}
 	src.SQL = "SELECT " + key + " AS k, NULL::text AS label, true AS ie, " + hc + " AS hc, " + ic + " AS ic" + from
 
@@ -120,10 +120,11 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 	var parts []string
 	tbl := "public." + ident(m.Target)
 	joins := ""
-	thc := "NULL::bigint"
+	// thc is the target's row hash of the row whose key is the SQL key.
+	thc := func(key string) string { return "NULL::bigint" }
 	if p != nil {
 		joins = strings.Join(p.TgtJoins, "")
-		thc = rowHash(tgtE, types, v.typed)
+		thc = func(key string) string { return rowHash(tgtE, types, v.typed, key) }
 	}
 	switch {
 	case m.Target == "":
@@ -131,7 +132,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		// One pass over the table: its rows with their claims in the
 		// ledger; a row nothing claims and no seed explains is extra.
 		parts = append(parts, `SELECT coalesce(d.legacy_key, t.id::text) AS k, coalesce(d.disposition, 'unexplained') AS label,
-				d.legacy_table IS NOT NULL AS ie, `+thc+` AS hc,
+				d.legacy_table IS NOT NULL AS ie, `+thc("coalesce(d.legacy_key, t.id::text)")+` AS hc,
 				CASE WHEN d.legacy_table IS NULL THEN NOT t.id = ANY(`+uuidArray(v.seeds[m.Target])+`)
 					ELSE d.disposition IN ('`+strings.Join(compared(m), "', '")+`') END AS ic
 			FROM `+tbl+` t
@@ -143,7 +144,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		if p != nil {
 			tic = "d.disposition IN ('" + strings.Join(compared(m), "', '") + "')"
 		}
-		parts = append(parts, `SELECT d.legacy_key AS k, d.disposition AS label, true AS ie, `+thc+` AS hc, `+tic+` AS ic
+		parts = append(parts, `SELECT d.legacy_key AS k, d.disposition AS label, true AS ie, `+thc("d.legacy_key")+` AS hc, `+tic+` AS ic
 			FROM `+bk+`.dispositions d JOIN `+tbl+` t ON t.id = d.target_id`+joins+`
 			WHERE d.legacy_table = `+L+` AND d.target_table = `+lit(m.Target)+` AND d.disposition IN ('loaded', 'folded', 'merged')`)
 	case m.Target == m.Legacy:
@@ -152,7 +153,7 @@ func (v *verifier) duals(m mappings.Mapping, p *contentPlan) (src, tgt dual) {
 		if p != nil {
 			tic = "true"
 		}
-		parts = append(parts, `SELECT `+k+` AS k, `+lit(string(m.Disposition()))+` AS label, true AS ie, `+thc+` AS hc, `+tic+` AS ic
+		parts = append(parts, `SELECT `+k+` AS k, `+lit(string(m.Disposition()))+` AS label, true AS ie, `+thc(k)+` AS hc, `+tic+` AS ic
 			FROM `+tbl+` t`+kj+joins)
 	}
 	for _, e := range keptDispositions {
