@@ -587,6 +587,18 @@ func (rep *StatusReport) changedTables() (tables []string, batches int) {
 	return tables, batches
 }
 
+// unrecordedTables are, sorted, the tables of which the source holds
+// batches that no record names (Pending), with the count of those batches.
+func (rep *StatusReport) unrecordedTables() (tables []string, batches int) {
+	for _, t := range rep.Tables {
+		if t.Pending > 0 {
+			tables = append(tables, t.Legacy)
+			batches += t.Pending
+		}
+	}
+	return tables, batches
+}
+
 // next tells what a run would do, from the last run and, when the source
 // was read, whether the target is up to date with it and whether the
 // source is the one the last finished run saw.
@@ -678,6 +690,12 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case len(changed) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
 			prose.Count(changedBatches, "batch", "batches"), prose.Count(len(changed), "table", "tables"), lastDone(rep.Runs), abbreviate(changed, 8))}
+	case len(pending) > 0:
+		unrecorded, batches := rep.unrecordedTables()
+		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s in the source %s no record of run %d (%s: a table that grew or appeared since, or whose records were deleted): "+
+			"a re-run reads %s and writes only the rows that differ",
+			prose.Count(batches, "batch", "batches"), prose.Count(len(unrecorded), "table", "tables"), prose.Plural(batches, "has", "have"),
+			lastDone(rep.Runs), abbreviate(unrecorded, 8), prose.Plural(batches, "it", "them"))}
 	case len(moved) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("the rows of %s are on other pages than when run %d loaded them (%s; VACUUM FULL, CLUSTER "+
 			"or a dump and restore moves them), but they are the same rows: a re-run records their new batches",
@@ -810,6 +828,15 @@ func SourceChanges(ctx context.Context, cfg Config) (string, error) {
 	if len(changed) > 0 {
 		parts = append(parts, fmt.Sprintf("%s of %s changed (%s)", prose.Count(batches, "batch", "batches"),
 			prose.Count(len(changed), "legacy table", "legacy tables"), abbreviate(changed, 8)))
+	}
+	// Batches no record names, after a finished run: the source grew
+	// (or gained a drift table), or the records went; either way the
+	// checksums that would tell are not there.
+	if len(rep.Runs) > 0 && rep.Runs[0].Status == "done" {
+		if unrecorded, n := rep.unrecordedTables(); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s of %s %s no record of being read (%s: a table that grew or appeared since, or whose records were deleted)",
+				prose.Count(n, "batch", "batches"), prose.Count(len(unrecorded), "legacy table", "legacy tables"), prose.Plural(n, "has", "have"), abbreviate(unrecorded, 8)))
+		}
 	}
 	if len(rep.Vanished) > 0 {
 		parts = append(parts, fmt.Sprintf("%s no longer there (%s)", prose.Count(len(rep.Vanished), "legacy table is", "legacy tables are"),

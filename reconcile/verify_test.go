@@ -905,6 +905,36 @@ func TestVerifyNamesADroppedTargetTable(t *testing.T) {
 	}
 }
 
+// TestVerifySaysWhatNoRecordNames: the batch records of a legacy table
+// deleted after the run left verify nothing to compare the source with,
+// and it passed, a changed source included (a review). Batches of the
+// source that no record names fail it, as status tells a re-run.
+func TestVerifySaysWhatNoRecordNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := finishedDB(t, genOptions)
+	cfg := load.Config{SourceURL: src, TargetURL: dst, Workers: 2}
+	check := func(ctx context.Context) (string, error) { return load.SourceChanges(ctx, cfg) }
+	exec(t, src, `UPDATE user_rewards SET claimed = NOT claimed WHERE id = (SELECT id FROM user_rewards ORDER BY id LIMIT 1)`)
+	exec(t, dst, `DELETE FROM cutover.batches WHERE legacy_table = 'user_rewards'`)
+	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2, SourceChanged: check})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "1 batch of 1 legacy table has no record of being read (user_rewards: a table that grew or appeared since, or whose records were deleted)"
+	i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindSourceChanged })
+	if res.OK() || i < 0 || res.Findings[i].Severity != reconcile.Failure || !strings.Contains(res.Findings[i].Message, want) {
+		t.Errorf("verify without user_rewards' batch records: %v, want a failure saying %q", failures(res), want)
+	}
+	st, err := load.Status(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 batch of 1 table in the source has no record of run 1 (user_rewards: "; st.Next.Action != "update" || !strings.Contains(st.Next.Message, want) {
+		t.Errorf("status: next %q %q, want an update saying %q", st.Next.Action, st.Next.Message, want)
+	}
+}
+
 // TestVerifySaysTheSourceChanged: a source changed after the run where no
 // compared column shows it (a folded reward's claimed flag, which decides
 // whether it is folded) left every check of the target equal, and verify
