@@ -448,25 +448,27 @@ func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]
 var feedTables = []string{"inbox_items", "user_quests"}
 
 // reordered counts the rows of a feed table that the run would renumber
-// without otherwise changing them: the final order is computed over the
-// rows the target keeps and the rows decided for it.
-func (s *session) reordered(ctx context.Context, table string, plans map[string]*Plan, gone []string) (int64, error) {
+// without otherwise changing them (n), and of those the rows decided for
+// it (decided: the mappings' comparison counted them as unchanged): the
+// final order is computed over the rows the target keeps and the rows
+// decided for it.
+func (s *session) reordered(ctx context.Context, table string, plans map[string]*Plan, gone []string) (n, decided int64, _ error) {
 	tgt := "public." + ident(table)
-	var decided, changed, removed []string
+	var decisions, changed, removed []string
 	for _, m := range s.ms {
 		p := plans[m.Name()]
 		if m.Target != table || p.Rows == "" {
 			continue
 		}
-		decided = append(decided, "SELECT v.id, v.user_id, v.created_at FROM ("+p.Rows+") v")
+		decisions = append(decisions, "SELECT v.id, v.user_id, v.created_at FROM ("+p.Rows+") v")
 		changed = append(changed, "SELECT v.id FROM ("+p.Rows+") v JOIN "+tgt+" t ON t.id = v.id WHERE "+
 			differ(p.target, slices.DeleteFunc(slices.Clone(p.TargetCols), func(c string) bool { return c == "id" }), "t", "v"))
 		if p.RemoveIDs != "" {
 			removed = append(removed, p.RemoveIDs)
 		}
 	}
-	if len(decided) == 0 {
-		return 0, nil
+	if len(decisions) == 0 {
+		return 0, 0, nil
 	}
 	if len(gone) > 0 {
 		removed = append(removed, vanishedIDs(gone, table))
@@ -474,7 +476,7 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 	if len(removed) == 0 {
 		removed = []string{"SELECT NULL::uuid AS id WHERE false"}
 	}
-	q := `WITH decided AS (` + strings.Join(decided, " UNION ALL ") + `),
+	q := `WITH decided AS (` + strings.Join(decisions, " UNION ALL ") + `),
 		changed AS (` + strings.Join(changed, " UNION ALL ") + `),
 		removed AS (` + strings.Join(removed, " UNION ALL ") + `),
 		final AS (
@@ -483,13 +485,13 @@ func (s *session) reordered(ctx context.Context, table string, plans map[string]
 			SELECT t.id, t.user_id, t.created_at FROM ` + tgt + ` t
 			WHERE NOT EXISTS (SELECT 1 FROM decided d WHERE d.id = t.id) AND NOT EXISTS (SELECT 1 FROM removed r WHERE r.id = t.id)),
 		ordered AS (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at, id) - 1 AS rn FROM final)
-		SELECT count(*) FROM ` + tgt + ` t JOIN ordered o ON o.id = t.id
+		SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM decided d WHERE d.id = t.id))
+		FROM ` + tgt + ` t JOIN ordered o ON o.id = t.id
 		WHERE t.sort_order IS DISTINCT FROM o.rn AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.id = t.id)`
-	var n int64
-	if err := s.pool.QueryRow(ctx, q).Scan(&n); err != nil {
-		return 0, fmt.Errorf("diff %s feed order: %w", table, err)
+	if err := s.pool.QueryRow(ctx, q).Scan(&n, &decided); err != nil {
+		return 0, 0, fmt.Errorf("diff %s feed order: %w", table, err)
 	}
-	return n, nil
+	return n, decided, nil
 }
 
 // diff compares the decisions of every mapping with the target: what a
@@ -580,12 +582,13 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		}
 	}
 	for _, table := range feedTables {
-		n, err := s.reordered(ctx, table, plans, gone)
+		n, decided, err := s.reordered(ctx, table, plans, gone)
 		if err != nil {
 			return nil, err
 		}
 		if td := byTable[table]; td != nil {
 			td.Update += n
+			td.Unchanged -= decided // counted there by the mappings' comparison
 			td.reordered = n
 		}
 	}
@@ -869,15 +872,19 @@ func (s *session) diffMapping(ctx context.Context, p *Plan, td *TableDiff, sampl
 	if err := s.pool.QueryRow(ctx, p.RemoveCount).Scan(&del); err != nil {
 		return err
 	}
-	for _, q := range []string{p.MergeCount, p.RestoreCount} {
-		if q == "" {
-			continue
-		}
-		var n int64
-		if err := s.pool.QueryRow(ctx, q).Scan(&n); err != nil {
+	if p.MergeCount != "" {
+		// Seeded rows merged onto are decided rows too: updated, or
+		// unchanged when they hold the merge's content already (not
+		// rows only the target has).
+		var changed, same, restored int64
+		if err := s.pool.QueryRow(ctx, p.MergeCount).Scan(&changed, &same); err != nil {
 			return err
 		}
-		upd += n
+		if err := s.pool.QueryRow(ctx, p.RestoreCount).Scan(&restored); err != nil {
+			return err
+		}
+		upd += changed + restored
+		unch += same
 	}
 	td.Insert += ins
 	td.Update += upd

@@ -135,7 +135,8 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 	if err != nil {
 		t.Fatalf("run after the dry run: %v", err)
 	}
-	effects := dryrunEffects(before, dryrunRows(t, dst))
+	after := dryrunRows(t, dst)
+	effects := dryrunEffects(before, after)
 	var wrong []string
 	// The run finished: nothing refused its rows.
 	for _, r := range dry.Refusals {
@@ -151,6 +152,38 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 		}
 		if got := sum.Changes[td.Table]; td.Changes() != got {
 			wrong = append(wrong, fmt.Sprintf("%s: dry run predicts %d changed rows; the run's Summary.Changes says %d", td.Table, td.Changes(), got))
+		}
+	}
+	// Each row the target held is counted once: updated, unchanged,
+	// deleted, or only the target's; and only the target's are the rows
+	// no decision claims (a seed a legacy row merged onto is decided).
+	conn := pgtest.Connect(t, dst)
+	claimed := map[string]bool{} // "table id"
+	for _, r := range pgtest.Strings(t, conn, `SELECT target_table || ' ' || target_id FROM cutover.dispositions
+		WHERE disposition IN ('loaded', 'merged', 'folded') AND target_id IS NOT NULL`) {
+		claimed[r] = true
+	}
+	byID := map[string]bool{} // the tables whose primary key is id
+	for _, r := range pgtest.Strings(t, conn, `SELECT conrelid::regclass::text FROM pg_constraint
+		WHERE contype = 'p' AND connamespace = 'public'::regnamespace
+		AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = conrelid AND attname = 'id')]`) {
+		byID[r] = true
+	}
+	for _, td := range dry.Targets {
+		b, a := before[td.Table], after[td.Table]
+		if n := td.Update + td.Unchanged + td.Delete + td.OnlyInTarget; n != int64(len(b)) {
+			wrong = append(wrong, fmt.Sprintf("%s: dry run counts %d updated, %d unchanged, %d deleted and %d only-in-target rows (%d), the target held %d",
+				td.Table, td.Update, td.Unchanged, td.Delete, td.OnlyInTarget, n, len(b)))
+		}
+		var only int64
+		for k := range b {
+			if _, kept := a[k]; kept && !claimed[td.Table+" "+k] {
+				only++
+			}
+		}
+		if byID[td.Table] && td.OnlyInTarget != only {
+			wrong = append(wrong, fmt.Sprintf("%s: dry run counts %d rows only in the target; %d rows it held are claimed by no decision of the run",
+				td.Table, td.OnlyInTarget, only))
 		}
 	}
 	for table, n := range sum.Changes {
@@ -301,6 +334,21 @@ func TestDryRunOnFinishedTarget(t *testing.T) {
 	}
 	if n := sum.Changed(); n != 0 {
 		t.Errorf("a run after a finished run changed %d rows: %v", n, sum.Changes)
+	}
+	// An inbox item older than all of a user's renumbers the others
+	// (their sort_order): updated, and no longer unchanged.
+	conn := pgtest.Connect(t, src)
+	user := pgtest.Strings(t, conn, `SELECT user_id::text FROM inbox_items GROUP BY 1 HAVING count(*) > 2 ORDER BY 1 LIMIT 1`)
+	if len(user) == 0 {
+		t.Fatal("no user with three inbox items")
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO inbox_items (id, user_id, title, created_at, updated_at)
+		VALUES ('7a4d1c2e-0000-4000-8000-0000000000aa', $1, 'the oldest', '1999-01-01', '1999-01-01')`, user[0]); err != nil {
+		t.Fatal(err)
+	}
+	dry, _ = checkPrediction(t, src, dst)
+	if i := slices.IndexFunc(dry.Targets, func(td TableDiff) bool { return td.Table == "inbox_items" }); i < 0 || dry.Targets[i].Insert != 1 || dry.Targets[i].Update < 2 {
+		t.Errorf("an inbox item older than a user's others: %+v, want one insert and the user's other items renumbered", dry.Targets)
 	}
 }
 

@@ -222,9 +222,10 @@ type Plan struct {
 	// onto; RestoreReferencing completes it ("" without a natural key).
 	seedRestore string
 	// MergeCount counts the seeded rows the natural-key merge would update,
-	// RestoreCount those it no longer merges onto whose content is not
-	// their seeded content, which they get back ("" without a natural
-	// key).
+	// and those it merges onto that already hold what it would write (two
+	// columns); RestoreCount those it no longer merges onto whose content
+	// is not their seeded content, which they get back ("" without a
+	// natural key).
 	MergeCount, RestoreCount string
 	// FirstInsert is a plain INSERT of the rows; FirstResults, then
 	// FirstUpsert, replace Upsert when the mapping has never been applied
@@ -1018,8 +1019,9 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 				SELECT count(*) FILTER (WHERE freed) FROM restored`
 			upsert = append(upsert, `UPDATE `+tgt+` t SET `+strings.Join(csets, ", ")+`
 				FROM (`+mergedRows+`) v WHERE t.id = v._into AND `+differ(target, content, "t", "v"))
-			plan.MergeCount = `SELECT count(*) FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into
-				WHERE ` + differ(target, content, "t", "v")
+			changes := differ(target, content, "t", "v")
+			plan.MergeCount = `SELECT count(*) FILTER (WHERE ` + changes + `), count(*) FILTER (WHERE NOT ` + changes + `)
+				FROM ` + tgt + ` t JOIN (` + mergedRows + `) v ON t.id = v._into`
 		}
 	}
 	tk := ""
