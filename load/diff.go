@@ -106,6 +106,27 @@ type Diff struct {
 	// the diff is what a run would write once the seal is lifted. Nil
 	// when the target is not sealed.
 	Sealed *Seal
+	// Redo names the mappings a plain run would redo, whose inputs (their
+	// source rows, their parents' decisions, the build) changed since the
+	// run that recorded them: a run rewrites their bookkeeping, and the
+	// rows cutover.archive and cutover.rejects keep of them, even where no
+	// application row changes. Nil when the target records no inputs (a
+	// run then redoes every mapping).
+	Redo []string
+	// MaxRejects is the limit of the run previewed (Config.MaxRejects; nil:
+	// none): a run that would reject more rows than it, in all the
+	// mappings' previews (Tables), stops before it writes anything.
+	MaxRejects *int64
+}
+
+// Rejected is the rows a run would reject in all (Tables), those that
+// --max-rejects counts.
+func (d *Diff) Rejected() int64 {
+	var n int64
+	for _, t := range d.Tables {
+		n += t.Rejected
+	}
+	return n
 }
 
 // Changes is the application rows a run would write in all.
@@ -252,9 +273,12 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err == nil {
 		d.Space = space() // before the stage is dropped
 		d.Standby, d.OtherSource, d.Sealed = s.standby, otherSource, sealed
+		if limit := s.cfg.MaxRejects; limit >= 0 {
+			d.MaxRejects = &limit
+		}
 	}
 	if err == nil && recorded {
-		d.LeftAlone, err = s.leftAlone(ctx, d.Targets)
+		d.LeftAlone, d.Redo, err = s.leftAlone(ctx, d.Targets)
 	}
 	if err == nil {
 		err = runDuring(ctx, s.target, lastRun)
@@ -405,23 +429,24 @@ func recordsInputs(ctx context.Context, conn *pgx.Conn) (bool, error) {
 }
 
 // leftAlone returns the target tables a plain run would not redo, with
-// the rows of their diffs it would leave (see Diff.LeftAlone): it builds
-// the plans a run would (in the run's stage and ledger, which the digests
-// name) and its redo set, from the checksums s holds.
-func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]int64, error) {
+// the rows of their diffs it would leave (see Diff.LeftAlone), and the
+// mappings it would redo (Diff.Redo): it builds the plans a run would (in
+// the run's stage and ledger, which the digests name) and its redo set,
+// from the checksums s holds.
+func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]int64, []string, error) {
 	run := &session{cfg: s.cfg, src: s.src, ms: s.ms, target: s.target, pool: s.pool, stage: mappings.StageSchema,
 		started: s.started, batches: s.batches, sums: s.sums}
 	plans, err := run.plans(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n, err := run.redoSet(ctx, plans)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[string]int64{}
 	if n.redo == nil {
-		return out, nil
+		return out, nil, nil
 	}
 	redone := map[string]bool{}
 	for _, m := range subset(s.ms, n.redo) {
@@ -441,7 +466,11 @@ func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]
 			}
 		}
 	}
-	return out, nil
+	redo := []string{}
+	for _, m := range subset(s.ms, n.redo) {
+		redo = append(redo, m.Name())
+	}
+	return out, redo, nil
 }
 
 // feedTables get their sort_order assigned after every mapping applied.

@@ -51,8 +51,9 @@ func diffCommand() *cli.Command {
 
 // dryRun runs load.DryRun with progress on stderr, prints the summary on
 // stdout and writes the reports when --report-dir is set. It fails (exit 2)
-// only when the conservation law would not hold, or when the target
-// refuses rows the run would load.
+// only when the conservation law would not hold, when the target refuses
+// rows the run would load, or when a run's --max-rejects (run --dry-run)
+// would stop it.
 func dryRun(c *cli.Context, cfg load.Config) error {
 	samples := c.Int("samples")
 	if samples <= 0 {
@@ -77,6 +78,9 @@ func dryRun(c *cli.Context, cfg load.Config) error {
 		}
 		if slices.ContainsFunc(rep.Findings, func(f report.Finding) bool { return f.Kind == reconcile.KindRefusedRows }) {
 			why = append(why, "the target refuses rows a run would load, and the run would stop there")
+		}
+		if slices.ContainsFunc(rep.Findings, func(f report.Finding) bool { return f.Kind == reconcile.KindTooManyRejects }) {
+			why = append(why, "more rows would be rejected than --max-rejects allows, and the run would stop before writing")
 		}
 		return cli.Exit(strings.Join(why, "; ")+" (see FAIL above)", exitFindings)
 	}

@@ -76,6 +76,20 @@ func TestDiffCommand(t *testing.T) {
 			t.Errorf("report.json against a finished target: %+v", c)
 		}
 	})
+	// A source row the target keeps only in cutover.archive changed: no
+	// application row changes, but a run rewrites the kept row, and the
+	// dry run does not say the target equals the source (a review).
+	t.Run("a change of an archived row", func(t *testing.T) {
+		t.Parallel()
+		src, dst := reportFinished(t)
+		reportExec(t, src, `UPDATE user_skills SET current_stars = current_stars + 100 WHERE id = (SELECT min(id::text)::uuid FROM user_skills)`)
+		stdout, stderr, code := runMain(t, nil, "diff", "--source", src, "--target", dst, "--workers", "2")
+		want := "dry run: a run would change no application row, but it redoes 1 mapping whose source rows changed (user_skills): " +
+			"what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change\n"
+		if code != 0 || !strings.HasSuffix(stdout, want) {
+			t.Errorf("diff after a change of an archived row: exit %d, want it to end %q\n%s\n%s", code, want, stdout, stderr)
+		}
+	})
 	// A row changed by hand: a plain run leaves it, and the plain diff says
 	// so; diff --full previews run --full, which writes it back.
 	t.Run("hand edit, with and without --full", func(t *testing.T) {

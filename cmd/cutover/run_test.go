@@ -139,7 +139,13 @@ func TestRunCommand(t *testing.T) {
 		strings.Contains(stderr, "re-running the same command") {
 		t.Fatalf("--max-rejects 1: exit %d\n%s", code, stderr)
 	}
-	stdout, stderr, code := runMain(t, env, "run", "--dry-run")
+	// Its dry run says so, and fails as the run would.
+	stdout, stderr, code := runMain(t, env, "run", "--dry-run", "--max-rejects", "1")
+	if code != exitFindings || !regexp.MustCompile(`(?m)^dry run: a run would stop before writing anything: [0-9,]+ rows would be rejected, more than --max-rejects 1; without the limit, a run would write`).MatchString(stdout) ||
+		!strings.Contains(stderr, "more rows would be rejected than --max-rejects allows") {
+		t.Fatalf("run --dry-run --max-rejects 1: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = runMain(t, env, "run", "--dry-run")
 	if code != 0 {
 		t.Fatalf("run --dry-run: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -64,6 +64,9 @@ type Report struct {
 	// Room is what a dry run took on the target (dry run only; volatile,
 	// omitted with Options.Stable).
 	Room *Room `json:"room,omitempty"`
+	// Redo names, of a dry run of a target that records its mappings'
+	// inputs, the mappings a plain run would redo (load.Diff.Redo).
+	Redo []string `json:"redo,omitempty"`
 }
 
 // Room is the target database's size before a dry run and at its sampled
@@ -453,6 +456,7 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		r.TargetTables = append(r.TargetTables, TargetTable{Domain: targetDomain(t.Table), Table: t.Table, Changes: c})
 	}
 	r.Totals.Changes = &total
+	r.Redo = d.Redo
 	if d.Space != nil && !opts.Stable {
 		r.Room = &Room{BeforeBytes: d.Space.Before, PeakBytes: d.Space.Peak}
 	}
@@ -475,6 +479,12 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Failure), Check: reconcile.CheckConstraints,
 			Kind: reconcile.KindRefusedRows, Domain: targetDomain(x.Table), Table: x.Table,
 			Message: "a run would stop at the mapping " + x.Mapping + ": " + x.String()})
+	}
+	if n := d.Rejected(); d.MaxRejects != nil && n > *d.MaxRejects {
+		r.OK = false
+		r.Findings = append(r.Findings, Finding{Severity: string(reconcile.Failure), Check: reconcile.CheckRun, Kind: reconcile.KindTooManyRejects,
+			Message: fmt.Sprintf("%s would be rejected, more than --max-rejects %d: a run stops before it writes to the application tables; fix those rows in the source (see the rejects), or raise the limit",
+				prose.Count(n, "row", "rows"), *d.MaxRejects)})
 	}
 	if sb := d.Standby; sb != nil {
 		msg := "the source is a hot standby, and a run reads only what it has replayed"

@@ -25,12 +25,23 @@ func changesPhrase(c *Changes) string {
 // stops a run on its target first: a seal.
 func dryRunHeadline(r *Report) string {
 	status := dryRunStatus(r.Totals.Changes)
+	if c := r.Totals.Changes; (c == nil || c.Total() == 0) && len(r.Redo) > 0 {
+		// No application row changes, but their inputs did: the run
+		// rewrites what it keeps of their rows (archived, rejected) and
+		// their ledger, which the figures do not compare.
+		status = fmt.Sprintf("a run would change no application row, but it redoes %s whose source rows changed (%s): "+
+			"what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change",
+			prose.Count(len(r.Redo), "mapping", "mappings"), prose.List(r.Redo, 8))
+	}
 	var stops, unheld []string
 	sealed := false
+	var tooMany string
 	for _, f := range r.Findings {
 		switch {
 		case f.Kind == reconcile.KindSealed:
 			sealed = true
+		case f.Kind == reconcile.KindTooManyRejects:
+			tooMany, _, _ = strings.Cut(f.Message, ":")
 		case f.Kind == reconcile.KindRefusedRows && !slices.Contains(stops, f.Table): // a finding per constraint
 			stops = append(stops, f.Table)
 		case f.Check == reconcile.CheckConservation && f.Severity == string(reconcile.Failure) && !slices.Contains(unheld, f.Table):
@@ -46,6 +57,11 @@ func dryRunHeadline(r *Report) string {
 	if len(stops) > 0 {
 		status = fmt.Sprintf("a run would stop: the target's constraints refuse rows it would write into %s (see the findings); until then, %s",
 			strings.Join(stops, ", "), status)
+	}
+	if tooMany != "" {
+		// It stops the run before it writes anything: what the rest says
+		// a run would do is without the limit.
+		status = "a run would stop before writing anything: " + tooMany + "; without the limit, " + status
 	}
 	if sealed {
 		status = "the target is sealed (it went live), and a run refuses it; unsealed, " + status
@@ -367,8 +383,13 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 		}
 	}
 	headline := dryRunHeadline(r)
-	if c.Total() == 0 {
+	if c.Total() == 0 && len(r.Redo) == 0 {
 		headline += ": the target already equals the source"
+	}
+	for _, f := range r.Findings {
+		if f.Kind == reconcile.KindTooManyRejects {
+			fmt.Fprintf(w, "\nFAIL --max-rejects: %s\n", f.Message)
+		}
 	}
 	fmt.Fprintf(w, "\ndry run: %s\n", headline)
 	return nil
