@@ -173,6 +173,10 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
+	keep, foreign, err := s.stillStaged(ctx, keep, same)
+	if err != nil {
+		return false, err
+	}
 	var kept []string // the stage tables that keep batches
 	var rowsKept int64
 	keptXIDs := map[string]bool{} // table/xid
@@ -206,7 +210,7 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 				stale = true
 			}
 		}
-		if stale {
+		if stale || foreign[table] {
 			drops = append(drops, `DELETE FROM `+extract.StageTable(s.stage, table).Sanitize()+` WHERE xmin::text::bigint NOT IN (`+strings.Join(keptIDs, ", ")+`)`,
 				`DELETE FROM `+ident(s.stage, stagedBatchesTable)+` WHERE legacy_table = `+lit(table)+` AND xid NOT IN (`+strings.Join(keptIDs, ", ")+`)`)
 		}
@@ -242,6 +246,55 @@ func (s *session) resumeStage(ctx context.Context, snap *extract.Snapshot, reade
 			prose.Count(len(keep), "batch", "batches"), prose.Count(rowsKept, "row", "rows"), prose.Count(len(kept), "table", "tables"))})
 	}
 	return true, nil
+}
+
+// stillStaged returns the batches of keep whose stage table still holds
+// every row they copied (as many rows as recorded, of the transaction
+// that copied them), and the stage tables that hold rows no recorded
+// batch copied. The stage is the run's own, but an operator short of
+// room may have emptied or edited a table of it: a batch kept on its
+// record alone would then reach the decisions without its rows, and the
+// run's conservation line, which counts the decisions, would hold. One
+// scan of each stage table that keeps batches.
+func (s *session) stillStaged(ctx context.Context, keep []extract.Batch, recs map[string]stagedBatch) ([]extract.Batch, map[string]bool, error) {
+	tables := map[string]bool{}
+	for _, b := range keep {
+		tables[b.Table] = true
+	}
+	foreign := map[string]bool{}
+	counts := map[string]int64{} // table/xid
+	for table := range tables {
+		rows, err := s.target.Query(ctx, `SELECT xmin::text::bigint, count(*) FROM `+extract.StageTable(s.stage, table).Sanitize()+` GROUP BY 1`)
+		if err != nil {
+			return nil, nil, fmt.Errorf("count the rows the stage holds of %s: %w", table, err)
+		}
+		var xid, n int64
+		if _, err := pgx.ForEachRow(rows, []any{&xid, &n}, func() error {
+			counts[fmt.Sprintf("%s/%d", table, xid)] = n
+			return nil
+		}); err != nil {
+			return nil, nil, fmt.Errorf("count the rows the stage holds of %s: %w", table, err)
+		}
+	}
+	var out []extract.Batch
+	copied := map[string]bool{} // table/xid of every recorded batch kept
+	for _, b := range keep {
+		r := recs[batchKey(b.Table, b.No)]
+		key := fmt.Sprintf("%s/%d", b.Table, r.xid)
+		if counts[key] != r.sum.Rows {
+			s.cfg.Logger.Warn("the stage no longer holds the rows an earlier run copied of a batch; copying it again",
+				"batch", b.String(), "recorded", r.sum.Rows, "staged", counts[key])
+			continue
+		}
+		copied[key] = true
+		out = append(out, b)
+	}
+	for key, n := range counts {
+		if table, _, _ := strings.Cut(key, "/"); n > 0 && !copied[key] {
+			foreign[table] = true
+		}
+	}
+	return out, foreign, nil
 }
 
 // textArray is a text[] literal of ss.

@@ -174,6 +174,40 @@ func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
 	allDone(t, status(t, ctx, Config{TargetURL: dst}))
 }
 
+// TestRerunCopiesAgainWhatTheStageLost: the stage a failed run kept was
+// emptied or edited by hand (an operator short of room): a batch whose
+// rows its stage table no longer holds, all of them, is copied again, and
+// rows no batch copied leave, where the re-run kept the batches on their
+// record and lost rows while its conservation line held (a review).
+func TestRerunCopiesAgainWhatTheStageLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	cfg.MaxRejects = 1
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
+		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
+	}
+	edited := scalarOf[int64](t, ctx, dst, `SELECT count(*) FROM cutover_stage._staged_batches WHERE legacy_table IN ('habit_completions', 'books')`)
+	conn := pgtest.Connect(t, dst)
+	if _, err := conn.Exec(ctx, `TRUNCATE cutover_stage.habit_completions;
+		DELETE FROM cutover_stage.books WHERE id = (SELECT min(id::text)::uuid FROM cutover_stage.books);
+		INSERT INTO cutover_stage.ideas SELECT (jsonb_populate_record(NULL::cutover_stage.ideas,
+			to_jsonb(i) || jsonb_build_object('id', '7a4d1c2e-0000-4000-8000-0000000000bb'))).* FROM cutover_stage.ideas i LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	cfg = rerunConfig(src, dst)
+	copied := countCopies(&cfg)
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if copied.Load() != edited {
+		t.Errorf("the re-run copied %d batches, want the %d of the tables whose stage rows went", copied.Load(), edited)
+	}
+	testkit.SameAs(t, want, dst)
+}
+
 // countCopies counts the batches a run with cfg copies (its hook).
 func countCopies(cfg *Config) *atomic.Int64 {
 	var copied atomic.Int64
