@@ -106,6 +106,10 @@ type Diff struct {
 	// the diff is what a run would write once the seal is lifted. Nil
 	// when the target is not sealed.
 	Sealed *Seal
+	// ColumnLoss counts, per column the target drops (mappings.Mapping
+	// DroppedColumns), its non-NULL values in the rows a run would bring
+	// to the target without them, as a run records them.
+	ColumnLoss []ColumnLoss
 	// Redo names the mappings a plain run would redo, whose inputs (their
 	// source rows, their parents' decisions, the build) changed since the
 	// run that recorded them: a run rewrites their bookkeeping, and the
@@ -558,6 +562,7 @@ func (s *session) diff(ctx context.Context, plans map[string]*Plan, samples int)
 		}
 		out.Rejects = append(out.Rejects, part.rejects...)
 		out.Refusals = append(out.Refusals, part.refusals...)
+		out.ColumnLoss = append(out.ColumnLoss, part.loss...)
 		if !part.compared {
 			continue
 		}
@@ -667,6 +672,7 @@ type mappingDiff struct {
 	td       TableDiff
 	guards   []guard // the target's constraints over the columns it writes
 	refusals []Refusal
+	loss     []ColumnLoss
 }
 
 // awayAtApply selects, for the dry run, the ids of the rows of mapping
@@ -803,6 +809,17 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		if part.rejects, err = s.rejectedRows(ctx, m); err != nil {
 			return fmt.Errorf("read the rows %s would reject: %w", m.Name(), err)
 		}
+	}
+	// The values of the columns the target drops, in the rows that
+	// reach it, as the run records them (cutover.column_loss).
+	dropped := slices.Sorted(slices.Values(m.DroppedColumns))
+	for _, c := range dropped {
+		var n int64
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE `+ident("_lost_"+c)+`) FROM `+DecisionTable(s.stage, m.Legacy)+
+			` WHERE _disp = `+lit(string(m.Disposition()))).Scan(&n); err != nil {
+			return fmt.Errorf("count the values of %s.%s a run would drop: %w", m.Legacy, c, err)
+		}
+		part.loss = append(part.loss, ColumnLoss{Mapping: m.Name(), Column: c, NonNull: n})
 	}
 	if p.Rows == "" || m.Target == "" {
 		return nil

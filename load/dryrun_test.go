@@ -195,6 +195,11 @@ func checkPrediction(t *testing.T, src, dst string) (*Diff, *Summary) {
 	if len(wrong) > 0 {
 		t.Errorf("the dry run does not predict the run:\n  %s", strings.Join(wrong, "\n  "))
 	}
+	// The dropped columns' values are the run's (cutover.column_loss).
+	byColumn := func(a, b ColumnLoss) int { return strings.Compare(a.Mapping+"."+a.Column, b.Mapping+"."+b.Column) }
+	if diff := cmp.Diff(slices.SortedFunc(slices.Values(sum.ColumnLoss), byColumn), slices.SortedFunc(slices.Values(dry.ColumnLoss), byColumn)); diff != "" {
+		t.Errorf("the dropped columns' values (-run +dry run):\n%s", diff)
+	}
 	// The conservation preview is the run's.
 	got := map[string]TableResult{}
 	for _, r := range sum.Tables {

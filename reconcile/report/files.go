@@ -166,6 +166,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			p("| %s | %s | %s | %s |\n", mdCell(x.LegacyTable), mdCodeCell(x.Key), mdCell(x.Reason), mdCell(x.Message))
 		}
 	}
+	if len(r.DroppedColumns) > 0 {
+		p("\n## Dropped columns\n\nThe target has no column for them: their non-NULL values in the rows a run would bring to the target.\n\n| mapping | column | non-NULL values |\n| --- | --- | ---: |\n")
+		for _, c := range r.DroppedColumns {
+			p("| %s | %s | %s |\n", mdCell(c.Mapping), mdCell(c.Column), num(c.NonNull))
+		}
+	}
 	for _, d := range r.Domains {
 		p("\n## %s\n\n", d.Title)
 		var legacy []LegacyTable

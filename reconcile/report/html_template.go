@@ -106,6 +106,12 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <tr><td>{{.LegacyTable}}</td><td class="key">{{.Key}}</td><td>{{.Reason}}</td><td>{{.Message}}</td></tr>
 {{- end}}
 </tbody></table>{{end}}
+{{if .DroppedColumns}}<h3>Dropped columns <small>the target has no column for them: non-NULL values in the rows a run would bring to the target</small></h3>
+<table><thead><tr><th>mapping</th><th>column</th><th>non-NULL values</th></tr></thead><tbody>
+{{- range .DroppedColumns}}
+<tr><td>{{.Mapping}}</td><td>{{.Column}}</td><td class="n">{{.NonNull}}</td></tr>
+{{- end}}
+</tbody></table>{{end}}
 </section>{{end}}
 
 {{if or (eq .Kind "verify") .Findings}}<section id="findings">

@@ -67,6 +67,18 @@ type Report struct {
 	// Redo names, of a dry run of a target that records its mappings'
 	// inputs, the mappings a plain run would redo (load.Diff.Redo).
 	Redo []string `json:"redo,omitempty"`
+	// DroppedColumns are, of a dry run, the legacy columns the target
+	// drops, with their non-NULL values in the rows a run would bring to
+	// the target without them (load.Diff.ColumnLoss).
+	DroppedColumns []DroppedColumn `json:"dropped_columns,omitempty"`
+}
+
+// DroppedColumn is a legacy column the target does not keep, and how many
+// non-NULL values of it a run would drop.
+type DroppedColumn struct {
+	Mapping string `json:"mapping"`
+	Column  string `json:"column"`
+	NonNull int64  `json:"non_null"`
 }
 
 // Room is the target database's size before a dry run and at its sampled
@@ -457,6 +469,9 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 	}
 	r.Totals.Changes = &total
 	r.Redo = d.Redo
+	for _, c := range d.ColumnLoss {
+		r.DroppedColumns = append(r.DroppedColumns, DroppedColumn{c.Mapping, c.Column, c.NonNull})
+	}
 	if d.Space != nil && !opts.Stable {
 		r.Room = &Room{BeforeBytes: d.Space.Before, PeakBytes: d.Space.Peak}
 	}

@@ -351,6 +351,14 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 		}
 		tw.Flush()
 	}
+	if len(r.DroppedColumns) > 0 {
+		fmt.Fprintln(w, "\nDROPPED COLUMNS (the target has no column for them: non-NULL values in rows a run would bring to the target)")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, c := range r.DroppedColumns {
+			fmt.Fprintf(tw, "  %s.%s\t%s\n", c.Mapping, c.Column, num(c.NonNull))
+		}
+		tw.Flush()
+	}
 	shown := 0
 	for _, tt := range r.TargetTables {
 		if tt.Changes == nil {
