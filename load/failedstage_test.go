@@ -187,6 +187,11 @@ func TestRerunAfterAFailedRunKeepsItsStage(t *testing.T) {
 				t.Fatalf("the run returned %v, want it to fail for %s", err, c.name)
 			}
 			t.Logf("the failed run: %v", err)
+			// Recorded as it failed, its session lost or not: status
+			// says why and where.
+			if got := scalarOf[string](t, ctx, dst, `SELECT status || ': ' || coalesce(error, '') FROM cutover.runs WHERE id = 1`); got != "failed: "+err.Error() {
+				t.Errorf("the failed run is recorded %q, want it failed with its error %q", got, err.Error())
+			}
 			said := h.messages()
 			if got := slices.ContainsFunc(said, keptLine.MatchString); got != c.says {
 				t.Errorf("the failed run said it kept its stage: %v, want %v; it said:\n%s", got, c.says, strings.Join(said, "\n"))

@@ -366,10 +366,19 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 			failed = *se
 		}
 	}
-	if _, err := s.target.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
-		failed_table = nullif($4, ''), failed_batch = nullif($5, 0), failure = nullif($6, '') WHERE id = $1`,
-		s.runID, status, errText, failed.Table, failed.Batch, failure); err != nil && runErr == nil {
+	record := func(conn *pgx.Conn) error {
+		_, err := conn.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
+			failed_table = nullif($4, ''), failed_batch = nullif($5, 0), failure = nullif($6, '') WHERE id = $1`,
+			s.runID, status, errText, failed.Table, failed.Batch, failure)
+		return err
+	}
+	if err := record(s.target); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
+	} else if err != nil {
+		// The run's session is gone, often what stopped the run (its
+		// connection was ended): a session of its own records why and
+		// where, or status would only know that the run ended.
+		s.recordElsewhere(ctx, record)
 	}
 	if runErr != nil {
 		return nil, runErr
@@ -386,6 +395,22 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	sum.SourceWrites = s.sourceWrites
 	s.recordSpace(ctx, sum.Space)
 	return sum, nil
+}
+
+// recordElsewhere runs record, the end of a failed run, on a new target
+// connection, for 10 seconds at most; best effort (the next run marks a
+// run it finds unrecorded interrupted).
+func (s *session) recordElsewhere(ctx context.Context, record func(*pgx.Conn) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
+	if err == nil {
+		defer closeReleasing(conn)
+		err = record(conn)
+	}
+	if err != nil {
+		s.cfg.Logger.Warn("could not record the end of the failed run", "run", s.runID, "err", err)
+	}
 }
 
 // closeFailedStage deals with the stage schema that a run which failed
