@@ -93,9 +93,9 @@ type TargetOwnerError struct {
 func (e *TargetOwnerError) Error() string {
 	list := prose.List(e.Objects, 5)
 	owners := strings.Join(e.Owners, ", ")
-	return fmt.Sprintf("role %s does not own the schema of the target %s: %s belong to %s, who applied it. A run creates its bookkeeping and ledger partitions there and rebuilds the indexes of the tables it fills first, which only their owner may: "+
+	return fmt.Sprintf("role %s does not own the schema of the target %s: %s %s to %s. A run creates its bookkeeping and ledger partitions there and rebuilds the indexes of the tables it fills first, which only their owner may: "+
 		"run as %s, or as a role that is a member of it (GRANT %s TO %s, as a superuser) (nothing was written)",
-		e.Role, e.Target, list, owners, owners, pgx.Identifier{e.Owners[0]}.Sanitize(), pgx.Identifier{e.Role}.Sanitize())
+		e.Role, e.Target, list, prose.Plural(len(e.Objects), "belongs", "belong"), owners, owners, pgx.Identifier{e.Owners[0]}.Sanitize(), pgx.Identifier{e.Role}.Sanitize())
 }
 
 // checkTargetOwner refuses a run on conn whose role is not a member of the

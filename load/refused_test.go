@@ -3,6 +3,7 @@ package load_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -50,6 +51,23 @@ func TestRefused(t *testing.T) {
 			if got := load.Refused(err); got != c.want {
 				t.Errorf("Refused(%T %v) = %t, want %t", c.err, err, got, c.want)
 			}
+		}
+	}
+}
+
+// TestTargetOwnerErrorAgrees: the refusal's verb agrees with what it
+// names ("table users belong to …" read wrong, a review).
+func TestTargetOwnerErrorAgrees(t *testing.T) {
+	for _, c := range []struct {
+		objects []string
+		want    string
+	}{
+		{[]string{"table user_streaks"}, ": table user_streaks belongs to app_owner. A run"},
+		{[]string{"schema cutover", "table users"}, ": schema cutover, table users belong to app_owner. A run"},
+	} {
+		err := &load.TargetOwnerError{Target: "t", Role: "r", Owners: []string{"app_owner"}, Objects: c.objects}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %q, want it to say %q", c.objects, err.Error(), c.want)
 		}
 	}
 }

@@ -334,7 +334,7 @@ func (v *verifier) recordContent(ctx context.Context, sc, tc *pgx.Conn, m mappin
 			if slices.Contains(d.TargetLabels, "unexplained") {
 				f.Message = fmt.Sprintf("a row of %s that no legacy row explains", m.Target)
 			} else {
-				f.Message = fmt.Sprintf("the ledger maps a %s key the source does not have (or does not compare) onto this row", m.Legacy)
+				f.Message = fmt.Sprintf("the ledger maps onto this row a key of legacy table %s that the source does not have (or does not compare)", m.Legacy)
 			}
 		default:
 			cc.Changed++
