@@ -2435,3 +2435,69 @@ func TestRerunAfterARowMovesBetweenFeeders(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDryRunJudgesTheLedgerAgain: verify takes each legacy row's fate
+// as the ledger records it; a target edited together with its ledger (a
+// loaded idea deleted and its entry made a discard; an expired session,
+// discarded, loaded and its entry made a load) passes it. A dry run with
+// --full decides every row again from the source: it predicts both rows
+// back to what the rules give them, and the full run then writes them so.
+func TestFullDryRunJudgesTheLedgerAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	want := reference(t, "S0")
+	src, dst := rerunSource(t), finishedTarget(t)
+	if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `
+			WITH idea AS (SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'ideas' AND disposition = 'loaded' ORDER BY legacy_key LIMIT 1),
+			gone AS (DELETE FROM ideas WHERE id = (SELECT legacy_key::uuid FROM idea))
+			UPDATE cutover.dispositions SET disposition = 'discarded', reason = 'expired_session', target_table = NULL, target_id = NULL
+			WHERE legacy_table = 'ideas' AND legacy_key = (SELECT legacy_key FROM idea)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The discarded session, from the source, loaded as it is.
+	var session string
+	if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT legacy_key FROM cutover.dispositions WHERE legacy_table = 'sessions' AND disposition = 'discarded'
+			ORDER BY legacy_key LIMIT 1`).Scan(&session)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	if err := withConn(ctx, src, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT (to_jsonb(s) - 'rotated_from')::text FROM sessions s WHERE id = $1`, session).Scan(&row)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+		if _, err := c.Exec(ctx, `INSERT INTO sessions SELECT (jsonb_populate_record(NULL::sessions, $1::jsonb)).*`, row); err != nil {
+			return err
+		}
+		_, err := c.Exec(ctx, `UPDATE cutover.dispositions SET disposition = 'loaded', reason = NULL, target_table = 'sessions', target_id = $1::uuid
+			WHERE legacy_table = 'sessions' AND legacy_key = $1::text`, session)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rerunConfig(src, dst)
+	cfg.Full = true
+	dry, err := DryRun(ctx, cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]int64{}
+	for _, td := range dry.Targets {
+		if td.Insert+td.Update+td.Delete > 0 {
+			got[td.Table] = [2]int64{td.Insert, td.Delete}
+		}
+	}
+	if d := cmp.Diff(map[string][2]int64{"ideas": {1, 0}, "sessions": {0, 1}}, got); d != "" {
+		t.Errorf("a full dry run of the edited target and ledger: [inserts, deletes] by table (-want +got):\n%s", d)
+	}
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	testkit.SameAs(t, want, dst)
+}

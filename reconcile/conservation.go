@@ -234,12 +234,16 @@ func (v *verifier) recordConservation(ctx context.Context, tconn *pgx.Conn, m ma
 	// mislead a re-run and the reports, which read the ledger.
 	for _, k := range keptDispositions {
 		ledger, data := v.ledgerKept.get(m.Legacy, k.disp), v.keptData.get(m.Legacy, k.disp)
-		if ledger.equal(data) {
-			continue
-		}
-		msg := fmt.Sprintf("the ledger records %s, cutover.%s holds %d", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table, data.n)
-		if ledger.n == data.n {
+		var msg string
+		switch {
+		case !ledger.equal(data) && ledger.n != data.n:
+			msg = fmt.Sprintf("the ledger records %s, cutover.%s holds %d", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table, data.n)
+		case !ledger.equal(data):
 			msg = fmt.Sprintf("the ledger records %s and cutover.%s holds as many, but not the same keys", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table)
+		case !v.ledgerKeptReasoned.get(m.Legacy, k.disp).equal(v.keptDataReasoned.get(m.Legacy, k.disp)):
+			msg = fmt.Sprintf("the ledger records %s and cutover.%s holds the same keys, but not all under the ledger's reasons", prose.Count(ledger.n, k.disp+" key", k.disp+" keys"), k.table)
+		default:
+			continue
 		}
 		v.add(Finding{Severity: Failure, Check: CheckConservation, Kind: KindLedgerMismatch, Table: m.Legacy, Message: msg})
 	}

@@ -61,6 +61,11 @@ func (ts tallies) add(table, disp string, n int64, sum string) error {
 	return ts[table][disp].add(n, sum)
 }
 
+// keyReason is the SQL of a kept row's key with its reason (a row of the
+// ledger, or of archive, discards or rejects), whose tallies tell a kept
+// row recorded under another reason than the ledger's.
+const keyReason = `legacy_key || ':' || coalesce(reason, '')`
+
 // keptDispositions pairs each disposition whose rows the bookkeeping keeps
 // with the table that keeps them.
 var keptDispositions = []struct{ disp, table string }{
@@ -78,20 +83,23 @@ func (v *verifier) readKeptKeys(ctx context.Context, tc *pgx.Conn) error {
 		if i > 0 {
 			q += "\nUNION ALL "
 		}
-		q += `SELECT legacy_table, '` + k.disp + `', reason, count(*), ` + keyHashSum("legacy_key") + ` FROM ` + bk + `.` + k.table + ` GROUP BY 1, 3`
+		q += `SELECT legacy_table, '` + k.disp + `', reason, count(*), ` + keyHashSum("legacy_key") + `, ` + keyHashSum(keyReason) + ` FROM ` + bk + `.` + k.table + ` GROUP BY 1, 3`
 	}
 	rows, err := tc.Query(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read the kept rows' keys: %w", err)
 	}
-	v.keptData = tallies{}
+	v.keptData, v.keptDataReasoned = tallies{}, tallies{}
 	v.keptReasons = map[[2]string]int64{}
 	v.keptReasonsOf = map[string]map[[2]string]int64{}
 	for rows.Next() {
-		var table, disp, reason, sum string
+		var table, disp, reason, sum, reasoned string
 		var n int64
-		if err := rows.Scan(&table, &disp, &reason, &n, &sum); err != nil {
+		if err := rows.Scan(&table, &disp, &reason, &n, &sum, &reasoned); err != nil {
 			return fmt.Errorf("read the kept rows' keys: %w", err)
+		}
+		if err := v.keptDataReasoned.add(table, disp, n, reasoned); err != nil {
+			return fmt.Errorf("read the kept rows' keys of %s: %w", table, err)
 		}
 		v.keptReasons[[2]string{disp, reason}] += n
 		countReason(v.keptReasonsOf, table, disp, reason, n)

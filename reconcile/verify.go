@@ -264,7 +264,9 @@ type verifier struct {
 	// ledgerKept tallies the ledger's archived, discarded and rejected
 	// keys by legacy table and disposition, read with otherKeys; keptData
 	// tallies the keys archive, discards and rejects hold (readKeptKeys).
-	ledgerKept, keptData tallies
+	// The Reasoned tallies are of each key with its reason (keyReason).
+	ledgerKept, keptData                 tallies
+	ledgerKeptReasoned, keptDataReasoned tallies
 	// keptReasons counts the rows of archive, discards and rejects by
 	// disposition and reason, read with keptData.
 	keptReasons map[[2]string]int64
@@ -620,18 +622,18 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 	v.mergedReasons = map[string]int64{}
 	v.mergedReasonsOf = map[string]map[[2]string]int64{}
 	v.mergedKeys = map[string]map[string][]string{}
-	v.ledgerKept = tallies{}
-	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*), `+keyHashSum("legacy_key")+`,
+	v.ledgerKept, v.ledgerKeptReasoned = tallies{}, tallies{}
+	krows, err := tc.Query(ctx, `SELECT legacy_table, disposition, coalesce(reason, ''), count(*), `+keyHashSum("legacy_key")+`, `+keyHashSum(keyReason)+`,
 			CASE WHEN legacy_table = ANY($1) THEN array_agg(legacy_key) END FROM `+bk+`.dispositions
 		WHERE disposition NOT IN ('loaded', 'folded') GROUP BY 1, 2, 3`, v.keysNeeded())
 	if err != nil {
 		return fmt.Errorf("read the ledger: %w", err)
 	}
 	for krows.Next() {
-		var table, disp, reason, sum string
+		var table, disp, reason, sum, reasoned string
 		var n int64
 		var keys []string
-		if err := krows.Scan(&table, &disp, &reason, &n, &sum, &keys); err != nil {
+		if err := krows.Scan(&table, &disp, &reason, &n, &sum, &reasoned, &keys); err != nil {
 			return fmt.Errorf("read the ledger: %w", err)
 		}
 		if keys != nil {
@@ -649,7 +651,7 @@ func (v *verifier) readOtherKeys(ctx context.Context, tc *pgx.Conn) error {
 				}
 				v.mergedKeys[table][reason] = keys
 			}
-		} else if err := v.ledgerKept.add(table, disp, n, sum); err != nil {
+		} else if err := errors.Join(v.ledgerKept.add(table, disp, n, sum), v.ledgerKeptReasoned.add(table, disp, n, reasoned)); err != nil {
 			return fmt.Errorf("read the ledger of %s: %w", table, err)
 		}
 	}

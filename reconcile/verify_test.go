@@ -429,6 +429,18 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckContent, kind: reconcile.KindExtraRow, table: "ideas", key: id},
 			}
 		}},
+		{"keep a reject under another reason, the summary made to agree", func(t *testing.T, dst string) []wantFinding {
+			// The ledger still says parent_rejected: the kept row says
+			// what the operator reads at 3 a.m.
+			table := first(t, dst, `SELECT legacy_table FROM cutover.rejects WHERE reason = 'parent_rejected' ORDER BY legacy_table, legacy_key LIMIT 1`)
+			key := first(t, dst, `SELECT legacy_key FROM cutover.rejects WHERE reason = 'parent_rejected' AND legacy_table = '`+table+`' ORDER BY legacy_key LIMIT 1`)
+			mapping := `(SELECT mapping FROM cutover.results WHERE legacy_table = '` + table + `' ORDER BY mapping LIMIT 1)`
+			exec(t, dst, `UPDATE cutover.rejects SET reason = 'orphan' WHERE legacy_table = '`+table+`' AND legacy_key = '`+key+`'`,
+				`UPDATE cutover.reasons SET rows = rows - 1 WHERE mapping = `+mapping+` AND disposition = 'rejected' AND reason = 'parent_rejected'`,
+				`INSERT INTO cutover.reasons (mapping, disposition, reason, rows) VALUES (`+mapping+`, 'rejected', 'orphan', 1)
+					ON CONFLICT (mapping, disposition, reason) DO UPDATE SET rows = reasons.rows + 1`)
+			return []wantFinding{{check: reconcile.CheckConservation, kind: reconcile.KindLedgerMismatch, table: table}}
+		}},
 		{"drop a reject", func(t *testing.T, dst string) []wantFinding {
 			table := first(t, dst, `SELECT legacy_table FROM cutover.rejects ORDER BY legacy_table, legacy_key LIMIT 1`)
 			key := first(t, dst, `SELECT legacy_key FROM cutover.rejects ORDER BY legacy_table, legacy_key LIMIT 1`)
@@ -670,6 +682,11 @@ func TestVerifyFindsTampering(t *testing.T) {
 		// with the cancellation's error.
 		"the last run was cancelled":                               cancelled,
 		"the last run was cancelled, recorded by an earlier build": cancelled,
+		"keep a reject under another reason, the summary made to agree": func(t *testing.T, res *reconcile.Result) {
+			if f := failures(res); len(f) != 1 || !strings.Contains(f[0], "holds the same keys, but not all under the ledger's reasons") {
+				t.Errorf("failures %q, want the one ledger mismatch of reasons", f)
+			}
+		},
 		"a ledger entry swapped for one the data never had": func(t *testing.T, res *reconcile.Result) {
 			// Nothing else sees it: the counts agree.
 			if f := failures(res); len(f) != 1 || !strings.Contains(f[0], "as many, but not the same keys") {
