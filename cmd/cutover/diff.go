@@ -37,7 +37,7 @@ func diffCommand() *cli.Command {
 			workersFlag("parallel readers and writers", runtime.NumCPU()),
 			&cli.BoolFlag{Name: "no-sessions", Usage: "preview a run that discards every session", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 			&cli.BoolFlag{Name: "full", Usage: "preview cutover run --full: every mapping redone, so no change in the target is left alone"},
-			&cli.IntFlag{Name: "samples", Usage: "row diffs shown per target table", Value: defaultSamples},
+			samplesFlag("row diffs shown per target table"),
 			reportDirFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -55,10 +55,7 @@ func diffCommand() *cli.Command {
 // rows the run would load, or when a run's --max-rejects (run --dry-run)
 // would stop it.
 func dryRun(c *cli.Context, cfg load.Config) error {
-	samples := c.Int("samples")
-	if samples <= 0 {
-		samples = defaultSamples
-	}
+	samples := c.Int("samples") // at least 1 (samplesFlag)
 	prog := newProgress(c.App.ErrWriter)
 	cfg.Progress = prog.event
 	cfg.Logger = logger(c)

@@ -137,6 +137,18 @@ func workersFlag(usage string, def int) *cli.IntFlag {
 		}}
 }
 
+// samplesFlag is --samples of the dry runs: the row diffs shown per
+// target table, at least 1 (0 was taken for the default, silently).
+func samplesFlag(usage string) *cli.IntFlag {
+	return &cli.IntFlag{Name: "samples", Usage: usage, Value: defaultSamples,
+		Action: func(_ *cli.Context, n int) error {
+			if n < 1 {
+				return fmt.Errorf("--samples %d: give at least 1 (the default is %d)", n, defaultSamples)
+			}
+			return nil
+		}}
+}
+
 // ownWorkersFlag is workersFlag without its variable: the demo takes none
 // of the cutover's (TestEveryFlagHasItsVariable).
 func ownWorkersFlag(usage string, def int) *cli.IntFlag {

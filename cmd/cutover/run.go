@@ -27,7 +27,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
 		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as cutover diff does)"},
-		&cli.IntFlag{Name: "samples", Usage: "with --dry-run: row diffs shown per target table", Value: defaultSamples},
+		samplesFlag("with --dry-run: row diffs shown per target table"),
 		dryRunReportDir(),
 	}
 }

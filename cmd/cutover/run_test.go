@@ -214,6 +214,8 @@ func TestWorkersMustBePositive(t *testing.T) {
 	refusedByAll(t, env, "--workers 0: give at least 1 (the default is ", []string{"run", "--workers", "0"}, []string{"diff", "--workers", "0"},
 		[]string{"status", "--workers", "0"}, []string{"verify", "--workers", "0"})
 	refusedByAll(t, append(env, "CUTOVER_WORKERS=-3"), "--workers -3: give at least 1", []string{"run"})
+	// --samples 0 was taken for the default, silently.
+	refusedByAll(t, env, "--samples 0: give at least 1 (the default is 3)", []string{"diff", "--samples", "0"}, []string{"run", "--dry-run", "--samples", "0"})
 	// The demo and the generator, which need no URL to refuse.
 	refusedByAll(t, nil, "--workers 0: give at least 1 (the default is ", []string{"demo", "--workers", "0"})
 	refusedByAll(t, nil, "--users 0: give at least 1 (the default is 2000)", []string{"demo", "--users", "0"},
