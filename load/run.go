@@ -155,7 +155,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 // errLockLost stops a run whose session holding the run lock has ended.
 var errLockLost = errors.New("the session holding the run lock on the target has ended (terminated, cut by a timeout, or its server restarted): " +
-	"stopping before another run can interleave; re-running the same command is safe")
+	"stopping before another run can interleave") // the command adds that re-running it is safe
 
 func (c *Config) defaults() {
 	if c.Workers <= 0 {
