@@ -333,6 +333,32 @@ func TestDryRunTextCapsSamples(t *testing.T) {
 	}
 }
 
+// TestDryRunTextShowsEveryRejectReason: the terminal lists the 12 largest
+// reasons and every reason rows would be rejected for, however few rows:
+// duplicate_email's 2 rows, the cause of most parent_rejected rows, fell
+// under "3 more reasons" (a review).
+func TestDryRunTextShowsEveryRejectReason(t *testing.T) {
+	d := &load.Diff{Flavor: "v21"}
+	for i := range 14 {
+		d.Reasons = append(d.Reasons, load.ReasonCount{Disposition: "archived", Reason: "archived_" + string(rune('a'+i)), Rows: int64(1000 - i)})
+	}
+	d.Reasons = append(d.Reasons, load.ReasonCount{Disposition: "rejected", Reason: "duplicate_email", Rows: 2},
+		load.ReasonCount{Disposition: "discarded", Reason: "expired_session", Rows: 1})
+	var text bytes.Buffer
+	if err := WriteText(&text, FromDryRun(d, "s", "t", true, Options{}), 3); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"archived  archived_l", "rejected  duplicate_email  2", "3 more reasons in report.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "archived_m") || strings.Contains(out, "expired_session") {
+		t.Errorf("the summary lists more than the 12 largest reasons and the rejects':\n%s", out)
+	}
+}
+
 // TestDryRunReportRefusals: rows the target's constraints refuse fail the
 // dry run's report, with a finding per refusal, and the terminal summary
 // names the constraint and the keys.

@@ -330,12 +330,19 @@ func writeDryRunText(w io.Writer, r *Report, maxSamples int) error {
 	if len(r.Reasons) > 0 {
 		fmt.Fprintln(w, "\nREJECTS AND OTHER DISPOSITIONS BY REASON")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		// The 12 largest, and every reason rows would be rejected for:
+		// the rows to fix (a rare root cause, a duplicate email, rejects
+		// many rows' children).
+		hidden := 0
 		for i, x := range r.Reasons {
-			if i == 12 {
-				fmt.Fprintf(tw, "  …\t%d more reasons in report.json (--report-dir)\n", len(r.Reasons)-i)
-				break
+			if i >= 12 && x.Disposition != "rejected" {
+				hidden++
+				continue
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", x.Disposition, x.Reason, num(x.Rows))
+		}
+		if hidden > 0 {
+			fmt.Fprintf(tw, "  …\t%s in report.json (--report-dir)\n", prose.Count(hidden, "more reason", "more reasons"))
 		}
 		tw.Flush()
 	}
