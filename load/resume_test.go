@@ -49,13 +49,22 @@ func TestRerunKeepsTheStageOfAnInterruptedRun(t *testing.T) {
 			src, dst := rerunSource(t), testkit.MigratedTarget(t)
 
 			// Interrupted as it starts the last table's batch (workouts),
-			// when users and every table before it are in the stage: the
-			// operator's Ctrl-C cancels the run's context.
+			// once users is in the stage (on a loaded machine the other
+			// worker may still be copying it): the operator's Ctrl-C
+			// cancels the run's context.
 			cfg := rerunConfig(src, dst)
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			SetHook(&cfg, func(point string) error {
 				if point == "extract.before:workouts" {
+					for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+						var users int
+						if err := withConn(ctx, dst, func(c *pgx.Conn) error {
+							return c.QueryRow(ctx, `SELECT count(*) FROM cutover_stage._staged_batches WHERE legacy_table = 'users'`).Scan(&users)
+						}); err != nil || users > 0 {
+							break
+						}
+					}
 					cancel()
 					return runCtx.Err()
 				}
