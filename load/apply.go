@@ -639,7 +639,7 @@ func (s *session) analyzeTargets(ctx context.Context, changes map[string]int64, 
 				q = sampledAnalyze(bk+"."+ident(t.name), []string{"legacy_table", "legacy_key"})
 			}
 			if _, err := s.pool.Exec(gctx, q); err != nil {
-				return fmt.Errorf("analyze %s.%s: %w", t.schema, t.name, err)
+				return fmt.Errorf("analyze %s.%s: %w%s", t.schema, t.name, err, sqlstateHint(err))
 			}
 			return nil
 		})
