@@ -167,6 +167,10 @@ type TableStatus struct {
 	// Changed counts batches recorded with another checksum than the
 	// source's now (source read), in a table whose rows changed.
 	Changed int
+	// Unrecorded counts, of the Pending batches, those no record names at
+	// all (a batch whose record names other content is Changed): a table
+	// that grew or appeared since the last run, or whose records went.
+	Unrecorded int
 	// Moved counts batches recorded with another checksum than the
 	// source's now in a table whose rows are the recorded ones, on other
 	// pages (VACUUM FULL, CLUSTER, a dump and restore): they count as
@@ -370,6 +374,8 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 		case recorded && (rec.Of != b.Of || sums != nil && !sums[k].SameContent(rec.Sum)):
 			ts.Changed++
 			recorded = false
+		case !recorded:
+			ts.Unrecorded++
 		}
 		if recorded {
 			ts.RunID = rec.RunID
@@ -588,12 +594,13 @@ func (rep *StatusReport) changedTables() (tables []string, batches int) {
 }
 
 // unrecordedTables are, sorted, the tables of which the source holds
-// batches that no record names (Pending), with the count of those batches.
+// batches that no record names (Unrecorded), with the count of those
+// batches.
 func (rep *StatusReport) unrecordedTables() (tables []string, batches int) {
 	for _, t := range rep.Tables {
-		if t.Pending > 0 {
+		if t.Unrecorded > 0 {
 			tables = append(tables, t.Legacy)
-			batches += t.Pending
+			batches += t.Unrecorded
 		}
 	}
 	return tables, batches
@@ -604,6 +611,7 @@ func (rep *StatusReport) unrecordedTables() (tables []string, batches int) {
 // source is the one the last finished run saw.
 func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun {
 	changed, changedBatches := rep.changedTables()
+	unrecorded, unrecordedBatches := rep.unrecordedTables()
 	var moved, pending []string
 	for _, t := range rep.Tables {
 		if t.Moved > 0 {
@@ -690,8 +698,8 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case len(changed) > 0:
 		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
 			prose.Count(changedBatches, "batch", "batches"), prose.Count(len(changed), "table", "tables"), lastDone(rep.Runs), abbreviate(changed, 8))}
-	case len(pending) > 0:
-		unrecorded, batches := rep.unrecordedTables()
+	case len(unrecorded) > 0:
+		batches := unrecordedBatches
 		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s in the source %s no record of run %d (%s: a table that grew or appeared since, or whose records were deleted): "+
 			"a re-run reads %s and writes only the rows that differ",
 			prose.Count(batches, "batch", "batches"), prose.Count(len(unrecorded), "table", "tables"), prose.Plural(batches, "has", "have"),

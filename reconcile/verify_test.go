@@ -977,6 +977,7 @@ func TestVerifySaysTheSourceChanged(t *testing.T) {
 	i := slices.IndexFunc(res.Findings, func(f reconcile.Finding) bool { return f.Kind == reconcile.KindSourceChanged })
 	if res.OK() || i < 0 || res.Findings[i].Severity != reconcile.Failure ||
 		!strings.Contains(res.Findings[i].Message, "1 batch of 1 legacy table changed (user_rewards)") ||
+		strings.Contains(res.Findings[i].Message, "no record") || // a changed batch is no unrecorded one
 		!strings.Contains(res.Findings[i].Message, "a re-run (`cutover run`) writes the difference") {
 		t.Errorf("verify after a change of the source: %v", failures(res))
 	}
