@@ -366,13 +366,13 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 			failed = *se
 		}
 	}
-	record := func(conn *pgx.Conn) error {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
+	record := func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `UPDATE `+bk+`.runs SET status = $2, finished_at = clock_timestamp(), error = nullif($3, ''),
 			failed_table = nullif($4, ''), failed_batch = nullif($5, 0), failure = nullif($6, '') WHERE id = $1`,
 			s.runID, status, errText, failed.Table, failed.Batch, failure)
 		return err
 	}
-	if err := record(s.target); err != nil && runErr == nil {
+	if err := record(context.WithoutCancel(ctx), s.target); err != nil && runErr == nil {
 		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
 	} else if err != nil {
 		// The run's session is gone, often what stopped the run (its
@@ -400,13 +400,13 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 // recordElsewhere runs record, the end of a failed run, on a new target
 // connection, for 10 seconds at most; best effort (the next run marks a
 // run it finds unrecorded interrupted).
-func (s *session) recordElsewhere(ctx context.Context, record func(*pgx.Conn) error) {
+func (s *session) recordElsewhere(ctx context.Context, record func(context.Context, *pgx.Conn) error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	conn, err := dburl.Connect(ctx, "target", s.cfg.TargetURL, dburl.AppName(s.app))
 	if err == nil {
 		defer closeReleasing(conn)
-		err = record(conn)
+		err = record(ctx, conn) // bounded too: a commit may wait for a standby that went
 	}
 	if err != nil {
 		s.cfg.Logger.Warn("could not record the end of the failed run", "run", s.runID, "err", err)
