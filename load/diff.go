@@ -110,12 +110,13 @@ type Diff struct {
 	// DroppedColumns), its non-NULL values in the rows a run would bring
 	// to the target without them, as a run records them.
 	ColumnLoss []ColumnLoss
-	// Redo names the mappings a plain run would redo, whose inputs (their
-	// source rows, their parents' decisions, the build) changed since the
-	// run that recorded them: a run rewrites their bookkeeping, and the
-	// rows cutover.archive and cutover.rejects keep of them, even where no
-	// application row changes. Nil when the target records no inputs (a
-	// run then redoes every mapping).
+	// Redo names the mappings the run previewed would redo: those whose
+	// inputs (their source rows, their parents' decisions, the build)
+	// changed since the run that recorded them, or every mapping (--full,
+	// a target that records no inputs, or a change that reaches them
+	// all); empty when it would be a no-op. A run rewrites their
+	// bookkeeping, and the rows cutover.archive and cutover.rejects keep
+	// of them, even where no application row changes.
 	Redo []string
 	// MaxRejects is the limit of the run previewed (Config.MaxRejects; nil:
 	// none): a run that would reject more rows than it, in all the
@@ -284,6 +285,11 @@ func dryRun(ctx context.Context, cfg Config, samples int) (_ *Diff, err error) {
 	if err == nil && recorded {
 		d.LeftAlone, d.Redo, err = s.leftAlone(ctx, d.Targets)
 	}
+	if err == nil && d.Redo == nil {
+		for _, m := range s.ms {
+			d.Redo = append(d.Redo, m.Name())
+		}
+	}
 	if err == nil {
 		err = runDuring(ctx, s.target, lastRun)
 	}
@@ -434,9 +440,9 @@ func recordsInputs(ctx context.Context, conn *pgx.Conn) (bool, error) {
 
 // leftAlone returns the target tables a plain run would not redo, with
 // the rows of their diffs it would leave (see Diff.LeftAlone), and the
-// mappings it would redo (Diff.Redo): it builds the plans a run would (in
-// the run's stage and ledger, which the digests name) and its redo set,
-// from the checksums s holds.
+// mappings it would redo (Diff.Redo; nil when it would redo them all):
+// it builds the plans a run would (in the run's stage and ledger, which
+// the digests name) and its redo set, from the checksums s holds.
 func (s *session) leftAlone(ctx context.Context, diffs []TableDiff) (map[string]int64, []string, error) {
 	run := &session{cfg: s.cfg, src: s.src, ms: s.ms, target: s.target, pool: s.pool, stage: mappings.StageSchema,
 		started: s.started, batches: s.batches, sums: s.sums}

@@ -67,7 +67,7 @@ const (
 	KindOtherDatabase   = "other_database"     // the source is not the database the last run read (information)
 	KindSealed          = "sealed"             // dry run: the target went live (cutover seal), and a run refuses it
 	KindRefusedRows     = "refused_rows"       // rows a run would load that a target constraint refuses: the run would stop
-	KindTooManyRejects  = "too_many_rejects"   // dry runs: more rows would be rejected than the run's --max-rejects, and it would stop before writing
+	KindTooManyRejects  = "too_many_rejects"   // dry runs: more rows would be rejected than the run's --max-rejects, and it would stop before it writes to the application tables
 	KindSchemaMissing   = "schema_missing"     // a column, constraint or index the migrations make is not in the target
 	KindSchemaChanged   = "schema_changed"     // one the target defines otherwise (a narrowed type, a dropped NOT NULL)
 	KindSchemaExtra     = "schema_extra"       // one the target has beyond the migrations (information)

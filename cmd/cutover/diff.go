@@ -77,7 +77,7 @@ func dryRun(c *cli.Context, cfg load.Config) error {
 			why = append(why, "the target refuses rows a run would load, and the run would stop there")
 		}
 		if slices.ContainsFunc(rep.Findings, func(f report.Finding) bool { return f.Kind == reconcile.KindTooManyRejects }) {
-			why = append(why, "more rows would be rejected than --max-rejects allows, and the run would stop before writing")
+			why = append(why, "more rows would be rejected than --max-rejects allows, and the run would stop before it writes to the application tables")
 		}
 		return cli.Exit(strings.Join(why, "; ")+" (see FAIL above)", exitFindings)
 	}

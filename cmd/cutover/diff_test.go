@@ -85,10 +85,17 @@ func TestDiffCommand(t *testing.T) {
 		src, dst := reportFinished(t)
 		reportExec(t, src, `UPDATE user_skills SET current_stars = current_stars + 100 WHERE id = (SELECT min(id::text)::uuid FROM user_skills)`)
 		stdout, stderr, code := runMain(t, nil, "diff", "--source", src, "--target", dst, "--workers", "2")
-		want := "dry run: a run would change no application row, but it redoes 1 mapping whose source rows changed (user_skills): " +
+		want := "dry run: a run would change no application row, but it redoes 1 mapping whose inputs changed (user_skills): " +
 			"what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change\n"
 		if code != 0 || !strings.HasSuffix(stdout, want) {
 			t.Errorf("diff after a change of an archived row: exit %d, want it to end %q\n%s\n%s", code, want, stdout, stderr)
+		}
+		// --full redoes every mapping: no more does it equal the source.
+		stdout, stderr, code = runMain(t, nil, "diff", "--full", "--source", src, "--target", dst, "--workers", "2")
+		want = "dry run: a run would change no application row, but it redoes every mapping: " +
+			"what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change\n"
+		if code != 0 || !strings.HasSuffix(stdout, want) {
+			t.Errorf("diff --full after a change of an archived row: exit %d, want it to end %q\n%s\n%s", code, want, stdout, stderr)
 		}
 	})
 	// A row changed by hand: a plain run leaves it, and the plain diff says

@@ -23,7 +23,7 @@ func runFlags() []cli.Flag {
 		sourceFlag(), targetFlag(),
 		workersFlag("parallel readers and writers", runtime.NumCPU()),
 		&cli.BoolFlag{Name: "no-sessions", Usage: "discard every session (forces every user to log in again)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
-		&cli.Int64Flag{Name: "max-rejects", Usage: "stop before writing anything when more rows than this would be rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
+		&cli.Int64Flag{Name: "max-rejects", Usage: "stop before writing to the application tables when more rows than this would be rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
 		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as cutover diff does)"},

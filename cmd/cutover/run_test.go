@@ -141,7 +141,8 @@ func TestRunCommand(t *testing.T) {
 	}
 	// Its dry run says so, and fails as the run would.
 	stdout, stderr, code := runMain(t, env, "run", "--dry-run", "--max-rejects", "1")
-	if code != exitFindings || !regexp.MustCompile(`(?m)^dry run: a run would stop before writing anything: [0-9,]+ rows would be rejected, more than --max-rejects 1; without the limit, a run would write`).MatchString(stdout) ||
+	if code != exitFindings || !regexp.MustCompile(`(?m)^dry run: a run would stop before it writes to the application tables: [0-9,]+ rows would be rejected, more than --max-rejects 1; without the limit, a run would write`).MatchString(stdout) ||
+		!regexp.MustCompile(`(?m)^FAIL --max-rejects: [0-9,]+ rows would be rejected, more than --max-rejects 1: a run stops before it writes to the application tables`).MatchString(stdout) ||
 		!strings.Contains(stderr, "more rows would be rejected than --max-rejects allows") {
 		t.Fatalf("run --dry-run --max-rejects 1: exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -106,12 +106,15 @@ footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 <tr><td>{{.LegacyTable}}</td><td class="key">{{.Key}}</td><td>{{.Reason}}</td><td>{{.Message}}</td></tr>
 {{- end}}
 </tbody></table>{{end}}
-{{if .DroppedColumns}}<h3>Dropped columns <small>the target has no column for them: non-NULL values in the rows a run would bring to the target</small></h3>
+</section>{{end}}
+
+{{if .DroppedColumns}}<section id="dropped-columns">
+<h2>Dropped columns <small>the target has no column for them: non-NULL values in the rows a run would bring to the target</small></h2>
 <table><thead><tr><th>mapping</th><th>column</th><th>non-NULL values</th></tr></thead><tbody>
 {{- range .DroppedColumns}}
-<tr><td>{{.Mapping}}</td><td>{{.Column}}</td><td class="n">{{.NonNull}}</td></tr>
+<tr><td>{{.Mapping}}</td><td>{{.Column}}</td><td class="n">{{num .NonNull}}</td></tr>
 {{- end}}
-</tbody></table>{{end}}
+</tbody></table>
 </section>{{end}}
 
 {{if or (eq .Kind "verify") .Findings}}<section id="findings">

@@ -64,9 +64,13 @@ type Report struct {
 	// Room is what a dry run took on the target (dry run only; volatile,
 	// omitted with Options.Stable).
 	Room *Room `json:"room,omitempty"`
-	// Redo names, of a dry run of a target that records its mappings'
-	// inputs, the mappings a plain run would redo (load.Diff.Redo).
+	// Redo names, of a dry run, the mappings the run previewed would redo
+	// (load.Diff.Redo): all of them on a first run or with --full, none
+	// when it would be a no-op.
 	Redo []string `json:"redo,omitempty"`
+	// Mappings counts, of a dry run, the mappings of its flavor (of which
+	// Redo names some).
+	Mappings int `json:"mappings,omitempty"`
 	// DroppedColumns are, of a dry run, the legacy columns the target
 	// drops, with their non-NULL values in the rows a run would bring to
 	// the target without them (load.Diff.ColumnLoss).
@@ -468,7 +472,7 @@ func FromDryRun(d *load.Diff, source, target string, samples bool, opts Options)
 		r.TargetTables = append(r.TargetTables, TargetTable{Domain: targetDomain(t.Table), Table: t.Table, Changes: c})
 	}
 	r.Totals.Changes = &total
-	r.Redo = d.Redo
+	r.Redo, r.Mappings = d.Redo, len(d.Tables)
 	for _, c := range d.ColumnLoss {
 		r.DroppedColumns = append(r.DroppedColumns, DroppedColumn{c.Mapping, c.Column, c.NonNull})
 	}

@@ -664,3 +664,37 @@ func render(t *testing.T, r *Report, samples int) (text, md, html *bytes.Buffer)
 	}
 	return text, md, html
 }
+
+// TestDryRunReportDroppedColumns: the values a run would drop are in every
+// report, the HTML's too when no row would be rejected, archived,
+// discarded or merged (its reasons' section, which held them, is absent
+// then: the diff review).
+func TestDryRunReportDroppedColumns(t *testing.T) {
+	d := &load.Diff{Flavor: "v21", Targets: []load.TableDiff{{Table: "workout_exercises", Insert: 2000}},
+		ColumnLoss: []load.ColumnLoss{{Mapping: "workout_exercises", Column: "section_id", NonNull: 1814}}}
+	r := FromDryRun(d, "s", "t", true, Options{})
+	text, md, html := render(t, r, 3)
+	wellFormed(t, html.String())
+	for name, c := range map[string]struct{ out, want string }{
+		"text":     {text.String(), "  workout_exercises.section_id  1,814\n"},
+		"markdown": {md.String(), "| workout_exercises | section_id | 1,814 |"},
+		"html":     {html.String(), "<tr><td>workout_exercises</td><td>section_id</td><td class=\"n\">1,814</td></tr>"},
+	} {
+		if !strings.Contains(c.out, c.want) {
+			t.Errorf("the %s report lacks %q:\n%s", name, c.want, c.out)
+		}
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		DroppedColumns []DroppedColumn `json:"dropped_columns"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]DroppedColumn{{"workout_exercises", "section_id", 1814}}, back.DroppedColumns); d != "" {
+		t.Errorf("report.json's dropped columns (-want +got):\n%s", d)
+	}
+}

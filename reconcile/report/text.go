@@ -26,12 +26,15 @@ func changesPhrase(c *Changes) string {
 func dryRunHeadline(r *Report) string {
 	status := dryRunStatus(r.Totals.Changes)
 	if c := r.Totals.Changes; (c == nil || c.Total() == 0) && len(r.Redo) > 0 {
-		// No application row changes, but their inputs did: the run
+		// No application row changes, but the run redoes mappings: it
 		// rewrites what it keeps of their rows (archived, rejected) and
 		// their ledger, which the figures do not compare.
-		status = fmt.Sprintf("a run would change no application row, but it redoes %s whose source rows changed (%s): "+
-			"what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change",
-			prose.Count(len(r.Redo), "mapping", "mappings"), prose.List(r.Redo, 8))
+		redo := fmt.Sprintf("%s whose inputs changed (%s)", prose.Count(len(r.Redo), "mapping", "mappings"), prose.List(r.Redo, 8))
+		if len(r.Redo) == r.Mappings {
+			redo = "every mapping"
+		}
+		status = "a run would change no application row, but it redoes " + redo +
+			": what cutover.archive and cutover.rejects keep of their rows, and their ledger, may change"
 	}
 	var stops, unheld []string
 	sealed := false
@@ -61,7 +64,7 @@ func dryRunHeadline(r *Report) string {
 	if tooMany != "" {
 		// It stops the run before it writes anything: what the rest says
 		// a run would do is without the limit.
-		status = "a run would stop before writing anything: " + tooMany + "; without the limit, " + status
+		status = "a run would stop before it writes to the application tables: " + tooMany + "; without the limit, " + status
 	}
 	if sealed {
 		status = "the target is sealed (it went live), and a run refuses it; unsealed, " + status
