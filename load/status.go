@@ -696,8 +696,13 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case !rep.SourceRead:
 		return NextRun{Action: "unknown", Message: fmt.Sprintf("run %d finished; if the source has not changed since, a re-run writes nothing (give --source to check)", last.ID)}
 	case len(changed) > 0:
-		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s): a re-run updates the target to match, writing only the rows that differ",
-			prose.Count(changedBatches, "batch", "batches"), prose.Count(len(changed), "table", "tables"), lastDone(rep.Runs), abbreviate(changed, 8))}
+		also := ""
+		if len(unrecorded) > 0 {
+			also = fmt.Sprintf(", and %s of %s %s no record of it (%s)", prose.Count(unrecordedBatches, "batch", "batches"),
+				prose.Count(len(unrecorded), "table", "tables"), prose.Plural(unrecordedBatches, "has", "have"), abbreviate(unrecorded, 8))
+		}
+		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s)%s: a re-run updates the target to match, writing only the rows that differ",
+			prose.Count(changedBatches, "batch", "batches"), prose.Count(len(changed), "table", "tables"), lastDone(rep.Runs), abbreviate(changed, 8), also)}
 	case len(unrecorded) > 0:
 		batches := unrecordedBatches
 		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s in the source %s no record of run %d (%s: a table that grew or appeared since, or whose records were deleted): "+

@@ -950,6 +950,14 @@ func TestVerifySaysWhatNoRecordNames(t *testing.T) {
 	if want := "1 batch of 1 table in the source has no record of run 1 (user_rewards: "; st.Next.Action != "update" || !strings.Contains(st.Next.Message, want) {
 		t.Errorf("status: next %q %q, want an update saying %q", st.Next.Action, st.Next.Message, want)
 	}
+	// A changed batch beside them: status names both.
+	exec(t, src, `UPDATE books SET title = title || ' (2nd ed.)' WHERE id = (SELECT id FROM books ORDER BY id LIMIT 1)`)
+	if st, err = load.Status(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 batch of 1 table changed in the source since run 1 (books), and 1 batch of 1 table has no record of it (user_rewards): "; !strings.Contains(st.Next.Message, want) {
+		t.Errorf("status: next %q, want it to say %q", st.Next.Message, want)
+	}
 }
 
 // TestVerifySaysTheSourceChanged: a source changed after the run where no
