@@ -584,23 +584,22 @@ func (rep *StatusReport) read(ctx context.Context, conn *pgx.Conn) error {
 // changedTables returns the legacy tables with batches recorded with
 // another checksum than the source's, and how many such batches.
 func (rep *StatusReport) changedTables() (tables []string, batches int) {
-	for _, t := range rep.Tables {
-		if t.Changed > 0 {
-			tables = append(tables, t.Legacy)
-			batches += t.Changed
-		}
-	}
-	return tables, batches
+	return rep.tablesWith(func(t TableStatus) int { return t.Changed })
 }
 
-// unrecordedTables are, sorted, the tables of which the source holds
-// batches that no record names (Unrecorded), with the count of those
-// batches.
+// unrecordedTables returns the tables of which the source holds batches
+// that no record names (Unrecorded), and how many such batches.
 func (rep *StatusReport) unrecordedTables() (tables []string, batches int) {
+	return rep.tablesWith(func(t TableStatus) int { return t.Unrecorded })
+}
+
+// tablesWith returns, in rep's order (sorted), the legacy tables of which
+// count counts some batches, and their sum.
+func (rep *StatusReport) tablesWith(count func(TableStatus) int) (tables []string, batches int) {
 	for _, t := range rep.Tables {
-		if t.Unrecorded > 0 {
+		if n := count(t); n > 0 {
 			tables = append(tables, t.Legacy)
-			batches += t.Unrecorded
+			batches += n
 		}
 	}
 	return tables, batches

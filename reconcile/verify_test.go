@@ -344,26 +344,10 @@ func TestVerifyFindsTampering(t *testing.T) {
 				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "reading_sessions", key: id, columns: []string{"user_id"}},
 			}
 		}},
-		{"swap two rows' users, in one bucket", func(t *testing.T, dst string) []wantFinding {
-			// Two rows whose keys the bisector puts in one bucket, each
-			// given the other's value: the bucket holds the same values.
-			a, b := sameBucketPair(t, dst, "a.user_id <> b.user_id")
-			exec(t, dst, `UPDATE ideas i SET user_id = o.user_id FROM ideas o
-				WHERE (i.id, o.id) IN (('`+a+`'::uuid, '`+b+`'::uuid), ('`+b+`'::uuid, '`+a+`'::uuid))`)
-			return []wantFinding{
-				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: a, columns: []string{"user_id"}},
-				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: b, columns: []string{"user_id"}},
-			}
-		}},
-		{"swap two rows' titles, in one bucket", func(t *testing.T, dst string) []wantFinding {
-			a, b := sameBucketPair(t, dst, "a.title <> b.title")
-			exec(t, dst, `UPDATE ideas i SET title = o.title FROM ideas o
-				WHERE (i.id, o.id) IN (('`+a+`'::uuid, '`+b+`'::uuid), ('`+b+`'::uuid, '`+a+`'::uuid))`)
-			return []wantFinding{
-				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: a, columns: []string{"title"}},
-				{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: b, columns: []string{"title"}},
-			}
-		}},
+		// Two rows whose keys the bisector puts in one bucket, each given
+		// the other's value: the bucket holds the same values.
+		{"swap two rows' users, in one bucket", func(t *testing.T, dst string) []wantFinding { return swapInOneBucket(t, dst, "user_id") }},
+		{"swap two rows' titles, in one bucket", func(t *testing.T, dst string) []wantFinding { return swapInOneBucket(t, dst, "title") }},
 		{"point a workout line at another user's exercise", func(t *testing.T, dst string) []wantFinding {
 			id := first(t, dst, `SELECT l.id::text FROM workout_exercises l JOIN workouts w ON w.id = l.workout_id
 				WHERE EXISTS (SELECT 1 FROM exercises x WHERE x.user_id <> w.user_id) ORDER BY l.id LIMIT 1`)
@@ -735,19 +719,26 @@ func TestVerifyFindsTampering(t *testing.T) {
 	}
 }
 
-// sameBucketPair returns the ids of two loaded ideas whose keys the
-// bisector's first level puts in one bucket (the first 4 bits of the
-// key's hash), and of which differ holds (a SQL condition on a and b).
-func sameBucketPair(t *testing.T, url, differ string) (a, b string) {
+// swapInOneBucket swaps the values of column col (user_id, title) of two
+// loaded ideas whose keys the bisector's first level puts in one bucket
+// (the first 4 bits of the key's hash), and returns the findings that
+// must name both.
+func swapInOneBucket(t *testing.T, dst, col string) []wantFinding {
 	t.Helper()
-	pair := queryString(t, url, `SELECT a.id::text || ' ' || b.id::text FROM ideas a JOIN ideas b ON a.id < b.id AND `+differ+`
+	c := pgx.Identifier{col}.Sanitize()
+	pair := queryString(t, dst, `SELECT a.id::text || ' ' || b.id::text FROM ideas a JOIN ideas b ON a.id < b.id AND a.`+c+` <> b.`+c+`
 		AND (pg_catalog.hashtextextended(a.id::text, 0) >> 60) = (pg_catalog.hashtextextended(b.id::text, 0) >> 60)
 		ORDER BY a.id, b.id LIMIT 1`)
 	a, b, ok := strings.Cut(pair, " ")
 	if !ok {
 		t.Fatalf("no two ideas in one bucket: %q", pair)
 	}
-	return a, b
+	exec(t, dst, `UPDATE ideas i SET `+c+` = o.`+c+` FROM ideas o
+		WHERE (i.id, o.id) IN (('`+a+`'::uuid, '`+b+`'::uuid), ('`+b+`'::uuid, '`+a+`'::uuid))`)
+	return []wantFinding{
+		{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: a, columns: []string{col}},
+		{check: reconcile.CheckContent, kind: reconcile.KindChangedRow, table: "ideas", key: b, columns: []string{col}},
+	}
 }
 
 // TestVerifyOtherFlavors: the older flavors (other shapes of market_items,
