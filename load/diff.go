@@ -120,7 +120,8 @@ type Diff struct {
 	Redo []string
 	// MaxRejects is the limit of the run previewed (Config.MaxRejects; nil:
 	// none): a run that would reject more rows than it, in all the
-	// mappings' previews (Tables), stops before it writes anything.
+	// mappings' previews (Tables), stops before it writes to the
+	// application tables.
 	MaxRejects *int64
 }
 

@@ -31,8 +31,9 @@ type Config struct {
 	Workers int
 	// NoSessions discards every session (forces re-login).
 	NoSessions bool
-	// MaxRejects stops the run before it writes anything once more rows
-	// than this would be rejected; a negative value means no limit.
+	// MaxRejects stops the run before it writes to the application tables
+	// once more rows than this would be rejected; a negative value means
+	// no limit.
 	MaxRejects int64
 	// BatchBytes is the target size of an extract batch (default 64 MiB).
 	BatchBytes int64
@@ -372,9 +373,17 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 			s.runID, status, errText, failed.Table, failed.Batch, failure)
 		return err
 	}
-	if err := record(context.WithoutCancel(ctx), s.target); err != nil && runErr == nil {
-		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, err)
-	} else if err != nil {
+	rctx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	if runErr != nil {
+		// A failed run says so within about 10 s: its commit may wait
+		// for a synchronous standby that went.
+		rctx, cancel = context.WithTimeout(rctx, 10*time.Second)
+	}
+	recordErr := record(rctx, s.target)
+	cancel()
+	if recordErr != nil && runErr == nil {
+		runErr = fmt.Errorf("record the end of run %d: %w", s.runID, recordErr)
+	} else if recordErr != nil {
 		// The run's session is gone, often what stopped the run (its
 		// connection was ended): a session of its own records why and
 		// where, or status would only know that the run ended.
@@ -398,8 +407,8 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 }
 
 // recordElsewhere runs record, the end of a failed run, on a new target
-// connection, for 10 seconds at most; best effort (the next run marks a
-// run it finds unrecorded interrupted).
+// connection, for about 10 seconds at most; best effort (the next run
+// marks a run it finds unrecorded interrupted).
 func (s *session) recordElsewhere(ctx context.Context, record func(context.Context, *pgx.Conn) error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -167,9 +167,10 @@ type TableStatus struct {
 	// Changed counts batches recorded with another checksum than the
 	// source's now (source read), in a table whose rows changed.
 	Changed int
-	// Unrecorded counts, of the Pending batches, those no record names at
-	// all (a batch whose record names other content is Changed): a table
-	// that grew or appeared since the last run, or whose records went.
+	// Unrecorded counts the batches no record names at all (a batch whose
+	// record names other content is Changed), Pending or Failed ones: a
+	// table that grew or appeared since the last run, or whose records
+	// went.
 	Unrecorded int
 	// Moved counts batches recorded with another checksum than the
 	// source's now in a table whose rows are the recorded ones, on other
@@ -697,7 +698,7 @@ func (rep *StatusReport) next(last *RunInfo, upToDate, sourceSame bool) NextRun 
 	case len(changed) > 0:
 		also := ""
 		if len(unrecorded) > 0 {
-			also = fmt.Sprintf(", and %s of %s %s no record of it (%s)", prose.Count(unrecordedBatches, "batch", "batches"),
+			also = fmt.Sprintf(", and %s of %s %s no record of that run (%s: a table that grew or appeared since, or whose records were deleted)", prose.Count(unrecordedBatches, "batch", "batches"),
 				prose.Count(len(unrecorded), "table", "tables"), prose.Plural(unrecordedBatches, "has", "have"), abbreviate(unrecorded, 8))
 		}
 		return NextRun{Action: "update", Message: fmt.Sprintf("%s of %s changed in the source since run %d (%s)%s: a re-run updates the target to match, writing only the rows that differ",

@@ -946,7 +946,7 @@ func TestVerifySaysWhatNoRecordNames(t *testing.T) {
 	if st, err = load.Status(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if want := "1 batch of 1 table changed in the source since run 1 (books), and 1 batch of 1 table has no record of it (user_rewards): "; !strings.Contains(st.Next.Message, want) {
+	if want := "1 batch of 1 table changed in the source since run 1 (books), and 1 batch of 1 table has no record of that run (user_rewards: a table that grew or appeared since, or whose records were deleted): "; !strings.Contains(st.Next.Message, want) {
 		t.Errorf("status: next %q, want it to say %q", st.Next.Message, want)
 	}
 }

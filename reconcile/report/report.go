@@ -65,8 +65,8 @@ type Report struct {
 	// omitted with Options.Stable).
 	Room *Room `json:"room,omitempty"`
 	// Redo names, of a dry run, the mappings the run previewed would redo
-	// (load.Diff.Redo): all of them on a first run or with --full, none
-	// when it would be a no-op.
+	// (load.Diff.Redo): all of them on a first run, with --full or on a
+	// target that records no inputs; none when it would be a no-op.
 	Redo []string `json:"redo,omitempty"`
 	// Mappings counts, of a dry run, the mappings of its flavor (of which
 	// Redo names some).

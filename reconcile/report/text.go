@@ -62,8 +62,8 @@ func dryRunHeadline(r *Report) string {
 			strings.Join(stops, ", "), status)
 	}
 	if tooMany != "" {
-		// It stops the run before it writes anything: what the rest says
-		// a run would do is without the limit.
+		// It stops the run before it writes to the application tables:
+		// what the rest says a run would do is without the limit.
 		status = "a run would stop before it writes to the application tables: " + tooMany + "; without the limit, " + status
 	}
 	if sealed {
