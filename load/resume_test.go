@@ -158,12 +158,9 @@ func TestRerunAfterTooManyRejectsKeepsTheStage(t *testing.T) {
 	want := reference(t, "S0")
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
 	cfg := rerunConfig(src, dst)
-	cfg.MaxRejects = 1
 	h := heard{phased: true}
 	cfg.Progress = h.progress
-	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
-		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
-	}
+	stopAtRejects(t, ctx, cfg)
 	keptLine := regexp.MustCompile(`^finish: kept the failed run's stage \(schema cutover_stage, \d+ [kMG]?B\): the next run keeps the batches whose rows the source still holds, and copies the rest \(` + "`" + `DROP SCHEMA "cutover_stage" CASCADE` + "`" + ` gives its room back\)$`)
 	said := h.messages()
 	if !slices.ContainsFunc(said, keptLine.MatchString) {
@@ -193,11 +190,7 @@ func TestRerunCopiesAgainWhatTheStageLost(t *testing.T) {
 	ctx := context.Background()
 	want := reference(t, "S0")
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	cfg.MaxRejects = 1
-	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
-		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
-	}
+	stopAtRejects(t, ctx, rerunConfig(src, dst))
 	// Every batch of habit_completions, and the one of books that held
 	// the row deleted.
 	edited := scalarOf[int64](t, ctx, dst, `SELECT count(*) + 1 FROM cutover_stage._staged_batches WHERE legacy_table = 'habit_completions'`)
@@ -208,7 +201,7 @@ func TestRerunCopiesAgainWhatTheStageLost(t *testing.T) {
 			to_jsonb(i) || jsonb_build_object('id', '7a4d1c2e-0000-4000-8000-0000000000bb'))).* FROM cutover_stage.ideas i LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
-	cfg = rerunConfig(src, dst)
+	cfg := rerunConfig(src, dst)
 	copied := countCopies(&cfg)
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatalf("re-run: %v", err)
@@ -217,6 +210,16 @@ func TestRerunCopiesAgainWhatTheStageLost(t *testing.T) {
 		t.Errorf("the re-run copied %d batches, want the %d of the tables whose stage rows went", copied.Load(), edited)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// stopAtRejects runs cfg with --max-rejects 1, which S0's rejects exceed:
+// the run stops after deciding, every table copied into its stage.
+func stopAtRejects(t *testing.T, ctx context.Context, cfg Config) {
+	t.Helper()
+	cfg.MaxRejects = 1
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
+		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
+	}
 }
 
 // countCopies counts the batches a run with cfg copies (its hook).

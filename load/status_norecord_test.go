@@ -105,11 +105,7 @@ func TestStatusAfterTooManyRejects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	cfg.MaxRejects = 1
-	if _, err := Run(ctx, cfg); !errors.Is(err, ErrTooManyRejects) {
-		t.Fatalf("run with --max-rejects 1: %v, want too many rejects", err)
-	}
+	stopAtRejects(t, ctx, rerunConfig(src, dst))
 	for _, c := range []struct {
 		name string
 		cfg  Config
