@@ -792,7 +792,16 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 	part.result = TableResult{Legacy: m.Legacy, Mapping: m.Name(), Target: m.Target, Finished: true}
 	part.reasons = map[[2]string]int64{}
 	r := &part.result
-	rows, err := s.pool.Query(ctx, `SELECT _disp, coalesce(_reason, ''), count(*) FROM `+DecisionTable(s.stage, m.Legacy)+` GROUP BY 1, 2`)
+	// In the same scan of the decisions: the values of the columns the
+	// target drops, in the rows that reach it, as the run records them
+	// (cutover.column_loss).
+	dropped := slices.Sorted(slices.Values(m.DroppedColumns))
+	lost := make([]int64, len(dropped))
+	q := `SELECT _disp, coalesce(_reason, ''), count(*)`
+	for _, c := range dropped {
+		q += `, count(*) FILTER (WHERE ` + ident("_lost_"+c) + `)`
+	}
+	rows, err := s.pool.Query(ctx, q+` FROM `+DecisionTable(s.stage, m.Legacy)+` GROUP BY 1, 2`)
 	if err != nil {
 		return err
 	}
@@ -800,7 +809,12 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		mappings.Archived: &r.Archived, mappings.Discarded: &r.Discarded, mappings.Rejected: &r.Rejected}
 	var disp, reason string
 	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&disp, &reason, &n}, func() error {
+	dest := []any{&disp, &reason, &n}
+	nonNull := make([]int64, len(dropped))
+	for i := range nonNull {
+		dest = append(dest, &nonNull[i])
+	}
+	if _, err := pgx.ForEachRow(rows, dest, func() error {
 		r.Source += n
 		if c := count[mappings.Disposition(disp)]; c != nil {
 			*c += n
@@ -808,25 +822,22 @@ func (s *session) compareMapping(ctx context.Context, p *Plan, samples int, away
 		if disp != "loaded" && disp != "folded" {
 			part.reasons[[2]string{disp, reason}] += n
 		}
+		if disp == string(m.Disposition()) {
+			for i, v := range nonNull {
+				lost[i] += v
+			}
+		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	for i, c := range dropped {
+		part.loss = append(part.loss, ColumnLoss{Mapping: m.Name(), Column: c, NonNull: lost[i]})
 	}
 	if r.Rejected > 0 {
 		if part.rejects, err = s.rejectedRows(ctx, m); err != nil {
 			return fmt.Errorf("read the rows %s would reject: %w", m.Name(), err)
 		}
-	}
-	// The values of the columns the target drops, in the rows that
-	// reach it, as the run records them (cutover.column_loss).
-	dropped := slices.Sorted(slices.Values(m.DroppedColumns))
-	for _, c := range dropped {
-		var n int64
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE `+ident("_lost_"+c)+`) FROM `+DecisionTable(s.stage, m.Legacy)+
-			` WHERE _disp = `+lit(string(m.Disposition()))).Scan(&n); err != nil {
-			return fmt.Errorf("count the values of %s.%s a run would drop: %w", m.Legacy, c, err)
-		}
-		part.loss = append(part.loss, ColumnLoss{Mapping: m.Name(), Column: c, NonNull: n})
 	}
 	if p.Rows == "" || m.Target == "" {
 		return nil
