@@ -124,14 +124,47 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := create.Run(); err != nil {
 		return fail(fmt.Errorf("%s: %w\n%s", filepath.Base(create.Path), err, out.String()))
 	}
-	port, err := freePort()
+	// A port another process took between serverPort and the server's
+	// bind (a cluster of a test binary running beside, say) makes the
+	// server exit during its start: it starts again on another port, up
+	// to serverStarts times.
+	for attempt := 1; ; attempt++ {
+		err := c.listen(ctx, bin, cred, opts.Settings)
+		if err == nil {
+			return c, nil
+		}
+		tail := c.logTail() // before Stop removes the log
+		if !errors.Is(err, errServerExited) || attempt == serverStarts {
+			c.Stop()
+			return nil, fmt.Errorf("start throwaway postgres: %w\n%s", err, tail)
+		}
+		c.process = process{dir: dir, exited: make(chan struct{}), shutdown: c.shutdown, orphaned: c.orphaned, grace: c.grace}
+	}
+}
+
+// serverStarts is how often Start tries a port.
+const serverStarts = 5
+
+// serverPort gives Start its port (freePort; a test takes one first).
+var serverPort = freePort
+
+// errServerExited is a server that exited while it started (its port
+// taken, most likely: its log says).
+var errServerExited = errors.New("server exited during start")
+
+// listen is one try of Start's: it starts the server of c's data
+// directory, run as cred with settings over the defaults, on a port
+// serverPort gives, and waits until it accepts connections. The caller
+// stops c when it fails.
+func (c *Cluster) listen(ctx context.Context, bin string, cred *syscall.Credential, extra map[string]string) error {
+	port, err := serverPort()
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	c.port = port
 	settings := map[string]string{
 		"listen_addresses":        "127.0.0.1",
-		"unix_socket_directories": dir,
+		"unix_socket_directories": c.dir,
 		"fsync":                   "off",
 		"full_page_writes":        "off",
 		"synchronous_commit":      "off",
@@ -141,7 +174,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"log_min_messages":        "warning",
 		"unix_socket_permissions": "0777",
 	}
-	for k, v := range opts.Settings {
+	for k, v := range extra {
 		settings[k] = v
 	}
 	args := []string{"-D", c.dataDir(), "-p", strconv.Itoa(port)}
@@ -150,7 +183,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	logf, err := os.Create(c.logPath())
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	// The server must outlive ctx (ctx only bounds the start), so it is not
 	// started with CommandContext.
@@ -158,14 +191,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := c.start(cmd, cred, logf); err != nil {
 		logf.Close()
-		return fail(err)
+		return err
 	}
-	if err := c.waitReady(ctx); err != nil {
-		tail := c.logTail() // before Stop removes the log
-		c.Stop()
-		return nil, fmt.Errorf("start throwaway postgres: %w\n%s", err, tail)
-	}
-	return c, nil
+	return c.waitReady(ctx)
 }
 
 func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
@@ -208,7 +236,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.exited:
-			return errors.New("server exited during start")
+			return errServerExited
 		case <-ctx.Done():
 			return ctx.Err()
 		default:

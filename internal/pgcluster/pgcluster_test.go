@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -328,4 +329,42 @@ func TestStandby(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("the standby holds rows summing to %d, want 3 (the primary's two)", sum)
+}
+
+// TestStartOnATakenPort: when another process takes the port between
+// freePort and the server's bind (a throwaway cluster of another test
+// binary of `go test ./...`, say), the server exits during its start;
+// Start starts it again on another port, where it accepts connections,
+// instead of failing the test that asked for it.
+func TestStartOnATakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	calls := 0
+	serverPort = func() (int, error) {
+		calls++
+		if calls == 1 {
+			return takenPort, nil
+		}
+		return freePort()
+	}
+	defer func() { serverPort = freePort }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatalf("start a server beside a taken port: %v", err)
+	}
+	defer c.Stop()
+	if calls != 2 || c.Port() == takenPort {
+		t.Errorf("server on port %d after %d tries (port %d taken)", c.Port(), calls, takenPort)
+	}
+	conn, err := pgx.Connect(ctx, c.TCPURL("postgres"))
+	if err != nil {
+		t.Fatalf("the server's port: %v", err)
+	}
+	conn.Close(ctx)
 }
