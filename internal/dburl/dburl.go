@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,18 +32,62 @@ import (
 func Redact(connURL string) string {
 	scheme, rest, ok := urlParts(connURL)
 	if !ok {
-		return redactKeywords(connURL)
+		return redactOther(connURL)
 	}
+	return scheme + mask(rest, secretRanges(rest))
+}
+
+// mask replaces each of the ranges of s (in order, apart) with "xxxxx".
+func mask(s string, ranges [][2]int) string {
 	var b strings.Builder
-	b.WriteString(scheme)
 	at := 0
-	for _, r := range secretRanges(rest) {
-		b.WriteString(rest[at:r[0]])
+	for _, r := range ranges {
+		b.WriteString(s[at:r[0]])
 		b.WriteString("xxxxx")
 		at = r[1]
 	}
-	b.WriteString(rest[at:])
+	b.WriteString(s[at:])
 	return b.String()
+}
+
+// redactOther masks a string that is no postgres:// URL: the password=…
+// values of a keyword/value string, and the passwords of a URL that
+// urlParts does not take for one (an operator's typo the client refuses,
+// and the error would quote): one with a space or a quote before its
+// scheme, another scheme (jdbc:postgresql://, postgresql+psycopg2://), or
+// user info with no scheme at all ("u:pw@h/db").
+func redactOther(s string) string {
+	s = redactKeywords(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		return s[:i+3] + mask(rest, secretRanges(rest))
+	}
+	return userInfoLike.ReplaceAllString(s, "${1}:xxxxx@")
+}
+
+// userInfoLike matches what reads as a URL's user info in a string with
+// no scheme: a name, a ':', and a password up to the last '@' before a
+// space (an '@' of the password is the password's).
+var userInfoLike = regexp.MustCompile(`([^\s:@=/"']+):(\S*)@`)
+
+// otherPasswords are the passwords redactOther masks in s.
+func otherPasswords(s string) []string {
+	var pws []string
+	for _, r := range keywordPasswords(s) {
+		pws = append(pws, s[r[0]:r[1]], strings.Trim(s[r[0]:r[1]], "'"))
+	}
+	s = redactKeywords(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		for _, r := range secretRanges(rest) {
+			pws = append(pws, rest[r[0]:r[1]])
+		}
+		return pws
+	}
+	for _, m := range userInfoLike.FindAllStringSubmatch(s, -1) {
+		pws = append(pws, m[2])
+	}
+	return pws
 }
 
 // secretRanges returns, in order and apart, the ranges of rest (a URL
@@ -74,11 +119,7 @@ func secretRanges(rest string) [][2]int {
 			continue
 		}
 		start := i + 1 + eq + 1
-		end := strings.IndexByte(rest[start:], '&') // a '?' of the value is the value's
-		if end < 0 {
-			end = len(rest) - start
-		}
-		out = append(out, [2]int{start, start + end})
+		out = append(out, [2]int{start, valueEnd(rest, start)})
 	}
 	slices.SortFunc(out, func(a, b [2]int) int { return a[0] - b[0] })
 	merged := out[:0]
@@ -90,6 +131,27 @@ func secretRanges(rest string) [][2]int {
 		merged = append(merged, r)
 	}
 	return merged
+}
+
+// valueEnd is where the query value of rest that starts at start ends:
+// at the '&' that starts the next parameter (a name and an '='), or at
+// the end. A '?' of the value is the value's, and so is an '&' that
+// starts no parameter ("password=Secret&Tail99": an '&' of the password
+// unescaped, which the client refuses and its error would quote).
+func valueEnd(rest string, start int) int {
+	end := start
+	for {
+		amp := strings.IndexByte(rest[end:], '&')
+		if amp < 0 {
+			return len(rest)
+		}
+		end += amp
+		next, _, _ := strings.Cut(rest[end+1:], "&")
+		if strings.Contains(next, "=") {
+			return end
+		}
+		end++
+	}
 }
 
 // urlParts splits a postgres:// or postgresql:// URL (in any letter case,
@@ -155,7 +217,34 @@ func splitURL(rest string) (user, password string, hasPassword bool, host, query
 }
 
 func redactKeywords(s string) string {
-	return passwordKeyword.ReplaceAllString(s, "${1}xxxxx")
+	return mask(s, keywordPasswords(s))
+}
+
+// keywordPasswords are the ranges of the password=… values of a
+// keyword/value string s. A bare value runs on over the words after it
+// that hold no '=' (`password=my secret dbname=x`, `password="my
+// secret"`: only a single quote quotes, so the client refuses such a
+// string, and its error would quote the rest of the password).
+func keywordPasswords(s string) [][2]int {
+	var out [][2]int
+	for _, m := range passwordKeyword.FindAllStringSubmatchIndex(s, -1) {
+		start, end := m[4], m[5]
+		if !strings.HasPrefix(s[start:], "'") {
+			for {
+				next := strings.TrimLeftFunc(s[end:], unicode.IsSpace)
+				word := next
+				if i := strings.IndexFunc(word, unicode.IsSpace); i >= 0 {
+					word = word[:i]
+				}
+				if word == "" || len(next) == len(s[end:]) || strings.Contains(word, "=") {
+					break
+				}
+				end = len(s) - len(next) + len(word)
+			}
+		}
+		out = append(out, [2]int{start, end})
+	}
+	return out
 }
 
 // passwordKeyword matches a password=… setting of a keyword/value string,
@@ -211,9 +300,7 @@ func newError(role, connURL, server string, err error) *Error {
 func (e *Error) Error() string {
 	cause := e.cause()
 	for _, pw := range e.secrets {
-		if len(pw) >= 4 { // a shorter one would mask letters of the message itself
-			cause = strings.ReplaceAll(cause, pw, "xxxxx")
-		}
+		cause = maskIn(cause, pw)
 	}
 	msg := fmt.Sprintf("connect to %s database %s: %s", e.Role, e.Server, cause)
 	if TooManyConnections(e.Err) {
@@ -228,6 +315,37 @@ func (e *Error) Error() string {
 		msg += " (" + hint + ")"
 	}
 	return msg
+}
+
+// maskIn replaces the password pw in the message msg with "xxxxx":
+// everywhere when it has 4 characters or more, and where it stands as a
+// word of its own when shorter (masked everywhere, a password "on" would
+// mask letters of the message itself).
+func maskIn(msg, pw string) string {
+	if len(pw) >= 4 {
+		return strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	if pw == "" {
+		return msg
+	}
+	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	var b strings.Builder
+	for {
+		i := strings.Index(msg, pw)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		before, _ := utf8.DecodeLastRuneInString(msg[:i])
+		after, _ := utf8.DecodeRuneInString(msg[i+len(pw):])
+		b.WriteString(msg[:i])
+		if (i == 0 || !word(before)) && (i+len(pw) == len(msg) || !word(after)) {
+			b.WriteString("xxxxx")
+		} else {
+			b.WriteString(pw)
+		}
+		msg = msg[i+len(pw):]
+	}
 }
 
 // unreachable says what to check when err is a failure to reach any
@@ -285,7 +403,7 @@ func wrongURL(role, code string) string {
 func WrongURL(err error) bool {
 	var e *Error
 	var parse *pgconn.ParseConfigError
-	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse) || errors.Is(e.Err, ErrAtInUserInfo) || errors.Is(e.Err, ErrAtInDatabase))
+	return errors.As(err, &e) && (wrongURL(e.Role, sqlState(e.Err)) != "" || errors.As(e.Err, &parse) || errors.Is(e.Err, ErrAtInUserInfo) || errors.Is(e.Err, ErrAtInDatabase) || errors.Is(e.Err, ErrAtInQuery))
 }
 
 // sqlState is the SQLSTATE of the server error in err, "" when there is none.
@@ -384,6 +502,24 @@ func (e *Error) cause() string {
 	return connectCause(e.Err)
 }
 
+// shapeHint says what makes connString no postgres:// URL where it holds
+// one: a space or a quote around it (pasted from an environment file), or
+// another scheme; "" otherwise.
+func shapeHint(connString string) string {
+	i := strings.Index(connString, "://")
+	if i < 0 {
+		return ""
+	}
+	scheme := connString[:i]
+	switch trimmed := strings.Trim(scheme, " \t\r\n\"'`"); {
+	case trimmed != scheme && (strings.EqualFold(trimmed, "postgres") || strings.EqualFold(trimmed, "postgresql")):
+		return "it begins with a space or a quote: give the URL without them"
+	case !strings.EqualFold(scheme, "postgres") && !strings.EqualFold(scheme, "postgresql"):
+		return "its scheme is not postgres:// or postgresql://"
+	}
+	return ""
+}
+
 // connectCause is the cause of a failed connection on one line.
 func connectCause(err error) string {
 	// pgconn's ConnectError repeats the config; its inner error is the cause.
@@ -393,7 +529,11 @@ func connectCause(err error) string {
 	}
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
-		return "the URL cannot be parsed: " + parseReason(pe)
+		msg := "the URL cannot be parsed: " + parseReason(pe)
+		if hint := shapeHint(pe.ConnString); hint != "" {
+			msg += " (" + hint + ")"
+		}
+		return msg
 	}
 	// One line; pgconn joins the errors of its attempts (e.g. with and
 	// without TLS) with newlines, and they are often the same.
@@ -453,9 +593,7 @@ func passwords(connString string) []string {
 			raw = append(raw, rest[r[0]:r[1]])
 		}
 	} else {
-		for _, m := range passwordKeyword.FindAllStringSubmatch(connString, -1) {
-			raw = append(raw, m[2], strings.Trim(m[2], "'"))
-		}
+		raw = otherPasswords(connString)
 	}
 	var pws []string
 	for _, pw := range raw {
@@ -494,14 +632,27 @@ var ErrAtInUserInfo = errors.New("the URL cannot be parsed: its user info holds 
 // with an '@' is written with %40 in such a URL.
 var ErrAtInDatabase = errors.New("the URL cannot be parsed safely: it has a password, and its database name holds an '@', as when an '@' and a '/' of the password are left unescaped; write an '@' of the password as %40 and a '/' as %2F (and an '@' of a database name as %40)")
 
+// ErrAtInQuery refuses a URL with no database path whose query holds an
+// '@' ("postgres://h?password=Pass@word"): the server's client reads the
+// text up to that '@' as the user info, and what follows as the host, so
+// it would dial part of the query's password as a host and show it in the
+// errors.
+var ErrAtInQuery = errors.New("the URL cannot be parsed safely: its query holds an '@' and no '/' (the database path) comes before it, so the server's client would read up to that '@' as a user name and password and the rest as the host; write the '@' as %40, or give the database (postgres://host/db?…)")
+
+// queryInUserInfo matches user info that holds the start of a query: a
+// '?', a parameter's name and an '='.
+var queryInUserInfo = regexp.MustCompile(`\?[A-Za-z_]+=`)
+
 // unescapedAt refuses a postgres:// URL that the server's client would
 // read with part of its password as the host (ErrAtInUserInfo,
-// ErrAtInDatabase), and returns nil for any other:
+// ErrAtInDatabase, ErrAtInQuery), and returns nil for any other:
 //   - its user info ends at the first '@' before the first '/', and the
 //     host runs from there to the first '?', so an '@' in that host is
 //     one of the password's;
 //   - with a password in the user info, an '@' in the database name (up
-//     to the first '?') is one of the password's too, unless escaped.
+//     to the first '?') is one of the password's too, unless escaped;
+//   - user info that holds a '?', a name and an '=' is a query the '@'
+//     of a value ended.
 //
 // (A '/' of a password with no '@' before it cannot be told from a port
 // and a database named with an '@': such a URL is not refused, and its
@@ -515,6 +666,9 @@ func unescapedAt(connURL string) error {
 	userInfo, host, found := strings.Cut(authority, "@")
 	if !found {
 		return nil
+	}
+	if queryInUserInfo.MatchString(userInfo) {
+		return ErrAtInQuery
 	}
 	if host, _, _ = strings.Cut(host, "?"); strings.Contains(host, "@") {
 		return ErrAtInUserInfo

@@ -100,6 +100,21 @@ func TestRedact(t *testing.T) {
 			want: "postgres://u:xxxxx@h/db"},
 		{name: "upper-case scheme", in: "POSTGRESQL://u:s3cr3tpw@h/db",
 			want: "POSTGRESQL://u:xxxxx@h/db"},
+		// From a review: strings that are no postgres:// URL but hold
+		// one, or user info; a password parameter or a keyword/value
+		// password that runs on past an '&' or a space.
+		{name: "a space before the scheme", in: " postgres://u:s3cr3tpw@h/db", want: " postgres://u:xxxxx@h/db"},
+		{name: "a quoted url", in: `"postgres://u:s3cr3tpw@h/db"`, want: `"postgres://u:xxxxx@h/db"`},
+		{name: "jdbc scheme", in: "jdbc:postgresql://u:s3cr3tpw@h/db?password=s3cr3tpw", want: "jdbc:postgresql://u:xxxxx@h/db?password=xxxxx"},
+		{name: "sqlalchemy scheme", in: "postgresql+psycopg2://u:s3cr3tpw@h/db", want: "postgresql+psycopg2://u:xxxxx@h/db"},
+		{name: "no scheme", in: "u:s3cr3tpw@h/db", want: "u:xxxxx@h/db"},
+		{name: "no scheme, an @ in the password", in: "u:s3c@r3tpw@h/db", want: "u:xxxxx@h/db"},
+		{name: "an & of the password parameter's", in: "postgres://u@h/db?password=Secret&s3cr3tpw", want: "postgres://u@h/db?password=xxxxx"},
+		{name: "an & of the password parameter's, then a parameter", in: "postgres://u@h/db?password=Sec&s3cr3tpw&sslmode=disable",
+			want: "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{name: "keyword/value, a double-quoted password", in: `host=h password="my s3cr3tpw" dbname=x`, want: "host=h password=xxxxx dbname=x"},
+		{name: "keyword/value, a password with a space", in: "host=h password=first s3cr3tpw dbname=x", want: "host=h password=xxxxx dbname=x"},
+		{name: "keyword/value, a password with a space, last", in: "host=h password=first s3cr3tpw", want: "host=h password=xxxxx"},
 		{name: "a unix socket and several hosts", in: "postgres://u:s3cr3tpw@h1:5432,h2:5433/db?host=/tmp&sslmode=disable",
 			want: "postgres://u:xxxxx@h1:5432,h2:5433/db?host=/tmp&sslmode=disable"},
 	}
@@ -151,6 +166,19 @@ func badURLs(t *testing.T) []struct{ name, url, host string } {
 		{"port out of range", "postgres://u:" + secret + "@127.0.0.1:99999/db", "127.0.0.1"},
 		{"closed port", "postgres://u:" + secret + "@127.0.0.1:1/db?connect_timeout=5", "127.0.0.1:1"},
 		{"missing database", missing, cfg.Host},
+		// From a review: strings the client refuses that Redact did not
+		// take for URLs (a space or a quote before the scheme, another
+		// scheme, no scheme), quoted whole in the error; a password
+		// parameter with an unescaped '&' of its own, whose rest the
+		// client's error quoted; an '@' of a query with no database path,
+		// which made the client dial the rest of the password as a host.
+		{"a space before the scheme", " postgres://u:" + secret + "@127.0.0.1:1/db", "127.0.0.1"},
+		{"quoted", `"postgres://u:` + secret + `@127.0.0.1:1/db"`, "127.0.0.1"},
+		{"jdbc scheme", "jdbc:postgresql://u:" + secret + "@127.0.0.1:1/db", "127.0.0.1"},
+		{"no scheme", "u:" + secret + "@127.0.0.1:1/db", "127.0.0.1"},
+		{"an & in a password parameter", "postgres://u@127.0.0.1:1/db?password=Sec&" + secret, "127.0.0.1"},
+		{"an @ in the query, no path", "postgres://127.0.0.1:1?password=Pass@" + secret, "127.0.0.1"},
+		{"keyword/value, a double-quoted password", `host=127.0.0.1 port=1 password="my ` + secret + `" dbname=x`, "127.0.0.1"},
 	}
 }
 
@@ -545,6 +573,10 @@ func TestParseErrorsSayWhy(t *testing.T) {
 		{"a bad connect_timeout", "postgres://u:" + secret + "@127.0.0.1/db?connect_timeout=soon", `invalid connect_timeout (strconv.ParseInt: parsing "soon": invalid syntax)`},
 		{"a keyword/value string with a bad port", "host=127.0.0.1 user=u password=" + secret + " port=abc", "invalid port"},
 		{"a keyword/value string with an unterminated quote", "host=127.0.0.1 password='" + secret, "failed to parse as keyword/value (unterminated quoted string in connection info string)"},
+		// What makes a pasted URL no URL is said.
+		{"a space before the scheme", " postgres://u:" + secret + "@127.0.0.1/db", "failed to parse as keyword/value (invalid keyword/value) (it begins with a space or a quote: give the URL without them)"},
+		{"quoted", "'postgres://u:" + secret + "@127.0.0.1/db'", "failed to parse as keyword/value (invalid keyword/value) (it begins with a space or a quote: give the URL without them)"},
+		{"another scheme", "jdbc:postgresql://u:" + secret + "@127.0.0.1/db", "failed to parse as keyword/value (invalid keyword/value) (its scheme is not postgres:// or postgresql://)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, connErr := dburl.Connect(ctx, "source", c.url)
@@ -707,5 +739,33 @@ func TestPasswordAfterAnAtOfTheQuery(t *testing.T) {
 	_, err := dburl.Connect(context.Background(), "target", u)
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("connect: %v", err)
+	}
+	// The client reads up to that '@' as the user info and dials the
+	// rest as a host: refused before any dialling, saying how to write it.
+	for _, u := range []string{u, "postgres://127.0.0.1:1?password=Pass@" + secret} {
+		_, err := dburl.Connect(context.Background(), "target", u)
+		if !errors.Is(err, dburl.ErrAtInQuery) || !dburl.WrongURL(err) || strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: %v, want ErrAtInQuery, a wrong URL", dburl.Redact(u), err)
+		}
+	}
+}
+
+// TestShortPasswordsAreMaskedAsWords: a password of fewer than 4
+// characters that an error quotes as a word of its own (a host the
+// client dialled) is masked; inside other words it stays, or the message
+// itself would be garbled. A review found such passwords unmasked.
+func TestShortPasswordsAreMaskedAsWords(t *testing.T) {
+	for _, c := range []struct{ pw, cause, want string }{
+		{"pw", `lookup pw on 10.0.0.53:53: no such host`, `lookup xxxxx on 10.0.0.53:53: no such host`},
+		{"on", `lookup on on 10.0.0.53:53: no such host`, `lookup xxxxx xxxxx 10.0.0.53:53: no such host`},
+		{"ab", `dial tcp: lookup ab.example.com: no such host`, `dial tcp: lookup xxxxx.example.com: no such host`},
+		{"ss", `password authentication failed`, `password authentication failed`},
+		{"é1", `host "é1" is unknown; é1x stays`, `host "xxxxx" is unknown; é1x stays`},
+	} {
+		got := dburl.ConnectFailed("target", "postgres://u:"+url.PathEscape(c.pw)+"@h/db", errors.New(c.cause)).Error()
+		want := "connect to target database u@h:5432/db: " + c.want
+		if got != want {
+			t.Errorf("password %q:\n got %s\nwant %s", c.pw, got, want)
+		}
 	}
 }
