@@ -506,11 +506,11 @@ func (e *Error) cause() string {
 // one: a space or a quote around it (pasted from an environment file), or
 // another scheme; "" otherwise.
 func shapeHint(connString string) string {
-	i := strings.Index(connString, "://")
-	if i < 0 {
+	m := schemeLike.FindStringSubmatch(connString)
+	if m == nil {
 		return ""
 	}
-	scheme := connString[:i]
+	scheme := m[1]
 	switch trimmed := strings.Trim(scheme, " \t\r\n\"'`"); {
 	case trimmed != scheme && (strings.EqualFold(trimmed, "postgres") || strings.EqualFold(trimmed, "postgresql")):
 		return "it begins with a space or a quote: give the URL without them"
@@ -519,6 +519,10 @@ func shapeHint(connString string) string {
 	}
 	return ""
 }
+
+// schemeLike matches a string that begins, after spaces and quotes, with
+// a URL's scheme and "://".
+var schemeLike = regexp.MustCompile("^([ \t\r\n\"'`]*[A-Za-z][A-Za-z0-9+.:-]*)://")
 
 // connectCause is the cause of a failed connection on one line.
 func connectCause(err error) string {
@@ -595,6 +599,14 @@ func passwords(connString string) []string {
 	} else {
 		raw = otherPasswords(connString)
 	}
+	// A value that runs on past a space or an '&' (keywordPasswords,
+	// valueEnd) the client splits there, and sends the pieces after the
+	// first as parameters' names, which a server's error may quote.
+	for _, pw := range raw {
+		if strings.ContainsAny(pw, " \t\n&") {
+			raw = append(raw, strings.FieldsFunc(pw, func(r rune) bool { return r == '&' || unicode.IsSpace(r) })...)
+		}
+	}
 	var pws []string
 	for _, pw := range raw {
 		for _, v := range []string{pw, unescape(url.PathUnescape, pw), unescape(url.QueryUnescape, pw)} {
@@ -639,9 +651,12 @@ var ErrAtInDatabase = errors.New("the URL cannot be parsed safely: it has a pass
 // errors.
 var ErrAtInQuery = errors.New("the URL cannot be parsed safely: its query holds an '@' and no '/' (the database path) comes before it, so the server's client would read up to that '@' as a user name and password and the rest as the host; write the '@' as %40, or give the database (postgres://host/db?…)")
 
-// queryInUserInfo matches user info that holds the start of a query: a
-// '?', a parameter's name and an '='.
-var queryInUserInfo = regexp.MustCompile(`\?[A-Za-z_]+=`)
+// queryInUserInfo matches user info that is a host, maybe a port, and
+// the start of a query (a '?', a parameter's name and an '='): not a user
+// name and a password, which may hold "?x=" of its own ("u:p?x=1@h/db" is
+// user u, password "p?x=1"). Only a password of digits alone before its
+// '?' cannot be told from a port.
+var queryInUserInfo = regexp.MustCompile(`^(?:\[[^\]]*\]|[^:@/?\[]*)(?::[0-9]*)?\?[A-Za-z_]+=`)
 
 // unescapedAt refuses a postgres:// URL that the server's client would
 // read with part of its password as the host (ErrAtInUserInfo,
@@ -651,8 +666,8 @@ var queryInUserInfo = regexp.MustCompile(`\?[A-Za-z_]+=`)
 //     one of the password's;
 //   - with a password in the user info, an '@' in the database name (up
 //     to the first '?') is one of the password's too, unless escaped;
-//   - user info that holds a '?', a name and an '=' is a query the '@'
-//     of a value ended.
+//   - user info that is a host (maybe with a port) followed by a '?', a
+//     name and an '=' is a query the '@' of a value ended.
 //
 // (A '/' of a password with no '@' before it cannot be told from a port
 // and a database named with an '@': such a URL is not refused, and its

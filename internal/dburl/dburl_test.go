@@ -676,7 +676,8 @@ func TestURLWithAnAtInThePassword(t *testing.T) {
 	}
 	// Valid URLs with an '@' elsewhere are not refused.
 	for _, u := range []string{"postgres://u@h?application_name=a@b", "postgres://u@h/db?options=x@y", "postgres://u%40corp:pw@h/db",
-		"postgres://h:5432/my@db", "postgres://[::1]:5432/my@db", "postgres://u@h/my@db", "postgres://u:pw@h/my%40db"} { // a database named with an '@'
+		"postgres://h:5432/my@db", "postgres://[::1]:5432/my@db", "postgres://u@h/my@db", "postgres://u:pw@h/my%40db",
+		"postgres://u:p?x=1@h/db", "postgres://u:p?x=1@h"} { // a '?' of a password, with a path or not: user u, password "p?x=1" // a database named with an '@'
 		if _, err := dburl.ParseConfig("target", u); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
@@ -746,6 +747,22 @@ func TestPasswordAfterAnAtOfTheQuery(t *testing.T) {
 		_, err := dburl.Connect(context.Background(), "target", u)
 		if !errors.Is(err, dburl.ErrAtInQuery) || !dburl.WrongURL(err) || strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: %v, want ErrAtInQuery, a wrong URL", dburl.Redact(u), err)
+		}
+	}
+}
+
+// TestPiecesOfASplitPasswordAreMasked: a password parameter with an '&'
+// of its own, or a keyword/value password with a space, the client
+// splits, and sends the pieces after the first as parameters' names,
+// which the server's refusal quotes: they are masked too.
+func TestPiecesOfASplitPasswordAreMasked(t *testing.T) {
+	for _, c := range []struct{ conn, cause string }{
+		{"postgres://u@h/db?password=Sec&" + secret, `unrecognized configuration parameter "` + secret + `" (SQLSTATE 42704)`},
+		{"host=h user=u password=my " + secret + " dbname=x", `unrecognized configuration parameter "` + secret + ` dbname" (SQLSTATE 42704)`},
+	} {
+		got := dburl.ConnectFailed("target", c.conn, errors.New(c.cause)).Error()
+		if strings.Contains(got, secret) || !strings.Contains(got, "unrecognized configuration parameter") {
+			t.Errorf("%s: %s", dburl.Redact(c.conn), got)
 		}
 	}
 }
