@@ -139,6 +139,12 @@ func CoerceQuest(r QuestText) (Quest, *InvalidValue) {
 	if q.IsUniversal, err = boolean("is_universal", r.IsUniversal, q.UserID == nil); err != nil {
 		return q, err
 	}
+	if q.UserID == nil && !q.IsUniversal {
+		// '' or NULL user_id means a universal quest (fine print 8): a
+		// quest of no user that says it is not one is refused, not made
+		// universal behind the operator's back.
+		return q, &InvalidValue{"is_universal", r.IsUniversal, "is false, and user_id is empty: a quest of no user is a universal quest"}
+	}
 	if q.IsActive, err = boolean("is_active", r.IsActive, true); err != nil {
 		return q, err
 	}

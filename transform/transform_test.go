@@ -223,6 +223,15 @@ func TestCoerceQuest(t *testing.T) {
 		{name: "bad difficulty", edit: func(r *QuestText) { r.Difficulty = sp("legendary") }, badCol: "difficulty"},
 		{name: "bad frequency", edit: func(r *QuestText) { r.RepeatFrequency = sp("hourly") }, badCol: "repeat_frequency"},
 		{name: "first failing column wins", edit: func(r *QuestText) { r.Status = sp("x"); r.XPReward = sp("y") }, badCol: "xp_reward"},
+		// From a review: a quest of no user ('' or NULL user_id: a
+		// universal quest) that says it is not universal loaded as a quest
+		// of nobody.
+		{name: "no user, not universal", edit: func(r *QuestText) { r.UserID, r.IsUniversal = sp(""), sp("0") }, badCol: "is_universal"},
+		{name: "no user, universal", edit: func(r *QuestText) { r.UserID, r.IsUniversal = nil, sp("true") }, check: func(t *testing.T, q Quest) {
+			if q.UserID != nil || !q.IsUniversal {
+				t.Errorf("got user %v universal %v", q.UserID, q.IsUniversal)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
