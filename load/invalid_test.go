@@ -59,15 +59,26 @@ func TestRunRejectsANegativeItemCost(t *testing.T) {
 // src finds no failure, and names each it finds.
 func checkVerifies(t *testing.T, ctx context.Context, src, dst string) {
 	t.Helper()
+	for _, f := range verifyFailures(t, ctx, src, dst) {
+		t.Errorf("verify: %s %s %s: %s", f.Check, f.Kind, f.Table, f.Message)
+	}
+}
+
+// verifyFailures returns the failures verify finds of the run from src
+// into dst.
+func verifyFailures(t *testing.T, ctx context.Context, src, dst string) []reconcile.Finding {
+	t.Helper()
 	res, err := reconcile.Verify(ctx, reconcile.Config{SourceURL: src, TargetURL: dst, Workers: 2})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
+	var out []reconcile.Finding
 	for _, f := range res.Findings {
 		if f.Severity == reconcile.Failure {
-			t.Errorf("verify: %s %s %s: %s", f.Check, f.Kind, f.Table, f.Message)
+			out = append(out, f)
 		}
 	}
+	return out
 }
 
 // purchaseKeys returns the legacy keys of item's purchases in src.

@@ -731,12 +731,33 @@ func BuildPlan(m mappings.Mapping, source []string, targets map[string]TargetTab
 		for i, c := range m.DedupeBy {
 			part[i] = ident("_x_" + c)
 		}
-		decide(`UPDATE ` + d + ` t SET _disp = 'merged', _reason = ` + lit(mappings.ReasonDuplicateInTable) + `,
-			_msg = 'merged onto the first row with the same ` + strings.Join(m.DedupeBy, ", ") + `', _tid = f.first
-			FROM (SELECT _k, row_number() OVER w AS rn, first_value(_tid) OVER w AS first
-				FROM ` + d + ` WHERE _disp IN ` + reach + `
-				WINDOW w AS (PARTITION BY ` + strings.Join(part, ", ") + ` ORDER BY _dord)) f
-			WHERE t._k = f._k AND f.rn > 1`)
+		shared := strings.Join(m.DedupeBy, ", ")
+		if !target.HasUser {
+			decide(`UPDATE ` + d + ` t SET _disp = 'merged', _reason = ` + lit(mappings.ReasonDuplicateInTable) + `,
+				_msg = 'merged onto the first row with the same ` + shared + `', _tid = f.first
+				FROM (SELECT _k, row_number() OVER w AS rn, first_value(_tid) OVER w AS first
+					FROM ` + d + ` WHERE _disp IN ` + reach + `
+					WINDOW w AS (PARTITION BY ` + strings.Join(part, ", ") + ` ORDER BY _dord)) f
+				WHERE t._k = f._k AND f.rn > 1`)
+		} else {
+			// A row of another user (or of none, against a user's) than
+			// the first's is not the same fact: merged, it would be lost
+			// into the other user's row. It is rejected as a tenant
+			// mismatch, naming the row that keeps the values.
+			same := `t._uid IS NOT DISTINCT FROM f.first_uid`
+			decide(`UPDATE ` + d + ` t SET
+				_disp = CASE WHEN ` + same + ` THEN 'merged' ELSE 'rejected' END,
+				_reason = CASE WHEN ` + same + ` THEN ` + lit(mappings.ReasonDuplicateInTable) + ` ELSE ` + lit(mappings.ReasonTenantMismatch) + ` END,
+				_msg = CASE WHEN ` + same + ` THEN 'merged onto the first row with the same ` + shared + `'
+					ELSE format('` + m.Legacy + ` row %s, the first with the same ` + shared + `, is of %s, and this row is of %s: not the same fact, so not merged; give one of them another ` + shared + ` in the source',
+						f.first_k, coalesce('user ' || f.first_uid, 'no user'), coalesce('user ' || t._uid, 'no user')) END,
+				_tid = CASE WHEN ` + same + ` THEN f.first END
+				FROM (SELECT _k, row_number() OVER w AS rn, first_value(_tid) OVER w AS first,
+						first_value(_uid) OVER w AS first_uid, first_value(_k) OVER w AS first_k
+					FROM ` + d + ` WHERE _disp IN ` + reach + `
+					WINDOW w AS (PARTITION BY ` + strings.Join(part, ", ") + ` ORDER BY _dord)) f
+				WHERE t._k = f._k AND f.rn > 1`)
+		}
 	}
 	if m.SelfRef != nil {
 		if m.SelfRef.Kind == mappings.SetNull {

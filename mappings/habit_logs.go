@@ -23,9 +23,9 @@ var habitLogs = Mapping{
 		TargetID: `(SELECT c._tid FROM {{d:habit_completions}} c
 				WHERE c._x_habit_id = s.habit_id AND c._x_completed_date = s.completed_date LIMIT 1)`,
 	}, {
-		// The id of a legacy completion (of another habit or day, or it
-		// would have merged above): two facts, one id, and the completion
-		// keeps it.
+		// The id of a legacy completion that loads (of another habit or
+		// day, or it would have merged above): two facts, one id, and the
+		// completion keeps it. A completion rejected keeps no id.
 		When:        `s._id_taken`,
 		Disposition: Rejected, Reason: ReasonIDTaken,
 		Message: `format('id %s is the id of a legacy habit_completions row of another habit or day, which keeps it; give this log another id in the source', s.id)`,
@@ -36,8 +36,8 @@ var habitLogs = Mapping{
 		Message: `format('column completed_date: %s is past the last date a timestamp holds (294276-12-31), and created_at is NULL: completed_at has no value', s.completed_date)`,
 	}},
 	Lookups: []Lookup{{
-		Join:    `LEFT JOIN {{stage}}.habit_completions lk_completion ON lk_completion.id = s.id`,
-		Columns: []string{`lk_completion.id IS NOT NULL AS _id_taken`},
+		Join:    `LEFT JOIN {{d:habit_completions}} lk_completion ON lk_completion._tid = s.id`,
+		Columns: []string{`lk_completion._tid IS NOT NULL AS _id_taken`},
 	}},
 	DedupeBy:    []string{"habit_id", "completed_date"},
 	DedupeOrder: `s.created_at NULLS LAST, s.id`,

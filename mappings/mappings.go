@@ -186,7 +186,10 @@ type Mapping struct {
 	// a rule is a subplan per row. Each joins at most one row.
 	Lookups []Lookup
 	// DedupeBy merges rows sharing these target columns onto the first by
-	// DedupeOrder, among the rows that would otherwise reach the target.
+	// DedupeOrder, among the rows that would otherwise reach the target;
+	// in a target table with a user_id, a row of another user (or of none)
+	// than the first's is rejected instead (tenant_mismatch): it is not
+	// the same fact.
 	DedupeBy    []string
 	DedupeOrder string
 	// DroppedColumns are legacy columns the target does not have; their

@@ -26,6 +26,13 @@ var quests = Mapping{
 	Checks: []Rule{{
 		When:        `s.invalid_column IS NOT NULL`,
 		Disposition: Rejected, Reason: ReasonInvalidValue, Message: `s.invalid_message`,
+	}, {
+		// A derived id (the legacy id is no uuid) that a user_quests row
+		// that loads holds: two quests, one id, and the user quest keeps
+		// it. (It stopped the run on the target's primary key.)
+		When:        `NOT s.id_is_uuid AND EXISTS (SELECT 1 FROM {{d:user_quests}} q WHERE q._tid = s.uid)`,
+		Disposition: Rejected, Reason: ReasonIDTaken,
+		Message: `format('id %s, derived from this quest''s id, is the id of a legacy user_quests row, which keeps it; give this quest another id in the source', s.uid)`,
 	}},
 	Refs: []Ref{
 		{Column: "user_id", Parent: "users", Kind: Parent},
@@ -36,7 +43,8 @@ var quests = Mapping{
 	},
 	// Ids compared as UUIDs: two rows whose ids differ only in letter
 	// case or surrounding spaces are one quest, which the first by
-	// (created_at, the id's bytes) keeps.
+	// (created_at, the id's bytes) keeps; a row of another user (or of
+	// none) than the first's is rejected (tenant_mismatch).
 	DedupeBy:    []string{"id"},
 	DedupeOrder: `s.created_at, s.id COLLATE "C"`,
 	Omit:        []string{"sort_order"},

@@ -141,6 +141,14 @@ func (v *verifier) questContent(ctx context.Context, m mappings.Mapping) error {
 			}
 		}
 	}
+	// Rows merged onto the first of their id (DedupeBy) point at it too,
+	// and share its user (the run rejects another user's row).
+	if len(m.DedupeBy) == 1 && m.DedupeBy[0] == "id" {
+		byID = append(byID, lit(mappings.ReasonDuplicateInTable))
+		if !slices.Contains(same, "user_id") && slices.Contains(cc.Columns, "user_id") {
+			same = append(same, "user_id")
+		}
+	}
 	idCol := slices.IndexFunc(cols, func(q questColumn) bool { return q.name == "id" })
 	merged := "false"
 	if len(byID) > 0 && idCol >= 0 {
