@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -337,20 +336,8 @@ func TestStandby(t *testing.T) {
 // Start starts it again on another port, where it accepts connections,
 // instead of failing the test that asked for it.
 func TestStartOnATakenPort(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	takenPort := taken.Addr().(*net.TCPAddr).Port
-	calls := 0
-	serverPort = func() (int, error) {
-		calls++
-		if calls == 1 {
-			return takenPort, nil
-		}
-		return freePort()
-	}
+	var takenPort, calls int
+	serverPort, takenPort = takenFirst(t, &calls)
 	defer func() { serverPort = freePort }()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

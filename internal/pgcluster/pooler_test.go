@@ -22,20 +22,8 @@ func TestStartPoolerOnATakenPort(t *testing.T) {
 		}
 		t.Skipf("%v: this test starts a real PgBouncer (.ci/run installs it)", err)
 	}
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	takenPort := taken.Addr().(*net.TCPAddr).Port
-	calls := 0
-	poolerPort = func() (int, error) {
-		calls++
-		if calls == 1 {
-			return takenPort, nil
-		}
-		return freePort()
-	}
+	var takenPort, calls int
+	poolerPort, takenPort = takenFirst(t, &calls)
 	defer func() { poolerPort = freePort }()
 	p, err := StartPooler(context.Background(), "postgres://u@127.0.0.1:1/db", nil)
 	if err != nil {
@@ -50,4 +38,25 @@ func TestStartPoolerOnATakenPort(t *testing.T) {
 		t.Fatalf("the pooler's port: %v", err)
 	}
 	c.Close()
+}
+
+// takenFirst returns a port source that gives a port this test holds
+// open (another process's, to a server started on it) the first time,
+// and free ports after, counting its calls in calls; and the port held,
+// until the test ends.
+func takenFirst(t *testing.T, calls *int) (func() (int, error), int) {
+	t.Helper()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+	port := taken.Addr().(*net.TCPAddr).Port
+	return func() (int, error) {
+		*calls++
+		if *calls == 1 {
+			return port, nil
+		}
+		return freePort()
+	}, port
 }
