@@ -139,11 +139,14 @@ func (o *Options) logf(format string, args ...any) {
 // make sibling databases on the target server.
 type servers struct {
 	source, target string // the legacy database and the cutover target
-	// sourceTCP and targetAdmin are for pgcopydb and CREATE DATABASE.
-	sourceTCP   string
-	targetAdmin string
-	// targetDB builds the URL of another database on the target server
-	// (TCP for throwaway servers); nil when the URL form does not allow it.
+	// pgcopydbSource is the source for pgcopydb, and targetAdmin the
+	// target server's database for CREATE DATABASE.
+	pgcopydbSource string
+	targetAdmin    string
+	// targetDB builds the URL of another database on the target server,
+	// reached as the run reaches it (a unix socket for throwaway servers:
+	// pgcopydb over TCP paid for loopback the run does not); nil when the
+	// URL form does not allow it.
 	targetDB func(name string) (string, error)
 	// secrets are the passwords of the URLs the bench was given, which
 	// its children's output may print (pgcopydb does, in some errors).
@@ -194,7 +197,7 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 	s := &servers{}
 	if o.SourceURL != "" {
 		s.source, s.target = o.SourceURL, o.TargetURL
-		s.sourceTCP, s.targetAdmin = o.SourceURL, o.TargetURL
+		s.pgcopydbSource, s.targetAdmin = o.SourceURL, o.TargetURL
 		s.targetDB = func(name string) (string, error) { return withDatabase(o.TargetURL, name) }
 		s.secrets = passwords(o.SourceURL, o.TargetURL)
 		if err := checkGiven(ctx, o.SourceURL, o.TargetURL); err != nil {
@@ -222,10 +225,10 @@ func startServers(ctx context.Context, o *Options) (*servers, error) {
 		}
 		o.logf("started a throwaway %s server in %s", role, cl.Dir())
 		if i == 0 {
-			s.source, s.sourceTCP = cl.URL(db), cl.TCPURL(db)
+			s.source, s.pgcopydbSource = cl.URL(db), cl.URL(db)
 		} else {
 			s.target, s.targetAdmin = cl.URL(db), cl.URL("postgres")
-			s.targetDB = func(name string) (string, error) { return cl.TCPURL(name), nil }
+			s.targetDB = func(name string) (string, error) { return cl.URL(name), nil }
 		}
 	}
 	return s, nil
@@ -357,7 +360,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	defer srv.close()
 
 	r := &Report{Users: o.Users, Workers: o.Workers, Seed: o.Seed, Started: time.Now().UTC()}
-	r.Machine = readMachine(ctx, srv.target)
+	r.Machine = readMachine(ctx, srv.target, o.Binary)
 
 	o.logf("generating a legacy v21 database: %d users (about %d rows)", o.Users, int64(o.Users)*RowsPerUser)
 	t0 := time.Now()

@@ -22,12 +22,20 @@ import (
 func buildCutover(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "cutover")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/cutover/cutover/cmd/cutover").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if inCheckout() {
+		args = append(args, "-buildvcs=true") // stamped, whatever GOFLAGS say
+	}
+	out, err := exec.Command("go", append(args, "github.com/cutover/cutover/cmd/cutover")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build ./cmd/cutover: %v\n%s", err, out)
 	}
 	return bin
 }
+
+// inCheckout reports whether the tests run in a git checkout, where a
+// build can be stamped with its revision.
+func inCheckout() bool { return exec.Command("git", "rev-parse", "HEAD").Run() == nil }
 
 // TestRunTiny runs the whole bench at the smallest scale, with an engine
 // comparison, and checks that the report holds every measurement. It never judges a time: targets are for
@@ -53,6 +61,15 @@ func TestRunTiny(t *testing.T) {
 	}
 	if r.Machine.CPUs == 0 || r.Machine.Postgres == "" {
 		t.Errorf("machine not recorded: %+v", r.Machine)
+	}
+	// What the figures depend on beyond the machine: the build measured
+	// (go build in a checkout stamps its revision) and the server's
+	// durability settings.
+	if !strings.Contains(r.Machine.Settings, "fsync=off") || !strings.Contains(r.Machine.Settings, "synchronous_commit=off") {
+		t.Errorf("server settings not recorded: %q", r.Machine.Settings)
+	}
+	if inCheckout() && len(strings.TrimSuffix(r.Machine.Commit, "-dirty")) != 40 {
+		t.Errorf("the measured build's commit: %q, want its revision", r.Machine.Commit)
 	}
 	mustOK := func(m *Measurement) {
 		t.Helper()

@@ -320,7 +320,7 @@ func measurePgcopydb(ctx context.Context, o *Options, srv *servers, machine *Mac
 	jobs := fmt.Sprint(o.Workers)
 	// The URLs go by pgcopydb's environment, not its command line, which
 	// every user of the machine may read (ps).
-	p, err := runProc(ctx, bin, []string{"PGCOPYDB_SOURCE_PGURI=" + srv.sourceTCP, "PGCOPYDB_TARGET_PGURI=" + dst},
+	p, err := runProc(ctx, bin, []string{"PGCOPYDB_SOURCE_PGURI=" + srv.pgcopydbSource, "PGCOPYDB_TARGET_PGURI=" + dst},
 		"clone", "--dir", dir, "--table-jobs", jobs, "--index-jobs", jobs, "--no-owner", "--no-acl")
 	if err != nil {
 		m.Status, m.Note = StatusFailed, err.Error()
