@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -34,7 +33,6 @@ var genOptions = legacygen.Options{Flavor: "v21", Drift: true, Anomalies: true, 
 var (
 	manifestMu sync.Mutex
 	manifests  = map[string]*legacygen.Manifest{}
-	runTimes   = map[string]time.Duration{}
 )
 
 // legacyDB returns a fresh copy of the generated legacy database.
@@ -66,7 +64,6 @@ func finishedDB(t *testing.T, o legacygen.Options) (src, dst string) {
 		if _, err := migrations.Apply(ctx, url, nil); err != nil {
 			return err
 		}
-		start := time.Now()
 		sum, err := load.Run(ctx, load.Config{SourceURL: src, TargetURL: url, MaxRejects: -1, Workers: 2})
 		if err != nil {
 			return err
@@ -74,9 +71,6 @@ func finishedDB(t *testing.T, o legacygen.Options) (src, dst string) {
 		if !sum.OK() {
 			return fmt.Errorf("the run's conservation law fails: %+v", sum.Tables)
 		}
-		manifestMu.Lock()
-		runTimes[name] = time.Since(start)
-		manifestMu.Unlock()
 		return nil
 	})
 	return src, dst
