@@ -21,18 +21,21 @@ import (
 // digits of other scripts) one "-"; trimmed of "-". A name with nothing
 // left becomes "item".
 //
-// Accents are stripped after a compatibility decomposition first (NFKD),
-// so that a letter and its accent, precomposed or not, give the same slug
-// and full-width or styled letters fold to their ASCII ones. A run of
-// letters (and the marks within it) that is still not ASCII is
+// Accents are stripped after a canonical decomposition (NFD), so that a
+// letter and its accent, precomposed or not, give the same slug. Only a
+// run of letters (and the marks within it) is folded further: by its
+// compatibility decomposition (NFKD: full-width or styled letters, and
+// ligatures, to their plain ones), then, where still not ASCII,
 // transliterated whole by unidecode's tables, so that a vowel sign stays
 // with its consonant; of what that gives, ASCII letters and digits are
 // kept, a space separates (a syllable of CJK ends in one: "Bei Jing "),
 // and the rest (the apostrophe of a Cyrillic soft sign) is dropped. A run
-// unidecode has no spelling for separates, as a symbol does.
+// unidecode has no spelling for separates, as a symbol does. A symbol or
+// a number that is no ASCII digit ("²", "™", "½", "①", full-width
+// digits) is one of the other characters, not folded to letters or
+// digits: "Coffee Break ²" is coffee-break, as "Coffee Break" is.
 func Slug(name string) string {
-	stripMarks := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, err := transform.String(stripMarks, name)
+	folded, _, err := transform.String(transform.Chain(norm.NFD, stripMarks, norm.NFC), name)
 	if err != nil {
 		folded = name
 	}
@@ -63,7 +66,11 @@ func Slug(name string) string {
 				}
 				n += m
 			}
-			ascii := unidecode.Unidecode(folded[i : i+n])
+			letters, _, err := transform.String(transform.Chain(norm.NFKD, stripMarks, norm.NFC), folded[i:i+n])
+			if err != nil {
+				letters = folded[i : i+n]
+			}
+			ascii := unidecode.Unidecode(letters)
 			if !strings.ContainsFunc(ascii, func(r rune) bool { return r < utf8.RuneSelf && alnum(byte(r)) }) {
 				dash = true
 				break
@@ -86,6 +93,9 @@ func Slug(name string) string {
 	}
 	return out.String()
 }
+
+// stripMarks removes the nonspacing marks (accents) of decomposed text.
+var stripMarks = runes.Remove(runes.In(unicode.Mn))
 
 // MarketItem is what key assignment needs of a v21 market item.
 type MarketItem struct {

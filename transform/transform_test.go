@@ -20,14 +20,21 @@ func TestSlug(t *testing.T) {
 		"🎉 Party 🎉":        "party",
 		"🎉":                "item",
 		"Naïve_résumé 2.0": "naive-resume-2-0",
-		"Ａｂｃ":              "abc",  // full-width letters fold to ASCII (NFKD)
+		"Ａｂｃ":              "abc",  // full-width letters fold to ASCII (NFKD of letters)
 		"مرحبا":            "mrhb", // every script's letters are transliterated
 		"Ħal Ŋgo ŧea":      "hal-nggo-tea",
 		"Москва Αθήνα":     "moskva-athena",
 		"北京":               "bei-jing", // one syllable a letter
 		"ﬁne Ǆem":          "fine-dzem",
-		"e\u0301te\u0301":  "ete",         // decomposed accents as precomposed ones
-		"Ꙁ€½":              "1-2",         // no spelling: a separator; € a symbol; ½ folds to 1⁄2
+		"e\u0301te\u0301":  "ete",  // decomposed accents as precomposed ones
+		"Ꙁ€½":              "item", // no spelling: a separator; € a symbol; ½ a number, no ASCII digit
+		// From a review: symbols and numbers that are no ASCII digits are
+		// other characters (fine print 5), not folded to letters or digits
+		// (² to 2, ™ to tm): "Coffee Break ²" is a seeded item's key.
+		"Coffee Break ²":   "coffee-break",
+		"Movie Night™":     "movie-night",
+		"①② ℃ Ⓐ":           "item",
+		"１２３ Tea":          "tea",
 		"١٢٣":              "item",        // digits of other scripts are not letters
 		"हिन्दी":           "hindii",      // vowel signs (spacing marks) stay with their letters
 		"Объект Семья":     "obekt-semia", // a soft or hard sign's apostrophe is dropped
