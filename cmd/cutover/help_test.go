@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"io"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/urfave/cli/v2"
@@ -163,5 +165,64 @@ func TestHelpOnEveryCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStrayWordsAreRefused: flags are read up to the first word that is
+// none, so a stray word dropped the flags after it silently (a review
+// found `cutover run dry-run` ran for real, `cutover seal now --undo`
+// sealed). Every command that takes no arguments refuses any before it
+// does anything, naming the flags it did not read and the flag a word
+// looks like. (The URLs lead nowhere: a command that went on would fail
+// to connect instead.)
+func TestStrayWordsAreRefused(t *testing.T) {
+	const nowhere = "postgres://u@127.0.0.1:1/db?connect_timeout=1"
+	run := func(args ...string) error {
+		// Refused at once; a command that went on (demo and bench start
+		// servers of their own) is stopped soon.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return newApp(io.Discard, io.Discard).RunContext(ctx, append([]string{"cutover"}, args...))
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--source", nowhere, "--target", nowhere, "dry-run"}, `run takes no arguments, and reads no flag after one: got "dry-run"; did you mean --dry-run?`},
+		{[]string{"seal", "--target", nowhere, "now", "--undo"}, `seal takes no arguments, and reads no flag after one: got "now --undo" (--undo not read); give flags only, before or without any other word (cutover seal --help)`},
+		{[]string{"seal", "--target", nowhere, "undo"}, `seal takes no arguments, and reads no flag after one: got "undo"; did you mean --undo?`},
+		{[]string{"schema", "apply", "--target", nowhere, "x"}, `schema apply takes no arguments, and reads no flag after one: got "x"; give flags only, before or without any other word (cutover schema apply --help)`},
+	} {
+		if err := run(c.args...); err == nil || err.Error() != c.want {
+			t.Errorf("cutover %s: %v\nwant %s", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+	// Every command without arguments, its required flags given.
+	refused := 0
+	for path, cmd := range commandPaths(newApp(io.Discard, io.Discard)) {
+		if path == "" || cmd.Action == nil || cmd.ArgsUsage != "" {
+			continue
+		}
+		args := strings.Fields(path)
+		for _, f := range cmd.Flags {
+			if r, ok := f.(cli.RequiredFlag); ok && r.IsRequired() {
+				args = append(args, "--"+f.Names()[0], nowhere)
+			}
+		}
+		// demo and bench start servers of their own: were the word not
+		// refused, an out-of-range flag stops them before they start.
+		args = append(args, map[string][]string{"demo": {"--users", "0"}, "bench": {"--rows", "0"}}[path]...)
+		err := run(append(args, "stray")...)
+		if err == nil || !strings.HasPrefix(err.Error(), path+" takes no arguments") {
+			t.Errorf("cutover %s stray: %v, want it refused", path, err)
+		}
+		refused++
+	}
+	if refused < 10 {
+		t.Errorf("%d commands refused a stray word; the tree has more", refused)
+	}
+	// A command's subcommand is no stray word.
+	if err := run("bench", "show"); err == nil || strings.Contains(err.Error(), "takes no arguments") {
+		t.Errorf("cutover bench show: %v, want bench show's own error", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -93,7 +95,7 @@ func stopOnSignals() (context.Context, <-chan os.Signal) {
 
 // newApp builds the command tree; stdout and stderr are injectable for tests.
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "cutover",
 		Usage:     "move a legacy PostgreSQL database into its rebuilt target schema",
 		Writer:    stdout,
@@ -114,6 +116,57 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			sealCommand(),
 		},
 	}
+	refuseArguments("", app.Commands)
+	return app
+}
+
+// refuseArguments makes every command of cmds (and of their subcommands)
+// that takes no arguments (no ArgsUsage) refuse any, before it does
+// anything: flags are read up to the first word that is none, so a stray
+// word silently dropped the flags after it, and `cutover run dry-run` ran
+// for real, `cutover seal now --undo` sealed.
+func refuseArguments(path string, cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		name := strings.TrimSpace(path + " " + cmd.Name)
+		refuseArguments(name, cmd.Subcommands)
+		if cmd.Action == nil || cmd.ArgsUsage != "" {
+			continue
+		}
+		before, flags, subs := cmd.Before, cmd.Flags, cmd.Subcommands
+		cmd.Before = func(c *cli.Context) error {
+			// A command with subcommands runs this before one of them
+			// (bench before bench show): its name is no stray word.
+			isSub := slices.ContainsFunc(subs, func(sub *cli.Command) bool { return sub.HasName(c.Args().First()) })
+			if c.Args().Present() && !isSub {
+				return strayArguments(name, flags, c.Args().Slice())
+			}
+			if before != nil {
+				return before(c)
+			}
+			return nil
+		}
+	}
+}
+
+// strayArguments is the error of command name, whose flags are flags,
+// given the words args it takes none of.
+func strayArguments(name string, flags []cli.Flag, args []string) error {
+	msg := fmt.Sprintf("%s takes no arguments, and reads no flag after one: got %q", name, strings.Join(args, " "))
+	var ignored []string
+	for _, a := range args[1:] {
+		if strings.HasPrefix(a, "-") {
+			ignored = append(ignored, a)
+		}
+	}
+	if len(ignored) > 0 {
+		msg += fmt.Sprintf(" (%s not read)", strings.Join(ignored, " "))
+	}
+	for _, f := range flags {
+		if slices.Contains(f.Names(), strings.TrimLeft(args[0], "-")) {
+			return fmt.Errorf("%s; did you mean --%s?", msg, f.Names()[0])
+		}
+	}
+	return fmt.Errorf("%s; give flags only, before or without any other word (cutover %s --help)", msg, name)
 }
 
 // sourceFlag and targetFlag are the two database URLs, shared by commands.
