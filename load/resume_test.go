@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -930,5 +931,33 @@ func TestChecksumsOfAnEarlierBuild(t *testing.T) {
 				t.Errorf("the run after the one that recorded the rewritten batches had something to do")
 			}
 		})
+	}
+}
+
+// TestRunCancelledMidCopyIsInterrupted: a signal cancels the run's
+// context, and a copy whose connection the cancel closed under it fails
+// with the network's error, not the context's. The run was recorded as
+// failed with that error ("use of closed network connection"), which
+// status showed the operator as a table's failure; it is interrupted.
+func TestRunCancelledMidCopyIsInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, dst := rerunSource(t), testkit.MigratedTarget(t)
+	cfg := rerunConfig(src, dst)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	closed := fmt.Errorf("write workouts (all rows) to stage: read unix @->/tmp/.s.PGSQL.5432: %w", net.ErrClosed)
+	SetHook(&cfg, func(point string) error {
+		if point == "extract.before:workouts" {
+			cancel()
+			return closed
+		}
+		return nil
+	})
+	if _, err := Run(runCtx, cfg); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("run cancelled mid-copy: %v, want the copy's error", err)
+	}
+	if got := scalarOf[string](t, ctx, dst, `SELECT status || ': ' || error FROM cutover.runs WHERE id = 1`); got != "interrupted: "+migrations.CancelledRun {
+		t.Errorf("the run cancelled mid-copy is recorded %q, want status interrupted and migrations.CancelledRun", got)
 	}
 }

@@ -356,8 +356,11 @@ func run(ctx context.Context, cfg Config) (*Summary, error) {
 	var failed StepError
 	var se *StepError
 	switch {
-	case runErr != nil && ctx.Err() != nil && errors.Is(runErr, context.Canceled):
-		status, errText = "interrupted", migrations.CancelledRun // no table's failure
+	case runErr != nil && ctx.Err() != nil:
+		// Whatever the error says: a statement cancelled, or a copy whose
+		// connection the cancel closed under it ("use of closed network
+		// connection"), which is no table's failure.
+		status, errText = "interrupted", migrations.CancelledRun
 	case runErr != nil:
 		status, errText = "failed", runErr.Error()
 		if errors.Is(runErr, ErrTooManyRejects) {
