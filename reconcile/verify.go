@@ -517,10 +517,10 @@ func (v *verifier) prepare(ctx context.Context) error {
 	if !ledger {
 		return ErrNoBookkeeping
 	}
-	var errText *string
+	var errText, failure *string
 	var flavor, source string
-	err = tc.QueryRow(ctx, `SELECT id, status, error, flavor, source FROM `+bk+`.runs ORDER BY id DESC LIMIT 1`).
-		Scan(&v.res.LastRun.ID, &v.res.LastRun.Status, &errText, &flavor, &source)
+	err = tc.QueryRow(ctx, `SELECT id, status, error, flavor, source, to_jsonb(r) ->> 'failure' FROM `+bk+`.runs r ORDER BY id DESC LIMIT 1`).
+		Scan(&v.res.LastRun.ID, &v.res.LastRun.Status, &errText, &flavor, &source, &failure)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone, Message: "the target records no cutover run"})
@@ -533,12 +533,18 @@ func (v *verifier) prepare(ctx context.Context) error {
 		// No run worked when the snapshot was taken (openSet).
 		v.res.LastRun.Status = migrations.ShownStatus(v.res.LastRun.Status, v.res.LastRun.Error, false)
 		if v.res.LastRun.Status != "done" {
-			how := v.res.LastRun.Status
-			if how == "interrupted" {
+			how, next := v.res.LastRun.Status, "run `cutover run` again to finish it"
+			switch {
+			case how == "interrupted":
 				how = migrations.Interrupted(v.res.LastRun.Error)
+			case failure != nil && *failure == "too_many_rejects":
+				// The same run stops at the same place again.
+				how, next = "stopped at its --max-rejects", "fix in the source the rows it would reject (`cutover diff` lists them) or allow more with --max-rejects, then run again"
+			case how == "failed":
+				next = "`cutover status` says what stopped it and what to do, then run again"
 			}
 			v.add(Finding{Severity: Failure, Check: CheckRun, Kind: KindRunNotDone,
-				Message: fmt.Sprintf("the last run (%d) %s and did not finish: run `cutover run` again to finish it", v.res.LastRun.ID, how)})
+				Message: fmt.Sprintf("the last run (%d) %s and did not finish: %s; the findings after this one are what it left unfinished", v.res.LastRun.ID, how, next)})
 		}
 		// Another flavor than the run loaded: every check after this
 		// fails, and this finding says why. (Another database name alone

@@ -620,6 +620,10 @@ func TestVerifyFindsTampering(t *testing.T) {
 			exec(t, dst, `UPDATE cutover.runs SET status = 'failed', error = 'killed' WHERE id = (SELECT max(id) FROM cutover.runs)`)
 			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
 		}},
+		{"the last run stopped at --max-rejects", func(t *testing.T, dst string) []wantFinding {
+			exec(t, dst, `UPDATE cutover.runs SET status = 'failed', error = 'too many rejects', failure = 'too_many_rejects' WHERE id = (SELECT max(id) FROM cutover.runs)`)
+			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
+		}},
 		{"the last run was interrupted", func(t *testing.T, dst string) []wantFinding {
 			exec(t, dst, `UPDATE cutover.runs SET status = 'running', finished_at = NULL WHERE id = (SELECT max(id) FROM cutover.runs)`)
 			return []wantFinding{{check: reconcile.CheckRun, kind: reconcile.KindRunNotDone}}
@@ -646,7 +650,14 @@ func TestVerifyFindsTampering(t *testing.T) {
 	// Further checks of the result, by case.
 	also := map[string]func(t *testing.T, res *reconcile.Result){
 		"the last run did not finish": func(t *testing.T, res *reconcile.Result) {
-			if f := failures(res); res.LastRun.Status != "failed" || len(f) != 1 || !strings.Contains(f[0], ") failed and did not finish: run `cutover run` again") {
+			if f := failures(res); res.LastRun.Status != "failed" || len(f) != 1 || !strings.Contains(f[0], ") failed and did not finish: `cutover status` says what stopped it and what to do, then run again") {
+				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
+			}
+		},
+		// The same run stops at the same place again: verify says what
+		// to do instead (an operator review found it said to run again).
+		"the last run stopped at --max-rejects": func(t *testing.T, res *reconcile.Result) {
+			if f := failures(res); res.LastRun.Status != "failed" || len(f) != 1 || !strings.Contains(f[0], ") stopped at its --max-rejects and did not finish: fix in the source the rows it would reject") {
 				t.Errorf("last run %q, failures %q", res.LastRun.Status, f)
 			}
 		},
