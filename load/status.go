@@ -53,6 +53,10 @@ type StatusReport struct {
 	Undetermined []string
 	// Rejects counts the rejected rows by reason.
 	Rejects []ReasonCount
+	// SourceUnreachable is, when a source was given and no connection to
+	// it could be made, why (the connection's error): the report is then
+	// the target's records alone, as without a source. ("" otherwise.)
+	SourceUnreachable string
 	// SourceRead is true when the source was read and checksummed: Changed
 	// counts and Next are then exact.
 	SourceRead bool
@@ -259,6 +263,19 @@ func Status(ctx context.Context, cfg Config) (_ *StatusReport, err error) {
 	var redo, toExtract []string // what a run would redo and extract (redoSet)
 	redoNone := false            // and it would redo no mapping
 	var flavor *OtherFlavorError // a run would refuse the source's flavor
+	if cfg.SourceURL != "" {
+		// A source that is down is no reason to hide the target's state,
+		// which whoever re-runs at 3 a.m. needs most then.
+		if c, err := dburl.Connect(ctx, "source", cfg.SourceURL, dburl.AppName("cutover status")); err != nil {
+			var de *dburl.Error
+			if !errors.As(err, &de) || ctx.Err() != nil {
+				return nil, err
+			}
+			rep.SourceUnreachable, cfg.SourceURL = err.Error(), ""
+		} else {
+			c.Close(context.WithoutCancel(ctx))
+		}
+	}
 	if cfg.SourceURL != "" {
 		s, err := open(ctx, cfg, mappings.StageSchema, "cutover status")
 		if err != nil {

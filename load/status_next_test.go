@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -98,5 +99,25 @@ func TestFlavorTables(t *testing.T) {
 		if c.tables > 0 && !slices.Equal(gotDrift, drift) {
 			t.Errorf("%s: drift tables %v, want %v", c.flavor, gotDrift, drift)
 		}
+	}
+}
+
+// TestStatusWithTheSourceDown: a source that cannot be reached is no
+// reason to hide the target's records, which whoever re-runs needs most
+// then (an operator review found status printed only the connection's
+// error). The report is the target's alone, and says why.
+func TestStatusWithTheSourceDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dst := finishedTarget(t)
+	rep, err := Status(ctx, Config{TargetURL: dst, SourceURL: "postgres://u:s3cr3tpw@127.0.0.1:1/legacy?connect_timeout=5"})
+	if err != nil {
+		t.Fatalf("status with the source down: %v", err)
+	}
+	if !strings.HasPrefix(rep.SourceUnreachable, "connect to source database u@127.0.0.1:1/legacy: ") || strings.Contains(rep.SourceUnreachable, "s3cr3tpw") {
+		t.Errorf("SourceUnreachable = %q, want the connection's error, without the password", rep.SourceUnreachable)
+	}
+	if len(rep.Runs) != 1 || rep.Runs[0].Status != "done" || rep.SourceRead || rep.Next.Action != "unknown" || len(rep.Tables) == 0 {
+		t.Errorf("runs %+v, source read %v, next %+v, %d tables: want the target's records alone", rep.Runs, rep.SourceRead, rep.Next, len(rep.Tables))
 	}
 }

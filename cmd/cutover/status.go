@@ -128,6 +128,9 @@ func printRuns(w io.Writer, runs []load.RunInfo) {
 // not the database the last run read, when it is not.
 func printNext(w io.Writer, r *load.StatusReport) {
 	fmt.Fprintf(w, "NEXT RUN\n  %s\n", r.Next.Message)
+	if r.SourceUnreachable != "" {
+		fmt.Fprintf(w, "  Note: the source could not be reached, so this is from the target's records alone: %s.\n", r.SourceUnreachable)
+	}
 	switch {
 	case r.OtherSource == "":
 	case r.Next.Action == "refused" || r.Next.Action == "sealed": // no run makes it anything

@@ -99,6 +99,11 @@ func TestPrintNext(t *testing.T) {
   a run would refuse this target: its flavor
   Note: the source app@10.0.0.9:5432/legacy is not the database run 4 read (app@10.0.0.5:5432/legacy; the run started 2026-12-01T22:10:00Z and finished): it is a database restored or created anew since, or another server's.
 `},
+		{"the source down", load.StatusReport{Next: load.NextRun{Action: "unknown", Message: "run 4 finished; if the source has not changed since, a re-run writes nothing (give --source to check)"},
+			SourceUnreachable: "connect to source database app@10.0.0.5:5432/legacy: dial tcp 10.0.0.5:5432: connect: connection refused"}, `NEXT RUN
+  run 4 finished; if the source has not changed since, a re-run writes nothing (give --source to check)
+  Note: the source could not be reached, so this is from the target's records alone: connect to source database app@10.0.0.5:5432/legacy: dial tcp 10.0.0.5:5432: connect: connection refused.
+`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
