@@ -38,12 +38,13 @@ func diffCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-sessions", Usage: "preview a run that discards every session", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
 			&cli.BoolFlag{Name: "full", Usage: "preview cutover run --full: every mapping redone, so no change in the target is left alone"},
 			samplesFlag("row diffs shown per target table"),
+			maxRejectsFlag(),
 			reportDirFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			return dryRun(c, load.Config{
 				SourceURL: c.String("source"), TargetURL: c.String("target"),
-				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"), Full: c.Bool("full"), MaxRejects: -1,
+				Workers: c.Int("workers"), NoSessions: c.Bool("no-sessions"), Full: c.Bool("full"), MaxRejects: c.Int64("max-rejects"),
 			})
 		},
 	}

@@ -23,7 +23,7 @@ func runFlags() []cli.Flag {
 		sourceFlag(), targetFlag(),
 		workersFlag("parallel readers and writers", runtime.NumCPU()),
 		&cli.BoolFlag{Name: "no-sessions", Usage: "discard every session (forces every user to log in again)", EnvVars: []string{"CUTOVER_NO_SESSIONS"}},
-		&cli.Int64Flag{Name: "max-rejects", Usage: "stop before writing to the application tables when more rows than this would be rejected (-1: no limit)", Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"}},
+		maxRejectsFlag(),
 		&cli.BoolFlag{Name: "keep-stage", Usage: "keep the stage schema cutover_stage after the run", EnvVars: []string{"CUTOVER_KEEP_STAGE"}},
 		&cli.BoolFlag{Name: "full", Usage: "redo every mapping even where the source is unchanged: writes back target rows changed behind the cutover's back (a plain re-run trusts its bookkeeping)"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "do everything but write: report what the run would change (as cutover diff does)"},
@@ -308,4 +308,17 @@ func printSummary(w io.Writer, s *load.Summary) {
 	} else {
 		fmt.Fprintf(w, "\nconservation law FAILS for %d legacy table(s)\n", fails)
 	}
+}
+
+// maxRejectsFlag is --max-rejects of run and of the dry runs: -1 (no
+// limit) or a count of rows.
+func maxRejectsFlag() *cli.Int64Flag {
+	return &cli.Int64Flag{Name: "max-rejects", Usage: "stop before writing to the application tables when more rows than this would be rejected (-1: no limit)",
+		Value: -1, EnvVars: []string{"CUTOVER_MAX_REJECTS"},
+		Action: func(_ *cli.Context, n int64) error {
+			if n < -1 {
+				return fmt.Errorf("--max-rejects %d: give a count of rows, or -1 for no limit", n)
+			}
+			return nil
+		}}
 }

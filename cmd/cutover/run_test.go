@@ -139,12 +139,20 @@ func TestRunCommand(t *testing.T) {
 		strings.Contains(stderr, "re-running the same command") {
 		t.Fatalf("--max-rejects 1: exit %d\n%s", code, stderr)
 	}
-	// Its dry run says so, and fails as the run would.
-	stdout, stderr, code := runMain(t, env, "run", "--dry-run", "--max-rejects", "1")
-	if code != exitFindings || !regexp.MustCompile(`(?m)^dry run: a run would stop before it writes to the application tables: [0-9,]+ rows would be rejected, more than --max-rejects 1; without the limit, a run would write`).MatchString(stdout) ||
-		!regexp.MustCompile(`(?m)^FAIL --max-rejects: [0-9,]+ rows would be rejected, more than --max-rejects 1: a run stops before it writes to the application tables`).MatchString(stdout) ||
-		!strings.Contains(stderr, "more rows would be rejected than --max-rejects allows") {
-		t.Fatalf("run --dry-run --max-rejects 1: exit %d\n%s\n%s", code, stdout, stderr)
+	// Its dry run says so, and fails as the run would, as run --dry-run
+	// and as diff (which did not take the flag: an operator review).
+	var stdout string
+	for _, dry := range [][]string{{"run", "--dry-run"}, {"diff"}} {
+		stdout, stderr, code = runMain(t, env, append(dry, "--max-rejects", "1")...)
+		if code != exitFindings || !regexp.MustCompile(`(?m)^dry run: a run would stop before it writes to the application tables: [0-9,]+ rows would be rejected, more than --max-rejects 1; without the limit, a run would write`).MatchString(stdout) ||
+			!regexp.MustCompile(`(?m)^FAIL --max-rejects: [0-9,]+ rows would be rejected, more than --max-rejects 1: a run stops before it writes to the application tables`).MatchString(stdout) ||
+			!strings.Contains(stderr, "more rows would be rejected than --max-rejects allows") {
+			t.Fatalf("%s --max-rejects 1: exit %d\n%s\n%s", strings.Join(dry, " "), code, stdout, stderr)
+		}
+	}
+	// Below -1 is no count: refused before anything starts.
+	if _, stderr, code := runMain(t, env, "run", "--max-rejects", "-5"); code != 1 || !strings.Contains(stderr, "--max-rejects -5: give a count of rows, or -1 for no limit") {
+		t.Fatalf("run --max-rejects -5: exit %d\n%s", code, stderr)
 	}
 	stdout, stderr, code = runMain(t, env, "run", "--dry-run")
 	if code != 0 {
