@@ -221,6 +221,10 @@ func TestStrayWordsAreRefused(t *testing.T) {
 	if refused < 10 {
 		t.Errorf("%d commands refused a stray word; the tree has more", refused)
 	}
+	// An unknown command is urfave/cli's to refuse, with its exit status.
+	if _, stderr, code := runMain(t, nil, "frobnicate"); code != 3 || !strings.Contains(stderr, "No help topic for 'frobnicate'") {
+		t.Errorf("cutover frobnicate: exit %d\n%s", code, stderr)
+	}
 	// A command's subcommand is no stray word.
 	if err := run("bench", "show"); err == nil || strings.Contains(err.Error(), "takes no arguments") {
 		t.Errorf("cutover bench show: %v, want bench show's own error", err)
