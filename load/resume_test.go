@@ -248,10 +248,8 @@ func countCopies(cfg *Config) *atomic.Int64 {
 func TestRerunKeepsTheBatchesTheSourceStillHolds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	dst, cfg, runCtx, cancel := interruptible(t)
+	src := cfg.SourceURL
 	SetHook(&cfg, func(point string) error {
 		if point != "extract.before:habit_logs" { // the table after it
 			return nil
@@ -942,10 +940,7 @@ func TestChecksumsOfAnEarlierBuild(t *testing.T) {
 func TestRunCancelledMidCopyIsInterrupted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src, dst := rerunSource(t), testkit.MigratedTarget(t)
-	cfg := rerunConfig(src, dst)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	dst, cfg, runCtx, cancel := interruptible(t)
 	closed := fmt.Errorf("write workouts (all rows) to stage: read unix @->/tmp/.s.PGSQL.5432: %w", net.ErrClosed)
 	SetHook(&cfg, func(point string) error {
 		if point == "extract.before:workouts" {
@@ -960,4 +955,16 @@ func TestRunCancelledMidCopyIsInterrupted(t *testing.T) {
 	if got := scalarOf[string](t, ctx, dst, `SELECT status || ': ' || error FROM cutover.runs WHERE id = 1`); got != "interrupted: "+migrations.CancelledRun {
 		t.Errorf("the run cancelled mid-copy is recorded %q, want status interrupted and migrations.CancelledRun", got)
 	}
+}
+
+// interruptible returns a migrated target, the config of a run into it
+// from the rerun source (cfg.SourceURL), and a context for that run with
+// its cancel, which the test's end calls too.
+func interruptible(t *testing.T) (dst string, cfg Config, runCtx context.Context, cancel context.CancelFunc) {
+	t.Helper()
+	dst = testkit.MigratedTarget(t)
+	cfg = rerunConfig(rerunSource(t), dst)
+	runCtx, cancel = context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return dst, cfg, runCtx, cancel
 }

@@ -40,10 +40,8 @@ func TestStatusWithoutTheSourceAfterAFirstRunStoppedMidApply(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			src, dst := rerunSource(t), testkit.MigratedTarget(t)
-			cfg := rerunConfig(src, dst)
-			runCtx, cancel := context.WithCancel(ctx)
-			defer cancel()
+			dst, cfg, runCtx, cancel := interruptible(t)
+			src := cfg.SourceURL
 			SetHook(&cfg, c.stop(cancel))
 			if _, err := Run(runCtx, cfg); !errors.Is(err, errInjected) && !errors.Is(err, context.Canceled) {
 				t.Fatalf("run: %v, want it stopped at %s", err, point)
