@@ -1473,12 +1473,7 @@ func TestRerunKeepsSeedsWhoseParentGoes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			predicted := map[string]int64{}
-			for _, td := range diff.Targets {
-				if td.Changes() > 0 {
-					predicted[td.Table] = td.Changes()
-				}
-			}
+			predicted := changedRows(diff)
 			sum, err := Run(ctx, rerunConfig(src, dst))
 			if err != nil {
 				t.Fatal(err)
@@ -1513,12 +1508,7 @@ func TestRerunAfterAWeekOfProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	predicted := map[string]int64{}
-	for _, td := range diff.Targets {
-		if n := td.Changes(); n > 0 {
-			predicted[td.Table] = n
-		}
-	}
+	predicted := changedRows(diff)
 	sum, err := Run(ctx, rerunConfig(src, dst))
 	if err != nil {
 		t.Fatalf("re-run after a week of production: %v", err)
@@ -2270,11 +2260,8 @@ func TestDryRunNamesWhatAPlainRunLeaves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed, left := map[string]int64{}, map[string]int64{}
+			changed, left := changedRows(dry), map[string]int64{}
 			for _, td := range dry.Targets {
-				if n := td.Changes(); n > 0 {
-					changed[td.Table] = n
-				}
 				if n := dry.LeftAlone[td.Table]; n > 0 {
 					left[td.Table] = n
 				}
@@ -2483,12 +2470,7 @@ func TestFullDryRunJudgesTheLedgerAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]int64{}
-	for _, td := range dry.Targets {
-		if n := td.Changes(); n > 0 {
-			got[td.Table] = n
-		}
-	}
+	got := changedRows(dry)
 	if d := cmp.Diff(map[string]int64{"ideas": 1}, got); d != "" {
 		t.Errorf("a full dry run of the edited target: rows written by table (-want +got):\n%s", d)
 	}
@@ -2496,4 +2478,16 @@ func TestFullDryRunJudgesTheLedgerAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.SameAs(t, want, dst)
+}
+
+// changedRows is the rows a dry run predicts a run changes, by target
+// table, of the tables it changes any of.
+func changedRows(d *Diff) map[string]int64 {
+	out := map[string]int64{}
+	for _, td := range d.Targets {
+		if n := td.Changes(); n > 0 {
+			out[td.Table] = n
+		}
+	}
+	return out
 }
